@@ -1,0 +1,54 @@
+// The `qinfer` command: subcommands register themselves (one file each, cmd_*.cc), and
+// share one small argument parser. Every subcommand answers --help.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace qinfer::cli {
+
+// Parsed "--name value" / "--flag" arguments plus positionals. Unknown options are an error
+// (checked by Args::finish), so a typo never goes unnoticed.
+class Args {
+ public:
+  Args(std::vector<std::string> argv, std::vector<std::string> flags);
+  bool help() const { return help_; }
+  std::optional<std::string> get(const std::string& name);
+  std::string get_or(const std::string& name, const std::string& fallback);
+  std::string require(const std::string& name);
+  int64_t get_int(const std::string& name, int64_t fallback);
+  double get_double(const std::string& name, double fallback);
+  std::optional<double> get_double_opt(const std::string& name);
+  std::optional<int64_t> get_int_opt(const std::string& name);
+  bool flag(const std::string& name);
+  const std::vector<std::string>& positionals() const { return positionals_; }
+  // Throws if an option was given that no get/flag call asked for.
+  void finish() const;
+
+ private:
+  std::map<std::string, std::string> values_;
+  std::map<std::string, bool> flags_given_;
+  std::map<std::string, bool> used_;
+  std::vector<std::string> positionals_;
+  bool help_ = false;
+};
+
+struct Command {
+  std::string name;
+  std::string summary;
+  std::string usage;                           // printed for --help
+  std::vector<std::string> flags;              // options that take no value
+  std::function<int(Args&)> run;
+};
+
+// Registers at static-initialization time: `static cli::Registrar r({...});`
+struct Registrar {
+  explicit Registrar(Command c);
+};
+
+std::map<std::string, Command>& registry();
+
+}  // namespace qinfer::cli

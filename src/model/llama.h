@@ -1,0 +1,75 @@
+// The Llama family (LLaMA 1/2, Llama 3/3.1/3.2/3.3): one model definition; the variants
+// (GQA, head_dim, rope scaling, tied embeddings, biases) are fields of io::ModelConfig.
+//
+//   h = embed(tokens)
+//   for each layer: h += o_proj(attn(rope(q), rope(k), v))   over rms_norm(h)
+//                   h += down_proj(silu(gate(x)) * up(x))     over x = rms_norm(h)
+//   logits = lm_head(rms_norm(h))
+//
+// The forward pass works on a batch of sequences at once over a paged KV cache (vLLM's
+// layout): each sequence brings its new tokens (a prefill chunk, or one token to decode)
+// and a block table mapping its logical KV blocks to physical ones.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "core/tensor.h"
+#include "io/checkpoint.h"
+#include "ops/linear.h"
+
+namespace qinfer::model {
+
+// KV storage for all layers. Position p of a sequence lives in physical block
+// block_table[p / block_size], slot p % block_size.
+struct KvCache {
+  int64_t n_layer = 0, n_block = 0, block_size = 0, n_head_kv = 0, head_dim = 0;
+  Tensor k;  // (n_layer, n_block, block_size, n_head_kv, head_dim)
+  Tensor v;  // (n_layer, n_block, block_size, n_head_kv, head_dim)
+  float k_scale = 1.0f;  // FP8 KV cache (kv_cache_scheme); 1 otherwise
+  float v_scale = 1.0f;
+};
+
+struct SeqInput {
+  int64_t n_past = 0;                // positions already in the cache
+  int64_t n_new = 0;                 // new tokens in this step (positions n_past ..)
+  std::vector<int32_t> block_table;  // covers n_past + n_new positions
+  bool logits_last = true;           // a logits row for the last new token
+  bool logits_all = false;           // a logits row for every new token (overrides last)
+};
+
+struct Batch {
+  std::vector<int32_t> tokens;  // (sum n_new) the new tokens of every sequence, in order
+  std::vector<SeqInput> seqs;
+};
+
+struct LoadOptions {
+  Device device = Device::kCpu;
+};
+
+class LlamaModel {
+ public:
+  static std::unique_ptr<LlamaModel> load(const io::Checkpoint& ck, const LoadOptions& opt = {});
+  virtual ~LlamaModel() = default;
+
+  virtual const io::ModelConfig& config() const = 0;
+  virtual Device device() const = 0;
+  // Bytes of weights read by one decode step (for rooflines).
+  virtual size_t weight_bytes() const = 0;
+
+  virtual KvCache allocate_kv_cache(int64_t n_block, int64_t block_size) const = 0;
+  // Bytes one KV block takes over all layers (for sizing the cache from a memory budget).
+  virtual size_t kv_block_bytes(int64_t block_size) const = 0;
+
+  // Runs the batch; returns logits (n_rows, vocab_size) F32 on the CPU, rows ordered by
+  // sequence, then by token (only the rows asked for).
+  virtual Tensor forward(const Batch& batch, KvCache& kv) = 0;
+
+  // Calibration hook (quantizers): called with every linear layer's input before it runs.
+  using LinearObserver = std::function<void(const ops::LinearWeight& w, const Tensor& x)>;
+  virtual void set_linear_observer(LinearObserver observer) = 0;
+};
+
+}  // namespace qinfer::model

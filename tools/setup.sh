@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what qinfer needs to build and test on Debian 12, then configures and builds it.
+# Idempotent: skips what is already there. Usage: tools/setup.sh [BUILD_DIR]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR=${1:-build}
+
+need_apt=()
+for pkg in cmake ninja-build g++ pkg-config libgtest-dev libgmock-dev libbenchmark-dev \
+           nlohmann-json3-dev libcpp-httplib-dev python3 python3-pip; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
+if [ ${#need_apt[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}"
+fi
+
+# Python packages used only by tests and reference tools (never at run time).
+if ! python3 -c "import tokenizers, openai, jinja2, pytest, numpy" >/dev/null 2>&1; then
+  python3 -m pip install -q --disable-pip-version-check -r tools/requirements-test.txt
+fi
+
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$BUILD_DIR" -j "$(nproc)"
