@@ -1,0 +1,80 @@
+// Shared host-side plumbing of the CUDA backend: error checking, the process-wide stream,
+// the cuBLASLt handle and scratch buffers. Host code only (no kernels), so .cc files may
+// include it; kernels live in the .cu files, in anonymous namespaces.
+#pragma once
+
+#include <cublasLt.h>
+#include <cuda_runtime.h>
+
+#include <cstddef>
+
+#include "core/error.h"
+#include "core/tensor.h"
+
+namespace qinfer::ops::cuda {
+
+[[noreturn]] void fail_cuda(cudaError_t e, const char* what, const char* file, int line);
+[[noreturn]] void fail_cublas(cublasStatus_t s, const char* what, const char* file, int line);
+
+}  // namespace qinfer::ops::cuda
+
+// One checking macro for CUDA runtime calls and one for cuBLAS(Lt); both throw
+// qinfer::Error naming the call, the file and the line.
+#define QINFER_CUDA_CHECK(call)                                                        \
+  do {                                                                                 \
+    cudaError_t qinfer_e_ = (call);                                                    \
+    if (qinfer_e_ != cudaSuccess)                                                      \
+      ::qinfer::ops::cuda::fail_cuda(qinfer_e_, #call, __FILE__, __LINE__);            \
+  } while (0)
+
+#define QINFER_CUBLAS_CHECK(call)                                                      \
+  do {                                                                                 \
+    cublasStatus_t qinfer_s_ = (call);                                                 \
+    if (qinfer_s_ != CUBLAS_STATUS_SUCCESS)                                            \
+      ::qinfer::ops::cuda::fail_cublas(qinfer_s_, #call, __FILE__, __LINE__);          \
+  } while (0)
+
+// After a kernel launch: reports a bad launch configuration at the launch site.
+#define QINFER_CUDA_CHECK_LAUNCH() QINFER_CUDA_CHECK(cudaGetLastError())
+
+namespace qinfer::ops::cuda {
+
+// Initializes the backend once (device 0, allocator, copy function). Throws if no device.
+void ensure_init();
+
+// The stream every op runs on. One stream keeps ops ordered without host synchronization;
+// the caching allocator relies on that order to reuse freed blocks safely.
+cudaStream_t stream();
+
+// cuBLASLt handle and a workspace of kGemmWorkspaceBytes bytes on the device.
+inline constexpr size_t kGemmWorkspaceBytes = size_t(32) << 20;
+cublasLtHandle_t cublaslt();
+void* gemm_workspace();
+
+// Device properties read once.
+int sm_count();
+int compute_capability();  // major * 10 + minor
+
+// Raw device memory from the caching allocator (for scratch buffers that are not Tensors).
+void* device_alloc(size_t bytes);
+void device_free(void* p, size_t bytes);
+
+// A device buffer that grows on demand and is kept for reuse (scratch for quantized
+// activations, split-K partials). Not thread-safe; the backend runs one stream.
+class ScratchBuffer {
+ public:
+  ScratchBuffer() = default;
+  ScratchBuffer(const ScratchBuffer&) = delete;
+  ScratchBuffer& operator=(const ScratchBuffer&) = delete;
+  ~ScratchBuffer();
+  void* get(size_t bytes);
+
+ private:
+  void* p_ = nullptr;
+  size_t bytes_ = 0;
+};
+
+// Checks that a tensor lives on the CUDA device, naming the op and argument if not.
+void check_cuda_tensor(const Tensor& t, const char* op, const char* arg);
+
+}  // namespace qinfer::ops::cuda

@@ -1,0 +1,122 @@
+// ops::cuda::linear: picks the kernel for a (weight format, batch size) pair.
+//   n <= kGemvMaxRows, or shapes cuBLASLt cannot take: gemv (reads each weight byte once per
+//     8 rows; the decode path, memory-bound)
+//   larger n: cuBLASLt on tensor cores (FP8 x FP8 with per-token x per-channel scales, or
+//     BF16 x BF16), fp32 accumulation and F32 output.
+#include <cstdint>
+
+#include "ops/cuda/cuda_common.h"
+#include "ops/cuda/cuda_ops.h"
+#include "ops/cuda/linear_cuda.h"
+#include "ops/cuda/linear_gemm.h"
+
+namespace qinfer::ops::cuda {
+namespace {
+
+constexpr int64_t kGemvMaxRows = 8;
+
+ScratchBuffer g_xq;     // quantized / converted activations
+ScratchBuffer g_xs;     // per-row activation scales
+ScratchBuffer g_wsvec;  // per-tensor weight scale expanded to (n_out)
+
+void check_operands(const LinearWeight& w, const Tensor& x, const Tensor& y) {
+  QINFER_CHECK(x.dtype() == DType::kF32 && y.dtype() == DType::kF32, "linear ", w.name,
+               ": unsupported (format ", dtype_name(w.weight.dtype()), ", activation dtype ",
+               dtype_name(x.dtype()), ", device cuda)");
+  check_cuda_tensor(w.weight, "linear", "weight");
+  if (w.bias.defined()) {
+    check_cuda_tensor(w.bias, "linear", "bias");
+    QINFER_CHECK(w.bias.dtype() == DType::kF32 && w.bias.numel() == w.n_out, "linear ", w.name,
+                 ": bias must be F32 (", w.n_out, ")");
+  }
+}
+
+void linear_fp8(const LinearWeight& w, const Tensor& x, Tensor& y) {
+  const int64_t n = x.dim(0);
+  QINFER_CHECK(w.weight_scale.defined() && w.weight_scale.dtype() == DType::kF32 &&
+                   (w.weight_scale.numel() == 1 || w.weight_scale.numel() == w.n_out),
+               "linear ", w.name, ": FP8 weight_scale must be F32 (1) or (", w.n_out, ")");
+  check_cuda_tensor(w.weight_scale, "linear", "weight_scale");
+  const bool per_channel = w.weight_scale.numel() == w.n_out && w.n_out != 1;
+  const float* ws = w.weight_scale.data_as<float>();
+  const float* bias = w.bias.defined() ? w.bias.data_as<float>() : nullptr;
+  cudaStream_t s = stream();
+  GemvArgs g{.w = w.weight.data(), .w_dtype = DType::kF8E4M3, .x = x.data(), .x_fp8 = false,
+             .x_scale = nullptr, .w_scale = ws, .w_scale_per_channel = per_channel,
+             .bias = bias, .y = y.data_as<float>(), .n = n, .n_in = w.n_in, .n_out = w.n_out};
+  if (w.act_quant == ActQuant::kNone) {
+    // Weight-only FP8: dequantized in the GEMV's inner loop (no FP8 tensor-core path).
+    gemv(g, s);
+    return;
+  }
+  QINFER_CHECK(w.act_quant != ActQuant::kStaticPerTensor || w.input_scale > 0.0f, "linear ",
+               w.name, ": static activation quantization needs input_scale > 0");
+  auto* xq = static_cast<uint8_t*>(g_xq.get(size_t(n * w.n_in) + 16));
+  auto* xs = static_cast<float*>(g_xs.get(size_t(n) * sizeof(float) + 16));
+  const float static_scale = w.act_quant == ActQuant::kStaticPerTensor ? w.input_scale : 0.0f;
+  quantize_fp8_rows(x.data_as<float>(), n, w.n_in, static_scale, xq, xs, s);
+  if (n > kGemvMaxRows &&
+      gemm_lt_supported(DType::kF8E4M3, n, w.n_in, w.n_out, w.weight.data(), xq, y.data())) {
+    const float* wsv = ws;
+    if (!per_channel) {
+      float* v = static_cast<float*>(g_wsvec.get(size_t(w.n_out) * sizeof(float)));
+      expand_scalar_f32(ws, v, w.n_out, s);
+      wsv = v;
+    }
+    GemmResult r = gemm_lt(DType::kF8E4M3, w.weight.data(), xq, y.data_as<float>(), n, w.n_in,
+                           w.n_out, xs, wsv, s);
+    if (r != GemmResult::kNoAlgorithm) {
+      const bool need_scales = r == GemmResult::kUnscaled;
+      scale_bias_epilogue(y.data_as<float>(), n, w.n_out, need_scales ? xs : nullptr,
+                          need_scales ? wsv : nullptr, true, bias, s);
+      return;
+    }
+  }
+  g.x = xq;
+  g.x_fp8 = true;
+  g.x_scale = xs;
+  gemv(g, s);
+}
+
+void linear_dense(const LinearWeight& w, const Tensor& x, Tensor& y) {
+  const int64_t n = x.dim(0);
+  const DType wt = w.weight.dtype();
+  const float* bias = w.bias.defined() ? w.bias.data_as<float>() : nullptr;
+  cudaStream_t s = stream();
+  if (n > kGemvMaxRows && (wt == DType::kBF16 || wt == DType::kF32)) {
+    const void* xa = x.data();
+    if (wt == DType::kBF16) {
+      // cuBLASLt takes one input type: x is rounded to BF16 for the tensor cores.
+      auto* xb = static_cast<uint16_t*>(g_xq.get(size_t(n * w.n_in) * 2 + 16));
+      convert_f32_to_bf16(x.data_as<float>(), n * w.n_in, xb, s);
+      xa = xb;
+    }
+    if (gemm_lt_supported(wt, n, w.n_in, w.n_out, w.weight.data(), xa, y.data()) &&
+        gemm_lt(wt, w.weight.data(), xa, y.data_as<float>(), n, w.n_in, w.n_out, nullptr,
+                nullptr, s) != GemmResult::kNoAlgorithm) {
+      scale_bias_epilogue(y.data_as<float>(), n, w.n_out, nullptr, nullptr, false, bias, s);
+      return;
+    }
+  }
+  GemvArgs g{.w = w.weight.data(), .w_dtype = wt, .x = x.data(), .x_fp8 = false,
+             .x_scale = nullptr, .w_scale = nullptr, .w_scale_per_channel = false,
+             .bias = bias, .y = y.data_as<float>(), .n = n, .n_in = w.n_in, .n_out = w.n_out};
+  gemv(g, s);
+}
+
+}  // namespace
+
+void linear(const LinearWeight& w, const Tensor& x, Tensor& y) {
+  check_operands(w, x, y);
+  switch (w.weight.dtype()) {
+    case DType::kF8E4M3: return linear_fp8(w, x, y);
+    case DType::kF32:
+    case DType::kF16:
+    case DType::kBF16: return linear_dense(w, x, y);
+    default:
+      QINFER_FAIL("linear ", w.name, ": unsupported (format ", dtype_name(w.weight.dtype()),
+                  ", activation dtype F32, device cuda)");
+  }
+}
+
+}  // namespace qinfer::ops::cuda

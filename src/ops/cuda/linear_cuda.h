@@ -1,0 +1,48 @@
+// Internal launchers behind ops::cuda::linear (src/ops/cuda/linear.cc). Each takes a stream.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "core/dtype.h"
+
+namespace qinfer::ops::cuda {
+
+// x: (n, k) F32 -> x_q: (n, k) FP8 E4M3 and s: (n) F32, as vLLM's dynamic per-token quant:
+//   s[i] = max(absmax(x[i]) / 448, 1 / (448 * 512)),  x_q = fp8(clamp(x / s[i], ±448)).
+// With static_scale > 0 every row uses s[i] = static_scale instead (vLLM's static per-tensor).
+void quantize_fp8_rows(const float* x, int64_t n, int64_t k, float static_scale, uint8_t* x_q,
+                       float* s, cudaStream_t stream);
+
+// F32 -> BF16 elementwise (activations for the BF16 tensor-core GEMM).
+void convert_f32_to_bf16(const float* x, int64_t count, uint16_t* y, cudaStream_t stream);
+
+// y[i, o] = (Σ_k x[i, k] · w[o, k]) · x_scale[i] · w_scale[o] + bias[o], fp32 accumulation.
+// The weight is read once for up to 8 rows of x at a time: the decode/small-batch path.
+struct GemvArgs {
+  const void* w = nullptr;           // (n_out, n_in) of w_dtype
+  DType w_dtype = DType::kF8E4M3;    // F8_E4M3, BF16, F16 or F32
+  const void* x = nullptr;           // (n, n_in): FP8 E4M3 if x_fp8, else F32
+  bool x_fp8 = false;
+  const float* x_scale = nullptr;    // (n) or null (= 1)
+  const float* w_scale = nullptr;    // (n_out) if w_scale_per_channel, else (1); null = 1
+  bool w_scale_per_channel = false;
+  const float* bias = nullptr;       // (n_out) or null
+  float* y = nullptr;                // (n, n_out)
+  int64_t n = 0, n_in = 0, n_out = 0;
+};
+void gemv(const GemvArgs& a, cudaStream_t stream);
+
+// y[i, o] = y[i, o] * x_scale[i] * w_scale[o] + bias[o]: the epilogue of a GEMM that ran
+// unscaled. Null pointers mean 1 (scales) or 0 (bias).
+void scale_bias_epilogue(float* y, int64_t n, int64_t n_out, const float* x_scale,
+                         const float* w_scale, bool w_scale_per_channel, const float* bias,
+                         cudaStream_t stream);
+
+// Fills s[0..n) with v.
+void fill_f32(float* s, int64_t n, float v, cudaStream_t stream);
+// Fills out[0..n) with *scalar (a device pointer): a per-tensor scale as a per-channel vector.
+void expand_scalar_f32(const float* scalar, float* out, int64_t n, cudaStream_t stream);
+
+}  // namespace qinfer::ops::cuda

@@ -1,0 +1,26 @@
+// cuBLASLt GEMMs behind ops::cuda::linear for prefill and large batches.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "core/dtype.h"
+
+namespace qinfer::ops::cuda {
+
+// y (n, n_out) F32 = x (n, n_in) · w (n_out, n_in)ᵀ, both operands of dtype `ab`
+// (F8_E4M3, BF16, F16 or F32), fp32 accumulation. For FP8, when x_scale (n) and w_scale
+// (n_out) are given, they are applied inside cuBLASLt (outer-vector scale mode) if this
+// cuBLASLt/GPU supports it; otherwise the caller applies them (kUnscaled). kNoAlgorithm:
+// cuBLASLt has no kernel for this shape and nothing ran.
+enum class GemmResult { kDone, kUnscaled, kNoAlgorithm };
+GemmResult gemm_lt(DType ab, const void* w, const void* x, float* y, int64_t n, int64_t n_in,
+             int64_t n_out, const float* x_scale, const float* w_scale, cudaStream_t stream);
+
+// Whether cuBLASLt can take these shapes for dtype ab (FP8 needs dims that are multiples
+// of 16 and 16-byte aligned pointers).
+bool gemm_lt_supported(DType ab, int64_t n, int64_t n_in, int64_t n_out, const void* w,
+                       const void* x, const void* y);
+
+}  // namespace qinfer::ops::cuda

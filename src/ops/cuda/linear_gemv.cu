@@ -1,0 +1,321 @@
+// Memory-bound pieces of the linear layer: activation quantization (vLLM's FP8 formulas) and
+// the GEMV / skinny GEMM that reads each weight byte once for up to 8 activation rows.
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_fp8.h>
+
+#include <algorithm>
+
+#include "ops/cuda/cuda_common.h"
+#include "ops/cuda/linear_cuda.h"
+
+namespace qinfer::ops::cuda {
+namespace {
+
+constexpr float kFp8Max = 448.0f;
+// vLLM's floor on dynamic scales: 1 / (448 * 512).
+constexpr float kMinDynScale = 1.0f / (448.0f * 512.0f);
+
+__device__ __forceinline__ uint8_t f32_to_fp8(float v) {
+  v = fminf(fmaxf(v, -kFp8Max), kFp8Max);
+  return uint8_t(__nv_cvt_float_to_fp8(v, __NV_SATFINITE, __NV_E4M3));
+}
+
+__device__ __forceinline__ float2 fp8x2_to_f32(uint16_t v) {
+  __half2_raw h = __nv_cvt_fp8x2_to_halfraw2(__nv_fp8x2_storage_t(v), __NV_E4M3);
+  return __half22float2(*reinterpret_cast<__half2*>(&h));
+}
+
+__device__ __forceinline__ float block_max(float v, float* red) {
+  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  if (lane == 0) red[warp] = v;
+  __syncthreads();
+  if (warp == 0) {
+    v = lane < int(blockDim.x / 32) ? red[lane] : 0.0f;
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    if (lane == 0) red[0] = v;
+  }
+  __syncthreads();
+  return red[0];
+}
+
+// One block per row.
+__global__ void quantize_rows_kernel(const float* __restrict__ x, int64_t k, float static_scale,
+                                     uint8_t* __restrict__ xq, float* __restrict__ s) {
+  __shared__ float red[32];
+  const float* row = x + blockIdx.x * k;
+  float scale = static_scale;
+  if (scale <= 0.0f) {
+    float m = 0.0f;
+    for (int64_t i = threadIdx.x; i < k; i += blockDim.x) m = fmaxf(m, fabsf(row[i]));
+    scale = fmaxf(block_max(m, red) / kFp8Max, kMinDynScale);
+  }
+  uint8_t* out = xq + blockIdx.x * k;
+  for (int64_t i = threadIdx.x; i < k; i += blockDim.x) out[i] = f32_to_fp8(row[i] / scale);
+  if (threadIdx.x == 0) s[blockIdx.x] = scale;
+}
+
+__global__ void f32_to_bf16_kernel(const float* __restrict__ x, int64_t count,
+                                   __nv_bfloat16* __restrict__ y) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
+       i += int64_t(gridDim.x) * blockDim.x)
+    y[i] = __float2bfloat16_rn(x[i]);
+}
+
+__global__ void expand_kernel(const float* scalar, float* out, int64_t n) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x)
+    out[i] = *scalar;
+}
+
+__global__ void fill_kernel(float* s, int64_t n, float v) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x)
+    s[i] = v;
+}
+
+// Decodes 16 consecutive elements starting at p (16-byte aligned) into f[16].
+template <typename T>
+__device__ __forceinline__ void load16(const T* p, float* f);
+
+template <>
+__device__ __forceinline__ void load16<uint8_t>(const uint8_t* p, float* f) {
+  uint4 v = __ldg(reinterpret_cast<const uint4*>(p));
+  const uint32_t w[4] = {v.x, v.y, v.z, v.w};
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    float2 a = fp8x2_to_f32(uint16_t(w[i] & 0xffffu));
+    float2 b = fp8x2_to_f32(uint16_t(w[i] >> 16));
+    f[4 * i] = a.x, f[4 * i + 1] = a.y, f[4 * i + 2] = b.x, f[4 * i + 3] = b.y;
+  }
+}
+
+template <>
+__device__ __forceinline__ void load16<__nv_bfloat16>(const __nv_bfloat16* p, float* f) {
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+    uint4 v = __ldg(reinterpret_cast<const uint4*>(p) + h);
+    const uint32_t w[4] = {v.x, v.y, v.z, v.w};
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      f[8 * h + 2 * i] = __uint_as_float(w[i] << 16);
+      f[8 * h + 2 * i + 1] = __uint_as_float(w[i] & 0xffff0000u);
+    }
+  }
+}
+
+template <>
+__device__ __forceinline__ void load16<__half>(const __half* p, float* f) {
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+    uint4 v = __ldg(reinterpret_cast<const uint4*>(p) + h);
+    const __half2* hv = reinterpret_cast<const __half2*>(&v);
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      float2 a = __half22float2(hv[i]);
+      f[8 * h + 2 * i] = a.x, f[8 * h + 2 * i + 1] = a.y;
+    }
+  }
+}
+
+template <>
+__device__ __forceinline__ void load16<float>(const float* p, float* f) {
+#pragma unroll
+  for (int h = 0; h < 4; ++h) {
+    float4 v = __ldg(reinterpret_cast<const float4*>(p) + h);
+    f[4 * h] = v.x, f[4 * h + 1] = v.y, f[4 * h + 2] = v.z, f[4 * h + 3] = v.w;
+  }
+}
+
+template <typename T>
+__device__ __forceinline__ float load1(const T* p);
+template <>
+__device__ __forceinline__ float load1<uint8_t>(const uint8_t* p) {
+  return fp8x2_to_f32(uint16_t(*p)).x;
+}
+template <>
+__device__ __forceinline__ float load1<__nv_bfloat16>(const __nv_bfloat16* p) {
+  return __bfloat162float(*p);
+}
+template <>
+__device__ __forceinline__ float load1<__half>(const __half* p) { return __half2float(*p); }
+template <>
+__device__ __forceinline__ float load1<float>(const float* p) { return *p; }
+
+struct GemvParams {
+  const void* w;
+  const void* x;
+  const float* x_scale;
+  const float* w_scale;
+  int w_scale_stride;
+  const float* bias;
+  float* y;
+  int64_t n, n_in, n_out;
+};
+
+constexpr int kGemvWarps = 8;   // warps per block; one warp per output row
+constexpr int kGemvUnroll = 4;  // 16-element chunks per lane in flight
+
+// One warp computes output row o for NT activation rows (blockIdx.y picks which NT). VEC:
+// n_in % 16 == 0, so every row starts 16-byte aligned and chunks need no tail handling.
+template <typename WT, typename XT, int NT, bool VEC>
+__global__ void __launch_bounds__(kGemvWarps * 32)
+    gemv_kernel(GemvParams p) {
+  const int lane = threadIdx.x % 32;
+  const int64_t o = int64_t(blockIdx.x) * kGemvWarps + threadIdx.x / 32;
+  if (o >= p.n_out) return;
+  const int64_t t0 = int64_t(blockIdx.y) * NT;
+  const int nt = int(min(int64_t(NT), p.n - t0));
+  const WT* w = static_cast<const WT*>(p.w) + o * p.n_in;
+  const XT* x = static_cast<const XT*>(p.x) + t0 * p.n_in;
+  float acc[NT];
+#pragma unroll
+  for (int t = 0; t < NT; ++t) acc[t] = 0.0f;
+
+  if constexpr (VEC) {
+    constexpr int64_t kStep = 32 * 16;
+    for (int64_t k0 = int64_t(lane) * 16; k0 < p.n_in; k0 += kStep * kGemvUnroll) {
+      float wf[kGemvUnroll][16];
+#pragma unroll
+      for (int u = 0; u < kGemvUnroll; ++u) {
+        const int64_t k = k0 + u * kStep;
+        if (k < p.n_in) load16<WT>(w + k, wf[u]);
+      }
+#pragma unroll
+      for (int u = 0; u < kGemvUnroll; ++u) {
+        const int64_t k = k0 + u * kStep;
+        if (k >= p.n_in) break;
+#pragma unroll
+        for (int t = 0; t < NT; ++t) {
+          if (t < nt) {
+            float xf[16];
+            load16<XT>(x + t * p.n_in + k, xf);
+#pragma unroll
+            for (int i = 0; i < 16; ++i) acc[t] = fmaf(wf[u][i], xf[i], acc[t]);
+          }
+        }
+      }
+    }
+  } else {
+    for (int64_t k = lane; k < p.n_in; k += 32) {
+      const float wv = load1<WT>(w + k);
+#pragma unroll
+      for (int t = 0; t < NT; ++t)
+        if (t < nt) acc[t] = fmaf(wv, load1<XT>(x + t * p.n_in + k), acc[t]);
+    }
+  }
+#pragma unroll
+  for (int t = 0; t < NT; ++t)
+    for (int off = 16; off > 0; off >>= 1) acc[t] += __shfl_xor_sync(0xffffffffu, acc[t], off);
+  if (lane == 0) {
+    const float ws = p.w_scale ? p.w_scale[o * p.w_scale_stride] : 1.0f;
+    const float b = p.bias ? p.bias[o] : 0.0f;
+#pragma unroll
+    for (int t = 0; t < NT; ++t) {
+      if (t < nt) {
+        const float xs = p.x_scale ? p.x_scale[t0 + t] : 1.0f;
+        p.y[(t0 + t) * p.n_out + o] = acc[t] * xs * ws + b;
+      }
+    }
+  }
+}
+
+template <typename WT, typename XT, int NT>
+void launch_gemv_nt(const GemvParams& p, bool vec, cudaStream_t stream) {
+  dim3 grid(unsigned((p.n_out + kGemvWarps - 1) / kGemvWarps), unsigned((p.n + NT - 1) / NT));
+  if (vec)
+    gemv_kernel<WT, XT, NT, true><<<grid, kGemvWarps * 32, 0, stream>>>(p);
+  else
+    gemv_kernel<WT, XT, NT, false><<<grid, kGemvWarps * 32, 0, stream>>>(p);
+  QINFER_CUDA_CHECK_LAUNCH();
+}
+
+template <typename WT, typename XT>
+void launch_gemv(const GemvParams& p, bool vec, cudaStream_t stream) {
+  if (p.n <= 1) return launch_gemv_nt<WT, XT, 1>(p, vec, stream);
+  if (p.n <= 2) return launch_gemv_nt<WT, XT, 2>(p, vec, stream);
+  if (p.n <= 4) return launch_gemv_nt<WT, XT, 4>(p, vec, stream);
+  launch_gemv_nt<WT, XT, 8>(p, vec, stream);
+}
+
+template <typename WT>
+void launch_gemv_w(const GemvParams& p, bool x_fp8, bool vec, cudaStream_t stream) {
+  if (x_fp8)
+    launch_gemv<WT, uint8_t>(p, vec, stream);
+  else
+    launch_gemv<WT, float>(p, vec, stream);
+}
+
+__global__ void scale_bias_kernel(float* y, int64_t n, int64_t n_out, const float* x_scale,
+                                  const float* w_scale, int w_stride, const float* bias) {
+  const int64_t total = n * n_out;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t r = i / n_out, o = i % n_out;
+    float v = y[i];
+    if (x_scale) v *= x_scale[r];
+    if (w_scale) v *= w_scale[o * w_stride];
+    if (bias) v += bias[o];
+    y[i] = v;
+  }
+}
+
+unsigned grid_for(int64_t count, int threads) {
+  return unsigned(std::clamp<int64_t>((count + threads - 1) / threads, 1, 65535));
+}
+
+}  // namespace
+
+void quantize_fp8_rows(const float* x, int64_t n, int64_t k, float static_scale, uint8_t* x_q,
+                       float* s, cudaStream_t stream) {
+  if (n == 0) return;
+  quantize_rows_kernel<<<unsigned(n), 256, 0, stream>>>(x, k, static_scale, x_q, s);
+  QINFER_CUDA_CHECK_LAUNCH();
+}
+
+void convert_f32_to_bf16(const float* x, int64_t count, uint16_t* y, cudaStream_t stream) {
+  if (count == 0) return;
+  f32_to_bf16_kernel<<<grid_for(count, 256), 256, 0, stream>>>(
+      x, count, reinterpret_cast<__nv_bfloat16*>(y));
+  QINFER_CUDA_CHECK_LAUNCH();
+}
+
+void fill_f32(float* s, int64_t n, float v, cudaStream_t stream) {
+  if (n == 0) return;
+  fill_kernel<<<grid_for(n, 256), 256, 0, stream>>>(s, n, v);
+  QINFER_CUDA_CHECK_LAUNCH();
+}
+
+void expand_scalar_f32(const float* scalar, float* out, int64_t n, cudaStream_t stream) {
+  if (n == 0) return;
+  expand_kernel<<<grid_for(n, 256), 256, 0, stream>>>(scalar, out, n);
+  QINFER_CUDA_CHECK_LAUNCH();
+}
+
+void gemv(const GemvArgs& a, cudaStream_t stream) {
+  if (a.n == 0 || a.n_out == 0) return;
+  GemvParams p{a.w, a.x, a.x_scale, a.w_scale, a.w_scale_per_channel ? 1 : 0,
+               a.bias, a.y, a.n, a.n_in, a.n_out};
+  // 16-element chunks need every row 16-byte aligned for both operands.
+  const bool vec = a.n_in % 16 == 0 && reinterpret_cast<uintptr_t>(a.w) % 16 == 0 &&
+                   reinterpret_cast<uintptr_t>(a.x) % 16 == 0;
+  switch (a.w_dtype) {
+    case DType::kF8E4M3: return launch_gemv_w<uint8_t>(p, a.x_fp8, vec, stream);
+    case DType::kBF16: return launch_gemv_w<__nv_bfloat16>(p, a.x_fp8, vec, stream);
+    case DType::kF16: return launch_gemv_w<__half>(p, a.x_fp8, vec, stream);
+    case DType::kF32: return launch_gemv_w<float>(p, a.x_fp8, vec, stream);
+    default: QINFER_FAIL("gemv: unsupported weight dtype ", dtype_name(a.w_dtype), " on cuda");
+  }
+}
+
+void scale_bias_epilogue(float* y, int64_t n, int64_t n_out, const float* x_scale,
+                         const float* w_scale, bool w_scale_per_channel, const float* bias,
+                         cudaStream_t stream) {
+  if (n == 0 || n_out == 0 || (!x_scale && !w_scale && !bias)) return;
+  scale_bias_kernel<<<grid_for(n * n_out, 256), 256, 0, stream>>>(
+      y, n, n_out, x_scale, w_scale, w_scale_per_channel ? 1 : 0, bias);
+  QINFER_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace qinfer::ops::cuda
