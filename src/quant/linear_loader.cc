@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "quant/compressed_tensors.h"
 
 namespace qinfer::quant {
 
@@ -59,12 +60,6 @@ ops::LinearWeight load_dense(const io::Checkpoint& ck, const std::vector<std::st
 }
 
 }  // namespace
-
-// Declared in quant/compressed_tensors.h when that format is present; dense otherwise.
-bool is_quantized_module(const io::Checkpoint& ck, const std::string& module);
-ops::LinearWeight load_quantized(const io::Checkpoint& ck, const std::vector<std::string>& modules,
-                                 const std::vector<int64_t>& n_out, int64_t n_in,
-                                 const std::string& fused_name);
 
 ops::LinearWeight load_linear(const io::Checkpoint& ck, const std::vector<std::string>& modules,
                               const std::vector<int64_t>& n_out, int64_t n_in,

@@ -1,0 +1,104 @@
+// AVX-512 FP8 dot kernel: 16 weight bytes at a time are decoded to f32 in registers
+// and fed to FMAs; the weights are never widened in memory.
+//
+// Decoding E4M3FN to f32 without a table: sign-extend the byte to 32 bits and shift left by 20.
+// Bits 20..26 then hold the 7 exponent+mantissa bits and bits 27..31 copies of the sign; masking
+// with 0x87F00000 leaves sign | (e4m3 magnitude << 20), which read as an f32 is the fp8 value
+// times 2^-120 (exponent bias 127 vs 7); multiplying by 2^120 makes it exact, subnormals
+// included (they are f32 subnormals before the multiply). NaN codes (0x7F/0xFF) decode to ±480;
+// quantized checkpoints never store them.
+// g++ 12's intrinsic headers trip these (their _mm*_undefined_* helpers).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "core/dtype.h"
+#include "ops/cpu/linear_fp8_kernels.h"
+
+namespace qinfer::ops::cpu::fp8 {
+namespace {
+
+inline __m512 decode16(__m128i bytes) {
+  const __m512i v = _mm512_cvtepi8_epi32(bytes);
+  const __m512i bits =
+      _mm512_and_si512(_mm512_slli_epi32(v, 20), _mm512_set1_epi32(int(0x87F00000u)));
+  return _mm512_mul_ps(_mm512_castsi512_ps(bits), _mm512_set1_ps(0x1p120f));
+}
+
+// Horizontal sum (_mm512_reduce_add_ps trips g++ 12's -Wmaybe-uninitialized).
+inline float hsum(__m512 v) {
+  const __m256 a = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+  const __m128 b = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+  const __m128 c = _mm_add_ps(b, _mm_movehl_ps(b, b));
+  return _mm_cvtss_f32(_mm_add_ss(c, _mm_shuffle_ps(c, c, 1)));
+}
+
+// R rows of x against one weight row: R accumulators, 16 lanes each; tail by masked loads.
+template <int R>
+inline void dot_rows(const uint8_t* w, int64_t n_in, const float* x, float* out,
+                     int64_t out_stride) {
+  __m512 acc[R];
+  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+  int64_t k = 0;
+  for (; k + 16 <= n_in; k += 16) {
+    const __m512 wf = decode16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + k)));
+    for (int r = 0; r < R; ++r)
+      acc[r] = _mm512_fmadd_ps(_mm512_loadu_ps(x + r * n_in + k), wf, acc[r]);
+  }
+  if (k < n_in) {
+    const __mmask16 m = __mmask16((1u << (n_in - k)) - 1u);
+    const __m512 wf = decode16(_mm_maskz_loadu_epi8(m, w + k));
+    for (int r = 0; r < R; ++r)
+      acc[r] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, x + r * n_in + k), wf, acc[r]);
+  }
+  for (int r = 0; r < R; ++r) out[r * out_stride] = hsum(acc[r]);
+}
+
+// C weight rows against one row of x (decode: the FMA chains stay independent).
+template <int C>
+inline void dot_cols(const uint8_t* w, int64_t n_in, const float* x, float* out) {
+  __m512 acc[C];
+  for (int c = 0; c < C; ++c) acc[c] = _mm512_setzero_ps();
+  int64_t k = 0;
+  for (; k + 16 <= n_in; k += 16) {
+    const __m512 xv = _mm512_loadu_ps(x + k);
+    for (int c = 0; c < C; ++c) {
+      const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + c * n_in + k));
+      acc[c] = _mm512_fmadd_ps(xv, decode16(b), acc[c]);
+    }
+  }
+  if (k < n_in) {
+    const __mmask16 m = __mmask16((1u << (n_in - k)) - 1u);
+    const __m512 xv = _mm512_maskz_loadu_ps(m, x + k);
+    for (int c = 0; c < C; ++c)
+      acc[c] = _mm512_fmadd_ps(xv, decode16(_mm_maskz_loadu_epi8(m, w + c * n_in + k)), acc[c]);
+  }
+  for (int c = 0; c < C; ++c) out[c] = hsum(acc[c]);
+}
+
+}  // namespace
+
+void dot_fp8_avx512(const uint8_t* W, int64_t n_in, int64_t o0, int64_t o1, const float* x,
+                    int64_t n, float* acc, int64_t ld) {
+  if (n < 4) {  // decode: four weight rows per pass over x
+    for (int64_t i = 0; i < n; ++i) {
+      const float* xi = x + i * n_in;
+      float* ai = acc + i * ld;
+      int64_t o = o0;
+      for (; o + 4 <= o1; o += 4) dot_cols<4>(W + o * n_in, n_in, xi, ai + o);
+      for (; o < o1; ++o) dot_cols<1>(W + o * n_in, n_in, xi, ai + o);
+    }
+    return;
+  }
+  for (int64_t o = o0; o < o1; ++o) {
+    const uint8_t* w = W + o * n_in;
+    if (o + 1 < o1) _mm_prefetch(reinterpret_cast<const char*>(w + n_in), _MM_HINT_T0);
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) dot_rows<4>(w, n_in, x + i * n_in, acc + i * ld + o, ld);
+    for (; i < n; ++i) dot_rows<1>(w, n_in, x + i * n_in, acc + i * ld + o, ld);
+  }
+}
+
+}  // namespace qinfer::ops::cpu::fp8
