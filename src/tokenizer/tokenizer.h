@@ -56,8 +56,9 @@ class IncrementalDecoder {
   const Tokenizer& tok_;
   bool skip_special_;
   std::vector<int32_t> ids_;
-  size_t emitted_bytes_ = 0;
-  size_t prefix_offset_ = 0;
+  size_t emitted_bytes_ = 0;  // total bytes returned so far
+  size_t prefix_offset_ = 0;  // first id of the decode window
+  size_t read_offset_ = 0;    // ids before this one have been emitted
 };
 
 }  // namespace qinfer::tokenizer
