@@ -1,0 +1,160 @@
+// ops::linear on the GPU against (1) the CPU backend and (2) a float64 evaluation of the
+// documented formulas (src/ops/linear.h, docs/FORMATS.md: vLLM's FP8 activation quantization),
+// over every weight format, activation-quant mode, scale granularity and batch sizes that take
+// the GEMV path (n <= 8) and the cuBLASLt path (n > 8), including odd shapes.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "core/dtype.h"
+#include "ops/linear.h"
+#include "cuda_test_util.h"
+
+namespace qinfer {
+namespace {
+
+using ops::ActQuant;
+using ops::LinearWeight;
+
+struct Case {
+  DType wt;
+  ActQuant aq;
+  bool per_channel;
+  bool bias;
+};
+
+LinearWeight make_weight(const Case& c, int64_t n_out, int64_t n_in, std::mt19937& rng) {
+  LinearWeight w;
+  w.name = "test.proj";
+  w.n_out = n_out;
+  w.n_in = n_in;
+  w.weight = Tensor::empty(c.wt, {n_out, n_in});
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  for (int64_t i = 0; i < n_out * n_in; ++i) {
+    const float v = nd(rng);
+    switch (c.wt) {
+      case DType::kF8E4M3: w.weight.data_as<uint8_t>()[i] = f32_to_fp8e4m3(v * 96.0f); break;
+      case DType::kBF16: w.weight.data_as<uint16_t>()[i] = f32_to_bf16(v * 0.05f); break;
+      case DType::kF16: w.weight.data_as<uint16_t>()[i] = f32_to_f16(v * 0.05f); break;
+      default: w.weight.data_as<float>()[i] = v * 0.05f; break;
+    }
+  }
+  if (c.wt == DType::kF8E4M3) {
+    w.weight_scale = testing::random_f32({c.per_channel ? n_out : 1}, rng, 2e-4f, 1e-3f);
+    w.act_quant = c.aq;
+    if (c.aq == ActQuant::kStaticPerTensor) w.input_scale = 3.0f / 448.0f;
+  }
+  if (c.bias) w.bias = testing::random_f32({n_out}, rng);
+  return w;
+}
+
+LinearWeight to_cuda(const LinearWeight& w) {
+  LinearWeight d = w;
+  d.weight = w.weight.to(Device::kCuda);
+  if (w.weight_scale.defined()) d.weight_scale = w.weight_scale.to(Device::kCuda);
+  if (w.bias.defined()) d.bias = w.bias.to(Device::kCuda);
+  return d;
+}
+
+// float64 evaluation of the contract. The activation quantization itself is done in float,
+// as the formula is specified (x / s rounded to fp32, then to FP8 nearest-even).
+Tensor reference(const LinearWeight& w, const Tensor& x) {
+  const int64_t n = x.dim(0), k = w.n_in;
+  Tensor y = Tensor::empty(DType::kF32, {n, w.n_out});
+  Tensor wf = w.weight.to_f32();
+  std::vector<double> xv(size_t(n * k)), sx(size_t(n), 1.0);
+  const float* xp = x.data_as<float>();
+  const bool quant = w.is_fp8() && w.act_quant != ActQuant::kNone;
+  for (int64_t i = 0; i < n; ++i) {
+    float s = 1.0f;
+    if (quant && w.act_quant == ActQuant::kStaticPerTensor) s = w.input_scale;
+    if (quant && w.act_quant == ActQuant::kDynamicPerToken) {
+      float m = 0.0f;
+      for (int64_t j = 0; j < k; ++j) m = std::max(m, std::fabs(xp[i * k + j]));
+      s = std::max(m / kFp8E4M3Max, 1.0f / (kFp8E4M3Max * 512.0f));
+    }
+    sx[size_t(i)] = s;
+    for (int64_t j = 0; j < k; ++j) {
+      const float v = xp[i * k + j];
+      xv[size_t(i * k + j)] =
+          quant ? fp8e4m3_to_f32(f32_to_fp8e4m3(std::clamp(v / s, -kFp8E4M3Max, kFp8E4M3Max)))
+                : v;
+    }
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t o = 0; o < w.n_out; ++o) {
+      double acc = 0;
+      for (int64_t j = 0; j < k; ++j) acc += xv[size_t(i * k + j)] * wf.data_as<float>()[o * k + j];
+      double ws = 1.0;
+      if (w.is_fp8()) ws = w.weight_scale.data_as<float>()[w.weight_scale.numel() == 1 ? 0 : o];
+      acc = acc * sx[size_t(i)] * ws;
+      if (w.bias.defined()) acc += w.bias.data_as<float>()[o];
+      y.data_as<float>()[i * w.n_out + o] = float(acc);
+    }
+  }
+  return y;
+}
+
+double tolerance(const Case& c, int64_t n) {
+  // n > 8 runs on tensor cores: BF16/F16 round x to 16 bits (~2^-9 relative per element);
+  // FP8 products are exact but Hopper's FP8 accumulation is narrower than fp32.
+  if (n > 8 && (c.wt == DType::kBF16 || c.wt == DType::kF16)) return 1e-2;
+  if (n > 8 && c.wt == DType::kF8E4M3) return 2e-3;
+  return 1e-4;
+}
+
+std::string case_name(const Case& c, int64_t n, int64_t n_in, int64_t n_out) {
+  const char* aq[] = {"none", "static", "dynamic"};
+  return str_cat(dtype_name(c.wt), " act=", aq[int(c.aq)],
+                 c.per_channel ? " per-channel" : " per-tensor", c.bias ? " +bias" : "",
+                 " n=", n, " n_in=", n_in, " n_out=", n_out);
+}
+
+TEST(LinearCuda, MatchesCpuAndFormulaAcrossFormatsAndShapes) {
+  QINFER_SKIP_WITHOUT_CUDA();
+  const uint32_t seed = testing::fresh_seed();
+  std::mt19937 rng(seed);
+  std::vector<Case> cases;
+  for (ActQuant aq : {ActQuant::kNone, ActQuant::kStaticPerTensor, ActQuant::kDynamicPerToken})
+    for (bool pc : {false, true}) cases.push_back({DType::kF8E4M3, aq, pc, false});
+  cases.push_back({DType::kF8E4M3, ActQuant::kDynamicPerToken, true, true});
+  for (DType dt : {DType::kBF16, DType::kF16, DType::kF32})
+    cases.push_back({dt, ActQuant::kNone, false, dt == DType::kBF16});
+  const std::vector<std::pair<int64_t, int64_t>> shapes = {
+      {64, 48}, {100, 37}, {512, 256}, {4096, 160}, {48, 1}};
+  for (const Case& c : cases) {
+    for (auto [n_in, n_out] : shapes) {
+      for (int64_t n : {1, 2, 5, 8, 9, 32, 67}) {
+        const std::string name = case_name(c, n, n_in, n_out) + " seed=" + std::to_string(seed);
+        LinearWeight w = make_weight(c, n_out, n_in, rng);
+        Tensor x = testing::random_f32({n, n_in}, rng, -2.0f, 2.0f);
+        x.data_as<float>()[rng() % size_t(n * n_in)] = 9.0f;  // an outlier sets a row's scale
+        Tensor want = reference(w, x);
+        Tensor y = testing::poisoned_cuda({n, n_out});
+        ops::linear(to_cuda(w), x.to(Device::kCuda), y);
+        testing::Diff d = testing::compare(y, want);
+        ASSERT_TRUE(d.n_nan == 0 && d.rel < tolerance(c, n))
+            << name << " vs float64 formula: " << testing::describe(d, y, want);
+        Tensor cpu = Tensor::empty(DType::kF32, {n, n_out});
+        ops::linear(w, x, cpu);
+        testing::Diff dc = testing::compare(y, cpu);
+        ASSERT_TRUE(dc.n_nan == 0 && dc.rel < tolerance(c, n))
+            << name << " vs CPU backend: " << testing::describe(dc, y, cpu);
+      }
+    }
+  }
+}
+
+TEST(LinearCuda, RejectsUnsupportedActivationDtype) {
+  QINFER_SKIP_WITHOUT_CUDA();
+  std::mt19937 rng(1);
+  LinearWeight w = to_cuda(make_weight({DType::kF8E4M3, ActQuant::kNone, false, false}, 16, 16, rng));
+  Tensor x = Tensor::empty(DType::kI32, {1, 16}, Device::kCuda);
+  Tensor y = Tensor::empty(DType::kF32, {1, 16}, Device::kCuda);
+  EXPECT_THROW(ops::linear(w, x, y), Error);
+}
+
+}  // namespace
+}  // namespace qinfer
