@@ -89,6 +89,11 @@ ModelConfig parse_model_config(const Json& j, const std::string& src) {
   }
   const Json* rs = nullptr;
   if (j.contains("rope_scaling") && !j["rope_scaling"].is_null()) rs = &j["rope_scaling"];
+  // transformers >= 5 writes rope_parameters {rope_type, rope_theta, factor, ...} instead.
+  if (!rs && j.contains("rope_parameters") && j["rope_parameters"].is_object()) {
+    rs = &j["rope_parameters"];
+    c.rope_theta = get_float(*rs, "rope_theta", src, c.rope_theta);
+  }
   if (rs) {
     QINFER_CHECK(rs->is_object(), src, ": rope_scaling must be an object or null");
     std::string type = rs->value("rope_type", rs->value("type", std::string("default")));

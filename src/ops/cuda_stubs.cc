@@ -5,11 +5,30 @@
 
 namespace qinfer::ops::cuda {
 
+namespace {
+
+[[noreturn]] void no_cuda(const char* op, DType dt) {
+  QINFER_FAIL(op, ": unsupported (dtype ", dtype_name(dt),
+              ", device cuda): this build has no CUDA backend");
+}
+
+}  // namespace
+
 bool available() { return false; }
 
 void linear(const LinearWeight& w, const Tensor&, Tensor&) {
   QINFER_FAIL("linear ", w.name, ": unsupported (format ", dtype_name(w.weight.dtype()),
               ", device cuda): this build has no CUDA backend");
+}
+
+void embedding(const Tensor& table, const Tensor&, Tensor&) { no_cuda("embedding", table.dtype()); }
+void rms_norm(const Tensor& x, const Tensor&, float, Tensor&) { no_cuda("rms_norm", x.dtype()); }
+void rope(Tensor& x, const Tensor&, const Tensor&, int64_t, int64_t) { no_cuda("rope", x.dtype()); }
+void silu_mul(const Tensor& gu, Tensor&) { no_cuda("silu_mul", gu.dtype()); }
+void add(Tensor& x, const Tensor&) { no_cuda("add", x.dtype()); }
+void attention(const Tensor& qkv, const std::vector<AttentionSeq>&, const AttentionDims&, Tensor&,
+               Tensor&, Tensor&) {
+  no_cuda("attention", qkv.dtype());
 }
 
 }  // namespace qinfer::ops::cuda

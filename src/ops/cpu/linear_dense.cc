@@ -1,12 +1,14 @@
-// Dense linear on the CPU: the plain reference loops. Vectorized kernels live beside this
-// file (linear_dense_avx512.cc) and are chosen at run time.
+// Dense linear on the CPU: the plain reference loops, and the run-time choice of the
+// vectorized kernels beside this file (linear_dense_avx2.cc, linear_dense_avx512.cc).
 #include "core/dtype.h"
 #include "core/thread_pool.h"
+#include "ops/cpu/isa.h"
 #include "ops/cpu/linear_cpu.h"
+#include "ops/cpu/linear_dense_isa.h"
 
 namespace qinfer::ops::cpu {
 
-void linear_dense(const LinearWeight& w, const float* x, int64_t n, float* y) {
+void linear_dense_scalar(const LinearWeight& w, const float* x, int64_t n, float* y) {
   const int64_t n_in = w.n_in, n_out = w.n_out;
   const DType dt = w.weight.dtype();
   const void* W = w.weight.data();
@@ -21,6 +23,14 @@ void linear_dense(const LinearWeight& w, const float* x, int64_t n, float* y) {
       }
     }
   });
+}
+
+void linear_dense(const LinearWeight& w, const float* x, int64_t n, float* y) {
+  switch (ops_isa()) {
+    case CpuIsa::kAvx512: return linear_dense_avx512(w, x, n, y);
+    case CpuIsa::kAvx2: return linear_dense_avx2(w, x, n, y);
+    default: return linear_dense_scalar(w, x, n, y);
+  }
 }
 
 }  // namespace qinfer::ops::cpu

@@ -1,13 +1,26 @@
 // Host-side entry points of the CUDA backend, callable from plain C++ (no CUDA headers).
+// Each mirrors the op of the same name in src/ops/*.h (same contract, tensors on the GPU).
 // In a build without CUDA each throws an Error naming the op and device.
 #pragma once
 
+#include <vector>
+
 #include "core/tensor.h"
+#include "ops/attention.h"
 #include "ops/linear.h"
 
 namespace qinfer::ops::cuda {
 
 bool available();  // built with CUDA and a device is present
 void linear(const LinearWeight& w, const Tensor& x, Tensor& y);
+void embedding(const Tensor& table, const Tensor& ids, Tensor& out);
+void rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& y);
+void rope(Tensor& x, const Tensor& positions, const Tensor& inv_freq, int64_t n_rot_head,
+          int64_t head_dim);
+void silu_mul(const Tensor& gate_up, Tensor& out);
+void add(Tensor& x, const Tensor& y);
+// seqs' block tables are host memory; the backend uploads them.
+void attention(const Tensor& qkv, const std::vector<AttentionSeq>& seqs, const AttentionDims& dims,
+               Tensor& k_cache, Tensor& v_cache, Tensor& out);
 
 }  // namespace qinfer::ops::cuda

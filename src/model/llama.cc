@@ -1,0 +1,240 @@
+// The Llama forward pass, built only from ops (src/ops/*.h) so the same code runs on every
+// device: activations are Tensors allocated with Tensor::empty on the model's device.
+#include "model/llama.h"
+
+#include <cmath>
+#include <cstring>
+#include <regex>
+
+#include "core/error.h"
+#include "ops/add.h"
+#include "ops/attention.h"
+#include "ops/embedding.h"
+#include "ops/rms_norm.h"
+#include "ops/rope.h"
+#include "ops/silu_mul.h"
+#include "quant/linear_loader.h"
+
+namespace qinfer::model {
+
+namespace {
+
+struct LayerWeights {
+  Tensor attn_norm;           // (hidden) F32
+  ops::LinearWeight qkv;      // ((n_head + 2 n_head_kv) * head_dim, hidden), q | k | v rows
+  ops::LinearWeight o;        // (hidden, n_head * head_dim)
+  Tensor mlp_norm;            // (hidden) F32
+  ops::LinearWeight gate_up;  // (2 intermediate, hidden), gate | up rows
+  ops::LinearWeight down;     // (hidden, intermediate)
+};
+
+Tensor to_device(const Tensor& t, Device d) {
+  if (!t.defined() || t.device() == d) return t;
+  return t.to(d);
+}
+
+void to_device(ops::LinearWeight& w, Device d) {
+  w.weight = to_device(w.weight, d);
+  w.bias = to_device(w.bias, d);
+  w.weight_scale = to_device(w.weight_scale, d);
+}
+
+// A (n) I32 tensor on `d` holding `v`.
+Tensor i32_tensor(const std::vector<int32_t>& v, Device d) {
+  Tensor t = Tensor::empty(DType::kI32, {int64_t(v.size())});
+  if (!v.empty()) std::memcpy(t.data(), v.data(), v.size() * sizeof(int32_t));
+  return to_device(t, d);
+}
+
+class Llama final : public LlamaModel {
+ public:
+  Llama(const io::Checkpoint& ck, const LoadOptions& opt);
+
+  const io::ModelConfig& config() const override { return c_; }
+  Device device() const override { return device_; }
+  size_t weight_bytes() const override;
+  KvCache allocate_kv_cache(int64_t n_block, int64_t block_size) const override;
+  size_t kv_block_bytes(int64_t block_size) const override;
+  Tensor forward(const Batch& batch, KvCache& kv) override;
+  void set_linear_observer(LinearObserver observer) override { observer_ = std::move(observer); }
+
+ private:
+  Tensor load_norm(const io::Checkpoint& ck, const std::string& name) const;
+  void check_layer_names(const io::Checkpoint& ck) const;
+  void linear(const ops::LinearWeight& w, const Tensor& x, Tensor& y) const;
+
+  io::ModelConfig c_;
+  Device device_;
+  Tensor embed_;       // (vocab_size, hidden) as stored
+  std::vector<LayerWeights> layers_;
+  Tensor final_norm_;  // (hidden) F32
+  ops::LinearWeight lm_head_;  // (vocab_size, hidden); the embedding table when tied
+  Tensor inv_freq_;    // (head_dim / 2) F32
+  LinearObserver observer_;
+};
+
+Tensor Llama::load_norm(const io::Checkpoint& ck, const std::string& name) const {
+  return to_device(ck.tensors->get_checked(name, {c_.hidden_size}).to_f32(), device_);
+}
+
+// A tensor of layer n >= num_hidden_layers means config and weights disagree.
+void Llama::check_layer_names(const io::Checkpoint& ck) const {
+  static const std::regex re(R"(^model\.layers\.(\d+)\.)");
+  for (const std::string& name : ck.tensors->names()) {
+    std::smatch m;
+    if (std::regex_search(name, m, re) && std::stoll(m[1].str()) >= c_.n_layer)
+      QINFER_FAIL(ck.tensors->file_of(name), ": tensor '", name, "' belongs to layer ", m[1].str(),
+                  " but config.json has num_hidden_layers = ", c_.n_layer);
+  }
+}
+
+Llama::Llama(const io::Checkpoint& ck, const LoadOptions& opt) : c_(ck.config), device_(opt.device) {
+  const int64_t h = c_.hidden_size, hd = c_.head_dim, nh = c_.n_head, nkv = c_.n_head_kv;
+  QINFER_CHECK(h > 0 && hd > 0 && nh > 0 && nkv > 0 && nh % nkv == 0 && hd % 2 == 0 &&
+                   c_.n_layer > 0 && c_.vocab_size > 0 && c_.intermediate_size > 0,
+               ck.path, ": config.json describes no valid Llama model (hidden ", h, ", head_dim ",
+               hd, ", heads ", nh, "/", nkv, ", layers ", c_.n_layer, ")");
+  check_layer_names(ck);
+  embed_ = ck.tensors->get_checked("model.embed_tokens.weight", {c_.vocab_size, h});
+  QINFER_CHECK(embed_.dtype() == DType::kF32 || embed_.dtype() == DType::kF16 ||
+                   embed_.dtype() == DType::kBF16,
+               ck.tensors->file_of("model.embed_tokens.weight"),
+               ": tensor 'model.embed_tokens.weight' has unsupported dtype ",
+               dtype_name(embed_.dtype()));
+  for (int64_t l = 0; l < c_.n_layer; ++l) {
+    const std::string p = str_cat("model.layers.", l, ".");
+    LayerWeights L;
+    L.attn_norm = load_norm(ck, p + "input_layernorm.weight");
+    L.qkv = quant::load_linear(
+        ck, {p + "self_attn.q_proj", p + "self_attn.k_proj", p + "self_attn.v_proj"},
+        {nh * hd, nkv * hd, nkv * hd}, h, p + "self_attn.qkv_proj", c_.attention_bias);
+    L.o = quant::load_linear(ck, {p + "self_attn.o_proj"}, {h}, nh * hd, p + "self_attn.o_proj",
+                             c_.attention_bias);
+    L.mlp_norm = load_norm(ck, p + "post_attention_layernorm.weight");
+    L.gate_up = quant::load_linear(ck, {p + "mlp.gate_proj", p + "mlp.up_proj"},
+                                   {c_.intermediate_size, c_.intermediate_size}, h,
+                                   p + "mlp.gate_up_proj", c_.mlp_bias);
+    L.down = quant::load_linear(ck, {p + "mlp.down_proj"}, {h}, c_.intermediate_size,
+                                p + "mlp.down_proj", c_.mlp_bias);
+    for (ops::LinearWeight* w : {&L.qkv, &L.o, &L.gate_up, &L.down}) to_device(*w, device_);
+    layers_.push_back(std::move(L));
+  }
+  final_norm_ = load_norm(ck, "model.norm.weight");
+  if (c_.tie_word_embeddings) {
+    lm_head_.name = "lm_head (tied to model.embed_tokens)";
+    lm_head_.n_out = c_.vocab_size;
+    lm_head_.n_in = h;
+    lm_head_.weight = embed_;
+  } else {
+    lm_head_ = quant::load_linear(ck, {"lm_head"}, {c_.vocab_size}, h, "lm_head", false);
+  }
+  embed_ = to_device(embed_, device_);
+  to_device(lm_head_, device_);
+  if (c_.tie_word_embeddings) lm_head_.weight = embed_;
+  std::vector<float> inv = io::rope_inv_freq(c_);
+  Tensor f = Tensor::empty(DType::kF32, {int64_t(inv.size())});
+  std::memcpy(f.data(), inv.data(), inv.size() * sizeof(float));
+  inv_freq_ = to_device(f, device_);
+}
+
+size_t Llama::weight_bytes() const {
+  size_t n = lm_head_.weight_bytes() + final_norm_.nbytes();
+  for (const LayerWeights& L : layers_)
+    n += L.qkv.weight_bytes() + L.o.weight_bytes() + L.gate_up.weight_bytes() +
+         L.down.weight_bytes() + L.attn_norm.nbytes() + L.mlp_norm.nbytes();
+  return n;
+}
+
+KvCache Llama::allocate_kv_cache(int64_t n_block, int64_t block_size) const {
+  QINFER_CHECK(n_block > 0 && block_size > 0, "allocate_kv_cache: n_block ", n_block,
+               " and block_size ", block_size, " must be positive");
+  KvCache kv;
+  kv.n_layer = c_.n_layer;
+  kv.n_block = n_block;
+  kv.block_size = block_size;
+  kv.n_head_kv = c_.n_head_kv;
+  kv.head_dim = c_.head_dim;
+  const Shape s = {c_.n_layer, n_block, block_size, c_.n_head_kv, c_.head_dim};
+  kv.k = Tensor::empty(DType::kF32, s, device_);
+  kv.v = Tensor::empty(DType::kF32, s, device_);
+  return kv;
+}
+
+size_t Llama::kv_block_bytes(int64_t block_size) const {
+  return size_t(2 * c_.n_layer * block_size * c_.n_head_kv * c_.head_dim) * sizeof(float);
+}
+
+void Llama::linear(const ops::LinearWeight& w, const Tensor& x, Tensor& y) const {
+  if (observer_) observer_(w, x);
+  ops::linear(w, x, y);
+}
+
+Tensor Llama::forward(const Batch& batch, KvCache& kv) {
+  const int64_t h = c_.hidden_size, hd = c_.head_dim, nh = c_.n_head, nkv = c_.n_head_kv;
+  const int64_t n_tok = int64_t(batch.tokens.size());
+  QINFER_CHECK(kv.n_layer == c_.n_layer && kv.n_head_kv == nkv && kv.head_dim == hd,
+               "forward: the KV cache was not allocated for this model");
+  // Per-token positions, per-sequence attention descriptors, and the rows that need logits.
+  std::vector<int32_t> pos, rows;
+  std::vector<ops::AttentionSeq> seqs;
+  int64_t t = 0;
+  for (size_t s = 0; s < batch.seqs.size(); ++s) {
+    const SeqInput& q = batch.seqs[s];
+    for (int64_t i = 0; i < q.n_new; ++i) pos.push_back(int32_t(q.n_past + i));
+    for (int64_t i = 0; i < q.n_new; ++i)
+      if (q.logits_all || (q.logits_last && i == q.n_new - 1)) rows.push_back(int32_t(t + i));
+    seqs.push_back({.n_past = q.n_past, .n_new = q.n_new, .block_table = q.block_table.data(),
+                    .n_block_table = int64_t(q.block_table.size())});
+    t += q.n_new;
+  }
+  QINFER_CHECK(t == n_tok, "forward: the sequences declare ", t, " new tokens but the batch has ",
+               n_tok);
+  const Tensor ids = i32_tensor(batch.tokens, device_);
+  const Tensor positions = i32_tensor(pos, device_);
+  const ops::AttentionDims dims{.n_head = nh, .n_head_kv = nkv, .head_dim = hd,
+                                .scale = 1.0f / std::sqrt(float(hd))};
+  const DType f32 = DType::kF32;
+  Tensor hid = Tensor::empty(f32, {n_tok, h}, device_);          // the residual stream
+  Tensor x = Tensor::empty(f32, {n_tok, h}, device_);            // normed input of a block
+  Tensor qkv = Tensor::empty(f32, {n_tok, (nh + 2 * nkv) * hd}, device_);
+  Tensor attn = Tensor::empty(f32, {n_tok, nh * hd}, device_);
+  Tensor proj = Tensor::empty(f32, {n_tok, h}, device_);         // o_proj / down_proj output
+  Tensor gate_up = Tensor::empty(f32, {n_tok, 2 * c_.intermediate_size}, device_);
+  Tensor act = Tensor::empty(f32, {n_tok, c_.intermediate_size}, device_);
+  ops::embedding(embed_, ids, hid);
+  const Shape layer_kv = {kv.n_block, kv.block_size, nkv, hd};
+  for (int64_t l = 0; l < c_.n_layer; ++l) {
+    const LayerWeights& L = layers_[size_t(l)];
+    ops::rms_norm(hid, L.attn_norm, c_.rms_norm_eps, x);
+    linear(L.qkv, x, qkv);
+    ops::rope(qkv, positions, inv_freq_, nh + nkv, hd);
+    Tensor k_cache = kv.k.slice_rows(l, l + 1).reshape(layer_kv);
+    Tensor v_cache = kv.v.slice_rows(l, l + 1).reshape(layer_kv);
+    ops::attention(qkv, seqs, dims, k_cache, v_cache, attn);
+    linear(L.o, attn, proj);
+    ops::add(hid, proj);
+    ops::rms_norm(hid, L.mlp_norm, c_.rms_norm_eps, x);
+    linear(L.gate_up, x, gate_up);
+    ops::silu_mul(gate_up, act);
+    linear(L.down, act, proj);
+    ops::add(hid, proj);
+  }
+  // Only the rows that need logits go through the final norm and lm_head.
+  const int64_t n_rows = int64_t(rows.size());
+  Tensor sel = Tensor::empty(f32, {n_rows, h}, device_);
+  if (n_rows > 0) {
+    ops::embedding(hid, i32_tensor(rows, device_), sel);
+    ops::rms_norm(sel, final_norm_, c_.rms_norm_eps, sel);
+  }
+  Tensor logits = Tensor::empty(f32, {n_rows, c_.vocab_size}, device_);
+  if (n_rows > 0) linear(lm_head_, sel, logits);
+  return to_device(logits, Device::kCpu);
+}
+
+}  // namespace
+
+std::unique_ptr<LlamaModel> LlamaModel::load(const io::Checkpoint& ck, const LoadOptions& opt) {
+  return std::make_unique<Llama>(ck, opt);
+}
+
+}  // namespace qinfer::model
