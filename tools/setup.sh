@@ -7,7 +7,8 @@ BUILD_DIR=${1:-build}
 
 need_apt=()
 for pkg in cmake ninja-build g++ pkg-config libgtest-dev libgmock-dev libbenchmark-dev \
-           nlohmann-json3-dev libcpp-httplib-dev python3 python3-pip; do
+           nlohmann-json3-dev libcpp-httplib-dev python3 python3-pip \
+           clang-14 libclang-rt-14-dev; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -17,7 +18,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 # Python packages used only by tests and reference tools (never at run time).
-if ! python3 -c "import tokenizers, openai, jinja2, pytest, numpy" >/dev/null 2>&1; then
+if ! python3 -c "import tokenizers, openai, jinja2, pytest, numpy, gguf" >/dev/null 2>&1; then
   python3 -m pip install -q --disable-pip-version-check -r tools/requirements-test.txt
 fi
 

@@ -18,6 +18,7 @@ namespace qinfer::io {
 namespace {
 
 constexpr int64_t kTypeUnknown = 2, kTypeControl = 3, kTypeUserDefined = 4;
+constexpr size_t kMaxMergeTokenBytes = 1024;
 
 const char* kLlama3Split =
     "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}"
@@ -133,6 +134,9 @@ std::vector<std::pair<std::string, std::string>> merges_from_scores(
   for (size_t t = 0; t < tokens.size(); ++t) {
     const std::string& tok = tokens[t];
     if (!seen.emplace(tok, true).second) continue;  // dict keeps the first position
+    // Splitting is quadratic in the token's length; SentencePiece pieces are short (<= 16
+    // code points by default), so a longer one only comes from a corrupt or hostile file.
+    if (tok.size() > kMaxMergeTokenBytes) continue;
     const double score = scores[size_t(id[tok])];
     const std::vector<size_t> cps = code_point_starts(tok);
     std::vector<Merge> local;
