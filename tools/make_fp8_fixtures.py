@@ -241,12 +241,123 @@ def build(out_dir, name, w_strategy, act):
           min(min(m) for m in ref["greedy_margin"]))
 
 
+# ---- a tiny trained BF16 model for the quantizer round trip (perplexity must mean something) --
+
+WORDS = ("the a one every some cat dog bird model token layer weight scale value quantized "
+         "small large quick slow red blue green reads writes computes stores loads sees finds "
+         "keeps makes over under near with from into and but then so").split()
+
+
+def synthetic_text(seed, n_sentences):
+    """Sentences from a small grammar (seeded): learnable, license-free."""
+    g = torch.Generator().manual_seed(seed)
+    det, adj, noun, verb = WORDS[:5], WORDS[15:22], WORDS[5:15], WORDS[22:30]
+    pick = lambda xs: xs[torch.randint(len(xs), (1,), generator=g).item()]
+    out = []
+    for _ in range(n_sentences):
+        s = f"{pick(det)} {pick(adj)} {pick(noun)} {pick(verb)} {pick(det)} {pick(noun)}"
+        if torch.rand(1, generator=g).item() < 0.5:
+            s += f" {pick(WORDS[30:35])} {pick(det)} {pick(noun)}"
+        out.append(s[0].upper() + s[1:] + ".")
+    return " ".join(out)
+
+
+def byte_tokenizer_files(d):
+    """A byte-level BPE tokenizer.json with no merges: token id = byte value; <s> = 256."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, decoders, processors
+    from tokenizers import AddedToken
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100))
+    cs, n = bs[:], 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    vocab = {chr(c): b for b, c in zip(bs, cs)}
+    tok = Tokenizer(models.BPE(vocab=vocab, merges=[]))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
+    tok.decoder = decoders.ByteLevel()
+    tok.add_special_tokens([AddedToken("<s>", special=True), AddedToken("</s>", special=True)])
+    tok.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", 256)])
+    tok.save(os.path.join(d, "tokenizer.json"))
+    with open(os.path.join(d, "tokenizer_config.json"), "w") as f:
+        json.dump({"bos_token": "<s>", "eos_token": "</s>", "add_bos_token": True,
+                   "tokenizer_class": "PreTrainedTokenizerFast"}, f, indent=2)
+    with open(os.path.join(d, "generation_config.json"), "w") as f:
+        json.dump({"bos_token_id": 256, "eos_token_id": 257}, f, indent=2)
+
+
+def train_tiny(out_dir):
+    torch.manual_seed(0)
+    cfg = LlamaConfig(vocab_size=258, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                      num_attention_heads=4, num_key_value_heads=2, head_dim=16,
+                      max_position_embeddings=512, rms_norm_eps=1e-5, rope_theta=10000.0,
+                      tie_word_embeddings=False, bos_token_id=256, eos_token_id=257,
+                      torch_dtype="bfloat16")
+    model = LlamaForCausalLM(cfg)
+    data = torch.tensor(list(synthetic_text(1, 3000).encode()))
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    for step in range(400):
+        idx = torch.randint(0, len(data) - 128, (16,))
+        x = torch.stack([torch.cat([torch.tensor([256]), data[i:i + 127]]) for i in idx])
+        loss = model(x, labels=x).loss
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    print("tiny_bf16 train loss", round(loss.item(), 3))
+    d = os.path.join(out_dir, "tiny_bf16")
+    os.makedirs(d, exist_ok=True)
+    sd = {k: v.detach().to(torch.bfloat16).contiguous() for k, v in model.state_dict().items()}
+    save_file(sd, os.path.join(d, "model.safetensors"), metadata={"format": "pt"})
+    c = cfg.to_dict()
+    c["torch_dtype"] = "bfloat16"
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump(c, f, indent=2, sort_keys=True)
+    byte_tokenizer_files(d)
+    with open(os.path.join(d, "calibration.txt"), "w") as f:
+        f.write("\n\n".join(synthetic_text(2 + i, 12) for i in range(16)) + "\n")
+    with open(os.path.join(d, "heldout.txt"), "w") as f:
+        f.write(synthetic_text(99, 60) + "\n")
+
+
+def expected_quantization_configs(out_dir):
+    """What compressed-tensors' ModelCompressor.update_config writes for each of our schemes."""
+    try:
+        from compressed_tensors.compressors import ModelCompressor
+        from compressed_tensors.quantization import (QuantizationConfig, QuantizationScheme,
+                                                     preset_name_to_scheme)
+    except ImportError:
+        print("compressed-tensors not installed: expected_quantization_config.json not updated")
+        return
+    import tempfile
+    fp8 = preset_name_to_scheme("FP8", ["Linear"])
+    fp8_channel = QuantizationScheme(targets=["Linear"],
+                                     weights=fp8.weights.model_copy(update={"strategy": "channel"}),
+                                     input_activations=fp8.input_activations)
+    schemes = {"fp8": fp8_channel, "fp8-dynamic": preset_name_to_scheme("FP8_DYNAMIC", ["Linear"]),
+               "fp8-per-tensor": fp8}
+    out = {}
+    for name, sch in schemes.items():
+        qc = QuantizationConfig(config_groups={"group_0": sch}, ignore=["lm_head"],
+                                quantization_status="compressed", format="float-quantized")
+        with tempfile.TemporaryDirectory() as t:
+            with open(os.path.join(t, "config.json"), "w") as f:
+                f.write("{}")
+            ModelCompressor(quantization_config=qc).update_config(t)
+            with open(os.path.join(t, "config.json")) as f:
+                out[name] = json.load(f)["quantization_config"]
+    with open(os.path.join(out_dir, "expected_quantization_config.json"), "w") as f:
+        json.dump(out, f, indent=2, sort_keys=True)
+
+
 def main():
     out_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
         os.path.dirname(__file__), "..", "tests", "quant", "data")
     torch.set_num_threads(1)
     for name, (w, a) in COMBOS.items():
         build(out_dir, name, w, a)
+    train_tiny(out_dir)
+    expected_quantization_configs(out_dir)
 
 
 if __name__ == "__main__":
