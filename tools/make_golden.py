@@ -9,6 +9,8 @@ generation_config.json, model.safetensors in the case's dtype) and reference.saf
   prompt_b (11) I32, logits_b (11, vocab) F32   the same for prompt B
   greedy_a (8) I32                              generate(prompt A, 8 tokens, greedy)
   inv_freq (head_dim/2) F32                     model.model.rotary_emb.inv_freq
+  ppl_ids (40) I32, ppl (2) F32                 the perplexity guide's loop (max_length 16,
+                                                stride 6) on ppl_ids: [ppl, mean NLL]
 The reference loads the saved checkpoint back in float32 (stored weights upcast), eager attention.
 
 Usage: python3 tools/make_golden.py [OUT_DIR]
@@ -58,6 +60,33 @@ def randomize(model, gen):
                 p.copy_(torch.randn(p.shape, generator=gen) / p.shape[1] ** 0.5)
 
 
+def guide_perplexity(model, input_ids, max_length, stride):
+    """The loop of https://huggingface.co/docs/transformers/perplexity, verbatim."""
+    seq_len = input_ids.size(1)
+    nll_sum = 0.0
+    n_tokens = 0
+    prev_end_loc = 0
+    for begin_loc in range(0, seq_len, stride):
+        end_loc = min(begin_loc + max_length, seq_len)
+        trg_len = end_loc - prev_end_loc  # may be different from stride on last loop
+        ids = input_ids[:, begin_loc:end_loc]
+        target_ids = ids.clone()
+        target_ids[:, :-trg_len] = -100
+        with torch.no_grad():
+            outputs = model(ids, labels=target_ids)
+            neg_log_likelihood = outputs.loss
+        num_valid_tokens = (target_ids != -100).sum().item()
+        batch_size = target_ids.size(0)
+        num_loss_tokens = num_valid_tokens - batch_size
+        nll_sum += neg_log_likelihood * num_loss_tokens
+        n_tokens += num_loss_tokens
+        prev_end_loc = end_loc
+        if end_loc == seq_len:
+            break
+    avg_nll = nll_sum / n_tokens
+    return torch.exp(avg_nll).item(), avg_nll.item()
+
+
 def classic_config(path, cfg):
     """Rewrites config.json in the form hub checkpoints use (rope_theta + rope_scaling at
     the top level) instead of transformers 5's rope_parameters."""
@@ -102,7 +131,11 @@ def make_case(out_dir, name, dtype, overrides, style, seed):
         full = model(out[:, :-1]).logits[0, 15:].float()
         top2 = full.topk(2, dim=-1).values
         margin = (top2[:, 0] - top2[:, 1]).min().item()
+    ppl_ids = torch.randint(3, vocab, (40,), generator=gen)
+    ppl_ids[0] = cfg.bos_token_id
+    ppl, nll = guide_perplexity(model, ppl_ids[None], max_length=16, stride=6)
     ref = {
+        "ppl_ids": ppl_ids.to(torch.int32), "ppl": torch.tensor([ppl, nll], dtype=torch.float32),
         "prompt_a": prompt_a.to(torch.int32), "logits_a": logits_a.contiguous(),
         "prompt_b": prompt_b.to(torch.int32), "logits_b": logits_b.contiguous(),
         "greedy_a": greedy.to(torch.int32).contiguous(),

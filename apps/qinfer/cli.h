@@ -24,12 +24,15 @@ class Args {
   std::optional<double> get_double_opt(const std::string& name);
   std::optional<int64_t> get_int_opt(const std::string& name);
   bool flag(const std::string& name);
+  // Every value of an option that may repeat (--stop a --stop b), in order.
+  std::vector<std::string> get_all(const std::string& name);
   const std::vector<std::string>& positionals() const { return positionals_; }
   // Throws if an option was given that no get/flag call asked for.
   void finish() const;
 
  private:
   std::map<std::string, std::string> values_;
+  std::map<std::string, std::vector<std::string>> all_values_;
   std::map<std::string, bool> flags_given_;
   std::map<std::string, bool> used_;
   std::vector<std::string> positionals_;

@@ -40,6 +40,7 @@ Args::Args(std::vector<std::string> argv, std::vector<std::string> flags) {
           value = argv[++i];
         }
         values_[name] = value;
+        all_values_[name].push_back(value);
       }
     } else {
       positionals_.push_back(a);
@@ -93,6 +94,12 @@ std::optional<double> Args::get_double_opt(const std::string& name) {
 double Args::get_double(const std::string& name, double fallback) {
   auto v = get_double_opt(name);
   return v ? *v : fallback;
+}
+
+std::vector<std::string> Args::get_all(const std::string& name) {
+  used_[name] = true;
+  auto it = all_values_.find(name);
+  return it == all_values_.end() ? std::vector<std::string>() : it->second;
 }
 
 bool Args::flag(const std::string& name) {

@@ -1,0 +1,75 @@
+// Next-token sampling with the semantics of vLLM's sampler (and Hugging Face's where vLLM
+// follows it):
+//
+//   1. repetition_penalty r over every token of prompt + generated (HF / vLLM):
+//        logit > 0 ? logit / r : logit * r
+//   2. presence / frequency penalties over generated tokens only (OpenAI / vLLM):
+//        logit -= presence_penalty * [count > 0] + frequency_penalty * count
+//   3. temperature == 0: greedy (argmax; the lowest id among equal maxima)
+//      otherwise logits / temperature, then
+//   4. min_p: drop tokens whose probability is below min_p * (the largest probability)
+//   5. top_k: keep the k largest logits (ties with the k-th are kept)
+//   6. top_p: keep the smallest set of most likely tokens whose probability sum reaches top_p
+//   7. draw from the renormalized distribution with the request's own RNG
+//      (std::mt19937_64 seeded by `seed`: the same seed gives the same tokens).
+//
+// Log-probabilities are those of the raw model output, log_softmax(logits) before any
+// penalty or temperature (vLLM's default logprobs mode "raw_logprobs").
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <random>
+#include <span>
+#include <vector>
+
+namespace qinfer::engine {
+
+struct SamplingParams {
+  float temperature = 1.0f;  // 0 = greedy
+  int64_t top_k = 0;         // 0 or -1 = all tokens
+  float top_p = 1.0f;        // (0, 1]
+  float min_p = 0.0f;        // [0, 1]
+  float repetition_penalty = 1.0f;  // > 0; 1 = off
+  float presence_penalty = 0.0f;    // [-2, 2]
+  float frequency_penalty = 0.0f;   // [-2, 2]
+  std::optional<uint64_t> seed = {};  // none: seeded from std::random_device
+  int64_t top_logprobs = 0;         // how many most likely tokens to report with each step
+};
+
+// Throws an Error naming the field when a value is out of range.
+void validate(const SamplingParams& p);
+
+struct TokenLogprob {
+  int32_t id = 0;
+  float logprob = 0.0f;
+};
+
+struct SampleResult {
+  int32_t token = 0;
+  float logprob = 0.0f;              // of `token`, raw log_softmax
+  std::vector<TokenLogprob> top;     // top_logprobs most likely, descending
+};
+
+class Sampler {
+ public:
+  explicit Sampler(const SamplingParams& params);
+
+  // logits: one row (vocab). prompt and generated: the sequence so far (for penalties).
+  SampleResult sample(std::span<const float> logits, std::span<const int32_t> prompt,
+                      std::span<const int32_t> generated);
+
+  // Steps 1-6 only: the processed logits, with -inf for every masked token (for tests and
+  // for callers that combine distributions).
+  std::vector<float> processed_logits(std::span<const float> logits,
+                                      std::span<const int32_t> prompt,
+                                      std::span<const int32_t> generated) const;
+
+  const SamplingParams& params() const { return params_; }
+
+ private:
+  SamplingParams params_;
+  std::mt19937_64 rng_;
+};
+
+}  // namespace qinfer::engine
