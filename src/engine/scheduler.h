@@ -27,10 +27,10 @@ struct Sequence {
   int64_t id = 0;                 // unique over the engine's life
   uint64_t group = 0;             // the request it belongs to
   int index = 0;                  // choice index within the request (0 .. n-1)
-  std::vector<int32_t> tokens;    // prompt + generated
+  std::vector<int32_t> tokens{};    // prompt + generated
   int64_t n_prompt = 0;           // tokens of the original prompt
   int64_t n_computed = 0;         // leading tokens whose K/V are in the cache
-  std::vector<int32_t> block_table;
+  std::vector<int32_t> block_table{};
   SeqStatus status = SeqStatus::kWaiting;
   int64_t arrival = 0;            // admission order; larger = newer = preempted first
   int n_fork = 1;                 // sequences this one becomes once its prompt is computed
@@ -58,8 +58,8 @@ struct BlockCopy {
 };
 
 struct SchedulerOutput {
-  std::vector<ScheduledSeq> seqs;
-  std::vector<BlockCopy> copies;       // copy-on-write: run before the forward
+  std::vector<ScheduledSeq> seqs{};
+  std::vector<BlockCopy> copies{};       // copy-on-write: run before the forward
   std::vector<Sequence*> preempted;    // moved back to waiting this step
   int64_t n_tokens = 0;
   bool empty() const { return seqs.empty(); }
@@ -97,7 +97,7 @@ class Scheduler {
 
   SchedulerOptions opt_;
   BlockManager blocks_;
-  std::vector<std::unique_ptr<Sequence>> owned_;
+  std::vector<std::unique_ptr<Sequence>> owned_{};
   std::deque<Sequence*> waiting_;
   std::vector<Sequence*> running_;  // oldest first
   int64_t next_arrival_ = 0;

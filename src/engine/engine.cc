@@ -1,0 +1,253 @@
+#include "engine/engine.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+
+#include "core/log.h"
+#include "engine/engine_internal.h"
+
+namespace qinfer::engine {
+
+namespace {
+
+double now_s() {
+  using namespace std::chrono;
+  return duration<double>(steady_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+Engine::Engine(std::shared_ptr<model::LlamaModel> model,
+               std::shared_ptr<const tokenizer::Tokenizer> tok, EngineOptions opt)
+    : model_(std::move(model)), tok_(std::move(tok)), opt_(std::move(opt)) {
+  QINFER_CHECK(model_ && tok_, "engine: needs a model and a tokenizer");
+  const io::ModelConfig& c = model_->config();
+  vocab_ = c.vocab_size;
+  max_model_len_ = opt_.max_model_len > 0 ? opt_.max_model_len : c.max_position_embeddings;
+  QINFER_CHECK(max_model_len_ <= c.max_position_embeddings || opt_.max_model_len > 0,
+               "engine: max_model_len ", max_model_len_, " exceeds the model's ",
+               c.max_position_embeddings);
+  int64_t bs = opt_.block_size;
+  size_t block_bytes = model_->kv_block_bytes(bs);
+  int64_t per_seq = (max_model_len_ + bs - 1) / bs;
+  if (opt_.kv_cache_bytes > 0) {
+    n_block_ = int64_t(size_t(opt_.kv_cache_bytes) / block_bytes);
+  } else {
+    const size_t cap = size_t(4) << 30;
+    n_block_ = std::min<int64_t>(per_seq * opt_.max_num_seqs, int64_t(cap / block_bytes));
+  }
+  // One sequence of max_model_len must always fit, or preemption could never make room.
+  QINFER_CHECK(n_block_ >= per_seq, "engine: the KV cache holds ", n_block_, " blocks of ", bs,
+               " positions (", n_block_ * bs, " tokens) but max_model_len is ", max_model_len_,
+               ": raise --kv-cache-memory or lower --max-model-len");
+  kv_ = model_->allocate_kv_cache(n_block_, bs);
+  sched_ = std::make_unique<Scheduler>(
+      SchedulerOptions{.max_num_seqs = opt_.max_num_seqs,
+                       .max_num_batched_tokens = opt_.max_num_batched_tokens},
+      n_block_, bs);
+  metrics_.n_block = n_block_;
+  QINFER_LOG(kInfo, "engine: KV cache ", n_block_, " blocks x ", bs, " positions (",
+             (double(n_block_) * double(block_bytes)) / double(1 << 20), " MiB), max_model_len ",
+             max_model_len_, ", max_num_seqs ", opt_.max_num_seqs);
+}
+
+Engine::~Engine() { stop(false); }
+
+void Engine::validate(const Request& req) const {
+  int64_t n_prompt = int64_t(req.prompt.size());
+  QINFER_CHECK(n_prompt > 0, "the prompt is empty");
+  for (int32_t t : req.prompt)
+    QINFER_CHECK(t >= 0 && t < vocab_, "prompt token id ", t, " is out of range [0, ", vocab_,
+                 ")");
+  QINFER_CHECK(req.max_tokens >= 0, "max_tokens must be at least 0, got ", req.max_tokens);
+  QINFER_CHECK(req.min_tokens >= 0 && req.min_tokens <= req.max_tokens,
+               "min_tokens must be in [0, max_tokens], got ", req.min_tokens);
+  QINFER_CHECK(n_prompt + req.max_tokens <= max_model_len_,
+               "This model's maximum context length is ", max_model_len_,
+               " tokens. However, you requested ", n_prompt + req.max_tokens, " tokens (",
+               n_prompt, " in the messages, ", req.max_tokens,
+               " in the completion). Please reduce the length of the messages or completion.");
+  QINFER_CHECK(req.n >= 1 && req.n <= opt_.max_num_seqs, "n must be in [1, ",
+               opt_.max_num_seqs, "], got ", req.n);
+  for (int32_t t : req.stop_token_ids)
+    QINFER_CHECK(t >= 0 && t < vocab_, "stop_token_ids: ", t, " is out of range");
+  if (req.logprobs) QINFER_CHECK(*req.logprobs >= 0 && *req.logprobs <= 20,
+                                 "logprobs must be in [0, 20], got ", *req.logprobs);
+  if (req.prompt_logprobs)
+    QINFER_CHECK(*req.prompt_logprobs >= 0 && *req.prompt_logprobs <= 20,
+                 "prompt_logprobs must be in [0, 20], got ", *req.prompt_logprobs);
+  engine::validate(req.sampling);
+}
+
+bool Engine::submit(Request req, OutputCallback cb) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stop_ || draining_) return false;
+  if (int64_t(inbox_.size()) + metrics_.n_waiting >= opt_.max_queue) return false;
+  ++n_in_flight_;
+  inbox_.emplace_back(std::move(req), std::move(cb));
+  cv_.notify_one();
+  return true;
+}
+
+void Engine::abort(const std::string& request_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  aborts_.push_back(request_id);
+  cv_.notify_one();
+}
+
+void Engine::start() {
+  QINFER_CHECK(!thread_.joinable(), "engine: already started");
+  thread_ = std::thread([this] { loop(); });
+}
+
+void Engine::stop(bool drain) {
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    draining_ = true;
+    if (drain && thread_.joinable())
+      cv_idle_.wait(lock, [this] { return n_in_flight_ == 0; });
+    stop_ = true;
+    cv_.notify_all();
+  }
+  if (thread_.joinable()) thread_.join();
+  // Whatever is left is aborted so that every waiting client gets its last output.
+  drain_inbox();
+  std::vector<Group*> left;
+  for (auto& [id, g] : groups_) left.push_back(g.get());
+  for (Group* g : left) cancel_group(*g, FinishReason::kAbort, "the server is shutting down");
+}
+
+bool Engine::idle() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return n_in_flight_ == 0;
+}
+
+EngineMetrics Engine::metrics() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return metrics_;
+}
+
+void Engine::loop() {
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [this] {
+        return stop_ || !inbox_.empty() || !aborts_.empty() || !groups_.empty();
+      });
+      if (stop_) return;
+    }
+    try {
+      step();
+    } catch (const std::exception& e) {
+      // A failing step fails the requests in it, never the process.
+      QINFER_LOG(kError, "engine: step failed: ", e.what());
+      std::vector<Group*> all;
+      for (auto& [id, g] : groups_) all.push_back(g.get());
+      for (Group* g : all) cancel_group(*g, FinishReason::kAbort, e.what());
+    }
+  }
+}
+
+void Engine::drain_inbox() {
+  std::deque<std::pair<Request, OutputCallback>> inbox;
+  std::vector<std::string> aborts;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    inbox.swap(inbox_);
+    aborts.swap(aborts_);
+  }
+  for (auto& [req, cb] : inbox) start_group(std::move(req), std::move(cb));
+  for (const std::string& id : aborts) {
+    auto it = groups_.find(id);
+    if (it != groups_.end()) cancel_group(*it->second, FinishReason::kAbort, "");
+  }
+}
+
+bool Engine::step() {
+  double t0 = now_s();
+  drain_inbox();
+  SchedulerOutput out = sched_->schedule();
+  if (out.empty()) {
+    update_gauges();
+    return false;
+  }
+  copy_blocks(out.copies);
+  Tensor logits;
+  double tf = now_s();
+  run_forward(out, &logits);
+  double forward_s = now_s() - tf;
+  sched_->commit(out);
+  const float* row = logits.defined() ? logits.data_as<float>() : nullptr;
+  for (const ScheduledSeq& s : out.seqs) {
+    SeqCtx& sc = *seqs_.at(s.seq->id);
+    int64_t first = s.seq->n_computed - s.n_new;
+    if (wants_prompt_rows(*s.seq, first)) {
+      record_prompt_logprobs(sc, first, row, s.n_new);
+      row += s.n_new * vocab_;
+      if (s.sample) on_sampled_row(sc, row - vocab_);
+    } else if (s.sample) {
+      on_sampled_row(sc, row);
+      row += vocab_;
+    }
+  }
+  emit_all();
+  update_gauges();
+  std::lock_guard<std::mutex> lock(mu_);
+  ++metrics_.steps;
+  metrics_.step.observe(now_s() - t0);
+  metrics_.forward.observe(forward_s);
+  return true;
+}
+
+void Engine::run_forward(const SchedulerOutput& out, Tensor* logits) {
+  model::Batch batch;
+  int64_t n_rows = 0;
+  for (const ScheduledSeq& s : out.seqs) {
+    const Sequence& seq = *s.seq;
+    batch.tokens.insert(batch.tokens.end(), seq.tokens.begin() + seq.n_computed,
+                        seq.tokens.begin() + seq.n_computed + s.n_new);
+    bool all = wants_prompt_rows(seq, seq.n_computed);
+    batch.seqs.push_back({.n_past = seq.n_computed, .n_new = s.n_new,
+                          .block_table = seq.block_table, .logits_last = s.sample || all,
+                          .logits_all = all});
+    n_rows += all ? s.n_new : (s.sample ? 1 : 0);
+  }
+  *logits = model_->forward(batch, kv_);
+  QINFER_CHECK(n_rows == 0 || (logits->dim(0) == n_rows && logits->dim(1) == vocab_),
+               "engine: model returned logits ", shape_str(logits->shape()), ", expected (",
+               n_rows, ", ", vocab_, ")");
+}
+
+void Engine::copy_blocks(const std::vector<BlockCopy>& copies) {
+  // K/V are (n_layer, n_block, block_size, n_head_kv, head_dim): a block of one layer is
+  // contiguous, so a copy is n_layer memcpys per tensor on the cache's device.
+  if (copies.empty()) return;
+  size_t pos_bytes = size_t(kv_.n_head_kv * kv_.head_dim) * dtype_size(kv_.k.dtype());
+  size_t block_bytes = pos_bytes * size_t(kv_.block_size);
+  size_t layer_bytes = block_bytes * size_t(kv_.n_block);
+  Device d = kv_.k.device();
+  for (const BlockCopy& c : copies) {
+    for (Tensor* t : {&kv_.k, &kv_.v}) {
+      auto* base = static_cast<uint8_t*>(t->data());
+      for (int64_t l = 0; l < kv_.n_layer; ++l) {
+        uint8_t* layer = base + size_t(l) * layer_bytes;
+        copy_bytes(layer + size_t(c.dst) * block_bytes, d, layer + size_t(c.src) * block_bytes,
+                   d, pos_bytes * size_t(c.n_pos));
+      }
+    }
+  }
+}
+
+void Engine::update_gauges() {
+  int64_t running = 0, waiting = 0;
+  for (auto& [id, g] : groups_) (group_running(*g) ? running : waiting) += 1;
+  std::lock_guard<std::mutex> lock(mu_);
+  metrics_.n_running = running;
+  metrics_.n_waiting = waiting + int64_t(inbox_.size());
+  metrics_.kv_usage = sched_->blocks().usage();
+  metrics_.preemptions = uint64_t(sched_->n_preemptions());
+}
+
+}  // namespace qinfer::engine

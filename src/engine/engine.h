@@ -1,0 +1,114 @@
+// The engine: a bounded request queue in front of a step loop on its own thread. Each step
+// schedules (scheduler.h), copies shared KV blocks that are about to be written, runs ONE
+// model forward over every scheduled sequence (prefill chunks and decodes together),
+// samples, detokenizes, checks stop conditions and hands each request its delta through
+// its callback. The engine only talks to model::LlamaModel, so any backend plugs in.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/metrics.h"
+#include "engine/scheduler.h"
+#include "model/llama.h"
+#include "qinfer/request.h"
+#include "tokenizer/tokenizer.h"
+
+namespace qinfer::engine {
+
+struct EngineOptions {
+  int64_t max_model_len = 0;             // 0: the model's max_position_embeddings
+  int64_t max_num_seqs = 256;
+  int64_t max_num_batched_tokens = 2048;
+  int64_t max_queue = 1024;              // requests waiting for admission; more are refused
+  int64_t block_size = 16;
+  int64_t kv_cache_bytes = 0;            // 0: enough for max_num_seqs sequences, capped at 4 GiB
+  std::vector<int32_t> eos_token_ids{};    // stop tokens unless ignore_eos
+};
+
+class Engine {
+ public:
+  Engine(std::shared_ptr<model::LlamaModel> model,
+         std::shared_ptr<const tokenizer::Tokenizer> tok, EngineOptions opt);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Checks a request against the engine's limits; throws qinfer::Error with a message for
+  // the client (prompt past max_model_len, n past max_num_seqs, token ids out of range...).
+  void validate(const Request& req) const;
+  // Queues a request; false when the queue is full (the server answers 429). The callback
+  // runs on the engine thread.
+  bool submit(Request req, OutputCallback cb);
+  // Cancels a request (client gone): its blocks are freed at the next step; no more
+  // outputs are delivered.
+  void abort(const std::string& request_id);
+
+  // Runs the step loop on a thread until stop(); or drive step() by hand (tests).
+  void start();
+  // Stops the loop. With drain, waits until every queued and running request finished.
+  void stop(bool drain);
+  // One step; false when there was nothing to do.
+  bool step();
+
+  EngineMetrics metrics() const;
+  int64_t max_model_len() const { return max_model_len_; }
+  int64_t n_block() const { return n_block_; }
+  const EngineOptions& options() const { return opt_; }
+  const tokenizer::Tokenizer& tokenizer() const { return *tok_; }
+  const model::LlamaModel& model() const { return *model_; }
+  bool idle() const;
+
+  // Per-request and per-sequence state, defined in engine_internal.h.
+  struct Group;
+  struct SeqCtx;
+
+ private:
+  void loop();
+  void drain_inbox();
+  void start_group(Request&& req, OutputCallback&& cb);
+  void run_forward(const SchedulerOutput& out, Tensor* logits);
+  void copy_blocks(const std::vector<BlockCopy>& copies);
+  void record_prompt_logprobs(SeqCtx& sc, int64_t first_pos, const float* rows, int64_t n);
+  void on_sampled_row(SeqCtx& sc, const float* row);
+  void sample_into(SeqCtx& sc, const float* row);
+  void emit_all();
+  void finish_seq(SeqCtx& sc, FinishReason reason);
+  void cancel_group(Group& g, FinishReason reason, const std::string& error);
+  void update_gauges();
+
+  std::shared_ptr<model::LlamaModel> model_;
+  std::shared_ptr<const tokenizer::Tokenizer> tok_;
+  EngineOptions opt_;
+  int64_t max_model_len_ = 0;
+  int64_t vocab_ = 0;
+  int64_t n_block_ = 0;
+  model::KvCache kv_;
+  std::unique_ptr<Scheduler> sched_;
+
+  // Engine-thread state.
+  std::unordered_map<std::string, std::unique_ptr<Group>> groups_;
+  std::unordered_map<int64_t, std::unique_ptr<SeqCtx>> seqs_;  // by Sequence::id
+  int64_t next_seq_id_ = 1;
+
+  // Shared with submitting threads.
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::condition_variable cv_idle_;
+  std::deque<std::pair<Request, OutputCallback>> inbox_;
+  std::vector<std::string> aborts_;
+  int64_t n_in_flight_ = 0;  // accepted and not finished
+  bool stop_ = false;
+  bool draining_ = false;
+  std::thread thread_;
+  EngineMetrics metrics_;  // guarded by mu_
+};
+
+}  // namespace qinfer::engine

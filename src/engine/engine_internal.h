@@ -1,0 +1,58 @@
+// Engine-private state of requests (groups of samples) and sequences, shared by engine.cc
+// (the step) and engine_requests.cc (what happens to a request's tokens).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "engine/engine.h"
+#include "engine/sampler.h"
+#include "engine/stop_checker.h"
+
+namespace qinfer::engine {
+
+// log_softmax(row)[id] and the `top` most likely tokens (ties: lower id first), for prompt
+// logprobs (the sampler reports them for sampled tokens).
+Logprob token_logprob(const float* row, int64_t vocab, int32_t id, int top);
+
+struct Engine::Group {
+  Request req;
+  OutputCallback cb;
+  double arrival = 0.0;
+  double first_token = 0.0;
+  std::vector<SeqCtx*> seqs;              // by choice index, as forks create them
+  std::map<int, SeqDelta> deltas;         // progress since the last output
+  std::vector<std::optional<Logprob>> prompt_lp;  // (n_prompt) when asked for
+  int64_t n_prompt_lp = 1;                // prompt positions recorded so far (0 has none)
+  bool prompt_lp_sent = false;
+  bool prompt_done = false;               // first token sampled (TTFT, prompt tokens)
+  int n_finished = 0;
+  int64_t n_generated = 0;
+  std::optional<FinishReason> last_reason;
+  std::string error;                      // the engine failed the request
+};
+
+struct Engine::SeqCtx {
+  int64_t id = 0;           // Sequence::id, the key in Engine::seqs_
+  Sequence* seq = nullptr;  // null once finished
+  Group* group = nullptr;
+  int index = 0;
+  std::unique_ptr<tokenizer::IncrementalDecoder> decoder;
+  StopChecker stop;
+  std::unique_ptr<Sampler> sampler;
+  double last_token = 0.0;
+};
+
+inline bool wants_prompt_rows(const Sequence& s, int64_t first) {
+  return s.prompt_logits && first < s.n_prompt;
+}
+
+inline bool group_running(const Engine::Group& g) {
+  for (const Engine::SeqCtx* sc : g.seqs)
+    if (sc->seq && sc->seq->status == SeqStatus::kRunning) return true;
+  return false;
+}
+
+}  // namespace qinfer::engine
