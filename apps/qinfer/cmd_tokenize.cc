@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "core/error.h"
 #include "core/json.h"
+#include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
 
 namespace qinfer::cli {
@@ -49,7 +50,43 @@ int run_jsonl(const Tokenizer& tok, bool add_special) {
   return 0;
 }
 
+// Each line: {"template", "messages", "tools", "add_generation_prompt", "kwargs", "bos_token",
+// "eos_token"}; "template" defaults to the model's. Output per line: {"text"} or {"error"}.
+int run_chat_jsonl(const Tokenizer* tok) {
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    if (line.empty()) continue;
+    Json req = Json::parse(line);
+    tokenizer::ChatTemplateInput in{.messages = req.value("messages", Json::array()),
+                                    .tools = req.value("tools", Json()),
+                                    .add_generation_prompt = req.value("add_generation_prompt", true),
+                                    .kwargs = req.value("kwargs", Json::object())};
+    Json out;
+    try {
+      if (req.contains("template")) {
+        out["text"] = tokenizer::render_chat_template(req["template"].get<std::string>(), in,
+                                                      req.value("bos_token", ""),
+                                                      req.value("eos_token", ""));
+      } else {
+        QINFER_CHECK(tok, "--chat-jsonl: no \"template\" and no --model");
+        out["text"] = tokenizer::apply_chat_template(*tok, in);
+      }
+    } catch (const Error& e) {
+      out = {{"error", e.what()}};
+    }
+    std::cout << dump(out) << "\n";
+  }
+  std::cout.flush();
+  return 0;
+}
+
 int run_tokenize(Args& args) {
+  if (args.flag("chat-jsonl")) {
+    auto model = args.get("model");
+    args.finish();
+    auto tok = model ? Tokenizer::from_dir(*model) : nullptr;
+    return run_chat_jsonl(tok.get());
+  }
   std::string model = args.require("model");
   auto text = args.get("text");
   auto file = args.get("file");
@@ -90,9 +127,11 @@ Registrar reg({.name = "tokenize",
                         "  --file F       encode the contents of file F\n"
                         "  --jsonl        batch: each stdin line a JSON string; prints one JSON\n"
                         "                 object per line (ids, decoded, decoded_skip, streamed)\n"
+                        "  --chat-jsonl   batch: each stdin line a chat-template request (JSON);\n"
+                        "                 prints {\"text\"} or {\"error\"} per line\n"
                         "  --no-special   do not add BOS (the post-processor's tokens)\n"
                         "  --json         print {\"ids\", \"tokens\", \"count\"}",
-               .flags = {"no-special", "json", "jsonl"},
+               .flags = {"no-special", "json", "jsonl", "chat-jsonl"},
                .run = run_tokenize});
 
 }  // namespace
