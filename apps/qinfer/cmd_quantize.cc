@@ -11,6 +11,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <unistd.h>
+
 #include "cli.h"
 #include "core/error.h"
 #include "core/json.h"
@@ -23,7 +25,10 @@
 namespace qinfer::cli {
 namespace {
 
+// Redrawn in place on a terminal; elsewhere (logs, CI) only the final line is printed.
 void progress_bar(const char* what, size_t done, size_t total, double t0) {
+  static const bool tty = isatty(2);
+  if (!tty && done != total) return;
   const int width = 30;
   const int fill = total ? int(width * double(done) / double(total)) : width;
   const double el =
