@@ -40,8 +40,10 @@ Json gpt2_pre_tokenizer(const std::string& pre, const std::string& file, bool* i
   *ignore_merges = false;
   if (pre.empty() || pre == "default" || pre == "gpt-2" || pre == "gpt2")
     return byte_level(false, true, true);
-  // Digits split one by one, then GPT-2's regex (llama.cpp: "\p{N}" + the GPT-2 pattern;
-  // HF: Digits(individual_digits) + ByteLevel(use_regex)): StarCoder-family vocabularies.
+  // Digits split one by one, then GPT-2's regex: StarCoder-family vocabularies. llama.cpp
+  // writes this as the regex list {"\p{N}", GPT-2's}; HF's own tokenizer.json for these models
+  // (SmolLM2, StarCoder) as Digits(individual_digits) + ByteLevel(use_regex), which isolates
+  // every char::is_numeric() char, i.e. \p{N}: the same split, in HF's spelling.
   if (pre == "smollm" || pre == "starcoder" || pre == "refact" || pre == "codeshell" ||
       pre == "command-r" || pre == "exaone" || pre == "minerva-7b") {
     return {{"type", "Sequence"},
