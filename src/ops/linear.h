@@ -34,7 +34,9 @@ struct LinearWeight {
   float input_scale = 0.0f;  // FP8 static activations
 
   bool is_fp8() const { return weight.dtype() == DType::kF8E4M3; }
-  size_t weight_bytes() const { return weight.nbytes() + weight_scale.nbytes(); }
+  size_t weight_bytes() const {
+    return weight.nbytes() + (weight_scale.defined() ? weight_scale.nbytes() : 0);
+  }
 };
 
 void linear(const LinearWeight& w, const Tensor& x, Tensor& y);
