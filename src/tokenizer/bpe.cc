@@ -69,6 +69,16 @@ BpeModel::BpeModel(VocabMap vocab, const std::vector<std::pair<std::string, std:
     }
     if (auto it = vocab_.find(key); it != vocab_.end()) byte_ids_[b] = it->second;
   }
+  if (!options_.byte_level) {
+    static constexpr std::string_view kMeta = "\xE2\x96\x81";  // U+2581
+    bool safe = true;
+    for (const auto& [token, id] : vocab_) {
+      for (size_t p = token.find(kMeta, 1); safe && p != std::string::npos; p = token.find(kMeta, p + 1))
+        safe = token.compare(p - kMeta.size(), kMeta.size(), kMeta) == 0;  // only after another U+2581
+      if (!safe) break;
+    }
+    split_at_metaspace_ = safe;
+  }
   merges_.reserve(merges.size());
   for (size_t rank = 0; rank < merges.size(); ++rank) {
     const auto& [a, b] = merges[rank];
@@ -194,6 +204,39 @@ void BpeModel::merge_heap(std::vector<Symbol>& syms) const {
   syms.swap(kept);
 }
 
+void BpeModel::merge_piece(std::string_view piece, std::vector<int32_t>& out) const {
+  thread_local std::vector<Symbol> syms;
+  syms.clear();
+  initial_symbols(piece, syms);
+  if (syms.size() <= 48) {
+    merge_small(syms);
+  } else {
+    merge_heap(syms);
+  }
+  for (const Symbol& s : syms) out.push_back(s.id);
+}
+
+void BpeModel::encode_piece(std::string_view piece, std::vector<int32_t>& out) const {
+  constexpr size_t kMaxCachedBytes = 64;
+  constexpr size_t kMaxCacheEntries = 200000;
+  if (piece.size() > kMaxCachedBytes) {
+    merge_piece(piece, out);
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    if (auto it = cache_.find(piece); it != cache_.end()) {
+      out.insert(out.end(), it->second.begin(), it->second.end());
+      return;
+    }
+  }
+  size_t mark = out.size();
+  merge_piece(piece, out);
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  if (cache_.size() >= kMaxCacheEntries) cache_.clear();
+  cache_.emplace(std::string(piece), std::vector<int32_t>(out.begin() + long(mark), out.end()));
+}
+
 void BpeModel::encode_word(std::string_view word, std::vector<int32_t>& out) const {
   if (word.empty()) return;
   if (options_.ignore_merges) {
@@ -202,15 +245,19 @@ void BpeModel::encode_word(std::string_view word, std::vector<int32_t>& out) con
       return;
     }
   }
-  thread_local std::vector<Symbol> syms;
-  syms.clear();
-  initial_symbols(word, syms);
-  if (syms.size() <= 48) {
-    merge_small(syms);
-  } else {
-    merge_heap(syms);
+  if (!split_at_metaspace_) {
+    encode_piece(word, out);
+    return;
   }
-  for (const Symbol& s : syms) out.push_back(s.id);
+  // Pieces start where a U+2581 follows another character.
+  static constexpr std::string_view kMeta = "\xE2\x96\x81";
+  size_t start = 0;
+  for (size_t p = word.find(kMeta, 1); p != std::string_view::npos; p = word.find(kMeta, p + kMeta.size())) {
+    if (word.compare(p - kMeta.size(), kMeta.size(), kMeta) == 0) continue;
+    encode_piece(word.substr(start, p - start), out);
+    start = p;
+  }
+  encode_piece(word.substr(start), out);
 }
 
 }  // namespace qinfer::tokenizer

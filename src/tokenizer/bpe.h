@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -68,6 +69,8 @@ class BpeModel {
     int32_t next;
     bool alive;
   };
+  void encode_piece(std::string_view piece, std::vector<int32_t>& out) const;
+  void merge_piece(std::string_view piece, std::vector<int32_t>& out) const;
   void initial_symbols(std::string_view word, std::vector<Symbol>& syms) const;
   void merge_small(std::vector<Symbol>& syms) const;
   void merge_heap(std::vector<Symbol>& syms) const;
@@ -76,6 +79,13 @@ class BpeModel {
   MergeTable merges_;
   BpeOptions options_;
   int32_t byte_ids_[256];  // byte_level: id of each single byte; byte_fallback: <0xXX> ids
+  // SentencePiece-style vocabularies: when no token has "\u2581" right after another
+  // character, no merge can cross the start of a "\u2581"-run, so a long word (a whole
+  // sentence) is merged piece by piece with the same result, and the pieces are cached.
+  bool split_at_metaspace_ = false;
+  // Merge results of short pieces (words repeat: "the", " of"...).
+  mutable std::mutex cache_mu_;
+  mutable std::unordered_map<std::string, std::vector<int32_t>, StringHash, std::equal_to<>> cache_;
 };
 
 }  // namespace qinfer::tokenizer
