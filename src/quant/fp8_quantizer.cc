@@ -2,14 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 #include <limits>
+#include <vector>
 
 #include "core/dtype.h"
 #include "core/error.h"
+#include "core/thread_pool.h"
 #include "quant/compressed_tensors.h"
-#include "quant/safetensors_stream.h"
 
 namespace qinfer::quant {
 
@@ -104,22 +103,36 @@ QuantizedWeight quantize_weight_fp8(const Tensor& w, bool per_channel) {
     const float s = round_to(d, amax / kFp8E4M3Max);
     return s == 0.0f ? eps_of(d) : s;
   };
-  float s = per_channel ? 0.0f : scale_of(0, n_out);
-  if (!per_channel) store(r.scale, 0, s);
-  uint8_t* q = r.q.data_as<uint8_t>();
-  for (int64_t o = 0; o < n_out; ++o) {
-    if (per_channel) {
-      s = scale_of(o, o + 1);
-      store(r.scale, size_t(o), s);
-    }
-    for (int64_t k = 0; k < n_in; ++k) {
-      const size_t i = size_t(o * n_in + k);
-      // x / scale in the weight's dtype, then clamp, then round to E4M3 (two roundings, as
-      // compressed-tensors does for a BF16 model).
-      const float v = round_to(d, load_as_f32(src, d, i) / s);
-      q[i] = f32_to_fp8e4m3(std::clamp(v, -kFp8E4M3Max, kFp8E4M3Max));
-    }
+  // Rows in parallel (the per-tensor absmax first): the result does not depend on the split.
+  float s_tensor = 0.0f;
+  if (!per_channel) {
+    std::vector<float> part(size_t(ThreadPool::global().size()), 0.0f);
+    parallel_for(n_out, [&](int64_t o0, int64_t o1, int t) {
+      for (int64_t i = o0 * n_in; i < o1 * n_in; ++i)
+        part[size_t(t)] = std::max(part[size_t(t)], std::fabs(load_as_f32(src, d, size_t(i))));
+    });
+    const float amax = *std::max_element(part.begin(), part.end());
+    s_tensor = round_to(d, amax / kFp8E4M3Max);
+    if (s_tensor == 0.0f) s_tensor = eps_of(d);
+    store(r.scale, 0, s_tensor);
   }
+  uint8_t* q = r.q.data_as<uint8_t>();
+  parallel_for(n_out, [&](int64_t o0, int64_t o1, int) {
+    for (int64_t o = o0; o < o1; ++o) {
+      float s = s_tensor;
+      if (per_channel) {
+        s = scale_of(o, o + 1);
+        store(r.scale, size_t(o), s);
+      }
+      for (int64_t k = 0; k < n_in; ++k) {
+        const size_t i = size_t(o * n_in + k);
+        // x / scale in the weight's dtype, then clamp, then round to E4M3 (two roundings, as
+        // compressed-tensors does for a BF16 model).
+        const float v = round_to(d, load_as_f32(src, d, i) / s);
+        q[i] = f32_to_fp8e4m3(std::clamp(v, -kFp8E4M3Max, kFp8E4M3Max));
+      }
+    }
+  });
   return r;
 }
 

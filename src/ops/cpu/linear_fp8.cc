@@ -102,7 +102,15 @@ void linear_fp8_isa(const LinearWeight& w, const float* x, int64_t n, float* y, 
   check_weight(w);
   thread_local std::vector<float> xq, s_x;
   const float* xin = quantize_input(w, x, n, xq, s_x);
-  const DotFn dot = isa == CpuIsa::kAvx512 ? dot_fp8_avx512 : dot_fp8_scalar;
+  const bool avx512 = isa == CpuIsa::kAvx512;
+  const DotFn dot = avx512 ? dot_fp8_avx512 : dot_fp8_scalar;
+  const float acc_scale = avx512 ? kAvx512AccScale : 1.0f;
+  if (avx512) {  // the kernel's exponent offset (powers of two: exact)
+    thread_local std::vector<float> xs;
+    xs.resize(size_t(n * w.n_in));
+    for (size_t i = 0; i < xs.size(); ++i) xs[i] = xin[i] * kAvx512XScale;
+    xin = xs.data();
+  }
   const uint8_t* W = w.weight.data_as<uint8_t>();
   const float* sw = w.weight_scale.data_as<float>();
   const bool per_channel = w.weight_scale.numel() > 1;
@@ -122,8 +130,9 @@ void linear_fp8_isa(const LinearWeight& w, const float* x, int64_t n, float* y, 
             float* yi = y + i * n_out;
             for (int64_t o = o0; o < o1; ++o) {
               const float s_w = sw[per_channel ? o : 0];
+              const float acc = yi[o] * acc_scale;
               // cutlass ScaledEpilogue order: s_x · (s_w · acc), then + bias.
-              float v = sx ? sx[i] * (s_w * yi[o]) : yi[o] * s_w;
+              float v = sx ? sx[i] * (s_w * acc) : acc * s_w;
               yi[o] = b ? v + b[o] : v;
             }
           }

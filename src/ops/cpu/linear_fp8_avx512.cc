@@ -1,13 +1,14 @@
 // AVX-512 FP8 dot kernel: 16 weight bytes at a time are decoded to f32 in registers
 // and fed to FMAs; the weights are never widened in memory.
 //
-// Decoding E4M3FN to f32 without a table: sign-extend the byte to 32 bits and shift left by 20.
-// Bits 20..26 then hold the 7 exponent+mantissa bits and bits 27..31 copies of the sign; masking
-// with 0x87F00000 leaves sign | (e4m3 magnitude << 20), which read as an f32 is the fp8 value
-// times 2^-120 (exponent bias 127 vs 7); multiplying by 2^120 makes it exact, subnormals
-// included (they are f32 subnormals before the multiply). NaN codes (0x7F/0xFF) decode to ±480;
-// quantized checkpoints never store them.
-// g++ 12's intrinsic headers trip these (their _mm*_undefined_* helpers).
+// Decoding E4M3FN without a table: sign-extend the byte to 32 bits and shift left by 20. Bits
+// 20..26 then hold the 7 exponent+mantissa bits and bits 27..31 copies of the sign; masking with
+// 0x87F00000 leaves sign | (e4m3 magnitude << 20), which read as an f32 is exactly the fp8 value
+// times 2^-120 (exponent bias 127 vs 7; fp8 subnormals become f32 subnormals). Instead of
+// multiplying every weight by 2^120, the caller passes x scaled by 2^64 (kAvx512XScale) and
+// scales the sums by 2^56 (kAvx512AccScale): powers of two, so the result is the same as
+// decoding exactly, while the products x * 2^64 * w * 2^-120 stay well inside the normal range.
+// NaN codes (0x7F/0xFF) decode to +-480; quantized checkpoints never store them.
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
@@ -24,7 +25,7 @@ inline __m512 decode16(__m128i bytes) {
   const __m512i v = _mm512_cvtepi8_epi32(bytes);
   const __m512i bits =
       _mm512_and_si512(_mm512_slli_epi32(v, 20), _mm512_set1_epi32(int(0x87F00000u)));
-  return _mm512_mul_ps(_mm512_castsi512_ps(bits), _mm512_set1_ps(0x1p120f));
+  return _mm512_castsi512_ps(bits);  // fp8 value * 2^-120
 }
 
 // Horizontal sum (_mm512_reduce_add_ps trips g++ 12's -Wmaybe-uninitialized).
@@ -40,19 +41,23 @@ template <int R>
 inline void dot_rows(const uint8_t* w, int64_t n_in, const float* x, float* out,
                      int64_t out_stride) {
   __m512 acc[R];
+  #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
   int64_t k = 0;
   for (; k + 16 <= n_in; k += 16) {
     const __m512 wf = decode16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + k)));
+    #pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
       acc[r] = _mm512_fmadd_ps(_mm512_loadu_ps(x + r * n_in + k), wf, acc[r]);
   }
   if (k < n_in) {
     const __mmask16 m = __mmask16((1u << (n_in - k)) - 1u);
     const __m512 wf = decode16(_mm_maskz_loadu_epi8(m, w + k));
+    #pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
       acc[r] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, x + r * n_in + k), wf, acc[r]);
   }
+  #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) out[r * out_stride] = hsum(acc[r]);
 }
 
@@ -60,10 +65,12 @@ inline void dot_rows(const uint8_t* w, int64_t n_in, const float* x, float* out,
 template <int C>
 inline void dot_cols(const uint8_t* w, int64_t n_in, const float* x, float* out) {
   __m512 acc[C];
+  #pragma GCC unroll 8
   for (int c = 0; c < C; ++c) acc[c] = _mm512_setzero_ps();
   int64_t k = 0;
   for (; k + 16 <= n_in; k += 16) {
     const __m512 xv = _mm512_loadu_ps(x + k);
+    #pragma GCC unroll 8
     for (int c = 0; c < C; ++c) {
       const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + c * n_in + k));
       acc[c] = _mm512_fmadd_ps(xv, decode16(b), acc[c]);
@@ -72,9 +79,11 @@ inline void dot_cols(const uint8_t* w, int64_t n_in, const float* x, float* out)
   if (k < n_in) {
     const __mmask16 m = __mmask16((1u << (n_in - k)) - 1u);
     const __m512 xv = _mm512_maskz_loadu_ps(m, x + k);
+    #pragma GCC unroll 8
     for (int c = 0; c < C; ++c)
       acc[c] = _mm512_fmadd_ps(xv, decode16(_mm_maskz_loadu_epi8(m, w + c * n_in + k)), acc[c]);
   }
+  #pragma GCC unroll 8
   for (int c = 0; c < C; ++c) out[c] = hsum(acc[c]);
 }
 

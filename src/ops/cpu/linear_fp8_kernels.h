@@ -28,6 +28,10 @@ using DotFn = void (*)(const uint8_t* W, int64_t n_in, int64_t o0, int64_t o1, c
                        int64_t n, float* acc, int64_t ld);
 void dot_fp8_scalar(const uint8_t* W, int64_t n_in, int64_t o0, int64_t o1, const float* x,
                     int64_t n, float* acc, int64_t ld);
+// The AVX-512 kernel decodes fp8 to (value * 2^-120): x must come scaled by kAvx512XScale and
+// its sums are (true sum) / kAvx512AccScale (linear_fp8_avx512.cc says why).
+inline constexpr float kAvx512XScale = 0x1p64f;
+inline constexpr float kAvx512AccScale = 0x1p56f;
 void dot_fp8_avx512(const uint8_t* W, int64_t n_in, int64_t o0, int64_t o1, const float* x,
                     int64_t n, float* acc, int64_t ld);
 
