@@ -21,8 +21,6 @@ using httplib::DataSink;
 template <typename F>
 httplib::Server::Handler guarded(F f) {
   return [f](const httplib::Request& req, httplib::Response& res) {
-    tl_log = RequestLog{};
-    tl_log.start = now_s();
     try {
       f(req, res);
     } catch (const ApiError& e) {
@@ -118,6 +116,8 @@ void Server::install_routes() {
   httplib::Server& s = *http_;
   s.set_logger(log_request);
   s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    tl_log = RequestLog{};
+    tl_log.start = now_s();
     if (opt_.api_key.empty() || req.path.rfind("/v1/", 0) != 0)
       return httplib::Server::HandlerResponse::Unhandled;
     std::string auth = req.get_header_value("Authorization");
