@@ -10,6 +10,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <unistd.h>
+
 #include "core/dtype.h"
 #include "core/error.h"
 #include "core/json.h"
@@ -81,7 +83,8 @@ double perplexity(model::LlamaModel& m, const std::string& text) {
 }
 
 std::string quantize_tiny(const std::string& scheme) {
-  const std::string out = (fs::temp_directory_path() / ("qinfer_fp8_" + scheme)).string();
+  const std::string out = (fs::temp_directory_path() /
+                           ("qinfer_fp8_" + scheme + "_" + std::to_string(getpid()))).string();
   fs::remove_all(out);
   io::Checkpoint ck = io::open_checkpoint(kTiny);
   quant::QuantizeJob job;
@@ -107,7 +110,7 @@ std::string quantize_tiny(const std::string& scheme) {
     job.input_absmax = obs.module_absmax();
   }
   quant::write_fp8_checkpoint(job);
-  return out;
+  return out;  // left for inspection; /tmp is the OS's to clean
 }
 
 class QuantizeRoundTrip : public ::testing::TestWithParam<std::string> {};
