@@ -74,7 +74,7 @@ BpeModel::BpeModel(VocabMap vocab, const std::vector<std::pair<std::string, std:
     bool safe = true;
     for (const auto& [token, id] : vocab_) {
       for (size_t p = token.find(kMeta, 1); safe && p != std::string::npos; p = token.find(kMeta, p + 1))
-        safe = token.compare(p - kMeta.size(), kMeta.size(), kMeta) == 0;  // only after another U+2581
+        safe = p >= kMeta.size() && token.compare(p - kMeta.size(), kMeta.size(), kMeta) == 0;
       if (!safe) break;
     }
     split_at_metaspace_ = safe;
@@ -253,7 +253,7 @@ void BpeModel::encode_word(std::string_view word, std::vector<int32_t>& out) con
   static constexpr std::string_view kMeta = "\xE2\x96\x81";
   size_t start = 0;
   for (size_t p = word.find(kMeta, 1); p != std::string_view::npos; p = word.find(kMeta, p + kMeta.size())) {
-    if (word.compare(p - kMeta.size(), kMeta.size(), kMeta) == 0) continue;
+    if (p >= kMeta.size() && word.compare(p - kMeta.size(), kMeta.size(), kMeta) == 0) continue;
     encode_piece(word.substr(start, p - start), out);
     start = p;
   }

@@ -159,6 +159,27 @@ void split_literal(std::string_view piece, std::string_view lit, SplitBehavior b
   if (pending < piece.size()) out.push_back(piece.substr(pending));
 }
 
+// The Digits pre-tokenizer: numeric characters (Rust's char::is_numeric, i.e. \p{N}) isolated,
+// one per piece or a run per piece.
+void split_digits(std::string_view piece, bool individual, std::vector<std::string_view>& out) {
+  size_t start = 0, pos = 0;
+  bool in_run = false;
+  while (pos < piece.size()) {
+    size_t len;
+    bool digit = is_number(decode_utf8(piece, pos, &len));
+    if (digit && (individual || !in_run)) {
+      if (pos > start) out.push_back(piece.substr(start, pos - start));
+      start = pos;
+    } else if (!digit && in_run) {
+      out.push_back(piece.substr(start, pos - start));
+      start = pos;
+    }
+    in_run = digit;
+    pos += len;
+  }
+  if (start < piece.size()) out.push_back(piece.substr(start));
+}
+
 }  // namespace
 
 void HfTokenizer::pre_tokenize(std::string_view text, bool at_start,
@@ -188,11 +209,11 @@ void HfTokenizer::pre_tokenize(std::string_view text, bool at_start,
             next.push_back(piece);
           }
           break;
+        case PreTokenizerStep::Kind::kDigits:
+          split_digits(piece, step.individual_digits, next);
+          break;
         case PreTokenizerStep::Kind::kMetaspace: {
           std::string s;
-          bool prepend = step.prepend == PreTokenizerStep::Prepend::kAlways ||
-                         (step.prepend == PreTokenizerStep::Prepend::kFirst && at_start && i == 0);
-          if (prepend && piece.substr(0, step.pattern.size()) != step.pattern) s = step.pattern;
           for (char ch : piece) {
             if (ch == ' ') {
               s += step.pattern;
@@ -200,6 +221,9 @@ void HfTokenizer::pre_tokenize(std::string_view text, bool at_start,
               s += ch;
             }
           }
+          bool prepend = step.prepend == PreTokenizerStep::Prepend::kAlways ||
+                         (step.prepend == PreTokenizerStep::Prepend::kFirst && at_start && i == 0);
+          if (prepend && s.compare(0, step.pattern.size(), step.pattern) != 0) s.insert(0, step.pattern);
           storage.push_back(std::move(s));
           if (step.split) {
             split_literal(storage.back(), step.pattern, SplitBehavior::kMergedWithNext, next);

@@ -53,13 +53,14 @@ struct NormalizerStep {
 enum class SplitBehavior { kRemoved, kIsolated, kMergedWithPrevious, kMergedWithNext };
 
 struct PreTokenizerStep {
-  enum class Kind { kSplitRegex, kSplitString, kByteLevel, kMetaspace };
+  enum class Kind { kSplitRegex, kSplitString, kByteLevel, kMetaspace, kDigits };
   Kind kind = Kind::kSplitRegex;
   SplitRegex regex = SplitRegex::kLlama3;
   std::string pattern{};  // kSplitString: the literal; kMetaspace: the replacement
   SplitBehavior behavior = SplitBehavior::kIsolated;
   bool add_prefix_space = false;  // ByteLevel
   bool use_regex = false;         // ByteLevel: also split with the GPT-2 regex
+  bool individual_digits = false;  // Digits: one piece per digit, else per run of digits
   enum class Prepend { kAlways, kFirst, kNever } prepend = Prepend::kAlways;  // Metaspace
   bool split = true;                                                          // Metaspace
 };

@@ -106,6 +106,9 @@ void load_pre_tokenizer(const J& j, std::vector<PreTokenizerStep>& out) {
     out.push_back({.kind = PreTokenizerStep::Kind::kByteLevel,
                    .add_prefix_space = flag(j, "add_prefix_space"),
                    .use_regex = flag(j, "use_regex", true)});
+  } else if (type == "Digits") {
+    out.push_back({.kind = PreTokenizerStep::Kind::kDigits,
+                   .individual_digits = flag(j, "individual_digits")});
   } else if (type == "Metaspace") {
     PreTokenizerStep s{.kind = PreTokenizerStep::Kind::kMetaspace};
     s.pattern = j["replacement"].template get<std::string>();
@@ -119,7 +122,7 @@ void load_pre_tokenizer(const J& j, std::vector<PreTokenizerStep>& out) {
     out.push_back(s);
   } else {
     QINFER_FAIL("tokenizer.json: pre_tokenizer type \"", type, "\" is not supported (supported: "
-                "Sequence, Split, ByteLevel, Metaspace)");
+                "Sequence, Split, ByteLevel, Metaspace, Digits)");
   }
 }
 

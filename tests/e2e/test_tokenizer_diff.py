@@ -85,8 +85,8 @@ def first_diff(a, b):
     return min(len(a), len(b))
 
 
-def check(name, count, seed):
-    model_dir = os.path.join(MODELS, name)
+def check(name, count, seed, model_dir=None):
+    model_dir = model_dir or os.path.join(MODELS, name)
     ref = Tokenizer.from_file(os.path.join(model_dir, "tokenizer.json"))
     rng = random.Random(seed)
     texts = [random_text(rng) for _ in range(count)]
@@ -115,6 +115,71 @@ def check(name, count, seed):
 @pytest.mark.parametrize("name", ["llama3.1-tokenizer", "llama2-tokenizer"])
 def test_random_strings_match_hf(name):
     check(name, count=int(os.environ.get("QINFER_TOKENIZER_DIFF_N", "3000")), seed=1234)
+
+
+# Variants of the shared tokenizer.json files that exercise the other supported components:
+# GPT-2 regex ByteLevel, Digits, ByteLevel add_prefix_space, Metaspace (prepend first / always,
+# split), the Metaspace decoder, and added tokens with lstrip / rstrip / single_word / normalized.
+def _llama3_gpt2_digits(t):
+    t["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [
+        {"type": "Digits", "individual_digits": True},
+        {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}]}
+
+
+def _llama3_prefix_space_digit_runs(t):
+    t["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [
+        {"type": "Digits", "individual_digits": False},
+        {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True}]}
+
+
+def _llama3_added_flags(t):
+    by_id = {a["id"]: a for a in t["added_tokens"]}
+    by_id[128002].update(content="Zqxdonez", single_word=True, special=False)
+    by_id[128003].update(content="<|l|>", lstrip=True)
+    by_id[128005].update(content="<|r|>", rstrip=True)
+    by_id[128009].update(lstrip=True, rstrip=True)
+
+
+def _llama2_metaspace_first(t):
+    t["normalizer"] = None
+    t["pre_tokenizer"] = {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "first",
+                          "split": False}
+
+
+def _llama2_metaspace_always_split(t):
+    t["normalizer"] = None
+    t["pre_tokenizer"] = {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always",
+                          "split": True}
+    t["decoder"] = {"type": "Sequence", "decoders": [
+        {"type": "ByteFallback"},
+        {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always", "split": True}]}
+    t["added_tokens"].append({"id": 32000, "content": "\u2581xyz", "single_word": False, "lstrip": False,
+                              "rstrip": False, "normalized": True, "special": False})
+
+
+VARIANTS = {
+    "llama3-gpt2-digits": ("llama3.1-tokenizer", _llama3_gpt2_digits),
+    "llama3-prefix-space-digit-runs": ("llama3.1-tokenizer", _llama3_prefix_space_digit_runs),
+    "llama3-added-flags": ("llama3.1-tokenizer", _llama3_added_flags),
+    "llama2-metaspace-first": ("llama2-tokenizer", _llama2_metaspace_first),
+    "llama2-metaspace-always-split": ("llama2-tokenizer", _llama2_metaspace_always_split),
+}
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_component_variants_match_hf(variant, tmp_path):
+    base, edit = VARIANTS[variant]
+    with open(os.path.join(MODELS, base, "tokenizer.json")) as f:
+        t = json.load(f)
+    edit(t)
+    with open(tmp_path / "tokenizer.json", "w") as f:
+        json.dump(t, f)
+    FRAGMENTS.extend(["Zqxdonez", " Zqxdonez ", "xZqxdonez", "<|l|>", "  <|l|>", "<|r|>  x", "\u2581xyz", " xyz"])
+    try:
+        check(variant, count=int(os.environ.get("QINFER_TOKENIZER_DIFF_N", "3000")) // 3, seed=99,
+              model_dir=str(tmp_path))
+    finally:
+        del FRAGMENTS[-8:]
 
 
 if __name__ == "__main__":
