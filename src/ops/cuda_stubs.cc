@@ -31,5 +31,11 @@ void attention(const Tensor& qkv, const std::vector<AttentionSeq>&, const Attent
   no_cuda("attention", qkv.dtype());
 }
 
+void synchronize() {}
+double measure_copy_bandwidth_gbs(size_t) { no_cuda("measure_copy_bandwidth_gbs", DType::kU8); }
+double measure_gemm_tflops(int64_t, bool) { no_cuda("measure_gemm_tflops", DType::kF8E4M3); }
+std::string gpu_name() { return "none (built without CUDA)"; }
+size_t gpu_memory_bytes() { return 0; }
+
 }  // namespace qinfer::ops::cuda
 #endif

@@ -3,6 +3,7 @@
 // In a build without CUDA each throws an Error naming the op and device.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "core/tensor.h"
@@ -22,5 +23,17 @@ void add(Tensor& x, const Tensor& y);
 // seqs' block tables are host memory; the backend uploads them.
 void attention(const Tensor& qkv, const std::vector<AttentionSeq>& seqs, const AttentionDims& dims,
                Tensor& k_cache, Tensor& v_cache, Tensor& out);
+
+// Waits for all queued GPU work (for timing from the host).
+void synchronize();
+
+// Ceilings for rooflines, measured on this GPU (engineer F: `qinfer bench`):
+//   HBM bandwidth in GB/s from a device-to-device copy of `bytes` (read + write counted);
+//   FP8 (or BF16 when fp8 is false) tensor-core rate in TFLOP/s from an m x m x m cuBLASLt GEMM.
+double measure_copy_bandwidth_gbs(size_t bytes);
+double measure_gemm_tflops(int64_t m, bool fp8);
+// Device name and memory (bytes) for reports.
+std::string gpu_name();
+size_t gpu_memory_bytes();
 
 }  // namespace qinfer::ops::cuda

@@ -4,6 +4,8 @@
 //   larger n: cuBLASLt on tensor cores (FP8 x FP8 with per-token x per-channel scales, or
 //     BF16 x BF16), fp32 accumulation and F32 output.
 #include <cstdint>
+#include <cstdlib>
+#include <string>
 
 #include "ops/cuda/cuda_common.h"
 #include "ops/cuda/cuda_ops.h"
@@ -18,6 +20,16 @@ constexpr int64_t kGemvMaxRows = 8;
 ScratchBuffer g_xq;     // quantized / converted activations
 ScratchBuffer g_xs;     // per-row activation scales
 ScratchBuffer g_wsvec;  // per-tensor weight scale expanded to (n_out)
+
+// QINFER_CUDA_GEMV_ONLY=1 routes every batch size through the GEMV (a debugging switch that
+// isolates the cuBLASLt paths).
+bool gemm_enabled() {
+  static const bool enabled = [] {
+    const char* v = std::getenv("QINFER_CUDA_GEMV_ONLY");
+    return v == nullptr || std::string(v) != "1";
+  }();
+  return enabled;
+}
 
 void check_operands(const LinearWeight& w, const Tensor& x, const Tensor& y) {
   QINFER_CHECK(x.dtype() == DType::kF32 && y.dtype() == DType::kF32, "linear ", w.name,
@@ -41,7 +53,7 @@ void linear_fp8(const LinearWeight& w, const Tensor& x, Tensor& y) {
   const float* ws = w.weight_scale.data_as<float>();
   const float* bias = w.bias.defined() ? w.bias.data_as<float>() : nullptr;
   cudaStream_t s = stream();
-  GemvArgs g{.w = w.weight.data(), .w_dtype = DType::kF8E4M3, .x = x.data(), .x_fp8 = false,
+  GemvArgs g{.w = w.weight.data(), .w_dtype = DType::kF8E4M3, .x = x.data_as<float>(),
              .x_scale = nullptr, .w_scale = ws, .w_scale_per_channel = per_channel,
              .bias = bias, .y = y.data_as<float>(), .n = n, .n_in = w.n_in, .n_out = w.n_out};
   if (w.act_quant == ActQuant::kNone) {
@@ -51,12 +63,12 @@ void linear_fp8(const LinearWeight& w, const Tensor& x, Tensor& y) {
   }
   QINFER_CHECK(w.act_quant != ActQuant::kStaticPerTensor || w.input_scale > 0.0f, "linear ",
                w.name, ": static activation quantization needs input_scale > 0");
-  auto* xq = static_cast<uint8_t*>(g_xq.get(size_t(n * w.n_in) + 16));
+  auto* xq = static_cast<uint8_t*>(g_xq.get(size_t(n * w.n_in) * sizeof(float) + 16));
   auto* xs = static_cast<float*>(g_xs.get(size_t(n) * sizeof(float) + 16));
   const float static_scale = w.act_quant == ActQuant::kStaticPerTensor ? w.input_scale : 0.0f;
-  quantize_fp8_rows(x.data_as<float>(), n, w.n_in, static_scale, xq, xs, s);
-  if (n > kGemvMaxRows &&
+  if (n > kGemvMaxRows && gemm_enabled() &&
       gemm_lt_supported(DType::kF8E4M3, n, w.n_in, w.n_out, w.weight.data(), xq, y.data())) {
+    quantize_fp8_rows(x.data_as<float>(), n, w.n_in, static_scale, xq, nullptr, xs, s);
     const float* wsv = ws;
     if (!per_channel) {
       float* v = static_cast<float*>(g_wsvec.get(size_t(w.n_out) * sizeof(float)));
@@ -72,8 +84,9 @@ void linear_fp8(const LinearWeight& w, const Tensor& x, Tensor& y) {
       return;
     }
   }
-  g.x = xq;
-  g.x_fp8 = true;
+  auto* xf = reinterpret_cast<float*>(xq);
+  quantize_fp8_rows(x.data_as<float>(), n, w.n_in, static_scale, nullptr, xf, xs, s);
+  g.x = xf;
   g.x_scale = xs;
   gemv(g, s);
 }
@@ -83,22 +96,33 @@ void linear_dense(const LinearWeight& w, const Tensor& x, Tensor& y) {
   const DType wt = w.weight.dtype();
   const float* bias = w.bias.defined() ? w.bias.data_as<float>() : nullptr;
   cudaStream_t s = stream();
-  if (n > kGemvMaxRows && (wt == DType::kBF16 || wt == DType::kF32)) {
-    const void* xa = x.data();
-    if (wt == DType::kBF16) {
-      // cuBLASLt takes one input type: x is rounded to BF16 for the tensor cores.
-      auto* xb = static_cast<uint16_t*>(g_xq.get(size_t(n * w.n_in) * 2 + 16));
-      convert_f32_to_bf16(x.data_as<float>(), n * w.n_in, xb, s);
-      xa = xb;
-    }
-    if (gemm_lt_supported(wt, n, w.n_in, w.n_out, w.weight.data(), xa, y.data()) &&
-        gemm_lt(wt, w.weight.data(), xa, y.data_as<float>(), n, w.n_in, w.n_out, nullptr,
-                nullptr, s) != GemmResult::kNoAlgorithm) {
-      scale_bias_epilogue(y.data_as<float>(), n, w.n_out, nullptr, nullptr, false, bias, s);
-      return;
+  if (n > kGemvMaxRows && gemm_enabled() && (wt == DType::kBF16 || wt == DType::kF32)) {
+    if (wt == DType::kF32) {
+      if (gemm_lt_supported(wt, n, w.n_in, w.n_out, w.weight.data(), x.data(), y.data()) &&
+          gemm_lt(wt, w.weight.data(), x.data(), y.data_as<float>(), n, w.n_in, w.n_out, nullptr,
+                  nullptr, s) != GemmResult::kNoAlgorithm) {
+        scale_bias_epilogue(y.data_as<float>(), n, w.n_out, nullptr, nullptr, false, bias, s);
+        return;
+      }
+    } else {
+      // cuBLASLt takes one input type: x = hi + lo in BF16, two GEMMs accumulate in fp32.
+      const size_t count = size_t(n * w.n_in);
+      auto* hi = static_cast<uint16_t*>(g_xq.get(count * 4 + 64));
+      uint16_t* lo = hi + (count + 31) / 32 * 32;
+      if (gemm_lt_supported(wt, n, w.n_in, w.n_out, w.weight.data(), hi, y.data()) &&
+          gemm_lt_supported(wt, n, w.n_in, w.n_out, w.weight.data(), lo, y.data())) {
+        split_f32_to_bf16x2(x.data_as<float>(), n * w.n_in, hi, lo, s);
+        if (gemm_lt(wt, w.weight.data(), hi, y.data_as<float>(), n, w.n_in, w.n_out, nullptr,
+                    nullptr, s) != GemmResult::kNoAlgorithm) {
+          gemm_lt(wt, w.weight.data(), lo, y.data_as<float>(), n, w.n_in, w.n_out, nullptr,
+                  nullptr, s, /*accumulate=*/true);
+          scale_bias_epilogue(y.data_as<float>(), n, w.n_out, nullptr, nullptr, false, bias, s);
+          return;
+        }
+      }
     }
   }
-  GemvArgs g{.w = w.weight.data(), .w_dtype = wt, .x = x.data(), .x_fp8 = false,
+  GemvArgs g{.w = w.weight.data(), .w_dtype = wt, .x = x.data_as<float>(),
              .x_scale = nullptr, .w_scale = nullptr, .w_scale_per_channel = false,
              .bias = bias, .y = y.data_as<float>(), .n = n, .n_in = w.n_in, .n_out = w.n_out};
   gemv(g, s);

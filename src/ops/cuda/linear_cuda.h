@@ -12,19 +12,22 @@ namespace qinfer::ops::cuda {
 // x: (n, k) F32 -> x_q: (n, k) FP8 E4M3 and s: (n) F32, as vLLM's dynamic per-token quant:
 //   s[i] = max(absmax(x[i]) / 448, 1 / (448 * 512)),  x_q = fp8(clamp(x / s[i], ±448)).
 // With static_scale > 0 every row uses s[i] = static_scale instead (vLLM's static per-tensor).
+// Exactly one of x_q (FP8 codes, for the tensor cores) and x_f32 (the codes' f32 values, for
+// the GEMV) is non-null.
 void quantize_fp8_rows(const float* x, int64_t n, int64_t k, float static_scale, uint8_t* x_q,
-                       float* s, cudaStream_t stream);
+                       float* x_f32, float* s, cudaStream_t stream);
 
-// F32 -> BF16 elementwise (activations for the BF16 tensor-core GEMM).
-void convert_f32_to_bf16(const float* x, int64_t count, uint16_t* y, cudaStream_t stream);
+// F32 -> two BF16 arrays with x = hi + lo to ~2^-16 relative: the BF16 tensor-core GEMM runs
+// on both and accumulates, so F32 activations keep ~fp32 accuracy against BF16 weights.
+void split_f32_to_bf16x2(const float* x, int64_t count, uint16_t* hi, uint16_t* lo,
+                         cudaStream_t stream);
 
 // y[i, o] = (Σ_k x[i, k] · w[o, k]) · x_scale[i] · w_scale[o] + bias[o], fp32 accumulation.
 // The weight is read once for up to 8 rows of x at a time: the decode/small-batch path.
 struct GemvArgs {
   const void* w = nullptr;           // (n_out, n_in) of w_dtype
   DType w_dtype = DType::kF8E4M3;    // F8_E4M3, BF16, F16 or F32
-  const void* x = nullptr;           // (n, n_in): FP8 E4M3 if x_fp8, else F32
-  bool x_fp8 = false;
+  const float* x = nullptr;          // (n, n_in) F32 (W8A8: the quantized values)
   const float* x_scale = nullptr;    // (n) or null (= 1)
   const float* w_scale = nullptr;    // (n_out) if w_scale_per_channel, else (1); null = 1
   bool w_scale_per_channel = false;

@@ -124,7 +124,8 @@ bool gemm_lt_supported(DType ab, int64_t n, int64_t n_in, int64_t n_out, const v
 }
 
 GemmResult gemm_lt(DType ab, const void* w, const void* x, float* y, int64_t n, int64_t n_in,
-             int64_t n_out, const float* x_scale, const float* w_scale, cudaStream_t stream) {
+                   int64_t n_out, const float* x_scale, const float* w_scale, cudaStream_t stream,
+                   bool accumulate) {
   const bool want_scales = ab == DType::kF8E4M3 && x_scale != nullptr && w_scale != nullptr;
   Plan* plan = get_plan(ab, n, n_in, n_out, want_scales);
   bool scaled = want_scales;
@@ -139,7 +140,7 @@ GemmResult gemm_lt(DType ab, const void* w, const void* x, float* y, int64_t n, 
     QINFER_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(
         plan->desc.d, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &x_scale, sizeof(x_scale)));
   }
-  const float alpha = 1.0f, beta = 0.0f;
+  const float alpha = 1.0f, beta = accumulate ? 1.0f : 0.0f;
   QINFER_CUBLAS_CHECK(cublasLtMatmul(cublaslt(), plan->desc.d, &alpha, w, plan->a.l, x,
                                      plan->b.l, &beta, y, plan->d.l, y, plan->d.l, &plan->algo,
                                      gemm_workspace(), kGemmWorkspaceBytes, stream));

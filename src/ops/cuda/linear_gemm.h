@@ -15,8 +15,10 @@ namespace qinfer::ops::cuda {
 // cuBLASLt/GPU supports it; otherwise the caller applies them (kUnscaled). kNoAlgorithm:
 // cuBLASLt has no kernel for this shape and nothing ran.
 enum class GemmResult { kDone, kUnscaled, kNoAlgorithm };
+// accumulate: y += x · wᵀ instead of y = x · wᵀ (beta = 1).
 GemmResult gemm_lt(DType ab, const void* w, const void* x, float* y, int64_t n, int64_t n_in,
-             int64_t n_out, const float* x_scale, const float* w_scale, cudaStream_t stream);
+                   int64_t n_out, const float* x_scale, const float* w_scale, cudaStream_t stream,
+                   bool accumulate = false);
 
 // Whether cuBLASLt can take these shapes for dtype ab (FP8 needs dims that are multiples
 // of 16 and 16-byte aligned pointers).

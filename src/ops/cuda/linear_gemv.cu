@@ -5,6 +5,7 @@
 #include <cuda_fp8.h>
 
 #include <algorithm>
+#include <type_traits>
 
 #include "ops/cuda/cuda_common.h"
 #include "ops/cuda/linear_cuda.h"
@@ -41,8 +42,11 @@ __device__ __forceinline__ float block_max(float v, float* red) {
 }
 
 // One block per row.
+// Writes the quantized row as FP8 codes (for the tensor cores) or, when xf is set, as the
+// f32 values of those codes (exact), which the GEMV reads without decoding.
 __global__ void quantize_rows_kernel(const float* __restrict__ x, int64_t k, float static_scale,
-                                     uint8_t* __restrict__ xq, float* __restrict__ s) {
+                                     uint8_t* __restrict__ xq, float* __restrict__ xf,
+                                     float* __restrict__ s) {
   __shared__ float red[32];
   const float* row = x + blockIdx.x * k;
   float scale = static_scale;
@@ -51,16 +55,27 @@ __global__ void quantize_rows_kernel(const float* __restrict__ x, int64_t k, flo
     for (int64_t i = threadIdx.x; i < k; i += blockDim.x) m = fmaxf(m, fabsf(row[i]));
     scale = fmaxf(block_max(m, red) / kFp8Max, kMinDynScale);
   }
-  uint8_t* out = xq + blockIdx.x * k;
-  for (int64_t i = threadIdx.x; i < k; i += blockDim.x) out[i] = f32_to_fp8(row[i] / scale);
+  if (xf != nullptr) {
+    float* out = xf + blockIdx.x * k;
+    for (int64_t i = threadIdx.x; i < k; i += blockDim.x) {
+      const uint8_t q = f32_to_fp8(row[i] / scale);
+      out[i] = fp8x2_to_f32(uint16_t(q)).x;
+    }
+  } else {
+    uint8_t* out = xq + blockIdx.x * k;
+    for (int64_t i = threadIdx.x; i < k; i += blockDim.x) out[i] = f32_to_fp8(row[i] / scale);
+  }
   if (threadIdx.x == 0) s[blockIdx.x] = scale;
 }
 
-__global__ void f32_to_bf16_kernel(const float* __restrict__ x, int64_t count,
-                                   __nv_bfloat16* __restrict__ y) {
+__global__ void split_bf16_kernel(const float* __restrict__ x, int64_t count,
+                                  __nv_bfloat16* __restrict__ hi, __nv_bfloat16* __restrict__ lo) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
-       i += int64_t(gridDim.x) * blockDim.x)
-    y[i] = __float2bfloat16_rn(x[i]);
+       i += int64_t(gridDim.x) * blockDim.x) {
+    const __nv_bfloat16 h = __float2bfloat16_rn(x[i]);
+    hi[i] = h;
+    lo[i] = __float2bfloat16_rn(x[i] - __bfloat162float(h));
+  }
 }
 
 __global__ void expand_kernel(const float* scalar, float* out, int64_t n) {
@@ -75,64 +90,75 @@ __global__ void fill_kernel(float* s, int64_t n, float v) {
     s[i] = v;
 }
 
-// Decodes 16 consecutive elements starting at p (16-byte aligned) into f[16].
-template <typename T>
-__device__ __forceinline__ void load16(const T* p, float* f);
+// FP8 E4M3 -> f32 without the conversion unit: two bytes are moved into the top of two f16
+// lanes with PRMT and shifted so that the e4m3 exponent/mantissa land in f16's fields; the f16
+// value is the fp8 value times 2^-8 for normals and subnormals alike (e4m3 bias 7, f16 bias
+// 15). The 2^8 is folded into the row's scale (kFp8Rebias). HADD2.F32 widens f16 to f32.
+constexpr float kFp8Rebias = 256.0f;
+
+__device__ __forceinline__ void fp8x4_to_f32_scaled(uint32_t v, float* f) {
+  const uint32_t lo = __byte_perm(v, 0u, 0x1404), hi = __byte_perm(v, 0u, 0x3424);
+  const uint32_t hl = ((lo >> 1) & 0x3F803F80u) | (lo & 0x80008000u);
+  const uint32_t hh = ((hi >> 1) & 0x3F803F80u) | (hi & 0x80008000u);
+  const float2 a = __half22float2(*reinterpret_cast<const __half2*>(&hl));
+  const float2 b = __half22float2(*reinterpret_cast<const __half2*>(&hh));
+  f[0] = a.x, f[1] = a.y, f[2] = b.x, f[3] = b.y;
+}
+
+// Elements of WT in one 16-byte load, and their decoding to f32 (FP8: times 2^-8).
+template <typename WT>
+constexpr int kChunkElems = int(16 / sizeof(WT));
+
+template <typename WT>
+__device__ __forceinline__ void decode_chunk(const uint4& v, float* f);
 
 template <>
-__device__ __forceinline__ void load16<uint8_t>(const uint8_t* p, float* f) {
-  uint4 v = __ldg(reinterpret_cast<const uint4*>(p));
+__device__ __forceinline__ void decode_chunk<uint8_t>(const uint4& v, float* f) {
+  fp8x4_to_f32_scaled(v.x, f);
+  fp8x4_to_f32_scaled(v.y, f + 4);
+  fp8x4_to_f32_scaled(v.z, f + 8);
+  fp8x4_to_f32_scaled(v.w, f + 12);
+}
+
+template <>
+__device__ __forceinline__ void decode_chunk<__nv_bfloat16>(const uint4& v, float* f) {
   const uint32_t w[4] = {v.x, v.y, v.z, v.w};
 #pragma unroll
   for (int i = 0; i < 4; ++i) {
-    float2 a = fp8x2_to_f32(uint16_t(w[i] & 0xffffu));
-    float2 b = fp8x2_to_f32(uint16_t(w[i] >> 16));
-    f[4 * i] = a.x, f[4 * i + 1] = a.y, f[4 * i + 2] = b.x, f[4 * i + 3] = b.y;
+    f[2 * i] = __uint_as_float(w[i] << 16);
+    f[2 * i + 1] = __uint_as_float(w[i] & 0xffff0000u);
   }
 }
 
 template <>
-__device__ __forceinline__ void load16<__nv_bfloat16>(const __nv_bfloat16* p, float* f) {
+__device__ __forceinline__ void decode_chunk<__half>(const uint4& v, float* f) {
+  const __half2* h = reinterpret_cast<const __half2*>(&v);
 #pragma unroll
-  for (int h = 0; h < 2; ++h) {
-    uint4 v = __ldg(reinterpret_cast<const uint4*>(p) + h);
-    const uint32_t w[4] = {v.x, v.y, v.z, v.w};
-#pragma unroll
-    for (int i = 0; i < 4; ++i) {
-      f[8 * h + 2 * i] = __uint_as_float(w[i] << 16);
-      f[8 * h + 2 * i + 1] = __uint_as_float(w[i] & 0xffff0000u);
-    }
+  for (int i = 0; i < 4; ++i) {
+    const float2 a = __half22float2(h[i]);
+    f[2 * i] = a.x, f[2 * i + 1] = a.y;
   }
 }
 
 template <>
-__device__ __forceinline__ void load16<__half>(const __half* p, float* f) {
-#pragma unroll
-  for (int h = 0; h < 2; ++h) {
-    uint4 v = __ldg(reinterpret_cast<const uint4*>(p) + h);
-    const __half2* hv = reinterpret_cast<const __half2*>(&v);
-#pragma unroll
-    for (int i = 0; i < 4; ++i) {
-      float2 a = __half22float2(hv[i]);
-      f[8 * h + 2 * i] = a.x, f[8 * h + 2 * i + 1] = a.y;
-    }
-  }
-}
-
-template <>
-__device__ __forceinline__ void load16<float>(const float* p, float* f) {
-#pragma unroll
-  for (int h = 0; h < 4; ++h) {
-    float4 v = __ldg(reinterpret_cast<const float4*>(p) + h);
-    f[4 * h] = v.x, f[4 * h + 1] = v.y, f[4 * h + 2] = v.z, f[4 * h + 3] = v.w;
-  }
+__device__ __forceinline__ void decode_chunk<float>(const uint4& v, float* f) {
+  f[0] = __uint_as_float(v.x), f[1] = __uint_as_float(v.y);
+  f[2] = __uint_as_float(v.z), f[3] = __uint_as_float(v.w);
 }
 
 template <typename T>
 __device__ __forceinline__ float load1(const T* p);
 template <>
 __device__ __forceinline__ float load1<uint8_t>(const uint8_t* p) {
-  return fp8x2_to_f32(uint16_t(*p)).x;
+  float f[4];
+  fp8x4_to_f32_scaled(uint32_t(*p), f);
+  return f[0];
+}
+
+// Weight decoders above return value / kFp8Rebias for FP8 and the value for the rest.
+template <typename T>
+constexpr float weight_rebias() {
+  return std::is_same_v<T, uint8_t> ? kFp8Rebias : 1.0f;
 }
 template <>
 __device__ __forceinline__ float load1<__nv_bfloat16>(const __nv_bfloat16* p) {
@@ -155,10 +181,13 @@ struct GemvParams {
 };
 
 constexpr int kGemvWarps = 8;   // warps per block; one warp per output row
-constexpr int kGemvUnroll = 4;  // 16-element chunks per lane in flight
+constexpr int kGemvLoads = 8;   // 16-byte weight loads in flight per lane (128 B)
 
 // One warp computes output row o for NT activation rows (blockIdx.y picks which NT). VEC:
 // n_in % 16 == 0, so every row starts 16-byte aligned and chunks need no tail handling.
+// The weight bytes are loaded raw (kGemvLoads x 16 B per lane before any is used: enough
+// bytes in flight to cover HBM latency) and decoded just before their FMAs; weights stream
+// past L1 (__ldcs) so that L1 keeps the activation rows every warp of the block re-reads.
 template <typename WT, typename XT, int NT, bool VEC>
 __global__ void __launch_bounds__(kGemvWarps * 32)
     gemv_kernel(GemvParams p) {
@@ -174,25 +203,34 @@ __global__ void __launch_bounds__(kGemvWarps * 32)
   for (int t = 0; t < NT; ++t) acc[t] = 0.0f;
 
   if constexpr (VEC) {
-    constexpr int64_t kStep = 32 * 16;
-    for (int64_t k0 = int64_t(lane) * 16; k0 < p.n_in; k0 += kStep * kGemvUnroll) {
-      float wf[kGemvUnroll][16];
+    constexpr int E = kChunkElems<WT>;
+    const int64_t n_chunks = p.n_in / E;
+    const uint4* wrow = reinterpret_cast<const uint4*>(w);
+    for (int64_t c0 = lane; c0 < n_chunks; c0 += 32 * kGemvLoads) {
+      uint4 raw[kGemvLoads];
 #pragma unroll
-      for (int u = 0; u < kGemvUnroll; ++u) {
-        const int64_t k = k0 + u * kStep;
-        if (k < p.n_in) load16<WT>(w + k, wf[u]);
+      for (int u = 0; u < kGemvLoads; ++u) {
+        const int64_t ch = c0 + 32 * u;
+        if (ch < n_chunks) raw[u] = __ldcs(wrow + ch);
       }
 #pragma unroll
-      for (int u = 0; u < kGemvUnroll; ++u) {
-        const int64_t k = k0 + u * kStep;
-        if (k >= p.n_in) break;
+      for (int u = 0; u < kGemvLoads; ++u) {
+        const int64_t ch = c0 + 32 * u;
+        if (ch >= n_chunks) break;
+        float wf[E];
+        decode_chunk<WT>(raw[u], wf);
 #pragma unroll
         for (int t = 0; t < NT; ++t) {
           if (t < nt) {
-            float xf[16];
-            load16<XT>(x + t * p.n_in + k, xf);
+            const float4* xp = reinterpret_cast<const float4*>(x + t * p.n_in + ch * E);
 #pragma unroll
-            for (int i = 0; i < 16; ++i) acc[t] = fmaf(wf[u][i], xf[i], acc[t]);
+            for (int e = 0; e < E / 4; ++e) {
+              const float4 xv = xp[e];
+              acc[t] = fmaf(wf[4 * e], xv.x, acc[t]);
+              acc[t] = fmaf(wf[4 * e + 1], xv.y, acc[t]);
+              acc[t] = fmaf(wf[4 * e + 2], xv.z, acc[t]);
+              acc[t] = fmaf(wf[4 * e + 3], xv.w, acc[t]);
+            }
           }
         }
       }
@@ -209,7 +247,7 @@ __global__ void __launch_bounds__(kGemvWarps * 32)
   for (int t = 0; t < NT; ++t)
     for (int off = 16; off > 0; off >>= 1) acc[t] += __shfl_xor_sync(0xffffffffu, acc[t], off);
   if (lane == 0) {
-    const float ws = p.w_scale ? p.w_scale[o * p.w_scale_stride] : 1.0f;
+    const float ws = (p.w_scale ? p.w_scale[o * p.w_scale_stride] : 1.0f) * weight_rebias<WT>();
     const float b = p.bias ? p.bias[o] : 0.0f;
 #pragma unroll
     for (int t = 0; t < NT; ++t) {
@@ -240,11 +278,8 @@ void launch_gemv(const GemvParams& p, bool vec, cudaStream_t stream) {
 }
 
 template <typename WT>
-void launch_gemv_w(const GemvParams& p, bool x_fp8, bool vec, cudaStream_t stream) {
-  if (x_fp8)
-    launch_gemv<WT, uint8_t>(p, vec, stream);
-  else
-    launch_gemv<WT, float>(p, vec, stream);
+void launch_gemv_w(const GemvParams& p, bool vec, cudaStream_t stream) {
+  launch_gemv<WT, float>(p, vec, stream);
 }
 
 __global__ void scale_bias_kernel(float* y, int64_t n, int64_t n_out, const float* x_scale,
@@ -268,16 +303,19 @@ unsigned grid_for(int64_t count, int threads) {
 }  // namespace
 
 void quantize_fp8_rows(const float* x, int64_t n, int64_t k, float static_scale, uint8_t* x_q,
-                       float* s, cudaStream_t stream) {
+                       float* x_f32, float* s, cudaStream_t stream) {
   if (n == 0) return;
-  quantize_rows_kernel<<<unsigned(n), 256, 0, stream>>>(x, k, static_scale, x_q, s);
+  // Few rows (decode): wide blocks so that one row's reduction is not a serial tail.
+  const int threads = n < 64 ? 1024 : 256;
+  quantize_rows_kernel<<<unsigned(n), threads, 0, stream>>>(x, k, static_scale, x_q, x_f32, s);
   QINFER_CUDA_CHECK_LAUNCH();
 }
 
-void convert_f32_to_bf16(const float* x, int64_t count, uint16_t* y, cudaStream_t stream) {
+void split_f32_to_bf16x2(const float* x, int64_t count, uint16_t* hi, uint16_t* lo,
+                         cudaStream_t stream) {
   if (count == 0) return;
-  f32_to_bf16_kernel<<<grid_for(count, 256), 256, 0, stream>>>(
-      x, count, reinterpret_cast<__nv_bfloat16*>(y));
+  split_bf16_kernel<<<grid_for(count, 256), 256, 0, stream>>>(
+      x, count, reinterpret_cast<__nv_bfloat16*>(hi), reinterpret_cast<__nv_bfloat16*>(lo));
   QINFER_CUDA_CHECK_LAUNCH();
 }
 
@@ -301,10 +339,10 @@ void gemv(const GemvArgs& a, cudaStream_t stream) {
   const bool vec = a.n_in % 16 == 0 && reinterpret_cast<uintptr_t>(a.w) % 16 == 0 &&
                    reinterpret_cast<uintptr_t>(a.x) % 16 == 0;
   switch (a.w_dtype) {
-    case DType::kF8E4M3: return launch_gemv_w<uint8_t>(p, a.x_fp8, vec, stream);
-    case DType::kBF16: return launch_gemv_w<__nv_bfloat16>(p, a.x_fp8, vec, stream);
-    case DType::kF16: return launch_gemv_w<__half>(p, a.x_fp8, vec, stream);
-    case DType::kF32: return launch_gemv_w<float>(p, a.x_fp8, vec, stream);
+    case DType::kF8E4M3: return launch_gemv_w<uint8_t>(p, vec, stream);
+    case DType::kBF16: return launch_gemv_w<__nv_bfloat16>(p, vec, stream);
+    case DType::kF16: return launch_gemv_w<__half>(p, vec, stream);
+    case DType::kF32: return launch_gemv_w<float>(p, vec, stream);
     default: QINFER_FAIL("gemv: unsupported weight dtype ", dtype_name(a.w_dtype), " on cuda");
   }
 }

@@ -1,0 +1,175 @@
+// GPU end-to-end check: each checkpoint runs on the CPU and on the GPU (same prompt), and the
+// GPU must reproduce the CPU's per-position logits within a tolerance and the same greedy
+// continuation; where the directory holds a transformers reference (reference.safetensors:
+// prompt_a, logits_a, greedy_a, as tools/make_golden.py and tools/gpu_make_random_fp8.py write
+// it) the GPU logits are compared with it too. Prints a table, writes JSON, exits 1 on a
+// mismatch.
+//
+//   gpu_golden [--out FILE.json] [--no-cpu] [--tol-fp8 X] DIR...
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/json.h"
+#include "io/checkpoint.h"
+#include "io/safetensors.h"
+#include "model/llama.h"
+#include "ops/cuda/cuda_ops.h"
+
+namespace qinfer {
+namespace {
+
+constexpr int kGreedySteps = 8;
+constexpr int64_t kBlock = 16;
+
+struct Run {
+  Tensor logits;                // (prompt_len, vocab) every position
+  std::vector<int32_t> greedy;  // kGreedySteps tokens after the prompt
+};
+
+Run run_model(model::LlamaModel& m, const std::vector<int32_t>& prompt) {
+  const int64_t total = int64_t(prompt.size()) + kGreedySteps;
+  const int64_t n_block = (total + kBlock - 1) / kBlock;
+  model::KvCache kv = m.allocate_kv_cache(n_block, kBlock);
+  model::SeqInput s;
+  s.n_new = int64_t(prompt.size());
+  for (int32_t i = 0; i < n_block; ++i) s.block_table.push_back(i);
+  s.logits_all = true;
+  Run r;
+  r.logits = m.forward(model::Batch{.tokens = prompt, .seqs = {s}}, kv);
+  const int64_t V = r.logits.dim(1);
+  const float* last = r.logits.data_as<float>() + (r.logits.dim(0) - 1) * V;
+  int32_t next = int32_t(std::max_element(last, last + V) - last);
+  s.logits_all = false;
+  for (int i = 0; i < kGreedySteps; ++i) {
+    r.greedy.push_back(next);
+    s.n_past = int64_t(prompt.size()) + i;
+    s.n_new = 1;
+    Tensor l = m.forward(model::Batch{.tokens = {next}, .seqs = {s}}, kv);
+    next = int32_t(std::max_element(l.data_as<float>(), l.data_as<float>() + V) - l.data_as<float>());
+  }
+  return r;
+}
+
+// max |a - b| over max |b|.
+double rel_max_diff(const Tensor& a, const Tensor& b) {
+  double worst = 0, scale = 0;
+  const int64_t n = std::min(a.numel(), b.numel());
+  for (int64_t i = 0; i < n; ++i) {
+    const double d = std::fabs(double(a.data_as<float>()[i]) - double(b.data_as<float>()[i]));
+    worst = std::isnan(d) ? INFINITY : std::max(worst, d);
+    scale = std::max(scale, std::fabs(double(b.data_as<float>()[i])));
+  }
+  return scale > 0 ? worst / scale : worst;
+}
+
+std::vector<int32_t> ids_of(const Tensor& t) {
+  Tensor f = t.to_f32();
+  std::vector<int32_t> r;
+  for (int64_t i = 0; i < f.numel(); ++i) r.push_back(int32_t(f.data_as<float>()[i]));
+  return r;
+}
+
+std::string join(const std::vector<int32_t>& v) {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
+  return s;
+}
+
+}  // namespace
+}  // namespace qinfer
+
+int main(int argc, char** argv) {
+  using namespace qinfer;
+  std::string out;
+  bool with_cpu = true;
+  double tol_fp8 = 2e-2, tol_dense = 1e-3;
+  std::vector<std::string> dirs;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--out" && i + 1 < argc) out = argv[++i];
+    else if (a == "--no-cpu") with_cpu = false;
+    else if (a == "--tol-fp8" && i + 1 < argc) tol_fp8 = std::atof(argv[++i]);
+    else dirs.push_back(a);
+  }
+  // Without a GPU the same checks run on the CPU against the references (a self-check of
+  // the reference files), and the CPU-vs-GPU column stays empty.
+  const Device dev = ops::cuda::available() ? Device::kCuda : Device::kCpu;
+  if (dev == Device::kCpu) {
+    std::printf("gpu_golden: no CUDA device: checking the CPU against the references only\n");
+    with_cpu = false;
+  }
+  Json results = Json::array();
+  bool ok = true;
+  std::printf("%-34s %12s %12s %8s %8s %s\n", "checkpoint", "gpu~cpu", "gpu~hf", "tol",
+              "greedy", "");
+  for (const std::string& dir : dirs) {
+    try {
+      io::Checkpoint ck = io::open_checkpoint(dir);
+      const bool fp8 = !ck.config.quantization_config.is_null();
+      const double tol = fp8 ? tol_fp8 : tol_dense;
+      const std::string ref_path = dir + "/reference.safetensors";
+      const bool has_ref = std::filesystem::exists(ref_path);
+      std::vector<int32_t> prompt, ref_greedy;
+      Tensor ref_logits;
+      if (has_ref) {
+        io::SafetensorsFile ref(ref_path);
+        prompt = ids_of(ref.get("prompt_a"));
+        ref_logits = ref.get("logits_a").to_f32();
+        ref_greedy = ids_of(ref.get("greedy_a"));
+      } else {
+        std::mt19937 rng(7);
+        for (int i = 0; i < 24; ++i) prompt.push_back(int32_t(rng() % uint32_t(ck.config.vocab_size)));
+      }
+      auto gpu_model = model::LlamaModel::load(ck, {.device = dev});
+      Run gpu = run_model(*gpu_model, prompt);
+      gpu_model.reset();
+      Json r{{"checkpoint", dir}, {"fp8", fp8}, {"tol", tol}, {"prompt_len", prompt.size()},
+             {"gpu_greedy", join(gpu.greedy)}};
+      bool case_ok = true;
+      double d_cpu = -1, d_ref = -1;
+      std::string greedy_note = "-";
+      if (with_cpu) {
+        auto cpu_model = model::LlamaModel::load(ck, {.device = Device::kCpu});
+        Run cpu = run_model(*cpu_model, prompt);
+        d_cpu = rel_max_diff(gpu.logits, cpu.logits);
+        r["gpu_vs_cpu_rel_max_diff"] = d_cpu;
+        r["cpu_greedy"] = join(cpu.greedy);
+        const bool same = cpu.greedy == gpu.greedy;
+        r["greedy_same_as_cpu"] = same;
+        greedy_note = same ? "=cpu" : "!=cpu";
+        case_ok = case_ok && d_cpu <= tol && same;
+        if (has_ref) r["cpu_vs_transformers_rel_max_diff"] = rel_max_diff(cpu.logits, ref_logits);
+      }
+      if (has_ref) {
+        d_ref = rel_max_diff(gpu.logits, ref_logits);
+        r["gpu_vs_transformers_rel_max_diff"] = d_ref;
+        const size_t n = std::min(ref_greedy.size(), gpu.greedy.size());
+        const bool same = std::equal(gpu.greedy.begin(), gpu.greedy.begin() + long(n),
+                                     ref_greedy.begin());
+        r["greedy_same_as_transformers"] = same;
+        greedy_note += same ? " =hf" : " !=hf";
+        case_ok = case_ok && d_ref <= tol && same;
+      }
+      r["ok"] = case_ok;
+      ok = ok && case_ok;
+      std::printf("%-34s %12.2e %12.2e %8.0e %8s %s\n",
+                  std::filesystem::path(dir).filename().string().c_str(), d_cpu, d_ref, tol,
+                  greedy_note.c_str(), case_ok ? "OK" : "MISMATCH");
+      results.push_back(r);
+    } catch (const std::exception& e) {
+      std::printf("%-34s ERROR %s\n", dir.c_str(), e.what());
+      results.push_back({{"checkpoint", dir}, {"error", e.what()}, {"ok", false}});
+      ok = false;
+    }
+  }
+  if (!out.empty())
+    write_json_file(out, Json{{"device", dev == Device::kCuda ? ops::cuda::gpu_name() : "cpu"},
+                              {"results", results}});
+  return ok ? 0 : 1;
+}

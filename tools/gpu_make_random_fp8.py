@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""Writes a random Llama-3.1-8B-shaped FP8 checkpoint (compressed-tensors, llm-compressor's
+FP8_DYNAMIC scheme: F8_E4M3 weights with per-output-channel BF16 scales, dynamic per-token
+activations, lm_head kept in BF16) and, with --reference, transformers' fp32 fake-quant
+reference for it: every Linear but lm_head quantizes its input per token as vLLM does
+    s = max(amax(x_row) / 448, 1 / (448 * 512)),  x_q = fp8(clamp(x / s, -448, 448)) * s
+and uses the dequantized weight w_q * s_w. reference.safetensors holds prompt_a (I32, 32
+tokens), logits_a (F32, every prompt position) and greedy_a (8 greedy tokens), the layout
+bench/gpu_golden.cc reads.
+
+Run ON the device machine (needs a GPU with torch; writes GBs to local disk, never committed):
+  python3 tools/gpu_make_random_fp8.py --out /tmp/llama8b_fp8 [--layers 32] [--reference]
+"""
+import argparse
+import json
+import os
+
+import torch
+from safetensors.torch import save_file
+from transformers import LlamaConfig, LlamaForCausalLM
+
+FP8 = torch.float8_e4m3fn
+FP8_MAX = 448.0
+
+
+def config(layers, tiny=False):
+    if tiny:  # a self-check of this script on the CPU
+        return LlamaConfig(
+            vocab_size=512, hidden_size=64, intermediate_size=128, num_hidden_layers=layers,
+            num_attention_heads=4, num_key_value_heads=2, head_dim=16, rms_norm_eps=1e-5,
+            max_position_embeddings=131072, tie_word_embeddings=False, bos_token_id=1,
+            eos_token_id=2,
+            rope_parameters={"rope_type": "llama3", "rope_theta": 500000.0, "factor": 8.0,
+                             "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                             "original_max_position_embeddings": 8192})
+    return LlamaConfig(
+        vocab_size=128256, hidden_size=4096, intermediate_size=14336, num_hidden_layers=layers,
+        num_attention_heads=32, num_key_value_heads=8, head_dim=128, rms_norm_eps=1e-5,
+        max_position_embeddings=131072, tie_word_embeddings=False, bos_token_id=128000,
+        eos_token_id=128001,
+        rope_parameters={"rope_type": "llama3", "rope_theta": 500000.0, "factor": 8.0,
+                         "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                         "original_max_position_embeddings": 8192})
+
+
+def quant_config():
+    def args(strategy, dynamic):
+        return {"num_bits": 8, "type": "float", "symmetric": True, "group_size": None,
+                "strategy": strategy, "dynamic": dynamic}
+    return {"config_groups": {"group_0": {"targets": ["Linear"], "weights": args("channel", False),
+                                          "input_activations": args("token", True),
+                                          "output_activations": None, "format": None}},
+            "format": "float-quantized", "global_compression_ratio": None, "ignore": ["lm_head"],
+            "kv_cache_scheme": None, "quant_method": "compressed-tensors",
+            "quantization_status": "compressed", "sparsity_config": {}, "transform_config": {},
+            "version": "0.20.0"}
+
+
+def linear_shapes(cfg):
+    h, i, hd = cfg.hidden_size, cfg.intermediate_size, cfg.head_dim
+    return {"self_attn.q_proj": (cfg.num_attention_heads * hd, h),
+            "self_attn.k_proj": (cfg.num_key_value_heads * hd, h),
+            "self_attn.v_proj": (cfg.num_key_value_heads * hd, h),
+            "self_attn.o_proj": (h, cfg.num_attention_heads * hd),
+            "mlp.gate_proj": (i, h), "mlp.up_proj": (i, h), "mlp.down_proj": (h, i)}
+
+
+DEV = "cuda"
+
+
+def make_tensors(cfg, gen):
+    """Random weights (std 0.02, as HF initializes), quantized as llm-compressor does:
+    s = bf16(amax_row / 448), q = fp8(clamp(bf16(w / s), -448, 448))."""
+    dev = DEV
+    t = {}
+    bf = torch.bfloat16
+    t["model.embed_tokens.weight"] = (torch.randn(cfg.vocab_size, cfg.hidden_size, device=dev,
+                                                  generator=gen) * 0.02).to(bf).cpu()
+    t["lm_head.weight"] = (torch.randn(cfg.vocab_size, cfg.hidden_size, device=dev,
+                                       generator=gen) * 0.02).to(bf).cpu()
+    t["model.norm.weight"] = (1 + 0.1 * torch.randn(cfg.hidden_size, device=dev,
+                                                    generator=gen)).to(bf).cpu()
+    for l in range(cfg.num_hidden_layers):
+        p = f"model.layers.{l}."
+        for n in ("input_layernorm", "post_attention_layernorm"):
+            t[p + n + ".weight"] = (1 + 0.1 * torch.randn(cfg.hidden_size, device=dev,
+                                                          generator=gen)).to(bf).cpu()
+        for n, (o, i) in linear_shapes(cfg).items():
+            w = (torch.randn(o, i, device=dev, generator=gen) * 0.02).to(bf)
+            s = (w.float().abs().amax(dim=1, keepdim=True) / FP8_MAX).to(bf)
+            q = (w / s).to(bf).float().clamp(-FP8_MAX, FP8_MAX).to(FP8)
+            t[p + n + ".weight"] = q.cpu()
+            t[p + n + ".weight_scale"] = s.cpu()
+    return t
+
+
+class FakeQuantLinear(torch.nn.Module):
+    def __init__(self, wq, ws):
+        super().__init__()
+        self.w = wq.float() * ws.float()  # (out, in), dequantized once
+
+    def forward(self, x):
+        s = (x.abs().amax(dim=-1, keepdim=True) / FP8_MAX).clamp(min=1.0 / (FP8_MAX * 512))
+        xq = (x / s).clamp(-FP8_MAX, FP8_MAX).to(FP8).float() * s
+        return xq @ self.w.t()
+
+
+def reference(cfg, tensors, out_dir):
+    torch.set_default_dtype(torch.float32)
+    with torch.device("meta"):
+        model = LlamaForCausalLM(cfg)
+    dense = {k: v.float() for k, v in tensors.items() if not k.endswith("weight_scale")
+             and v.dtype != FP8}
+    model.load_state_dict(dense, strict=False, assign=True)
+    for l in range(cfg.num_hidden_layers):
+        for n in linear_shapes(cfg):
+            key = f"model.layers.{l}.{n}"
+            parent, child = key.rsplit(".", 1)
+            setattr(model.get_submodule(parent), child,
+                    FakeQuantLinear(tensors[key + ".weight"].to(DEV),
+                                    tensors[key + ".weight_scale"].to(DEV)))
+    model.model.rotary_emb = type(model.model.rotary_emb)(config=cfg)  # real buffers
+    model = model.to(DEV).eval()
+    g = torch.Generator().manual_seed(3)
+    prompt = torch.randint(0, cfg.vocab_size, (1, 32), generator=g)
+    with torch.no_grad():
+        logits = model(prompt.to(DEV)).logits[0].float().cpu()
+        gen = model.generate(prompt.to(DEV), max_new_tokens=8, do_sample=False, top_k=None,
+                             top_p=None, temperature=None)
+    save_file({"prompt_a": prompt[0].to(torch.int32), "logits_a": logits.contiguous(),
+               "greedy_a": gen[0, 32:].to(torch.int32).cpu()},
+              os.path.join(out_dir, "reference.safetensors"))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--layers", type=int, default=32)
+    ap.add_argument("--reference", action="store_true")
+    ap.add_argument("--tiny", action="store_true", help="hidden 64 on the CPU: checks the script")
+    a = ap.parse_args()
+    global DEV
+    DEV = "cpu" if a.tiny else "cuda"
+    cfg = config(a.layers, a.tiny)
+    gen = torch.Generator(device=DEV).manual_seed(0)
+    tensors = make_tensors(cfg, gen)
+    os.makedirs(a.out, exist_ok=True)
+    save_file(tensors, os.path.join(a.out, "model.safetensors"), metadata={"format": "pt"})
+    c = cfg.to_dict()
+    c["quantization_config"] = quant_config()
+    c["torch_dtype"] = "bfloat16"
+    c["dtype"] = "bfloat16"
+    c["architectures"] = ["LlamaForCausalLM"]
+    with open(os.path.join(a.out, "config.json"), "w") as f:
+        json.dump(c, f, indent=2, sort_keys=True)
+    if a.reference:
+        reference(cfg, tensors, a.out)
+    print(f"wrote {a.out}: {a.layers} layers, reference={a.reference}")
+
+
+if __name__ == "__main__":
+    main()
