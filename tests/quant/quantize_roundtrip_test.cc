@@ -110,7 +110,7 @@ std::string quantize_tiny(const std::string& scheme) {
     job.input_absmax = obs.module_absmax();
   }
   quant::write_fp8_checkpoint(job);
-  return out;  // left for inspection; /tmp is the OS's to clean
+  return out;
 }
 
 class QuantizeRoundTrip : public ::testing::TestWithParam<std::string> {};
@@ -162,6 +162,9 @@ TEST_P(QuantizeRoundTrip, ConfigTensorsAndPerplexity) {
               100.0 * (p8 / p16 - 1.0));
   EXPECT_LT(p16, 4.0) << "the tiny model should have learned its synthetic text";
   EXPECT_LT(std::fabs(p8 / p16 - 1.0), 0.01) << "BF16 " << p16 << " vs FP8 " << p8;
+  m8.reset();
+  q = io::Checkpoint();
+  fs::remove_all(out);
 }
 
 INSTANTIATE_TEST_SUITE_P(Schemes, QuantizeRoundTrip,
