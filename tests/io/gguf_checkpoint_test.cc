@@ -192,6 +192,41 @@ TEST(GgufCheckpoint, RejectsOtherArchitecturesAndUnknownTensors) {
             "model.layers.12.self_attn.v_proj.weight");
 }
 
+// SentencePiece vocabulary: merges recovered from scores as transformers' generate_merges does
+// (expected list computed by hand from its definition: ranked by the merged piece's score, ties
+// by longer left piece, then vocab order), byte fallback, BOS by default.
+TEST(GgufCheckpoint, SentencePieceTokenizerFromScores) {
+  GgufWriter s;
+  s.kv_str("general.architecture", "llama");
+  s.kv_u32("llama.block_count", 1);
+  s.kv_u32("llama.embedding_length", kHidden);
+  s.kv_u32("llama.feed_forward_length", kFfn);
+  s.kv_u32("llama.attention.head_count", kHead);
+  s.kv_str("tokenizer.ggml.model", "llama");
+  s.kv_str_array("tokenizer.ggml.tokens",
+                 {"<unk>", "<s>", "</s>", "\u2581", "a", "b", "\u2581a", "ab", "\u2581ab"});
+  s.kv_f32_array("tokenizer.ggml.scores", {0, 0, 0, -1, -2, -3, -4, -5, -6});
+  s.kv_i32_array("tokenizer.ggml.token_type", {2, 3, 3, 1, 1, 1, 1, 1, 1});
+  s.kv_u32("tokenizer.ggml.bos_token_id", 1);
+  s.kv_u32("tokenizer.ggml.eos_token_id", 2);
+  s.kv_u32("tokenizer.ggml.unknown_token_id", 0);
+  s.tensor_f32("token_embd.weight", {kHidden, 9}, iota(kHidden * 9, 1.0f));
+  const std::string p = write_temp(s, "spm");
+  GgufFile f(p);
+  Json tj, tc;
+  gguf_tokenizer_to_hf(f, &tj, &tc);
+  EXPECT_EQ(tj["model"]["merges"],
+            Json({"\u2581 a", "a b", "\u2581a b", "\u2581 ab"}));
+  EXPECT_EQ(tj["model"]["byte_fallback"], true);
+  EXPECT_EQ(tj["model"]["unk_token"], "<unk>");
+  EXPECT_EQ(tj["normalizer"]["normalizers"][0]["type"], "Prepend");
+  EXPECT_EQ(tj["post_processor"]["single"][0]["SpecialToken"]["id"], "<s>");
+  EXPECT_EQ(tj["added_tokens"].size(), 3u);
+  EXPECT_EQ(tc["add_bos_token"], true);
+  EXPECT_EQ(tc["tokenizer_class"], "LlamaTokenizer");
+  std::remove(p.c_str());
+}
+
 // The real default model, when tools/fetch_default_model.sh has fetched it: its config must be
 // SmolLM2-135M's (HuggingFaceTB/SmolLM2-135M-Instruct config.json).
 TEST(GgufCheckpoint, DefaultModelIsSmolLM2) {
