@@ -12,6 +12,7 @@
 #include "io/checkpoint.h"
 #include "io/default_model.h"
 #include "model/llama.h"
+#include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
 
 namespace qinfer::cli {
@@ -79,7 +80,9 @@ int run_generate(Args& args) {
   const auto prompt_ids_arg = args.get("prompt-ids");
   const auto tok_dir = args.get("tokenizer");
   const bool chat = args.flag("chat"), as_json = args.flag("json");
-  io::Checkpoint ck = io::open_checkpoint(model_path.empty() ? io::default_model_path() : model_path);
+  engine::ModelFiles files = engine::open_model_files(
+      model_path.empty() ? io::default_model_path() : model_path, tok_dir.value_or(""));
+  const io::Checkpoint& ck = files.ck;
   engine::GenerateOptions opt{
       .sampling = sampling_from(args, ck.generation),
       .max_tokens = args.get_int("max-tokens", 256),
@@ -91,11 +94,21 @@ int run_generate(Args& args) {
   args.finish();
   QINFER_CHECK(prompt.has_value() != prompt_ids_arg.has_value(),
                "give exactly one of --prompt and --prompt-ids (see --help)");
-  std::unique_ptr<tokenizer::Tokenizer> tok =
-      tok_dir ? tokenizer::Tokenizer::from_dir(*tok_dir)
-              : tokenizer::Tokenizer::from_json(ck.tokenizer_json, ck.tokenizer_config);
-  QINFER_CHECK(!chat, "--chat: chat templates are not available in this build yet");
-  std::vector<int32_t> ids = prompt ? tok->encode(*prompt, true) : parse_ids(*prompt_ids_arg);
+  const std::unique_ptr<tokenizer::Tokenizer>& tok = files.tok;
+  QINFER_CHECK(!chat || prompt, "--chat needs --prompt");
+  std::vector<int32_t> ids;
+  if (chat) {
+    // As vLLM's chat path: render the template, then encode without adding BOS again (the
+    // template writes it).
+    tokenizer::ChatTemplateInput in{
+        .messages = Json::array({Json{{"role", "user"}, {"content", *prompt}}}),
+        .tools = Json(),
+        .add_generation_prompt = true,
+        .kwargs = Json::object()};
+    ids = tok->encode(tokenizer::apply_chat_template(*tok, in), false);
+  } else {
+    ids = prompt ? tok->encode(*prompt, true) : parse_ids(*prompt_ids_arg);
+  }
   auto model = model::LlamaModel::load(ck);
   engine::Generator gen(*model, *tok, engine::eos_token_ids(ck.config, ck.generation));
   engine::StreamCallback stream = nullptr;

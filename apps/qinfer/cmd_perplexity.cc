@@ -36,7 +36,9 @@ int run_perplexity(Args& args) {
   const auto stride_arg = args.get_int_opt("stride");
   const bool as_json = args.flag("json");
   args.finish();
-  io::Checkpoint ck = io::open_checkpoint(model_path.empty() ? io::default_model_path() : model_path);
+  engine::ModelFiles files = engine::open_model_files(
+      model_path.empty() ? io::default_model_path() : model_path, tok_dir.value_or(""));
+  const io::Checkpoint& ck = files.ck;
   const int64_t context =
       context_arg ? *context_arg : std::min<int64_t>(1024, ck.config.max_position_embeddings);
   const int64_t stride = stride_arg ? *stride_arg : std::max<int64_t>(1, context / 2);
@@ -44,9 +46,7 @@ int run_perplexity(Args& args) {
   QINFER_CHECK(in.good(), file, ": cannot open");
   std::stringstream ss;
   ss << in.rdbuf();
-  std::unique_ptr<tokenizer::Tokenizer> tok =
-      tok_dir ? tokenizer::Tokenizer::from_dir(*tok_dir)
-              : tokenizer::Tokenizer::from_json(ck.tokenizer_json, ck.tokenizer_config);
+  const std::unique_ptr<tokenizer::Tokenizer>& tok = files.tok;
   const std::vector<int32_t> ids = tok->encode(ss.str(), true);
   auto model = model::LlamaModel::load(ck);
   engine::PerplexityResult r = engine::perplexity(*model, ids, context, stride);

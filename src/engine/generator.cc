@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 
 #include "core/error.h"
 #include "engine/stop_checker.h"
+#include "io/safetensors.h"
 
 namespace qinfer::engine {
 
@@ -20,6 +22,23 @@ std::vector<int32_t> contiguous_blocks(int64_t n_pos, int64_t block_size) {
 constexpr int64_t kBlockSize = 16;
 
 }  // namespace
+
+ModelFiles open_model_files(const std::string& path, const std::string& tokenizer_dir) {
+  ModelFiles m;
+  if (std::filesystem::is_directory(path)) {
+    m.ck.path = path;
+    m.ck.config = io::load_model_config(path);
+    m.ck.generation = io::load_generation_config(path);
+    m.ck.tensors = std::make_shared<io::SafetensorsCheckpoint>(path);
+    m.tok = tokenizer::Tokenizer::from_dir(tokenizer_dir.empty() ? path : tokenizer_dir);
+  } else {
+    m.ck = io::open_checkpoint(path);
+    m.tok = tokenizer_dir.empty()
+                ? tokenizer::Tokenizer::from_json(m.ck.tokenizer_json, m.ck.tokenizer_config)
+                : tokenizer::Tokenizer::from_dir(tokenizer_dir);
+  }
+  return m;
+}
 
 std::vector<int32_t> eos_token_ids(const io::ModelConfig& c, const io::GenerationConfig& g) {
   const std::vector<int64_t>& src = g.eos_token_ids.empty() ? c.eos_token_ids : g.eos_token_ids;

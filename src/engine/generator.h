@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,6 +51,16 @@ class Generator {
   const tokenizer::Tokenizer& tok_;
   std::vector<int32_t> eos_ids_;
 };
+
+// A checkpoint and its tokenizer for the CLI. A directory's tokenizer.json is read by
+// Tokenizer::from_dir (plain JSON: io::open_checkpoint's order-preserving Json spends seconds
+// on a 128k-entry vocabulary) and ck.tokenizer_json stays null; a .gguf uses the tokenizer
+// synthesized from its metadata. `tokenizer_dir`, when not empty, overrides either.
+struct ModelFiles {
+  io::Checkpoint ck;
+  std::unique_ptr<tokenizer::Tokenizer> tok;
+};
+ModelFiles open_model_files(const std::string& path, const std::string& tokenizer_dir = "");
 
 // The EOS ids a checkpoint declares: generation_config.json's list, else config.json's.
 std::vector<int32_t> eos_token_ids(const io::ModelConfig& c, const io::GenerationConfig& g);
