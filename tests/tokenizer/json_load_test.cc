@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/error.h"
 #include "core/json.h"
 
 namespace qinfer {
