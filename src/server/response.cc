@@ -139,6 +139,48 @@ Json ResponseBuilder::chat_message(const Choice& c) const {
   return msg;
 }
 
+Json ResponseBuilder::chat_delta(Choice& c, const SeqDelta& d) {
+  Json delta = Json::object();
+  if (!parse_tools()) {
+    if (!d.text.empty()) delta["content"] = d.text;
+    return delta;
+  }
+  if (pr_.tool_choice == ToolChoice::kNamed) {  // the whole output is the arguments: at the end
+    if (!c.finish) return delta;
+    Json calls = chat_message(c)["tool_calls"];
+    for (size_t k = 0; k < calls.size(); ++k) calls[k]["index"] = k;
+    delta["tool_calls"] = calls;
+    c.tool_called = true;
+    return delta;
+  }
+  if (!c.tool_stream) c.tool_stream = std::make_shared<tokenizer::ToolCallStreamParser>();
+  tokenizer::StreamDelta sd = c.tool_stream->push(d.text);
+  if (c.finish) {
+    tokenizer::StreamDelta end = c.tool_stream->finish();
+    sd.content += end.content;
+    sd.tool_calls.insert(sd.tool_calls.end(), end.tool_calls.begin(), end.tool_calls.end());
+  }
+  if (!sd.content.empty()) delta["content"] = sd.content;
+  if (!sd.tool_calls.empty()) {
+    Json calls = Json::array();
+    for (const tokenizer::ToolCallDelta& t : sd.tool_calls) {
+      Json call = Json::object();
+      call["index"] = t.index;
+      if (t.first) {
+        call["id"] = t.id;
+        call["type"] = "function";
+        call["function"] = Json{{"name", t.name}, {"arguments", t.arguments}};
+      } else {
+        call["function"] = Json{{"arguments", t.arguments}};
+      }
+      calls.push_back(std::move(call));
+    }
+    delta["tool_calls"] = calls;
+    c.tool_called = true;
+  }
+  return delta;
+}
+
 std::vector<Json> ResponseBuilder::start_chunks() {
   std::vector<Json> out;
   Json choices = Json::array();
@@ -174,29 +216,14 @@ std::vector<Json> ResponseBuilder::apply(size_t p, RequestOutput&& out) {
     Json ch = Json::object();
     ch["index"] = idx;
     if (pr_.chat) {
-      // With tools the text is held until the end, where it is parsed (tool_output.h).
-      bool hold = parse_tools();
-      Json delta = Json::object();
-      if (!hold && !d.text.empty()) delta["content"] = d.text;
-      if (hold && c.finish) {
-        Json msg = chat_message(c);
-        if (!msg["tool_calls"].empty()) {
-          Json calls = msg["tool_calls"];
-          for (size_t k = 0; k < calls.size(); ++k) calls[k]["index"] = k;
-          delta["tool_calls"] = calls;
-        } else if (!c.text.empty()) {
-          delta["content"] = c.text;
-        }
-      }
+      Json delta = chat_delta(c, d);
       if (delta.empty() && !c.finish && d.logprobs.empty()) continue;
       ch["delta"] = delta;
       ch["logprobs"] = pr_.logprobs && !d.logprobs.empty() ? chat_logprobs(d.logprobs)
                                                            : Json(nullptr);
       ch["finish_reason"] = nullptr;
       if (c.finish) {
-        Json msg = hold ? chat_message(c) : Json();
-        ch["finish_reason"] = hold && !msg["tool_calls"].empty() ? "tool_calls"
-                                                                 : finish_json(c);
+        ch["finish_reason"] = c.tool_called ? Json("tool_calls") : finish_json(c);
         ch["stop_reason"] = stop_reason_json(c);
       }
     } else {

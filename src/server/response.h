@@ -10,6 +10,7 @@
 #include "core/json.h"
 #include "qinfer/request.h"
 #include "server/protocol.h"
+#include "tokenizer/tool_calls.h"
 
 namespace qinfer::server {
 
@@ -41,6 +42,9 @@ class ResponseBuilder {
     std::optional<int32_t> stop_token;
     std::vector<std::optional<Logprob>> prompt_logprobs;  // echo
     int64_t text_offset = 0;  // completions logprobs: characters emitted so far
+    // Streamed chat with tool_choice auto/required: content flows until a tool call starts.
+    std::shared_ptr<tokenizer::ToolCallStreamParser> tool_stream;
+    bool tool_called = false;
   };
 
   Json chunk(Json choices) const;
@@ -52,6 +56,8 @@ class ResponseBuilder {
   Json stop_reason_json(const Choice& c) const;
   Json chat_message(const Choice& c) const;
   bool parse_tools() const;
+  // The streamed chat delta of one engine delta (content and/or tool_call pieces).
+  Json chat_delta(Choice& c, const SeqDelta& d);
 
   const ParsedRequest& pr_;
   const ServeConfig& cfg_;

@@ -1,5 +1,5 @@
 // Chat output -> OpenAI tool calls. With tool_choice auto/required the text is parsed as
-// Llama 3.1 JSON tool calls (tokenizer/tool_calls.h, vLLM's llama3_json parser); with a named
+// Llama 3.1 tool calls (tokenizer/tool_calls.h: vLLM's llama3_json, built-in tools); with a named
 // tool_choice the whole text is that tool's arguments (vLLM forces this with guided decoding;
 // qinfer does not constrain decoding, so the arguments are whatever the model wrote).
 #pragma once
