@@ -8,6 +8,9 @@ namespace {
 constexpr std::string_view kLlama3Pattern =
     "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| "
     "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+constexpr std::string_view kQwen2Pattern =
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| "
+    "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 constexpr std::string_view kGpt2Pattern =
     "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
 
@@ -73,11 +76,12 @@ size_t match_space(const Cursor& c, size_t pos, bool with_newline_rule) {
 
 std::optional<SplitRegex> find_split_regex(std::string_view pattern) {
   if (pattern == kLlama3Pattern) return SplitRegex::kLlama3;
+  if (pattern == kQwen2Pattern) return SplitRegex::kQwen2;
   if (pattern == kGpt2Pattern) return SplitRegex::kGpt2;
   return std::nullopt;
 }
 
-size_t match_llama3(std::string_view text, size_t pos) {
+size_t match_llama3(std::string_view text, size_t pos, int max_digits) {
   Cursor c{text};
   size_t n0;
   uint32_t c0 = c.cp(pos, &n0);
@@ -94,10 +98,10 @@ size_t match_llama3(std::string_view text, size_t pos) {
     size_t n1;
     if (c.cls(next, &n1) & kClassLetter) return scan(c, next + n1, letter);
   }
-  // \p{N}{1,3}
+  // \p{N}{1,3} (Qwen2: \p{N})
   if (cls0 & kClassNumber) {
     size_t end = next;
-    for (int i = 1; i < 3 && end < text.size(); ++i) {
+    for (int i = 1; i < max_digits && end < text.size(); ++i) {
       size_t len;
       if (!(c.cls(end, &len) & kClassNumber)) break;
       end += len;
@@ -150,7 +154,9 @@ size_t match_gpt2(std::string_view text, size_t pos) {
 void split_isolated(SplitRegex re, std::string_view text, std::vector<std::string_view>& out) {
   size_t pos = 0;
   while (pos < text.size()) {
-    size_t end = re == SplitRegex::kLlama3 ? match_llama3(text, pos) : match_gpt2(text, pos);
+    size_t end = re == SplitRegex::kGpt2     ? match_gpt2(text, pos)
+                 : re == SplitRegex::kQwen2 ? match_llama3(text, pos, 1)
+                                            : match_llama3(text, pos, 3);
     out.push_back(text.substr(pos, end - pos));
     pos = end;
   }

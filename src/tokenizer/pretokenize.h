@@ -15,6 +15,8 @@ enum class SplitRegex {
   // (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|
   // \s*[\r\n]+|\s+(?!\S)|\s+
   kLlama3,
+  // Qwen2: Llama 3's with \p{N} instead of \p{N}{1,3} (digits one by one).
+  kQwen2,
   // GPT-2 (the ByteLevel pre-tokenizer's use_regex):
   // 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
   kGpt2,
@@ -25,7 +27,8 @@ std::optional<SplitRegex> find_split_regex(std::string_view pattern);
 
 // End (byte offset) of the match that starts at `pos` (< text.size()); these patterns match
 // at every position, so the result is always > pos.
-size_t match_llama3(std::string_view text, size_t pos);
+// max_digits: 3 for Llama 3, 1 for Qwen2.
+size_t match_llama3(std::string_view text, size_t pos, int max_digits = 3);
 size_t match_gpt2(std::string_view text, size_t pos);
 
 // Appends the pieces of `text` as the Split pre-tokenizer with behavior "Isolated" makes them

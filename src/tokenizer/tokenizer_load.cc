@@ -83,7 +83,7 @@ void load_split(const J& j, std::vector<PreTokenizerStep>& out) {
     auto pattern = p["Regex"].template get<std::string>();
     auto re = find_split_regex(pattern);
     QINFER_CHECK(re, "tokenizer.json: Split regex is not one of the supported pre-tokenizer "
-                 "patterns (Llama 3, GPT-2): ", pattern);
+                 "patterns (Llama 3, Qwen2, GPT-2): ", pattern);
     QINFER_CHECK(s.behavior == SplitBehavior::kIsolated,
                  "tokenizer.json: Split regex supports behavior Isolated only");
     s.kind = PreTokenizerStep::Kind::kSplitRegex;

@@ -132,6 +132,12 @@ def _llama3_prefix_space_digit_runs(t):
         {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True}]}
 
 
+def _llama3_qwen2_regex(t):
+    split = t["pre_tokenizer"]["pretokenizers"][0]
+    split["pattern"]["Regex"] = split["pattern"]["Regex"].replace("\\p{N}{1,3}", "\\p{N}")
+    assert "{1,3}" not in split["pattern"]["Regex"]
+
+
 def _llama3_added_flags(t):
     by_id = {a["id"]: a for a in t["added_tokens"]}
     by_id[128002].update(content="Zqxdonez", single_word=True, special=False)
@@ -161,6 +167,7 @@ VARIANTS = {
     "llama3-gpt2-digits": ("llama3.1-tokenizer", _llama3_gpt2_digits),
     "llama3-prefix-space-digit-runs": ("llama3.1-tokenizer", _llama3_prefix_space_digit_runs),
     "llama3-added-flags": ("llama3.1-tokenizer", _llama3_added_flags),
+    "llama3-qwen2-regex": ("llama3.1-tokenizer", _llama3_qwen2_regex),
     "llama2-metaspace-first": ("llama2-tokenizer", _llama2_metaspace_first),
     "llama2-metaspace-always-split": ("llama2-tokenizer", _llama2_metaspace_always_split),
 }
