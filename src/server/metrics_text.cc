@@ -1,6 +1,7 @@
 // Prometheus text format 0.0.4: "# HELP", "# TYPE", then samples; histograms as cumulative
 // _bucket{le=...} series plus _sum and _count.
 #include <cstdio>
+#include <cstdlib>
 #include <sstream>
 
 #include "server/server.h"
@@ -8,9 +9,13 @@
 namespace qinfer::server {
 namespace {
 
+// The shortest decimal that reads back as v (0.005, not 0.0050000000000000001).
 std::string num(double v) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
+  for (int prec = 1; prec <= 17; ++prec) {
+    std::snprintf(buf, sizeof buf, "%.*g", prec, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
   return buf;
 }
 
