@@ -1,6 +1,7 @@
 // Prometheus text format 0.0.4: "# HELP", "# TYPE", then samples; histograms as cumulative
 // _bucket{le=...} series plus _sum and _count.
 #include <cstdio>
+#include <cstdint>
 #include <cstdlib>
 #include <sstream>
 
@@ -12,6 +13,10 @@ namespace {
 // The shortest decimal that reads back as v (0.005, not 0.0050000000000000001).
 std::string num(double v) {
   char buf[64];
+  if (v == double(int64_t(v)) && v > -1e15 && v < 1e15) {
+    std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(v));
+    return buf;
+  }
   for (int prec = 1; prec <= 17; ++prec) {
     std::snprintf(buf, sizeof buf, "%.*g", prec, v);
     if (std::strtod(buf, nullptr) == v) break;
