@@ -61,43 +61,37 @@ inline void dot_rows(const uint8_t* w, int64_t n_in, const float* x, float* out,
   for (int r = 0; r < R; ++r) out[r * out_stride] = hsum(acc[r]);
 }
 
-// C weight rows against one row of x (decode: the FMA chains stay independent).
-template <int C>
-inline void dot_cols(const uint8_t* w, int64_t n_in, const float* x, float* out) {
-  __m512 acc[C];
-  #pragma GCC unroll 8
-  for (int c = 0; c < C; ++c) acc[c] = _mm512_setzero_ps();
+// One weight row against one row of x, read strictly in order (a cache line per step, four
+// independent accumulators): decode streams the weights once, and a single sequential stream
+// per thread is what the hardware prefetchers follow best.
+inline float dot_row(const uint8_t* w, int64_t n_in, const float* x) {
+  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
   int64_t k = 0;
-  for (; k + 16 <= n_in; k += 16) {
-    const __m512 xv = _mm512_loadu_ps(x + k);
-    #pragma GCC unroll 8
-    for (int c = 0; c < C; ++c) {
-      const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + c * n_in + k));
-      acc[c] = _mm512_fmadd_ps(xv, decode16(b), acc[c]);
-    }
+  for (; k + 64 <= n_in; k += 64) {
+    _mm_prefetch(reinterpret_cast<const char*>(w + k + 1024), _MM_HINT_T0);
+    const __m128i* p = reinterpret_cast<const __m128i*>(w + k);
+    a0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + k), decode16(_mm_loadu_si128(p)), a0);
+    a1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + k + 16), decode16(_mm_loadu_si128(p + 1)), a1);
+    a2 = _mm512_fmadd_ps(_mm512_loadu_ps(x + k + 32), decode16(_mm_loadu_si128(p + 2)), a2);
+    a3 = _mm512_fmadd_ps(_mm512_loadu_ps(x + k + 48), decode16(_mm_loadu_si128(p + 3)), a3);
   }
-  if (k < n_in) {
-    const __mmask16 m = __mmask16((1u << (n_in - k)) - 1u);
-    const __m512 xv = _mm512_maskz_loadu_ps(m, x + k);
-    #pragma GCC unroll 8
-    for (int c = 0; c < C; ++c)
-      acc[c] = _mm512_fmadd_ps(xv, decode16(_mm_maskz_loadu_epi8(m, w + c * n_in + k)), acc[c]);
+  for (; k < n_in; k += 16) {
+    const __mmask16 m = n_in - k >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n_in - k)) - 1u);
+    a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, x + k), decode16(_mm_maskz_loadu_epi8(m, w + k)),
+                         a0);
   }
-  #pragma GCC unroll 8
-  for (int c = 0; c < C; ++c) out[c] = hsum(acc[c]);
+  return hsum(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
 }
 
 }  // namespace
 
 void dot_fp8_avx512(const uint8_t* W, int64_t n_in, int64_t o0, int64_t o1, const float* x,
                     int64_t n, float* acc, int64_t ld) {
-  if (n < 4) {  // decode: four weight rows per pass over x
+  if (n < 4) {  // decode: one weight row at a time, in memory order
     for (int64_t i = 0; i < n; ++i) {
       const float* xi = x + i * n_in;
       float* ai = acc + i * ld;
-      int64_t o = o0;
-      for (; o + 4 <= o1; o += 4) dot_cols<4>(W + o * n_in, n_in, xi, ai + o);
-      for (; o < o1; ++o) dot_cols<1>(W + o * n_in, n_in, xi, ai + o);
+      for (int64_t o = o0; o < o1; ++o) ai[o] = dot_row(W + o * n_in, n_in, xi);
     }
     return;
   }
