@@ -33,10 +33,81 @@ struct Avx512 {
   }
 };
 
+// BF16 weights, 32 at a time: one 64-byte load holds pairs (w[2j], w[2j+1]) in each 32-bit
+// lane; `<< 16` yields the even elements as floats and `& 0xffff0000` the odd ones, two
+// instructions for 32 weights instead of a widening shuffle per 16. The activations are
+// pre-arranged to match: per 32-block, the 16 even elements, then the 16 odd ones.
+struct Avx512Tiles : tile::GenericTiles<Avx512> {
+  template <int R, int T>
+  static void bf16_pairs(const char* w, size_t row_bytes, int64_t n_in, const float* x, float* y,
+                         int64_t n_out, const float* bias) {
+    __m512 acc[R][T];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+      for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+    const __m512i hi = _mm512_set1_epi32(int32_t(0xffff0000u));
+    const int64_t k_full = n_in / 32 * 32;
+    for (int64_t k = 0; k < k_full; k += 32) {
+      __m512 we[R], wo[R];
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) {
+        const __m512i v = _mm512_loadu_si512(w + size_t(r) * row_bytes + size_t(k) * 2);
+        we[r] = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
+        wo[r] = _mm512_castsi512_ps(_mm512_and_si512(v, hi));
+      }
+#pragma GCC unroll 8
+      for (int t = 0; t < T; ++t) {
+        const __m512 xe = _mm512_loadu_ps(x + t * n_in + k);
+        const __m512 xo = _mm512_loadu_ps(x + t * n_in + k + 16);
+#pragma GCC unroll 8
+        for (int r = 0; r < R; ++r)
+          acc[r][t] = _mm512_fmadd_ps(wo[r], xo, _mm512_fmadd_ps(we[r], xe, acc[r][t]));
+      }
+    }
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) {
+        float s = _mm512_reduce_add_ps(acc[r][t]);
+        for (int64_t k = k_full; k < n_in; ++k)  // tail: natural order in both x and w
+          s += x[t * n_in + k] * load_as_f32(w + size_t(r) * row_bytes, DType::kBF16, size_t(k));
+        y[t * n_out + r] = s + (bias ? bias[r] : 0.0f);
+      }
+  }
+
+  template <DType D, int R>
+  static void tile_rows(const char* w, size_t row_bytes, int64_t n_in, const float* x,
+                        int64_t n_tok, float* y, int64_t n_out, const float* bias) {
+    if constexpr (D != DType::kBF16) {
+      tile::dense_tile_rows<Avx512, D, R>(w, row_bytes, n_in, x, n_tok, y, n_out, bias);
+    } else {
+      switch (n_tok) {
+        case 4: return bf16_pairs<R, 4>(w, row_bytes, n_in, x, y, n_out, bias);
+        case 3: return bf16_pairs<R, 3>(w, row_bytes, n_in, x, y, n_out, bias);
+        case 2: return bf16_pairs<R, 2>(w, row_bytes, n_in, x, y, n_out, bias);
+        default: return bf16_pairs<R, 1>(w, row_bytes, n_in, x, y, n_out, bias);
+      }
+    }
+  }
+
+  template <DType D>
+  static const float* prepare_x(const float* x, int64_t n, int64_t n_in, std::vector<float>* buf) {
+    if constexpr (D != DType::kBF16) return x;
+    buf->assign(x, x + n * n_in);
+    const int64_t k_full = n_in / 32 * 32;
+    for (int64_t t = 0; t < n; ++t)
+      for (int64_t k = 0; k < k_full; k += 32)
+        for (int64_t j = 0; j < 16; ++j) {
+          (*buf)[size_t(t * n_in + k + j)] = x[t * n_in + k + 2 * j];
+          (*buf)[size_t(t * n_in + k + 16 + j)] = x[t * n_in + k + 2 * j + 1];
+        }
+    return buf->data();
+  }
+};
+
 }  // namespace
 
 void linear_dense_avx512(const LinearWeight& w, const float* x, int64_t n, float* y) {
-  tile::dense_any<Avx512>(w, x, n, y);
+  tile::dense_any<Avx512, Avx512Tiles>(w, x, n, y);
 }
 
 }  // namespace qinfer::ops::cpu

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <vector>
 
 #include "core/dtype.h"
 #include "core/thread_pool.h"
@@ -59,13 +60,31 @@ inline void dense_tile_rows(const char* w, size_t row_bytes, int64_t n_in, const
   }
 }
 
-template <class V, DType D>
-void dense(const LinearWeight& lw, const float* x, int64_t n, float* y) {
+// The generic tile entry point; a traits struct may provide its own tile_rows / prepare_x
+// for a dtype (AVX-512 BF16 does, see linear_dense_avx512.cc).
+template <class V>
+struct GenericTiles {
+  template <DType D, int R>
+  static void tile_rows(const char* w, size_t row_bytes, int64_t n_in, const float* x,
+                        int64_t n_tok, float* y, int64_t n_out, const float* bias) {
+    dense_tile_rows<V, D, R>(w, row_bytes, n_in, x, n_tok, y, n_out, bias);
+  }
+  // The activations in the layout tile_rows reads (here: as given).
+  template <DType D>
+  static const float* prepare_x(const float* x, int64_t, int64_t, std::vector<float>*) {
+    return x;
+  }
+};
+
+template <class V, DType D, class Tiles = GenericTiles<V>>
+void dense(const LinearWeight& lw, const float* x_in, int64_t n, float* y) {
   constexpr int64_t kR = 4, kT = 4;
   const int64_t n_in = lw.n_in, n_out = lw.n_out;
   const size_t row_bytes = size_t(n_in) * dtype_size(D);
   const char* W = static_cast<const char*>(lw.weight.data());
   const float* b = lw.bias.defined() ? lw.bias.data_as<float>() : nullptr;
+  std::vector<float> x_buf;
+  const float* x = Tiles::template prepare_x<D>(x_in, n, n_in, &x_buf);
   // Rows kept hot in L2 while the token blocks pass: ~256 KiB of weights.
   const int64_t block_rows = std::max<int64_t>(kR, int64_t(256 * 1024 / row_bytes) / kR * kR);
   const int64_t n_tiles = (n_out + kR - 1) / kR;
@@ -80,12 +99,12 @@ void dense(const LinearWeight& lw, const float* x, int64_t n, float* y) {
           const float* bo = b ? b + o : nullptr;
           float* yo = y + t0 * n_out + o;
           if (ob_end - o >= kR) {
-            dense_tile_rows<V, D, kR>(wr, row_bytes, n_in, x + t0 * n_in, nt, yo, n_out, bo);
+            Tiles::template tile_rows<D, kR>(wr, row_bytes, n_in, x + t0 * n_in, nt, yo, n_out, bo);
           } else {
             for (int64_t r = o; r < ob_end; ++r)
-              dense_tile_rows<V, D, 1>(wr + size_t(r - o) * row_bytes, row_bytes, n_in,
-                                       x + t0 * n_in, nt, yo + (r - o), n_out,
-                                       bo ? bo + (r - o) : nullptr);
+              Tiles::template tile_rows<D, 1>(wr + size_t(r - o) * row_bytes, row_bytes, n_in,
+                                              x + t0 * n_in, nt, yo + (r - o), n_out,
+                                              bo ? bo + (r - o) : nullptr);
           }
         }
       }
@@ -93,12 +112,12 @@ void dense(const LinearWeight& lw, const float* x, int64_t n, float* y) {
   }, 1);
 }
 
-template <class V>
+template <class V, class Tiles = GenericTiles<V>>
 void dense_any(const LinearWeight& lw, const float* x, int64_t n, float* y) {
   switch (lw.weight.dtype()) {
-    case DType::kF32: return dense<V, DType::kF32>(lw, x, n, y);
-    case DType::kBF16: return dense<V, DType::kBF16>(lw, x, n, y);
-    case DType::kF16: return dense<V, DType::kF16>(lw, x, n, y);
+    case DType::kF32: return dense<V, DType::kF32, Tiles>(lw, x, n, y);
+    case DType::kBF16: return dense<V, DType::kBF16, Tiles>(lw, x, n, y);
+    case DType::kF16: return dense<V, DType::kF16, Tiles>(lw, x, n, y);
     default: return;  // the caller checked the dtype
   }
 }
