@@ -5,6 +5,7 @@
 
 #include "core/json.h"
 #include "tokenizer/jinja.h"
+#include "tokenizer/unicode.h"
 
 namespace qinfer::tokenizer {
 namespace {
@@ -123,6 +124,56 @@ std::optional<std::string> json_string_value(std::string_view raw) {
   }
 }
 
+// The content of an unterminated JSON string (s starts after the opening quote), decoded up to
+// the last complete character: an escape or UTF-8 sequence cut by the end waits.
+std::string partial_json_string(std::string_view s) {
+  std::string out;
+  size_t i = 0;
+  auto hex4 = [&](size_t at, uint32_t* v) {
+    if (at + 4 > s.size()) return false;
+    *v = 0;
+    for (size_t k = at; k < at + 4; ++k) {
+      char c = s[k];
+      int d = std::isdigit(static_cast<unsigned char>(c)) ? c - '0'
+              : (c >= 'a' && c <= 'f')                    ? c - 'a' + 10
+              : (c >= 'A' && c <= 'F')                    ? c - 'A' + 10
+                                                          : -1;
+      if (d < 0) return false;
+      *v = *v * 16 + uint32_t(d);
+    }
+    return true;
+  };
+  while (i < s.size()) {
+    if (s[i] != '\\') {
+      out += s[i++];
+      continue;
+    }
+    if (i + 1 >= s.size()) break;
+    char e = s[i + 1];
+    if (e != 'u') {
+      static const std::string_view kFrom = "\"\\/bfnrt", kTo = "\"\\/\b\f\n\r\t";
+      size_t k = kFrom.find(e);
+      if (k == std::string_view::npos) break;  // invalid: the final parse decides
+      out += kTo[k];
+      i += 2;
+      continue;
+    }
+    uint32_t cp;
+    if (!hex4(i + 2, &cp)) break;
+    size_t used = 6;
+    if (cp >= 0xD800 && cp < 0xDC00) {  // a surrogate pair needs its second half
+      uint32_t lo;
+      if (i + 12 > s.size() || s[i + 6] != '\\' || s[i + 7] != 'u' || !hex4(i + 8, &lo)) break;
+      cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+      used = 12;
+    }
+    append_utf8(out, cp);
+    i += used;
+  }
+  out.resize(complete_utf8_prefix(out));
+  return out;
+}
+
 // A partially received {"name": ..., "parameters": {...}} object. args is the stable prefix
 // of the canonical arguments string: complete members only, "}" once the object closed.
 struct CallScan {
@@ -161,11 +212,19 @@ Scan scan_args_object(std::string_view s, size_t& i, bool at_end, CallScan& out)
     if (v >= s.size()) return Scan::kIncomplete;
     if (s[v] != ':') return Scan::kError;
     v = skip_ws(s, v + 1);
+    std::string member = (first ? "" : ", ") + jinja::to_json(jinja::Value::string(*key), -1) + ": ";
     r = json_value_end(s, v, at_end, &vend);
+    if (r == Scan::kIncomplete && v < s.size() && s[v] == '"') {
+      // A string value streams as it arrives: its canonical form so far is a prefix of the
+      // final one (json.dumps escapes character by character).
+      std::string quoted = jinja::to_json(jinja::Value::string(partial_json_string(s.substr(v + 1))), -1);
+      out.args += member + quoted.substr(0, quoted.size() - 1);
+      return r;
+    }
     if (r != Scan::kComplete) return r;
     auto value = canonical(s.substr(v, vend - v));
     if (!value) return Scan::kError;
-    out.args += (first ? "" : ", ") + jinja::to_json(jinja::Value::string(*key), -1) + ": " + *value;
+    out.args += member + *value;
     first = false;
     i = vend;
   }

@@ -156,3 +156,34 @@ TEST(ToolCalls, StreamingEmitsNameBeforeArgumentsAndContentEarly) {
 
 }  // namespace
 }  // namespace qinfer::tokenizer
+
+namespace qinfer::tokenizer {
+namespace {
+
+// String arguments stream character by character, escapes included, and the fragments add up
+// to the canonical arguments string.
+TEST(ToolCalls, StringArgumentsStreamAsTheyArrive) {
+  const std::string out =
+      R"({"name": "run", "parameters": {"code": "print(\"h\u00e9llo\")\nx = '\ud83d\ude00'\t", "n": 2}})";
+  ParsedToolOutput whole = parse_llama3_tool_calls(out);
+  ASSERT_EQ(whole.tool_calls.size(), 1u);
+  EXPECT_EQ(whole.tool_calls[0].arguments,
+            R"J({"code": "print(\"héllo\")\nx = '😀'\t", "n": 2})J");
+  ToolCallStreamParser s;
+  std::string args;
+  int fragments = 0;
+  for (char c : out) {
+    for (const ToolCallDelta& d : s.push(std::string(1, c)).tool_calls) {
+      if (!d.first && !d.arguments.empty()) {
+        ++fragments;
+        args += d.arguments;
+      }
+    }
+  }
+  for (const ToolCallDelta& d : s.finish().tool_calls) args += d.arguments;
+  EXPECT_EQ(args, whole.tool_calls[0].arguments);
+  EXPECT_GT(fragments, 20) << "the code string should stream in many pieces";
+}
+
+}  // namespace
+}  // namespace qinfer::tokenizer
