@@ -62,7 +62,12 @@ GenerateResult Generator::generate(const std::vector<int32_t>& prompt_ids,
   res.prompt_ids = prompt_ids;
   res.finish_reason = "length";
   const int64_t n_prompt = int64_t(prompt_ids.size());
-  const int64_t n_pos = n_prompt + opt.max_tokens;
+  const int64_t max_pos = model_.config().max_position_embeddings;
+  QINFER_CHECK(n_prompt < max_pos, "generate: the prompt has ", n_prompt,
+               " tokens, the model's context (max_position_embeddings) is ", max_pos);
+  // As vLLM with max_model_len: generation ends ("length") where the context does.
+  const int64_t max_tokens = std::min(opt.max_tokens, max_pos - n_prompt);
+  const int64_t n_pos = n_prompt + max_tokens;
   const std::vector<int32_t> bt = contiguous_blocks(n_pos, kBlockSize);
   model::KvCache kv = model_.allocate_kv_cache(std::max<int64_t>(1, int64_t(bt.size())), kBlockSize);
   std::vector<int32_t> stop_ids = opt.stop_token_ids;
@@ -84,7 +89,7 @@ GenerateResult Generator::generate(const std::vector<int32_t>& prompt_ids,
                    .seqs = {{.n_past = p, .n_new = n, .block_table = bt}}};
     logits = model_.forward(b, kv);
   }
-  for (int64_t step = 0; step < opt.max_tokens; ++step) {
+  for (int64_t step = 0; step < max_tokens; ++step) {
     const SampleResult s = sampler.sample(
         std::span<const float>(logits.data_as<float>(), size_t(vocab)), prompt_ids,
         res.completion_ids);
@@ -99,7 +104,7 @@ GenerateResult Generator::generate(const std::vector<int32_t>& prompt_ids,
       res.finish_reason = "stop";
       break;
     }
-    if (step + 1 == opt.max_tokens) break;
+    if (step + 1 == max_tokens) break;
     model::Batch b{.tokens = {s.token},
                    .seqs = {{.n_past = n_prompt + step, .n_new = 1, .block_table = bt}}};
     logits = model_.forward(b, kv);

@@ -189,6 +189,7 @@ Tensor Llama::forward(const Batch& batch, KvCache& kv) {
   }
   QINFER_CHECK(t == n_tok, "forward: the sequences declare ", t, " new tokens but the batch has ",
                n_tok);
+  if (n_tok == 0) return Tensor::empty(DType::kF32, {0, c_.vocab_size});
   const Tensor ids = i32_tensor(batch.tokens, device_);
   const Tensor positions = i32_tensor(pos, device_);
   const ops::AttentionDims dims{.n_head = nh, .n_head_kv = nkv, .head_dim = hd,
