@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/log.h"
+#include "core/thread_pool.h"
 #include "engine/engine_internal.h"
 
 namespace qinfer::engine {
@@ -180,23 +181,35 @@ bool Engine::step() {
   double forward_s = now_s() - tf;
   sched_->commit(out);
   const float* row = logits.defined() ? logits.data_as<float>() : nullptr;
+  std::vector<SampleJob> jobs;
   for (const ScheduledSeq& s : out.seqs) {
     SeqCtx& sc = *seqs_.at(s.seq->id);
     int64_t first = s.seq->n_computed - s.n_new;
     if (wants_prompt_rows(*s.seq, first)) {
       record_prompt_logprobs(sc, first, row, s.n_new);
       row += s.n_new * vocab_;
-      if (s.sample) on_sampled_row(sc, row - vocab_);
+      if (s.sample) prepare_samples(sc, row - vocab_, &jobs);
     } else if (s.sample) {
-      on_sampled_row(sc, row);
+      prepare_samples(sc, row, &jobs);
       row += vocab_;
     }
   }
+  // Each sequence has its own sampler (and RNG), so rows are drawn in parallel; what
+  // follows (detokenize, stop checks, outputs) stays in order on this thread.
+  parallel_for(int64_t(jobs.size()), [&](int64_t b, int64_t e, int) {
+    for (int64_t i = b; i < e; ++i) draw(jobs[size_t(i)]);
+  });
+  int64_t n_decode = 0;
+  for (const SampleJob& j : jobs) n_decode += j.sc->seq->n_generated() > 0;
+  for (SampleJob& j : jobs) apply_sample(j);
   emit_all();
   update_gauges();
   std::lock_guard<std::mutex> lock(mu_);
   ++metrics_.steps;
-  metrics_.step.observe(now_s() - t0);
+  double step_s = now_s() - t0;
+  metrics_.step.observe(step_s);
+  metrics_.decode_token_step_seconds += step_s * double(n_decode);
+  metrics_.decode_tokens += uint64_t(n_decode);
   metrics_.forward.observe(forward_s);
   return true;
 }

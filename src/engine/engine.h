@@ -77,8 +77,12 @@ class Engine {
   void run_forward(const SchedulerOutput& out, Tensor* logits);
   void copy_blocks(const std::vector<BlockCopy>& copies);
   void record_prompt_logprobs(SeqCtx& sc, int64_t first_pos, const float* rows, int64_t n);
-  void on_sampled_row(SeqCtx& sc, const float* row);
-  void sample_into(SeqCtx& sc, const float* row);
+  // Sampling a row takes three phases so that the costly middle one (the sampler over the
+  // vocabulary) runs in parallel over the sequences of a step.
+  struct SampleJob;
+  void prepare_samples(SeqCtx& sc, const float* row, std::vector<SampleJob>* jobs);
+  void draw(SampleJob& job) const;
+  void apply_sample(SampleJob& job);
   void emit_all();
   void finish_seq(SeqCtx& sc, FinishReason reason);
   void cancel_group(Group& g, FinishReason reason, const std::string& error);

@@ -45,6 +45,12 @@ struct Engine::SeqCtx {
   double last_token = 0.0;
 };
 
+struct Engine::SampleJob {
+  SeqCtx* sc = nullptr;
+  const float* row = nullptr;  // (vocab) logits
+  SampleResult result;
+};
+
 inline bool wants_prompt_rows(const Sequence& s, int64_t first) {
   return s.prompt_logits && first < s.n_prompt;
 }

@@ -91,7 +91,7 @@ void Engine::record_prompt_logprobs(SeqCtx& sc, int64_t first, const float* rows
   }
 }
 
-void Engine::on_sampled_row(SeqCtx& sc, const float* row) {
+void Engine::prepare_samples(SeqCtx& sc, const float* row, std::vector<SampleJob>* jobs) {
   Group& g = *sc.group;
   if (!g.prompt_done) {
     g.prompt_done = true;
@@ -132,14 +132,15 @@ void Engine::on_sampled_row(SeqCtx& sc, const float* row) {
                                                                    g.req.skip_special_tokens);
       t->stop = StopChecker(g.req.stop, g.req.include_stop_str_in_output);
     }
-    sample_into(*t, row);
+    jobs->push_back({.sc = t, .row = row, .result = {}});
   }
 }
 
-void Engine::sample_into(SeqCtx& sc, const float* row) {
-  Group& g = *sc.group;
-  const Request& req = g.req;
-  Sequence& seq = *sc.seq;
+void Engine::draw(SampleJob& job) const {
+  SeqCtx& sc = *job.sc;
+  const Request& req = sc.group->req;
+  const Sequence& seq = *sc.seq;
+  const float* row = job.row;
   bool masked = seq.n_generated() < req.min_tokens;
   std::vector<float> work;
   if (masked) {  // min_tokens: stop tokens cannot be sampled yet (vLLM's logits processor)
@@ -149,9 +150,18 @@ void Engine::sample_into(SeqCtx& sc, const float* row) {
     for (int32_t e : req.stop_token_ids) work[size_t(e)] = -INFINITY;
   }
   std::span<const int32_t> all(seq.tokens);
-  SampleResult r = sc.sampler->sample(
+  job.result = sc.sampler->sample(
       masked ? std::span<const float>(work) : std::span<const float>(row, size_t(vocab_)),
       all.first(size_t(seq.n_prompt)), all.subspan(size_t(seq.n_prompt)));
+}
+
+void Engine::apply_sample(SampleJob& job) {
+  SeqCtx& sc = *job.sc;
+  Group& g = *sc.group;
+  const Request& req = g.req;
+  Sequence& seq = *sc.seq;
+  const SampleResult& r = job.result;
+  bool masked = seq.n_generated() < req.min_tokens;
   int32_t tok = r.token;
   seq.tokens.push_back(tok);
   SeqDelta& d = g.deltas[sc.index];

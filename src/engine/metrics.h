@@ -30,6 +30,11 @@ struct EngineMetrics {
   uint64_t preemptions = 0;            // vllm:num_preemptions_total
   std::map<std::string, uint64_t> finished;  // vllm:request_success_total{finished_reason}
   uint64_t steps = 0;
+  // For comparing with client-side inter-token latency: Σ over steps of (step seconds x
+  // tokens in that step that were not a sequence's first), and the count of those tokens.
+  // Their ratio is the step time as a token (not a step) sees it on average.
+  double decode_token_step_seconds = 0.0;
+  uint64_t decode_tokens = 0;
   // vLLM's bucket bounds (vllm/v1/metrics/loggers.py).
   Histogram ttft{{0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5,
                   5.0, 7.5, 10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0}};

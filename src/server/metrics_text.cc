@@ -77,6 +77,13 @@ std::string render_metrics(const engine::EngineMetrics& m, const std::string& mo
             m.forward, label);
   header(os, "qinfer:engine_steps_total", "counter", "Engine steps run.");
   os << "qinfer:engine_steps_total{" << label << "} " << m.steps << "\n";
+  header(os, "qinfer:engine_decode_token_step_seconds_total", "counter",
+         "Sum over steps of step seconds x non-first tokens sampled in the step.");
+  os << "qinfer:engine_decode_token_step_seconds_total{" << label << "} "
+     << num(m.decode_token_step_seconds) << "\n";
+  header(os, "qinfer:engine_decode_tokens_total", "counter",
+         "Tokens sampled that were not a sequence's first (the ITL population).");
+  os << "qinfer:engine_decode_tokens_total{" << label << "} " << m.decode_tokens << "\n";
   header(os, "qinfer:kv_cache_blocks", "gauge", "KV-cache blocks (16 positions each).");
   os << "qinfer:kv_cache_blocks{" << label << "} " << m.n_block << "\n";
   return os.str();
