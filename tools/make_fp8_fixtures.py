@@ -262,6 +262,10 @@ def synthetic_text(seed, n_sentences):
     return " ".join(out)
 
 
+CHAT_TEMPLATE = ("{{ bos_token }}{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n"
+                 "{% endfor %}{% if add_generation_prompt %}assistant: {% endif %}")
+
+
 def byte_tokenizer_files(d):
     """A byte-level BPE tokenizer.json with no merges: token id = byte value; <s> = 256."""
     from tokenizers import Tokenizer, models, pre_tokenizers, decoders, processors
@@ -282,7 +286,8 @@ def byte_tokenizer_files(d):
     tok.save(os.path.join(d, "tokenizer.json"))
     with open(os.path.join(d, "tokenizer_config.json"), "w") as f:
         json.dump({"bos_token": "<s>", "eos_token": "</s>", "add_bos_token": True,
-                   "tokenizer_class": "PreTrainedTokenizerFast"}, f, indent=2)
+                   "tokenizer_class": "PreTrainedTokenizerFast", "chat_template": CHAT_TEMPLATE},
+                  f, indent=2)
     with open(os.path.join(d, "generation_config.json"), "w") as f:
         json.dump({"bos_token_id": 256, "eos_token_id": 257}, f, indent=2)
 

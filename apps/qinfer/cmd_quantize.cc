@@ -20,6 +20,7 @@
 #include "model/llama.h"
 #include "quant/calibration.h"
 #include "quant/fp8_quantizer.h"
+#include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
 
 namespace qinfer::cli {
@@ -44,12 +45,25 @@ double now_s() {
       .count();
 }
 
-// Calibration texts: .jsonl with {"text": ...} (or {"messages": [...]} with --chat-template)
-// per line, or plain text with samples separated by blank lines.
-std::vector<std::string> read_samples(const std::string& path, bool chat) {
+// A calibration sample: plain text, or chat messages to render with the tokenizer's template.
+struct Sample {
+  std::string text;
+  Json messages;  // null unless chat
+};
+
+// Calibration samples: .jsonl with {"text": ...} or {"messages": [...]} per line, or plain text
+// with samples separated by blank lines. With --chat-template every sample becomes a chat:
+// "messages" as given, "text" as one user message.
+std::vector<Sample> read_samples(const std::string& path, bool chat) {
   std::ifstream in(path);
   QINFER_CHECK(in.good(), path, ": cannot read the calibration file");
-  std::vector<std::string> out;
+  std::vector<Sample> out;
+  auto add_text = [&](std::string t) {
+    Sample smp;
+    if (chat) smp.messages = Json::array({Json{{"role", "user"}, {"content", t}}});
+    smp.text = std::move(t);
+    out.push_back(std::move(smp));
+  };
   std::string line;
   const bool jsonl = path.size() > 6 && path.substr(path.size() - 6) == ".jsonl";
   if (jsonl) {
@@ -62,36 +76,48 @@ std::vector<std::string> read_samples(const std::string& path, bool chat) {
         QINFER_FAIL(path, ":", n, ": not JSON: ", e.what());
       }
       QINFER_CHECK(j.is_object(), path, ":", n, ": expected an object");
-      if (j.contains("text") && j["text"].is_string()) {
-        out.push_back(j["text"].get<std::string>());
+      if (j.contains("messages")) {
+        QINFER_CHECK(chat, path, ":", n, ": \"messages\" samples need --chat-template");
+        QINFER_CHECK(j["messages"].is_array(), path, ":", n, ": \"messages\" must be a list");
+        out.push_back(Sample{"", j["messages"]});
       } else {
-        QINFER_CHECK(!j.contains("messages") || !chat, path, ":", n,
-                     ": chat-formatted calibration (--chat-template with \"messages\") needs ",
-                     "the chat template renderer, which this build does not have yet");
-        QINFER_FAIL(path, ":", n, ": expected a \"text\" field");
+        QINFER_CHECK(j.contains("text") && j["text"].is_string(), path, ":", n,
+                     ": expected a \"text\" string or a \"messages\" list");
+        add_text(j["text"].get<std::string>());
       }
     }
   } else {
     std::string cur;
     while (std::getline(in, line)) {
       if (line.find_first_not_of(" \t\r") == std::string::npos) {
-        if (!cur.empty()) out.push_back(cur);
+        if (!cur.empty()) add_text(cur);
         cur.clear();
       } else {
         cur += cur.empty() ? line : "\n" + line;
       }
     }
-    if (!cur.empty()) out.push_back(cur);
+    if (!cur.empty()) add_text(cur);
   }
   QINFER_CHECK(!out.empty(), path, ": no calibration samples");
   return out;
 }
 
+// Token ids of one sample as llm-compressor's examples prepare them: chats rendered with
+// apply_chat_template(tokenize=False) and tokenized without special tokens (the template has
+// BOS); plain text tokenized with them.
+std::vector<int32_t> sample_ids(const tokenizer::Tokenizer& tok, const Sample& s) {
+  if (s.messages.is_null()) return tok.encode(s.text, true);
+  tokenizer::ChatTemplateInput in;
+  in.messages = s.messages;
+  in.add_generation_prompt = false;
+  return tok.encode(tokenizer::apply_chat_template(tok, in), false);
+}
+
 std::map<std::string, float> calibrate(const io::Checkpoint& ck, const std::string& file,
                                        int64_t n_samples, int64_t seq_len, bool chat) {
   auto tok = tokenizer::Tokenizer::from_json(ck.tokenizer_json, ck.tokenizer_config);
-  std::vector<std::string> texts = read_samples(file, chat);
-  if (int64_t(texts.size()) > n_samples) texts.resize(size_t(n_samples));
+  std::vector<Sample> samples = read_samples(file, chat);
+  if (int64_t(samples.size()) > n_samples) samples.resize(size_t(n_samples));
   auto m = model::LlamaModel::load(ck);
   quant::ActivationAbsmax obs;
   m->set_linear_observer([&](const ops::LinearWeight& w, const Tensor& x) { obs.observe(w, x); });
@@ -101,9 +127,9 @@ std::map<std::string, float> calibrate(const io::Checkpoint& ck, const std::stri
   for (int64_t i = 0; i < n_block; ++i) table[size_t(i)] = int32_t(i);
   const double t0 = now_s();
   size_t n_tok = 0;
-  for (size_t i = 0; i < texts.size(); ++i) {
-    progress_bar("calibrating", i, texts.size(), t0);
-    std::vector<int32_t> ids = tok->encode(texts[i], true);
+  for (size_t i = 0; i < samples.size(); ++i) {
+    progress_bar("calibrating", i, samples.size(), t0);
+    std::vector<int32_t> ids = sample_ids(*tok, samples[i]);
     if (int64_t(ids.size()) > seq_len) ids.resize(size_t(seq_len));
     if (ids.empty()) continue;
     model::Batch b;
@@ -112,8 +138,8 @@ std::map<std::string, float> calibrate(const io::Checkpoint& ck, const std::stri
     m->forward(b, kv);
     n_tok += ids.size();
   }
-  progress_bar("calibrating", texts.size(), texts.size(), t0);
-  std::fprintf(stderr, "calibration: %zu samples, %zu tokens, %.1f s\n", texts.size(), n_tok,
+  progress_bar("calibrating", samples.size(), samples.size(), t0);
+  std::fprintf(stderr, "calibration: %zu samples, %zu tokens, %.1f s\n", samples.size(), n_tok,
                now_s() - t0);
   return obs.module_absmax();
 }

@@ -161,3 +161,32 @@ def test_loads_in_transformers_compressed_tensors(tmp_path):
 
     p16, p8 = ppl(TINY), ppl(out)
     assert abs(p8 / p16 - 1) < 0.01, (p16, p8)
+
+
+def test_chat_calibration_tokens_match_jinja2_and_tokenizers(tmp_path):
+    """--chat-template renders "messages" samples as transformers' apply_chat_template(tokenize=False)
+    (jinja2 here) and tokenizes them without special tokens, plain text with them; the token
+    count qinfer reports must equal the one computed here with jinja2 + tokenizers."""
+    jinja2 = pytest.importorskip("jinja2")
+    tokenizers = pytest.importorskip("tokenizers")
+    chat = [{"role": "user", "content": "Every quick model finds the weight."},
+            {"role": "assistant", "content": "Some green value reads one token."}]
+    calib = tmp_path / "calib.jsonl"
+    calib.write_text(json.dumps({"messages": chat}) + "\n" + json.dumps({"text": "A blue dog reads."}) + "\n")
+    cfg = json.load(open(os.path.join(TINY, "tokenizer_config.json")))
+    env = jinja2.Environment(trim_blocks=True, lstrip_blocks=True)
+    rendered = env.from_string(cfg["chat_template"]).render(
+        messages=chat, bos_token=cfg["bos_token"], eos_token=cfg["eos_token"], add_generation_prompt=False)
+    rendered_text = env.from_string(cfg["chat_template"]).render(
+        messages=[{"role": "user", "content": "A blue dog reads."}], bos_token=cfg["bos_token"],
+        eos_token=cfg["eos_token"], add_generation_prompt=False)
+    tok = tokenizers.Tokenizer.from_file(os.path.join(TINY, "tokenizer.json"))
+    want = len(tok.encode(rendered, add_special_tokens=False).ids) + \
+        len(tok.encode(rendered_text, add_special_tokens=False).ids)
+    r = subprocess.run([QINFER, "quantize", "--model", TINY, "--output", str(tmp_path / "o"), "--scheme", "fp8",
+                        "--calibration", str(calib), "--chat-template"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert f"calibration: 2 samples, {want} tokens" in r.stderr, r.stderr
+    r = subprocess.run([QINFER, "quantize", "--model", TINY, "--output", str(tmp_path / "p"), "--scheme", "fp8",
+                        "--calibration", str(calib)], capture_output=True, text=True)
+    assert r.returncode != 0 and "--chat-template" in r.stderr
