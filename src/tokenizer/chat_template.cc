@@ -28,16 +28,20 @@ std::shared_ptr<const jinja::Template> compiled(const std::string& source) {
 std::string render_chat_template(const std::string& template_source, const ChatTemplateInput& input,
                                  const std::string& bos_token, const std::string& eos_token) {
   auto tmpl = compiled(template_source);
-  Json ctx = Json::object();
-  ctx["messages"] = input.messages.is_null() ? Json::array() : input.messages;
-  ctx["tools"] = input.tools;
-  ctx["documents"] = nullptr;
-  ctx["add_generation_prompt"] = input.add_generation_prompt;
-  ctx["bos_token"] = bos_token;
-  ctx["eos_token"] = eos_token;
+  // Variables go in as Values directly (no intermediate Json copy); later ones win.
+  using jinja::Value;
+  std::vector<std::pair<std::string, Value>> vars;
+  vars.reserve(8);
+  vars.emplace_back("messages", input.messages.is_null() ? Value::new_list() : Value::from_json(input.messages));
+  vars.emplace_back("tools", Value::from_json(input.tools));
+  vars.emplace_back("documents", Value::none());
+  vars.emplace_back("add_generation_prompt", Value::boolean(input.add_generation_prompt));
+  vars.emplace_back("bos_token", Value::string(bos_token));
+  vars.emplace_back("eos_token", Value::string(eos_token));
   if (input.kwargs.is_object())
-    for (auto it = input.kwargs.begin(); it != input.kwargs.end(); ++it) ctx[it.key()] = it.value();
-  return tmpl->render(ctx);
+    for (auto it = input.kwargs.begin(); it != input.kwargs.end(); ++it)
+      vars.emplace_back(it.key(), Value::from_json(it.value()));
+  return tmpl->render(Json(), vars);
 }
 
 std::string apply_chat_template(const Tokenizer& tok, const ChatTemplateInput& input) {

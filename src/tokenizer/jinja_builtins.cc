@@ -41,15 +41,19 @@ std::string strip(std::string_view s, const Value* chars, bool left, bool right)
   auto strip_cp = [&](uint32_t cp) {
     return use_set ? std::find(set.begin(), set.end(), cp) != set.end() : py_space(cp);
   };
-  std::vector<uint32_t> cps = code_points(s);
-  size_t b = 0, e = cps.size();
-  if (left)
-    while (b < e && strip_cp(cps[b])) ++b;
-  if (right)
-    while (e > b && strip_cp(cps[e - 1])) --e;
-  std::string out;
-  for (size_t i = b; i < e; ++i) append_utf8(out, cps[i]);
-  return out;
+  size_t b = 0, e = s.size(), len;
+  if (left) {
+    while (b < e && strip_cp(decode_utf8(s, b, &len))) b += len;
+  }
+  if (right) {
+    while (e > b) {
+      size_t start = e - 1;
+      while (start > b && (static_cast<uint8_t>(s[start]) & 0xC0) == 0x80) --start;
+      if (!strip_cp(decode_utf8(s, start, &len))) break;
+      e = start;
+    }
+  }
+  return std::string(s.substr(b, e - b));
 }
 
 std::string ascii_case(std::string s, bool upper) {
@@ -499,11 +503,15 @@ bool apply_test(Evaluator& ev, const std::string& name, const Value& v, CallArgs
   ev.error(str_cat("no test named '", name, "'"));
 }
 
-void install_globals(Evaluator& ev) {
-  ev.set_global("raise_exception", function("raise_exception", [](Evaluator& e, CallArgs& a) -> Value {
+namespace {
+
+std::vector<std::pair<std::string, Value>> make_globals() {
+  std::vector<std::pair<std::string, Value>> g;
+  auto set_global = [&](const char* name, Value v) { g.emplace_back(name, std::move(v)); };
+  set_global("raise_exception", function("raise_exception", [](Evaluator& e, CallArgs& a) -> Value {
     e.error(a.args.empty() ? std::string("raise_exception") : to_str(a.args[0]));
   }));
-  ev.set_global("strftime_now", function("strftime_now", [](Evaluator& e, CallArgs& a) {
+  set_global("strftime_now", function("strftime_now", [](Evaluator& e, CallArgs& a) {
     if (a.args.empty() || !a.args[0].is_string()) e.error("strftime_now needs a format string");
     std::time_t now = std::time(nullptr);
     std::tm tm{};
@@ -512,7 +520,7 @@ void install_globals(Evaluator& ev) {
     size_t n = std::strftime(buf, sizeof(buf), a.args[0].s.c_str(), &tm);
     return Value::string(std::string(buf, n));
   }));
-  ev.set_global("namespace", function("namespace", [](Evaluator&, CallArgs& a) {
+  set_global("namespace", function("namespace", [](Evaluator&, CallArgs& a) {
     Value ns = Value::new_dict();
     ns.dict->is_namespace = true;
     if (!a.args.empty() && a.args[0].is_dict())
@@ -520,14 +528,14 @@ void install_globals(Evaluator& ev) {
     for (const auto& [k, v] : a.kwargs) ns.dict->set(k, v);
     return ns;
   }));
-  ev.set_global("dict", function("dict", [](Evaluator&, CallArgs& a) {
+  set_global("dict", function("dict", [](Evaluator&, CallArgs& a) {
     Value d = Value::new_dict();
     if (!a.args.empty() && a.args[0].is_dict())
       for (const auto& [k, v] : a.args[0].dict->items) d.dict->set(k, v);
     for (const auto& [k, v] : a.kwargs) d.dict->set(k, v);
     return d;
   }));
-  ev.set_global("range", function("range", [](Evaluator& e, CallArgs& a) {
+  set_global("range", function("range", [](Evaluator& e, CallArgs& a) {
     int64_t start = 0, stop = 0, step = 1;
     if (a.args.size() == 1) {
       stop = int_arg(e, &a.args[0], 0);
@@ -544,6 +552,15 @@ void install_globals(Evaluator& ev) {
     }
     return Value::new_list(std::move(out));
   }));
+  return g;
+}
+
+}  // namespace
+
+// The builtins are immutable, so one set serves every render.
+void install_globals(Evaluator& ev) {
+  static const std::vector<std::pair<std::string, Value>> globals = make_globals();
+  for (const auto& [name, v] : globals) ev.set_global(name, v);
 }
 
 }  // namespace qinfer::tokenizer::jinja
