@@ -15,6 +15,7 @@
 #include "io/safetensors.h"
 #include "model/llama.h"
 #include "ops/cpu/isa.h"
+#include "ops/cuda/cuda_ops.h"
 
 namespace qinfer {
 namespace {
@@ -167,6 +168,51 @@ INSTANTIATE_TEST_SUITE_P(Cases, LlamaGolden,
                                             ::testing::Values(CpuIsa::kScalar, CpuIsa::kAvx2,
                                                               CpuIsa::kAvx512)),
                          param_name);
+
+}  // namespace
+}  // namespace qinfer
+
+namespace qinfer {
+namespace {
+
+// The same model code with weights and activations on the GPU (skipped without one): prompt
+// logits, a batched pair and greedy decoding, with the brief's bf16-level tolerance since the
+// CUDA kernels may reduce in another order or precision.
+class LlamaGoldenCuda : public ::testing::TestWithParam<Case> {};
+
+TEST_P(LlamaGoldenCuda, PromptLogitsBatchAndGreedy) {
+  if (!ops::cuda::available()) GTEST_SKIP() << "no CUDA device";
+  const std::string dir = case_dir(GetParam().name);
+  io::Checkpoint ck = io::open_checkpoint(dir);
+  auto m = model::LlamaModel::load(ck, {.device = Device::kCuda});
+  io::SafetensorsFile ref(dir + "/reference.safetensors");
+  const std::vector<int32_t> a = ids_of(ref.get("prompt_a")), b = ids_of(ref.get("prompt_b"));
+  const Tensor la = ref.get("logits_a").to_f32(), lb = ref.get("logits_b").to_f32();
+  float scale = 0.0f;
+  for (int64_t i = 0; i < la.numel(); ++i) scale = std::max(scale, std::fabs(la.data_as<float>()[i]));
+  const float tol = 1e-2f * scale;
+  model::KvCache kv = m->allocate_kv_cache(10, 4);
+  model::Batch batch;
+  batch.tokens = b;
+  batch.tokens.insert(batch.tokens.end(), a.begin(), a.end());
+  batch.seqs = {seq(0, 11, {9, 1, 4}, true), seq(0, 16, {0, 8, 2, 6}, true)};
+  Tensor logits = m->forward(batch, kv);
+  ASSERT_EQ(logits.device(), Device::kCpu);
+  EXPECT_TRUE(logits_match(logits.slice_rows(0, 11), lb, 0, tol, "cuda batch: prompt B"));
+  EXPECT_TRUE(logits_match(logits.slice_rows(11, 27), la, 0, tol, "cuda batch: prompt A"));
+  std::vector<int32_t> got;
+  const int64_t V = logits.dim(1);
+  Tensor last = logits.slice_rows(26, 27);
+  for (int step = 0; step < 8; ++step) {
+    const float* l = last.data_as<float>();
+    got.push_back(int32_t(std::max_element(l, l + V) - l));
+    last = m->forward({.tokens = {got.back()}, .seqs = {seq(16 + step, 1, {0, 8, 2, 6, 3, 5}, false)}}, kv);
+  }
+  EXPECT_EQ(got, ids_of(ref.get("greedy_a")));
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, LlamaGoldenCuda, ::testing::ValuesIn(kCases),
+                         [](const auto& info) { return info.param.name; });
 
 }  // namespace
 }  // namespace qinfer
