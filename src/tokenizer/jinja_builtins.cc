@@ -344,6 +344,8 @@ Value to_int(const Value& v, int64_t fallback) {
 
 }  // namespace
 
+Value string_filter(Evaluator& ev, const std::string& name, const Value& v, CallArgs& a);
+
 Value apply_filter(Evaluator& ev, const std::string& name, const Value& v, CallArgs& a) {
   if (name == "trim") return Value::string(strip(to_str(v), a.get(0, "chars"), true, true));
   if (name == "tojson") {
@@ -392,6 +394,11 @@ Value apply_filter(Evaluator& ev, const std::string& name, const Value& v, CallA
     std::reverse(items.begin(), items.end());
     return Value::new_list(std::move(items));
   }
+  return string_filter(ev, name, v, a);
+}
+
+// Filters on scalars and strings (the rest of apply_filter).
+Value string_filter(Evaluator& ev, const std::string& name, const Value& v, CallArgs& a) {
   if (name == "upper" || name == "lower") return Value::string(ascii_case(to_str(v), name == "upper"));
   if (name == "capitalize" || name == "title") {
     CallArgs none;

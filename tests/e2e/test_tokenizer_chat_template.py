@@ -157,6 +157,10 @@ FEATURES = [
     "{{ 'abc' < 'abd' }} {{ [1, 2] == [1, 2] }} {{ 1 == 1.0 }} {{ d == {'a': 1, 'b': [2, 3]} }} {{ 2 > 1 }} {{ not und }}",
     "{{ und.attr }}",
     "{% for m in msgs %}{{ m.role }}{{ m['content'] | trim }}{{ m.tool_calls is defined }}{% endfor %}",
+    "{% macro box(title) %}[{{ title }}: {{ caller() }}]{% endmacro %}{% call box('T') %}inner {{ s }}{% endcall %}",
+    "{% macro row(x) %}<{{ x }}>{% endmacro %}{% for x in xs %}{{ row(x) }}{% endfor %}{{ row(x='kw') }}",
+    "{{ '%s' }}{{ '{{ not a tag }}' }} {{ \"a\\nb\" }} {{ 'tab\\there' | length }}",
+    "{%- for m in msgs -%}\n  {{- m.role | capitalize }}\n{%- endfor %}\n{{ ds | map(attribute='missing', default='-') | join }}",
 ]
 FEATURE_CONTEXT = {"d": {"a": 1, "b": [2, 3]}, "xs": [1, 2, 3, 2], "s": "hello", "flag": False,
                    "ds": [{"t": "a", "n": "x"}, {"t": "b", "n": "y"}, {"t": "a", "n": "z"}],

@@ -107,6 +107,8 @@ def check(name, count, seed, model_dir=None):
             want = ref.decode(enc.ids, skip_special_tokens=skip)
             if o[key] != want:
                 failures.append(f"{key} differs for {text!r}: ours {o[key]!r} hf {want!r}")
+        if ref.decode(plain, skip_special_tokens=False) == text and op["decoded"] != text:
+            failures.append(f"round trip: HF decodes back to {text!r}, ours gives {op['decoded']!r}")
         if o["streamed"] != o["decoded"]:
             failures.append(f"streamed != decoded for {text!r}: {o['streamed']!r} vs {o['decoded']!r}")
     assert not failures, f"{len(failures)} of {count} differ; first ones:\n" + "\n".join(failures[:10])
