@@ -4,6 +4,7 @@
 #include "core/error.h"
 #include "tokenizer/tokenizer_impl.h"
 #include "tokenizer/unicode.h"
+#include "tokenizer/unicode_nfc.h"
 
 namespace qinfer::tokenizer {
 
@@ -111,6 +112,8 @@ std::string HfTokenizer::normalize(std::string_view text) const {
   for (const NormalizerStep& step : normalizer) {
     if (step.kind == NormalizerStep::Kind::kPrepend) {
       if (!s.empty()) s.insert(0, step.to);
+    } else if (step.kind == NormalizerStep::Kind::kNfc) {
+      s = nfc(s);
     } else if (!step.from.empty()) {
       std::string out;
       out.reserve(s.size());

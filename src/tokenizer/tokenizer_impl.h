@@ -44,7 +44,7 @@ class AddedTokenMatcher {
 };
 
 struct NormalizerStep {
-  enum class Kind { kPrepend, kReplace };
+  enum class Kind { kPrepend, kReplace, kNfc };
   Kind kind;
   std::string from;  // Replace: pattern
   std::string to;    // Prepend: the prefix; Replace: the replacement

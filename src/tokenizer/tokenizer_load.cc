@@ -59,9 +59,11 @@ void load_normalizer(const J& j, std::vector<NormalizerStep>& out) {
   } else if (type == "Replace") {
     out.push_back({NormalizerStep::Kind::kReplace, string_pattern(j["pattern"], "normalizer Replace"),
                    j["content"].template get<std::string>()});
+  } else if (type == "NFC") {
+    out.push_back({NormalizerStep::Kind::kNfc, "", ""});
   } else {
     QINFER_FAIL("tokenizer.json: normalizer type \"", type, "\" is not supported (supported: "
-                "Sequence, Prepend, Replace)");
+                "Sequence, Prepend, Replace, NFC)");
   }
 }
 

@@ -140,6 +140,15 @@ def _llama3_qwen2_regex(t):
     assert "{1,3}" not in split["pattern"]["Regex"]
 
 
+def _llama3_nfc(t):
+    t["normalizer"] = {"type": "NFC"}
+
+
+NFC_FRAGMENTS = ["e\u0301", "\u1100\u1161\u11a8", "\u1100\u1161", "\uac00\u11a8", "a\u0328\u0301",
+                 "a\u0301\u0328", "\u0958", "A\u030a", "\u212b", "\u0344", "\u0f73", "o\u0302\u0323",
+                 "\u1e9b\u0323", "\u0301e", "\u00c5\u0327"]
+
+
 def _llama3_added_flags(t):
     by_id = {a["id"]: a for a in t["added_tokens"]}
     by_id[128002].update(content="Zqxdonez", single_word=True, special=False)
@@ -170,6 +179,7 @@ VARIANTS = {
     "llama3-prefix-space-digit-runs": ("llama3.1-tokenizer", _llama3_prefix_space_digit_runs),
     "llama3-added-flags": ("llama3.1-tokenizer", _llama3_added_flags),
     "llama3-qwen2-regex": ("llama3.1-tokenizer", _llama3_qwen2_regex),
+    "llama3-nfc": ("llama3.1-tokenizer", _llama3_nfc),
     "llama2-metaspace-first": ("llama2-tokenizer", _llama2_metaspace_first),
     "llama2-metaspace-always-split": ("llama2-tokenizer", _llama2_metaspace_always_split),
 }
@@ -183,12 +193,14 @@ def test_component_variants_match_hf(variant, tmp_path):
     edit(t)
     with open(tmp_path / "tokenizer.json", "w") as f:
         json.dump(t, f)
-    FRAGMENTS.extend(["Zqxdonez", " Zqxdonez ", "xZqxdonez", "<|l|>", "  <|l|>", "<|r|>  x", "\u2581xyz", " xyz"])
+    extra = ["Zqxdonez", " Zqxdonez ", "xZqxdonez", "<|l|>", "  <|l|>", "<|r|>  x", "\u2581xyz",
+             " xyz"] + NFC_FRAGMENTS * 3
+    FRAGMENTS.extend(extra)
     try:
         check(variant, count=int(os.environ.get("QINFER_TOKENIZER_DIFF_N", "3000")) // 3, seed=99,
               model_dir=str(tmp_path))
     finally:
-        del FRAGMENTS[-8:]
+        del FRAGMENTS[-len(extra):]
 
 
 if __name__ == "__main__":
