@@ -139,7 +139,7 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < bt.size(); ++i) bt[i] = int32_t(i);
   std::mt19937 rng(1);
   std::vector<int32_t> prompt(static_cast<size_t>(n_prefill));
-  for (int32_t& t : prompt) t = int32_t(rng() % 128000);
+  for (int32_t& t : prompt) t = int32_t(rng() % uint32_t(model->config().vocab_size));
   model->forward({.tokens = {1}, .seqs = {{.n_past = 0, .n_new = 1, .block_table = bt}}}, kv);
 
   const double bw = bench::stream_read_gbs(size_t(1) << 30, 5);
