@@ -11,6 +11,7 @@ namespace {
 struct Avx2 {
   using Reg = __m256;
   static constexpr int64_t kWidth = 8;
+  static constexpr int64_t kDecodeRows = 4;
   static Reg zero() { return _mm256_setzero_ps(); }
   static Reg fma(Reg a, Reg b, Reg c) { return _mm256_fmadd_ps(a, b, c); }
   static float reduce(Reg r) {

@@ -14,6 +14,7 @@ namespace {
 struct Avx512 {
   using Reg = __m512;
   static constexpr int64_t kWidth = 16;
+  static constexpr int64_t kDecodeRows = 8;
   static Reg zero() { return _mm512_setzero_ps(); }
   static Reg fma(Reg a, Reg b, Reg c) { return _mm512_fmadd_ps(a, b, c); }
   static float reduce(Reg r) { return _mm512_reduce_add_ps(r); }

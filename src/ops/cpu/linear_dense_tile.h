@@ -1,6 +1,6 @@
 // The register-tiled dense linear kernel shared by the AVX2 and AVX-512 files; each includes
 // this header under its own ISA flags with a traits struct `V`:
-//   V::Reg, V::kWidth, V::zero(), V::fma(a, b, c), V::reduce(r), V::load_x(const float*),
+//   V::Reg, V::kWidth, V::kDecodeRows, V::zero(), V::fma(a, b, c), V::reduce(r), V::load_x(const float*),
 //   V::load_w<dtype>(const void* row, k)  (kWidth weights from element k, widened to fp32)
 //
 // A tile is R output rows x T tokens: per step of kWidth inputs it loads R weight vectors
@@ -76,9 +76,12 @@ struct GenericTiles {
   }
 };
 
-template <class V, DType D, class Tiles = GenericTiles<V>>
+// kR rows per tile: 4 when several tokens share the weights (4 x 4 accumulators), V::kDecodeRows
+// (8 with AVX-512; AVX2 has too few registers) for a
+// single token, where more concurrent weight streams keep more memory requests in flight.
+template <class V, DType D, class Tiles, int64_t kR>
 void dense(const LinearWeight& lw, const float* x_in, int64_t n, float* y) {
-  constexpr int64_t kR = 4, kT = 4;
+  constexpr int64_t kT = 4;
   const int64_t n_in = lw.n_in, n_out = lw.n_out;
   const size_t row_bytes = size_t(n_in) * dtype_size(D);
   const char* W = static_cast<const char*>(lw.weight.data());
@@ -112,12 +115,18 @@ void dense(const LinearWeight& lw, const float* x_in, int64_t n, float* y) {
   }, 1);
 }
 
+template <class V, DType D, class Tiles>
+void dense_rows(const LinearWeight& lw, const float* x, int64_t n, float* y) {
+  if (n == 1) return dense<V, D, Tiles, V::kDecodeRows>(lw, x, n, y);
+  return dense<V, D, Tiles, 4>(lw, x, n, y);
+}
+
 template <class V, class Tiles = GenericTiles<V>>
 void dense_any(const LinearWeight& lw, const float* x, int64_t n, float* y) {
   switch (lw.weight.dtype()) {
-    case DType::kF32: return dense<V, DType::kF32, Tiles>(lw, x, n, y);
-    case DType::kBF16: return dense<V, DType::kBF16, Tiles>(lw, x, n, y);
-    case DType::kF16: return dense<V, DType::kF16, Tiles>(lw, x, n, y);
+    case DType::kF32: return dense_rows<V, DType::kF32, Tiles>(lw, x, n, y);
+    case DType::kBF16: return dense_rows<V, DType::kBF16, Tiles>(lw, x, n, y);
+    case DType::kF16: return dense_rows<V, DType::kF16, Tiles>(lw, x, n, y);
     default: return;  // the caller checked the dtype
   }
 }
