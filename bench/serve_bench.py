@@ -82,16 +82,17 @@ async def stream_one(host, port, body, api_key):
             break
         chunk = await reader.readexactly(size + 2)
         buf += chunk[:-2]
+        # Cheap on purpose: a timestamp per chunk, JSON only for the usage chunk, so that the
+        # client keeps up with the server (a lagging client inflates the measured ITL).
+        now = time.perf_counter()
         while b"\n\n" in buf:
             event, buf = buf.split(b"\n\n", 1)
-            if not event.startswith(b"data: ") or event == b"data: [DONE]":
+            if not event.startswith(b"data: {"):
                 continue
-            j = json.loads(event[6:])
-            if j.get("choices"):
-                now = time.perf_counter()
+            if b'"choices":[]' in event:
+                n_tokens = json.loads(event[6:])["usage"]["completion_tokens"]
+            else:
                 times.append(now)
-            if j.get("usage"):
-                n_tokens = j["usage"]["completion_tokens"]
     writer.close()
     return {"start": t0, "times": times, "n_tokens": n_tokens, "end": time.perf_counter()}
 
@@ -111,8 +112,8 @@ def make_requests(args, rng):
     return reqs
 
 
-async def run_load(args, host, port, reqs, rng):
-    sem = asyncio.Semaphore(args.concurrency if args.concurrency > 0 else len(reqs))
+async def run_load(args, host, port, reqs, rng, concurrency, rate):
+    sem = asyncio.Semaphore(concurrency if concurrency > 0 else len(reqs))
     results = []
 
     async def worker(body):
@@ -122,10 +123,31 @@ async def run_load(args, host, port, reqs, rng):
     tasks = []
     for body in reqs:
         tasks.append(asyncio.create_task(worker(body)))
-        if args.rate > 0:
-            await asyncio.sleep(rng.expovariate(args.rate))
+        if rate > 0:
+            await asyncio.sleep(rng.expovariate(rate))
     await asyncio.gather(*tasks)
     return results
+
+
+def client_proc(job):
+    """One client process: its share of the requests, concurrency and rate."""
+    args, host, port, reqs, seed, concurrency, rate = job
+    return asyncio.run(run_load(args, host, port, reqs, random.Random(seed), concurrency, rate))
+
+
+def run_clients(args, host, port, reqs, procs):
+    """Spreads the load over `procs` client processes (one Python process cannot parse
+    thousands of SSE chunks a second without falling behind the server)."""
+    if procs <= 1:
+        return client_proc((args, host, port, reqs, args.seed, args.concurrency, args.rate))
+    import multiprocessing as mp
+    jobs = []
+    for k in range(procs):
+        share = reqs[k::procs]
+        conc = (args.concurrency + procs - 1 - k) // procs if args.concurrency else 0
+        jobs.append((args, host, port, share, args.seed + k, conc, args.rate / procs))
+    with mp.get_context("fork").Pool(procs) as pool:
+        return [r for part in pool.map(client_proc, jobs) for r in part]
 
 
 def start_server(args, model):
@@ -162,6 +184,8 @@ def main():
     ap.add_argument("--dist", choices=["fixed", "uniform"], default="fixed")
     ap.add_argument("--range-ratio", type=float, default=0.5)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--client-procs", type=int, default=0,
+                    help="client processes (default 4 on >= 8 CPUs, else 1)")
     ap.add_argument("--warmup", type=int, default=8, help="requests sent before measuring")
     ap.add_argument("--out", default="", help="JSON result path (default bench/results/serve_<tag>.json)")
     ap.add_argument("--tag", default="")
@@ -185,12 +209,13 @@ def main():
     host, port = url.split("//")[1].split(":")
     port = int(port)
     try:
+        procs = args.client_procs or (4 if (os.cpu_count() or 1) >= 8 else 1)
         warm = make_requests(argparse.Namespace(**{**vars(args), "num_prompts": args.warmup}), rng)
-        asyncio.run(run_load(argparse.Namespace(**{**vars(args), "rate": 0}), host, port, warm, rng))
+        asyncio.run(run_load(args, host, port, warm, rng, 0, 0))
         reqs = make_requests(args, rng)
         m0 = scrape(url)
         t0 = time.perf_counter()
-        results = asyncio.run(run_load(args, host, port, reqs, rng))
+        results = run_clients(args, host, port, reqs, procs)
         wall = time.perf_counter() - t0
         m1 = scrape(url)
     finally:
@@ -221,10 +246,13 @@ def main():
         "engine_forward_mean_ms": 1e3 * fwd_mean,
         "engine_step_per_token_ms": 1e3 * step_tok_mean,
         "engine_busy_frac": d("qinfer:engine_step_seconds_sum") / wall,
+        "engine_idle_s": d("qinfer:engine_idle_seconds_total"),
+        "engine_empty_steps": d("qinfer:engine_empty_steps_total"),
         "server_overhead_per_token_ms": 1e3 * overhead,
         "server_overhead_pct_of_itl": 100.0 * overhead / itl_mean if itl else float("nan"),
         "generation_tokens_metric": d("vllm:generation_tokens_total"),
         "cpu_count": os.cpu_count(),
+        "client_procs": procs,
     }
     rows = [("requests", f"{res['num_prompts']}"), ("output tok/s", f"{res['output_tok_per_s']:.1f}"),
             ("TTFT p50 / p99 ms", f"{res['ttft_p50_ms']:.1f} / {res['ttft_p99_ms']:.1f}"),
@@ -235,7 +263,8 @@ def main():
             ("engine step per ITL token ms", f"{res['engine_step_per_token_ms']:.2f}"),
             ("server overhead / token ms", f"{res['server_overhead_per_token_ms']:.2f}"),
             ("server overhead % of ITL", f"{res['server_overhead_pct_of_itl']:.2f}"),
-            ("engine busy fraction", f"{res['engine_busy_frac']:.3f}")]
+            ("engine busy fraction", f"{res['engine_busy_frac']:.3f}"),
+            ("engine idle s / empty steps", f"{res['engine_idle_s']:.2f} / {res['engine_empty_steps']:.0f}")]
     w = max(len(k) for k, _ in rows)
     print("\n".join(f"{k:<{w}}  {v}" for k, v in rows))
     assert res["generation_tokens_metric"] == n_out, (res["generation_tokens_metric"], n_out)

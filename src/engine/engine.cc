@@ -132,6 +132,7 @@ EngineMetrics Engine::metrics() const {
 
 void Engine::loop() {
   for (;;) {
+    double t0 = now_s();
     {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [this] {
@@ -140,7 +141,14 @@ void Engine::loop() {
       if (stop_) return;
     }
     try {
-      step();
+      if (!step()) {
+        std::lock_guard<std::mutex> lock(mu_);
+        ++metrics_.empty_steps;
+        metrics_.idle_seconds += now_s() - t0;
+      } else {
+        std::lock_guard<std::mutex> lock(mu_);
+        metrics_.idle_seconds += std::max(0.0, last_step_start_ - t0);
+      }
     } catch (const std::exception& e) {
       // A failing step fails the requests in it, never the process.
       QINFER_LOG(kError, "engine: step failed: ", e.what());
@@ -168,6 +176,7 @@ void Engine::drain_inbox() {
 
 bool Engine::step() {
   double t0 = now_s();
+  last_step_start_ = t0;
   drain_inbox();
   SchedulerOutput out = sched_->schedule();
   if (out.empty()) {

@@ -101,6 +101,7 @@ class Engine {
   std::unordered_map<std::string, std::unique_ptr<Group>> groups_;
   std::unordered_map<int64_t, std::unique_ptr<SeqCtx>> seqs_;  // by Sequence::id
   int64_t next_seq_id_ = 1;
+  double last_step_start_ = 0.0;
 
   // Shared with submitting threads.
   mutable std::mutex mu_;

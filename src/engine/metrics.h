@@ -30,6 +30,8 @@ struct EngineMetrics {
   uint64_t preemptions = 0;            // vllm:num_preemptions_total
   std::map<std::string, uint64_t> finished;  // vllm:request_success_total{finished_reason}
   uint64_t steps = 0;
+  uint64_t empty_steps = 0;    // loop iterations with nothing to schedule
+  double idle_seconds = 0.0;   // engine thread time outside non-empty steps
   // For comparing with client-side inter-token latency: Σ over steps of (step seconds x
   // tokens in that step that were not a sequence's first), and the count of those tokens.
   // Their ratio is the step time as a token (not a step) sees it on average.

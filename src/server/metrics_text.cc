@@ -84,6 +84,11 @@ std::string render_metrics(const engine::EngineMetrics& m, const std::string& mo
   header(os, "qinfer:engine_decode_tokens_total", "counter",
          "Tokens sampled that were not a sequence's first (the ITL population).");
   os << "qinfer:engine_decode_tokens_total{" << label << "} " << m.decode_tokens << "\n";
+  header(os, "qinfer:engine_idle_seconds_total", "counter",
+         "Engine thread time outside non-empty steps (waiting for work, empty steps).");
+  os << "qinfer:engine_idle_seconds_total{" << label << "} " << num(m.idle_seconds) << "\n";
+  header(os, "qinfer:engine_empty_steps_total", "counter", "Steps with nothing to schedule.");
+  os << "qinfer:engine_empty_steps_total{" << label << "} " << m.empty_steps << "\n";
   header(os, "qinfer:kv_cache_blocks", "gauge", "KV-cache blocks (16 positions each).");
   os << "qinfer:kv_cache_blocks{" << label << "} " << m.n_block << "\n";
   return os.str();
