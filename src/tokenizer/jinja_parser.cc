@@ -108,6 +108,13 @@ class Parser {
 
   NodePtr parse_statement() {
     int line = cur().line;
+    if (++block_depth_ > kMaxNesting) fail(line, "blocks nested too deeply");
+    NodePtr n = parse_statement_inner(line);
+    --block_depth_;
+    return n;
+  }
+
+  NodePtr parse_statement_inner(int line) {
     std::string kw = expect_name();
     auto n = std::make_unique<Node>();
     n->line = line;
@@ -226,6 +233,14 @@ class Parser {
 
   ExprPtr parse_expr() {
     int line = cur().line;
+    // Bounded recursion: a hostile template must not overflow the stack.
+    struct Guard {
+      int& d;
+      explicit Guard(int& depth, int l) : d(depth) {
+        if (++d > kMaxNesting) fail(l, "expression nested too deeply");
+      }
+      ~Guard() { --d; }
+    } guard(depth_, line);
     ExprPtr e = parse_or();
     while (skip_name("if")) {
       auto c = make(Expr::Kind::kCond, line);
@@ -316,6 +331,14 @@ class Parser {
   ExprPtr parse_unary_filtered() { return parse_unary(true); }
 
   ExprPtr parse_unary(bool with_filter) {
+    if (depth_ + unary_depth_ > kMaxNesting) fail(cur().line, "expression nested too deeply");
+    ++unary_depth_;
+    ExprPtr e = parse_unary_inner(with_filter);
+    --unary_depth_;
+    return e;
+  }
+
+  ExprPtr parse_unary_inner(bool with_filter) {
     ExprPtr e;
     if (is_op("-") || is_op("+")) {
       e = make(Expr::Kind::kUnary, cur().line);
@@ -503,8 +526,12 @@ class Parser {
     }
   }
 
+  static constexpr int kMaxNesting = 200;
   std::vector<Tok> toks_;
   size_t p_ = 0;
+  int depth_ = 0;
+  int unary_depth_ = 0;
+  int block_depth_ = 0;
 };
 
 }  // namespace
