@@ -68,7 +68,9 @@ TEST(ChatTemplate, ErrorsNameTheLine) {
   EXPECT_NE(error_of("{{ 'unterminated }}").find("unterminated"), std::string::npos);
   EXPECT_EQ(error_of("{{ messages | length }}"), "");
   // Hostile nesting is an error, not a stack overflow.
-  EXPECT_NE(error_of("{{ " + std::string(100000, '(') + "1 }}").find("nested too deeply"), std::string::npos);
+  EXPECT_NE(error_of("{{ " + std::string(100000, '(') + "1" + std::string(100000, ')') + " }}")
+                .find("nested too deeply"),
+            std::string::npos);
   std::string blocks;
   for (int i = 0; i < 5000; ++i) blocks += "{% if true %}";
   EXPECT_NE(error_of(blocks).find("nested too deeply"), std::string::npos);
