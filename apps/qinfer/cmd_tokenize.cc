@@ -36,14 +36,17 @@ int run_jsonl(const Tokenizer& tok, bool add_special) {
     if (line.empty()) continue;
     std::string text = Json::parse(line).get<std::string>();
     std::vector<int32_t> ids = tok.encode(text, add_special);
-    tokenizer::IncrementalDecoder inc(tok, /*skip_special_tokens=*/false);
-    std::string streamed;
-    for (int32_t id : ids) streamed += inc.push(id);
-    streamed += inc.flush();
+    auto stream = [&](bool skip) {
+      tokenizer::IncrementalDecoder inc(tok, skip);
+      std::string s;
+      for (int32_t id : ids) s += inc.push(id);
+      return s + inc.flush();
+    };
     Json out = {{"ids", ids},
                 {"decoded", tok.decode(ids, false)},
                 {"decoded_skip", tok.decode(ids, true)},
-                {"streamed", streamed}};
+                {"streamed", stream(false)},
+                {"streamed_skip", stream(true)}};
     std::cout << dump(out) << "\n";
   }
   std::cout.flush();
@@ -126,7 +129,8 @@ Registrar reg({.name = "tokenize",
                         "  --text T       the text to encode\n"
                         "  --file F       encode the contents of file F\n"
                         "  --jsonl        batch: each stdin line a JSON string; prints one JSON\n"
-                        "                 object per line (ids, decoded, decoded_skip, streamed)\n"
+                        "                 object per line (ids, decoded, decoded_skip, streamed,\n"
+                        "                 streamed_skip)\n"
                         "  --chat-jsonl   batch: each stdin line a chat-template request (JSON);\n"
                         "                 prints {\"text\"} or {\"error\"} per line\n"
                         "  --no-special   do not add BOS (the post-processor's tokens)\n"

@@ -111,6 +111,9 @@ def check(name, count, seed, model_dir=None):
             failures.append(f"round trip: HF decodes back to {text!r}, ours gives {op['decoded']!r}")
         if o["streamed"] != o["decoded"]:
             failures.append(f"streamed != decoded for {text!r}: {o['streamed']!r} vs {o['decoded']!r}")
+        if o["streamed_skip"] != o["decoded_skip"]:
+            failures.append(f"streamed != decoded (skip special) for {text!r}: {o['streamed_skip']!r} "
+                            f"vs {o['decoded_skip']!r}")
     assert not failures, f"{len(failures)} of {count} differ; first ones:\n" + "\n".join(failures[:10])
 
 
