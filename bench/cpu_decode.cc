@@ -46,8 +46,11 @@ io::ModelConfig llama1b_config() {
   c.max_position_embeddings = 131072;
   c.rms_norm_eps = 1e-5f;
   c.rope_theta = 500000.0f;
-  c.rope_scaling = {.type = io::RopeScalingType::kLlama3, .factor = 32.0f, .low_freq_factor = 1.0f,
-                    .high_freq_factor = 4.0f, .original_max_position_embeddings = 8192};
+  c.rope_scaling = {.type = io::RopeScalingType::kLlama3,
+                    .factor = 32.0f,
+                    .low_freq_factor = 1.0f,
+                    .high_freq_factor = 4.0f,
+                    .original_max_position_embeddings = 8192};
   c.tie_word_embeddings = true;
   c.torch_dtype = "bfloat16";
   c.bos_token_id = 128000;
@@ -84,8 +87,10 @@ void write_checkpoint(const std::string& dir, const io::ModelConfig& c) {
     const float s_in = 1.0f / std::sqrt(float(h)), s_i = 1.0f / std::sqrt(float(I));
     ts.emplace_back(p + "input_layernorm.weight", random_bf16({h}, 0.1f, seed++));
     ts.emplace_back(p + "self_attn.q_proj.weight", random_bf16({c.n_head * hd, h}, s_in, seed++));
-    ts.emplace_back(p + "self_attn.k_proj.weight", random_bf16({c.n_head_kv * hd, h}, s_in, seed++));
-    ts.emplace_back(p + "self_attn.v_proj.weight", random_bf16({c.n_head_kv * hd, h}, s_in, seed++));
+    ts.emplace_back(p + "self_attn.k_proj.weight",
+                    random_bf16({c.n_head_kv * hd, h}, s_in, seed++));
+    ts.emplace_back(p + "self_attn.v_proj.weight",
+                    random_bf16({c.n_head_kv * hd, h}, s_in, seed++));
     ts.emplace_back(p + "self_attn.o_proj.weight", random_bf16({h, c.n_head * hd}, s_in, seed++));
     ts.emplace_back(p + "post_attention_layernorm.weight", random_bf16({h}, 0.1f, seed++));
     ts.emplace_back(p + "mlp.gate_proj.weight", random_bf16({I, h}, s_in, seed++));
@@ -126,8 +131,9 @@ int main(int argc, char** argv) {
   char date[32];
   const std::time_t now = std::time(nullptr);
   std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));
-  const std::string out = arg(argc, argv, "out", fs::path(__FILE__).parent_path().string() +
-                                                  "/results/cpu_decode_" + date + ".json");
+  const std::string out =
+      arg(argc, argv, "out",
+          fs::path(__FILE__).parent_path().string() + "/results/cpu_decode_" + date + ".json");
 
   io::Checkpoint ck = io::open_checkpoint(dir);
   auto model = model::LlamaModel::load(ck);
@@ -163,7 +169,8 @@ int main(int argc, char** argv) {
   // 2 flops per weight per token in the layers (lm_head runs on the last token only).
   const io::ModelConfig& c = model->config();
   const double layer_params = double(c.n_layer) * double(c.hidden_size) *
-      double((c.n_head + 2 * c.n_head_kv) * c.head_dim + c.n_head * c.head_dim + 3 * c.intermediate_size);
+                              double((c.n_head + 2 * c.n_head_kv) * c.head_dim +
+                                     c.n_head * c.head_dim + 3 * c.intermediate_size);
   const double prefill_gflops =
       (2.0 * layer_params * double(n_prefill) + 2.0 * double(c.vocab_size * c.hidden_size)) /
       prefill_s / 1e9;

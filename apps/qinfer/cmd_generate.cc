@@ -90,7 +90,8 @@ int run_generate(Args& args) {
       .stop = args.get_all("stop"),
       .ignore_eos = args.flag("ignore-eos"),
   };
-  for (const std::string& s : args.get_all("stop-token-id")) opt.stop_token_ids.push_back(parse_ids(s)[0]);
+  for (const std::string& s : args.get_all("stop-token-id"))
+    opt.stop_token_ids.push_back(parse_ids(s)[0]);
   args.finish();
   QINFER_CHECK(prompt.has_value() != prompt_ids_arg.has_value(),
                "give exactly one of --prompt and --prompt-ids (see --help)");
@@ -112,10 +113,11 @@ int run_generate(Args& args) {
   auto model = model::LlamaModel::load(ck);
   engine::Generator gen(*model, *tok, engine::eos_token_ids(ck.config, ck.generation));
   engine::StreamCallback stream = nullptr;
-  if (!as_json) stream = [](std::string_view piece) {
-    std::fwrite(piece.data(), 1, piece.size(), stdout);
-    std::fflush(stdout);
-  };
+  if (!as_json)
+    stream = [](std::string_view piece) {
+      std::fwrite(piece.data(), 1, piece.size(), stdout);
+      std::fflush(stdout);
+    };
   engine::GenerateResult r = gen.generate(ids, opt, stream);
   if (as_json) {
     Json out = {{"prompt_ids", r.prompt_ids},

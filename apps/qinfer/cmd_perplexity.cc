@@ -51,14 +51,19 @@ int run_perplexity(Args& args) {
   auto model = model::LlamaModel::load(ck);
   engine::PerplexityResult r = engine::perplexity(*model, ids, context, stride);
   if (as_json) {
-    Json out = {{"ppl", r.ppl},           {"mean_nll", r.mean_nll}, {"n_tokens", r.n_tokens},
-                {"n_windows", r.n_windows}, {"n_input_ids", r.n_input_ids},
-                {"context", context},     {"stride", stride}};
+    Json out = {{"ppl", r.ppl},
+                {"mean_nll", r.mean_nll},
+                {"n_tokens", r.n_tokens},
+                {"n_windows", r.n_windows},
+                {"n_input_ids", r.n_input_ids},
+                {"context", context},
+                {"stride", stride}};
     std::printf("%s\n", out.dump().c_str());
   } else {
-    std::printf("perplexity %.4f (mean NLL %.6f over %lld tokens, %lld windows of %lld, stride %lld)\n",
-                r.ppl, r.mean_nll, (long long)r.n_tokens, (long long)r.n_windows,
-                (long long)context, (long long)stride);
+    std::printf(
+        "perplexity %.4f (mean NLL %.6f over %lld tokens, %lld windows of %lld, stride %lld)\n",
+        r.ppl, r.mean_nll, (long long)r.n_tokens, (long long)r.n_windows, (long long)context,
+        (long long)stride);
   }
   return 0;
 }

@@ -69,7 +69,8 @@ GenerateResult Generator::generate(const std::vector<int32_t>& prompt_ids,
   const int64_t max_tokens = std::min(opt.max_tokens, max_pos - n_prompt);
   const int64_t n_pos = n_prompt + max_tokens;
   const std::vector<int32_t> bt = contiguous_blocks(n_pos, kBlockSize);
-  model::KvCache kv = model_.allocate_kv_cache(std::max<int64_t>(1, int64_t(bt.size())), kBlockSize);
+  model::KvCache kv =
+      model_.allocate_kv_cache(std::max<int64_t>(1, int64_t(bt.size())), kBlockSize);
   std::vector<int32_t> stop_ids = opt.stop_token_ids;
   if (!opt.ignore_eos) stop_ids.insert(stop_ids.end(), eos_ids_.begin(), eos_ids_.end());
   Sampler sampler(opt.sampling);
@@ -84,15 +85,15 @@ GenerateResult Generator::generate(const std::vector<int32_t>& prompt_ids,
   Tensor logits;
   for (int64_t p = 0; p < n_prompt; p += opt.prefill_chunk) {
     const int64_t n = std::min(opt.prefill_chunk, n_prompt - p);
-    model::Batch b{.tokens = std::vector<int32_t>(prompt_ids.begin() + p,
-                                                  prompt_ids.begin() + p + n),
-                   .seqs = {{.n_past = p, .n_new = n, .block_table = bt}}};
+    model::Batch b{
+        .tokens = std::vector<int32_t>(prompt_ids.begin() + p, prompt_ids.begin() + p + n),
+        .seqs = {{.n_past = p, .n_new = n, .block_table = bt}}};
     logits = model_.forward(b, kv);
   }
   for (int64_t step = 0; step < max_tokens; ++step) {
-    const SampleResult s = sampler.sample(
-        std::span<const float>(logits.data_as<float>(), size_t(vocab)), prompt_ids,
-        res.completion_ids);
+    const SampleResult s =
+        sampler.sample(std::span<const float>(logits.data_as<float>(), size_t(vocab)), prompt_ids,
+                       res.completion_ids);
     res.completion_ids.push_back(s.token);
     res.logprobs.push_back(s);
     if (std::find(stop_ids.begin(), stop_ids.end(), s.token) != stop_ids.end()) {
@@ -118,8 +119,10 @@ GenerateResult Generator::generate(const std::vector<int32_t>& prompt_ids,
 
 PerplexityResult perplexity(model::LlamaModel& model, const std::vector<int32_t>& ids,
                             int64_t context, int64_t stride, int64_t chunk) {
-  QINFER_CHECK(context > 1 && stride > 0 && stride <= context, "perplexity: need context > 1 and "
-               "0 < stride <= context, got context ", context, ", stride ", stride);
+  QINFER_CHECK(context > 1 && stride > 0 && stride <= context,
+               "perplexity: need context > 1 and "
+               "0 < stride <= context, got context ",
+               context, ", stride ", stride);
   QINFER_CHECK(ids.size() >= 2, "perplexity: the text has fewer than 2 tokens");
   const int64_t seq_len = int64_t(ids.size()), V = model.config().vocab_size;
   const std::vector<int32_t> bt = contiguous_blocks(context, kBlockSize);
@@ -140,9 +143,9 @@ PerplexityResult perplexity(model::LlamaModel& model, const std::vector<int32_t>
     int64_t window_n = 0;
     for (int64_t p = 0; p < len; p += chunk) {
       const int64_t n = std::min(chunk, len - p);
-      model::Batch b{.tokens = std::vector<int32_t>(ids.begin() + begin + p,
-                                                    ids.begin() + begin + p + n),
-                     .seqs = {{.n_past = p, .n_new = n, .block_table = bt, .logits_all = true}}};
+      model::Batch b{
+          .tokens = std::vector<int32_t>(ids.begin() + begin + p, ids.begin() + begin + p + n),
+          .seqs = {{.n_past = p, .n_new = n, .block_table = bt, .logits_all = true}}};
       Tensor logits = model.forward(b, kv);
       for (int64_t i = 0; i < n; ++i) {
         const int64_t label_pos = p + i + 1;  // window position whose token row i predicts

@@ -20,10 +20,10 @@ struct GenerateOptions {
   SamplingParams sampling = {};
   int64_t max_tokens = 256;
   std::vector<int32_t> stop_token_ids = {};  // in addition to the model's EOS ids
-  std::vector<std::string> stop = {};   // stop strings; cut from the output (vLLM)
+  std::vector<std::string> stop = {};        // stop strings; cut from the output (vLLM)
   bool ignore_eos = false;
-  bool skip_special_tokens = true;      // in the output text, as vLLM by default
-  int64_t prefill_chunk = 512;          // prompt tokens per forward pass
+  bool skip_special_tokens = true;  // in the output text, as vLLM by default
+  int64_t prefill_chunk = 512;      // prompt tokens per forward pass
 };
 
 struct GenerateResult {
@@ -74,7 +74,7 @@ std::vector<int32_t> eos_token_ids(const io::ModelConfig& c, const io::Generatio
 struct PerplexityResult {
   double ppl = 0;
   double mean_nll = 0;
-  int64_t n_tokens = 0;    // Σ n_i
+  int64_t n_tokens = 0;  // Σ n_i
   int64_t n_windows = 0;
   int64_t n_input_ids = 0;
 };

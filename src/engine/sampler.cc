@@ -101,8 +101,9 @@ void validate(const SamplingParams& p) {
 
 Sampler::Sampler(const SamplingParams& params) : params_(params) {
   validate(params_);
-  rng_.seed(params_.seed ? *params_.seed : (uint64_t(std::random_device{}()) << 32) ^
-                                               uint64_t(std::random_device{}()));
+  rng_.seed(params_.seed
+                ? *params_.seed
+                : (uint64_t(std::random_device{}()) << 32) ^ uint64_t(std::random_device{}()));
 }
 
 std::vector<float> Sampler::processed_logits(std::span<const float> logits,

@@ -26,15 +26,15 @@
 namespace qinfer::engine {
 
 struct SamplingParams {
-  float temperature = 1.0f;  // 0 = greedy
-  int64_t top_k = 0;         // 0 or -1 = all tokens
-  float top_p = 1.0f;        // (0, 1]
-  float min_p = 0.0f;        // [0, 1]
-  float repetition_penalty = 1.0f;  // > 0; 1 = off
-  float presence_penalty = 0.0f;    // [-2, 2]
-  float frequency_penalty = 0.0f;   // [-2, 2]
+  float temperature = 1.0f;           // 0 = greedy
+  int64_t top_k = 0;                  // 0 or -1 = all tokens
+  float top_p = 1.0f;                 // (0, 1]
+  float min_p = 0.0f;                 // [0, 1]
+  float repetition_penalty = 1.0f;    // > 0; 1 = off
+  float presence_penalty = 0.0f;      // [-2, 2]
+  float frequency_penalty = 0.0f;     // [-2, 2]
   std::optional<uint64_t> seed = {};  // none: seeded from std::random_device
-  int64_t top_logprobs = 0;         // how many most likely tokens to report with each step
+  int64_t top_logprobs = 0;           // how many most likely tokens to report with each step
 };
 
 // Throws an Error naming the field when a value is out of range.
@@ -47,8 +47,8 @@ struct TokenLogprob {
 
 struct SampleResult {
   int32_t token = 0;
-  float logprob = 0.0f;              // of `token`, raw log_softmax
-  std::vector<TokenLogprob> top;     // top_logprobs most likely, descending
+  float logprob = 0.0f;           // of `token`, raw log_softmax
+  std::vector<TokenLogprob> top;  // top_logprobs most likely, descending
 };
 
 class Sampler {

@@ -65,11 +65,11 @@ class Llama final : public LlamaModel {
 
   io::ModelConfig c_;
   Device device_;
-  Tensor embed_;       // (vocab_size, hidden) as stored
+  Tensor embed_;  // (vocab_size, hidden) as stored
   std::vector<LayerWeights> layers_;
-  Tensor final_norm_;  // (hidden) F32
+  Tensor final_norm_;          // (hidden) F32
   ops::LinearWeight lm_head_;  // (vocab_size, hidden); the embedding table when tied
-  Tensor inv_freq_;    // (head_dim / 2) F32
+  Tensor inv_freq_;            // (head_dim / 2) F32
   LinearObserver observer_;
 };
 
@@ -88,7 +88,8 @@ void Llama::check_layer_names(const io::Checkpoint& ck) const {
   }
 }
 
-Llama::Llama(const io::Checkpoint& ck, const LoadOptions& opt) : c_(ck.config), device_(opt.device) {
+Llama::Llama(const io::Checkpoint& ck, const LoadOptions& opt)
+    : c_(ck.config), device_(opt.device) {
   const int64_t h = c_.hidden_size, hd = c_.head_dim, nh = c_.n_head, nkv = c_.n_head_kv;
   QINFER_CHECK(h > 0 && hd > 0 && nh > 0 && nkv > 0 && nh % nkv == 0 && hd % 2 == 0 &&
                    c_.n_layer > 0 && c_.vocab_size > 0 && c_.intermediate_size > 0,
@@ -183,7 +184,9 @@ Tensor Llama::forward(const Batch& batch, KvCache& kv) {
     for (int64_t i = 0; i < q.n_new; ++i) pos.push_back(int32_t(q.n_past + i));
     for (int64_t i = 0; i < q.n_new; ++i)
       if (q.logits_all || (q.logits_last && i == q.n_new - 1)) rows.push_back(int32_t(t + i));
-    seqs.push_back({.n_past = q.n_past, .n_new = q.n_new, .block_table = q.block_table.data(),
+    seqs.push_back({.n_past = q.n_past,
+                    .n_new = q.n_new,
+                    .block_table = q.block_table.data(),
                     .n_block_table = int64_t(q.block_table.size())});
     t += q.n_new;
   }
@@ -192,14 +195,14 @@ Tensor Llama::forward(const Batch& batch, KvCache& kv) {
   if (n_tok == 0) return Tensor::empty(DType::kF32, {0, c_.vocab_size});
   const Tensor ids = i32_tensor(batch.tokens, device_);
   const Tensor positions = i32_tensor(pos, device_);
-  const ops::AttentionDims dims{.n_head = nh, .n_head_kv = nkv, .head_dim = hd,
-                                .scale = 1.0f / std::sqrt(float(hd))};
+  const ops::AttentionDims dims{
+      .n_head = nh, .n_head_kv = nkv, .head_dim = hd, .scale = 1.0f / std::sqrt(float(hd))};
   const DType f32 = DType::kF32;
-  Tensor hid = Tensor::empty(f32, {n_tok, h}, device_);          // the residual stream
-  Tensor x = Tensor::empty(f32, {n_tok, h}, device_);            // normed input of a block
+  Tensor hid = Tensor::empty(f32, {n_tok, h}, device_);  // the residual stream
+  Tensor x = Tensor::empty(f32, {n_tok, h}, device_);    // normed input of a block
   Tensor qkv = Tensor::empty(f32, {n_tok, (nh + 2 * nkv) * hd}, device_);
   Tensor attn = Tensor::empty(f32, {n_tok, nh * hd}, device_);
-  Tensor proj = Tensor::empty(f32, {n_tok, h}, device_);         // o_proj / down_proj output
+  Tensor proj = Tensor::empty(f32, {n_tok, h}, device_);  // o_proj / down_proj output
   Tensor gate_up = Tensor::empty(f32, {n_tok, 2 * c_.intermediate_size}, device_);
   Tensor act = Tensor::empty(f32, {n_tok, c_.intermediate_size}, device_);
   ops::embedding(embed_, ids, hid);

@@ -14,15 +14,15 @@ void check_seqs(const std::vector<AttentionSeq>& seqs, int64_t n_tok, int64_t n_
   int64_t total = 0;
   for (size_t s = 0; s < seqs.size(); ++s) {
     const AttentionSeq& q = seqs[s];
-    QINFER_CHECK(q.n_past >= 0 && q.n_new >= 0, "attention: sequence ", s, " has n_past ",
-                 q.n_past, ", n_new ", q.n_new);
+    QINFER_CHECK(q.n_past >= 0 && q.n_new >= 0, "attention: sequence ", s, " has n_past ", q.n_past,
+                 ", n_new ", q.n_new);
     const int64_t need = (q.n_past + q.n_new + block_size - 1) / block_size;
     QINFER_CHECK(q.n_block_table >= need, "attention: sequence ", s, " needs ", need,
                  " KV blocks for ", q.n_past + q.n_new, " positions but its block table has ",
                  q.n_block_table);
     for (int64_t b = 0; b < need; ++b)
-      QINFER_CHECK(q.block_table[b] >= 0 && q.block_table[b] < n_block, "attention: sequence ",
-                   s, " block table entry ", b, " = ", q.block_table[b], " is outside the cache's ",
+      QINFER_CHECK(q.block_table[b] >= 0 && q.block_table[b] < n_block, "attention: sequence ", s,
+                   " block table entry ", b, " = ", q.block_table[b], " is outside the cache's ",
                    n_block, " blocks");
     total += q.n_new;
   }
@@ -45,8 +45,7 @@ void attention(const Tensor& qkv, const std::vector<AttentionSeq>& seqs, const A
   QINFER_CHECK(k_cache.ndim() == 4 && k_cache.dim(2) == nkv && k_cache.dim(3) == hd &&
                    v_cache.shape() == k_cache.shape(),
                "attention: caches have shapes ", shape_str(k_cache.shape()), " and ",
-               shape_str(v_cache.shape()), ", expected (n_block, block_size, ", nkv, ", ", hd,
-               ")");
+               shape_str(v_cache.shape()), ", expected (n_block, block_size, ", nkv, ", ", hd, ")");
   QINFER_CHECK(qkv.device() == out.device() && k_cache.device() == out.device() &&
                    v_cache.device() == out.device(),
                "attention: qkv, caches and out must be on one device");

@@ -28,8 +28,9 @@ void check_same_device(const char* op, const Tensor& a, const Tensor& b) {
 void embedding(const Tensor& table, const Tensor& ids, Tensor& out) {
   QINFER_CHECK(table.ndim() == 2, "embedding: table has shape ", shape_str(table.shape()),
                ", expected (n_row, d)");
-  QINFER_CHECK(ids.ndim() == 1 && ids.dtype() == DType::kI32, "embedding: ids must be (n) I32, got ",
-               shape_str(ids.shape()), " ", dtype_name(ids.dtype()));
+  QINFER_CHECK(ids.ndim() == 1 && ids.dtype() == DType::kI32,
+               "embedding: ids must be (n) I32, got ", shape_str(ids.shape()), " ",
+               dtype_name(ids.dtype()));
   QINFER_CHECK(out.ndim() == 2 && out.dim(0) == ids.dim(0) && out.dim(1) == table.dim(1),
                "embedding: out has shape ", shape_str(out.shape()), ", expected (", ids.dim(0),
                ", ", table.dim(1), ")");
@@ -37,22 +38,22 @@ void embedding(const Tensor& table, const Tensor& ids, Tensor& out) {
   check_same_device("embedding", table, out);
   check_same_device("embedding", ids, out);
   if (table.device() == Device::kCuda) return cuda::embedding(table, ids, out);
-  QINFER_CHECK(table.dtype() == DType::kF32 || table.dtype() == DType::kF16 ||
-                   table.dtype() == DType::kBF16,
-               "embedding: unsupported (table dtype ", dtype_name(table.dtype()), ", device cpu)");
+  QINFER_CHECK(
+      table.dtype() == DType::kF32 || table.dtype() == DType::kF16 || table.dtype() == DType::kBF16,
+      "embedding: unsupported (table dtype ", dtype_name(table.dtype()), ", device cpu)");
   const int32_t* id = ids.data_as<int32_t>();
   for (int64_t i = 0; i < ids.dim(0); ++i)
-    QINFER_CHECK(id[i] >= 0 && id[i] < table.dim(0), "embedding: token id ", id[i],
-                 " at index ", i, " is outside the table's ", table.dim(0), " rows");
+    QINFER_CHECK(id[i] >= 0 && id[i] < table.dim(0), "embedding: token id ", id[i], " at index ", i,
+                 " is outside the table's ", table.dim(0), " rows");
   cpu::embedding(table.data(), table.dtype(), table.dim(0), table.dim(1), id, ids.dim(0),
                  out.data_as<float>());
 }
 
 void rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& y) {
-  QINFER_CHECK(x.ndim() == 2 && weight.ndim() == 1 && weight.dim(0) == x.dim(1) &&
-                   y.shape() == x.shape(),
-               "rms_norm: shapes x ", shape_str(x.shape()), ", weight ", shape_str(weight.shape()),
-               ", y ", shape_str(y.shape()), " do not match (n, d), (d), (n, d)");
+  QINFER_CHECK(
+      x.ndim() == 2 && weight.ndim() == 1 && weight.dim(0) == x.dim(1) && y.shape() == x.shape(),
+      "rms_norm: shapes x ", shape_str(x.shape()), ", weight ", shape_str(weight.shape()), ", y ",
+      shape_str(y.shape()), " do not match (n, d), (d), (n, d)");
   check_same_device("rms_norm", x, weight);
   check_same_device("rms_norm", x, y);
   if (x.device() == Device::kCuda) return cuda::rms_norm(x, weight, eps, y);
@@ -68,10 +69,10 @@ void rope(Tensor& x, const Tensor& positions, const Tensor& inv_freq, int64_t n_
   QINFER_CHECK(head_dim > 0 && head_dim % 2 == 0, "rope: head_dim ", head_dim, " must be even");
   QINFER_CHECK(x.ndim() == 2 && x.dim(1) >= n_rot_head * head_dim, "rope: x has shape ",
                shape_str(x.shape()), ", narrower than ", n_rot_head, " heads of ", head_dim);
-  QINFER_CHECK(positions.ndim() == 1 && positions.dim(0) == x.dim(0) &&
-                   positions.dtype() == DType::kI32,
-               "rope: positions must be (", x.dim(0), ") I32, got ", shape_str(positions.shape()),
-               " ", dtype_name(positions.dtype()));
+  QINFER_CHECK(
+      positions.ndim() == 1 && positions.dim(0) == x.dim(0) && positions.dtype() == DType::kI32,
+      "rope: positions must be (", x.dim(0), ") I32, got ", shape_str(positions.shape()), " ",
+      dtype_name(positions.dtype()));
   QINFER_CHECK(inv_freq.ndim() == 1 && inv_freq.dim(0) == head_dim / 2, "rope: inv_freq has shape ",
                shape_str(inv_freq.shape()), ", expected (", head_dim / 2, ")");
   check_same_device("rope", x, positions);

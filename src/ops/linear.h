@@ -24,12 +24,12 @@ namespace qinfer::ops {
 enum class ActQuant { kNone, kStaticPerTensor, kDynamicPerToken };
 
 struct LinearWeight {
-  std::string name;        // for error messages, e.g. "model.layers.0.self_attn.qkv_proj"
+  std::string name;  // for error messages, e.g. "model.layers.0.self_attn.qkv_proj"
   int64_t n_out = 0;
   int64_t n_in = 0;
-  Tensor weight;           // (n_out, n_in)
-  Tensor bias;             // (n_out) F32, undefined when absent
-  Tensor weight_scale;     // FP8 only: (1) or (n_out), F32
+  Tensor weight;        // (n_out, n_in)
+  Tensor bias;          // (n_out) F32, undefined when absent
+  Tensor weight_scale;  // FP8 only: (1) or (n_out), F32
   ActQuant act_quant = ActQuant::kNone;
   float input_scale = 0.0f;  // FP8 static activations
 

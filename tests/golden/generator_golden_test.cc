@@ -91,8 +91,10 @@ TEST_P(GeneratorGolden, MaxTokensAndStopTokenIds) {
 // A stop string spanning a token boundary: output is the text before it, streamed the same.
 TEST_P(GeneratorGolden, StopStringAcrossTokens) {
   const std::string full = tok_->decode(greedy_, true);
-  const std::string head = tok_->decode(std::vector<int32_t>(greedy_.begin(), greedy_.begin() + 3), true);
-  const std::string upto4 = tok_->decode(std::vector<int32_t>(greedy_.begin(), greedy_.begin() + 4), true);
+  const std::string head =
+      tok_->decode(std::vector<int32_t>(greedy_.begin(), greedy_.begin() + 3), true);
+  const std::string upto4 =
+      tok_->decode(std::vector<int32_t>(greedy_.begin(), greedy_.begin() + 4), true);
   ASSERT_GT(upto4.size(), head.size());
   ASSERT_GE(head.size(), 1u);
   // The last byte of token 3's text plus the first byte of token 4's.

@@ -49,22 +49,22 @@ std::vector<int32_t> ids_of(const Tensor& t) {
                                         float tol, const std::string& what) {
   const int64_t V = ref.dim(1);
   if (ours.ndim() != 2 || ours.dim(1) != V || row0 + ours.dim(0) > ref.dim(0))
-    return ::testing::AssertionFailure() << what << ": logits have shape "
-                                         << shape_str(ours.shape());
+    return ::testing::AssertionFailure()
+           << what << ": logits have shape " << shape_str(ours.shape());
   float worst = -1.0f;
   int64_t wr = 0, wv = 0;
   for (int64_t r = 0; r < ours.dim(0); ++r)
     for (int64_t v = 0; v < V; ++v) {
-      const float d = std::fabs(ours.data_as<float>()[r * V + v] -
-                                ref.data_as<float>()[(row0 + r) * V + v]);
+      const float d =
+          std::fabs(ours.data_as<float>()[r * V + v] - ref.data_as<float>()[(row0 + r) * V + v]);
       if (!(d <= worst)) worst = d, wr = r, wv = v;  // NaN counts as worst
     }
   if (worst <= tol) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure()
          << what << ": position " << row0 + wr << ", token " << wv << ": ours "
          << ours.data_as<float>()[wr * V + wv] << ", transformers "
-         << ref.data_as<float>()[(row0 + wr) * V + wv] << " (|diff| " << worst << " > tol "
-         << tol << ")";
+         << ref.data_as<float>()[(row0 + wr) * V + wv] << " (|diff| " << worst << " > tol " << tol
+         << ")";
 }
 
 class LlamaGolden : public ::testing::TestWithParam<std::tuple<Case, CpuIsa>> {
@@ -97,8 +97,11 @@ class LlamaGolden : public ::testing::TestWithParam<std::tuple<Case, CpuIsa>> {
 };
 
 model::SeqInput seq(int64_t n_past, int64_t n_new, std::vector<int32_t> blocks, bool all) {
-  return {.n_past = n_past, .n_new = n_new, .block_table = std::move(blocks),
-          .logits_last = true, .logits_all = all};
+  return {.n_past = n_past,
+          .n_new = n_new,
+          .block_table = std::move(blocks),
+          .logits_last = true,
+          .logits_all = all};
 }
 
 TEST_P(LlamaGolden, PromptLogitsAndGreedy) {
@@ -189,7 +192,8 @@ TEST_P(LlamaGoldenCuda, PromptLogitsBatchAndGreedy) {
   const std::vector<int32_t> a = ids_of(ref.get("prompt_a")), b = ids_of(ref.get("prompt_b"));
   const Tensor la = ref.get("logits_a").to_f32(), lb = ref.get("logits_b").to_f32();
   float scale = 0.0f;
-  for (int64_t i = 0; i < la.numel(); ++i) scale = std::max(scale, std::fabs(la.data_as<float>()[i]));
+  for (int64_t i = 0; i < la.numel(); ++i)
+    scale = std::max(scale, std::fabs(la.data_as<float>()[i]));
   const float tol = 1e-2f * scale;
   model::KvCache kv = m->allocate_kv_cache(10, 4);
   model::Batch batch;
@@ -206,7 +210,8 @@ TEST_P(LlamaGoldenCuda, PromptLogitsBatchAndGreedy) {
   for (int step = 0; step < 8; ++step) {
     const float* l = last.data_as<float>();
     got.push_back(int32_t(std::max_element(l, l + V) - l));
-    last = m->forward({.tokens = {got.back()}, .seqs = {seq(16 + step, 1, {0, 8, 2, 6, 3, 5}, false)}}, kv);
+    last = m->forward(
+        {.tokens = {got.back()}, .seqs = {seq(16 + step, 1, {0, 8, 2, 6, 3, 5}, false)}}, kv);
   }
   EXPECT_EQ(got, ids_of(ref.get("greedy_a")));
 }

@@ -108,8 +108,8 @@ TEST(ModelConfig, RejectsUnsupportedArchitectureAndBadFields) {
 // io::rope_inv_freq against transformers' inv_freq for each golden checkpoint: default rope
 // (theta 1e4, head_dim 16 and 8), llama3 scaling (theta 5e5) and linear scaling (head_dim 32).
 TEST(RopeInvFreq, MatchesTransformers) {
-  for (const char* name : {"tied_mha_f32", "gqa2_llama3_bf16", "gqa4_hd32_bias_linear_f16",
-                           "gqa8_bf16"}) {
+  for (const char* name :
+       {"tied_mha_f32", "gqa2_llama3_bf16", "gqa4_hd32_bias_linear_f16", "gqa8_bf16"}) {
     const std::string dir = std::string(QINFER_SOURCE_DIR) + "/tests/golden/data/" + name;
     ModelConfig c = load_model_config(dir);
     SafetensorsFile ref(dir + "/reference.safetensors");

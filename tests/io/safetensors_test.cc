@@ -54,8 +54,10 @@ TEST(Safetensors, RejectsHeaderLengthPastEnd) {
 }
 
 TEST(Safetensors, RejectsBadHeaderJson) {
-  expect_error(write_raw("badjson.safetensors", "{\"a\": [1, 2", 0), {"badjson.safetensors", "JSON"});
-  expect_error(write_raw("notobj.safetensors", "[1, 2]", 0), {"notobj.safetensors", "not a JSON object"});
+  expect_error(write_raw("badjson.safetensors", "{\"a\": [1, 2", 0),
+               {"badjson.safetensors", "JSON"});
+  expect_error(write_raw("notobj.safetensors", "[1, 2]", 0),
+               {"notobj.safetensors", "not a JSON object"});
 }
 
 TEST(Safetensors, RejectsUnknownDtype) {
@@ -88,9 +90,10 @@ TEST(Safetensors, RejectsOverlappingTensors) {
 }
 
 TEST(Safetensors, RejectsShapeSizeMismatch) {
-  expect_error(write_raw("size.safetensors",
-                         R"({"w": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 12]}})", 12),
-               {"size.safetensors", "'w'"});
+  expect_error(
+      write_raw("size.safetensors",
+                R"({"w": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 12]}})", 12),
+      {"size.safetensors", "'w'"});
   expect_error(write_raw("neg.safetensors",
                          R"({"w": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}})", 4),
                {"neg.safetensors", "'w'"});
@@ -126,7 +129,8 @@ TEST(Safetensors, ShardedCheckpointFindsTensorsAndRejectsMissingOnes) {
   const fs::path d = fs::path(temp_path("sharded"));
   fs::create_directories(d);
   std::vector<std::pair<std::string, Tensor>> ts;
-  for (int i = 0; i < 4; ++i) ts.emplace_back("t" + std::to_string(i), Tensor::zeros(DType::kF32, {256}));
+  for (int i = 0; i < 4; ++i)
+    ts.emplace_back("t" + std::to_string(i), Tensor::zeros(DType::kF32, {256}));
   write_safetensors_sharded(d.string(), ts, 2048);
   SafetensorsCheckpoint ck(d.string());
   EXPECT_EQ(ck.names().size(), 4u);

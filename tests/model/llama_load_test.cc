@@ -21,7 +21,8 @@ const std::string kSrc = std::string(QINFER_SOURCE_DIR) + "/tests/golden/data/ti
 // A copy of the fixture whose tensors pass through `edit` (which may add, drop or replace).
 template <typename Edit>
 std::string damaged_copy(const std::string& name, Edit edit, Json config_patch = Json::object()) {
-  const fs::path d = fs::temp_directory_path() / ("qinfer_load_test_" + std::to_string(::getpid())) / name;
+  const fs::path d =
+      fs::temp_directory_path() / ("qinfer_load_test_" + std::to_string(::getpid())) / name;
   fs::create_directories(d);
   io::SafetensorsFile src(kSrc + "/model.safetensors");
   std::vector<std::pair<std::string, Tensor>> ts;
@@ -60,12 +61,14 @@ TEST(LlamaLoad, MissingTensorIsNamed) {
 }
 
 TEST(LlamaLoad, LayerBeyondConfigIsAnError) {
-  const std::string d = damaged_copy("layers", [](auto&) {}, Json{{"num_hidden_layers", 1}});
+  const std::string d = damaged_copy(
+      "layers", [](auto&) {}, Json{{"num_hidden_layers", 1}});
   expect_load_error(d, {"model.layers.1.", "num_hidden_layers"});
 }
 
 TEST(LlamaLoad, VocabMismatchNamesEmbedding) {
-  const std::string d = damaged_copy("vocab", [](auto&) {}, Json{{"vocab_size", 600}});
+  const std::string d = damaged_copy(
+      "vocab", [](auto&) {}, Json{{"vocab_size", 600}});
   expect_load_error(d, {"model.embed_tokens.weight", "[600, 64]"});
 }
 
@@ -77,8 +80,8 @@ TEST(LlamaLoad, BookkeepingAndObserver) {
   const size_t layer = size_t(c.hidden_size * ((c.n_head + 2 * c.n_head_kv) * c.head_dim) +
                               c.n_head * c.head_dim * c.hidden_size +
                               3 * c.hidden_size * c.intermediate_size + 2 * c.hidden_size);
-  EXPECT_EQ(m->weight_bytes(), 4 * (size_t(c.n_layer) * layer +
-                                    size_t(c.vocab_size * c.hidden_size + c.hidden_size)));
+  EXPECT_EQ(m->weight_bytes(),
+            4 * (size_t(c.n_layer) * layer + size_t(c.vocab_size * c.hidden_size + c.hidden_size)));
   EXPECT_EQ(m->kv_block_bytes(16), size_t(2 * c.n_layer * 16 * c.n_head_kv * c.head_dim * 4));
   std::vector<std::string> seen;
   m->set_linear_observer([&](const ops::LinearWeight& w, const Tensor& x) {
@@ -86,14 +89,16 @@ TEST(LlamaLoad, BookkeepingAndObserver) {
     seen.push_back(w.name);
   });
   KvCache kv = m->allocate_kv_cache(2, 16);
-  Tensor logits = m->forward({.tokens = {5, 6, 7}, .seqs = {{.n_past = 0, .n_new = 3, .block_table = {1}}}}, kv);
+  Tensor logits = m->forward(
+      {.tokens = {5, 6, 7}, .seqs = {{.n_past = 0, .n_new = 3, .block_table = {1}}}}, kv);
   EXPECT_EQ(logits.shape(), (Shape{1, c.vocab_size}));
   ASSERT_EQ(seen.size(), size_t(4 * c.n_layer + 1));
   EXPECT_EQ(seen[0], "model.layers.0.self_attn.qkv_proj");
   EXPECT_EQ(seen[3], "model.layers.0.mlp.down_proj");
   // A token id outside the vocabulary is an error, not a wild read.
   EXPECT_THROW(m->forward({.tokens = {int32_t(c.vocab_size)},
-                           .seqs = {{.n_past = 3, .n_new = 1, .block_table = {1}}}}, kv),
+                           .seqs = {{.n_past = 3, .n_new = 1, .block_table = {1}}}},
+                          kv),
                Error);
 }
 

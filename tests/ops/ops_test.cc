@@ -60,9 +60,9 @@ Tensor i32(const std::vector<int32_t>& v) {
     if (!(d <= worst)) worst = d, wi = i;
   }
   if (worst <= 1.0) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "element " << wi << ": got " << a.data_as<float>()[wi]
-                                       << ", expected " << ref[wi] << " (" << worst
-                                       << "x the tolerance)";
+  return ::testing::AssertionFailure()
+         << "element " << wi << ": got " << a.data_as<float>()[wi] << ", expected " << ref[wi]
+         << " (" << worst << "x the tolerance)";
 }
 
 class OpsTest : public ::testing::TestWithParam<CpuIsa> {
@@ -79,7 +79,9 @@ TEST_P(OpsTest, LinearAllDtypesAndShapes) {
   // partial token tile.
   for (DType dt : {DType::kF32, DType::kBF16, DType::kF16}) {
     for (auto [n, n_in, n_out] : {std::tuple<int64_t, int64_t, int64_t>{1, 64, 37},
-                                  {9, 70, 37}, {5, 256, 130}, {4, 16, 4}}) {
+                                  {9, 70, 37},
+                                  {5, 256, 130},
+                                  {4, 16, 4}}) {
       ops::LinearWeight w;
       w.name = "test";
       w.n_in = n_in;
@@ -128,9 +130,11 @@ TEST_P(OpsTest, RmsNormMatchesFormula) {
   std::vector<double> ref;
   for (int64_t i = 0; i < n; ++i) {
     double ss = 0;
-    for (int64_t k = 0; k < d; ++k) ss += double(x.data_as<float>()[i * d + k]) * x.data_as<float>()[i * d + k];
+    for (int64_t k = 0; k < d; ++k)
+      ss += double(x.data_as<float>()[i * d + k]) * x.data_as<float>()[i * d + k];
     const double r = 1.0 / std::sqrt(ss / double(d) + 1e-5);
-    for (int64_t k = 0; k < d; ++k) ref.push_back(x.data_as<float>()[i * d + k] * r * w.data_as<float>()[k]);
+    for (int64_t k = 0; k < d; ++k)
+      ref.push_back(x.data_as<float>()[i * d + k] * r * w.data_as<float>()[k]);
   }
   EXPECT_TRUE(close(y, ref, 1e-6, 1e-5));
   ops::rms_norm(x, w, 1e-5f, x);  // in place
@@ -155,8 +159,8 @@ TEST_P(OpsTest, RopeRotatesHalvesOfLeadingHeads) {
       }
       const double a = double(float(pos[size_t(i)]) * inv.data_as<float>()[j % half]);
       const double x1 = r[h * hd + j % half], x2 = r[h * hd + j % half + half];
-      ref[size_t(i * width + c)] = j < half ? x1 * std::cos(a) - x2 * std::sin(a)
-                                            : x2 * std::cos(a) + x1 * std::sin(a);
+      ref[size_t(i * width + c)] =
+          j < half ? x1 * std::cos(a) - x2 * std::sin(a) : x2 * std::cos(a) + x1 * std::sin(a);
     }
   EXPECT_TRUE(close(x, ref, 1e-5, 1e-5));
 }
@@ -170,13 +174,15 @@ TEST_P(OpsTest, SiluMulAndAdd) {
   std::vector<double> ref;
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j < inter; ++j) {
-      const double g = gu.data_as<float>()[i * 2 * inter + j], u = gu.data_as<float>()[i * 2 * inter + inter + j];
+      const double g = gu.data_as<float>()[i * 2 * inter + j],
+                   u = gu.data_as<float>()[i * 2 * inter + inter + j];
       ref.push_back(g / (1.0 + std::exp(-g)) * u);
     }
   EXPECT_TRUE(close(out, ref, 1e-6, 1e-5));
   Tensor a = random_f32({5, 13}, 9), b = random_f32({5, 13}, 10);
   std::vector<double> sum;
-  for (int64_t i = 0; i < a.numel(); ++i) sum.push_back(double(a.data_as<float>()[i]) + b.data_as<float>()[i]);
+  for (int64_t i = 0; i < a.numel(); ++i)
+    sum.push_back(double(a.data_as<float>()[i]) + b.data_as<float>()[i]);
   ops::add(a, b);
   EXPECT_TRUE(close(a, sum, 1e-6, 1e-6));
 }
@@ -196,18 +202,22 @@ TEST_P(OpsTest, PagedAttentionMatchesDenseCausalSoftmax) {
     const int64_t row = bt0[size_t(p / bs)] * bs + p % bs;
     for (int64_t c = 0; c < nkv * hd; ++c) {
       kc.data_as<float>()[row * nkv * hd + c] = hist[0].data_as<float>()[p * w + nh * hd + c];
-      vc.data_as<float>()[row * nkv * hd + c] = hist[0].data_as<float>()[p * w + (nh + nkv) * hd + c];
+      vc.data_as<float>()[row * nkv * hd + c] =
+          hist[0].data_as<float>()[p * w + (nh + nkv) * hd + c];
     }
   }
   Tensor qkv = Tensor::empty(DType::kF32, {n_tok, w});
   for (int64_t t = 0; t < 4; ++t)
-    for (int64_t c = 0; c < w; ++c) qkv.data_as<float>()[t * w + c] = hist[0].data_as<float>()[(5 + t) * w + c];
+    for (int64_t c = 0; c < w; ++c)
+      qkv.data_as<float>()[t * w + c] = hist[0].data_as<float>()[(5 + t) * w + c];
   for (int64_t t = 0; t < 7; ++t)
-    for (int64_t c = 0; c < w; ++c) qkv.data_as<float>()[(4 + t) * w + c] = hist[1].data_as<float>()[t * w + c];
+    for (int64_t c = 0; c < w; ++c)
+      qkv.data_as<float>()[(4 + t) * w + c] = hist[1].data_as<float>()[t * w + c];
   std::vector<ops::AttentionSeq> seqs = {{5, 4, bt0.data(), 3}, {0, 7, bt1.data(), 2}};
   const float scale = 1.0f / std::sqrt(float(hd));
   Tensor out = Tensor::empty(DType::kF32, {n_tok, nh * hd});
-  ops::attention(qkv, seqs, {.n_head = nh, .n_head_kv = nkv, .head_dim = hd, .scale = scale}, kc, vc, out);
+  ops::attention(qkv, seqs, {.n_head = nh, .n_head_kv = nkv, .head_dim = hd, .scale = scale}, kc,
+                 vc, out);
   std::vector<double> ref;
   for (int s = 0; s < 2; ++s)
     for (int64_t i = 0; i < nnew[size_t(s)]; ++i) {
@@ -219,14 +229,16 @@ TEST_P(OpsTest, PagedAttentionMatchesDenseCausalSoftmax) {
         double mx = -1e300, sum = 0;
         for (int64_t j = 0; j <= p; ++j) {
           double d = 0;
-          for (int64_t c = 0; c < hd; ++c) d += double(H[p * w + h * hd + c]) * H[j * w + (nh + kvh) * hd + c];
+          for (int64_t c = 0; c < hd; ++c)
+            d += double(H[p * w + h * hd + c]) * H[j * w + (nh + kvh) * hd + c];
           sc.push_back(d * scale);
           mx = std::max(mx, sc.back());
         }
         for (double& v : sc) sum += (v = std::exp(v - mx));
         for (int64_t c = 0; c < hd; ++c) {
           double o = 0;
-          for (int64_t j = 0; j <= p; ++j) o += sc[size_t(j)] / sum * H[j * w + (nh + nkv + kvh) * hd + c];
+          for (int64_t j = 0; j <= p; ++j)
+            o += sc[size_t(j)] / sum * H[j * w + (nh + nkv + kvh) * hd + c];
           ref.push_back(o);
         }
       }
@@ -234,7 +246,10 @@ TEST_P(OpsTest, PagedAttentionMatchesDenseCausalSoftmax) {
   EXPECT_TRUE(close(out, ref, 1e-5, 1e-5));
   // A block table too short for the positions is an error, not a wild write.
   std::vector<ops::AttentionSeq> bad = {{5, 4, bt0.data(), 2}, {0, 7, bt1.data(), 2}};
-  EXPECT_THROW(ops::attention(qkv, bad, {.n_head = nh, .n_head_kv = nkv, .head_dim = hd, .scale = scale}, kc, vc, out), Error);
+  EXPECT_THROW(
+      ops::attention(qkv, bad, {.n_head = nh, .n_head_kv = nkv, .head_dim = hd, .scale = scale}, kc,
+                     vc, out),
+      Error);
 }
 
 INSTANTIATE_TEST_SUITE_P(Isa, OpsTest,

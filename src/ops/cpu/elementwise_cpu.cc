@@ -1,7 +1,7 @@
 // Row-wise CPU ops: embedding, rms_norm, rope, silu_mul, add. Threads split rows; the vector
 // primitives (vec()) follow the ISA level.
-#include <cmath>
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <vector>
 

@@ -14,6 +14,8 @@ CpuIsa ops_isa() {
   return CpuIsa(cap < best ? cap : best);
 }
 
-void set_ops_isa(CpuIsa isa) { g_cap.store(int(isa), std::memory_order_relaxed); }
+void set_ops_isa(CpuIsa isa) {
+  g_cap.store(int(isa), std::memory_order_relaxed);
+}
 
 }  // namespace qinfer::ops::cpu

@@ -27,9 +27,12 @@ void linear_dense_scalar(const LinearWeight& w, const float* x, int64_t n, float
 
 void linear_dense(const LinearWeight& w, const float* x, int64_t n, float* y) {
   switch (ops_isa()) {
-    case CpuIsa::kAvx512: return linear_dense_avx512(w, x, n, y);
-    case CpuIsa::kAvx2: return linear_dense_avx2(w, x, n, y);
-    default: return linear_dense_scalar(w, x, n, y);
+    case CpuIsa::kAvx512:
+      return linear_dense_avx512(w, x, n, y);
+    case CpuIsa::kAvx2:
+      return linear_dense_avx2(w, x, n, y);
+    default:
+      return linear_dense_scalar(w, x, n, y);
   }
 }
 

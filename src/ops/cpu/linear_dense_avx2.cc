@@ -1,8 +1,8 @@
 // Dense linear with AVX2 + FMA + F16C: 8 fp32 lanes; BF16 widened by a 16-bit shift.
 #include <immintrin.h>
 
-#include "ops/cpu/linear_dense_tile.h"
 #include "ops/cpu/linear_dense_isa.h"
+#include "ops/cpu/linear_dense_tile.h"
 
 namespace qinfer::ops::cpu {
 
@@ -26,8 +26,8 @@ struct Avx2 {
     if constexpr (D == DType::kF32) {
       return _mm256_loadu_ps(reinterpret_cast<const float*>(row) + k);
     } else {
-      const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(
-          reinterpret_cast<const uint16_t*>(row) + k));
+      const __m128i h = _mm_loadu_si128(
+          reinterpret_cast<const __m128i*>(reinterpret_cast<const uint16_t*>(row) + k));
       if constexpr (D == DType::kBF16)
         return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
       else

@@ -4,8 +4,8 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
-#include "ops/cpu/linear_dense_tile.h"
 #include "ops/cpu/linear_dense_isa.h"
+#include "ops/cpu/linear_dense_tile.h"
 
 namespace qinfer::ops::cpu {
 
@@ -24,8 +24,8 @@ struct Avx512 {
     if constexpr (D == DType::kF32) {
       return _mm512_loadu_ps(reinterpret_cast<const float*>(row) + k);
     } else {
-      const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(
-          reinterpret_cast<const uint16_t*>(row) + k));
+      const __m256i h = _mm256_loadu_si256(
+          reinterpret_cast<const __m256i*>(reinterpret_cast<const uint16_t*>(row) + k));
       if constexpr (D == DType::kBF16)
         return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
       else
@@ -82,10 +82,14 @@ struct Avx512Tiles : tile::GenericTiles<Avx512> {
       tile::dense_tile_rows<Avx512, D, R>(w, row_bytes, n_in, x, n_tok, y, n_out, bias);
     } else {
       switch (n_tok) {
-        case 4: return bf16_pairs<R, 4>(w, row_bytes, n_in, x, y, n_out, bias);
-        case 3: return bf16_pairs<R, 3>(w, row_bytes, n_in, x, y, n_out, bias);
-        case 2: return bf16_pairs<R, 2>(w, row_bytes, n_in, x, y, n_out, bias);
-        default: return bf16_pairs<R, 1>(w, row_bytes, n_in, x, y, n_out, bias);
+        case 4:
+          return bf16_pairs<R, 4>(w, row_bytes, n_in, x, y, n_out, bias);
+        case 3:
+          return bf16_pairs<R, 3>(w, row_bytes, n_in, x, y, n_out, bias);
+        case 2:
+          return bf16_pairs<R, 2>(w, row_bytes, n_in, x, y, n_out, bias);
+        default:
+          return bf16_pairs<R, 1>(w, row_bytes, n_in, x, y, n_out, bias);
       }
     }
   }

@@ -1,7 +1,7 @@
 // The register-tiled dense linear kernel shared by the AVX2 and AVX-512 files; each includes
 // this header under its own ISA flags with a traits struct `V`:
-//   V::Reg, V::kWidth, V::kDecodeRows, V::zero(), V::fma(a, b, c), V::reduce(r), V::load_x(const float*),
-//   V::load_w<dtype>(const void* row, k)  (kWidth weights from element k, widened to fp32)
+//   V::Reg, V::kWidth, V::kDecodeRows, V::zero(), V::fma(a, b, c), V::reduce(r), V::load_x(const
+//   float*), V::load_w<dtype>(const void* row, k)  (kWidth weights from element k, widened to fp32)
 //
 // A tile is R output rows x T tokens: per step of kWidth inputs it loads R weight vectors
 // (in their stored dtype, widened in registers; no widened copy of W exists) and T activation
@@ -53,10 +53,14 @@ template <class V, DType D, int R>
 inline void dense_tile_rows(const char* w, size_t row_bytes, int64_t n_in, const float* x,
                             int64_t n_tok, float* y, int64_t n_out, const float* bias) {
   switch (n_tok) {
-    case 4: return dense_tile<V, D, R, 4>(w, row_bytes, n_in, x, y, n_out, bias);
-    case 3: return dense_tile<V, D, R, 3>(w, row_bytes, n_in, x, y, n_out, bias);
-    case 2: return dense_tile<V, D, R, 2>(w, row_bytes, n_in, x, y, n_out, bias);
-    default: return dense_tile<V, D, R, 1>(w, row_bytes, n_in, x, y, n_out, bias);
+    case 4:
+      return dense_tile<V, D, R, 4>(w, row_bytes, n_in, x, y, n_out, bias);
+    case 3:
+      return dense_tile<V, D, R, 3>(w, row_bytes, n_in, x, y, n_out, bias);
+    case 2:
+      return dense_tile<V, D, R, 2>(w, row_bytes, n_in, x, y, n_out, bias);
+    default:
+      return dense_tile<V, D, R, 1>(w, row_bytes, n_in, x, y, n_out, bias);
   }
 }
 
@@ -91,28 +95,32 @@ void dense(const LinearWeight& lw, const float* x_in, int64_t n, float* y) {
   // Rows kept hot in L2 while the token blocks pass: ~256 KiB of weights.
   const int64_t block_rows = std::max<int64_t>(kR, int64_t(256 * 1024 / row_bytes) / kR * kR);
   const int64_t n_tiles = (n_out + kR - 1) / kR;
-  parallel_for(n_tiles, [&](int64_t i0, int64_t i1, int) {
-    const int64_t o_begin = i0 * kR, o_end = std::min(n_out, i1 * kR);
-    for (int64_t ob = o_begin; ob < o_end; ob += block_rows) {
-      const int64_t ob_end = std::min(o_end, ob + block_rows);
-      for (int64_t t0 = 0; t0 < n; t0 += kT) {
-        const int64_t nt = std::min(kT, n - t0);
-        for (int64_t o = ob; o < ob_end; o += kR) {
-          const char* wr = W + size_t(o) * row_bytes;
-          const float* bo = b ? b + o : nullptr;
-          float* yo = y + t0 * n_out + o;
-          if (ob_end - o >= kR) {
-            Tiles::template tile_rows<D, kR>(wr, row_bytes, n_in, x + t0 * n_in, nt, yo, n_out, bo);
-          } else {
-            for (int64_t r = o; r < ob_end; ++r)
-              Tiles::template tile_rows<D, 1>(wr + size_t(r - o) * row_bytes, row_bytes, n_in,
-                                              x + t0 * n_in, nt, yo + (r - o), n_out,
-                                              bo ? bo + (r - o) : nullptr);
+  parallel_for(
+      n_tiles,
+      [&](int64_t i0, int64_t i1, int) {
+        const int64_t o_begin = i0 * kR, o_end = std::min(n_out, i1 * kR);
+        for (int64_t ob = o_begin; ob < o_end; ob += block_rows) {
+          const int64_t ob_end = std::min(o_end, ob + block_rows);
+          for (int64_t t0 = 0; t0 < n; t0 += kT) {
+            const int64_t nt = std::min(kT, n - t0);
+            for (int64_t o = ob; o < ob_end; o += kR) {
+              const char* wr = W + size_t(o) * row_bytes;
+              const float* bo = b ? b + o : nullptr;
+              float* yo = y + t0 * n_out + o;
+              if (ob_end - o >= kR) {
+                Tiles::template tile_rows<D, kR>(wr, row_bytes, n_in, x + t0 * n_in, nt, yo, n_out,
+                                                 bo);
+              } else {
+                for (int64_t r = o; r < ob_end; ++r)
+                  Tiles::template tile_rows<D, 1>(wr + size_t(r - o) * row_bytes, row_bytes, n_in,
+                                                  x + t0 * n_in, nt, yo + (r - o), n_out,
+                                                  bo ? bo + (r - o) : nullptr);
+              }
+            }
           }
         }
-      }
-    }
-  }, 1);
+      },
+      1);
 }
 
 template <class V, DType D, class Tiles>
@@ -124,10 +132,14 @@ void dense_rows(const LinearWeight& lw, const float* x, int64_t n, float* y) {
 template <class V, class Tiles = GenericTiles<V>>
 void dense_any(const LinearWeight& lw, const float* x, int64_t n, float* y) {
   switch (lw.weight.dtype()) {
-    case DType::kF32: return dense_rows<V, DType::kF32, Tiles>(lw, x, n, y);
-    case DType::kBF16: return dense_rows<V, DType::kBF16, Tiles>(lw, x, n, y);
-    case DType::kF16: return dense_rows<V, DType::kF16, Tiles>(lw, x, n, y);
-    default: return;  // the caller checked the dtype
+    case DType::kF32:
+      return dense_rows<V, DType::kF32, Tiles>(lw, x, n, y);
+    case DType::kBF16:
+      return dense_rows<V, DType::kBF16, Tiles>(lw, x, n, y);
+    case DType::kF16:
+      return dense_rows<V, DType::kF16, Tiles>(lw, x, n, y);
+    default:
+      return;  // the caller checked the dtype
   }
 }
 

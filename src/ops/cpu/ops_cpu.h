@@ -14,9 +14,9 @@ namespace qinfer::ops::cpu {
 // Vector primitives over contiguous F32 arrays, one table per ISA level.
 struct VecKernels {
   float (*dot)(const float* a, const float* b, int64_t n);
-  void (*axpy)(float a, const float* x, float* y, int64_t n);   // y += a * x
+  void (*axpy)(float a, const float* x, float* y, int64_t n);                       // y += a * x
   void (*scale_mul)(const float* x, float s, const float* w, float* y, int64_t n);  // y = x*s*w
-  void (*add)(float* x, const float* y, int64_t n);            // x += y
+  void (*add)(float* x, const float* y, int64_t n);                                 // x += y
   void (*silu_mul)(const float* g, const float* u, float* y, int64_t n);  // y = silu(g) * u
 };
 const VecKernels& vec_scalar();
@@ -24,8 +24,8 @@ const VecKernels& vec_avx2();
 const VecKernels& vec_avx512();
 const VecKernels& vec();  // the level ops_isa() selects
 
-void embedding(const void* table, DType dt, int64_t n_row, int64_t d, const int32_t* ids,
-               int64_t n, float* out);
+void embedding(const void* table, DType dt, int64_t n_row, int64_t d, const int32_t* ids, int64_t n,
+               float* out);
 void rms_norm(const float* x, const float* w, float eps, int64_t n, int64_t d, float* y);
 // x: n rows of `row_stride` floats; rotates the first n_rot_head heads of each row.
 void rope(float* x, int64_t n, int64_t row_stride, const int32_t* pos, const float* inv_freq,

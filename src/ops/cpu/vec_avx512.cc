@@ -11,7 +11,9 @@ namespace qinfer::ops::cpu {
 
 namespace {
 
-__mmask16 tail_mask(int64_t r) { return __mmask16((1u << r) - 1u); }
+__mmask16 tail_mask(int64_t r) {
+  return __mmask16((1u << r) - 1u);
+}
 
 // expf as Cephes' single-precision exp: range reduction by ln 2, degree-6 polynomial.
 // Relative error ~1 ulp over the clamped range [-88, 88].
@@ -28,7 +30,8 @@ __m512 exp512(__m512 x) {
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
   p = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-  __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+  __m512i e =
+      _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
   return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
 }
 
@@ -50,7 +53,8 @@ void v_axpy(float a, const float* x, float* y, int64_t n) {
   const __m512 va = _mm512_set1_ps(a);
   for (int64_t i = 0; i < n; i += 16) {
     __mmask16 m = n - i >= 16 ? __mmask16(0xffff) : tail_mask(n - i);
-    __m512 r = _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i));
+    __m512 r =
+        _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i));
     _mm512_mask_storeu_ps(y + i, m, r);
   }
 }
@@ -68,8 +72,8 @@ void v_scale_mul(const float* x, float s, const float* w, float* y, int64_t n) {
 void v_add(float* x, const float* y, int64_t n) {
   for (int64_t i = 0; i < n; i += 16) {
     __mmask16 m = n - i >= 16 ? __mmask16(0xffff) : tail_mask(n - i);
-    _mm512_mask_storeu_ps(x + i, m,
-                          _mm512_add_ps(_mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
+    _mm512_mask_storeu_ps(
+        x + i, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
   }
 }
 

@@ -40,9 +40,12 @@ const VecKernels& vec_scalar() {
 
 const VecKernels& vec() {
   switch (ops_isa()) {
-    case CpuIsa::kAvx512: return vec_avx512();
-    case CpuIsa::kAvx2: return vec_avx2();
-    default: return vec_scalar();
+    case CpuIsa::kAvx512:
+      return vec_avx512();
+    case CpuIsa::kAvx2:
+      return vec_avx2();
+    default:
+      return vec_scalar();
   }
 }
 
