@@ -3,6 +3,7 @@
 // dequantized to F32 on get() (docs/FORMATS.md "GGUF").
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <regex>
 
@@ -76,6 +77,12 @@ class GgufTensorSource : public TensorSource {
                                                 : DType::kBF16;
       void* p = const_cast<uint8_t*>(file_->tensor_data(t));
       x = Tensor::view(p, dt, t.shape(), Device::kCpu, file_->mapping());
+      // general.alignment may be smaller than the element size: never hand out a misaligned view.
+      if (reinterpret_cast<uintptr_t>(p) % dtype_size(dt) != 0) {
+        Tensor copy = Tensor::empty(dt, t.shape());
+        std::memcpy(copy.data(), p, copy.nbytes());
+        x = copy;
+      }
     } else {
       x = file_->dequantize_f32(t);
     }
