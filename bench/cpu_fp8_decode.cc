@@ -147,8 +147,9 @@ int main(int argc, char** argv) {
   char date[32];
   const std::time_t now = std::time(nullptr);
   std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));
-  const std::string out = arg(argc, argv, "out", fs::path(__FILE__).parent_path().string() +
-                                                  "/results/cpu_fp8_" + date + ".json");
+  const std::string out =
+      arg(argc, argv, "out",
+          fs::path(__FILE__).parent_path().string() + "/results/cpu_fp8_" + date + ".json");
 
   // 1. Quantize: FP8_DYNAMIC (no calibration), and FP8 static with a timed calibration.
   const std::string dyn_dir = dir + "_fp8_dynamic", stat_dir = dir + "_fp8_static";
@@ -166,8 +167,10 @@ int main(int argc, char** argv) {
                                  decode("fp8 dynamic (FP8_DYNAMIC)", dyn_dir, n_decode),
                                  decode("fp8 static (FP8)", stat_dir, n_decode)};
     for (int i = 0; i < 3; ++i) {
-      if (rs.size() < 3) rs.push_back(run[i]);
-      else if (run[i].tok_s > rs[size_t(i)].tok_s) rs[size_t(i)] = run[i];
+      if (rs.size() < 3)
+        rs.push_back(run[i]);
+      else if (run[i].tok_s > rs[size_t(i)].tok_s)
+        rs[size_t(i)] = run[i];
     }
   }
   const double bw_after = bench::stream_read_gbs(size_t(1) << 30, 5);
@@ -183,15 +186,19 @@ int main(int argc, char** argv) {
     std::printf("%-26s %10.3f %10.2f %10.2f %9.1f%% %9.2fx\n", r.name.c_str(),
                 double(r.weight_bytes) / 1e9, r.tok_s, roof, 100.0 * r.tok_s / roof,
                 r.tok_s / rs[0].tok_s);
-    runs.push_back({{"model", r.name}, {"weight_bytes", r.weight_bytes}, {"decode_tok_s", r.tok_s},
-                    {"roofline_tok_s", roof}, {"fraction_of_roofline", r.tok_s / roof},
+    runs.push_back({{"model", r.name},
+                    {"weight_bytes", r.weight_bytes},
+                    {"decode_tok_s", r.tok_s},
+                    {"roofline_tok_s", roof},
+                    {"fraction_of_roofline", r.tok_s / roof},
                     {"speedup_vs_bf16", r.tok_s / rs[0].tok_s}});
   }
   if (!decode_only)
-    std::printf("\nquantize time: weights %.1f s; calibration %.1f s per %lld-token sample "
-              "(measured on %lld) -> 512 samples x %lld tokens estimated %.0f s (%.1f h)\n",
-              quant_weights_s, per_sample_s, (long long)calib_len, (long long)n_calib,
-              (long long)calib_len, est_512_s, est_512_s / 3600.0);
+    std::printf(
+        "\nquantize time: weights %.1f s; calibration %.1f s per %lld-token sample "
+        "(measured on %lld) -> 512 samples x %lld tokens estimated %.0f s (%.1f h)\n",
+        quant_weights_s, per_sample_s, (long long)calib_len, (long long)n_calib,
+        (long long)calib_len, est_512_s, est_512_s / 3600.0);
   Json j = {{"command", cmd},
             {"date_utc", date},
             {"model", dir},

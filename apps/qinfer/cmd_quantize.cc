@@ -41,8 +41,7 @@ void progress_bar(const char* what, size_t done, size_t total, double t0) {
 }
 
 double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 // A calibration sample: plain text, or chat messages to render with the tokenizer's template.
@@ -178,29 +177,30 @@ int run_quantize(Args& args) {
     progress_bar("quantizing", done, total, t1);
   };
   const quant::QuantizeStats st = quant::write_fp8_checkpoint(job);
-  std::printf("%s: %zu Linear layers as FP8 (%s), %zu shard(s), %.1f MB -> %.1f MB, "
-              "%.1f s (calibration %.1f s)\n",
-              out.c_str(), st.n_quantized, scheme.name.c_str(), st.n_shards, st.bytes_in / 1e6,
-              st.bytes_out / 1e6, now_s() - t0, t1 - t0);
+  std::printf(
+      "%s: %zu Linear layers as FP8 (%s), %zu shard(s), %.1f MB -> %.1f MB, "
+      "%.1f s (calibration %.1f s)\n",
+      out.c_str(), st.n_quantized, scheme.name.c_str(), st.n_shards, st.bytes_in / 1e6,
+      st.bytes_out / 1e6, now_s() - t0, t1 - t0);
   return 0;
 }
 
-Registrar reg({.name = "quantize",
-               .summary = "quantize a checkpoint to FP8 (compressed-tensors, vLLM-compatible)",
-               .usage =
-                   "qinfer quantize --model IN --output OUT [--scheme fp8|fp8-dynamic|"
-                   "fp8-per-tensor]\n"
-                   "                [--calibration FILE.jsonl|txt] [--num-samples 512] "
-                   "[--seq-len 2048]\n"
-                   "                [--ignore lm_head]... [--chat-template] [--max-shard-mb 5000]\n"
-                   "  fp8             weights per channel, static per-tensor activations "
-                   "(calibrated)\n"
-                   "  fp8-dynamic     llm-compressor FP8_DYNAMIC: weights per channel, dynamic "
-                   "per-token activations\n"
-                   "  fp8-per-tensor  llm-compressor FP8: weights per tensor, static per-tensor "
-                   "activations (calibrated)",
-               .flags = {"chat-template"},
-               .run = run_quantize});
+Registrar reg(
+    {.name = "quantize",
+     .summary = "quantize a checkpoint to FP8 (compressed-tensors, vLLM-compatible)",
+     .usage = "qinfer quantize --model IN --output OUT [--scheme fp8|fp8-dynamic|"
+              "fp8-per-tensor]\n"
+              "                [--calibration FILE.jsonl|txt] [--num-samples 512] "
+              "[--seq-len 2048]\n"
+              "                [--ignore lm_head]... [--chat-template] [--max-shard-mb 5000]\n"
+              "  fp8             weights per channel, static per-tensor activations "
+              "(calibrated)\n"
+              "  fp8-dynamic     llm-compressor FP8_DYNAMIC: weights per channel, dynamic "
+              "per-token activations\n"
+              "  fp8-per-tensor  llm-compressor FP8: weights per tensor, static per-tensor "
+              "activations (calibrated)",
+     .flags = {"chat-template"},
+     .run = run_quantize});
 
 }  // namespace
 }  // namespace qinfer::cli

@@ -26,8 +26,8 @@ std::optional<CtArgs> parse_args(const Json& j, const std::string& where) {
   QINFER_CHECK(bits.is_number_integer() && bits.get<int64_t>() == 8, where,
                ".num_bits = ", bits.dump(), ": only 8-bit FP8 (E4M3) is supported");
   const Json& type = field("type");
-  QINFER_CHECK(type.is_string() && type.get<std::string>() == "float", where, ".type = ",
-               type.dump(), ": only \"float\" (FP8 E4M3) is supported");
+  QINFER_CHECK(type.is_string() && type.get<std::string>() == "float", where,
+               ".type = ", type.dump(), ": only \"float\" (FP8 E4M3) is supported");
   if (j.contains("symmetric") && !j.at("symmetric").is_null())
     QINFER_CHECK(j.at("symmetric").is_boolean() && j.at("symmetric").get<bool>(), where,
                  ".symmetric must be true (asymmetric FP8 is not supported)");
@@ -210,10 +210,10 @@ KvCacheScales load_kv_cache_scales(const io::Checkpoint& ck) {
   r.fp8 = true;
   for (int64_t l = 0; l < ck.config.n_layer; ++l) {
     const std::string p = str_cat("model.layers.", l, ".self_attn.");
-    r.k_scale.push_back(ck.tensors->has(p + "k_scale") ? read_scales(*ck.tensors, p + "k_scale", 1)[0]
-                                                        : 1.0f);
-    r.v_scale.push_back(ck.tensors->has(p + "v_scale") ? read_scales(*ck.tensors, p + "v_scale", 1)[0]
-                                                        : 1.0f);
+    r.k_scale.push_back(
+        ck.tensors->has(p + "k_scale") ? read_scales(*ck.tensors, p + "k_scale", 1)[0] : 1.0f);
+    r.v_scale.push_back(
+        ck.tensors->has(p + "v_scale") ? read_scales(*ck.tensors, p + "v_scale", 1)[0] : 1.0f);
   }
   return r;
 }

@@ -66,7 +66,7 @@ void requantize_shard(const uint8_t* w, int64_t n, float s, float s_max, uint8_t
 // FP8 KV cache scales (kv_cache_scheme): per layer, from "model.layers.N.self_attn.k_scale" /
 // "v_scale" (scalars; 1.0 when a layer has none, as vLLM defaults them).
 struct KvCacheScales {
-  bool fp8 = false;  // kv_cache_scheme present
+  bool fp8 = false;            // kv_cache_scheme present
   std::vector<float> k_scale;  // (n_layer)
   std::vector<float> v_scale;  // (n_layer)
 };

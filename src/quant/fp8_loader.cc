@@ -24,8 +24,8 @@ Member read_member(const io::Checkpoint& ck, const CtGroup& g, const std::string
                    int64_t n_out, int64_t n_in) {
   Member m{module, n_out, Tensor(), {}, 0.0f};
   const std::string wn = module + ".weight";
-  QINFER_CHECK(ck.tensors->has(wn), ck.path, ": tensor '", wn,
-               "' is missing (quantization_config ", g.name, " targets it)");
+  QINFER_CHECK(ck.tensors->has(wn), ck.path, ": tensor '", wn, "' is missing (quantization_config ",
+               g.name, " targets it)");
   m.weight = ck.tensors->get_checked(wn, {n_out, n_in});
   QINFER_CHECK(m.weight.dtype() == DType::kF8E4M3, ck.tensors->file_of(wn), ": tensor '", wn,
                "' has dtype ", dtype_name(m.weight.dtype()), "; quantization_config ", g.name,

@@ -19,27 +19,40 @@ namespace {
 // Rounds to dtype d as a torch tensor of that dtype would hold the value.
 float round_to(DType d, float v) {
   switch (d) {
-    case DType::kBF16: return bf16_to_f32(f32_to_bf16(v));
-    case DType::kF16: return f16_to_f32(f32_to_f16(v));
-    default: return v;
+    case DType::kBF16:
+      return bf16_to_f32(f32_to_bf16(v));
+    case DType::kF16:
+      return f16_to_f32(f32_to_f16(v));
+    default:
+      return v;
   }
 }
 
 // torch.finfo(d).eps: compressed-tensors replaces a zero scale by it.
 float eps_of(DType d) {
   switch (d) {
-    case DType::kBF16: return 0.0078125f;      // 2^-7
-    case DType::kF16: return 0.0009765625f;    // 2^-10
-    default: return std::numeric_limits<float>::epsilon();
+    case DType::kBF16:
+      return 0.0078125f;  // 2^-7
+    case DType::kF16:
+      return 0.0009765625f;  // 2^-10
+    default:
+      return std::numeric_limits<float>::epsilon();
   }
 }
 
 void store(Tensor& t, size_t i, float v) {
   switch (t.dtype()) {
-    case DType::kBF16: t.data_as<uint16_t>()[i] = f32_to_bf16(v); return;
-    case DType::kF16: t.data_as<uint16_t>()[i] = f32_to_f16(v); return;
-    case DType::kF32: t.data_as<float>()[i] = v; return;
-    default: QINFER_FAIL("store: unsupported scale dtype ", dtype_name(t.dtype()));
+    case DType::kBF16:
+      t.data_as<uint16_t>()[i] = f32_to_bf16(v);
+      return;
+    case DType::kF16:
+      t.data_as<uint16_t>()[i] = f32_to_f16(v);
+      return;
+    case DType::kF32:
+      t.data_as<float>()[i] = v;
+      return;
+    default:
+      QINFER_FAIL("store: unsupported scale dtype ", dtype_name(t.dtype()));
   }
 }
 
@@ -89,8 +102,8 @@ Fp8Scheme parse_fp8_scheme(const std::string& name) {
 QuantizedWeight quantize_weight_fp8(const Tensor& w, bool per_channel) {
   const DType d = w.dtype();
   QINFER_CHECK(w.ndim() == 2 && (d == DType::kBF16 || d == DType::kF16 || d == DType::kF32),
-               "quantize_weight_fp8: expected a 2-D BF16/F16/F32 weight, got ", dtype_name(d),
-               " ", shape_str(w.shape()));
+               "quantize_weight_fp8: expected a 2-D BF16/F16/F32 weight, got ", dtype_name(d), " ",
+               shape_str(w.shape()));
   const int64_t n_out = w.dim(0), n_in = w.dim(1);
   QuantizedWeight r;
   r.q = Tensor::empty(DType::kF8E4M3, {n_out, n_in});
@@ -142,8 +155,8 @@ float input_scale_from_absmax(float absmax, DType d) {
 }
 
 bool is_linear_weight(const std::string& tensor, std::string* module) {
-  static const char* kSuffixes[] = {".q_proj.weight", ".k_proj.weight", ".v_proj.weight",
-                                    ".o_proj.weight", ".gate_proj.weight", ".up_proj.weight",
+  static const char* kSuffixes[] = {".q_proj.weight",   ".k_proj.weight",    ".v_proj.weight",
+                                    ".o_proj.weight",   ".gate_proj.weight", ".up_proj.weight",
                                     ".down_proj.weight"};
   bool hit = tensor == "lm_head.weight";
   for (const char* s : kSuffixes) {
@@ -157,13 +170,13 @@ bool is_linear_weight(const std::string& tensor, std::string* module) {
 
 Json fp8_quantization_config(const Fp8Scheme& s, const std::vector<std::string>& ignore) {
   const bool stat = s.act == ops::ActQuant::kStaticPerTensor;
-  Json group = {{"format", nullptr},
-                {"input_activations", stat ? args_json("tensor", false, "static_minmax")
-                                           : args_json("token", true, nullptr)},
-                {"output_activations", nullptr},
-                {"targets", {"Linear"}},
-                {"weights", args_json(s.weight_per_channel ? "channel" : "tensor", false,
-                                      nullptr)}};
+  Json group = {
+      {"format", nullptr},
+      {"input_activations",
+       stat ? args_json("tensor", false, "static_minmax") : args_json("token", true, nullptr)},
+      {"output_activations", nullptr},
+      {"targets", {"Linear"}},
+      {"weights", args_json(s.weight_per_channel ? "channel" : "tensor", false, nullptr)}};
   // compressed-tensors 0.20 ModelCompressor.update_config: version, quant_method,
   // sparsity_config {}, transform_config {}, then QuantizationConfig.model_dump().
   Json qc = {{"config_groups", {{"group_0", group}}},
@@ -186,8 +199,7 @@ std::string fp8_recipe_yaml(const Fp8Scheme& s, const std::vector<std::string>& 
   ig += "]";
   std::string y = "default_stage:\n  default_modifiers:\n    QuantizationModifier:\n";
   if (s.preset) {
-    y += str_cat("      targets: [Linear]\n      ignore: ", ig, "\n      scheme: ", s.preset,
-                 "\n");
+    y += str_cat("      targets: [Linear]\n      ignore: ", ig, "\n      scheme: ", s.preset, "\n");
     return y;
   }
   // No preset equals this scheme: spell out its config group.

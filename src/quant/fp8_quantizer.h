@@ -21,10 +21,10 @@ namespace qinfer::quant {
 //   fp8-per-tensor  llm-compressor FP8: weights per tensor, activations static per tensor
 // "FP8" and "FP8_DYNAMIC" are accepted as llm-compressor's preset names.
 struct Fp8Scheme {
-  std::string name;        // canonical: fp8 | fp8-dynamic | fp8-per-tensor
+  std::string name;  // canonical: fp8 | fp8-dynamic | fp8-per-tensor
   bool weight_per_channel;
-  ops::ActQuant act;       // kStaticPerTensor or kDynamicPerToken
-  const char* preset;      // llm-compressor preset it equals, or nullptr
+  ops::ActQuant act;   // kStaticPerTensor or kDynamicPerToken
+  const char* preset;  // llm-compressor preset it equals, or nullptr
 };
 Fp8Scheme parse_fp8_scheme(const std::string& name);
 

@@ -55,8 +55,8 @@ Plan make_plan(const QuantizeJob& job, const CtConfig& ct) {
     p.tensors.push_back({module + ".weight_scale", t.dtype(),
                          job.scheme.weight_per_channel ? Shape{t.dim(0), 1} : Shape{1}});
     if (stat) {
-      QINFER_CHECK(job.input_absmax.count(module), "calibration: no activations reached '",
-                   module, "' (static schemes need calibration data for every Linear)");
+      QINFER_CHECK(job.input_absmax.count(module), "calibration: no activations reached '", module,
+                   "' (static schemes need calibration data for every Linear)");
       p.tensors.push_back({module + ".input_scale", t.dtype(), {1}});
     }
   }
@@ -85,9 +85,12 @@ Tensor produce(const QuantizeJob& job, const Plan& plan, const PlannedTensor& p,
     const std::string module = p.name.substr(0, p.name.size() - 12);
     Tensor s = Tensor::empty(p.dtype, {1});
     const float v = input_scale_from_absmax(job.input_absmax.at(module), p.dtype);
-    if (p.dtype == DType::kF32) s.data_as<float>()[0] = v;
-    else if (p.dtype == DType::kBF16) s.data_as<uint16_t>()[0] = f32_to_bf16(v);
-    else s.data_as<uint16_t>()[0] = f32_to_f16(v);
+    if (p.dtype == DType::kF32)
+      s.data_as<float>()[0] = v;
+    else if (p.dtype == DType::kBF16)
+      s.data_as<uint16_t>()[0] = f32_to_bf16(v);
+    else
+      s.data_as<uint16_t>()[0] = f32_to_f16(v);
     return s;
   }
   return src.get(p.name);
@@ -138,7 +141,8 @@ QuantizeStats write_fp8_checkpoint(const QuantizeJob& job) {
     Json index = {{"metadata", {{"total_size", total_bytes}}}, {"weight_map", weight_map}};
     write_json_file((fs::path(job.out_dir) / "model.safetensors.index.json").string(), index);
   }
-  for (const std::string& n : job.in->tensors->names()) st.bytes_in += job.in->tensors->get(n).nbytes();
+  for (const std::string& n : job.in->tensors->names())
+    st.bytes_in += job.in->tensors->get(n).nbytes();
   st.bytes_out = total_bytes;
   // config.json: the input's, plus quantization_config; keys sorted as update_config dumps it.
   Json cfg = read_json_file((fs::path(job.in->path) / "config.json").string());

@@ -35,8 +35,7 @@ ops::LinearWeight load_dense(const io::Checkpoint& ck, const std::vector<std::st
   std::vector<Tensor> parts;
   for (size_t i = 0; i < modules.size(); ++i) {
     Tensor t = ck.tensors->get_checked(modules[i] + ".weight", {n_out[i], n_in});
-    QINFER_CHECK(t.dtype() == DType::kF32 || t.dtype() == DType::kF16 ||
-                     t.dtype() == DType::kBF16,
+    QINFER_CHECK(t.dtype() == DType::kF32 || t.dtype() == DType::kF16 || t.dtype() == DType::kBF16,
                  ck.tensors->file_of(modules[i] + ".weight"), ": tensor '", modules[i],
                  ".weight' has dtype ", dtype_name(t.dtype()),
                  " but the checkpoint declares no quantization for it");

@@ -38,8 +38,8 @@ void SafetensorsStreamWriter::write(const std::string& name, const Tensor& t) {
                "' written out of plan order");
   const PlannedTensor& p = plan_[next_];
   QINFER_CHECK(t.dtype() == p.dtype && t.shape() == p.shape, path_, ": tensor '", name, "' is ",
-               dtype_name(t.dtype()), " ", shape_str(t.shape()), ", planned ",
-               dtype_name(p.dtype), " ", shape_str(p.shape));
+               dtype_name(t.dtype()), " ", shape_str(t.shape()), ", planned ", dtype_name(p.dtype),
+               " ", shape_str(p.shape));
   out_.write(static_cast<const char*>(t.data()), std::streamsize(t.nbytes()));
   QINFER_CHECK(out_.good(), path_, ": write failed (disk full?)");
   ++next_;

@@ -33,16 +33,22 @@ class MapSource : public io::TensorSource {
 };
 
 Json args(const char* strategy, bool dynamic) {
-  return Json{{"num_bits", 8}, {"type", "float"},     {"symmetric", true},
+  return Json{{"num_bits", 8},         {"type", "float"},      {"symmetric", true},
               {"group_size", nullptr}, {"strategy", strategy}, {"dynamic", dynamic}};
 }
 
 Json config(const char* w_strategy, Json acts) {
-  Json g = {{"targets", {"Linear"}}, {"weights", args(w_strategy, false)},
-            {"input_activations", acts}, {"output_activations", nullptr}, {"format", nullptr}};
-  return Json{{"config_groups", {{"group_0", g}}}, {"quant_method", "compressed-tensors"},
-              {"format", "float-quantized"}, {"quantization_status", "compressed"},
-              {"ignore", {"lm_head"}}, {"kv_cache_scheme", nullptr}};
+  Json g = {{"targets", {"Linear"}},
+            {"weights", args(w_strategy, false)},
+            {"input_activations", acts},
+            {"output_activations", nullptr},
+            {"format", nullptr}};
+  return Json{{"config_groups", {{"group_0", g}}},
+              {"quant_method", "compressed-tensors"},
+              {"format", "float-quantized"},
+              {"quantization_status", "compressed"},
+              {"ignore", {"lm_head"}},
+              {"kv_cache_scheme", nullptr}};
 }
 
 Tensor f32(std::vector<float> v, Shape shape) {
@@ -196,14 +202,16 @@ TEST(CtLoad, FusedPerChannelDynamicConcatenates) {
   for (int i = 0; i < 3; ++i) {
     EXPECT_FLOAT_EQ(w.weight_scale.data_as<float>()[2 * i], 0.1f * (i + 1));
     EXPECT_FLOAT_EQ(w.weight_scale.data_as<float>()[2 * i + 1], 0.2f * (i + 1));
-    EXPECT_EQ(std::memcmp(w.weight.data_as<uint8_t>() + 32 * i,
-                          f.src->t[kQkv[i] + ".weight"].data(), 32), 0);
+    EXPECT_EQ(
+        std::memcmp(w.weight.data_as<uint8_t>() + 32 * i, f.src->t[kQkv[i] + ".weight"].data(), 32),
+        0);
   }
 }
 
 TEST(CtLoad, WeightOnlyPerTensorBecomesChannelwise) {
   Fixture f(config("tensor", nullptr));
-  const std::vector<std::string> gu = {"model.layers.0.mlp.gate_proj", "model.layers.0.mlp.up_proj"};
+  const std::vector<std::string> gu = {"model.layers.0.mlp.gate_proj",
+                                       "model.layers.0.mlp.up_proj"};
   for (int i = 0; i < 2; ++i) {
     f.src->t[gu[i] + ".weight"] = fp8_weight(3, 16, i);
     f.src->t[gu[i] + ".weight_scale"] = f32({0.5f + i}, {});

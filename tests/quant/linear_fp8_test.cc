@@ -82,7 +82,8 @@ ops::LinearWeight make_weight(const Case& c, std::mt19937& rng, std::vector<uint
   std::uniform_int_distribution<int> code(0, 255);
   bytes.resize(size_t(c.n_out * c.n_in));
   for (auto& b : bytes) {
-    do b = uint8_t(code(rng)); while ((b & 0x7f) == 0x7f);  // no NaN codes
+    do b = uint8_t(code(rng));
+    while ((b & 0x7f) == 0x7f);  // no NaN codes
   }
   ops::LinearWeight w;
   w.name = "test";
@@ -184,11 +185,11 @@ TEST(LinearFp8Decode, EveryCodeDecodesExactly) {
     std::vector<float> x(16, 0.0f);
     x[3] = v ? fp8::kAvx512XScale : 1.0f;
     std::vector<float> acc(static_cast<size_t>(n_out), 0.0f);
-    (isa == CpuIsa::kAvx512 ? fp8::dot_fp8_avx512 : fp8::dot_fp8_scalar)(W.data(), 16, 0, n_out,
-                                                                        x.data(), 1, acc.data(),
-                                                                        n_out);
+    (isa == CpuIsa::kAvx512 ? fp8::dot_fp8_avx512 : fp8::dot_fp8_scalar)(
+        W.data(), 16, 0, n_out, x.data(), 1, acc.data(), n_out);
     for (int64_t o = 0; o < n_out; ++o)
-      ASSERT_EQ(acc[size_t(o)] * (v ? fp8::kAvx512AccScale : 1.0f), fp8e4m3_to_f32(bytes[size_t(o)]))
+      ASSERT_EQ(acc[size_t(o)] * (v ? fp8::kAvx512AccScale : 1.0f),
+                fp8e4m3_to_f32(bytes[size_t(o)]))
           << cpu_isa_name(isa) << " code 0x" << std::hex << int(bytes[size_t(o)]);
   }
 }
@@ -196,8 +197,8 @@ TEST(LinearFp8Decode, EveryCodeDecodesExactly) {
 TEST(LinearFp8, DispatchThroughOpsLinear) {
   std::mt19937 rng(7);
   std::vector<uint8_t> bytes;
-  ops::LinearWeight w = make_weight(Case{2, 8, 32, ActQuant::kDynamicPerToken, true, true}, rng,
-                                    bytes);
+  ops::LinearWeight w =
+      make_weight(Case{2, 8, 32, ActQuant::kDynamicPerToken, true, true}, rng, bytes);
   Tensor x = Tensor::zeros(DType::kF32, {2, 32});
   for (int64_t i = 0; i < 64; ++i) x.data_as<float>()[i] = float(i % 7) - 3.0f;
   Tensor y = Tensor::zeros(DType::kF32, {2, 8});
@@ -211,8 +212,8 @@ TEST(LinearFp8, DispatchThroughOpsLinear) {
 TEST(LinearFp8, RejectsBadScale) {
   std::mt19937 rng(7);
   std::vector<uint8_t> bytes;
-  ops::LinearWeight w = make_weight(Case{1, 8, 32, ActQuant::kStaticPerTensor, true, false}, rng,
-                                    bytes);
+  ops::LinearWeight w =
+      make_weight(Case{1, 8, 32, ActQuant::kStaticPerTensor, true, false}, rng, bytes);
   w.input_scale = 0.0f;
   std::vector<float> x(32, 1.0f), y(8);
   EXPECT_THROW(fp8::linear_fp8_isa(w, x.data(), 1, y.data(), CpuIsa::kScalar), Error);

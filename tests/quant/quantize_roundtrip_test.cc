@@ -83,8 +83,9 @@ double perplexity(model::LlamaModel& m, const std::string& text) {
 }
 
 std::string quantize_tiny(const std::string& scheme) {
-  const std::string out = (fs::temp_directory_path() /
-                           ("qinfer_fp8_" + scheme + "_" + std::to_string(getpid()))).string();
+  const std::string out =
+      (fs::temp_directory_path() / ("qinfer_fp8_" + scheme + "_" + std::to_string(getpid())))
+          .string();
   fs::remove_all(out);
   io::Checkpoint ck = io::open_checkpoint(kTiny);
   quant::QuantizeJob job;

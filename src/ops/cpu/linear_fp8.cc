@@ -89,10 +89,9 @@ void check_weight(const LinearWeight& w) {
                "), got ", dtype_name(w.weight.dtype()), " ", shape_str(w.weight.shape()));
   const int64_t ns = w.weight_scale.defined() ? w.weight_scale.numel() : 0;
   QINFER_CHECK(w.weight_scale.dtype() == DType::kF32 && (ns == 1 || ns == w.n_out), "linear ",
-               w.name, ": weight_scale must be F32 with 1 or n_out = ", w.n_out,
-               " elements, got ", ns);
-  QINFER_CHECK(!w.bias.defined() ||
-                   (w.bias.dtype() == DType::kF32 && w.bias.numel() == w.n_out),
+               w.name, ": weight_scale must be F32 with 1 or n_out = ", w.n_out, " elements, got ",
+               ns);
+  QINFER_CHECK(!w.bias.defined() || (w.bias.dtype() == DType::kF32 && w.bias.numel() == w.n_out),
                "linear ", w.name, ": bias must be F32 (", w.n_out, ")");
 }
 

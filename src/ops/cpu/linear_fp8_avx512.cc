@@ -41,23 +41,23 @@ template <int R>
 inline void dot_rows(const uint8_t* w, int64_t n_in, const float* x, float* out,
                      int64_t out_stride) {
   __m512 acc[R];
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
   int64_t k = 0;
   for (; k + 16 <= n_in; k += 16) {
     const __m512 wf = decode16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + k)));
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
       acc[r] = _mm512_fmadd_ps(_mm512_loadu_ps(x + r * n_in + k), wf, acc[r]);
   }
   if (k < n_in) {
     const __mmask16 m = __mmask16((1u << (n_in - k)) - 1u);
     const __m512 wf = decode16(_mm_maskz_loadu_epi8(m, w + k));
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
       acc[r] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, x + r * n_in + k), wf, acc[r]);
   }
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int r = 0; r < R; ++r) out[r * out_stride] = hsum(acc[r]);
 }
 
