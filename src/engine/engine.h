@@ -72,6 +72,7 @@ class Engine {
 
  private:
   void loop();
+  bool step_body(double* forward_s, int64_t* n_decode);
   void drain_inbox();
   void start_group(Request&& req, OutputCallback&& cb);
   void run_forward(const SchedulerOutput& out, Tensor* logits);
