@@ -145,6 +145,12 @@ std::string run_decoders(const std::vector<DecoderStep>& steps, std::vector<std:
 IncrementalDecoder::IncrementalDecoder(const Tokenizer& tok, bool skip_special_tokens)
     : tok_(tok), skip_special_(skip_special_tokens) {}
 
+IncrementalDecoder::IncrementalDecoder(const Tokenizer& tok, bool skip_special_tokens,
+                                       std::span<const int32_t> context)
+    : tok_(tok), skip_special_(skip_special_tokens), ids_(context.begin(), context.end()) {
+  read_offset_ = ids_.size();
+}
+
 std::string IncrementalDecoder::push(int32_t id) {
   ids_.push_back(id);
   std::span<const int32_t> all(ids_);

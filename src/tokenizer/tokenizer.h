@@ -49,6 +49,11 @@ class Tokenizer {
 class IncrementalDecoder {
  public:
   IncrementalDecoder(const Tokenizer& tok, bool skip_special_tokens);
+  // Starts after `context` (the last prompt ids; vLLM uses up to 5): their text is not emitted,
+  // but the first generated token is decoded after them, so a SentencePiece "▁word" keeps its
+  // leading space as in vLLM's output text (without context, decode's Strip removes it).
+  IncrementalDecoder(const Tokenizer& tok, bool skip_special_tokens,
+                     std::span<const int32_t> context);
   std::string push(int32_t id);
   std::string flush();  // whatever is left (invalid trailing bytes become U+FFFD)
 

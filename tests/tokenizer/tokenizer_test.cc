@@ -112,6 +112,29 @@ TEST(Tokenizer, IncrementalDecodeHoldsIncompleteCharacters) {
   EXPECT_EQ(out, "😀");
 }
 
+// With prompt context, the first SentencePiece token keeps its space (vLLM's output text);
+// without it, decode's Strip removes it (transformers' decode of the output ids alone).
+TEST(Tokenizer, IncrementalDecodeWithPromptContext) {
+  const Tokenizer& t = llama2();
+  auto prompt = t.encode("Say hi:", true);
+  auto out = t.encode("Hello there", false);  // "▁Hello" "▁there", as a model emits them
+  std::span<const int32_t> tail(prompt);
+  if (tail.size() > 5) tail = tail.subspan(tail.size() - 5);
+  IncrementalDecoder with(t, true, tail), without(t, true);
+  std::string a, b;
+  for (int32_t id : out) {
+    a += with.push(id);
+    b += without.push(id);
+  }
+  a += with.flush();
+  b += without.flush();
+  EXPECT_EQ(a, " Hello there");
+  EXPECT_EQ(b, "Hello there");
+  std::vector<int32_t> all(prompt);
+  all.insert(all.end(), out.begin(), out.end());
+  EXPECT_EQ(t.decode(prompt, true) + a, t.decode(all, true));
+}
+
 TEST(Tokenizer, RejectsUnsupportedComponentsByName) {
   Json tj = {{"model", {{"type", "WordPiece"}, {"vocab", Json::object()}}}};
   try {
