@@ -7,9 +7,11 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/cpu_features.h"
 #include "core/json.h"
 #include "io/checkpoint.h"
 #include "model/llama.h"
+#include "ops/cpu/isa.h"
 #include "quant/compressed_tensors.h"
 
 namespace qinfer {
@@ -63,16 +65,31 @@ std::vector<int32_t> greedy(model::LlamaModel& m, const std::vector<int32_t>& pr
   return out;
 }
 
+void check_against_reference(model::LlamaModel& m, const Json& ref);
+
 class Fp8Golden : public ::testing::TestWithParam<std::string> {};
 
+// Every kernel level the CPU has (the scalar loops and the AVX-512 kernel) must pass.
 TEST_P(Fp8Golden, MatchesVllmStyleReference) {
   const std::string dir = kData + GetParam();
   io::Checkpoint ck = io::open_checkpoint(dir);
   std::unique_ptr<model::LlamaModel> m = model::LlamaModel::load(ck);
   const Json ref = read_json_file(dir + "/reference.json");
+  std::vector<CpuIsa> levels = {CpuIsa::kScalar};
+  if (cpu_isa() != CpuIsa::kScalar) levels.push_back(cpu_isa());
+  for (CpuIsa isa : levels) {
+    ops::cpu::set_ops_isa(isa);
+    SCOPED_TRACE(cpu_isa_name(isa));
+    check_against_reference(*m, ref);
+  }
+  ops::cpu::set_ops_isa(CpuIsa::kAvx512);
+}
+
+void check_against_reference(model::LlamaModel& m, const Json& ref) {
+  const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->value_param();
   for (size_t p = 0; p < ref["prompts"].size(); ++p) {
     const std::vector<int32_t> prompt = ref["prompts"][p].get<std::vector<int32_t>>();
-    const auto got = logprobs(*m, prompt);
+    const auto got = logprobs(m, prompt);
     const Json& want = ref["logprobs"][p];
     ASSERT_EQ(got.size(), want.size());
     double worst = 0.0;
@@ -85,14 +102,14 @@ TEST_P(Fp8Golden, MatchesVllmStyleReference) {
         const double d = std::fabs(got[i][v] - w);
         if (d > worst) worst = d, worst_pos = i, worst_tok = v;
       }
-    EXPECT_LT(worst, 2e-2) << GetParam() << " prompt " << p << ": log-prob differs by " << worst
+    EXPECT_LT(worst, 2e-2) << name << " prompt " << p << ": log-prob differs by " << worst
                            << " at position " << worst_pos << ", token " << worst_tok;
-    const std::vector<int32_t> ids = greedy(*m, prompt, int(ref["greedy"][p].size()));
+    const std::vector<int32_t> ids = greedy(m, prompt, int(ref["greedy"][p].size()));
     const std::vector<int32_t> want_ids = ref["greedy"][p].get<std::vector<int32_t>>();
     for (size_t t = 0; t < ids.size(); ++t) {
       const double margin = ref["greedy_margin"][p][t].get<double>();
       if (ids[t] != want_ids[t] && margin < 2e-2) break;  // a near tie: either choice is right
-      ASSERT_EQ(ids[t], want_ids[t]) << GetParam() << " prompt " << p << " greedy step " << t
+      ASSERT_EQ(ids[t], want_ids[t]) << name << " prompt " << p << " greedy step " << t
                                      << " (reference top-2 margin " << margin << ")";
     }
   }
