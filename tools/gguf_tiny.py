@@ -67,7 +67,7 @@ def gpt2_vocab(n_extra_merges=40):
 
 
 def write_tiny_llama(path, hidden=256, n_head=4, n_head_kv=2, ffn=512, n_layer=2,
-                     qtypes=(T.Q4_0, T.Q4_1, T.Q5_0, T.Q5_1, T.Q8_0, T.Q4_K, T.Q5_K, T.Q6_K),
+                     qtypes=(T.Q4_0, T.Q4_1, T.Q5_0, T.Q5_1, T.Q8_0, T.Q4_K, T.Q5_K, T.Q6_K, T.F16, T.BF16),
                      tied=True, seed=0, tokenizer="gpt2", spm_tokens=None):
     """Writes the file; returns {gguf tensor name: (hf name, qtype, hf-order float32 array)}."""
     rng = np.random.default_rng(seed)
@@ -109,7 +109,7 @@ def write_tiny_llama(path, hidden=256, n_head=4, n_head_kv=2, ffn=512, n_layer=2
     k = [0]
 
     def add(gname, hfname, x, qtype=None, permute_heads=0):
-        if qtype is None:
+        if qtype is None and x.ndim == 2:
             qtype = qtypes[k[0] % len(qtypes)]
             k[0] += 1
         stored = hf_permute(x, permute_heads) if permute_heads else x

@@ -25,7 +25,7 @@ def test_every_block_type_matches_gguf_py(tmp_path, tied):
     bad = compare_with_gguf_py(src, str(out))
     assert not bad, "\n".join(bad)
     types = {qt for _, qt, _ in truth.values()}
-    assert {T.Q4_0, T.Q4_1, T.Q5_0, T.Q5_1, T.Q8_0, T.Q4_K, T.Q5_K, T.Q6_K} <= types
+    assert {T.Q4_0, T.Q4_1, T.Q5_0, T.Q5_1, T.Q8_0, T.Q4_K, T.Q5_K, T.Q6_K, T.F16, T.BF16} <= types
     cfg = json.load(open(out / "config.json"))
     assert cfg["hidden_size"] == 256 and cfg["num_attention_heads"] == 4
     assert cfg["num_key_value_heads"] == 2 and cfg["head_dim"] == 64
