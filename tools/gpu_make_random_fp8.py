@@ -48,7 +48,7 @@ def quant_config():
         return {"num_bits": 8, "type": "float", "symmetric": True, "group_size": None,
                 "strategy": strategy, "dynamic": dynamic}
     return {"config_groups": {"group_0": {"targets": ["Linear"], "weights": args("channel", False),
-                                          "input_activations": args("token", True),
+                                          "input_activations": args("token", True) if ACT_QUANT else None,
                                           "output_activations": None, "format": None}},
             "format": "float-quantized", "global_compression_ratio": None, "ignore": ["lm_head"],
             "kv_cache_scheme": None, "quant_method": "compressed-tensors",
@@ -94,12 +94,17 @@ def make_tensors(cfg, gen):
     return t
 
 
+ACT_QUANT = True
+
+
 class FakeQuantLinear(torch.nn.Module):
     def __init__(self, wq, ws):
         super().__init__()
         self.w = wq.float() * ws.float()  # (out, in), dequantized once
 
     def forward(self, x):
+        if not ACT_QUANT:
+            return x @ self.w.t()
         s = (x.abs().amax(dim=-1, keepdim=True) / FP8_MAX).clamp(min=1.0 / (FP8_MAX * 512))
         xq = (x / s).clamp(-FP8_MAX, FP8_MAX).to(FP8).float() * s
         return xq @ self.w.t()
@@ -138,9 +143,12 @@ def main():
     ap.add_argument("--layers", type=int, default=32)
     ap.add_argument("--reference", action="store_true")
     ap.add_argument("--tiny", action="store_true", help="hidden 64 on the CPU: checks the script")
+    ap.add_argument("--cpu", action="store_true", help="generate and run the reference on the CPU")
+    ap.add_argument("--weight-only", action="store_true", help="no activation quantization")
     a = ap.parse_args()
-    global DEV
-    DEV = "cpu" if a.tiny else "cuda"
+    global DEV, ACT_QUANT
+    ACT_QUANT = not a.weight_only
+    DEV = "cpu" if a.tiny or a.cpu else "cuda"
     cfg = config(a.layers, a.tiny)
     gen = torch.Generator(device=DEV).manual_seed(0)
     tensors = make_tensors(cfg, gen)

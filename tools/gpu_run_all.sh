@@ -5,28 +5,34 @@
 #   3. golden checkpoints, GPU vs CPU vs HF    -> gpu_golden.json / .log
 #   4. 8B-shaped random FP8, 4 layers, vs transformers fake-quant reference (same json)
 #   5. 8B-shaped random FP8, 32 layers: qinfer bench latency (P=128, P=2048) and throughput
+#   7. with 5: qinfer bench throughput (64 prompts, 1000 in / 1000 out, concurrency 64)
 #   6. step 3 again with every linear on the GEMV (QINFER_CUDA_GEMV_ONLY=1), for diagnosis
 # Binaries come prebuilt in build-f/ (carried); the checkpoints are generated here, on local
 # disk, and never leave the machine. Usage: tools/gpu_run_all.sh [steps, default 12345]
+# Commands as run for bench/results: tools/gpu_run_all.sh 1234 | 12436 | 4365 | 57 | 125
 set -u
 STEPS=${1:-12345}
 B=build-f
 L=$(dirname "$(find / -name 'libcublasLt.so.13*' -not -path '/proc/*' 2>/dev/null | head -1)")
-export LD_LIBRARY_PATH=$L:${LD_LIBRARY_PATH:-}
+export LD_LIBRARY_PATH=$L:${LD_LIBRARY_PATH:-}:$PWD/build-f/lib  # carried: cpp-httplib and its deps
 export PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv | tee $OUT/gpu.txt
 case $STEPS in *1*) timeout 200 $B/tests/test_ops --gtest_filter='*Cuda*' 2>&1 | tee $OUT/test_ops.log | tail -15;; esac
 case $STEPS in *2*) timeout 200 $B/bench/gpu_kernels --out $OUT/gpu_kernels.json 2>&1 | tee $OUT/gpu_kernels.log;; esac
 G=""
 case $STEPS in *4*)
-  python3 tools/gpu_make_random_fp8.py --out /tmp/llama8b_fp8_l4 --layers 4 --reference 2>&1 | tail -3
-  G=/tmp/llama8b_fp8_l4;; esac
+  python3 tools/gpu_make_random_fp8.py --out /tmp/llama8b_fp8_l4 --layers 4 --reference 2>&1 | tail -1
+  python3 tools/gpu_make_random_fp8.py --out /tmp/llama8b_fp8w_l4 --layers 4 --reference \
+    --weight-only 2>&1 | tail -1
+  G="/tmp/llama8b_fp8_l4 /tmp/llama8b_fp8w_l4";; esac
 case $STEPS in *3*)
   timeout 300 $B/bench/gpu_golden --out $OUT/gpu_golden.json tests/golden/data/* \
     tests/quant/data/fp8_* $G 2>&1 | tee $OUT/gpu_golden.log;; esac
-case $STEPS in *6*)  # diagnosis: every linear through the GEMV
+case $STEPS in *6*)  # diagnosis: every linear through the GEMV; FP8 scales in our epilogue
   QINFER_CUDA_GEMV_ONLY=1 timeout 300 $B/bench/gpu_golden --out $OUT/gpu_golden_gemv_only.json \
-    tests/golden/data/gqa8_bf16 tests/quant/data/fp8_w_channel_a_dynamic $G 2>&1 | tee -a $OUT/gpu_golden.log;; esac
+    tests/quant/data/fp8_* $G 2>&1 | tee -a $OUT/gpu_golden.log
+  QINFER_CUDA_FP8_EPILOGUE=1 timeout 300 $B/bench/gpu_golden --out $OUT/gpu_golden_fp8_epilogue.json \
+    tests/quant/data/fp8_* 2>&1 | tee -a $OUT/gpu_golden.log;; esac
 case $STEPS in *5*)
   python3 tools/gpu_make_random_fp8.py --out /tmp/llama8b_fp8 --layers 32 2>&1 | tail -2
   M=/tmp/llama8b_fp8
@@ -34,6 +40,7 @@ case $STEPS in *5*)
     --out $OUT/bench_8b_latency_p128.json 2>&1 | tee $OUT/bench.log
   timeout 150 $B/apps/qinfer bench --model $M --prompt-len 2048 --decode-len 32 \
     --out $OUT/bench_8b_latency_p2048.json 2>&1 | tee -a $OUT/bench.log
+  case $STEPS in *7*)
   timeout 200 $B/apps/qinfer bench --model $M --mode throughput --num-prompts 64 \
     --input-len 1000 --output-len 1000 --max-concurrency 64 \
-    --out $OUT/bench_8b_throughput.json 2>&1 | tee -a $OUT/bench.log;; esac
+    --out $OUT/bench_8b_throughput.json 2>&1 | tee -a $OUT/bench.log;; esac;; esac

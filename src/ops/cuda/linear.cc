@@ -23,6 +23,26 @@ ScratchBuffer g_wsvec;  // per-tensor weight scale expanded to (n_out)
 
 // QINFER_CUDA_GEMV_ONLY=1 routes every batch size through the GEMV (a debugging switch that
 // isolates the cuBLASLt paths).
+// QINFER_CUDA_FP8_EPILOGUE=1 runs the FP8 GEMM unscaled and applies the per-token and
+// per-channel scales in our fp32 epilogue instead of cuBLASLt's outer-vector scale mode (to
+// compare the two numerically).
+bool fp8_scales_in_epilogue() {
+  static const bool on = [] {
+    const char* v = std::getenv("QINFER_CUDA_FP8_EPILOGUE");
+    return v != nullptr && std::string(v) == "1";
+  }();
+  return on;
+}
+
+// QINFER_CUDA_GEMV_UNFUSED=1 keeps the two-kernel decode path (quantize, then GEMV).
+bool fused_enabled() {
+  static const bool on = [] {
+    const char* v = std::getenv("QINFER_CUDA_GEMV_UNFUSED");
+    return v == nullptr || std::string(v) != "1";
+  }();
+  return on;
+}
+
 bool gemm_enabled() {
   static const bool enabled = [] {
     const char* v = std::getenv("QINFER_CUDA_GEMV_ONLY");
@@ -58,7 +78,7 @@ void linear_fp8(const LinearWeight& w, const Tensor& x, Tensor& y) {
              .bias = bias, .y = y.data_as<float>(), .n = n, .n_in = w.n_in, .n_out = w.n_out};
   if (w.act_quant == ActQuant::kNone) {
     // Weight-only FP8: dequantized in the GEMV's inner loop (no FP8 tensor-core path).
-    gemv(g, s);
+    if (!gemv_fused(g, 0, 0.0f, s)) gemv(g, s);
     return;
   }
   QINFER_CHECK(w.act_quant != ActQuant::kStaticPerTensor || w.input_scale > 0.0f, "linear ",
@@ -66,6 +86,9 @@ void linear_fp8(const LinearWeight& w, const Tensor& x, Tensor& y) {
   auto* xq = static_cast<uint8_t*>(g_xq.get(size_t(n * w.n_in) * sizeof(float) + 16));
   auto* xs = static_cast<float*>(g_xs.get(size_t(n) * sizeof(float) + 16));
   const float static_scale = w.act_quant == ActQuant::kStaticPerTensor ? w.input_scale : 0.0f;
+  if (n <= kGemvMaxRows && fused_enabled() &&
+      gemv_fused(g, w.act_quant == ActQuant::kStaticPerTensor ? 2 : 1, static_scale, s))
+    return;
   if (n > kGemvMaxRows && gemm_enabled() &&
       gemm_lt_supported(DType::kF8E4M3, n, w.n_in, w.n_out, w.weight.data(), xq, y.data())) {
     quantize_fp8_rows(x.data_as<float>(), n, w.n_in, static_scale, xq, nullptr, xs, s);
@@ -75,8 +98,10 @@ void linear_fp8(const LinearWeight& w, const Tensor& x, Tensor& y) {
       expand_scalar_f32(ws, v, w.n_out, s);
       wsv = v;
     }
+    const bool epi = fp8_scales_in_epilogue();
     GemmResult r = gemm_lt(DType::kF8E4M3, w.weight.data(), xq, y.data_as<float>(), n, w.n_in,
-                           w.n_out, xs, wsv, s);
+                           w.n_out, epi ? nullptr : xs, epi ? nullptr : wsv, s);
+    if (epi && r == GemmResult::kDone) r = GemmResult::kUnscaled;
     if (r != GemmResult::kNoAlgorithm) {
       const bool need_scales = r == GemmResult::kUnscaled;
       scale_bias_epilogue(y.data_as<float>(), n, w.n_out, need_scales ? xs : nullptr,
@@ -125,6 +150,7 @@ void linear_dense(const LinearWeight& w, const Tensor& x, Tensor& y) {
   GemvArgs g{.w = w.weight.data(), .w_dtype = wt, .x = x.data_as<float>(),
              .x_scale = nullptr, .w_scale = nullptr, .w_scale_per_channel = false,
              .bias = bias, .y = y.data_as<float>(), .n = n, .n_in = w.n_in, .n_out = w.n_out};
+  if (fused_enabled() && gemv_fused(g, 0, 0.0f, s)) return;
   gemv(g, s);
 }
 

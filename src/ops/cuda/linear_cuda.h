@@ -37,6 +37,12 @@ struct GemvArgs {
 };
 void gemv(const GemvArgs& a, cudaStream_t stream);
 
+// The same product for n <= 8 in one persistent kernel that first stages x in shared memory,
+// quantizing it (quant_mode 1: vLLM dynamic per token, 2: static with static_scale) for W8A8;
+// a.x_scale is ignored. Returns false (and runs nothing) when the shapes do not fit
+// (n > 8, n_in % 16 != 0, x larger than 160 KiB).
+bool gemv_fused(const GemvArgs& a, int quant_mode, float static_scale, cudaStream_t stream);
+
 // y[i, o] = y[i, o] * x_scale[i] * w_scale[o] + bias[o]: the epilogue of a GEMM that ran
 // unscaled. Null pointers mean 1 (scales) or 0 (bias).
 void scale_bias_epilogue(float* y, int64_t n, int64_t n_out, const float* x_scale,

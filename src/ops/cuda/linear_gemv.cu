@@ -282,6 +282,139 @@ void launch_gemv_w(const GemvParams& p, bool vec, cudaStream_t stream) {
   launch_gemv<WT, float>(p, vec, stream);
 }
 
+// The decode path in one kernel: a persistent grid whose blocks first stage the (up to 8)
+// activation rows in shared memory, quantizing them on the way when the layer is W8A8
+// (quant_mode 1: dynamic per-token scale from the row's absmax, 2: the static scale), then
+// walk output rows one warp each, like gemv_kernel. Saves the separate quantization kernel,
+// its launch and its round trip through global memory; x is read from L2 once per block.
+struct FusedParams {
+  GemvParams g;
+  int quant_mode;      // 0 none, 1 dynamic per token, 2 static
+  float static_scale;
+};
+
+// Where element i of an activation row lives in shared memory. Lane l of a warp consumes the
+// 16-byte weight chunks ch = l + 32 u (E elements each) and needs x[ch E .. ch E + E); in
+// row-major order those float4 reads are E * 4 bytes apart across the warp (4- to 8-way bank
+// conflicts, measured as the GEMV's bottleneck). Stored as [ch / 32][e = 0 .. E/4)[lane][4],
+// the 32 lanes' reads of one e are 512 contiguous bytes.
+template <typename WT>
+__device__ __forceinline__ int64_t x_slot(int64_t i) {
+  constexpr int E = kChunkElems<WT>;
+  const int64_t ch = i / E;
+  const int64_t e = (i % E) / 4;
+  return (((ch >> 5) * (E / 4) + e) * 32 + (ch & 31)) * 4 + (i & 3);
+}
+
+template <typename WT, int NT>
+__global__ void __launch_bounds__(kGemvWarps * 32)
+    gemv_fused_kernel(FusedParams fp) {
+  extern __shared__ float4 smem4[];
+  float* xs = reinterpret_cast<float*>(smem4);  // (nt, n_in)
+  __shared__ float red[32];
+  __shared__ float row_scale[NT];
+  const GemvParams& p = fp.g;
+  const int nt = int(p.n);
+  constexpr int E = kChunkElems<WT>;
+  const int64_t n_chunks = p.n_in / E;
+  const int64_t xrow = (n_chunks + 31) / 32 * 32 * E;  // floats per staged row (x_slot)
+  for (int t = 0; t < nt; ++t) {
+    const float* xr = static_cast<const float*>(p.x) + int64_t(t) * p.n_in;
+    float s = 1.0f;
+    if (fp.quant_mode == 1) {
+      float m = 0.0f;
+      for (int64_t i = threadIdx.x; i < p.n_in; i += blockDim.x) m = fmaxf(m, fabsf(xr[i]));
+      s = fmaxf(block_max(m, red) / kFp8Max, kMinDynScale);
+      __syncthreads();  // red is reused by the next row
+    } else if (fp.quant_mode == 2) {
+      s = fp.static_scale;
+    }
+    float* dst = xs + int64_t(t) * xrow;
+    for (int64_t i = threadIdx.x; i < p.n_in; i += blockDim.x)
+      dst[x_slot<WT>(i)] = fp.quant_mode ? fp8x2_to_f32(uint16_t(f32_to_fp8(xr[i] / s))).x : xr[i];
+    if (threadIdx.x == 0) row_scale[t] = s;
+  }
+  __syncthreads();
+
+  const int lane = threadIdx.x % 32;
+  for (int64_t o = int64_t(blockIdx.x) * kGemvWarps + threadIdx.x / 32; o < p.n_out;
+       o += int64_t(gridDim.x) * kGemvWarps) {
+    const uint4* wrow = reinterpret_cast<const uint4*>(static_cast<const WT*>(p.w) + o * p.n_in);
+    float acc[NT];
+#pragma unroll
+    for (int t = 0; t < NT; ++t) acc[t] = 0.0f;
+    for (int64_t c0 = lane; c0 < n_chunks; c0 += 32 * kGemvLoads) {
+      uint4 raw[kGemvLoads];
+#pragma unroll
+      for (int u = 0; u < kGemvLoads; ++u) {
+        const int64_t ch = c0 + 32 * u;
+        if (ch < n_chunks) raw[u] = __ldcs(wrow + ch);
+      }
+#pragma unroll
+      for (int u = 0; u < kGemvLoads; ++u) {
+        const int64_t ch = c0 + 32 * u;
+        if (ch >= n_chunks) break;
+        float wf[E];
+        decode_chunk<WT>(raw[u], wf);
+#pragma unroll
+        for (int t = 0; t < NT; ++t) {
+          if (t < nt) {
+            // Lane-interleaved layout (x_slot): the warp's 32 float4 reads are contiguous.
+            const float4* xp = reinterpret_cast<const float4*>(xs + t * xrow) +
+                               (ch >> 5) * (E / 4) * 32 + lane;
+#pragma unroll
+            for (int e = 0; e < E / 4; ++e) {
+              const float4 xv = xp[e * 32];
+              acc[t] = fmaf(wf[4 * e], xv.x, acc[t]);
+              acc[t] = fmaf(wf[4 * e + 1], xv.y, acc[t]);
+              acc[t] = fmaf(wf[4 * e + 2], xv.z, acc[t]);
+              acc[t] = fmaf(wf[4 * e + 3], xv.w, acc[t]);
+            }
+          }
+        }
+      }
+    }
+#pragma unroll
+    for (int t = 0; t < NT; ++t)
+      for (int off = 16; off > 0; off >>= 1) acc[t] += __shfl_xor_sync(0xffffffffu, acc[t], off);
+    if (lane == 0) {
+      const float ws = (p.w_scale ? p.w_scale[o * p.w_scale_stride] : 1.0f) * weight_rebias<WT>();
+      const float b = p.bias ? p.bias[o] : 0.0f;
+#pragma unroll
+      for (int t = 0; t < NT; ++t)
+        if (t < nt) p.y[int64_t(t) * p.n_out + o] = acc[t] * row_scale[t] * ws + b;
+    }
+  }
+}
+
+template <typename WT, int NT>
+void launch_fused_nt(const FusedParams& fp, cudaStream_t stream) {
+  constexpr int E = kChunkElems<WT>;
+  const size_t smem = size_t(fp.g.n) * size_t((fp.g.n_in / E + 31) / 32 * 32 * E) * sizeof(float);
+  auto* kernel = gemv_fused_kernel<WT, NT>;
+  static int configured_smem = 0;  // per instantiation
+  if (smem > 48 * 1024 && int(smem) > configured_smem) {
+    QINFER_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                           int(smem)));
+    configured_smem = int(smem);
+  }
+  int per_sm = 0;
+  QINFER_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel,
+                                                                  kGemvWarps * 32, smem));
+  const int64_t want = (fp.g.n_out + kGemvWarps - 1) / kGemvWarps;
+  const int64_t grid = std::clamp<int64_t>(int64_t(std::max(per_sm, 1)) * sm_count(), 1, want);
+  kernel<<<unsigned(grid), kGemvWarps * 32, smem, stream>>>(fp);
+  QINFER_CUDA_CHECK_LAUNCH();
+}
+
+template <typename WT>
+void launch_fused(const FusedParams& fp, cudaStream_t stream) {
+  if (fp.g.n <= 1) return launch_fused_nt<WT, 1>(fp, stream);
+  if (fp.g.n <= 2) return launch_fused_nt<WT, 2>(fp, stream);
+  if (fp.g.n <= 4) return launch_fused_nt<WT, 4>(fp, stream);
+  launch_fused_nt<WT, 8>(fp, stream);
+}
+
 __global__ void scale_bias_kernel(float* y, int64_t n, int64_t n_out, const float* x_scale,
                                   const float* w_scale, int w_stride, const float* bias) {
   const int64_t total = n * n_out;
@@ -344,6 +477,23 @@ void gemv(const GemvArgs& a, cudaStream_t stream) {
     case DType::kF16: return launch_gemv_w<__half>(p, vec, stream);
     case DType::kF32: return launch_gemv_w<float>(p, vec, stream);
     default: QINFER_FAIL("gemv: unsupported weight dtype ", dtype_name(a.w_dtype), " on cuda");
+  }
+}
+
+bool gemv_fused(const GemvArgs& a, int quant_mode, float static_scale, cudaStream_t stream) {
+  // Staged rows are padded to whole 32-chunk groups: at most 512 floats more per row.
+  const size_t smem = size_t(a.n) * size_t(a.n_in + 512) * sizeof(float);
+  const bool vec = a.n_in % 16 == 0 && reinterpret_cast<uintptr_t>(a.w) % 16 == 0;
+  if (a.n < 1 || a.n > 8 || !vec || smem > size_t(160) << 10 || a.n_out == 0) return false;
+  GemvParams g{a.w, a.x, nullptr, a.w_scale, a.w_scale_per_channel ? 1 : 0,
+               a.bias, a.y, a.n, a.n_in, a.n_out};
+  const FusedParams fp{g, quant_mode, static_scale};
+  switch (a.w_dtype) {
+    case DType::kF8E4M3: launch_fused<uint8_t>(fp, stream); return true;
+    case DType::kBF16: launch_fused<__nv_bfloat16>(fp, stream); return true;
+    case DType::kF16: launch_fused<__half>(fp, stream); return true;
+    case DType::kF32: launch_fused<float>(fp, stream); return true;
+    default: return false;
   }
 }
 
