@@ -53,6 +53,11 @@ struct Avx512Tiles : tile::GenericTiles<Avx512> {
       __m512 we[R], wo[R];
 #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
+        // A single token reads each weight once: fetch the next tile's rows into L2 while
+        // this one computes (each row is its own short stream, which hardware prefetchers
+        // pick up late).
+        if constexpr (T == 1)
+          __builtin_prefetch(w + size_t(R + r) * row_bytes + size_t(k) * 2, 0, 2);
         const __m512i v = _mm512_loadu_si512(w + size_t(r) * row_bytes + size_t(k) * 2);
         we[r] = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
         wo[r] = _mm512_castsi512_ps(_mm512_and_si512(v, hi));

@@ -32,7 +32,13 @@ inline void dense_tile(const char* w, size_t row_bytes, int64_t n_in, const floa
   for (int64_t k = 0; k < k_full; k += V::kWidth) {
     typename V::Reg wv[R];
 #pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) wv[r] = V::template load_w<D>(w + size_t(r) * row_bytes, k);
+    for (int r = 0; r < R; ++r) {
+      // One token reads each weight once: fetch the next tile's rows toward L2 meanwhile
+      // (short per-row streams are picked up late by the hardware prefetchers).
+      if constexpr (T == 1)
+        __builtin_prefetch(w + size_t(R + r) * row_bytes + size_t(k) * dtype_size(D), 0, 2);
+      wv[r] = V::template load_w<D>(w + size_t(r) * row_bytes, k);
+    }
 #pragma GCC unroll 8
     for (int t = 0; t < T; ++t) {
       const typename V::Reg xv = V::load_x(x + t * n_in + k);
