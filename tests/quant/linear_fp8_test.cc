@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -70,6 +71,51 @@ TEST(Fp8ActQuant, ReciprocalVersusDivisionIsObservable) {
     }
   }
   EXPECT_GT(found, 0) << "no input where x*(1/s) and x/s round differently was found";
+}
+
+// The vectorized activation quantization is bit-identical to the scalar one: every fp8
+// rounding midpoint and its f32 neighbours, the subnormal/normal boundary, ±0, ±448 and beyond,
+// NaN, and random values.
+TEST(Fp8ActQuant, Avx512MatchesScalarBitForBit) {
+  if (cpu_isa() != CpuIsa::kAvx512) GTEST_SKIP() << "no AVX-512";
+  std::vector<float> x;
+  for (int c = 0; c < 0x7e; ++c) {
+    const float lo = fp8e4m3_to_f32(uint8_t(c)), hi = fp8e4m3_to_f32(uint8_t(c + 1));
+    const float mid = 0.5f * (lo + hi);
+    for (float v : {lo, mid, std::nextafter(mid, 0.0f), std::nextafter(mid, 1000.0f)}) {
+      x.push_back(v);
+      x.push_back(-v);
+    }
+  }
+  for (float v :
+       {0.0f, -0.0f, 0.015625f, 0.0156249f, 448.0f, 460.0f, 1e30f, -1e30f, NAN, 1e-40f, -3e-3f})
+    x.push_back(v);
+  std::mt19937 rng(5);
+  std::normal_distribution<float> nd(0.0f, 50.0f);
+  for (int i = 0; i < 1001; ++i) x.push_back(nd(rng));  // odd length: exercises the tail
+  const int64_t n = int64_t(x.size());
+  std::vector<float> a(x.size()), b(x.size());
+  auto same = [&](const char* what) {
+    for (int64_t i = 0; i < n; ++i)
+      ASSERT_TRUE(std::memcmp(&a[size_t(i)], &b[size_t(i)], 4) == 0 ||
+                  (std::isnan(a[size_t(i)]) && std::isnan(b[size_t(i)])))
+          << what << ": x = " << x[size_t(i)] << " scalar " << a[size_t(i)] << " avx512 "
+          << b[size_t(i)];
+  };
+  for (float inv : {1.0f, 3.7f, 0.013f}) {
+    fp8::quantize_row_static(x.data(), n, inv, a.data());
+    fp8::quantize_row_static_avx512(x.data(), n, inv, 1.0f, b.data());
+    same("static");
+  }
+  // Dynamic: one row without the huge values (they would set the scale), one with.
+  for (int64_t len : {int64_t(1000), n}) {
+    const float sa = fp8::quantize_row_dynamic(x.data() + n - len, len, a.data());
+    const float sb = fp8::quantize_row_dynamic_avx512(x.data() + n - len, len, 2.0f, b.data());
+    EXPECT_EQ(sa, sb);
+    for (int64_t i = 0; i < len; ++i) b[size_t(i)] *= 0.5f;
+    for (int64_t i = len; i < n; ++i) a[size_t(i)] = b[size_t(i)] = 0.0f;
+    same("dynamic");
+  }
 }
 
 struct Case {

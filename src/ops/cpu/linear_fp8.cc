@@ -53,30 +53,46 @@ void dot_fp8_scalar(const uint8_t* W, int64_t n_in, int64_t o0, int64_t o1, cons
 
 namespace {
 
-// Quantizes the activations as the weight's ActQuant says; returns the input the dot reads
-// (x itself for weight-only) and fills s_x (one per row; empty for weight-only).
-const float* quantize_input(const LinearWeight& w, const float* x, int64_t n,
-                            std::vector<float>& xq, std::vector<float>& s_x) {
+// Quantizes the activations as the weight's ActQuant says and scales them by x_scale (the
+// kernel's input offset); returns what the dot reads, and fills s_x (one per row; empty for
+// weight-only).
+const float* quantize_input(const LinearWeight& w, const float* x, int64_t n, bool avx512,
+                            float x_scale, std::vector<float>& xq, std::vector<float>& s_x) {
   const int64_t n_in = w.n_in;
+  xq.resize(size_t(n * n_in));
+  s_x.clear();
   switch (w.act_quant) {
     case ActQuant::kNone:
-      s_x.clear();
-      return x;
+      if (x_scale == 1.0f) return x;
+      for (size_t i = 0; i < xq.size(); ++i) xq[i] = x[i] * x_scale;
+      return xq.data();
     case ActQuant::kStaticPerTensor: {
       QINFER_CHECK(std::isfinite(w.input_scale) && w.input_scale > 0.0f, "linear ", w.name,
                    ": static input_scale must be finite and > 0, got ", w.input_scale);
-      xq.resize(size_t(n * n_in));
       s_x.assign(size_t(n), w.input_scale);
       const float inv = 1.0f / w.input_scale;  // vLLM multiplies by the reciprocal
-      for (int64_t i = 0; i < n; ++i)
-        quantize_row_static(x + i * n_in, n_in, inv, xq.data() + i * n_in);
+      for (int64_t i = 0; i < n; ++i) {
+        float* out = xq.data() + i * n_in;
+        if (avx512) {
+          quantize_row_static_avx512(x + i * n_in, n_in, inv, x_scale, out);
+        } else {
+          quantize_row_static(x + i * n_in, n_in, inv, out);
+          for (int64_t k = 0; k < n_in; ++k) out[k] *= x_scale;
+        }
+      }
       return xq.data();
     }
     case ActQuant::kDynamicPerToken: {
-      xq.resize(size_t(n * n_in));
       s_x.resize(size_t(n));
-      for (int64_t i = 0; i < n; ++i)
-        s_x[size_t(i)] = quantize_row_dynamic(x + i * n_in, n_in, xq.data() + i * n_in);
+      for (int64_t i = 0; i < n; ++i) {
+        float* out = xq.data() + i * n_in;
+        if (avx512) {
+          s_x[size_t(i)] = quantize_row_dynamic_avx512(x + i * n_in, n_in, x_scale, out);
+        } else {
+          s_x[size_t(i)] = quantize_row_dynamic(x + i * n_in, n_in, out);
+          for (int64_t k = 0; k < n_in; ++k) out[k] *= x_scale;
+        }
+      }
       return xq.data();
     }
   }
@@ -99,17 +115,13 @@ void check_weight(const LinearWeight& w) {
 
 void linear_fp8_isa(const LinearWeight& w, const float* x, int64_t n, float* y, CpuIsa isa) {
   check_weight(w);
-  thread_local std::vector<float> xq, s_x;
-  const float* xin = quantize_input(w, x, n, xq, s_x);
   const bool avx512 = isa == CpuIsa::kAvx512;
   const DotFn dot = avx512 ? dot_fp8_avx512 : dot_fp8_scalar;
+  // The AVX-512 kernel's exponent offset: x in, sums out (powers of two: exact).
+  const float x_scale = avx512 ? kAvx512XScale : 1.0f;
   const float acc_scale = avx512 ? kAvx512AccScale : 1.0f;
-  if (avx512) {  // the kernel's exponent offset (powers of two: exact)
-    thread_local std::vector<float> xs;
-    xs.resize(size_t(n * w.n_in));
-    for (size_t i = 0; i < xs.size(); ++i) xs[i] = xin[i] * kAvx512XScale;
-    xin = xs.data();
-  }
+  thread_local std::vector<float> xq, s_x;
+  const float* xin = quantize_input(w, x, n, avx512, x_scale, xq, s_x);
   const uint8_t* W = w.weight.data_as<uint8_t>();
   const float* sw = w.weight_scale.data_as<float>();
   const bool per_channel = w.weight_scale.numel() > 1;

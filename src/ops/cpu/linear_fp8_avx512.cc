@@ -83,7 +83,62 @@ inline float dot_row(const uint8_t* w, int64_t n_in, const float* x) {
   return hsum(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
 }
 
+// fp8(v) as an f32, round-to-nearest-even, for |v| <= 448 or NaN (callers clamp first): the
+// f32 mantissa rounded to 3 bits (adding 0x7FFFF plus the lowest kept bit, then truncating),
+// or below 2^-6 the subnormal grid round(|v| * 512) / 512. Bit-identical to
+// fp8e4m3_to_f32(f32_to_fp8e4m3(v)); NaN stays NaN.
+inline __m512 round_fp8(__m512 v) {
+  const __m512 a = _mm512_abs_ps(v);
+  const __m512i u = _mm512_castps_si512(a);
+  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 20), _mm512_set1_epi32(1));
+  const __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(_mm512_set1_epi32(0x7FFFF), lsb));
+  const __m512 normal =
+      _mm512_castsi512_ps(_mm512_and_si512(r, _mm512_set1_epi32(int(0xFFF00000u))));
+  const __m512 sub =
+      _mm512_mul_ps(_mm512_roundscale_ps(_mm512_mul_ps(a, _mm512_set1_ps(512.0f)),
+                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC),
+                    _mm512_set1_ps(1.0f / 512.0f));
+  const __mmask16 is_sub = _mm512_cmp_ps_mask(a, _mm512_set1_ps(0.015625f), _CMP_LT_OQ);
+  const __m512 mag = _mm512_mask_blend_ps(is_sub, normal, sub);
+  const __m512 out = _mm512_or_ps(mag, _mm512_and_ps(v, _mm512_set1_ps(-0.0f)));
+  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), out, v);
+}
+
+// clamp(v, -448, 448) keeping NaN (max/min return their second operand when one is NaN).
+inline __m512 clamp448(__m512 v) {
+  return _mm512_min_ps(_mm512_set1_ps(kFp8E4M3Max), _mm512_max_ps(_mm512_set1_ps(-kFp8E4M3Max), v));
+}
+
+inline __mmask16 tail_mask(int64_t left) {
+  return left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1u);
+}
+
 }  // namespace
+
+void quantize_row_static_avx512(const float* x, int64_t n, float inv_scale, float out_scale,
+                                float* xq) {
+  const __m512 inv = _mm512_set1_ps(inv_scale), os = _mm512_set1_ps(out_scale);
+  for (int64_t k = 0; k < n; k += 16) {
+    const __mmask16 m = tail_mask(n - k);
+    const __m512 v = clamp448(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + k), inv));
+    _mm512_mask_storeu_ps(xq + k, m, _mm512_mul_ps(round_fp8(v), os));
+  }
+}
+
+float quantize_row_dynamic_avx512(const float* x, int64_t n, float out_scale, float* xq) {
+  __m512 amax = _mm512_setzero_ps();
+  for (int64_t k = 0; k < n; k += 16)  // NaN ignored, as std::max(absmax, |x|) does
+    amax = _mm512_max_ps(_mm512_abs_ps(_mm512_maskz_loadu_ps(tail_mask(n - k), x + k)), amax);
+  const float kMinScale = 1.0f / (kFp8E4M3Max * 512.0f);
+  const float s = std::max(_mm512_reduce_max_ps(amax) / kFp8E4M3Max, kMinScale);
+  const __m512 sv = _mm512_set1_ps(s), os = _mm512_set1_ps(out_scale);
+  for (int64_t k = 0; k < n; k += 16) {
+    const __mmask16 m = tail_mask(n - k);
+    const __m512 v = clamp448(_mm512_div_ps(_mm512_maskz_loadu_ps(m, x + k), sv));
+    _mm512_mask_storeu_ps(xq + k, m, _mm512_mul_ps(round_fp8(v), os));
+  }
+  return s;
+}
 
 void dot_fp8_avx512(const uint8_t* W, int64_t n_in, int64_t o0, int64_t o1, const float* x,
                     int64_t n, float* acc, int64_t ld) {

@@ -22,6 +22,12 @@ void quantize_row_static(const float* x, int64_t n, float inv_scale, float* xq);
 // division here, not a reciprocal). Returns s.
 float quantize_row_dynamic(const float* x, int64_t n, float* xq);
 
+// The same two, vectorized (bit-identical), writing x_q * out_scale (the AVX-512 dot kernel
+// wants its input scaled by kAvx512XScale).
+void quantize_row_static_avx512(const float* x, int64_t n, float inv_scale, float out_scale,
+                                float* xq);
+float quantize_row_dynamic_avx512(const float* x, int64_t n, float out_scale, float* xq);
+
 // acc[i * ld + o] = sum_k x[i * n_in + k] * fp8(W[o * n_in + k]) for i < n, o in [o0, o1).
 // W is (n_out, n_in) row-major fp8 bytes; f32 accumulation.
 using DotFn = void (*)(const uint8_t* W, int64_t n_in, int64_t o0, int64_t o1, const float* x,
