@@ -41,6 +41,15 @@ int64_t ResponseBuilder::prompt_tokens() const {
   return n;
 }
 
+std::string ResponseBuilder::finish_summary() const {
+  std::string s;
+  for (const Choice& c : choices_) {
+    if (!s.empty()) s += ",";
+    s += c.tool_called ? "tool_calls" : c.finish ? finish_reason_name(*c.finish) : "none";
+  }
+  return s;
+}
+
 Json ResponseBuilder::usage() const {
   return Json{{"prompt_tokens", prompt_tokens()},
               {"total_tokens", prompt_tokens() + n_generated_},

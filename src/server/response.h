@@ -31,6 +31,8 @@ class ResponseBuilder {
   Json usage_chunk() const;   // stream_options.include_usage: choices [] + usage
   int64_t prompt_tokens() const;
   int64_t completion_tokens() const { return n_generated_; }
+  // "stop,length": the finish reasons of the choices, for the request log.
+  std::string finish_summary() const;
 
  private:
   struct Choice {

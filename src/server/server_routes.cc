@@ -101,6 +101,7 @@ void generate(engine::Engine& eng, const ServeConfig& cfg, ParsedRequest pr,
         if (g->pr.include_usage && !write(sse(g->rb->usage_chunk()))) return false;
         if (!write("data: [DONE]\n\n")) return false;
         tl_log.completion_tokens = g->rb->completion_tokens();
+        tl_log.finish = g->rb->finish_summary();
         sink.done();
         return true;
       },
