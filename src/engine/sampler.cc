@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <numeric>
 #include <unordered_map>
@@ -14,17 +15,20 @@ namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
-// log_softmax in double for accuracy over a large vocabulary.
-std::vector<float> log_softmax(std::span<const float> x) {
-  double mx = -std::numeric_limits<double>::infinity();
-  for (float v : x) mx = std::max(mx, double(v));
+// log Σ exp(x): one pass of float exps, summed in double for a 128k-entry vocabulary.
+double log_sum_exp(std::span<const float> x) {
+  const float mx = *std::max_element(x.begin(), x.end());
+  if (mx == kNegInf) return -std::numeric_limits<double>::infinity();
   double sum = 0;
-  for (float v : x) sum += std::exp(double(v) - mx);
-  const double lse = mx + std::log(sum);
-  std::vector<float> r(x.size());
-  for (size_t i = 0; i < x.size(); ++i) r[i] = float(double(x[i]) - lse);
-  return r;
+  for (float v : x) sum += std::exp(v - mx);
+  return double(mx) + std::log(sum);
 }
+
+// Descending by logit, ascending id among equal logits: one total order for every cut.
+struct ByLogitDesc {
+  const float* l;
+  bool operator()(int32_t a, int32_t b) const { return l[a] > l[b] || (l[a] == l[b] && a < b); }
+};
 
 void apply_penalties(const SamplingParams& p, std::vector<float>& l,
                      std::span<const int32_t> prompt, std::span<const int32_t> generated) {
@@ -46,6 +50,27 @@ void apply_penalties(const SamplingParams& p, std::vector<float>& l,
   }
 }
 
+// The kept tokens of `l` (finite logits), most likely first: only as far as needed to decide
+// top_p when the head of the distribution holds the mass (a 128k-entry sort is the slow case).
+std::vector<int32_t> sorted_head(const std::vector<float>& l, double mass_needed, double total,
+                                 float mx) {
+  std::vector<int32_t> idx;
+  for (size_t i = 0; i < l.size(); ++i)
+    if (l[i] != kNegInf) idx.push_back(int32_t(i));
+  const ByLogitDesc by{l.data()};
+  for (size_t head = 256; head < idx.size(); head *= 8) {
+    std::partial_sort(idx.begin(), idx.begin() + long(head), idx.end(), by);
+    double cum = 0;
+    for (size_t i = 0; i < head; ++i) cum += std::exp(double(l[size_t(idx[i])]) - mx) / total;
+    if (cum >= mass_needed) {
+      idx.resize(head);
+      return idx;
+    }
+  }
+  std::sort(idx.begin(), idx.end(), by);
+  return idx;
+}
+
 // Masks (to -inf) every token outside min_p / top_k / top_p, on temperature-scaled logits.
 void apply_truncation(const SamplingParams& p, std::vector<float>& l) {
   const size_t V = l.size();
@@ -56,28 +81,34 @@ void apply_truncation(const SamplingParams& p, std::vector<float>& l) {
     for (float& v : l)
       if (v < cut) v = kNegInf;
   }
-  const bool use_k = p.top_k > 0 && size_t(p.top_k) < V;
-  if (!use_k && p.top_p >= 1.0f) return;
-  std::vector<int32_t> order(V);
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](int32_t a, int32_t b) { return l[size_t(a)] > l[size_t(b)]; });
-  if (use_k) {
-    const float kth = l[size_t(order[size_t(p.top_k - 1)])];
+  if (p.top_k > 0 && size_t(p.top_k) < V) {
+    // The k-th largest logit; ties with it are kept (vLLM masks logits < the k-th value).
+    std::vector<float> vals(l);
+    std::nth_element(vals.begin(), vals.begin() + (p.top_k - 1), vals.end(), std::greater<>());
+    const float kth = vals[size_t(p.top_k - 1)];
     for (float& v : l)
       if (v < kth) v = kNegInf;
   }
   if (p.top_p < 1.0f) {
-    double sum = 0;
-    for (float v : l) sum += std::exp(double(v) - mx);
+    double total = 0;
+    for (float v : l) total += std::exp(double(v) - mx);
+    const std::vector<int32_t> order = sorted_head(l, double(p.top_p), total, mx);
+    // Keep token j while the mass of the tokens before it is < top_p.
     double cum = 0;
     size_t i = 0;
-    for (; i < V; ++i) {
-      cum += std::exp(double(l[size_t(order[i])]) - mx) / sum;
+    for (; i < order.size(); ++i) {
+      cum += std::exp(double(l[size_t(order[i])]) - mx) / total;
       if (cum >= double(p.top_p)) break;
     }
-    for (size_t j = i + 1; j < V; ++j) l[size_t(order[j])] = kNegInf;
+    std::vector<bool> keep(V, false);
+    for (size_t j = 0; j <= i && j < order.size(); ++j) keep[size_t(order[j])] = true;
+    for (size_t t = 0; t < V; ++t)
+      if (!keep[t]) l[t] = kNegInf;
   }
+}
+
+bool has_penalties(const SamplingParams& p) {
+  return p.repetition_penalty != 1.0f || p.presence_penalty != 0.0f || p.frequency_penalty != 0.0f;
 }
 
 }  // namespace
@@ -120,34 +151,43 @@ std::vector<float> Sampler::processed_logits(std::span<const float> logits,
 
 SampleResult Sampler::sample(std::span<const float> logits, std::span<const int32_t> prompt,
                              std::span<const int32_t> generated) {
-  std::vector<float> l = processed_logits(logits, prompt, generated);
+  QINFER_CHECK(!logits.empty(), "sampling: empty logits row");
   SampleResult r;
-  if (params_.temperature == 0.0f) {
-    r.token = int32_t(std::max_element(l.begin(), l.end()) - l.begin());
+  if (params_.temperature == 0.0f && !has_penalties(params_)) {
+    // Greedy on the raw row: no copy (the lowest id among equal maxima, as argmax).
+    r.token = int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
   } else {
-    const float mx = *std::max_element(l.begin(), l.end());
-    double sum = 0;
-    for (float v : l) sum += std::exp(double(v) - mx);
-    const double u = std::uniform_real_distribution<double>(0.0, 1.0)(rng_) * sum;
-    double cum = 0;
-    r.token = -1;
-    for (size_t i = 0; i < l.size(); ++i) {
-      if (l[i] == kNegInf) continue;
-      cum += std::exp(double(l[i]) - mx);
-      r.token = int32_t(i);  // the last kept token absorbs rounding at the top end
-      if (u < cum) break;
+    std::vector<float> l = processed_logits(logits, prompt, generated);
+    if (params_.temperature == 0.0f) {
+      r.token = int32_t(std::max_element(l.begin(), l.end()) - l.begin());
+    } else {
+      const float mx = *std::max_element(l.begin(), l.end());
+      double sum = 0;
+      for (float& v : l) sum += (v = v == kNegInf ? 0.0f : std::exp(v - mx));
+      const double u = std::uniform_real_distribution<double>(0.0, 1.0)(rng_) * sum;
+      double cum = 0;
+      r.token = -1;
+      for (size_t i = 0; i < l.size(); ++i) {
+        if (l[i] == 0.0f) continue;
+        cum += l[i];
+        r.token = int32_t(i);  // the last kept token absorbs rounding at the top end
+        if (u < cum) break;
+      }
+      if (r.token < 0)
+        r.token = int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
     }
   }
-  const std::vector<float> lp = log_softmax(logits);
-  r.logprob = lp[size_t(r.token)];
-  if (params_.top_logprobs > 0) {
-    const size_t n = std::min(size_t(params_.top_logprobs), lp.size());
-    std::vector<int32_t> idx(lp.size());
-    std::iota(idx.begin(), idx.end(), 0);
-    std::partial_sort(idx.begin(), idx.begin() + long(n), idx.end(), [&](int32_t a, int32_t b) {
-      return lp[size_t(a)] > lp[size_t(b)] || (lp[size_t(a)] == lp[size_t(b)] && a < b);
-    });
-    for (size_t i = 0; i < n; ++i) r.top.push_back({idx[i], lp[size_t(idx[i])]});
+  if (params_.logprobs || params_.top_logprobs > 0) {
+    const double lse = log_sum_exp(logits);
+    r.logprob = float(double(logits[size_t(r.token)]) - lse);
+    const size_t n = std::min(size_t(params_.top_logprobs), logits.size());
+    if (n > 0) {
+      std::vector<int32_t> idx(logits.size());
+      std::iota(idx.begin(), idx.end(), 0);
+      std::partial_sort(idx.begin(), idx.begin() + long(n), idx.end(), ByLogitDesc{logits.data()});
+      for (size_t i = 0; i < n; ++i)
+        r.top.push_back({idx[i], float(double(logits[size_t(idx[i])]) - lse)});
+    }
   }
   return r;
 }

@@ -35,6 +35,9 @@ struct SamplingParams {
   float frequency_penalty = 0.0f;     // [-2, 2]
   std::optional<uint64_t> seed = {};  // none: seeded from std::random_device
   int64_t top_logprobs = 0;           // how many most likely tokens to report with each step
+  // Compute SampleResult::logprob (a log-sum-exp over the vocabulary). Callers that do not
+  // report log-probabilities turn it off; top_logprobs > 0 computes it regardless.
+  bool logprobs = true;
 };
 
 // Throws an Error naming the field when a value is out of range.
@@ -47,7 +50,7 @@ struct TokenLogprob {
 
 struct SampleResult {
   int32_t token = 0;
-  float logprob = 0.0f;           // of `token`, raw log_softmax
+  float logprob = 0.0f;           // of `token`, raw log_softmax (0 when not asked for)
   std::vector<TokenLogprob> top;  // top_logprobs most likely, descending
 };
 

@@ -3,8 +3,10 @@
 // formulas, draws follow the renormalized distribution (chi-square), seeds reproduce.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
+#include <random>
 #include <vector>
 
 #include "core/error.h"
@@ -132,6 +134,33 @@ TEST(Sampler, LogprobsAreRawLogSoftmax) {
   EXPECT_EQ(r.top[0].id, 3);
   EXPECT_NEAR(r.top[0].logprob, std::log(0.45), 1e-6);
   EXPECT_EQ(r.top[1].id, 0);
+}
+
+// top_p over a large vocabulary, peaked (decided within the first few hundred tokens) and
+// flat (needs the full sort), against a plain full sort in this test.
+TEST(Sampler, TopPLargeVocabularyMatchesFullSort) {
+  for (float spread : {4.0f, 0.05f}) {
+    std::mt19937_64 rng(5);
+    std::normal_distribution<float> d(0.0f, spread);
+    std::vector<float> l(50000);
+    for (float& v : l) v = d(rng);
+    const float top_p = 0.9f;
+    std::vector<int> order(l.size());
+    for (size_t i = 0; i < l.size(); ++i) order[i] = int(i);
+    std::sort(order.begin(), order.end(),
+              [&](int a, int b) { return l[size_t(a)] > l[size_t(b)]; });
+    double mx = l[size_t(order[0])], total = 0, cum = 0;
+    for (float v : l) total += std::exp(double(v) - mx);
+    std::vector<int> want;
+    for (int t : order) {
+      want.push_back(t);
+      cum += std::exp(double(l[size_t(t)]) - mx) / total;
+      if (cum >= top_p) break;
+    }
+    std::sort(want.begin(), want.end());
+    Sampler s({.top_p = top_p});
+    EXPECT_EQ(kept(s.processed_logits(l, {}, {})), want) << "spread " << spread;
+  }
 }
 
 TEST(Sampler, RejectsOutOfRangeParams) {
