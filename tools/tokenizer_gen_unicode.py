@@ -17,7 +17,7 @@ import os
 import sys
 import unicodedata
 
-from tokenizers import Regex, pre_tokenizers
+from tokenizers import AddedToken, Regex, Tokenizer, models, normalizers, pre_tokenizers
 
 CPS = [c for c in range(0x110000) if not 0xD800 <= c < 0xE000]
 TEXT = "".join(chr(c) for c in CPS)
@@ -30,6 +30,19 @@ def probe(pattern):
     for _, (a, b) in split.pre_tokenize_str(TEXT):
         kept.update(CPS[a:b])
     return [c for c in CPS if c not in kept]
+
+
+def probe_word_chars():
+    """Code points that count as word characters for added tokens' single_word check (the
+    reference uses regex-syntax's \\w): a single_word token right after a word character does
+    not match."""
+    tok = Tokenizer(models.WordLevel({"[UNK]": 0}, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tok.add_tokens([AddedToken("Zq", single_word=True)])
+    enc = tok.encode("".join(chr(c) + "Zq " for c in CPS), add_special_tokens=False)
+    zq = tok.token_to_id("Zq")
+    matched = {a // 4 for i, (a, _) in zip(enc.ids, enc.offsets) if i == zq}
+    return [c for k, c in enumerate(CPS) if k not in matched]
 
 
 def ranges(cps):
@@ -72,6 +85,7 @@ def main():
     emit("kLetter", letters)
     emit("kNumber", numbers)
     emit("kSpace", spaces)
+    emit("kWord", probe_word_chars())
     # (?i:...) folds: which code points match each ASCII letter of the contraction alternatives.
     # Only 's' has a fold beyond its capital (U+017F LATIN SMALL LETTER LONG S); the matcher
     # relies on that, so check it.
@@ -82,33 +96,83 @@ def main():
     print("}  // namespace qinfer::tokenizer::unicode_tables")
 
 
+def reference_ccc(marks):
+    """Combining classes as the reference's NFD (Rust unicode-normalization, whose Unicode
+    version may lag Python's) orders them: each mark is placed after a starter next to one
+    reference mark per class value, both ways round, and the swaps tell its class."""
+    nfd = normalizers.NFD()
+    classes = sorted({unicodedata.combining(chr(c)) for c in marks})
+    refs = {k: min(c for c in marks if unicodedata.combining(chr(c)) == k) for k in classes}
+
+    def reorders(r):  # does the reference give r a non-zero class at all?
+        probe_mark = "\u0334" if unicodedata.combining(chr(r)) > 1 else "\u0300"
+        return nfd.normalize_str("x" + chr(r) + probe_mark)[1] != chr(r) or \
+            nfd.normalize_str("x" + probe_mark + chr(r))[1] != probe_mark
+    classes = [k for k in classes if reorders(refs[k])]
+    segs = []
+    for c in marks:
+        for k in classes:
+            segs.append("x" + chr(refs[k]) + chr(c))
+            segs.append("x" + chr(c) + chr(refs[k]))
+    out = nfd.normalize_str("".join(segs))
+    assert len(out) == 3 * len(segs)
+    result, i = {}, 0
+    for c in marks:
+        equal, less = [], []
+        for k in classes:
+            a, b = out[i:i + 3], out[i + 3:i + 6]
+            i += 6
+            if c == refs[k]:
+                equal.append(k)
+                continue
+            moved_before = a[1] == chr(c)  # ccc(c) < k
+            moved_after = b[1] == chr(refs[k])  # ccc(c) > k
+            if moved_after:
+                less.append(k)
+            if not moved_before and not moved_after:
+                equal.append(k)
+        # Equal to every class means the reference never reorders it: class 0 there.
+        result[c] = 0 if len(equal) > 1 else (equal[0] if equal else max(less) + 1)
+    return result
+
+
 def nfc_tables(path):
     """Canonical combining classes (ranges), canonical decompositions (one level, recursive at
-    run time) and the primary composites NFC may form: pairs whose composite survives NFC,
-    which leaves out the composition exclusions."""
+    run time) and the primary composites NFC may form, from unicodedata but restricted to what
+    the reference `tokenizers` NFC does (its Unicode data may be older): combining classes are
+    probed, decompositions kept only where its NFD decomposes, compositions only where its NFC
+    composes; composition exclusions drop out the same way."""
+    nfd, nfc = normalizers.NFD(), normalizers.NFC()
+    # Marks that decompose never survive decomposition, so only the others need a class.
+    marks = [c for c in CPS if unicodedata.combining(chr(c)) and nfd.normalize_str(chr(c)) == chr(c)]
+    probed = reference_ccc(marks)
+    print(f"# NFC: {sum(1 for c in marks if probed[c] != unicodedata.combining(chr(c)))} combining "
+          "classes differ from unicodedata", file=sys.stderr)
     ccc = []
-    for c in CPS:
-        k = unicodedata.combining(chr(c))
-        if k:
-            if ccc and ccc[-1][1] + 1 == c and ccc[-1][2] == k:
-                ccc[-1][1] = c
-            else:
-                ccc.append([c, c, k])
+    for c in marks:
+        k = probed[c]
+        if not k:
+            continue
+        if ccc and ccc[-1][1] + 1 == c and ccc[-1][2] == k:
+            ccc[-1][1] = c
+        else:
+            ccc.append([c, c, k])
     decomp, compose = [], []
     for c in CPS:
         if 0xAC00 <= c <= 0xD7A3:
             continue  # Hangul syllables are algorithmic
         d = unicodedata.decomposition(chr(c))
-        if not d or d.startswith("<"):
+        if not d or d.startswith("<") or nfd.normalize_str(chr(c)) == chr(c):
             continue
         parts = [int(x, 16) for x in d.split()]
         decomp.append((c, parts[0], parts[1] if len(parts) > 1 else 0))
-        if len(parts) == 2 and unicodedata.normalize("NFC", chr(parts[0]) + chr(parts[1])) == chr(c):
+        if len(parts) == 2 and nfc.normalize_str(chr(parts[0]) + chr(parts[1])) == chr(c):
             compose.append((parts[0], parts[1], c))
     compose.sort()
     with open(path, "w") as f:
         f.write("// Generated by tools/tokenizer_gen_unicode.py from Python's unicodedata "
-                f"{unicodedata.unidata_version}. Do not edit.\n")
+                f"{unicodedata.unidata_version}, restricted to what the `tokenizers` NFC does. "
+                "Do not edit.\n")
         f.write('#include "tokenizer/unicode_nfc.h"\n\nnamespace qinfer::tokenizer::nfc_tables {\n\n')
         def table(name, ctype, rows):
             f.write(f"const {ctype} {name}[] = {{\n")

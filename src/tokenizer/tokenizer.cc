@@ -58,9 +58,7 @@ bool AddedTokenMatcher::find(std::string_view text, size_t from, size_t* start, 
 
 namespace {
 
-bool is_word_char(uint32_t cp) {
-  return cp == '_' || (code_class(cp) & (kClassLetter | kClassNumber));
-}
+bool is_word_char(uint32_t cp) { return code_class(cp) & kClassWord; }
 
 // The code point that ends at byte `end` of text (end > 0).
 uint32_t last_cp(std::string_view text, size_t end) {

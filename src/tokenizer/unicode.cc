@@ -19,6 +19,7 @@ uint8_t classify_slow(uint32_t cp) {
   if (in_ranges(kLetter, kLetter_size, cp)) c |= kClassLetter;
   if (in_ranges(kNumber, kNumber_size, cp)) c |= kClassNumber;
   if (in_ranges(kSpace, kSpace_size, cp)) c |= kClassSpace;
+  if (in_ranges(kWord, kWord_size, cp)) c |= kClassWord;
   return c;
 }
 

@@ -22,12 +22,14 @@ extern const CodeRange kNumber[];
 extern const size_t kNumber_size;
 extern const CodeRange kSpace[];
 extern const size_t kSpace_size;
+extern const CodeRange kWord[];  // \w of added tokens' single_word check
+extern const size_t kWord_size;
 extern const CodeRange kFold_s[];  // code points other than 's' that (?i:s) matches (U+017F)
 extern const size_t kFold_s_size;
 }  // namespace unicode_tables
 
 // Class bits of one code point.
-enum : uint8_t { kClassLetter = 1, kClassNumber = 2, kClassSpace = 4 };
+enum : uint8_t { kClassLetter = 1, kClassNumber = 2, kClassSpace = 4, kClassWord = 8 };
 uint8_t code_class(uint32_t cp);
 
 inline bool is_letter(uint32_t cp) { return code_class(cp) & kClassLetter; }
