@@ -8,18 +8,11 @@
 
 namespace qinfer::io {
 
-namespace {
-
-constexpr uint32_t kGgufMagic = 0x46554747;  // "GGUF" read as a little-endian u32
-constexpr int kMaxDims = 4;                  // GGML_MAX_DIMS
-constexpr int kMaxArrayDepth = 8;            // nested arrays deeper than this are rejected
-constexpr int64_t kMaxDim = int64_t(1) << 40;
-
 // Sequential reader over the mapped header. Every read checks the bytes left and names the
 // item being read, so a truncated file says where it ended.
-class Cursor {
+class GgufCursor {
  public:
-  Cursor(const uint8_t* data, size_t size, const std::string& path)
+  GgufCursor(const uint8_t* data, size_t size, const std::string& path)
       : data_(data), size_(size), path_(path) {}
 
   size_t pos() const { return pos_; }
@@ -53,6 +46,13 @@ class Cursor {
   const std::string& path_;
 };
 
+namespace {
+
+constexpr uint32_t kGgufMagic = 0x46554747;  // "GGUF" read as a little-endian u32
+constexpr int kMaxDims = 4;                  // GGML_MAX_DIMS
+constexpr int kMaxArrayDepth = 8;            // nested arrays deeper than this are rejected
+constexpr int64_t kMaxDim = int64_t(1) << 40;
+
 size_t scalar_size(GgufValueType t) {
   switch (t) {
     case GgufValueType::kU8: case GgufValueType::kI8: case GgufValueType::kBool: return 1;
@@ -67,7 +67,7 @@ size_t scalar_size(GgufValueType t) {
 
 bool valid_value_type(uint32_t t) { return t <= uint32_t(GgufValueType::kF64); }
 
-GgufValue read_value(Cursor& c, GgufValueType type, const std::string& what,
+GgufValue read_value(GgufCursor& c, GgufValueType type, const std::string& what,
                      const std::string& path, int depth) {
   GgufValue v;
   v.type = type;
@@ -181,7 +181,7 @@ int64_t GgufTensorInfo::numel() const {
 }
 
 GgufFile::GgufFile(const std::string& path) : file_(std::make_shared<MappedFile>(path)) {
-  Cursor c(file_->data(), file_->size(), path);
+  GgufCursor c(file_->data(), file_->size(), path);
   QINFER_CHECK(file_->size() >= 4, path, ": not a GGUF file (", file_->size(),
                " bytes, no magic)");
   const uint32_t magic = c.read<uint32_t>("magic");
@@ -201,6 +201,14 @@ GgufFile::GgufFile(const std::string& path) : file_(std::make_shared<MappedFile>
                " cannot fit in a file of ", file_->size(), " bytes");
   QINFER_CHECK(n_tensors <= c.left() / 24, path, ": tensor count ", n_tensors,
                " cannot fit in a file of ", file_->size(), " bytes");
+  read_metadata(c, n_kv);
+  read_tensor_infos(c, n_tensors);
+  data_offset_ = (c.pos() + alignment_ - 1) / alignment_ * alignment_;
+  check_data_ranges();
+}
+
+void GgufFile::read_metadata(GgufCursor& c, uint64_t n_kv) {
+  const std::string& path = file_->path();
   for (uint64_t k = 0; k < n_kv; ++k) {
     const std::string key = c.read_string(str_cat("metadata key #", k));
     const std::string what = str_cat("metadata '", key, "'");
@@ -217,6 +225,10 @@ GgufFile::GgufFile(const std::string& path) : file_(std::make_shared<MappedFile>
                  " is not a power of two");
     alignment_ = size_t(a->u);
   }
+}
+
+void GgufFile::read_tensor_infos(GgufCursor& c, uint64_t n_tensors) {
+  const std::string& path = file_->path();
   tensors_.reserve(size_t(n_tensors));
   for (uint64_t k = 0; k < n_tensors; ++k) {
     GgufTensorInfo t;
@@ -248,7 +260,10 @@ GgufFile::GgufFile(const std::string& path) : file_(std::make_shared<MappedFile>
                  ": duplicate tensor name '", t.name, "'");
     tensors_.push_back(std::move(t));
   }
-  data_offset_ = (c.pos() + alignment_ - 1) / alignment_ * alignment_;
+}
+
+void GgufFile::check_data_ranges() const {
+  const std::string& path = file_->path();
   const size_t data_size = file_->size() >= data_offset_ ? file_->size() - data_offset_ : 0;
   for (const GgufTensorInfo& t : tensors_) {
     QINFER_CHECK(t.offset <= data_size && t.nbytes <= data_size - t.offset, path, ": tensor '",

@@ -80,6 +80,8 @@ struct GgufTensorInfo {
   int64_t numel() const;
 };
 
+class GgufCursor;  // gguf.cc: bounds-checked sequential reads of the header
+
 class GgufFile {
  public:
   explicit GgufFile(const std::string& path);
@@ -113,6 +115,10 @@ class GgufFile {
   Tensor dequantize_f32(const GgufTensorInfo& t) const;
 
  private:
+  void read_metadata(GgufCursor& c, uint64_t n_kv);
+  void read_tensor_infos(GgufCursor& c, uint64_t n_tensors);
+  void check_data_ranges() const;
+
   std::shared_ptr<MappedFile> file_;
   uint32_t version_ = 0;
   size_t alignment_ = 32;

@@ -173,6 +173,103 @@ Json merges_json(const std::vector<std::pair<std::string, std::string>>& merges)
   return j;
 }
 
+// What gguf_tokenizer_to_hf needs from the tokenizer.ggml.* keys, validated.
+struct GgufVocab {
+  std::string model;  // "gpt2" or "llama"
+  std::vector<std::string> tokens;
+  std::vector<int64_t> types;
+  std::optional<int64_t> bos, eos, unk, pad;
+  bool add_bos = false, add_eos = false;
+  bool spm() const { return model == "llama"; }
+};
+
+GgufVocab read_vocab(const GgufFile& f, const std::string& model) {
+  const std::string& path = f.path();
+  GgufVocab v;
+  v.model = model;
+  QINFER_CHECK(v.spm() || model == "gpt2", path, ": tokenizer.ggml.model '", model,
+               "' is not supported (gpt2, llama)");
+  v.tokens = f.get_string_array("tokenizer.ggml.tokens");
+  QINFER_CHECK(!v.tokens.empty(), path, ": tokenizer.ggml.tokens is missing or empty");
+  const int64_t n = int64_t(v.tokens.size());
+  v.types = f.get_int_array("tokenizer.ggml.token_type");
+  if (v.types.empty()) v.types.assign(v.tokens.size(), 1);
+  QINFER_CHECK(int64_t(v.types.size()) == n, path, ": tokenizer.ggml.token_type has ",
+               v.types.size(), " entries for ", n, " tokens");
+  auto token_id = [&](const char* key) -> std::optional<int64_t> {
+    auto id = f.get_int(key);
+    if (id) QINFER_CHECK(*id >= 0 && *id < n, path, ": ", key, " ", *id, " is not a token id");
+    return id;
+  };
+  v.bos = token_id("tokenizer.ggml.bos_token_id");
+  v.eos = token_id("tokenizer.ggml.eos_token_id");
+  v.unk = token_id("tokenizer.ggml.unknown_token_id");
+  v.pad = token_id("tokenizer.ggml.padding_token_id");
+  // llama.cpp adds BOS for SentencePiece vocabularies unless the file says otherwise.
+  v.add_bos = f.get_bool("tokenizer.ggml.add_bos_token").value_or(v.spm());
+  v.add_eos = f.get_bool("tokenizer.ggml.add_eos_token").value_or(false);
+  return v;
+}
+
+std::vector<std::pair<std::string, std::string>> file_merges(const GgufFile& f) {
+  std::vector<std::pair<std::string, std::string>> merges;
+  for (const std::string& m : f.get_string_array("tokenizer.ggml.merges")) {
+    const size_t sp = m.find(' ');
+    QINFER_CHECK(sp != std::string::npos, f.path(), ": merge '", m, "' has no space");
+    merges.emplace_back(m.substr(0, sp), m.substr(sp + 1));
+  }
+  return merges;
+}
+
+// The normalizer / pre-tokenizer / post-processor / decoder and BPE options of each family.
+void spm_pipeline(const GgufFile& f, const GgufVocab& v, int64_t bos, int64_t eos, Json* tj,
+                  Json* bpe) {
+  const bool prefix = f.get_bool("tokenizer.ggml.add_space_prefix").value_or(true);
+  Json replace = {{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", "\u2581"}};
+  (*tj)["normalizer"] =
+      prefix ? Json{{"type", "Sequence"},
+                    {"normalizers", {{{"type", "Prepend"}, {"prepend", "\u2581"}}, replace}}}
+             : Json{{"type", "Sequence"}, {"normalizers", {replace}}};
+  (*tj)["pre_tokenizer"] = nullptr;
+  (*tj)["post_processor"] = template_processing(v.tokens, bos, eos);
+  Json decoders = {{{"type", "Replace"}, {"pattern", {{"String", "\u2581"}}}, {"content", " "}},
+                   {{"type", "ByteFallback"}},
+                   {{"type", "Fuse"}}};
+  if (prefix) decoders.push_back({{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}});
+  (*tj)["decoder"] = {{"type", "Sequence"}, {"decoders", decoders}};
+  const std::vector<double> scores = f.get_number_array("tokenizer.ggml.scores");
+  QINFER_CHECK(scores.size() == v.tokens.size(), f.path(), ": tokenizer.ggml.scores has ",
+               scores.size(), " entries for ", v.tokens.size(), " tokens");
+  (*bpe)["unk_token"] = v.unk ? Json(v.tokens[size_t(*v.unk)]) : Json();
+  (*bpe)["fuse_unk"] = true;
+  (*bpe)["byte_fallback"] = true;
+  (*bpe)["ignore_merges"] = false;
+  (*bpe)["merges"] = merges_json(f.has("tokenizer.ggml.merges")
+                                     ? file_merges(f)
+                                     : merges_from_scores(v.tokens, scores));
+}
+
+void gpt2_pipeline(const GgufFile& f, const GgufVocab& v, int64_t bos, int64_t eos, Json* tj,
+                   Json* bpe) {
+  bool ignore_merges = false;
+  (*tj)["normalizer"] = nullptr;
+  (*tj)["pre_tokenizer"] = gpt2_pre_tokenizer(f.get_string("tokenizer.ggml.pre").value_or(""),
+                                              f.path(), &ignore_merges);
+  const Json bl = byte_level(true, false, true);
+  (*tj)["post_processor"] =
+      bos >= 0 || eos >= 0
+          ? Json{{"type", "Sequence"}, {"processors", {bl, template_processing(v.tokens, bos, eos)}}}
+          : bl;
+  (*tj)["decoder"] = byte_level(true, true, true);
+  const auto merges = file_merges(f);
+  QINFER_CHECK(!merges.empty(), f.path(), ": a gpt2 tokenizer needs tokenizer.ggml.merges");
+  (*bpe)["unk_token"] = nullptr;
+  (*bpe)["fuse_unk"] = false;
+  (*bpe)["byte_fallback"] = false;
+  (*bpe)["ignore_merges"] = ignore_merges;
+  (*bpe)["merges"] = merges_json(merges);
+}
+
 }  // namespace
 
 void gguf_tokenizer_to_hf(const GgufFile& f, Json* tokenizer_json, Json* tokenizer_config) {
@@ -180,134 +277,60 @@ void gguf_tokenizer_to_hf(const GgufFile& f, Json* tokenizer_json, Json* tokeniz
   *tokenizer_config = Json();
   const std::optional<std::string> model = f.get_string("tokenizer.ggml.model");
   if (!model || *model == "none") return;
-  const std::string& path = f.path();
-  const std::vector<std::string> tokens = f.get_string_array("tokenizer.ggml.tokens");
-  QINFER_CHECK(!tokens.empty(), path, ": tokenizer.ggml.tokens is missing or empty");
-  const int64_t n = int64_t(tokens.size());
-  std::vector<int64_t> types = f.get_int_array("tokenizer.ggml.token_type");
-  if (types.empty()) types.assign(tokens.size(), 1);
-  QINFER_CHECK(int64_t(types.size()) == n, path, ": tokenizer.ggml.token_type has ",
-               types.size(), " entries for ", n, " tokens");
-  auto token_id = [&](const char* key) -> std::optional<int64_t> {
-    auto id = f.get_int(key);
-    if (id) QINFER_CHECK(*id >= 0 && *id < n, path, ": ", key, " ", *id, " is not a token id");
-    return id;
-  };
-  const auto bos = token_id("tokenizer.ggml.bos_token_id");
-  const auto eos = token_id("tokenizer.ggml.eos_token_id");
-  const auto unk = token_id("tokenizer.ggml.unknown_token_id");
-  const auto pad = token_id("tokenizer.ggml.padding_token_id");
-  const bool spm = *model == "llama";
-  QINFER_CHECK(spm || *model == "gpt2", path, ": tokenizer.ggml.model '", *model,
-               "' is not supported (gpt2, llama)");
-  // llama.cpp adds BOS for SentencePiece vocabularies unless the file says otherwise.
-  const bool add_bos = f.get_bool("tokenizer.ggml.add_bos_token").value_or(spm);
-  const bool add_eos = f.get_bool("tokenizer.ggml.add_eos_token").value_or(false);
+  const GgufVocab v = read_vocab(f, *model);
+  const int64_t n = int64_t(v.tokens.size());
 
   Json vocab = Json::object();
   for (int64_t i = 0; i < n; ++i)
-    if (!vocab.contains(tokens[size_t(i)])) vocab[tokens[size_t(i)]] = i;
+    if (!vocab.contains(v.tokens[size_t(i)])) vocab[v.tokens[size_t(i)]] = i;
   Json added = Json::array(), decoder_map = Json::object();
   for (int64_t i = 0; i < n; ++i) {
-    const int64_t ty = types[size_t(i)];
-    const bool special = ty == kTypeControl || (spm && ty == kTypeUnknown);
+    const int64_t ty = v.types[size_t(i)];
+    const bool special = ty == kTypeControl || (v.spm() && ty == kTypeUnknown);
     if (!special && ty != kTypeUserDefined) continue;
-    added.push_back(added_token(i, tokens[size_t(i)], special));
+    added.push_back(added_token(i, v.tokens[size_t(i)], special));
     Json d = added.back();
     d.erase("id");
     decoder_map[std::to_string(i)] = d;
   }
 
-  Json tj = Json::object();
-  tj["version"] = "1.0";
-  tj["truncation"] = nullptr;
-  tj["padding"] = nullptr;
-  tj["added_tokens"] = added;
-  Json bpe = {{"type", "BPE"}, {"dropout", nullptr}};
-  const int64_t bos_t = add_bos && bos ? *bos : -1;
-  const int64_t eos_t = add_eos && eos ? *eos : -1;
-  if (spm) {
-    const bool prefix = f.get_bool("tokenizer.ggml.add_space_prefix").value_or(true);
-    Json replace = {{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", "\u2581"}};
-    tj["normalizer"] =
-        prefix ? Json{{"type", "Sequence"},
-                      {"normalizers", {{{"type", "Prepend"}, {"prepend", "\u2581"}}, replace}}}
-               : Json{{"type", "Sequence"}, {"normalizers", {replace}}};
-    tj["pre_tokenizer"] = nullptr;
-    tj["post_processor"] = template_processing(tokens, bos_t, eos_t);
-    Json decoders = {{{"type", "Replace"}, {"pattern", {{"String", "\u2581"}}}, {"content", " "}},
-                     {{"type", "ByteFallback"}},
-                     {{"type", "Fuse"}}};
-    if (prefix) decoders.push_back({{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}});
-    tj["decoder"] = {{"type", "Sequence"}, {"decoders", decoders}};
-    std::vector<double> scores = f.get_number_array("tokenizer.ggml.scores");
-    QINFER_CHECK(int64_t(scores.size()) == n, path, ": tokenizer.ggml.scores has ",
-                 scores.size(), " entries for ", n, " tokens");
-    bpe["unk_token"] = unk ? Json(tokens[size_t(*unk)]) : Json();
-    bpe["continuing_subword_prefix"] = nullptr;
-    bpe["end_of_word_suffix"] = nullptr;
-    bpe["fuse_unk"] = true;
-    bpe["byte_fallback"] = true;
-    bpe["ignore_merges"] = false;
-    bpe["vocab"] = vocab;
-    std::vector<std::pair<std::string, std::string>> merges;
-    if (f.has("tokenizer.ggml.merges")) {
-      for (const std::string& m : f.get_string_array("tokenizer.ggml.merges")) {
-        const size_t sp = m.find(' ');
-        QINFER_CHECK(sp != std::string::npos, path, ": merge '", m, "' has no space");
-        merges.emplace_back(m.substr(0, sp), m.substr(sp + 1));
-      }
-    } else {
-      merges = merges_from_scores(tokens, scores);
-    }
-    bpe["merges"] = merges_json(merges);
-  } else {
-    bool ignore_merges = false;
-    tj["normalizer"] = nullptr;
-    tj["pre_tokenizer"] = gpt2_pre_tokenizer(f.get_string("tokenizer.ggml.pre").value_or(""),
-                                             path, &ignore_merges);
-    Json bl = byte_level(true, false, true);
-    tj["post_processor"] =
-        bos_t >= 0 || eos_t >= 0 ? Json{{"type", "Sequence"},
-                              {"processors", {bl, template_processing(tokens, bos_t, eos_t)}}}
-                       : bl;
-    tj["decoder"] = byte_level(true, true, true);
-    bpe["unk_token"] = nullptr;
-    bpe["continuing_subword_prefix"] = nullptr;
-    bpe["end_of_word_suffix"] = nullptr;
-    bpe["fuse_unk"] = false;
-    bpe["byte_fallback"] = false;
-    bpe["ignore_merges"] = ignore_merges;
-    bpe["vocab"] = vocab;
-    std::vector<std::pair<std::string, std::string>> merges;
-    for (const std::string& m : f.get_string_array("tokenizer.ggml.merges")) {
-      const size_t sp = m.find(' ');
-      QINFER_CHECK(sp != std::string::npos, path, ": merge '", m, "' has no space");
-      merges.emplace_back(m.substr(0, sp), m.substr(sp + 1));
-    }
-    QINFER_CHECK(!merges.empty(), path, ": a gpt2 tokenizer needs tokenizer.ggml.merges");
-    bpe["merges"] = merges_json(merges);
-  }
-  tj["model"] = bpe;
-  *tokenizer_json = tj;
+  Json tj = {{"version", "1.0"}, {"truncation", nullptr}, {"padding", nullptr},
+             {"added_tokens", added}};
+  Json bpe = {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr},
+              {"continuing_subword_prefix", nullptr}, {"end_of_word_suffix", nullptr}};
+  const int64_t bos = v.add_bos && v.bos ? *v.bos : -1;
+  const int64_t eos = v.add_eos && v.eos ? *v.eos : -1;
+  if (v.spm())
+    spm_pipeline(f, v, bos, eos, &tj, &bpe);
+  else
+    gpt2_pipeline(f, v, bos, eos, &tj, &bpe);
+  // Key order as tokenizers serializes a BPE model.
+  Json model_json = Json::object();
+  for (const char* k : {"type", "dropout", "unk_token", "continuing_subword_prefix",
+                        "end_of_word_suffix", "fuse_unk", "byte_fallback", "ignore_merges"})
+    model_json[k] = bpe[k];
+  model_json["vocab"] = std::move(vocab);
+  model_json["merges"] = std::move(bpe["merges"]);
+  tj["model"] = std::move(model_json);
+  *tokenizer_json = std::move(tj);
 
-  Json tc = Json::object();
-  tc["add_bos_token"] = add_bos;
-  tc["add_eos_token"] = add_eos;
-  tc["added_tokens_decoder"] = decoder_map;
   auto tok_or_null = [&](std::optional<int64_t> id) {
-    return id ? Json(tokens[size_t(*id)]) : Json();
+    return id ? Json(v.tokens[size_t(*id)]) : Json();
   };
-  tc["bos_token"] = tok_or_null(bos);
+  Json tc = Json::object();
+  tc["add_bos_token"] = v.add_bos;
+  tc["add_eos_token"] = v.add_eos;
+  tc["added_tokens_decoder"] = decoder_map;
+  tc["bos_token"] = tok_or_null(v.bos);
   if (auto tmpl = f.get_string("tokenizer.chat_template")) tc["chat_template"] = *tmpl;
   tc["clean_up_tokenization_spaces"] = false;
-  tc["eos_token"] = tok_or_null(eos);
+  tc["eos_token"] = tok_or_null(v.eos);
   tc["model_max_length"] = f.get_int("llama.context_length").value_or(2048);
-  tc["pad_token"] = tok_or_null(pad);
-  tc["tokenizer_class"] = spm ? "LlamaTokenizer" : "GPT2Tokenizer";
-  tc["unk_token"] = tok_or_null(unk);
-  if (spm) tc["legacy"] = true;
-  *tokenizer_config = tc;
+  tc["pad_token"] = tok_or_null(v.pad);
+  tc["tokenizer_class"] = v.spm() ? "LlamaTokenizer" : "GPT2Tokenizer";
+  tc["unk_token"] = tok_or_null(v.unk);
+  if (v.spm()) tc["legacy"] = true;
+  *tokenizer_config = std::move(tc);
 }
 
 }  // namespace qinfer::io
