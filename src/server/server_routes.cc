@@ -63,6 +63,34 @@ std::string finish_summary(const Json& resp) {
   return s;
 }
 
+// /tokenize: the prompt form or the chat form (as /v1/chat/completions renders it).
+Json tokenize_body(const Json& body, const ServeConfig& cfg) {
+  if (!body.is_object()) throw bad_request("the request body must be a JSON object");
+  check_model(body, cfg);
+  std::vector<int32_t> ids;
+  if (field(body, "messages")) {
+    Json tools = field(body, "tools") ? body["tools"] : Json();
+    ids = render_chat(body, cfg, &tools);
+  } else {
+    std::optional<std::string> prompt = opt_string(body, "prompt");
+    if (!prompt) throw bad_request("'prompt' (a string) or 'messages' is required", "prompt");
+    ids = cfg.tok->encode(*prompt, opt_bool(body, "add_special_tokens").value_or(true));
+  }
+  return Json{{"count", ids.size()}, {"max_model_len", cfg.max_model_len}, {"tokens", ids},
+              {"token_strs", nullptr}};
+}
+
+Json detokenize_body(const Json& body, const ServeConfig& cfg) {
+  if (!body.is_object()) throw bad_request("the request body must be a JSON object");
+  check_model(body, cfg);
+  if (!field(body, "tokens")) throw bad_request("'tokens' is required", "tokens");
+  std::vector<int32_t> ids = opt_token_ids(body, "tokens");
+  for (int32_t t : ids)
+    if (t >= cfg.vocab_size)
+      throw bad_request(str_cat("token id ", t, " is out of range"), "tokens");
+  return Json{{"prompt", cfg.tok->decode(ids, false)}};
+}
+
 }  // namespace
 
 void generate(engine::Engine& eng, const ServeConfig& cfg, ParsedRequest pr,
@@ -163,33 +191,12 @@ void Server::install_routes() {
            generate(eng_, cfg_, parse_chat(parse_body(req), cfg_), res);
          }));
   auto tokenize = guarded([this](const httplib::Request& req, httplib::Response& res) {
-    Json body = parse_body(req);
-    if (!body.is_object()) throw bad_request("the request body must be a JSON object");
-    check_model(body, cfg_);
-    std::vector<int32_t> ids;
-    if (field(body, "messages")) {
-      Json tools = field(body, "tools") ? body["tools"] : Json();
-      ids = render_chat(body, cfg_, &tools);
-    } else {
-      std::optional<std::string> prompt = opt_string(body, "prompt");
-      if (!prompt) throw bad_request("'prompt' (a string) or 'messages' is required", "prompt");
-      ids = cfg_.tok->encode(*prompt, opt_bool(body, "add_special_tokens").value_or(true));
-    }
-    send_json(res, 200, Json{{"count", ids.size()}, {"max_model_len", cfg_.max_model_len},
-                             {"tokens", ids}, {"token_strs", nullptr}});
+    send_json(res, 200, tokenize_body(parse_body(req), cfg_));
   });
   s.Post("/tokenize", tokenize);
   s.Post("/v1/tokenize", tokenize);
   auto detokenize = guarded([this](const httplib::Request& req, httplib::Response& res) {
-    Json body = parse_body(req);
-    if (!body.is_object()) throw bad_request("the request body must be a JSON object");
-    check_model(body, cfg_);
-    if (!field(body, "tokens")) throw bad_request("'tokens' is required", "tokens");
-    std::vector<int32_t> ids = opt_token_ids(body, "tokens");
-    for (int32_t t : ids)
-      if (t >= cfg_.vocab_size) throw bad_request(str_cat("token id ", t, " is out of range"),
-                                                  "tokens");
-    send_json(res, 200, Json{{"prompt", cfg_.tok->decode(ids, false)}});
+    send_json(res, 200, detokenize_body(parse_body(req), cfg_));
   });
   s.Post("/detokenize", detokenize);
   s.Post("/v1/detokenize", detokenize);

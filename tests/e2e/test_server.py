@@ -133,8 +133,7 @@ def test_n_and_seed_reproducible(client):
     a = client.completions.create(**kw)
     b = client.completions.create(**kw)
     assert [c.text for c in a.choices] == [c.text for c in b.choices]
-    assert len(a.choices) == 2 and a.usage.completion_tokens == sum(
-        1 for _ in range(2)) * 12 or a.usage.completion_tokens <= 24
+    assert len(a.choices) == 2 and a.usage.completion_tokens <= 24
     # The two samples use seeds 1234 and 1235 (vLLM): different streams.
     assert a.choices[0].text != a.choices[1].text
     c = client.completions.create(**{**kw, "seed": 99})
@@ -157,7 +156,7 @@ def test_stop_string_across_token_boundary(client):
     r = greedy_completion(client, "A long time ago", n=24, stop=[stop], extra_body={"ignore_eos": True})
     assert r.choices[0].text == text[:cut]
     assert r.choices[0].finish_reason == "stop"
-    assert r.model_extra is not None
+    assert r.choices[0].model_extra["stop_reason"] == stop  # vLLM's extra field
     # Streamed: nothing of the stop string leaks into any chunk.
     s = client.completions.create(model="tiny", prompt="A long time ago", max_tokens=24,
                                   temperature=0, stop=stop, stream=True, extra_body={"ignore_eos": True})
