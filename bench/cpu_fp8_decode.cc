@@ -4,12 +4,12 @@
 // `qinfer quantize` takes on it (weights, and calibration extrapolated from a few samples).
 //
 //   cpu_fp8_decode [--model BF16_DIR] [--decode-tokens 32] [--calib-samples 2]
-//                  [--calib-seq-len 2048] [--repeat 1] [--decode-only]
+//                  [--calib-seq-len 2048] [--decode-only]
 //                  [--out bench/results/cpu_fp8_DATE.json]
 //
-// --repeat N runs the three decodes N times, interleaved, and keeps each one's best (the machine
-// is shared: the best run is the least disturbed). --decode-only reuses FP8 checkpoints an
-// earlier run wrote and skips the quantize timing.
+// The three models are loaded together and decode in turns, one token each (the machine is
+// shared: interleaving spreads other processes' load evenly). --decode-only reuses the FP8
+// checkpoints an earlier run wrote and skips the quantize timing.
 //
 // BF16_DIR defaults to $TMPDIR/qinfer_bench_llama1b, the random checkpoint bench/cpu_decode
 // writes (run it first). The FP8 checkpoints go next to it (never committed).
@@ -62,23 +62,50 @@ struct DecodeResult {
   double tok_s = 0;
 };
 
-DecodeResult decode(const std::string& name, const std::string& dir, int64_t n_decode) {
-  io::Checkpoint ck = io::open_checkpoint(dir);
-  auto m = model::LlamaModel::load(ck);
-  const int64_t n_prompt = 16, ctx = n_prompt + n_decode + 16;
-  model::KvCache kv = m->allocate_kv_cache((ctx + 15) / 16, 16);
-  const std::vector<int32_t> bt = table((ctx + 15) / 16);
-  std::vector<int32_t> prompt(static_cast<size_t>(n_prompt));
-  for (size_t i = 0; i < prompt.size(); ++i) prompt[i] = int32_t(1000 + 7 * i);
-  m->forward({.tokens = prompt, .seqs = {{.n_past = 0, .n_new = n_prompt, .block_table = bt}}}, kv);
-  // One untimed step touches every weight page.
-  m->forward({.tokens = {5}, .seqs = {{.n_past = n_prompt, .n_new = 1, .block_table = bt}}}, kv);
-  const auto t0 = std::chrono::steady_clock::now();
-  for (int64_t i = 0; i < n_decode; ++i)
-    m->forward({.tokens = {int32_t(i + 5)},
-                .seqs = {{.n_past = n_prompt + 1 + i, .n_new = 1, .block_table = bt}}},
+// A model loaded for decoding, with its KV cache and position.
+struct Runner {
+  std::string name;
+  io::Checkpoint ck;
+  std::unique_ptr<model::LlamaModel> m;
+  model::KvCache kv;
+  std::vector<int32_t> bt;
+  int64_t n_past = 0;
+  double seconds = 0;  // timed decode steps
+  int64_t steps = 0;
+
+  Runner(std::string n, const std::string& dir, int64_t ctx)
+      : name(std::move(n)), ck(io::open_checkpoint(dir)), m(model::LlamaModel::load(ck)) {
+    kv = m->allocate_kv_cache((ctx + 15) / 16, 16);
+    bt = table((ctx + 15) / 16);
+    std::vector<int32_t> prompt(16);
+    for (size_t i = 0; i < prompt.size(); ++i) prompt[i] = int32_t(1000 + 7 * i);
+    m->forward({.tokens = prompt, .seqs = {{.n_past = 0, .n_new = 16, .block_table = bt}}}, kv);
+    n_past = 16;
+    step(false);  // touches every weight page
+  }
+  void step(bool timed) {
+    const auto t0 = std::chrono::steady_clock::now();
+    m->forward({.tokens = {int32_t(n_past % 1000 + 5)},
+                .seqs = {{.n_past = n_past, .n_new = 1, .block_table = bt}}},
                kv);
-  return {name, m->weight_bytes(), double(n_decode) / since(t0)};
+    ++n_past;
+    if (timed) seconds += since(t0), ++steps;
+  }
+};
+
+// The three models decode in turn, one token each per round (rotating who goes first), so
+// that load from other processes on the shared machine falls on all of them alike.
+std::vector<DecodeResult> decode_interleaved(
+    const std::vector<std::pair<std::string, std::string>>& models, int64_t n_decode) {
+  std::vector<std::unique_ptr<Runner>> rs;
+  for (const auto& [name, dir] : models)
+    rs.push_back(std::make_unique<Runner>(name, dir, n_decode + 48));
+  for (int64_t t = 0; t < n_decode; ++t)
+    for (size_t i = 0; i < rs.size(); ++i) rs[(size_t(t) + i) % rs.size()]->step(true);
+  std::vector<DecodeResult> out;
+  for (const auto& r : rs)
+    out.push_back({r->name, r->m->weight_bytes(), double(r->steps) / r->seconds});
+  return out;
 }
 
 struct QuantTiming {
@@ -141,7 +168,6 @@ int main(int argc, char** argv) {
   const int64_t n_decode = std::atoll(arg(argc, argv, "decode-tokens", "32").c_str());
   const int64_t n_calib = std::atoll(arg(argc, argv, "calib-samples", "2").c_str());
   const int64_t calib_len = std::atoll(arg(argc, argv, "calib-seq-len", "2048").c_str());
-  const int64_t repeat = std::atoll(arg(argc, argv, "repeat", "1").c_str());
   bool decode_only = false;
   for (int i = 1; i < argc; ++i) decode_only |= std::string(argv[i]) == "--decode-only";
   char date[32];
@@ -161,18 +187,9 @@ int main(int argc, char** argv) {
 
   // 2. Decode.
   const double bw = bench::stream_read_gbs(size_t(1) << 30, 5);
-  std::vector<DecodeResult> rs;
-  for (int64_t r = 0; r < repeat; ++r) {
-    const DecodeResult run[3] = {decode("bf16", dir, n_decode),
-                                 decode("fp8 dynamic (FP8_DYNAMIC)", dyn_dir, n_decode),
-                                 decode("fp8 static (FP8)", stat_dir, n_decode)};
-    for (int i = 0; i < 3; ++i) {
-      if (rs.size() < 3)
-        rs.push_back(run[i]);
-      else if (run[i].tok_s > rs[size_t(i)].tok_s)
-        rs[size_t(i)] = run[i];
-    }
-  }
+  const std::vector<DecodeResult> rs = decode_interleaved(
+      {{"bf16", dir}, {"fp8 dynamic (FP8_DYNAMIC)", dyn_dir}, {"fp8 static (FP8)", stat_dir}},
+      n_decode);
   const double bw_after = bench::stream_read_gbs(size_t(1) << 30, 5);
   const double bwm = std::max(bw, bw_after);
 
@@ -206,7 +223,7 @@ int main(int argc, char** argv) {
             {"isa", cpu_isa_name(ops::cpu::ops_isa())},
             {"read_bandwidth_gbs", {bw, bw_after}},
             {"decode_tokens", n_decode},
-            {"decode_repeats_best_of", repeat},
+            {"decode_interleaved", true},
             {"decode", runs},
             {"decode_only", decode_only}};
   if (!decode_only) {
