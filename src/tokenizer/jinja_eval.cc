@@ -145,13 +145,24 @@ Evaluator::Flow Evaluator::exec_node(const Node& n, std::string& out) {
   return Flow::kNormal;
 }
 
+void Evaluator::bind(const std::vector<std::string>& targets, const Value& item) {
+  if (targets.size() == 1) {
+    assign(targets[0], item);
+    return;
+  }
+  List parts = iterate(*this, item);
+  if (parts.size() != targets.size())
+    error(str_cat("cannot unpack ", parts.size(), " values into ", targets.size(), " names"));
+  for (size_t k = 0; k < parts.size(); ++k) assign(targets[k], parts[k]);
+}
+
 void Evaluator::exec_for(const Node& n, std::string& out) {
   List items = iterate(*this, eval(*n.expr));
   scopes_.emplace_back();
   if (n.cond) {  // `for x in xs if cond`: filter first, loop.length counts the kept items
     List kept;
     for (Value& item : items) {
-      if (n.targets.size() == 1) assign(n.targets[0], item);
+      bind(n.targets, item);
       if (truthy(eval(*n.cond))) kept.push_back(std::move(item));
     }
     items.swap(kept);
@@ -159,14 +170,7 @@ void Evaluator::exec_for(const Node& n, std::string& out) {
   const int64_t len = int64_t(items.size());
   for (int64_t i = 0; i < len; ++i) {
     const Value& item = items[size_t(i)];
-    if (n.targets.size() == 1) {
-      assign(n.targets[0], item);
-    } else {
-      List parts = iterate(*this, item);
-      if (parts.size() != n.targets.size())
-        error(str_cat("cannot unpack ", parts.size(), " values into ", n.targets.size(), " names"));
-      for (size_t k = 0; k < parts.size(); ++k) assign(n.targets[k], parts[k]);
-    }
+    bind(n.targets, item);
     Value loop = Value::new_dict();
     Dict& d = *loop.dict;
     d.items.reserve(10);
@@ -196,14 +200,7 @@ void Evaluator::exec_set(const Node& n) {
     target.dict->set(n.text, std::move(v));
     return;
   }
-  if (n.targets.size() == 1) {
-    assign(n.targets[0], std::move(v));
-    return;
-  }
-  List parts = iterate(*this, v);
-  if (parts.size() != n.targets.size())
-    error(str_cat("cannot unpack ", parts.size(), " values into ", n.targets.size(), " names"));
-  for (size_t k = 0; k < parts.size(); ++k) assign(n.targets[k], parts[k]);
+  bind(n.targets, v);
 }
 
 Value Evaluator::make_macro(const Node& n) {

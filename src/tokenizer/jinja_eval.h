@@ -26,6 +26,7 @@ class Evaluator {
   Flow exec_node(const Node& n, std::string& out);
   void exec_for(const Node& n, std::string& out);
   void exec_set(const Node& n);
+  void bind(const std::vector<std::string>& targets, const Value& item);  // a, b = item
   Value make_macro(const Node& n);
   Value call(const Expr& e);
   Value binary(const std::string& op, const Value& a, const Value& b);
