@@ -82,13 +82,13 @@ GenerateResult Generator::generate(const std::vector<int32_t>& prompt_ids,
     if (on_text) on_text(piece);
   };
   // Prefill in chunks; the last chunk yields the first logits row.
-  Tensor logits;
+  Tensor logits, logits_buffer;  // one buffer for every step's logits row
   for (int64_t p = 0; p < n_prompt; p += opt.prefill_chunk) {
     const int64_t n = std::min(opt.prefill_chunk, n_prompt - p);
     model::Batch b{
         .tokens = std::vector<int32_t>(prompt_ids.begin() + p, prompt_ids.begin() + p + n),
         .seqs = {{.n_past = p, .n_new = n, .block_table = bt}}};
-    logits = model_.forward(b, kv);
+    logits = model_.forward_into(b, kv, logits_buffer);
   }
   for (int64_t step = 0; step < max_tokens; ++step) {
     const SampleResult s =
@@ -108,7 +108,7 @@ GenerateResult Generator::generate(const std::vector<int32_t>& prompt_ids,
     if (step + 1 == max_tokens) break;
     model::Batch b{.tokens = {s.token},
                    .seqs = {{.n_past = n_prompt + step, .n_new = 1, .block_table = bt}}};
-    logits = model_.forward(b, kv);
+    logits = model_.forward_into(b, kv, logits_buffer);
   }
   if (!stops.stopped()) {
     emit(stops.push(dec.flush()));
@@ -131,6 +131,7 @@ PerplexityResult perplexity(model::LlamaModel& model, const std::vector<int32_t>
   r.n_input_ids = seq_len;
   double nll_sum = 0;
   int64_t prev_end = 0;
+  Tensor logits_buffer;  // (chunk, vocab), reused by every chunk
   for (int64_t begin = 0; begin < seq_len; begin += stride) {
     const int64_t end = std::min(begin + context, seq_len);
     const int64_t trg_len = end - prev_end;
@@ -146,7 +147,7 @@ PerplexityResult perplexity(model::LlamaModel& model, const std::vector<int32_t>
       model::Batch b{
           .tokens = std::vector<int32_t>(ids.begin() + begin + p, ids.begin() + begin + p + n),
           .seqs = {{.n_past = p, .n_new = n, .block_table = bt, .logits_all = true}}};
-      Tensor logits = model.forward(b, kv);
+      Tensor logits = model.forward_into(b, kv, logits_buffer);
       for (int64_t i = 0; i < n; ++i) {
         const int64_t label_pos = p + i + 1;  // window position whose token row i predicts
         if (label_pos < first_label || label_pos >= len) continue;

@@ -55,13 +55,17 @@ class Llama final : public LlamaModel {
   size_t weight_bytes() const override;
   KvCache allocate_kv_cache(int64_t n_block, int64_t block_size) const override;
   size_t kv_block_bytes(int64_t block_size) const override;
-  Tensor forward(const Batch& batch, KvCache& kv) override;
+  Tensor forward(const Batch& batch, KvCache& kv) override { return run(batch, kv, nullptr); }
+  Tensor forward_into(const Batch& batch, KvCache& kv, Tensor& logits_buffer) override {
+    return run(batch, kv, &logits_buffer);
+  }
   void set_linear_observer(LinearObserver observer) override { observer_ = std::move(observer); }
 
  private:
   Tensor load_norm(const io::Checkpoint& ck, const std::string& name) const;
   void check_layer_names(const io::Checkpoint& ck) const;
   void linear(const ops::LinearWeight& w, const Tensor& x, Tensor& y) const;
+  Tensor run(const Batch& batch, KvCache& kv, Tensor* logits_buffer);
 
   io::ModelConfig c_;
   Device device_;
@@ -170,7 +174,7 @@ void Llama::linear(const ops::LinearWeight& w, const Tensor& x, Tensor& y) const
   ops::linear(w, x, y);
 }
 
-Tensor Llama::forward(const Batch& batch, KvCache& kv) {
+Tensor Llama::run(const Batch& batch, KvCache& kv, Tensor* logits_buffer) {
   const int64_t h = c_.hidden_size, hd = c_.head_dim, nh = c_.n_head, nkv = c_.n_head_kv;
   const int64_t n_tok = int64_t(batch.tokens.size());
   QINFER_CHECK(kv.n_layer == c_.n_layer && kv.n_head_kv == nkv && kv.head_dim == hd,
@@ -192,7 +196,7 @@ Tensor Llama::forward(const Batch& batch, KvCache& kv) {
   }
   QINFER_CHECK(t == n_tok, "forward: the sequences declare ", t, " new tokens but the batch has ",
                n_tok);
-  if (n_tok == 0) return Tensor::empty(DType::kF32, {0, c_.vocab_size});
+  if (n_tok == 0) return Tensor::empty(DType::kF32, {0, c_.vocab_size});  // nothing to run
   const Tensor ids = i32_tensor(batch.tokens, device_);
   const Tensor positions = i32_tensor(pos, device_);
   const ops::AttentionDims dims{
@@ -230,9 +234,25 @@ Tensor Llama::forward(const Batch& batch, KvCache& kv) {
     ops::embedding(hid, i32_tensor(rows, device_), sel);
     ops::rms_norm(sel, final_norm_, c_.rms_norm_eps, sel);
   }
-  Tensor logits = Tensor::empty(f32, {n_rows, c_.vocab_size}, device_);
-  if (n_rows > 0) linear(lm_head_, sel, logits);
-  return to_device(logits, Device::kCpu);
+  if (!logits_buffer) {
+    Tensor logits = Tensor::empty(f32, {n_rows, c_.vocab_size}, device_);
+    if (n_rows > 0) linear(lm_head_, sel, logits);
+    return to_device(logits, Device::kCpu);
+  }
+  Tensor& buf = *logits_buffer;
+  if (!buf.defined() || buf.ndim() != 2 || buf.dim(1) != c_.vocab_size || buf.dim(0) < n_rows ||
+      buf.dtype() != f32 || buf.device() != Device::kCpu)
+    buf = Tensor::empty(f32, {n_rows, c_.vocab_size});
+  Tensor out = buf.slice_rows(0, n_rows);
+  if (n_rows == 0) return out;
+  if (device_ == Device::kCpu) {
+    linear(lm_head_, sel, out);
+  } else {
+    Tensor logits = Tensor::empty(f32, {n_rows, c_.vocab_size}, device_);
+    linear(lm_head_, sel, logits);
+    copy_bytes(out.data(), Device::kCpu, logits.data(), device_, logits.nbytes());
+  }
+  return out;
 }
 
 }  // namespace

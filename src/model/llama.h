@@ -26,8 +26,8 @@ namespace qinfer::model {
 // block_table[p / block_size], slot p % block_size.
 struct KvCache {
   int64_t n_layer = 0, n_block = 0, block_size = 0, n_head_kv = 0, head_dim = 0;
-  Tensor k;  // (n_layer, n_block, block_size, n_head_kv, head_dim)
-  Tensor v;  // (n_layer, n_block, block_size, n_head_kv, head_dim)
+  Tensor k;              // (n_layer, n_block, block_size, n_head_kv, head_dim)
+  Tensor v;              // (n_layer, n_block, block_size, n_head_kv, head_dim)
   float k_scale = 1.0f;  // FP8 KV cache (kv_cache_scheme); 1 otherwise
   float v_scale = 1.0f;
 };
@@ -66,6 +66,16 @@ class LlamaModel {
   // Runs the batch; returns logits (n_rows, vocab_size) F32 on the CPU, rows ordered by
   // sequence, then by token (only the rows asked for).
   virtual Tensor forward(const Batch& batch, KvCache& kv) = 0;
+
+  // forward() into a buffer the caller keeps across steps: `logits_buffer`, (rows, vocab_size)
+  // F32 on the CPU, is reused when it has at least the rows this batch returns, else replaced
+  // by a larger one; the result is a view of its first rows (overwritten by the next call).
+  // Saves allocating and faulting in a fresh (rows, vocab) tensor every step. The default
+  // (for models that do not override it) calls forward().
+  virtual Tensor forward_into(const Batch& batch, KvCache& kv, Tensor& logits_buffer) {
+    (void)logits_buffer;
+    return forward(batch, kv);
+  }
 
   // Calibration hook (quantizers): called with every linear layer's input before it runs.
   using LinearObserver = std::function<void(const ops::LinearWeight& w, const Tensor& x)>;

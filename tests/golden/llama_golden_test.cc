@@ -109,16 +109,20 @@ TEST_P(LlamaGolden, PromptLogitsAndGreedy) {
   model::Batch b{.tokens = prompt_a_, .seqs = {seq(0, 16, {5, 0, 7, 2, 3, 1}, true)}};
   Tensor logits = model_->forward(b, kv);
   ASSERT_TRUE(logits_match(logits, logits_a_, 0, tol_, "prompt A one-shot"));
-  // Greedy decoding, one token a step.
+  // Greedy decoding, one token a step, through forward_into: the buffer from the prefill
+  // (16 rows) is reused for every 1-row step.
   std::vector<int32_t> got;
   const int64_t V = logits.dim(1);
+  Tensor buffer = logits;
   const float* last = logits.data_as<float>() + 15 * V;
   for (int step = 0; step < 8; ++step) {
     const int32_t next = int32_t(std::max_element(last, last + V) - last);
     got.push_back(next);
     model::Batch d{.tokens = {next}, .seqs = {seq(16 + step, 1, {5, 0, 7, 2, 3, 1}, false)}};
-    logits = model_->forward(d, kv);
-    last = logits.data_as<float>();
+    Tensor row = model_->forward_into(d, kv, buffer);
+    ASSERT_EQ(row.shape(), (Shape{1, V}));
+    ASSERT_EQ(row.data(), logits.data()) << "the logits buffer was not reused";
+    last = row.data_as<float>();
   }
   EXPECT_EQ(got, greedy_a_);
 }
