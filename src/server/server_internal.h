@@ -128,6 +128,6 @@ struct Generation {
 
 // Runs a parsed generation request: a whole JSON response, or an SSE stream.
 void generate(engine::Engine& eng, const ServeConfig& cfg, ParsedRequest pr,
-              httplib::Response& res);
+              const httplib::Request& req, httplib::Response& res);
 
 }  // namespace qinfer::server

@@ -1,6 +1,11 @@
 // The routes of `qinfer serve`: vLLM's OpenAI-compatible endpoints plus /health, /version,
 // /metrics, /tokenize, /detokenize.
+#include <dirent.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <cstdio>
@@ -63,6 +68,44 @@ std::string finish_summary(const Json& resp) {
   return s;
 }
 
+// The socket of a request's connection. cpp-httplib 0.11 does not expose it, and a
+// non-streaming handler only writes at the end, so without it a client that hangs up is
+// noticed only when its whole completion is done. Found by matching the connection's
+// addresses (remote and local port) against this process's sockets; -1 if not found.
+int find_client_socket(const httplib::Request& req) {
+  DIR* dir = opendir("/proc/self/fd");
+  if (!dir) return -1;
+  int found = -1;
+  auto port_of = [](const sockaddr_storage& a) {
+    if (a.ss_family == AF_INET) return int(ntohs(reinterpret_cast<const sockaddr_in&>(a).sin_port));
+    if (a.ss_family == AF_INET6)
+      return int(ntohs(reinterpret_cast<const sockaddr_in6&>(a).sin6_port));
+    return -1;
+  };
+  while (dirent* e = readdir(dir)) {
+    int fd = std::atoi(e->d_name);
+    struct stat st;
+    if (fd <= 2 || fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
+    sockaddr_storage peer{}, self{};
+    socklen_t lp = sizeof peer, ls = sizeof self;
+    if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &lp) != 0 ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&self), &ls) != 0)
+      continue;
+    if (port_of(peer) == req.remote_port && port_of(self) == req.local_port) {
+      found = fd;
+      break;
+    }
+  }
+  closedir(dir);
+  return found;
+}
+
+// True when the peer closed its end (or the connection broke).
+bool client_gone(int fd) {
+  pollfd p{.fd = fd, .events = POLLRDHUP, .revents = 0};
+  return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
 // /tokenize: the prompt form or the chat form (as /v1/chat/completions renders it).
 Json tokenize_body(const Json& body, const ServeConfig& cfg) {
   if (!body.is_object()) throw bad_request("the request body must be a JSON object");
@@ -94,13 +137,23 @@ Json detokenize_body(const Json& body, const ServeConfig& cfg) {
 }  // namespace
 
 void generate(engine::Engine& eng, const ServeConfig& cfg, ParsedRequest pr,
-              httplib::Response& res) {
+              const httplib::Request& req, httplib::Response& res) {
   auto g = std::make_shared<Generation>(eng, std::move(pr), cfg);
   tl_log.id = g->pr.id;
   tl_log.prompt_tokens = g->rb->prompt_tokens();
   g->submit();
   if (!g->pr.stream) {
-    while (!g->rb->finished()) g->pump(1.0);
+    double start = now_s();
+    int fd = -2;  // looked up once the request has run a while
+    while (!g->rb->finished()) {
+      g->pump(0.25);
+      if (g->rb->finished() || now_s() - start < 1.0) continue;
+      if (fd == -2) fd = find_client_socket(req);
+      if (fd >= 0 && client_gone(fd)) {
+        g->abort_all();  // free its KV blocks; nobody will read the answer
+        throw ApiError(499, "ClientClosedRequest", "client disconnected");
+      }
+    }
     if (!g->rb->error().empty())
       throw ApiError(500, "InternalServerError", str_cat("generation failed: ", g->rb->error()));
     Json resp = g->rb->response();
@@ -182,13 +235,13 @@ void Server::install_routes() {
   }));
   s.Post("/v1/completions", guarded([this](const httplib::Request& req, httplib::Response& res) {
     if (!accepting_) throw ApiError(503, "ServiceUnavailableError", "the server is shutting down");
-    generate(eng_, cfg_, parse_completion(parse_body(req), cfg_), res);
+    generate(eng_, cfg_, parse_completion(parse_body(req), cfg_), req, res);
   }));
   s.Post("/v1/chat/completions",
          guarded([this](const httplib::Request& req, httplib::Response& res) {
            if (!accepting_)
              throw ApiError(503, "ServiceUnavailableError", "the server is shutting down");
-           generate(eng_, cfg_, parse_chat(parse_body(req), cfg_), res);
+           generate(eng_, cfg_, parse_chat(parse_body(req), cfg_), req, res);
          }));
   auto tokenize = guarded([this](const httplib::Request& req, httplib::Response& res) {
     send_json(res, 200, tokenize_body(parse_body(req), cfg_));

@@ -309,6 +309,33 @@ def test_client_disconnect_cancels(srv, client):
     assert greedy_completion(client, "after disconnect", n=2).usage.completion_tokens == 2
 
 
+def test_client_disconnect_cancels_non_streaming(srv, client):
+    before = srv.metrics()
+    body = json.dumps({"model": "tiny", "prompt": "Count on:", "max_tokens": 450,
+                       "ignore_eos": True, "temperature": 0}).encode()
+    s = socket.create_connection(("127.0.0.1", srv.port))
+    s.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              b"Authorization: Bearer " + KEY.encode() + b"\r\nContent-Length: " +
+              str(len(body)).encode() + b"\r\n\r\n" + body)
+    import time
+    L = '{model_name="tiny"}'
+    for _ in range(200):  # wait until it is running, then hang up
+        if srv.metrics()["vllm:num_requests_running" + L] > 0:
+            break
+        time.sleep(0.02)
+    s.close()
+    for _ in range(300):
+        m = srv.metrics()
+        if m["vllm:num_requests_running" + L] == 0:
+            break
+        time.sleep(0.05)
+    lbl = 'vllm:request_success_total{model_name="tiny",finished_reason="abort"}'
+    assert m[lbl] == before[lbl] + 1
+    gen = m["vllm:generation_tokens_total" + L] - before["vllm:generation_tokens_total" + L]
+    assert gen < 450
+    assert greedy_completion(client, "after hang-up", n=2).usage.completion_tokens == 2
+
+
 def test_metrics_add_up(srv, client):
     before = srv.metrics()
     total = 0
