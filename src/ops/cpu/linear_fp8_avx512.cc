@@ -61,6 +61,32 @@ inline void dot_rows(const uint8_t* w, int64_t n_in, const float* x, float* out,
   for (int r = 0; r < R; ++r) out[r * out_stride] = hsum(acc[r]);
 }
 
+// Prefill micro-kernel: 2 weight rows x R rows of x, 2R accumulators. Each decoded weight
+// vector feeds R FMAs and each x vector 2, so neither the decode nor the x loads (from L2)
+// bound the FMA rate as they do with one weight row at a time.
+template <int R>
+inline void dot_2xR(const uint8_t* w, int64_t n_in, const float* x, float* out, int64_t ld) {
+  __m512 acc0[R], acc1[R];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) acc0[r] = acc1[r] = _mm512_setzero_ps();
+  for (int64_t k = 0; k < n_in; k += 16) {
+    const __mmask16 m = n_in - k >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n_in - k)) - 1u);
+    const __m512 w0 = decode16(_mm_maskz_loadu_epi8(m, w + k));
+    const __m512 w1 = decode16(_mm_maskz_loadu_epi8(m, w + n_in + k));
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const __m512 xv = _mm512_maskz_loadu_ps(m, x + r * n_in + k);
+      acc0[r] = _mm512_fmadd_ps(xv, w0, acc0[r]);
+      acc1[r] = _mm512_fmadd_ps(xv, w1, acc1[r]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+    out[r * ld] = hsum(acc0[r]);
+    out[r * ld + 1] = hsum(acc1[r]);
+  }
+}
+
 // One weight row against one row of x, read strictly in order (a cache line per step, four
 // independent accumulators): decode streams the weights once, and a single sequential stream
 // per thread is what the hardware prefetchers follow best.
@@ -150,9 +176,15 @@ void dot_fp8_avx512(const uint8_t* W, int64_t n_in, int64_t o0, int64_t o1, cons
     }
     return;
   }
-  for (int64_t o = o0; o < o1; ++o) {
+  int64_t o = o0;
+  for (; o + 2 <= o1; o += 2) {
     const uint8_t* w = W + o * n_in;
-    if (o + 1 < o1) _mm_prefetch(reinterpret_cast<const char*>(w + n_in), _MM_HINT_T0);
+    int64_t i = 0;
+    for (; i + 6 <= n; i += 6) dot_2xR<6>(w, n_in, x + i * n_in, acc + i * ld + o, ld);
+    for (; i < n; ++i) dot_2xR<1>(w, n_in, x + i * n_in, acc + i * ld + o, ld);
+  }
+  for (; o < o1; ++o) {
+    const uint8_t* w = W + o * n_in;
     int64_t i = 0;
     for (; i + 4 <= n; i += 4) dot_rows<4>(w, n_in, x + i * n_in, acc + i * ld + o, ld);
     for (; i < n; ++i) dot_rows<1>(w, n_in, x + i * n_in, acc + i * ld + o, ld);
