@@ -139,6 +139,81 @@ bool starts_or_ends(const Value& s, const Value* arg, bool ends) {
   return arg->is_string() && one(arg->s);
 }
 
+// str.format: {} / {0} / {name} fields; conversions and format specs are not supported.
+std::string brace_format(Evaluator& ev, const std::string& f, CallArgs& a) {
+  std::string out;
+  size_t auto_index = 0;
+  for (size_t i = 0; i < f.size(); ++i) {
+    char c = f[i];
+    if ((c == '{' || c == '}') && i + 1 < f.size() && f[i + 1] == c) {
+      out += c;
+      ++i;
+      continue;
+    }
+    if (c != '{') {
+      out += c;
+      continue;
+    }
+    size_t close = f.find('}', i);
+    if (close == std::string::npos) ev.error("str.format: single '{'");
+    std::string field = f.substr(i + 1, close - i - 1);
+    if (field.find_first_of(":!") != std::string::npos) ev.error("str.format: format specs are not supported");
+    const Value* v = nullptr;
+    if (field.empty()) {
+      v = a.get(auto_index++, "");
+    } else if (std::isdigit(static_cast<unsigned char>(field[0]))) {
+      v = a.get(size_t(std::atoi(field.c_str())), "");
+    } else {
+      v = a.kwarg(field);
+    }
+    if (!v) ev.error(str_cat("str.format: no argument for {", field, "}"));
+    out += to_str(*v);
+    i = close;
+  }
+  return out;
+}
+
+}  // namespace
+
+// printf-style `fmt % args` (Python's str % operator and jinja's format filter): %s %r %d %i
+// %f %%; args is one value or a list (tuple) of them.
+std::string percent_format(Evaluator& ev, const std::string& fmt, const Value& args) {
+  List items = args.is_list() ? *args.list : List{args};
+  size_t next = 0;
+  std::string out;
+  for (size_t i = 0; i < fmt.size(); ++i) {
+    if (fmt[i] != '%') {
+      out += fmt[i];
+      continue;
+    }
+    if (i + 1 >= fmt.size()) ev.error("incomplete format");
+    char conv = fmt[++i];
+    if (conv == '%') {
+      out += '%';
+      continue;
+    }
+    if (next >= items.size()) ev.error("not enough arguments for format string");
+    const Value& v = items[next++];
+    if (conv == 's') {
+      out += to_str(v);
+    } else if (conv == 'r') {
+      out += repr(v);
+    } else if ((conv == 'd' || conv == 'i') && v.is_number()) {
+      out += std::to_string(v.kind == Value::Kind::kFloat ? int64_t(v.f) : v.kind == Value::Kind::kBool ? v.b : v.i);
+    } else if (conv == 'f' && v.is_number()) {
+      char buf[64];
+      std::snprintf(buf, sizeof(buf), "%f", v.as_double());
+      out += buf;
+    } else {
+      ev.error(str_cat("unsupported format %", conv));
+    }
+  }
+  if (next < items.size() && args.is_list()) ev.error("not all arguments converted during string formatting");
+  return out;
+}
+
+namespace {
+
 Value string_method(Evaluator& ev, const Value& self, const std::string& name, CallArgs& a) {
   const std::string& s = self.s;
   if (name == "strip") return Value::string(strip(s, a.get(0, "chars"), true, true));
@@ -186,6 +261,7 @@ Value string_method(Evaluator& ev, const Value& self, const std::string& name, C
     }
     return Value::string(out);
   }
+  if (name == "format") return Value::string(brace_format(ev, s, a));
   if (name == "isdigit" || name == "isspace" || name == "isalpha" || name == "isalnum") {
     if (s.empty()) return Value::boolean(false);
     for (uint32_t cp : code_points(s)) {
@@ -433,6 +509,7 @@ Value string_filter(Evaluator& ev, const std::string& name, const Value& v, Call
     return Value::integer(std::llabs(int_arg(ev, &v, 0)));
   }
   if (name == "safe") return v;
+  if (name == "format") return Value::string(percent_format(ev, to_str(v), Value::new_list(a.args)));
   if (name == "unique") {
     List out;
     for (const Value& x : iterate(ev, v)) {

@@ -335,6 +335,7 @@ Value Evaluator::binary(const std::string& op, const Value& a, const Value& b) {
     return Value::boolean(op == "in" ? found : !found);
   }
   if (op == "~") return Value::string(to_str(a) + to_str(b));
+  if (op == "%" && a.is_string()) return Value::string(percent_format(*this, a.s, b));
   if (op == "+") {
     if (a.is_string() && b.is_string()) return Value::string(a.s + b.s);
     if (a.is_list() && b.is_list()) {

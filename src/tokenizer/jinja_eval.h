@@ -45,6 +45,7 @@ bool apply_test(Evaluator& ev, const std::string& name, const Value& subject, Ca
 // obj.name: a bound method of str / dict / list, or a dict item; undefined when missing.
 Value get_attr(Evaluator& ev, const Value& obj, const std::string& name);
 void install_globals(Evaluator& ev);
+std::string percent_format(Evaluator& ev, const std::string& fmt, const Value& args);
 // Python-style iteration: list items, dict keys, string characters.
 List iterate(Evaluator& ev, const Value& v);
 

@@ -162,6 +162,7 @@ FEATURES = [
     "{{ '%s' }}{{ '{{ not a tag }}' }} {{ \"a\\nb\" }} {{ 'tab\\there' | length }}",
     "{% for k, v in d.items() if k != 'a' %}{{ k }}={{ v | tojson }}{% endfor %}|{% for k, v in d | items if v is number %}{{ k }}{% endfor %}",
     "{% for m in ds | rejectattr('t', 'equalto', 'b') | selectattr('missing', 'undefined') %}{{ m.n }}{{ loop.length }}{% endfor %}",
+    "{{ '%s is %d%%' % ('x', 5) }} {{ '%s!' % s }} {{ '%s-%r' | format('a', 'b') }} {{ '{} {}'.format('p', 'q') }} {{ '{1}{0} {k}'.format('p', 'q', k='kw') }}",
     "{%- for m in msgs -%}\n  {{- m.role | capitalize }}\n{%- endfor %}\n{{ ds | map(attribute='missing', default='-') | join }}",
 ]
 FEATURE_CONTEXT = {"d": {"a": 1, "b": [2, 3]}, "xs": [1, 2, 3, 2], "s": "hello", "flag": False,
