@@ -22,15 +22,6 @@ MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 # A greedy step whose reference top-1/top-2 logit gap is below this may legitimately flip under
 # a different (correct) fp32 summation order; the comparison stops there.
 NEAR_TIE = 1e-3
-# SmolLM2's tokenizer.json (HF's own, and the one synthesized from the GGUF) pre-tokenizes with
-# Digits(individual_digits); until qinfer's tokenizer reads it, the tests that need qinfer's
-# tokenizer report an expected failure instead of passing.
-NO_DIGITS = 'pre_tokenizer type "Digits" is not supported'
-
-
-def xfail_without_digits(stderr):
-    if NO_DIGITS in stderr:
-        pytest.xfail("qinfer's tokenizer does not read the Digits pre-tokenizer yet")
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +72,6 @@ def test_qinfer_tokenizer_ids(converted):
     lines = "\n".join(json.dumps(c["text"]) for c in FIXTURE["texts"]) + "\n"
     r = subprocess.run([os.environ["QINFER_BIN"], "tokenize", "--model", converted, "--jsonl",
                         "--no-special"], input=lines, capture_output=True, text=True)
-    xfail_without_digits(r.stderr)
     assert r.returncode == 0, r.stderr[-2000:]
     outs = [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
     assert len(outs) == len(FIXTURE["texts"])
@@ -93,7 +83,6 @@ def compare_greedy(model, chat):
     n = len(chat["greedy_ids"])
     r = run("generate", "--model", model, "--prompt-ids", ",".join(map(str, chat["prompt_ids"])),
             "--temperature", "0", "--max-tokens", str(n), "--json", check=False)
-    xfail_without_digits(r.stderr)
     assert r.returncode == 0, r.stderr[-2000:]
     got = json.loads(r.stdout.strip().splitlines()[-1])["completion_ids"]
     want, gaps = chat["greedy_ids"], chat["top2_gaps"]
