@@ -51,8 +51,10 @@ struct ChatSession {
 
 // Generates the assistant's next message for s.messages, streaming it to stdout.
 void reply(ChatSession& s) {
-  tokenizer::ChatTemplateInput in{.messages = s.messages, .tools = s.tools,
-                                  .add_generation_prompt = true, .kwargs = Json::object()};
+  tokenizer::ChatTemplateInput in{.messages = s.messages,
+                                  .tools = s.tools,
+                                  .add_generation_prompt = true,
+                                  .kwargs = Json::object()};
   std::vector<int32_t> ids = s.tok.encode(tokenizer::apply_chat_template(s.tok, in), false);
   engine::GenerateResult r = s.gen.generate(ids, s.opt, [](std::string_view piece) {
     std::fwrite(piece.data(), 1, piece.size(), stdout);
@@ -65,14 +67,18 @@ void reply(ChatSession& s) {
     if (p.tools_called()) {
       Json calls = Json::array();
       for (const auto& c : p.tool_calls)
-        calls.push_back({{"id", c.id}, {"type", c.type},
+        calls.push_back({{"id", c.id},
+                         {"type", c.type},
                          {"function", {{"name", c.name}, {"arguments", c.arguments}}}});
-      std::printf("tool_calls: %s\n", calls.dump(-1, ' ', false, Json::error_handler_t::replace).c_str());
+      std::printf("tool_calls: %s\n",
+                  calls.dump(-1, ' ', false, Json::error_handler_t::replace).c_str());
       // The template expects arguments as an object when it renders the call back.
       Json template_calls = Json::array();
       for (const auto& c : p.tool_calls)
-        template_calls.push_back({{"id", c.id}, {"type", c.type},
-                                  {"function", {{"name", c.name}, {"arguments", Json::parse(c.arguments)}}}});
+        template_calls.push_back(
+            {{"id", c.id},
+             {"type", c.type},
+             {"function", {{"name", c.name}, {"arguments", Json::parse(c.arguments)}}}});
       msg = {{"role", "assistant"}, {"tool_calls", template_calls}};
     }
   }
@@ -120,10 +126,12 @@ int run_chat(Args& args) {
   const auto tok_dir = args.get("tokenizer");
   const auto system = args.get("system");
   const auto tools_path = args.get("tools");
-  io::Checkpoint ck = io::open_checkpoint(model_path.empty() ? io::default_model_path() : model_path);
+  io::Checkpoint ck =
+      io::open_checkpoint(model_path.empty() ? io::default_model_path() : model_path);
   const io::GenerationConfig& g = ck.generation;
   engine::GenerateOptions opt{.max_tokens = args.get_int("max-tokens", 512)};
-  opt.sampling.temperature = float(args.get_double_opt("temperature").value_or(g.temperature.value_or(1.0)));
+  opt.sampling.temperature =
+      float(args.get_double_opt("temperature").value_or(g.temperature.value_or(1.0)));
   opt.sampling.top_p = float(args.get_double_opt("top-p").value_or(g.top_p.value_or(1.0)));
   opt.sampling.top_k = int64_t(args.get_double_opt("top-k").value_or(double(g.top_k.value_or(0))));
   if (auto seed = args.get_int_opt("seed")) opt.sampling.seed = uint64_t(*seed);
@@ -131,10 +139,14 @@ int run_chat(Args& args) {
   std::unique_ptr<tokenizer::Tokenizer> tok =
       tok_dir ? tokenizer::Tokenizer::from_dir(*tok_dir)
               : tokenizer::Tokenizer::from_json(ck.tokenizer_json, ck.tokenizer_config);
-  QINFER_CHECK(!tok->chat_template().empty(), "the model has no chat template (tokenizer_config.json)");
+  QINFER_CHECK(!tok->chat_template().empty(),
+               "the model has no chat template (tokenizer_config.json)");
   auto model = model::LlamaModel::load(ck);
   engine::Generator gen(*model, *tok, engine::eos_token_ids(ck.config, ck.generation));
-  ChatSession s{.model = *model, .tok = *tok, .gen = gen, .opt = opt,
+  ChatSession s{.model = *model,
+                .tok = *tok,
+                .gen = gen,
+                .opt = opt,
                 .tools = tools_path ? read_json_file(*tools_path) : Json()};
   if (system) s.messages.push_back({{"role", "system"}, {"content", *system}});
   Json initial = s.messages;

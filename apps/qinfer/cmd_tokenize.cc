@@ -60,16 +60,17 @@ int run_chat_jsonl(const Tokenizer* tok) {
   while (std::getline(std::cin, line)) {
     if (line.empty()) continue;
     Json req = Json::parse(line);
-    tokenizer::ChatTemplateInput in{.messages = req.value("messages", Json::array()),
-                                    .tools = req.value("tools", Json()),
-                                    .add_generation_prompt = req.value("add_generation_prompt", true),
-                                    .kwargs = req.value("kwargs", Json::object())};
+    tokenizer::ChatTemplateInput in{
+        .messages = req.value("messages", Json::array()),
+        .tools = req.value("tools", Json()),
+        .add_generation_prompt = req.value("add_generation_prompt", true),
+        .kwargs = req.value("kwargs", Json::object())};
     Json out;
     try {
       if (req.contains("template")) {
-        out["text"] = tokenizer::render_chat_template(req["template"].get<std::string>(), in,
-                                                      req.value("bos_token", ""),
-                                                      req.value("eos_token", ""));
+        out["text"] =
+            tokenizer::render_chat_template(req["template"].get<std::string>(), in,
+                                            req.value("bos_token", ""), req.value("eos_token", ""));
       } else {
         QINFER_CHECK(tok, "--chat-jsonl: no \"template\" and no --model");
         out["text"] = tokenizer::apply_chat_template(*tok, in);

@@ -73,7 +73,8 @@ BpeModel::BpeModel(VocabMap vocab, const std::vector<std::pair<std::string, std:
     static constexpr std::string_view kMeta = "\xE2\x96\x81";  // U+2581
     bool safe = true;
     for (const auto& [token, id] : vocab_) {
-      for (size_t p = token.find(kMeta, 1); safe && p != std::string::npos; p = token.find(kMeta, p + 1))
+      for (size_t p = token.find(kMeta, 1); safe && p != std::string::npos;
+           p = token.find(kMeta, p + 1))
         safe = p >= kMeta.size() && token.compare(p - kMeta.size(), kMeta.size(), kMeta) == 0;
       if (!safe) break;
     }
@@ -167,7 +168,8 @@ void BpeModel::merge_small(std::vector<Symbol>& syms) const {
 }
 
 // Long words (SentencePiece-style tokenizers see whole sentences as one word): a min-heap of
-// candidate merges keyed by (rank, position) with lazy invalidation, as `tokenizers`' Word::merge_all.
+// candidate merges keyed by (rank, position) with lazy invalidation, as `tokenizers`'
+// Word::merge_all.
 void BpeModel::merge_heap(std::vector<Symbol>& syms) const {
   struct Cand {
     int32_t rank;
@@ -181,7 +183,8 @@ void BpeModel::merge_heap(std::vector<Symbol>& syms) const {
     int32_t right = syms[left].next;
     if (right >= n) return;
     int32_t rank, merged;
-    if (merges_.find(syms[left].id, syms[right].id, &rank, &merged)) heap.push({rank, left, merged});
+    if (merges_.find(syms[left].id, syms[right].id, &rank, &merged))
+      heap.push({rank, left, merged});
   };
   for (int32_t i = 0; i + 1 < n; ++i) consider(i);
   while (!heap.empty()) {
@@ -252,7 +255,8 @@ void BpeModel::encode_word(std::string_view word, std::vector<int32_t>& out) con
   // Pieces start where a U+2581 follows another character.
   static constexpr std::string_view kMeta = "\xE2\x96\x81";
   size_t start = 0;
-  for (size_t p = word.find(kMeta, 1); p != std::string_view::npos; p = word.find(kMeta, p + kMeta.size())) {
+  for (size_t p = word.find(kMeta, 1); p != std::string_view::npos;
+       p = word.find(kMeta, p + kMeta.size())) {
     if (p >= kMeta.size() && word.compare(p - kMeta.size(), kMeta.size(), kMeta) == 0) continue;
     encode_piece(word.substr(start, p - start), out);
     start = p;

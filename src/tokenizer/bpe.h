@@ -35,9 +35,7 @@ class MergeTable {
     int32_t merged = 0;
   };
   static constexpr uint64_t kEmpty = ~uint64_t{0};
-  static uint64_t key(int32_t l, int32_t r) {
-    return (uint64_t(uint32_t(l)) << 32) | uint32_t(r);
-  }
+  static uint64_t key(int32_t l, int32_t r) { return (uint64_t(uint32_t(l)) << 32) | uint32_t(r); }
   std::vector<Slot> slots_;
   size_t size_ = 0;
   uint64_t mask_ = 0;

@@ -32,7 +32,8 @@ std::string render_chat_template(const std::string& template_source, const ChatT
   using jinja::Value;
   std::vector<std::pair<std::string, Value>> vars;
   vars.reserve(8);
-  vars.emplace_back("messages", input.messages.is_null() ? Value::new_list() : Value::from_json(input.messages));
+  vars.emplace_back(
+      "messages", input.messages.is_null() ? Value::new_list() : Value::from_json(input.messages));
   vars.emplace_back("tools", Value::from_json(input.tools));
   vars.emplace_back("documents", Value::none());
   vars.emplace_back("add_generation_prompt", Value::boolean(input.add_generation_prompt));

@@ -13,7 +13,7 @@ struct ChatTemplateInput {
   Json messages;  // [{"role": ..., "content": ..., "tool_calls": [...]}, ...]
   Json tools;     // null or a list of tool JSON schemas
   bool add_generation_prompt = true;
-  Json kwargs;    // extra template variables (date_string, builtin_tools, tools_in_user_message...)
+  Json kwargs;  // extra template variables (date_string, builtin_tools, tools_in_user_message...)
 };
 
 // Template variables: messages, tools (None when null), documents (None), add_generation_prompt,

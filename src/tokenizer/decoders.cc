@@ -92,7 +92,8 @@ std::string replace_all(const std::string& s, const std::string& from, const std
 // Strip: up to `start` leading and `stop` trailing copies of `content` (one character).
 std::string strip(const std::string& t, const std::string& content, int start, int stop) {
   size_t b = 0, e = t.size();
-  for (int i = 0; i < start && e - b >= content.size() && t.compare(b, content.size(), content) == 0; ++i)
+  for (int i = 0;
+       i < start && e - b >= content.size() && t.compare(b, content.size(), content) == 0; ++i)
     b += content.size();
   for (int i = 0; i < stop && e - b >= content.size() &&
                   t.compare(e - content.size(), content.size(), content) == 0;
@@ -158,8 +159,8 @@ std::string IncrementalDecoder::push(int32_t id) {
       tok_.decode(all.subspan(prefix_offset_, read_offset_ - prefix_offset_), skip_special_);
   std::string new_text = tok_.decode(all.subspan(prefix_offset_), skip_special_);
   static const std::string kReplacement = "\xEF\xBF\xBD";
-  bool incomplete = new_text.size() >= 3 &&
-                    new_text.compare(new_text.size() - 3, 3, kReplacement) == 0;
+  bool incomplete =
+      new_text.size() >= 3 && new_text.compare(new_text.size() - 3, 3, kReplacement) == 0;
   if (new_text.size() > prefix_text.size() && !incomplete) {
     std::string delta = new_text.substr(std::min(prefix_text.size(), new_text.size()));
     prefix_offset_ = read_offset_;

@@ -25,7 +25,17 @@ using List = std::vector<Value>;
 // A Python value as templates see it. Lists, dicts and functions are shared (reference
 // semantics, as in Python); strings are UTF-8.
 struct Value {
-  enum class Kind : uint8_t { kUndefined, kNone, kBool, kInt, kFloat, kString, kList, kDict, kFunction };
+  enum class Kind : uint8_t {
+    kUndefined,
+    kNone,
+    kBool,
+    kInt,
+    kFloat,
+    kString,
+    kList,
+    kDict,
+    kFunction
+  };
   Kind kind = Kind::kUndefined;
   bool b = false;
   int64_t i = 0;
@@ -70,8 +80,12 @@ struct Value {
   bool is_string() const { return kind == Kind::kString; }
   bool is_list() const { return kind == Kind::kList; }
   bool is_dict() const { return kind == Kind::kDict; }
-  bool is_number() const { return kind == Kind::kInt || kind == Kind::kFloat || kind == Kind::kBool; }
-  double as_double() const { return kind == Kind::kFloat ? f : double(kind == Kind::kBool ? b : i); }
+  bool is_number() const {
+    return kind == Kind::kInt || kind == Kind::kFloat || kind == Kind::kBool;
+  }
+  double as_double() const {
+    return kind == Kind::kFloat ? f : double(kind == Kind::kBool ? b : i);
+  }
 
  private:
   static Value make(Kind k) {
@@ -106,8 +120,8 @@ struct Function {
 // Python semantics shared by the evaluator and the builtins.
 bool truthy(const Value& v);
 bool equal(const Value& a, const Value& b);
-std::string to_str(const Value& v);   // str(v)
-std::string repr(const Value& v);     // repr(v)
+std::string to_str(const Value& v);  // str(v)
+std::string repr(const Value& v);    // repr(v)
 // json.dumps(v, ensure_ascii=False, indent=indent (<0: None), separators=default).
 std::string to_json(const Value& v, int indent);
 Json to_json_value(const Value& v);

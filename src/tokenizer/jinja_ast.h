@@ -14,19 +14,19 @@ using ExprPtr = std::unique_ptr<Expr>;
 
 struct Expr {
   enum class Kind {
-    kLiteral,   // value
-    kName,      // name
-    kList,      // args
-    kTuple,     // args
-    kDict,      // kwargs-like: keys in args (even), values (odd)
-    kAttr,      // args[0].name
-    kIndex,     // args[0][args[1]]
-    kSlice,     // args[0][args[1]:args[2]:args[3]] (null = omitted)
-    kCall,      // args[0](args[1..], kwargs)
-    kFilter,    // args[0] | name(args[1..], kwargs)
-    kTest,      // args[0] is [not] name(args[1..]); negate
-    kUnary,     // op args[0]: "-", "+", "not"
-    kBinary,    // args[0] op args[1]: arithmetic, comparison, "in", "notin", "~"
+    kLiteral,  // value
+    kName,     // name
+    kList,     // args
+    kTuple,    // args
+    kDict,     // kwargs-like: keys in args (even), values (odd)
+    kAttr,     // args[0].name
+    kIndex,    // args[0][args[1]]
+    kSlice,    // args[0][args[1]:args[2]:args[3]] (null = omitted)
+    kCall,     // args[0](args[1..], kwargs)
+    kFilter,   // args[0] | name(args[1..], kwargs)
+    kTest,     // args[0] is [not] name(args[1..]); negate
+    kUnary,    // op args[0]: "-", "+", "not"
+    kBinary,   // args[0] op args[1]: arithmetic, comparison, "in", "notin", "~"
     kAnd,
     kOr,
     kCond,  // args[0] if args[1] else args[2] (args[2] may be null)
@@ -72,7 +72,19 @@ struct Node {
 };
 
 struct Tok {
-  enum class T { kText, kVarBegin, kVarEnd, kBlockBegin, kBlockEnd, kName, kString, kInt, kFloat, kOp, kEof };
+  enum class T {
+    kText,
+    kVarBegin,
+    kVarEnd,
+    kBlockBegin,
+    kBlockEnd,
+    kName,
+    kString,
+    kInt,
+    kFloat,
+    kOp,
+    kEof
+  };
   T t;
   std::string s;
   int line = 0;

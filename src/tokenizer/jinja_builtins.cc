@@ -57,8 +57,9 @@ std::string strip(std::string_view s, const Value* chars, bool left, bool right)
 }
 
 std::string ascii_case(std::string s, bool upper) {
-  for (char& c : s) c = static_cast<char>(upper ? std::toupper(static_cast<unsigned char>(c))
-                                                : std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : s)
+    c = static_cast<char>(upper ? std::toupper(static_cast<unsigned char>(c))
+                                : std::tolower(static_cast<unsigned char>(c)));
   return s;
 }
 
@@ -122,14 +123,17 @@ Value split(const std::string& s, const Value* sep, int64_t maxsplit) {
 int64_t int_arg(Evaluator& ev, const Value* v, int64_t fallback) {
   if (!v || v->is_none()) return fallback;
   if (!v->is_number()) ev.error("expected an integer argument");
-  return v->kind == Value::Kind::kFloat ? int64_t(v->f) : v->kind == Value::Kind::kBool ? v->b : v->i;
+  return v->kind == Value::Kind::kFloat  ? int64_t(v->f)
+         : v->kind == Value::Kind::kBool ? v->b
+                                         : v->i;
 }
 
 bool starts_or_ends(const Value& s, const Value* arg, bool ends) {
   if (!arg) return false;
   auto one = [&](const std::string& p) {
     if (p.size() > s.s.size()) return false;
-    return ends ? s.s.compare(s.s.size() - p.size(), p.size(), p) == 0 : s.s.compare(0, p.size(), p) == 0;
+    return ends ? s.s.compare(s.s.size() - p.size(), p.size(), p) == 0
+                : s.s.compare(0, p.size(), p) == 0;
   };
   if (arg->is_list()) {
     for (const Value& p : *arg->list)
@@ -157,7 +161,8 @@ std::string brace_format(Evaluator& ev, const std::string& f, CallArgs& a) {
     size_t close = f.find('}', i);
     if (close == std::string::npos) ev.error("str.format: single '{'");
     std::string field = f.substr(i + 1, close - i - 1);
-    if (field.find_first_of(":!") != std::string::npos) ev.error("str.format: format specs are not supported");
+    if (field.find_first_of(":!") != std::string::npos)
+      ev.error("str.format: format specs are not supported");
     const Value* v = nullptr;
     if (field.empty()) {
       v = a.get(auto_index++, "");
@@ -199,7 +204,9 @@ std::string percent_format(Evaluator& ev, const std::string& fmt, const Value& a
     } else if (conv == 'r') {
       out += repr(v);
     } else if ((conv == 'd' || conv == 'i') && v.is_number()) {
-      out += std::to_string(v.kind == Value::Kind::kFloat ? int64_t(v.f) : v.kind == Value::Kind::kBool ? v.b : v.i);
+      out += std::to_string(v.kind == Value::Kind::kFloat  ? int64_t(v.f)
+                            : v.kind == Value::Kind::kBool ? v.b
+                                                           : v.i);
     } else if (conv == 'f' && v.is_number()) {
       char buf[64];
       std::snprintf(buf, sizeof(buf), "%f", v.as_double());
@@ -208,7 +215,8 @@ std::string percent_format(Evaluator& ev, const std::string& fmt, const Value& a
       ev.error(str_cat("unsupported format %", conv));
     }
   }
-  if (next < items.size() && args.is_list()) ev.error("not all arguments converted during string formatting");
+  if (next < items.size() && args.is_list())
+    ev.error("not all arguments converted during string formatting");
   return out;
 }
 
@@ -227,7 +235,8 @@ Value string_method(Evaluator& ev, const Value& self, const std::string& name, C
   if (name == "replace") {
     const Value* from = a.get(0, "old");
     const Value* to = a.get(1, "new");
-    if (!from || !to || !from->is_string() || !to->is_string()) ev.error("replace() needs two strings");
+    if (!from || !to || !from->is_string() || !to->is_string())
+      ev.error("replace() needs two strings");
     return Value::string(replace(s, from->s, to->s, int_arg(ev, a.get(2, "count"), -1)));
   }
   if (name == "capitalize" || name == "title") {
@@ -245,7 +254,9 @@ Value string_method(Evaluator& ev, const Value& self, const std::string& name, C
     if (!sub || !sub->is_string()) ev.error(str_cat(name, "() needs a string"));
     if (name == "count") {
       int64_t n = 0;
-      for (size_t p = 0; !sub->s.empty() && (p = s.find(sub->s, p)) != std::string::npos; p += sub->s.size()) ++n;
+      for (size_t p = 0; !sub->s.empty() && (p = s.find(sub->s, p)) != std::string::npos;
+           p += sub->s.size())
+        ++n;
       return Value::integer(n);
     }
     size_t p = s.find(sub->s);
@@ -266,7 +277,7 @@ Value string_method(Evaluator& ev, const Value& self, const std::string& name, C
     if (s.empty()) return Value::boolean(false);
     for (uint32_t cp : code_points(s)) {
       uint8_t cls = code_class(cp);
-      bool ok = name == "isdigit" ? (cp >= '0' && cp <= '9')
+      bool ok = name == "isdigit"   ? (cp >= '0' && cp <= '9')
                 : name == "isspace" ? py_space(cp)
                 : name == "isalpha" ? (cls & kClassLetter) != 0
                                     : (cls & (kClassLetter | kClassNumber)) != 0;
@@ -280,12 +291,14 @@ Value string_method(Evaluator& ev, const Value& self, const std::string& name, C
 Value dict_method(Evaluator& ev, const Value& self, const std::string& name, CallArgs& a) {
   if (name == "items") {
     List out;
-    for (const auto& [k, v] : self.dict->items) out.push_back(Value::new_list({Value::string(k), v}));
+    for (const auto& [k, v] : self.dict->items)
+      out.push_back(Value::new_list({Value::string(k), v}));
     return Value::new_list(std::move(out));
   }
   if (name == "keys" || name == "values") {
     List out;
-    for (const auto& [k, v] : self.dict->items) out.push_back(name == "keys" ? Value::string(k) : v);
+    for (const auto& [k, v] : self.dict->items)
+      out.push_back(name == "keys" ? Value::string(k) : v);
     return Value::new_list(std::move(out));
   }
   if (name == "get") {
@@ -304,10 +317,10 @@ bool is_dict_method(const std::string& n) {
 }
 
 bool is_string_method(const std::string& n) {
-  static const char* kNames[] = {"strip", "lstrip", "rstrip", "split", "startswith", "endswith",
-                                 "upper", "lower", "replace", "capitalize", "title", "find",
-                                 "count", "index", "join", "isdigit", "isspace", "isalpha",
-                                 "isalnum", "format"};
+  static const char* kNames[] = {"strip",    "lstrip",  "rstrip",  "split",   "startswith",
+                                 "endswith", "upper",   "lower",   "replace", "capitalize",
+                                 "title",    "find",    "count",   "index",   "join",
+                                 "isdigit",  "isspace", "isalpha", "isalnum", "format"};
   for (const char* k : kNames)
     if (n == k) return true;
   return false;
@@ -319,7 +332,8 @@ Value get_attr(Evaluator& ev, const Value& obj, const std::string& name) {
   if (obj.is_dict()) {
     if (!obj.dict->is_namespace && is_dict_method(name)) {
       Value self = obj;
-      return function(name, [self, name](Evaluator& e, CallArgs& a) { return dict_method(e, self, name, a); });
+      return function(
+          name, [self, name](Evaluator& e, CallArgs& a) { return dict_method(e, self, name, a); });
     }
     if (const Value* v = obj.dict->find(name)) return *v;
     return Value::undefined(name);
@@ -327,11 +341,14 @@ Value get_attr(Evaluator& ev, const Value& obj, const std::string& name) {
   if (obj.is_string()) {
     if (!is_string_method(name)) return Value::undefined(name);
     Value self = obj;
-    return function(name, [self, name](Evaluator& e, CallArgs& a) { return string_method(e, self, name, a); });
+    return function(
+        name, [self, name](Evaluator& e, CallArgs& a) { return string_method(e, self, name, a); });
   }
   if (obj.is_list()) {
-    if (name == "append" || name == "pop" || name == "extend" || name == "insert" || name == "remove")
-      ev.error(str_cat("list.", name, "() is not allowed (transformers renders templates in an "
+    if (name == "append" || name == "pop" || name == "extend" || name == "insert" ||
+        name == "remove")
+      ev.error(str_cat("list.", name,
+                       "() is not allowed (transformers renders templates in an "
                        "immutable sandbox)"));
     return Value::undefined(name);
   }
@@ -341,7 +358,8 @@ Value get_attr(Evaluator& ev, const Value& obj, const std::string& name) {
 
 List iterate(Evaluator& ev, const Value& v) {
   switch (v.kind) {
-    case Value::Kind::kList: return *v.list;
+    case Value::Kind::kList:
+      return *v.list;
     case Value::Kind::kDict: {
       List keys;
       for (const auto& [k, x] : v.dict->items) keys.push_back(Value::string(k));
@@ -357,7 +375,8 @@ List iterate(Evaluator& ev, const Value& v) {
       }
       return chars;
     }
-    case Value::Kind::kUndefined: return {};
+    case Value::Kind::kUndefined:
+      return {};
     default:
       ev.error(str_cat("'", to_str(v), "' is not iterable"));
   }
@@ -371,7 +390,8 @@ Value filter_items(Evaluator& ev, const Value& seq, CallArgs& args, bool by_attr
   size_t first = by_attr ? 1 : 0;
   std::string attr;
   if (by_attr) {
-    if (args.args.empty() || !args.args[0].is_string()) ev.error("selectattr/rejectattr need an attribute name");
+    if (args.args.empty() || !args.args[0].is_string())
+      ev.error("selectattr/rejectattr need an attribute name");
     attr = args.args[0].s;
   }
   std::string test = args.args.size() > first ? to_str(args.args[first]) : "";
@@ -395,7 +415,8 @@ Value map_items(Evaluator& ev, const Value& seq, CallArgs& args) {
     }
     return Value::new_list(std::move(out));
   }
-  if (args.args.empty() || !args.args[0].is_string()) ev.error("map needs a filter name or attribute=");
+  if (args.args.empty() || !args.args[0].is_string())
+    ev.error("map needs a filter name or attribute=");
   std::string name = args.args[0].s;
   CallArgs rest;
   rest.args.assign(args.args.begin() + 1, args.args.end());
@@ -426,7 +447,8 @@ Value apply_filter(Evaluator& ev, const std::string& name, const Value& v, CallA
   if (name == "trim") return Value::string(strip(to_str(v), a.get(0, "chars"), true, true));
   if (name == "tojson") {
     const Value* indent = a.get(0, "indent");
-    return Value::string(to_json(v, indent && !indent->is_none() ? int(int_arg(ev, indent, 0)) : -1));
+    return Value::string(
+        to_json(v, indent && !indent->is_none() ? int(int_arg(ev, indent, 0)) : -1));
   }
   if (name == "length" || name == "count") {
     if (v.is_string()) return Value::integer(int64_t(utf8_length(v.s)));
@@ -451,7 +473,8 @@ Value apply_filter(Evaluator& ev, const std::string& name, const Value& v, CallA
     return Value::string(out);
   }
   if (name == "reject" || name == "select") return filter_items(ev, v, a, false, name == "select");
-  if (name == "rejectattr" || name == "selectattr") return filter_items(ev, v, a, true, name == "selectattr");
+  if (name == "rejectattr" || name == "selectattr")
+    return filter_items(ev, v, a, true, name == "selectattr");
   if (name == "map") return map_items(ev, v, a);
   if (name == "first" || name == "last") {
     List items = iterate(ev, v);
@@ -475,7 +498,8 @@ Value apply_filter(Evaluator& ev, const std::string& name, const Value& v, CallA
 
 // Filters on scalars and strings (the rest of apply_filter).
 Value string_filter(Evaluator& ev, const std::string& name, const Value& v, CallArgs& a) {
-  if (name == "upper" || name == "lower") return Value::string(ascii_case(to_str(v), name == "upper"));
+  if (name == "upper" || name == "lower")
+    return Value::string(ascii_case(to_str(v), name == "upper"));
   if (name == "capitalize" || name == "title") {
     CallArgs none;
     return string_method(ev, Value::string(to_str(v)), name, none);
@@ -509,7 +533,8 @@ Value string_filter(Evaluator& ev, const std::string& name, const Value& v, Call
     return Value::integer(std::llabs(int_arg(ev, &v, 0)));
   }
   if (name == "safe") return v;
-  if (name == "format") return Value::string(percent_format(ev, to_str(v), Value::new_list(a.args)));
+  if (name == "format")
+    return Value::string(percent_format(ev, to_str(v), Value::new_list(a.args)));
   if (name == "unique") {
     List out;
     for (const Value& x : iterate(ev, v)) {
@@ -529,7 +554,8 @@ Value string_filter(Evaluator& ev, const std::string& name, const Value& v, Call
     while (pos <= s.size()) {
       size_t nl = s.find('\n', pos);
       std::string line = s.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
-      bool indent_it = is_first ? (first && truthy(*first)) : (!line.empty() || (blank && truthy(*blank)));
+      bool indent_it =
+          is_first ? (first && truthy(*first)) : (!line.empty() || (blank && truthy(*blank)));
       out += (indent_it ? pad : "") + line;
       if (nl == std::string::npos) break;
       out += '\n';
@@ -580,7 +606,8 @@ bool apply_test(Evaluator& ev, const std::string& name, const Value& v, CallArgs
     return false;
   }
   if (name == "lt" || name == "gt" || name == "le" || name == "ge") {
-    if (!other || !v.is_number() || !other->is_number()) ev.error(str_cat("test '", name, "' needs numbers"));
+    if (!other || !v.is_number() || !other->is_number())
+      ev.error(str_cat("test '", name, "' needs numbers"));
     double x = v.as_double(), y = other->as_double();
     return name == "lt" ? x < y : name == "gt" ? x > y : name == "le" ? x <= y : x >= y;
   }
@@ -593,49 +620,50 @@ std::vector<std::pair<std::string, Value>> make_globals() {
   std::vector<std::pair<std::string, Value>> g;
   auto set_global = [&](const char* name, Value v) { g.emplace_back(name, std::move(v)); };
   set_global("raise_exception", function("raise_exception", [](Evaluator& e, CallArgs& a) -> Value {
-    e.error(a.args.empty() ? std::string("raise_exception") : to_str(a.args[0]));
-  }));
+               e.error(a.args.empty() ? std::string("raise_exception") : to_str(a.args[0]));
+             }));
   set_global("strftime_now", function("strftime_now", [](Evaluator& e, CallArgs& a) {
-    if (a.args.empty() || !a.args[0].is_string()) e.error("strftime_now needs a format string");
-    std::time_t now = std::time(nullptr);
-    std::tm tm{};
-    localtime_r(&now, &tm);
-    char buf[256];
-    size_t n = std::strftime(buf, sizeof(buf), a.args[0].s.c_str(), &tm);
-    return Value::string(std::string(buf, n));
-  }));
+               if (a.args.empty() || !a.args[0].is_string())
+                 e.error("strftime_now needs a format string");
+               std::time_t now = std::time(nullptr);
+               std::tm tm{};
+               localtime_r(&now, &tm);
+               char buf[256];
+               size_t n = std::strftime(buf, sizeof(buf), a.args[0].s.c_str(), &tm);
+               return Value::string(std::string(buf, n));
+             }));
   set_global("namespace", function("namespace", [](Evaluator&, CallArgs& a) {
-    Value ns = Value::new_dict();
-    ns.dict->is_namespace = true;
-    if (!a.args.empty() && a.args[0].is_dict())
-      for (const auto& [k, v] : a.args[0].dict->items) ns.dict->set(k, v);
-    for (const auto& [k, v] : a.kwargs) ns.dict->set(k, v);
-    return ns;
-  }));
+               Value ns = Value::new_dict();
+               ns.dict->is_namespace = true;
+               if (!a.args.empty() && a.args[0].is_dict())
+                 for (const auto& [k, v] : a.args[0].dict->items) ns.dict->set(k, v);
+               for (const auto& [k, v] : a.kwargs) ns.dict->set(k, v);
+               return ns;
+             }));
   set_global("dict", function("dict", [](Evaluator&, CallArgs& a) {
-    Value d = Value::new_dict();
-    if (!a.args.empty() && a.args[0].is_dict())
-      for (const auto& [k, v] : a.args[0].dict->items) d.dict->set(k, v);
-    for (const auto& [k, v] : a.kwargs) d.dict->set(k, v);
-    return d;
-  }));
+               Value d = Value::new_dict();
+               if (!a.args.empty() && a.args[0].is_dict())
+                 for (const auto& [k, v] : a.args[0].dict->items) d.dict->set(k, v);
+               for (const auto& [k, v] : a.kwargs) d.dict->set(k, v);
+               return d;
+             }));
   set_global("range", function("range", [](Evaluator& e, CallArgs& a) {
-    int64_t start = 0, stop = 0, step = 1;
-    if (a.args.size() == 1) {
-      stop = int_arg(e, &a.args[0], 0);
-    } else if (a.args.size() >= 2) {
-      start = int_arg(e, &a.args[0], 0);
-      stop = int_arg(e, &a.args[1], 0);
-      if (a.args.size() >= 3) step = int_arg(e, &a.args[2], 1);
-    }
-    if (step == 0) e.error("range() step must not be zero");
-    List out;
-    for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
-      out.push_back(Value::integer(i));
-      if (out.size() > 1000000) e.error("range() too large");
-    }
-    return Value::new_list(std::move(out));
-  }));
+               int64_t start = 0, stop = 0, step = 1;
+               if (a.args.size() == 1) {
+                 stop = int_arg(e, &a.args[0], 0);
+               } else if (a.args.size() >= 2) {
+                 start = int_arg(e, &a.args[0], 0);
+                 stop = int_arg(e, &a.args[1], 0);
+                 if (a.args.size() >= 3) step = int_arg(e, &a.args[2], 1);
+               }
+               if (step == 0) e.error("range() step must not be zero");
+               List out;
+               for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
+                 out.push_back(Value::integer(i));
+                 if (out.size() > 1000000) e.error("range() too large");
+               }
+               return Value::new_list(std::move(out));
+             }));
   return g;
 }
 

@@ -10,7 +10,9 @@ namespace {
 
 constexpr int kMaxDepth = 200;  // macro recursion guard
 
-int64_t as_int(const Value& v) { return v.kind == Value::Kind::kBool ? v.b : v.i; }
+int64_t as_int(const Value& v) {
+  return v.kind == Value::Kind::kBool ? v.b : v.i;
+}
 bool both_ints(const Value& a, const Value& b) {
   return a.is_number() && b.is_number() && a.kind != Value::Kind::kFloat &&
          b.kind != Value::Kind::kFloat;
@@ -18,15 +20,24 @@ bool both_ints(const Value& a, const Value& b) {
 
 const char* type_name(const Value& v) {
   switch (v.kind) {
-    case Value::Kind::kUndefined: return "Undefined";
-    case Value::Kind::kNone: return "NoneType";
-    case Value::Kind::kBool: return "bool";
-    case Value::Kind::kInt: return "int";
-    case Value::Kind::kFloat: return "float";
-    case Value::Kind::kString: return "str";
-    case Value::Kind::kList: return "list";
-    case Value::Kind::kDict: return "dict";
-    case Value::Kind::kFunction: return "function";
+    case Value::Kind::kUndefined:
+      return "Undefined";
+    case Value::Kind::kNone:
+      return "NoneType";
+    case Value::Kind::kBool:
+      return "bool";
+    case Value::Kind::kInt:
+      return "int";
+    case Value::Kind::kFloat:
+      return "float";
+    case Value::Kind::kString:
+      return "str";
+    case Value::Kind::kList:
+      return "list";
+    case Value::Kind::kDict:
+      return "dict";
+    case Value::Kind::kFunction:
+      return "function";
   }
   return "?";
 }
@@ -55,7 +66,9 @@ int64_t floor_div(int64_t a, int64_t b) {
 
 }  // namespace
 
-Evaluator::Evaluator() : scopes_(1) { install_globals(*this); }
+Evaluator::Evaluator() : scopes_(1) {
+  install_globals(*this);
+}
 
 Value Evaluator::lookup(const std::string& name) const {
   for (auto s = scopes_.rbegin(); s != scopes_.rend(); ++s)
@@ -74,7 +87,9 @@ void Evaluator::assign(const std::string& name, Value v) {
   scopes_.back().emplace_back(name, std::move(v));
 }
 
-void Evaluator::render(const Body& body, std::string& out) { exec(body, out); }
+void Evaluator::render(const Body& body, std::string& out) {
+  exec(body, out);
+}
 
 Evaluator::Flow Evaluator::exec(const Body& body, std::string& out) {
   for (const NodePtr& n : body) {
@@ -87,7 +102,9 @@ Evaluator::Flow Evaluator::exec(const Body& body, std::string& out) {
 Evaluator::Flow Evaluator::exec_node(const Node& n, std::string& out) {
   line_ = n.line;
   switch (n.kind) {
-    case Node::Kind::kText: out += n.text; break;
+    case Node::Kind::kText:
+      out += n.text;
+      break;
     case Node::Kind::kOutput: {
       Value v = eval(*n.expr);
       if (v.is_string()) {
@@ -102,15 +119,21 @@ Evaluator::Flow Evaluator::exec_node(const Node& n, std::string& out) {
         if (truthy(eval(*n.conds[i]))) return exec(n.bodies[i], out);
       }
       return exec(n.else_body, out);
-    case Node::Kind::kFor: exec_for(n, out); break;
-    case Node::Kind::kSet: exec_set(n); break;
+    case Node::Kind::kFor:
+      exec_for(n, out);
+      break;
+    case Node::Kind::kSet:
+      exec_set(n);
+      break;
     case Node::Kind::kSetBlock: {
       std::string captured;
       exec(n.body, captured);
       assign(n.targets[0], Value::string(std::move(captured)));
       break;
     }
-    case Node::Kind::kMacro: assign(n.text, make_macro(n)); break;
+    case Node::Kind::kMacro:
+      assign(n.text, make_macro(n));
+      break;
     case Node::Kind::kCallBlock: {
       // caller() renders the block body; it is visible to the called macro.
       Node caller_def;
@@ -121,7 +144,9 @@ Evaluator::Flow Evaluator::exec_node(const Node& n, std::string& out) {
         ev.scopes_.emplace_back();
         for (size_t i = 0; i < np->params.size(); ++i) {
           const Value* a = args.get(i, np->params[i].first);
-          ev.assign(np->params[i].first, a ? *a : np->params[i].second ? ev.eval(*np->params[i].second) : Value::undefined());
+          ev.assign(np->params[i].first, a                      ? *a
+                                         : np->params[i].second ? ev.eval(*np->params[i].second)
+                                                                : Value::undefined());
         }
         std::string s;
         ev.exec(np->body, s);
@@ -138,9 +163,12 @@ Evaluator::Flow Evaluator::exec_node(const Node& n, std::string& out) {
       out += to_str(v);
       break;
     }
-    case Node::Kind::kBreak: return Flow::kBreak;
-    case Node::Kind::kContinue: return Flow::kContinue;
-    case Node::Kind::kBody: return exec(n.body, out);
+    case Node::Kind::kBreak:
+      return Flow::kBreak;
+    case Node::Kind::kContinue:
+      return Flow::kContinue;
+    case Node::Kind::kBody:
+      return exec(n.body, out);
   }
   return Flow::kNormal;
 }
@@ -182,7 +210,8 @@ void Evaluator::exec_for(const Node& n, std::string& out) {
     d.items.emplace_back("last", Value::boolean(i == len - 1));
     d.items.emplace_back("length", Value::integer(len));
     d.items.emplace_back("previtem", i > 0 ? items[size_t(i - 1)] : Value::undefined("previtem"));
-    d.items.emplace_back("nextitem", i + 1 < len ? items[size_t(i + 1)] : Value::undefined("nextitem"));
+    d.items.emplace_back("nextitem",
+                         i + 1 < len ? items[size_t(i + 1)] : Value::undefined("nextitem"));
     assign("loop", loop);
     Flow f = exec(n.body, out);
     if (f == Flow::kBreak) break;
@@ -304,7 +333,8 @@ Value Evaluator::slice(const Value& obj, const Expr& e) {
   int64_t start = e.args[1] ? clamp(opt(e.args[1], 0), true) : (step > 0 ? 0 : n - 1);
   int64_t stop = e.args[2] ? clamp(opt(e.args[2], 0), false) : (step > 0 ? n : -1);
   List out;
-  for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) out.push_back((*seq)[size_t(i)]);
+  for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step)
+    out.push_back((*seq)[size_t(i)]);
   if (obj.is_string()) {
     std::string s;
     for (const Value& c : out) s += c.s;
@@ -386,8 +416,10 @@ Value Evaluator::binary(const std::string& op, const Value& a, const Value& b) {
 Value Evaluator::eval(const Expr& e) {
   line_ = e.line;
   switch (e.kind) {
-    case Expr::Kind::kLiteral: return e.value;
-    case Expr::Kind::kName: return lookup(e.name);
+    case Expr::Kind::kLiteral:
+      return e.value;
+    case Expr::Kind::kName:
+      return lookup(e.name);
     case Expr::Kind::kList:
     case Expr::Kind::kTuple: {
       List items;
@@ -413,8 +445,10 @@ Value Evaluator::eval(const Expr& e) {
       line_ = e.line;
       return subscript(obj, key);
     }
-    case Expr::Kind::kSlice: return slice(eval(*e.args[0]), e);
-    case Expr::Kind::kCall: return call(e);
+    case Expr::Kind::kSlice:
+      return slice(eval(*e.args[0]), e);
+    case Expr::Kind::kCall:
+      return call(e);
     case Expr::Kind::kFilter: {
       Value subject = eval(*e.args[0]);
       CallArgs args = eval_args(e, 1);
@@ -430,7 +464,8 @@ Value Evaluator::eval(const Expr& e) {
     case Expr::Kind::kUnary: {
       Value v = eval(*e.args[0]);
       if (e.name == "not") return Value::boolean(!truthy(v));
-      if (!v.is_number()) error(str_cat("bad operand type for unary ", e.name, ": '", type_name(v), "'"));
+      if (!v.is_number())
+        error(str_cat("bad operand type for unary ", e.name, ": '", type_name(v), "'"));
       if (e.name == "+") return v;
       return v.kind == Value::Kind::kFloat ? Value::number(-v.f) : Value::integer(-as_int(v));
     }

@@ -78,7 +78,8 @@ class Lexer {
         break;
       }
       char kind = src_[q + 1];
-      char marker = q + 2 < src_.size() && (src_[q + 2] == '-' || src_[q + 2] == '+') ? src_[q + 2] : 0;
+      char marker =
+          q + 2 < src_.size() && (src_[q + 2] == '-' || src_[q + 2] == '+') ? src_[q + 2] : 0;
       std::string_view text = std::string_view(src_).substr(pos, q - pos);
       int text_lines = count_lines(text);
       if (marker == '-') {
@@ -86,8 +87,7 @@ class Lexer {
       } else if (marker != '+' && kind != '{') {  // lstrip_blocks
         size_t l = text.rfind('\n');
         l = l == std::string_view::npos ? 0 : l + 1;
-        if ((l > 0 || line_starting) && l < text.size() &&
-            skip_py_space(text, l) == text.size())
+        if ((l > 0 || line_starting) && l < text.size() && skip_py_space(text, l) == text.size())
           text = text.substr(0, l);
       }
       emit_text(text);
@@ -128,7 +128,8 @@ class Lexer {
     int depth = 0;
     const std::string_view s(src_);
     while (true) {
-      while (pos < s.size() && (s[pos] == ' ' || s[pos] == '\t' || s[pos] == '\n' || s[pos] == '\r')) {
+      while (pos < s.size() &&
+             (s[pos] == ' ' || s[pos] == '\t' || s[pos] == '\n' || s[pos] == '\r')) {
         line_ += s[pos] == '\n';
         ++pos;
       }
@@ -244,18 +245,42 @@ class Lexer {
       char e = s[i + 1];
       i += 2;
       switch (e) {
-        case 'n': out += '\n'; break;
-        case 't': out += '\t'; break;
-        case 'r': out += '\r'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'v': out += '\v'; break;
-        case 'a': out += '\a'; break;
-        case '\\': out += '\\'; break;
-        case '\'': out += '\''; break;
-        case '"': out += '"'; break;
-        case '\n': ++line_; break;  // line continuation
-        case 'x': case 'u': case 'U': {
+        case 'n':
+          out += '\n';
+          break;
+        case 't':
+          out += '\t';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'v':
+          out += '\v';
+          break;
+        case 'a':
+          out += '\a';
+          break;
+        case '\\':
+          out += '\\';
+          break;
+        case '\'':
+          out += '\'';
+          break;
+        case '"':
+          out += '"';
+          break;
+        case '\n':
+          ++line_;
+          break;  // line continuation
+        case 'x':
+        case 'u':
+        case 'U': {
           int n = e == 'x' ? 2 : e == 'u' ? 4 : 8;
           int64_t v = hex(i, n);
           if (v < 0 || v > 0x10FFFF) fail(line_, "bad \\x/\\u escape in string literal");
@@ -266,7 +291,8 @@ class Lexer {
         default:
           if (e >= '0' && e <= '7') {  // octal, up to 3 digits
             int v = e - '0';
-            for (int k = 0; k < 2 && i < s.size() && s[i] >= '0' && s[i] <= '7'; ++k) v = v * 8 + (s[i++] - '0');
+            for (int k = 0; k < 2 && i < s.size() && s[i] >= '0' && s[i] <= '7'; ++k)
+              v = v * 8 + (s[i++] - '0');
             append_utf8(out, uint32_t(v));
           } else {
             out += '\\';
@@ -285,8 +311,12 @@ class Lexer {
 
 }  // namespace
 
-void fail(int line, const std::string& msg) { QINFER_FAIL("chat template line ", line, ": ", msg); }
+void fail(int line, const std::string& msg) {
+  QINFER_FAIL("chat template line ", line, ": ", msg);
+}
 
-std::vector<Tok> lex_template(std::string_view source) { return Lexer(source).run(); }
+std::vector<Tok> lex_template(std::string_view source) {
+  return Lexer(source).run();
+}
 
 }  // namespace qinfer::tokenizer::jinja

@@ -56,10 +56,14 @@ class Parser {
   }
   std::string describe() const {
     switch (cur().t) {
-      case T::kEof: return "end of template";
-      case T::kBlockEnd: return "%}";
-      case T::kVarEnd: return "}}";
-      default: return cur().s;
+      case T::kEof:
+        return "end of template";
+      case T::kBlockEnd:
+        return "%}";
+      case T::kVarEnd:
+        return "}}";
+      default:
+        return cur().s;
     }
   }
 
@@ -80,7 +84,8 @@ class Parser {
         n->kind = Node::Kind::kOutput;
         n->line = toks_[p_++].line;
         n->expr = parse_tuple_expr();
-        if (cur().t != T::kVarEnd) fail(cur().line, str_cat("expected '}}', got '", describe(), "'"));
+        if (cur().t != T::kVarEnd)
+          fail(cur().line, str_cat("expected '}}', got '", describe(), "'"));
         ++p_;
         body.push_back(std::move(n));
       } else if (cur().t == T::kBlockBegin) {
@@ -295,9 +300,8 @@ class Parser {
     while (true) {
       int line = cur().line;
       std::string op;
-      if (cur().t == T::kOp &&
-          (cur().s == "==" || cur().s == "!=" || cur().s == "<" || cur().s == "<=" ||
-           cur().s == ">" || cur().s == ">=")) {
+      if (cur().t == T::kOp && (cur().s == "==" || cur().s == "!=" || cur().s == "<" ||
+                                cur().s == "<=" || cur().s == ">" || cur().s == ">=")) {
         op = toks_[p_++].s;
       } else if (is_name("in")) {
         ++p_;
@@ -536,6 +540,8 @@ class Parser {
 
 }  // namespace
 
-Body parse_template(std::string_view source) { return Parser(lex_template(source)).parse_all(); }
+Body parse_template(std::string_view source) {
+  return Parser(lex_template(source)).parse_all();
+}
 
 }  // namespace qinfer::tokenizer::jinja

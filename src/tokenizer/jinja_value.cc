@@ -23,12 +23,18 @@ Value Value::new_dict() {
 
 Value Value::from_json(const Json& j) {
   switch (j.type()) {
-    case Json::value_t::null: return none();
-    case Json::value_t::boolean: return boolean(j.get<bool>());
-    case Json::value_t::number_integer: return integer(j.get<int64_t>());
-    case Json::value_t::number_unsigned: return integer(int64_t(j.get<uint64_t>()));
-    case Json::value_t::number_float: return number(j.get<double>());
-    case Json::value_t::string: return string(j.get<std::string>());
+    case Json::value_t::null:
+      return none();
+    case Json::value_t::boolean:
+      return boolean(j.get<bool>());
+    case Json::value_t::number_integer:
+      return integer(j.get<int64_t>());
+    case Json::value_t::number_unsigned:
+      return integer(int64_t(j.get<uint64_t>()));
+    case Json::value_t::number_float:
+      return number(j.get<double>());
+    case Json::value_t::string:
+      return string(j.get<std::string>());
     case Json::value_t::array: {
       List items;
       items.reserve(j.size());
@@ -38,10 +44,12 @@ Value Value::from_json(const Json& j) {
     case Json::value_t::object: {
       Value d = new_dict();
       d.dict->items.reserve(j.size());
-      for (auto it = j.begin(); it != j.end(); ++it) d.dict->items.emplace_back(it.key(), from_json(it.value()));
+      for (auto it = j.begin(); it != j.end(); ++it)
+        d.dict->items.emplace_back(it.key(), from_json(it.value()));
       return d;
     }
-    default: return undefined();
+    default:
+      return undefined();
   }
 }
 
@@ -75,14 +83,22 @@ const Value* CallArgs::get(size_t pos, std::string_view name) const {
 bool truthy(const Value& v) {
   switch (v.kind) {
     case Value::Kind::kUndefined:
-    case Value::Kind::kNone: return false;
-    case Value::Kind::kBool: return v.b;
-    case Value::Kind::kInt: return v.i != 0;
-    case Value::Kind::kFloat: return v.f != 0;
-    case Value::Kind::kString: return !v.s.empty();
-    case Value::Kind::kList: return !v.list->empty();
-    case Value::Kind::kDict: return !v.dict->items.empty();
-    case Value::Kind::kFunction: return true;
+    case Value::Kind::kNone:
+      return false;
+    case Value::Kind::kBool:
+      return v.b;
+    case Value::Kind::kInt:
+      return v.i != 0;
+    case Value::Kind::kFloat:
+      return v.f != 0;
+    case Value::Kind::kString:
+      return !v.s.empty();
+    case Value::Kind::kList:
+      return !v.list->empty();
+    case Value::Kind::kDict:
+      return !v.dict->items.empty();
+    case Value::Kind::kFunction:
+      return true;
   }
   return false;
 }
@@ -99,8 +115,10 @@ bool equal(const Value& a, const Value& b) {
   if (a.kind != b.kind) return false;
   switch (a.kind) {
     case Value::Kind::kUndefined:
-    case Value::Kind::kNone: return true;
-    case Value::Kind::kString: return a.s == b.s;
+    case Value::Kind::kNone:
+      return true;
+    case Value::Kind::kString:
+      return a.s == b.s;
     case Value::Kind::kList: {
       if (a.list->size() != b.list->size()) return false;
       for (size_t i = 0; i < a.list->size(); ++i)
@@ -115,8 +133,10 @@ bool equal(const Value& a, const Value& b) {
       }
       return true;
     }
-    case Value::Kind::kFunction: return a.func == b.func;
-    default: return false;
+    case Value::Kind::kFunction:
+      return a.func == b.func;
+    default:
+      return false;
   }
 }
 
@@ -192,13 +212,27 @@ void json_string(std::string& out, const std::string& s) {
   out += '"';
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         if (static_cast<uint8_t>(c) < 0x20) {
           char b[8];
@@ -218,13 +252,23 @@ void json_dump(std::string& out, const Value& v, int indent, int depth) {
     out.append(size_t(indent) * size_t(d), ' ');
   };
   switch (v.kind) {
-    case Value::Kind::kNone: out += "null"; return;
-    case Value::Kind::kBool: out += v.b ? "true" : "false"; return;
-    case Value::Kind::kInt: out += std::to_string(v.i); return;
-    case Value::Kind::kFloat:
-      out += std::isnan(v.f) ? "NaN" : std::isinf(v.f) ? (v.f > 0 ? "Infinity" : "-Infinity") : float_repr(v.f);
+    case Value::Kind::kNone:
+      out += "null";
       return;
-    case Value::Kind::kString: json_string(out, v.s); return;
+    case Value::Kind::kBool:
+      out += v.b ? "true" : "false";
+      return;
+    case Value::Kind::kInt:
+      out += std::to_string(v.i);
+      return;
+    case Value::Kind::kFloat:
+      out += std::isnan(v.f)   ? "NaN"
+             : std::isinf(v.f) ? (v.f > 0 ? "Infinity" : "-Infinity")
+                               : float_repr(v.f);
+      return;
+    case Value::Kind::kString:
+      json_string(out, v.s);
+      return;
     case Value::Kind::kList: {
       if (v.list->empty()) {
         out += "[]";
@@ -275,10 +319,14 @@ std::string to_json(const Value& v, int indent) {
 
 Json to_json_value(const Value& v) {
   switch (v.kind) {
-    case Value::Kind::kBool: return v.b;
-    case Value::Kind::kInt: return v.i;
-    case Value::Kind::kFloat: return v.f;
-    case Value::Kind::kString: return v.s;
+    case Value::Kind::kBool:
+      return v.b;
+    case Value::Kind::kInt:
+      return v.i;
+    case Value::Kind::kFloat:
+      return v.f;
+    case Value::Kind::kString:
+      return v.s;
     case Value::Kind::kList: {
       Json a = Json::array();
       for (const Value& e : *v.list) a.push_back(to_json_value(e));
@@ -289,13 +337,15 @@ Json to_json_value(const Value& v) {
       for (const auto& [k, e] : v.dict->items) o[k] = to_json_value(e);
       return o;
     }
-    default: return nullptr;
+    default:
+      return nullptr;
   }
 }
 
 std::string repr(const Value& v) {
   switch (v.kind) {
-    case Value::Kind::kString: return string_repr(v.s);
+    case Value::Kind::kString:
+      return string_repr(v.s);
     case Value::Kind::kList: {
       std::string out = "[";
       for (size_t i = 0; i < v.list->size(); ++i) out += (i ? ", " : "") + repr((*v.list)[i]);
@@ -310,20 +360,29 @@ std::string repr(const Value& v) {
       }
       return out + "}";
     }
-    default: return to_str(v);
+    default:
+      return to_str(v);
   }
 }
 
 std::string to_str(const Value& v) {
   switch (v.kind) {
-    case Value::Kind::kUndefined: return "";
-    case Value::Kind::kNone: return "None";
-    case Value::Kind::kBool: return v.b ? "True" : "False";
-    case Value::Kind::kInt: return std::to_string(v.i);
-    case Value::Kind::kFloat: return float_repr(v.f);
-    case Value::Kind::kString: return v.s;
-    case Value::Kind::kFunction: return "<function " + v.func->name + ">";
-    default: return repr(v);
+    case Value::Kind::kUndefined:
+      return "";
+    case Value::Kind::kNone:
+      return "None";
+    case Value::Kind::kBool:
+      return v.b ? "True" : "False";
+    case Value::Kind::kInt:
+      return std::to_string(v.i);
+    case Value::Kind::kFloat:
+      return float_repr(v.f);
+    case Value::Kind::kString:
+      return v.s;
+    case Value::Kind::kFunction:
+      return "<function " + v.func->name + ">";
+    default:
+      return repr(v);
   }
 }
 

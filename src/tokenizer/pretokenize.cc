@@ -32,7 +32,9 @@ size_t scan(const Cursor& c, size_t pos, Pred pred) {
   return pos;
 }
 
-bool is_other(uint8_t cls) { return (cls & (kClassLetter | kClassNumber | kClassSpace)) == 0; }
+bool is_other(uint8_t cls) {
+  return (cls & (kClassLetter | kClassNumber | kClassSpace)) == 0;
+}
 
 // Length after the apostrophe of a contraction s|t|re|ve|m|ll|d at pos, 0 if none.
 // case_insensitive follows Oniguruma's folding: 's' also matches 'S' and U+017F.
@@ -154,7 +156,7 @@ size_t match_gpt2(std::string_view text, size_t pos) {
 void split_isolated(SplitRegex re, std::string_view text, std::vector<std::string_view>& out) {
   size_t pos = 0;
   while (pos < text.size()) {
-    size_t end = re == SplitRegex::kGpt2     ? match_gpt2(text, pos)
+    size_t end = re == SplitRegex::kGpt2    ? match_gpt2(text, pos)
                  : re == SplitRegex::kQwen2 ? match_llama3(text, pos, 1)
                                             : match_llama3(text, pos, 3);
     out.push_back(text.substr(pos, end - pos));

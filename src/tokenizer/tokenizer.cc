@@ -58,7 +58,9 @@ bool AddedTokenMatcher::find(std::string_view text, size_t from, size_t* start, 
 
 namespace {
 
-bool is_word_char(uint32_t cp) { return code_class(cp) & kClassWord; }
+bool is_word_char(uint32_t cp) {
+  return code_class(cp) & kClassWord;
+}
 
 // The code point that ends at byte `end` of text (end > 0).
 uint32_t last_cp(std::string_view text, size_t end) {
@@ -224,7 +226,8 @@ void HfTokenizer::pre_tokenize(std::string_view text, bool at_start,
           }
           bool prepend = step.prepend == PreTokenizerStep::Prepend::kAlways ||
                          (step.prepend == PreTokenizerStep::Prepend::kFirst && at_start && i == 0);
-          if (prepend && s.compare(0, step.pattern.size(), step.pattern) != 0) s.insert(0, step.pattern);
+          if (prepend && s.compare(0, step.pattern.size(), step.pattern) != 0)
+            s.insert(0, step.pattern);
           storage.push_back(std::move(s));
           if (step.split) {
             split_literal(storage.back(), step.pattern, SplitBehavior::kMergedWithNext, next);

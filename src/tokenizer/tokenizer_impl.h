@@ -58,8 +58,8 @@ struct PreTokenizerStep {
   SplitRegex regex = SplitRegex::kLlama3;
   std::string pattern{};  // kSplitString: the literal; kMetaspace: the replacement
   SplitBehavior behavior = SplitBehavior::kIsolated;
-  bool add_prefix_space = false;  // ByteLevel
-  bool use_regex = false;         // ByteLevel: also split with the GPT-2 regex
+  bool add_prefix_space = false;   // ByteLevel
+  bool use_regex = false;          // ByteLevel: also split with the GPT-2 regex
   bool individual_digits = false;  // Digits: one piece per digit, else per run of digits
   enum class Prepend { kAlways, kFirst, kNever } prepend = Prepend::kAlways;  // Metaspace
   bool split = true;                                                          // Metaspace
@@ -68,10 +68,10 @@ struct PreTokenizerStep {
 struct DecoderStep {
   enum class Kind { kByteLevel, kReplace, kByteFallback, kFuse, kStrip, kMetaspace };
   Kind kind = Kind::kFuse;
-  std::string from{};  // Replace: pattern; Strip: content; Metaspace: replacement
-  std::string to{};    // Replace: replacement
-  int start = 0;     // Strip
-  int stop = 0;      // Strip
+  std::string from{};   // Replace: pattern; Strip: content; Metaspace: replacement
+  std::string to{};     // Replace: replacement
+  int start = 0;        // Strip
+  int stop = 0;         // Strip
   bool prepend = true;  // Metaspace: strip the first token's leading space
 };
 

@@ -16,8 +16,8 @@ namespace {
 // 128k-entry vocabulary take ~10 s; from_json takes the ordered Json of the public API.
 template <typename J>
 std::string type_of(const J& j, const std::string& where) {
-  QINFER_CHECK(j.is_object() && j.contains("type") && j["type"].is_string(), "tokenizer.json: ",
-               where, " has no \"type\"");
+  QINFER_CHECK(j.is_object() && j.contains("type") && j["type"].is_string(),
+               "tokenizer.json: ", where, " has no \"type\"");
   return j["type"].template get<std::string>();
 }
 
@@ -57,12 +57,14 @@ void load_normalizer(const J& j, std::vector<NormalizerStep>& out) {
   } else if (type == "Prepend") {
     out.push_back({NormalizerStep::Kind::kPrepend, "", j["prepend"].template get<std::string>()});
   } else if (type == "Replace") {
-    out.push_back({NormalizerStep::Kind::kReplace, string_pattern(j["pattern"], "normalizer Replace"),
+    out.push_back({NormalizerStep::Kind::kReplace,
+                   string_pattern(j["pattern"], "normalizer Replace"),
                    j["content"].template get<std::string>()});
   } else if (type == "NFC") {
     out.push_back({NormalizerStep::Kind::kNfc, "", ""});
   } else {
-    QINFER_FAIL("tokenizer.json: normalizer type \"", type, "\" is not supported (supported: "
+    QINFER_FAIL("tokenizer.json: normalizer type \"", type,
+                "\" is not supported (supported: "
                 "Sequence, Prepend, Replace, NFC)");
   }
 }
@@ -84,8 +86,10 @@ void load_split(const J& j, std::vector<PreTokenizerStep>& out) {
   if (p.contains("Regex")) {
     auto pattern = p["Regex"].template get<std::string>();
     auto re = find_split_regex(pattern);
-    QINFER_CHECK(re, "tokenizer.json: Split regex is not one of the supported pre-tokenizer "
-                 "patterns (Llama 3, Qwen2, GPT-2): ", pattern);
+    QINFER_CHECK(re,
+                 "tokenizer.json: Split regex is not one of the supported pre-tokenizer "
+                 "patterns (Llama 3, Qwen2, GPT-2): ",
+                 pattern);
     QINFER_CHECK(s.behavior == SplitBehavior::kIsolated,
                  "tokenizer.json: Split regex supports behavior Isolated only");
     s.kind = PreTokenizerStep::Kind::kSplitRegex;
@@ -123,7 +127,8 @@ void load_pre_tokenizer(const J& j, std::vector<PreTokenizerStep>& out) {
     s.split = flag(j, "split", true);
     out.push_back(s);
   } else {
-    QINFER_FAIL("tokenizer.json: pre_tokenizer type \"", type, "\" is not supported (supported: "
+    QINFER_FAIL("tokenizer.json: pre_tokenizer type \"", type,
+                "\" is not supported (supported: "
                 "Sequence, Split, ByteLevel, Metaspace, Digits)");
   }
 }
@@ -138,23 +143,28 @@ void load_decoder(const J& j, std::vector<DecoderStep>& out) {
   } else if (type == "ByteLevel") {
     out.push_back({.kind = K::kByteLevel});
   } else if (type == "Replace") {
-    out.push_back({.kind = K::kReplace, .from = string_pattern(j["pattern"], "decoder Replace"),
+    out.push_back({.kind = K::kReplace,
+                   .from = string_pattern(j["pattern"], "decoder Replace"),
                    .to = j["content"].template get<std::string>()});
   } else if (type == "ByteFallback") {
     out.push_back({.kind = K::kByteFallback});
   } else if (type == "Fuse") {
     out.push_back({.kind = K::kFuse});
   } else if (type == "Strip") {
-    out.push_back({.kind = K::kStrip, .from = j["content"].template get<std::string>(),
-                   .start = j["start"].template get<int>(), .stop = j["stop"].template get<int>()});
+    out.push_back({.kind = K::kStrip,
+                   .from = j["content"].template get<std::string>(),
+                   .start = j["start"].template get<int>(),
+                   .stop = j["stop"].template get<int>()});
   } else if (type == "Metaspace") {
     std::string scheme = j.contains("prepend_scheme")
                              ? j["prepend_scheme"].template get<std::string>()
                              : (flag(j, "add_prefix_space", true) ? "always" : "never");
-    out.push_back({.kind = K::kMetaspace, .from = j["replacement"].template get<std::string>(),
+    out.push_back({.kind = K::kMetaspace,
+                   .from = j["replacement"].template get<std::string>(),
                    .prepend = scheme != "never"});
   } else {
-    QINFER_FAIL("tokenizer.json: decoder type \"", type, "\" is not supported (supported: "
+    QINFER_FAIL("tokenizer.json: decoder type \"", type,
+                "\" is not supported (supported: "
                 "Sequence, ByteLevel, Replace, ByteFallback, Fuse, Strip, Metaspace)");
   }
 }
@@ -181,7 +191,8 @@ void load_post_processor(const J& j, const HfTokenizer& t, PostProcessor& post) 
         (seen_sequence ? post.suffix : post.prefix).push_back(id.template get<int32_t>());
     }
   } else {
-    QINFER_FAIL("tokenizer.json: post_processor type \"", type, "\" is not supported (supported: "
+    QINFER_FAIL("tokenizer.json: post_processor type \"", type,
+                "\" is not supported (supported: "
                 "Sequence, ByteLevel, TemplateProcessing)");
   }
 }
@@ -196,7 +207,8 @@ void load_model(const J& m, HfTokenizer& t) {
   QINFER_CHECK(!m.contains("dropout") || m["dropout"].is_null(),
                "tokenizer.json: model.dropout is not supported (inference never drops merges)");
   BpeOptions opt;
-  for (const auto& s : t.pre_tokenizer) opt.byte_level |= s.kind == PreTokenizerStep::Kind::kByteLevel;
+  for (const auto& s : t.pre_tokenizer)
+    opt.byte_level |= s.kind == PreTokenizerStep::Kind::kByteLevel;
   opt.byte_fallback = flag(m, "byte_fallback");
   opt.fuse_unk = flag(m, "fuse_unk");
   opt.ignore_merges = flag(m, "ignore_merges");
@@ -319,7 +331,8 @@ std::unique_ptr<Tokenizer> Tokenizer::from_json(const Json& tokenizer_json,
 std::unique_ptr<Tokenizer> Tokenizer::from_dir(const std::string& dir) {
   namespace fs = std::filesystem;
   std::string path = (fs::path(dir) / "tokenizer.json").string();
-  QINFER_CHECK(fs::exists(path), dir, ": no tokenizer.json (only Hugging Face fast-tokenizer "
+  QINFER_CHECK(fs::exists(path), dir,
+               ": no tokenizer.json (only Hugging Face fast-tokenizer "
                "files are supported)");
   nlohmann::json tj;
   try {

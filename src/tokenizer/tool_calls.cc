@@ -12,13 +12,19 @@ namespace {
 
 constexpr std::string_view kPythonTag = "<|python_tag|>";
 
-bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool is_ws(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 size_t skip_ws(std::string_view s, size_t i) {
   while (i < s.size() && is_ws(s[i])) ++i;
   return i;
 }
-bool ident_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
-bool ident_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+bool ident_start(char c) {
+  return std::isalpha(static_cast<unsigned char>(c)) || c == '_';
+}
+bool ident_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+}
 
 std::string new_call_id() {
   static const char kAlnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -91,7 +97,7 @@ Scan json_value_end(std::string_view s, size_t i, bool at_end, size_t* end) {
       return Scan::kComplete;
     }
     return lit.substr(0, have.size()) == have && i + have.size() == s.size() ? Scan::kIncomplete
-                                                                              : Scan::kError;
+                                                                             : Scan::kError;
   }
   if (c == '-' || std::isdigit(static_cast<unsigned char>(c))) {
     size_t j = i + 1;
@@ -212,12 +218,14 @@ Scan scan_args_object(std::string_view s, size_t& i, bool at_end, CallScan& out)
     if (v >= s.size()) return Scan::kIncomplete;
     if (s[v] != ':') return Scan::kError;
     v = skip_ws(s, v + 1);
-    std::string member = (first ? "" : ", ") + jinja::to_json(jinja::Value::string(*key), -1) + ": ";
+    std::string member =
+        (first ? "" : ", ") + jinja::to_json(jinja::Value::string(*key), -1) + ": ";
     r = json_value_end(s, v, at_end, &vend);
     if (r == Scan::kIncomplete && v < s.size() && s[v] == '"') {
       // A string value streams as it arrives: its canonical form so far is a prefix of the
       // final one (json.dumps escapes character by character).
-      std::string quoted = jinja::to_json(jinja::Value::string(partial_json_string(s.substr(v + 1))), -1);
+      std::string quoted =
+          jinja::to_json(jinja::Value::string(partial_json_string(s.substr(v + 1))), -1);
       out.args += member + quoted.substr(0, quoted.size() - 1);
       return r;
     }
@@ -396,8 +404,8 @@ ParsedToolOutput parse_llama3_tool_calls(std::string_view text) {
   } else if (tagged && i < t.size()) {
     jinja::Value args = jinja::Value::new_dict();
     args.dict->set("code", jinja::Value::string(std::string(t.substr(i))));
-    out.tool_calls.push_back(
-        ToolCall{.id = new_call_id(), .name = "code_interpreter", .arguments = jinja::to_json(args, -1)});
+    out.tool_calls.push_back(ToolCall{
+        .id = new_call_id(), .name = "code_interpreter", .arguments = jinja::to_json(args, -1)});
     return out;
   }
   out.content = std::string(text);
@@ -466,7 +474,8 @@ StreamDelta ToolCallStreamParser::push(std::string_view delta) {
     }
     if (c.name && c.has_args && !s.name_sent) {  // a name and an arguments key: a call
       s.id = new_call_id();
-      out.tool_calls.push_back({.index = s.index, .id = s.id, .name = *c.name, .arguments = "", .first = true});
+      out.tool_calls.push_back(
+          {.index = s.index, .id = s.id, .name = *c.name, .arguments = "", .first = true});
       s.name_sent = s.any_tool_delta = true;
     }
     if (s.name_sent && c.args.size() > s.args_sent) {
@@ -511,7 +520,8 @@ StreamDelta ToolCallStreamParser::finish() {
     size_t sent = idx < s.index ? call.arguments.size() : idx == s.index ? s.args_sent : 0;
     if (!s.any_tool_delta) sent = 0;
     if (!started)
-      out.tool_calls.push_back({.index = idx, .id = call.id, .name = call.name, .arguments = "", .first = true});
+      out.tool_calls.push_back(
+          {.index = idx, .id = call.id, .name = call.name, .arguments = "", .first = true});
     if (call.arguments.size() > sent)
       out.tool_calls.push_back({.index = idx, .arguments = call.arguments.substr(sent)});
   }

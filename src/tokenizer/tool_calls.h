@@ -15,7 +15,7 @@
 namespace qinfer::tokenizer {
 
 struct ToolCall {
-  std::string id;         // "call_" + 24 random alphanumerics
+  std::string id;  // "call_" + 24 random alphanumerics
   std::string type = "function";
   std::string name;       // function.name
   std::string arguments;  // function.arguments (a JSON object, as a string)

@@ -8,8 +8,8 @@ namespace {
 
 bool in_ranges(const CodeRange* ranges, size_t n, uint32_t cp) {
   const CodeRange* end = ranges + n;
-  const CodeRange* it = std::upper_bound(
-      ranges, end, cp, [](uint32_t c, const CodeRange& r) { return c < r.first; });
+  const CodeRange* it =
+      std::upper_bound(ranges, end, cp, [](uint32_t c, const CodeRange& r) { return c < r.first; });
   return it != ranges && cp <= (it - 1)->last;
 }
 
@@ -192,7 +192,9 @@ const ByteLevelTables& byte_level_tables() {
 
 }  // namespace
 
-uint32_t byte_to_unicode(uint8_t b) { return byte_level_tables().to_char[b]; }
+uint32_t byte_to_unicode(uint8_t b) {
+  return byte_level_tables().to_char[b];
+}
 
 int unicode_to_byte(uint32_t cp) {
   return cp < 324 ? byte_level_tables().to_byte[cp] : -1;

@@ -32,9 +32,15 @@ extern const size_t kFold_s_size;
 enum : uint8_t { kClassLetter = 1, kClassNumber = 2, kClassSpace = 4, kClassWord = 8 };
 uint8_t code_class(uint32_t cp);
 
-inline bool is_letter(uint32_t cp) { return code_class(cp) & kClassLetter; }
-inline bool is_number(uint32_t cp) { return code_class(cp) & kClassNumber; }
-inline bool is_space(uint32_t cp) { return code_class(cp) & kClassSpace; }
+inline bool is_letter(uint32_t cp) {
+  return code_class(cp) & kClassLetter;
+}
+inline bool is_number(uint32_t cp) {
+  return code_class(cp) & kClassNumber;
+}
+inline bool is_space(uint32_t cp) {
+  return code_class(cp) & kClassSpace;
+}
 
 // Decodes the code point at text[pos]; sets *len to its byte length. Invalid UTF-8 yields
 // U+FFFD with length 1 (std::string_view inputs from callers are expected to be valid UTF-8).

@@ -17,8 +17,9 @@ uint32_t combining_class(uint32_t cp) {
   using namespace nfc_tables;
   if (cp < 0x300) return 0;
   const CombiningClassRange* end = kCombiningClass + kCombiningClass_size;
-  const CombiningClassRange* it = std::upper_bound(
-      kCombiningClass, end, cp, [](uint32_t c, const CombiningClassRange& r) { return c < r.first; });
+  const CombiningClassRange* it =
+      std::upper_bound(kCombiningClass, end, cp,
+                       [](uint32_t c, const CombiningClassRange& r) { return c < r.first; });
   if (it == kCombiningClass || cp > (it - 1)->last) return 0;
   return (it - 1)->ccc;
 }
@@ -54,10 +55,11 @@ uint32_t compose(uint32_t a, uint32_t b) {
       b < kTBase + kTCount)
     return a + (b - kTBase);
   const Composition* end = kComposition + kComposition_size;
-  const Composition* it = std::lower_bound(kComposition, end, std::make_pair(a, b),
-                                           [](const Composition& c, const std::pair<uint32_t, uint32_t>& k) {
-                                             return c.first != k.first ? c.first < k.first : c.second < k.second;
-                                           });
+  const Composition* it =
+      std::lower_bound(kComposition, end, std::make_pair(a, b),
+                       [](const Composition& c, const std::pair<uint32_t, uint32_t>& k) {
+                         return c.first != k.first ? c.first < k.first : c.second < k.second;
+                       });
   return it != end && it->first == a && it->second == b ? it->composite : 0;
 }
 
@@ -82,8 +84,9 @@ std::string nfc(std::string_view text) {
     }
     size_t j = i;
     while (j < d.size() && combining_class(d[j]) != 0) ++j;
-    std::stable_sort(d.begin() + long(i), d.begin() + long(j),
-                     [](uint32_t a, uint32_t b) { return combining_class(a) < combining_class(b); });
+    std::stable_sort(d.begin() + long(i), d.begin() + long(j), [](uint32_t a, uint32_t b) {
+      return combining_class(a) < combining_class(b);
+    });
     i = j;
   }
   // Canonical composition (the reference algorithm of UAX #15).

@@ -12,7 +12,8 @@ namespace qinfer::tokenizer {
 namespace {
 
 const Tokenizer& llama3() {
-  static auto t = Tokenizer::from_dir(std::string(QINFER_SHARED_DIR) + "/models/llama3.1-tokenizer");
+  static auto t =
+      Tokenizer::from_dir(std::string(QINFER_SHARED_DIR) + "/models/llama3.1-tokenizer");
   return *t;
 }
 
@@ -25,19 +26,23 @@ std::string first_difference(const std::string& a, const std::string& b) {
 }
 
 TEST(ChatTemplate, Llama31MatchesTransformers) {
-  Json cases = read_json_file(std::string(QINFER_SOURCE_DIR) + "/tests/tokenizer/data/hf_chat_llama31.json");
+  Json cases =
+      read_json_file(std::string(QINFER_SOURCE_DIR) + "/tests/tokenizer/data/hf_chat_llama31.json");
   ASSERT_GE(cases.size(), 10u);
   for (const Json& c : cases) {
-    ChatTemplateInput in{.messages = c["messages"], .tools = c["tools"],
+    ChatTemplateInput in{.messages = c["messages"],
+                         .tools = c["tools"],
                          .add_generation_prompt = c["add_generation_prompt"].get<bool>(),
                          .kwargs = c["kwargs"]};
     const std::string name = c["name"].get<std::string>();
     if (c.contains("error")) {
       try {
         apply_chat_template(llama3(), in);
-        ADD_FAILURE() << name << ": transformers raised '" << c["error"].get<std::string>() << "', we did not";
+        ADD_FAILURE() << name << ": transformers raised '" << c["error"].get<std::string>()
+                      << "', we did not";
       } catch (const Error& e) {
-        EXPECT_NE(std::string(e.what()).find(c["error"].get<std::string>()), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find(c["error"].get<std::string>()), std::string::npos)
+            << e.what();
         EXPECT_NE(std::string(e.what()).find("chat template line "), std::string::npos) << e.what();
       }
       continue;
@@ -50,7 +55,9 @@ TEST(ChatTemplate, Llama31MatchesTransformers) {
 }
 
 TEST(ChatTemplate, ErrorsNameTheLine) {
-  ChatTemplateInput in{.messages = Json::array(), .tools = Json(), .add_generation_prompt = true,
+  ChatTemplateInput in{.messages = Json::array(),
+                       .tools = Json(),
+                       .add_generation_prompt = true,
                        .kwargs = Json::object()};
   auto error_of = [&](const std::string& tmpl) -> std::string {
     try {
@@ -60,7 +67,8 @@ TEST(ChatTemplate, ErrorsNameTheLine) {
     }
     return "";
   };
-  EXPECT_NE(error_of("line 1\n{{ raise_exception('boom') }}").find("line 2: boom"), std::string::npos);
+  EXPECT_NE(error_of("line 1\n{{ raise_exception('boom') }}").find("line 2: boom"),
+            std::string::npos);
   EXPECT_NE(error_of("a\nb\n{% if %}").find("line 3"), std::string::npos);
   EXPECT_NE(error_of("{% for x in y %}").find("unclosed 'for'"), std::string::npos);
   EXPECT_NE(error_of("{{ x | nosuchfilter }}").find("nosuchfilter"), std::string::npos);
@@ -79,7 +87,9 @@ TEST(ChatTemplate, ErrorsNameTheLine) {
 TEST(ChatTemplate, NoTemplateIsAnError) {
   auto tok = Tokenizer::from_dir(std::string(QINFER_SHARED_DIR) + "/models/llama2-tokenizer");
   ChatTemplateInput in{.messages = Json::array({{{"role", "user"}, {"content", "hi"}}}),
-                       .tools = Json(), .add_generation_prompt = true, .kwargs = Json::object()};
+                       .tools = Json(),
+                       .add_generation_prompt = true,
+                       .kwargs = Json::object()};
   EXPECT_THROW(apply_chat_template(*tok, in), Error);
 }
 

@@ -21,7 +21,8 @@ std::string slurp(const std::string& path) {
 }
 
 TEST(JsonLoad, SameAsJsonParse) {
-  for (const char* rel : {"llama2-tokenizer/tokenizer.json", "llama3.1-tokenizer/tokenizer_config.json"}) {
+  for (const char* rel :
+       {"llama2-tokenizer/tokenizer.json", "llama3.1-tokenizer/tokenizer_config.json"}) {
     std::string path = std::string(QINFER_SHARED_DIR) + "/models/" + rel;
     EXPECT_EQ(read_json_file(path).dump(), Json::parse(slurp(path)).dump()) << path;
   }
@@ -29,7 +30,8 @@ TEST(JsonLoad, SameAsJsonParse) {
 
 TEST(JsonLoad, DuplicateKeysAndNesting) {
   std::string text = R"({"a": 1, "b": {"x": [1, 2.5, "s", null, true, {}]}, "a": 3, "c": {)";
-  for (int i = 0; i < 40; ++i) text += "\"k" + std::to_string(i) + "\": " + std::to_string(i) + ", ";
+  for (int i = 0; i < 40; ++i)
+    text += "\"k" + std::to_string(i) + "\": " + std::to_string(i) + ", ";
   text += R"("k3": 33, "k7": [7]}, "z": []})";
   std::string path = ::testing::TempDir() + "/qinfer_json_load_test.json";
   std::ofstream(path) << text;

@@ -45,12 +45,17 @@ void check_corpus(const Tokenizer& tok, const std::string& name) {
     EXPECT_EQ(tok.encode(text, false), w["ids_no_special"].get<std::vector<int32_t>>())
         << name << " / " << it.key();
     EXPECT_EQ(tok.decode(ids, false), w["decoded"].get<std::string>()) << name << " / " << it.key();
-    EXPECT_EQ(tok.decode(ids, true), w["decoded_skip"].get<std::string>()) << name << " / " << it.key();
+    EXPECT_EQ(tok.decode(ids, true), w["decoded_skip"].get<std::string>())
+        << name << " / " << it.key();
   }
 }
 
-TEST(Tokenizer, Llama3CorpusMatchesHf) { check_corpus(llama3(), "llama3.1-tokenizer"); }
-TEST(Tokenizer, Llama2CorpusMatchesHf) { check_corpus(llama2(), "llama2-tokenizer"); }
+TEST(Tokenizer, Llama3CorpusMatchesHf) {
+  check_corpus(llama3(), "llama3.1-tokenizer");
+}
+TEST(Tokenizer, Llama2CorpusMatchesHf) {
+  check_corpus(llama2(), "llama2-tokenizer");
+}
 
 TEST(Tokenizer, SpecialTokensAndConfig) {
   const Tokenizer& t = llama3();
@@ -88,7 +93,8 @@ void check_incremental(const Tokenizer& tok, const std::string& text) {
 }
 
 TEST(Tokenizer, IncrementalDecodeMatchesFullDecode) {
-  for (const char* text : {"Hello world, 你好世界 🎉👨‍👩‍👧 ภาษาไทย", "  leading\n\nspaces é", "日本語"}) {
+  for (const char* text : {"Hello world, 你好世界 🎉👨‍👩‍👧 ภาษาไทย",
+                           "  leading\n\nspaces é", "日本語"}) {
     check_incremental(llama3(), text);
     check_incremental(llama2(), text);
   }
@@ -147,8 +153,11 @@ TEST(Tokenizer, RejectsUnsupportedComponentsByName) {
   Json with_norm = {{"model", bpe}, {"normalizer", {{"type", "NFKC"}}}};
   EXPECT_THROW(Tokenizer::from_json(with_norm, Json()), Error);
   Json with_regex = {{"model", bpe},
-                     {"pre_tokenizer", {{"type", "Split"}, {"pattern", {{"Regex", "\\d+"}}},
-                                        {"behavior", "Isolated"}, {"invert", false}}}};
+                     {"pre_tokenizer",
+                      {{"type", "Split"},
+                       {"pattern", {{"Regex", "\\d+"}}},
+                       {"behavior", "Isolated"},
+                       {"invert", false}}}};
   try {
     Tokenizer::from_json(with_regex, Json());
     FAIL() << "expected an error";

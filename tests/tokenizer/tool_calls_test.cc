@@ -10,7 +10,8 @@ namespace qinfer::tokenizer {
 namespace {
 
 const Tokenizer& llama3() {
-  static auto t = Tokenizer::from_dir(std::string(QINFER_SHARED_DIR) + "/models/llama3.1-tokenizer");
+  static auto t =
+      Tokenizer::from_dir(std::string(QINFER_SHARED_DIR) + "/models/llama3.1-tokenizer");
   return *t;
 }
 
@@ -80,18 +81,21 @@ void check(const std::string& output, const std::vector<Expected>& want,
 }
 
 TEST(ToolCalls, CustomJsonCall) {
-  check(R"({"name": "get_current_weather", "parameters": {"location": "Zürich, CH", "unit": "celsius"}}<|eot_id|>)",
-        {{"get_current_weather", R"({"location": "Zürich, CH", "unit": "celsius"})"}}, "");
+  check(
+      R"({"name": "get_current_weather", "parameters": {"location": "Zürich, CH", "unit": "celsius"}}<|eot_id|>)",
+      {{"get_current_weather", R"({"location": "Zürich, CH", "unit": "celsius"})"}}, "");
 }
 
 TEST(ToolCalls, ArgumentsKeyCompactJsonAndPythonTag) {
-  check(R"(<|python_tag|>{"name":"f","arguments":{"n":1.50,"xs":[1,2,{"k":null}],"ok":true,"s":"a\"b\u00e9"}}<|eom_id|>)",
-        {{"f", R"({"n": 1.5, "xs": [1, 2, {"k": null}], "ok": true, "s": "a\"bé"})"}}, "");
+  check(
+      R"(<|python_tag|>{"name":"f","arguments":{"n":1.50,"xs":[1,2,{"k":null}],"ok":true,"s":"a\"b\u00e9"}}<|eom_id|>)",
+      {{"f", R"({"n": 1.5, "xs": [1, 2, {"k": null}], "ok": true, "s": "a\"bé"})"}}, "");
 }
 
 TEST(ToolCalls, SeveralCallsSeparatedBySemicolons) {
-  check(R"({"name": "a", "parameters": {"x": 1}}; {"name": "b", "parameters": {}};{"name": "c", "parameters": {"y": "z"}})",
-        {{"a", R"({"x": 1})"}, {"b", "{}"}, {"c", R"({"y": "z"})"}}, "");
+  check(
+      R"({"name": "a", "parameters": {"x": 1}}; {"name": "b", "parameters": {}};{"name": "c", "parameters": {"y": "z"}})",
+      {{"a", R"({"x": 1})"}, {"b", "{}"}, {"c", R"({"y": "z"})"}}, "");
 }
 
 TEST(ToolCalls, BuiltinToolCall) {
@@ -102,7 +106,8 @@ TEST(ToolCalls, BuiltinToolCall) {
 }
 
 TEST(ToolCalls, CodeInterpreter) {
-  ParsedToolOutput p = parse_llama3_tool_calls("<|python_tag|>import math\nprint(math.pi)<|eom_id|>");
+  ParsedToolOutput p =
+      parse_llama3_tool_calls("<|python_tag|>import math\nprint(math.pi)<|eom_id|>");
   ASSERT_EQ(p.tool_calls.size(), 1u);
   EXPECT_EQ(p.tool_calls[0].name, "code_interpreter");
   EXPECT_EQ(p.tool_calls[0].arguments, R"J({"code": "import math\nprint(math.pi)"})J");
@@ -115,9 +120,10 @@ TEST(ToolCalls, PlainTextStaysContent) {
 }
 
 TEST(ToolCalls, MalformedJsonIsContentNeverACrash) {
-  for (const char* bad : {R"({"name": "f", "parameters": {"x": 1})", R"({"name": "f"})",
-                          R"({"name": 3, "parameters": {}})", R"({"name": "f", "parameters": {"x": 1}} trailing)",
-                          "{", "{\"", R"({"name": "f", "parameters": {"x": tru}})", "\xFF\xFE{"}) {
+  for (const char* bad :
+       {R"({"name": "f", "parameters": {"x": 1})", R"({"name": "f"})",
+        R"({"name": 3, "parameters": {}})", R"({"name": "f", "parameters": {"x": 1}} trailing)",
+        "{", "{\"", R"({"name": "f", "parameters": {"x": tru}})", "\xFF\xFE{"}) {
     ParsedToolOutput p = parse_llama3_tool_calls(bad);
     EXPECT_FALSE(p.tools_called()) << bad;
     EXPECT_EQ(p.content, bad);
@@ -167,8 +173,7 @@ TEST(ToolCalls, StringArgumentsStreamAsTheyArrive) {
       R"({"name": "run", "parameters": {"code": "print(\"h\u00e9llo\")\nx = '\ud83d\ude00'\t", "n": 2}})";
   ParsedToolOutput whole = parse_llama3_tool_calls(out);
   ASSERT_EQ(whole.tool_calls.size(), 1u);
-  EXPECT_EQ(whole.tool_calls[0].arguments,
-            R"J({"code": "print(\"héllo\")\nx = '😀'\t", "n": 2})J");
+  EXPECT_EQ(whole.tool_calls[0].arguments, R"J({"code": "print(\"héllo\")\nx = '😀'\t", "n": 2})J");
   ToolCallStreamParser s;
   std::string args;
   int fragments = 0;
