@@ -143,6 +143,10 @@ def _llama3_qwen2_regex(t):
     assert "{1,3}" not in split["pattern"]["Regex"]
 
 
+def _llama2_merge_pairs(t):
+    t["model"]["merges"] = [m.split(" ", 1) for m in t["model"]["merges"]]
+
+
 def _llama3_nfc(t):
     t["normalizer"] = {"type": "NFC"}
 
@@ -184,6 +188,7 @@ VARIANTS = {
     "llama3-qwen2-regex": ("llama3.1-tokenizer", _llama3_qwen2_regex),
     "llama3-nfc": ("llama3.1-tokenizer", _llama3_nfc),
     "llama2-metaspace-first": ("llama2-tokenizer", _llama2_metaspace_first),
+    "llama2-merge-pairs": ("llama2-tokenizer", _llama2_merge_pairs),
     "llama2-metaspace-always-split": ("llama2-tokenizer", _llama2_metaspace_always_split),
 }
 
