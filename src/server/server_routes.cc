@@ -147,7 +147,7 @@ void generate(engine::Engine& eng, const ServeConfig& cfg, ParsedRequest pr,
     int fd = -2;  // looked up once the request has run a while
     while (!g->rb->finished()) {
       g->pump(0.25);
-      if (g->rb->finished() || now_s() - start < 1.0) continue;
+      if (g->rb->finished() || now_s() - start < 0.25) continue;
       if (fd == -2) fd = find_client_socket(req);
       if (fd >= 0 && client_gone(fd)) {
         g->abort_all();  // free its KV blocks; nobody will read the answer

@@ -311,7 +311,8 @@ def test_client_disconnect_cancels(srv, client):
 
 def test_client_disconnect_cancels_non_streaming(srv, client):
     before = srv.metrics()
-    body = json.dumps({"model": "tiny", "prompt": "Count on:", "max_tokens": 450,
+    # n = 8 long samples: seconds of work, so the hang-up comes well before the end.
+    body = json.dumps({"model": "tiny", "prompt": "Count on:", "max_tokens": 450, "n": 8,
                        "ignore_eos": True, "temperature": 0}).encode()
     s = socket.create_connection(("127.0.0.1", srv.port))
     s.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
@@ -332,8 +333,25 @@ def test_client_disconnect_cancels_non_streaming(srv, client):
     lbl = 'vllm:request_success_total{model_name="tiny",finished_reason="abort"}'
     assert m[lbl] == before[lbl] + 1
     gen = m["vllm:generation_tokens_total" + L] - before["vllm:generation_tokens_total" + L]
-    assert gen < 450
+    assert gen < 8 * 450
     assert greedy_completion(client, "after hang-up", n=2).usage.completion_tokens == 2
+
+
+def test_queue_full_gives_429(srv, client):
+    # --max-num-seqs 16, --max-queue 64: a burst of 120 long requests overflows the queue.
+    from concurrent.futures import ThreadPoolExecutor
+    body = {"model": "tiny", "prompt": "Busy:", "max_tokens": 40, "ignore_eos": True}
+    with ThreadPoolExecutor(120) as ex:
+        statuses = list(ex.map(lambda _: post(srv, "/v1/completions", body), range(120)))
+    codes = [st for st, _ in statuses]
+    assert set(codes) <= {200, 429}, codes
+    assert codes.count(429) > 0 and codes.count(200) >= 16 + 64 - 16
+    for st, data in statuses:
+        if st == 429:
+            check_error(st, data, 429)
+        else:
+            assert json.loads(data)["usage"]["completion_tokens"] == 40
+    assert greedy_completion(client, "after the burst", n=2).usage.completion_tokens == 2
 
 
 def test_metrics_add_up(srv, client):
