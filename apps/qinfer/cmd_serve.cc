@@ -14,6 +14,7 @@
 #include "io/checkpoint.h"
 #include "io/default_model.h"
 #include "model/llama.h"
+#include "ops/cuda/cuda_ops.h"
 #include "server/server.h"
 #include "tokenizer/tokenizer.h"
 
@@ -81,6 +82,9 @@ int run_serve(Args& args) {
       tokenizer::Tokenizer::from_json(ck.tokenizer_json, ck.tokenizer_config);
   model::LoadOptions lopt;
   lopt.device = device == "cuda" ? Device::kCuda : Device::kCpu;
+  // available() also starts the CUDA backend (registers its allocator and copy function).
+  QINFER_CHECK(device == "cpu" || ops::cuda::available(),
+               "--device cuda: no CUDA device (or this build has no CUDA backend)");
   std::shared_ptr<model::LlamaModel> model = model::LlamaModel::load(ck, lopt);
   eopt.eos_token_ids = engine::eos_token_ids(ck.config, ck.generation);
 
