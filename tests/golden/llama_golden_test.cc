@@ -28,6 +28,9 @@ struct Case {
   float rel_tol;  // of the reference logits' max |value|
 };
 
+// gtest prints parameters with PrintTo (ctest shows it): the case name, not its bytes.
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+
 const Case kCases[] = {{"tied_mha_f32", 1e-4f},
                        {"gqa2_llama3_bf16", 1e-4f},
                        {"gqa4_hd32_bias_linear_f16", 1e-4f},
