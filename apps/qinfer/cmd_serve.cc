@@ -76,15 +76,16 @@ int run_serve(Args& args) {
   QINFER_CHECK(gen_cfg == "auto" || gen_cfg == "vllm",
                "--generation-config must be auto (the model's defaults) or vllm (none)");
 
+  // available() also starts the CUDA backend (registers its allocator and copy function).
+  QINFER_CHECK(device == "cpu" || ops::cuda::available(),
+               "--device cuda: no CUDA device (or this build has no CUDA backend)");
   io::Checkpoint ck = io::open_checkpoint(model_path);
   QINFER_CHECK(!ck.tokenizer_json.is_null(), "serve: ", model_path, " has no tokenizer.json");
   std::shared_ptr<const tokenizer::Tokenizer> tok =
       tokenizer::Tokenizer::from_json(ck.tokenizer_json, ck.tokenizer_config);
   model::LoadOptions lopt;
   lopt.device = device == "cuda" ? Device::kCuda : Device::kCpu;
-  // available() also starts the CUDA backend (registers its allocator and copy function).
-  QINFER_CHECK(device == "cpu" || ops::cuda::available(),
-               "--device cuda: no CUDA device (or this build has no CUDA backend)");
+
   std::shared_ptr<model::LlamaModel> model = model::LlamaModel::load(ck, lopt);
   eopt.eos_token_ids = engine::eos_token_ids(ck.config, ck.generation);
 
