@@ -244,7 +244,8 @@ void Engine::run_forward(const SchedulerOutput& out, Tensor* logits) {
                           .logits_all = all});
     n_rows += all ? s.n_new : (s.sample ? 1 : 0);
   }
-  *logits = model_->forward(batch, kv_);
+  // Into a buffer kept across steps: no fresh (rows, vocab) allocation to fault in and free.
+  *logits = model_->forward_into(batch, kv_, logits_buf_);
   QINFER_CHECK(n_rows == 0 || (logits->dim(0) == n_rows && logits->dim(1) == vocab_),
                "engine: model returned logits ", shape_str(logits->shape()), ", expected (",
                n_rows, ", ", vocab_, ")");

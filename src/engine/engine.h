@@ -96,6 +96,7 @@ class Engine {
   int64_t vocab_ = 0;
   int64_t n_block_ = 0;
   model::KvCache kv_;
+  Tensor logits_buf_;  // (rows, vocab) F32, reused by every step's forward
   std::unique_ptr<Scheduler> sched_;
 
   // Engine-thread state.
