@@ -219,6 +219,7 @@ void load_model(const J& m, HfTokenizer& t) {
   };
   VocabMap vocab;
   vocab.reserve(m["vocab"].size());
+  t.token_to_id_.reserve(m["vocab"].size() + 1024);
   for (auto it = m["vocab"].begin(); it != m["vocab"].end(); ++it) {
     auto id = it.value().template get<int32_t>();
     QINFER_CHECK(id >= 0, "tokenizer.json: negative id for token ", it.key());
