@@ -120,7 +120,13 @@ ModelConfig parse_model_config(const Json& j, const std::string& src) {
   c.tie_word_embeddings = get_bool(j, "tie_word_embeddings", src, false);
   c.attention_bias = get_bool(j, "attention_bias", src, false);
   c.mlp_bias = get_bool(j, "mlp_bias", src, false);
-  c.torch_dtype = j.value("torch_dtype", j.value("dtype", std::string("float32")));
+  // transformers 5 writes "dtype" (older versions "torch_dtype"); either may be null.
+  for (const char* key : {"torch_dtype", "dtype"}) {
+    if (j.contains(key) && j[key].is_string()) {
+      c.torch_dtype = j[key].get<std::string>();
+      break;
+    }
+  }
   if (j.contains("bos_token_id") && j["bos_token_id"].is_number_integer())
     c.bos_token_id = j["bos_token_id"].get<int64_t>();
   c.eos_token_ids = get_id_list(j, "eos_token_id", src);

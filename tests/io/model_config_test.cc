@@ -41,6 +41,16 @@ TEST(ModelConfig, Llama32Shapes) {
   EXPECT_EQ(c.rope_scaling.type, RopeScalingType::kNone);
 }
 
+TEST(ModelConfig, DtypeMayBeNullOrEitherKey) {
+  Json j = base();
+  j["dtype"] = nullptr;  // transformers 5 writes this for some models
+  EXPECT_EQ(parse_model_config(j).torch_dtype, "float32");
+  j["dtype"] = "bfloat16";
+  EXPECT_EQ(parse_model_config(j).torch_dtype, "bfloat16");
+  j["torch_dtype"] = "float16";
+  EXPECT_EQ(parse_model_config(j).torch_dtype, "float16");
+}
+
 TEST(ModelConfig, GqaDefaultsAndExplicitHeadDim) {
   Json j = base();
   j.erase("num_key_value_heads");
