@@ -45,10 +45,14 @@ int run_convert(Args& args) {
   const int64_t shard_mb = args.get_int("max-shard-mb", 5000);
   args.finish();
   QINFER_CHECK(dtype == "f32" || dtype == "bf16" || dtype == "f16",
-               "qinfer convert: --dtype must be f32, bf16 or f16, not '", dtype, "'");
-  QINFER_CHECK(fs::path(input).extension() == ".gguf", "qinfer convert: --input ", input,
+               "--dtype must be f32, bf16 or f16, not '", dtype, "'");
+  QINFER_CHECK(fs::path(input).extension() == ".gguf", "--input ", input,
                " is not a .gguf file");
   const DType dt = dtype == "f32" ? DType::kF32 : dtype == "bf16" ? DType::kBF16 : DType::kF16;
+  // Never mix with an earlier checkpoint: a stale index or shard would shadow the new weights.
+  for (const char* f : {"model.safetensors", "model.safetensors.index.json", "config.json"})
+    QINFER_CHECK(!fs::exists(fs::path(output) / f), output, " already holds ",
+                 f, "; choose a new or empty directory");
   io::Checkpoint ck = io::open_checkpoint(input);
   fs::create_directories(output);
 
