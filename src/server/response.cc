@@ -232,7 +232,9 @@ std::vector<Json> ResponseBuilder::apply(size_t p, RequestOutput&& out) {
                                                            : Json(nullptr);
       ch["finish_reason"] = nullptr;
       if (c.finish) {
-        ch["finish_reason"] = c.tool_called ? Json("tool_calls") : finish_json(c);
+        ch["finish_reason"] = c.tool_called && pr_.tool_choice != ToolChoice::kNamed
+                                  ? Json("tool_calls")
+                                  : finish_json(c);
         ch["stop_reason"] = stop_reason_json(c);
       }
     } else {
@@ -271,7 +273,10 @@ Json ResponseBuilder::response() const {
       bool tools = !msg["tool_calls"].empty();
       ch["message"] = msg;
       ch["logprobs"] = pr_.logprobs ? chat_logprobs(c.logprobs) : Json(nullptr);
-      ch["finish_reason"] = tools ? Json("tool_calls") : finish_json(c);
+      // vLLM reports "tool_calls" for parsed (auto) calls; a named tool_choice keeps the
+      // engine's reason.
+      ch["finish_reason"] = tools && pr_.tool_choice != ToolChoice::kNamed ? Json("tool_calls")
+                                                                          : finish_json(c);
     } else {
       std::string text = pr_.echo ? pr_.prompt_texts[p] + c.text : c.text;
       ch["text"] = text;

@@ -81,6 +81,7 @@ def test_tool_choice_none_and_named(client):
     # the full call object).
     call = r.choices[0].message.tool_calls[0]
     assert call.function.name == "get_time" and call.function.arguments == CALL
+    assert r.choices[0].finish_reason == "stop"  # as vLLM reports a named tool_choice
     with pytest.raises(openai.BadRequestError):
         client.chat.completions.create(
             model="scripted", messages=MSGS, tools=TOOLS, max_tokens=5,
