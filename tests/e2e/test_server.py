@@ -235,6 +235,12 @@ def test_tokenize_matches_hf(srv, hf_tok):
         assert st == 200
         text = hf_chat_render(msgs, add_generation_prompt=agp)
         assert json.loads(data)["tokens"] == hf_tok.encode(text, add_special_tokens=False).ids
+    tools = [{"type": "function", "function": {"name": "get_weather", "description": "Weather",
+              "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]
+    st, data = post(srv, "/tokenize", {"messages": msgs[1:2], "tools": tools})
+    assert st == 200
+    text = hf_chat_render(msgs[1:2], tools=tools)
+    assert json.loads(data)["tokens"] == hf_tok.encode(text, add_special_tokens=False).ids
     st, data = post(srv, "/detokenize", {"tokens": want})
     assert st == 200 and json.loads(data)["prompt"] == hf_tok.decode(want, skip_special_tokens=False)
 
