@@ -172,6 +172,28 @@ ParsedRequest parse_completion(const Json& body, const ServeConfig& cfg) {
   return pr;
 }
 
+// OpenAI sends an assistant turn's tool_calls[].function.arguments as a JSON string; chat
+// templates (Llama 3.1's `tool_call.arguments | tojson`) expect the object, so it is parsed
+// first, as vLLM's chat preprocessing does.
+namespace {
+void parse_tool_call_arguments(Json* message) {
+  if (!message->contains("tool_calls")) return;
+  Json& calls = (*message)["tool_calls"];
+  if (!calls.is_array()) throw bad_request("message 'tool_calls' must be a list", "messages");
+  for (Json& call : calls) {
+    if (!call.is_object() || !call.contains("function") || !call["function"].is_object())
+      throw bad_request("each tool call needs a 'function' object", "messages");
+    Json& fn = call["function"];
+    if (!fn.contains("arguments") || !fn["arguments"].is_string()) continue;
+    try {
+      fn["arguments"] = Json::parse(fn["arguments"].get<std::string>());
+    } catch (const nlohmann::json::exception&) {
+      throw bad_request("tool call 'function.arguments' is not valid JSON", "messages");
+    }
+  }
+}
+}  // namespace
+
 std::vector<int32_t> render_chat(const Json& body, const ServeConfig& cfg, Json* tools_used) {
   const Json* msgs = field(body, "messages");
   if (!msgs || !msgs->is_array() || msgs->empty())
@@ -195,6 +217,7 @@ std::vector<int32_t> render_chat(const Json& body, const ServeConfig& cfg, Json*
     } else if (m.contains("content") && !m["content"].is_string() && !m["content"].is_null()) {
       throw bad_request("message 'content' must be a string or a list of parts", "messages");
     }
+    parse_tool_call_arguments(&mm);
     messages.push_back(std::move(mm));
   }
   tokenizer::ChatTemplateInput in;

@@ -108,6 +108,25 @@ TEST(Protocol, ChatMaxCompletionTokensAndParts) {
   EXPECT_EQ(text.find("<|begin_of_text|>", 1), std::string::npos);
 }
 
+TEST(Protocol, AssistantToolCallArgumentsStringBecomesObject) {
+  ServeConfig c = config();
+  ParsedRequest p = parse_chat(Json::parse(R"({"messages": [
+      {"role": "user", "content": "Weather in Paris?"},
+      {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function",
+        "function": {"name": "get_weather", "arguments": "{\"city\": \"Paris\"}"}}]},
+      {"role": "tool", "tool_call_id": "call_1", "content": "18C"}]})"), c);
+  std::string text = tok().decode(p.reqs[0].prompt, false);
+  // The official template writes the arguments object with tojson, not a quoted string.
+  EXPECT_NE(text.find(R"({"name": "get_weather", "parameters": {"city": "Paris"}})"),
+            std::string::npos) << text;
+  auto bad = error_of([&] {
+    parse_chat(Json::parse(R"({"messages": [{"role": "assistant", "tool_calls": [{"id": "x",
+        "type": "function", "function": {"name": "f", "arguments": "{not json"}}]}]})"), c);
+  });
+  EXPECT_EQ(bad.first, 400);
+  EXPECT_EQ(bad.second, "messages");
+}
+
 TEST(Response, CompletionShapeAndStopReason) {
   ServeConfig c = config();
   ParsedRequest p = parse_completion(Json::parse(R"({"prompt": "Hi", "max_tokens": 4, "n": 2})"), c);
