@@ -76,6 +76,16 @@ int run_serve(Args& args) {
   QINFER_CHECK(gen_cfg == "auto" || gen_cfg == "vllm",
                "--generation-config must be auto (the model's defaults) or vllm (none)");
 
+  // Signals go to one thread (sigwait), so block them before any thread starts:
+  // the CUDA runtime and the thread pool start threads that would otherwise inherit an
+  // unblocked SIGTERM and let its default action kill the process.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);  // a client that hangs up must not kill the server
+
   // available() also starts the CUDA backend (registers its allocator and copy function).
   QINFER_CHECK(device == "cpu" || ops::cuda::available(),
                "--device cuda: no CUDA device (or this build has no CUDA backend)");
@@ -88,14 +98,6 @@ int run_serve(Args& args) {
 
   std::shared_ptr<model::LlamaModel> model = model::LlamaModel::load(ck, lopt);
   eopt.eos_token_ids = engine::eos_token_ids(ck.config, ck.generation);
-
-  // Signals go to one thread (sigwait), so block them before any thread starts.
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGTERM);
-  sigaddset(&sigs, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);  // a client that hangs up must not kill the server
 
   engine::Engine eng(model, tok, eopt);
   server::ServeConfig cfg;
