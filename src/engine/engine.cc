@@ -11,15 +11,6 @@
 
 namespace qinfer::engine {
 
-namespace {
-
-double now_s() {
-  using namespace std::chrono;
-  return duration<double>(steady_clock::now().time_since_epoch()).count();
-}
-
-}  // namespace
-
 Engine::Engine(std::shared_ptr<model::LlamaModel> model,
                std::shared_ptr<const tokenizer::Tokenizer> tok, EngineOptions opt)
     : model_(std::move(model)), tok_(std::move(tok)), opt_(std::move(opt)) {

@@ -2,6 +2,7 @@
 // (the step) and engine_requests.cc (what happens to a request's tokens).
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -12,6 +13,12 @@
 #include "engine/stop_checker.h"
 
 namespace qinfer::engine {
+
+// Seconds on the monotonic clock (latency metrics).
+inline double now_s() {
+  using namespace std::chrono;
+  return duration<double>(steady_clock::now().time_since_epoch()).count();
+}
 
 // log_softmax(row)[id] and the `top` most likely tokens (ties: lower id first), for prompt
 // logprobs (the sampler reports them for sampled tokens).

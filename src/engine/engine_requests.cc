@@ -24,15 +24,6 @@ const char* finish_reason_name(FinishReason r) {
 }  // namespace qinfer
 
 namespace qinfer::engine {
-namespace {
-
-double now_s() {
-  using namespace std::chrono;
-  return duration<double>(steady_clock::now().time_since_epoch()).count();
-}
-
-}  // namespace
-
 Logprob token_logprob(const float* row, int64_t vocab, int32_t id, int top) {
   // log_softmax(x)_i = x_i - (max + log Σ exp(x_j - max)), over the raw logits (vLLM's
   // default logprobs mode: before temperature and penalties).

@@ -190,9 +190,8 @@ std::string SafetensorsCheckpoint::file_of(const std::string& name) const {
   return it == where_.end() ? "checkpoint" : files_[it->second]->file_of(name);
 }
 
-void write_safetensors(const std::string& path,
-                       const std::vector<std::pair<std::string, Tensor>>& tensors,
-                       const std::map<std::string, std::string>& metadata) {
+std::string safetensors_header(const std::vector<SafetensorsLayout>& layout,
+                               const std::map<std::string, std::string>& metadata) {
   Json header = Json::object();
   if (!metadata.empty()) {
     Json m = Json::object();
@@ -200,22 +199,30 @@ void write_safetensors(const std::string& path,
     header["__metadata__"] = m;
   }
   size_t offset = 0;
-  for (const auto& [name, t] : tensors) {
-    QINFER_CHECK(t.device() == Device::kCpu, "write_safetensors: tensor '", name,
-                 "' is not on the CPU");
-    Json e = Json::object();
-    e["dtype"] = std::string(dtype_name(t.dtype()));
-    e["shape"] = t.shape();
-    e["data_offsets"] = {offset, offset + t.nbytes()};
-    header[name] = e;
-    offset += t.nbytes();
+  for (const SafetensorsLayout& e : layout) {
+    header[e.name] = Json{{"dtype", std::string(dtype_name(e.dtype))},
+                          {"shape", e.shape},
+                          {"data_offsets", {offset, offset + e.nbytes()}}};
+    offset += e.nbytes();
   }
   std::string h = header.dump();
   while ((8 + h.size()) % 8 != 0) h.push_back(' ');
+  const uint64_t n = h.size();
+  return std::string(reinterpret_cast<const char*>(&n), 8) + h;
+}
+
+void write_safetensors(const std::string& path,
+                       const std::vector<std::pair<std::string, Tensor>>& tensors,
+                       const std::map<std::string, std::string>& metadata) {
+  std::vector<SafetensorsLayout> layout;
+  for (const auto& [name, t] : tensors) {
+    QINFER_CHECK(t.device() == Device::kCpu, "write_safetensors: tensor '", name,
+                 "' is not on the CPU");
+    layout.push_back({name, t.dtype(), t.shape()});
+  }
+  const std::string h = safetensors_header(layout, metadata);
   std::ofstream out(path, std::ios::binary);
   QINFER_CHECK(out.good(), path, ": cannot write");
-  uint64_t n = h.size();
-  out.write(reinterpret_cast<const char*>(&n), 8);
   out.write(h.data(), std::streamsize(h.size()));
   for (const auto& [name, t] : tensors)
     out.write(static_cast<const char*>(t.data()), std::streamsize(t.nbytes()));

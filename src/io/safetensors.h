@@ -73,6 +73,20 @@ class SafetensorsCheckpoint : public TensorSource {
   std::map<std::string, size_t> where_;  // tensor name -> index into files_
 };
 
+// One tensor's place in a safetensors file being written; the data of the tensors follows the
+// header in layout order.
+struct SafetensorsLayout {
+  std::string name;
+  DType dtype;
+  Shape shape;
+  size_t nbytes() const { return size_t(shape_numel(shape)) * dtype_size(dtype); }
+};
+
+// A file's first bytes: the 8-byte little-endian header length, then the JSON header padded
+// with spaces to a multiple of 8, as the reference implementation writes it.
+std::string safetensors_header(const std::vector<SafetensorsLayout>& layout,
+                               const std::map<std::string, std::string>& metadata);
+
 // Writes one safetensors file. Tensors are written in the given order, 8-byte aligned
 // header as the reference implementation pads it with spaces.
 void write_safetensors(const std::string& path,

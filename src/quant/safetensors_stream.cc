@@ -11,25 +11,9 @@ SafetensorsStreamWriter::SafetensorsStreamWriter(const std::string& path,
                                                  std::vector<PlannedTensor> plan,
                                                  const std::map<std::string, std::string>& metadata)
     : path_(path), plan_(std::move(plan)) {
-  Json header = Json::object();
-  if (!metadata.empty()) {
-    Json m = Json::object();
-    for (const auto& [k, v] : metadata) m[k] = v;
-    header["__metadata__"] = m;
-  }
-  size_t offset = 0;
-  for (const PlannedTensor& p : plan_) {
-    header[p.name] = Json{{"dtype", std::string(dtype_name(p.dtype))},
-                          {"shape", p.shape},
-                          {"data_offsets", {offset, offset + p.nbytes()}}};
-    offset += p.nbytes();
-  }
-  std::string h = header.dump();
-  while ((8 + h.size()) % 8 != 0) h.push_back(' ');
+  const std::string h = io::safetensors_header(plan_, metadata);
   out_.open(path, std::ios::binary);
   QINFER_CHECK(out_.good(), path, ": cannot write");
-  const uint64_t n = h.size();
-  out_.write(reinterpret_cast<const char*>(&n), 8);
   out_.write(h.data(), std::streamsize(h.size()));
 }
 

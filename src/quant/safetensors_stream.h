@@ -12,15 +12,11 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "io/safetensors.h"
 
 namespace qinfer::quant {
 
-struct PlannedTensor {
-  std::string name;
-  DType dtype;
-  Shape shape;
-  size_t nbytes() const { return size_t(shape_numel(shape)) * dtype_size(dtype); }
-};
+using PlannedTensor = io::SafetensorsLayout;
 
 class SafetensorsStreamWriter {
  public:
