@@ -124,6 +124,16 @@ std::string arg(int argc, char** argv, const std::string& name, const std::strin
 }  // namespace
 
 int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") {
+      std::printf(
+          "cpu_decode [--model DIR] [--decode-tokens N] [--prefill-tokens N] [--out FILE]\n"
+          "  Batch-1 decode and prefill on the CPU next to the measured read bandwidth.\n"
+          "  Without --model, writes a random Llama-3.2-1B-shaped BF16 checkpoint to\n"
+          "  $TMPDIR/qinfer_bench_llama1b. The JSON goes to bench/results/ unless --out.\n");
+      return 0;
+    }
+  }
   std::string cmd;
   for (int i = 0; i < argc; ++i) cmd += (i ? " " : "") + std::string(argv[i]);
   const char* tmp = std::getenv("TMPDIR");
