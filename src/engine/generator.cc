@@ -2,11 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
 
 #include "core/error.h"
 #include "engine/stop_checker.h"
-#include "io/safetensors.h"
 
 namespace qinfer::engine {
 
@@ -25,18 +23,10 @@ constexpr int64_t kBlockSize = 16;
 
 ModelFiles open_model_files(const std::string& path, const std::string& tokenizer_dir) {
   ModelFiles m;
-  if (std::filesystem::is_directory(path)) {
-    m.ck.path = path;
-    m.ck.config = io::load_model_config(path);
-    m.ck.generation = io::load_generation_config(path);
-    m.ck.tensors = std::make_shared<io::SafetensorsCheckpoint>(path);
-    m.tok = tokenizer::Tokenizer::from_dir(tokenizer_dir.empty() ? path : tokenizer_dir);
-  } else {
-    m.ck = io::open_checkpoint(path);
-    m.tok = tokenizer_dir.empty()
-                ? tokenizer::Tokenizer::from_json(m.ck.tokenizer_json, m.ck.tokenizer_config)
-                : tokenizer::Tokenizer::from_dir(tokenizer_dir);
-  }
+  m.ck = io::open_checkpoint(path);
+  m.tok = tokenizer_dir.empty()
+              ? tokenizer::Tokenizer::from_json(m.ck.tokenizer_json, m.ck.tokenizer_config)
+              : tokenizer::Tokenizer::from_dir(tokenizer_dir);
   return m;
 }
 
