@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "core/tensor.h"
@@ -47,6 +48,10 @@ struct Batch {
 
 struct LoadOptions {
   Device device = Device::kCpu;
+  // KV-cache element type; unset = the device's default (F32 on the CPU, BF16 on CUDA).
+  // F8_E4M3 stores fp8(x / scale) with the checkpoint's k_scale / v_scale (kv_cache_scheme)
+  // or 1 (CUDA only).
+  std::optional<DType> kv_cache_dtype;
 };
 
 class LlamaModel {
@@ -66,6 +71,10 @@ class LlamaModel {
   // Runs the batch; returns logits (n_rows, vocab_size) F32 on the CPU, rows ordered by
   // sequence, then by token (only the rows asked for).
   virtual Tensor forward(const Batch& batch, KvCache& kv) = 0;
+
+  // forward() leaving the logits on the model's device: (n_rows, vocab_size) F32, valid until
+  // the next forward call (for sampling on the device). On the CPU this is forward().
+  virtual Tensor forward_device(const Batch& batch, KvCache& kv) { return forward(batch, kv); }
 
   // forward() into a buffer the caller keeps across steps: `logits_buffer`, (rows, vocab_size)
   // F32 on the CPU, is reused when it has at least the rows this batch returns, else replaced

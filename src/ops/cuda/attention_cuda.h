@@ -1,0 +1,72 @@
+// Internal entry points of the CUDA attention path used by the model's CUDA runner
+// (src/model/llama_cuda.cc): one step's batch described once in device memory and shared by
+// every layer, RoPE fused with the KV-cache write, a paged decode kernel whose launch is fixed
+// for CUDA-graph replay, and a tensor-core (flash-attention style) prefill kernel.
+// The generic ops::attention (src/ops/attention.h) stays the cross-backend contract.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/dtype.h"
+
+namespace qinfer::ops::cuda {
+
+// One forward step's batch, in device memory. For CUDA graphs the pointers stay fixed across
+// replays; the host rewrites what they point to before each replay.
+struct AttnBatch {
+  const int32_t* tok_seq = nullptr;       // (n_tok) sequence index of each new token
+  const int32_t* tok_pos = nullptr;       // (n_tok) absolute position of each new token
+  const int32_t* seq_q_start = nullptr;   // (n_seq + 1) first qkv row of each sequence; last = n_tok
+  const int32_t* seq_len = nullptr;       // (n_seq) n_past + n_new: keys after this step
+  const int32_t* block_tables = nullptr;  // (n_seq, max_blocks) row-major, physical block ids
+  int n_tok = 0, n_seq = 0, max_blocks = 0;
+  int max_seq_len = 0;  // host-known bound on seq_len over the batch (plans splits / tiles)
+  int max_q_len = 0;    // host-known max n_new over the batch
+  // Decode only. n_split > 0 fixes the number of key splits per (token, KV head) (graph
+  // replay: the launch must not depend on the lengths, each split takes
+  // ceil(len / n_split) keys, computed on the device); 0 lets the launcher plan from
+  // max_seq_len. `partials`, when set, is caller-owned scratch of
+  // attention_decode_scratch_bytes() bytes (graphs need a fixed address).
+  int n_split = 0;
+  float* partials = nullptr;
+};
+
+// One layer of the paged cache: (n_block, block_size, n_head_kv, head_dim) each.
+struct KvCacheView {
+  void* k = nullptr;
+  void* v = nullptr;
+  DType dtype = DType::kBF16;  // F32, BF16 or F8_E4M3
+  int n_block = 0, block_size = 0;
+  float k_scale = 1.0f, v_scale = 1.0f;  // F8_E4M3: stored = fp8(x / scale), read = code * scale
+};
+
+struct AttnDims {
+  int n_head = 0, n_head_kv = 0, head_dim = 0;
+  float scale = 0.0f;  // 1 / sqrt(head_dim)
+};
+
+// qkv: (n_tok, (n_head + 2 n_head_kv) head_dim) F32, rows q heads | k heads | v heads.
+// RoPE (rotate-half; inv_freq (head_dim / 2) F32 on the device, positions tok_pos) is applied in
+// place to the q and k heads, then k and v of every token go to their cache slots
+// (block_tables[seq][pos / block_size], slot pos % block_size), converted to the cache dtype.
+void rope_kv_write(float* qkv, const AttnBatch& b, const AttnDims& d, const float* inv_freq,
+                   const KvCacheView& kv, cudaStream_t s);
+
+// out: (n_tok, n_head head_dim) F32. Causal GQA attention of every new token over its
+// sequence's cached keys 0 .. tok_pos (the cache already holds this step's keys).
+// Decode: CUDA cores, split-K over keys (flash-decoding), any n_new per sequence.
+void attention_decode(const float* qkv, const AttnBatch& b, const AttnDims& d,
+                      const KvCacheView& kv, float* out, cudaStream_t s);
+size_t attention_decode_scratch_bytes(int n_tok, const AttnDims& d, int n_split);
+// The split count attention_decode plans for n_tok tokens over at most max_seq_len keys.
+int attention_decode_splits(int n_tok, int max_seq_len, const AttnDims& d);
+
+// Prefill: tensor cores (BF16 mma, fp32 softmax and accumulation), tiles of query rows of one
+// sequence against its cached keys; for batches whose sequences bring many new tokens.
+void attention_prefill(const float* qkv, const AttnBatch& b, const AttnDims& d,
+                       const KvCacheView& kv, float* out, cudaStream_t s);
+
+}  // namespace qinfer::ops::cuda
