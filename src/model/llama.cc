@@ -13,20 +13,15 @@
 #include "ops/rms_norm.h"
 #include "ops/rope.h"
 #include "ops/silu_mul.h"
+#include "model/llama_internal.h"
+#include "quant/compressed_tensors.h"
 #include "quant/linear_loader.h"
 
 namespace qinfer::model {
 
 namespace {
 
-struct LayerWeights {
-  Tensor attn_norm;           // (hidden) F32
-  ops::LinearWeight qkv;      // ((n_head + 2 n_head_kv) * head_dim, hidden), q | k | v rows
-  ops::LinearWeight o;        // (hidden, n_head * head_dim)
-  Tensor mlp_norm;            // (hidden) F32
-  ops::LinearWeight gate_up;  // (2 intermediate, hidden), gate | up rows
-  ops::LinearWeight down;     // (hidden, intermediate)
-};
+using detail::LayerWeights;
 
 Tensor to_device(const Tensor& t, Device d) {
   if (!t.defined() || t.device() == d) return t;
@@ -56,6 +51,7 @@ class Llama final : public LlamaModel {
   KvCache allocate_kv_cache(int64_t n_block, int64_t block_size) const override;
   size_t kv_block_bytes(int64_t block_size) const override;
   Tensor forward(const Batch& batch, KvCache& kv) override { return run(batch, kv, nullptr); }
+  Tensor forward_device(const Batch& batch, KvCache& kv) override;
   Tensor forward_into(const Batch& batch, KvCache& kv, Tensor& logits_buffer) override {
     return run(batch, kv, &logits_buffer);
   }
@@ -66,14 +62,14 @@ class Llama final : public LlamaModel {
   void check_layer_names(const io::Checkpoint& ck) const;
   void linear(const ops::LinearWeight& w, const Tensor& x, Tensor& y) const;
   Tensor run(const Batch& batch, KvCache& kv, Tensor* logits_buffer);
+  bool use_runner() const { return cuda_ != nullptr && !observer_; }
+  DType kv_dtype() const;
 
   io::ModelConfig c_;
   Device device_;
-  Tensor embed_;  // (vocab_size, hidden) as stored
-  std::vector<LayerWeights> layers_;
-  Tensor final_norm_;          // (hidden) F32
-  ops::LinearWeight lm_head_;  // (vocab_size, hidden); the embedding table when tied
-  Tensor inv_freq_;            // (head_dim / 2) F32
+  detail::LlamaWeights w_;
+  std::optional<DType> kv_dtype_;
+  std::unique_ptr<detail::CudaRunner> cuda_;  // the CUDA fast path (device cuda)
   LinearObserver observer_;
 };
 
@@ -93,19 +89,19 @@ void Llama::check_layer_names(const io::Checkpoint& ck) const {
 }
 
 Llama::Llama(const io::Checkpoint& ck, const LoadOptions& opt)
-    : c_(ck.config), device_(opt.device) {
+    : c_(ck.config), device_(opt.device), kv_dtype_(opt.kv_cache_dtype) {
   const int64_t h = c_.hidden_size, hd = c_.head_dim, nh = c_.n_head, nkv = c_.n_head_kv;
   QINFER_CHECK(h > 0 && hd > 0 && nh > 0 && nkv > 0 && nh % nkv == 0 && hd % 2 == 0 &&
                    c_.n_layer > 0 && c_.vocab_size > 0 && c_.intermediate_size > 0,
                ck.path, ": config.json describes no valid Llama model (hidden ", h, ", head_dim ",
                hd, ", heads ", nh, "/", nkv, ", layers ", c_.n_layer, ")");
   check_layer_names(ck);
-  embed_ = ck.tensors->get_checked("model.embed_tokens.weight", {c_.vocab_size, h});
-  QINFER_CHECK(embed_.dtype() == DType::kF32 || embed_.dtype() == DType::kF16 ||
-                   embed_.dtype() == DType::kBF16,
+  w_.embed = ck.tensors->get_checked("model.embed_tokens.weight", {c_.vocab_size, h});
+  QINFER_CHECK(w_.embed.dtype() == DType::kF32 || w_.embed.dtype() == DType::kF16 ||
+                   w_.embed.dtype() == DType::kBF16,
                ck.tensors->file_of("model.embed_tokens.weight"),
                ": tensor 'model.embed_tokens.weight' has unsupported dtype ",
-               dtype_name(embed_.dtype()));
+               dtype_name(w_.embed.dtype()));
   for (int64_t l = 0; l < c_.n_layer; ++l) {
     const std::string p = str_cat("model.layers.", l, ".");
     LayerWeights L;
@@ -122,29 +118,49 @@ Llama::Llama(const io::Checkpoint& ck, const LoadOptions& opt)
     L.down = quant::load_linear(ck, {p + "mlp.down_proj"}, {h}, c_.intermediate_size,
                                 p + "mlp.down_proj", c_.mlp_bias);
     for (ops::LinearWeight* w : {&L.qkv, &L.o, &L.gate_up, &L.down}) to_device(*w, device_);
-    layers_.push_back(std::move(L));
+    w_.layers.push_back(std::move(L));
   }
-  final_norm_ = load_norm(ck, "model.norm.weight");
+  w_.final_norm = load_norm(ck, "model.norm.weight");
   if (c_.tie_word_embeddings) {
-    lm_head_.name = "lm_head (tied to model.embed_tokens)";
-    lm_head_.n_out = c_.vocab_size;
-    lm_head_.n_in = h;
-    lm_head_.weight = embed_;
+    w_.lm_head.name = "lm_head (tied to model.embed_tokens)";
+    w_.lm_head.n_out = c_.vocab_size;
+    w_.lm_head.n_in = h;
+    w_.lm_head.weight = w_.embed;
   } else {
-    lm_head_ = quant::load_linear(ck, {"lm_head"}, {c_.vocab_size}, h, "lm_head", false);
+    w_.lm_head = quant::load_linear(ck, {"lm_head"}, {c_.vocab_size}, h, "lm_head", false);
   }
-  embed_ = to_device(embed_, device_);
-  to_device(lm_head_, device_);
-  if (c_.tie_word_embeddings) lm_head_.weight = embed_;
+  w_.embed = to_device(w_.embed, device_);
+  to_device(w_.lm_head, device_);
+  if (c_.tie_word_embeddings) w_.lm_head.weight = w_.embed;
   std::vector<float> inv = io::rope_inv_freq(c_);
   Tensor f = Tensor::empty(DType::kF32, {int64_t(inv.size())});
   std::memcpy(f.data(), inv.data(), inv.size() * sizeof(float));
-  inv_freq_ = to_device(f, device_);
+  w_.inv_freq = to_device(f, device_);
+  const quant::KvCacheScales kvs = quant::load_kv_cache_scales(ck);
+  w_.k_scale = kvs.k_scale;
+  w_.v_scale = kvs.v_scale;
+  if (device_ == Device::kCuda && detail::cuda_runner_enabled())
+    cuda_ = std::make_unique<detail::CudaRunner>(c_, w_);
+  const DType kd = kv_dtype();
+  QINFER_CHECK(kd == DType::kF32 || ((kd == DType::kBF16 || kd == DType::kF8E4M3) && cuda_),
+               "KV-cache dtype ", dtype_name(kd), " is not supported on ", device_name(device_),
+               (cuda_ || device_ != Device::kCuda ? "" : " with QINFER_CUDA_GENERIC=1"),
+               " (the CPU path stores F32)");
+}
+
+DType Llama::kv_dtype() const {
+  if (kv_dtype_) return *kv_dtype_;
+  return cuda_ ? DType::kBF16 : DType::kF32;
+}
+
+Tensor Llama::forward_device(const Batch& batch, KvCache& kv) {
+  if (!use_runner()) return run(batch, kv, nullptr);
+  return cuda_->run(batch, kv);
 }
 
 size_t Llama::weight_bytes() const {
-  size_t n = lm_head_.weight_bytes() + final_norm_.nbytes();
-  for (const LayerWeights& L : layers_)
+  size_t n = w_.lm_head.weight_bytes() + w_.final_norm.nbytes();
+  for (const LayerWeights& L : w_.layers)
     n += L.qkv.weight_bytes() + L.o.weight_bytes() + L.gate_up.weight_bytes() +
          L.down.weight_bytes() + L.attn_norm.nbytes() + L.mlp_norm.nbytes();
   return n;
@@ -160,13 +176,14 @@ KvCache Llama::allocate_kv_cache(int64_t n_block, int64_t block_size) const {
   kv.n_head_kv = c_.n_head_kv;
   kv.head_dim = c_.head_dim;
   const Shape s = {c_.n_layer, n_block, block_size, c_.n_head_kv, c_.head_dim};
-  kv.k = Tensor::empty(DType::kF32, s, device_);
-  kv.v = Tensor::empty(DType::kF32, s, device_);
+  kv.k = Tensor::empty(kv_dtype(), s, device_);
+  kv.v = Tensor::empty(kv_dtype(), s, device_);
   return kv;
 }
 
 size_t Llama::kv_block_bytes(int64_t block_size) const {
-  return size_t(2 * c_.n_layer * block_size * c_.n_head_kv * c_.head_dim) * sizeof(float);
+  return size_t(2 * c_.n_layer * block_size * c_.n_head_kv * c_.head_dim) *
+         dtype_size(kv_dtype());
 }
 
 void Llama::linear(const ops::LinearWeight& w, const Tensor& x, Tensor& y) const {
@@ -174,11 +191,25 @@ void Llama::linear(const ops::LinearWeight& w, const Tensor& x, Tensor& y) const
   ops::linear(w, x, y);
 }
 
+// Device logits to the host: into *logits_buffer (grown when too small) when given.
+Tensor copy_logits_to_host(const Tensor& logits, Tensor* logits_buffer) {
+  if (!logits_buffer) return logits.to(Device::kCpu);
+  const int64_t n_rows = logits.dim(0), vocab = logits.dim(1);
+  Tensor& buf = *logits_buffer;
+  if (!buf.defined() || buf.ndim() != 2 || buf.dim(1) != vocab || buf.dim(0) < n_rows ||
+      buf.dtype() != DType::kF32 || buf.device() != Device::kCpu)
+    buf = Tensor::empty(DType::kF32, {n_rows, vocab});
+  Tensor out = buf.slice_rows(0, n_rows);
+  if (n_rows > 0) copy_bytes(out.data(), Device::kCpu, logits.data(), logits.device(), logits.nbytes());
+  return out;
+}
+
 Tensor Llama::run(const Batch& batch, KvCache& kv, Tensor* logits_buffer) {
   const int64_t h = c_.hidden_size, hd = c_.head_dim, nh = c_.n_head, nkv = c_.n_head_kv;
   const int64_t n_tok = int64_t(batch.tokens.size());
   QINFER_CHECK(kv.n_layer == c_.n_layer && kv.n_head_kv == nkv && kv.head_dim == hd,
                "forward: the KV cache was not allocated for this model");
+  if (use_runner()) return copy_logits_to_host(cuda_->run(batch, kv), logits_buffer);
   // Per-token positions, per-sequence attention descriptors, and the rows that need logits.
   std::vector<int32_t> pos, rows;
   std::vector<ops::AttentionSeq> seqs;
@@ -209,13 +240,13 @@ Tensor Llama::run(const Batch& batch, KvCache& kv, Tensor* logits_buffer) {
   Tensor proj = Tensor::empty(f32, {n_tok, h}, device_);  // o_proj / down_proj output
   Tensor gate_up = Tensor::empty(f32, {n_tok, 2 * c_.intermediate_size}, device_);
   Tensor act = Tensor::empty(f32, {n_tok, c_.intermediate_size}, device_);
-  ops::embedding(embed_, ids, hid);
+  ops::embedding(w_.embed, ids, hid);
   const Shape layer_kv = {kv.n_block, kv.block_size, nkv, hd};
   for (int64_t l = 0; l < c_.n_layer; ++l) {
-    const LayerWeights& L = layers_[size_t(l)];
+    const LayerWeights& L = w_.layers[size_t(l)];
     ops::rms_norm(hid, L.attn_norm, c_.rms_norm_eps, x);
     linear(L.qkv, x, qkv);
-    ops::rope(qkv, positions, inv_freq_, nh + nkv, hd);
+    ops::rope(qkv, positions, w_.inv_freq, nh + nkv, hd);
     Tensor k_cache = kv.k.slice_rows(l, l + 1).reshape(layer_kv);
     Tensor v_cache = kv.v.slice_rows(l, l + 1).reshape(layer_kv);
     ops::attention(qkv, seqs, dims, k_cache, v_cache, attn);
@@ -232,11 +263,11 @@ Tensor Llama::run(const Batch& batch, KvCache& kv, Tensor* logits_buffer) {
   Tensor sel = Tensor::empty(f32, {n_rows, h}, device_);
   if (n_rows > 0) {
     ops::embedding(hid, i32_tensor(rows, device_), sel);
-    ops::rms_norm(sel, final_norm_, c_.rms_norm_eps, sel);
+    ops::rms_norm(sel, w_.final_norm, c_.rms_norm_eps, sel);
   }
   if (!logits_buffer) {
     Tensor logits = Tensor::empty(f32, {n_rows, c_.vocab_size}, device_);
-    if (n_rows > 0) linear(lm_head_, sel, logits);
+    if (n_rows > 0) linear(w_.lm_head, sel, logits);
     return to_device(logits, Device::kCpu);
   }
   Tensor& buf = *logits_buffer;
@@ -246,10 +277,10 @@ Tensor Llama::run(const Batch& batch, KvCache& kv, Tensor* logits_buffer) {
   Tensor out = buf.slice_rows(0, n_rows);
   if (n_rows == 0) return out;
   if (device_ == Device::kCpu) {
-    linear(lm_head_, sel, out);
+    linear(w_.lm_head, sel, out);
   } else {
     Tensor logits = Tensor::empty(f32, {n_rows, c_.vocab_size}, device_);
-    linear(lm_head_, sel, logits);
+    linear(w_.lm_head, sel, logits);
     copy_bytes(out.data(), Device::kCpu, logits.data(), device_, logits.nbytes());
   }
   return out;

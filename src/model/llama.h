@@ -51,7 +51,7 @@ struct LoadOptions {
   // KV-cache element type; unset = the device's default (F32 on the CPU, BF16 on CUDA).
   // F8_E4M3 stores fp8(x / scale) with the checkpoint's k_scale / v_scale (kv_cache_scheme)
   // or 1 (CUDA only).
-  std::optional<DType> kv_cache_dtype;
+  std::optional<DType> kv_cache_dtype = std::nullopt;
 };
 
 class LlamaModel {

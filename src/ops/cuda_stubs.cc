@@ -2,6 +2,7 @@
 #ifndef QINFER_HAVE_CUDA
 #include "core/error.h"
 #include "ops/cuda/cuda_ops.h"
+#include "ops/cuda/fused_ops.h"
 
 namespace qinfer::ops::cuda {
 
@@ -32,6 +33,50 @@ void attention(const Tensor& qkv, const std::vector<AttentionSeq>&, const Attent
 }
 
 void synchronize() {}
+
+ActSpec act_spec(const LinearWeight&, int64_t) { return {}; }
+size_t act_bytes(const ActSpec&, int64_t) { return 0; }
+void rms_norm_act(float*, const float*, const Tensor& w, float, int64_t, Act&) {
+  no_cuda("rms_norm_act", w.dtype());
+}
+void silu_mul_act(const float*, int64_t, int64_t, Act&) { no_cuda("silu_mul_act", DType::kF32); }
+void to_act(const float*, int64_t, Act&) { no_cuda("to_act", DType::kF32); }
+void linear_act(const LinearWeight& w, const Act&, float*, bool) {
+  no_cuda("linear_act", w.weight.dtype());
+}
+void gather_rows(const float*, const int32_t*, int64_t, int64_t, float*) {
+  no_cuda("gather_rows", DType::kF32);
+}
+void embedding_rows(const Tensor& t, const int32_t*, int64_t, float*) {
+  no_cuda("embedding", t.dtype());
+}
+cudaStream_t backend_stream() { return nullptr; }
+void rope_kv_write(float*, const AttnBatch&, const AttnDims&, const float*, const KvCacheView&,
+                   cudaStream_t) {
+  no_cuda("rope_kv_write", DType::kF32);
+}
+void attention_decode(const float*, const AttnBatch&, const AttnDims&, const KvCacheView&, float*,
+                      cudaStream_t) {
+  no_cuda("attention_decode", DType::kF32);
+}
+void attention_prefill(const float*, const AttnBatch&, const AttnDims&, const KvCacheView&,
+                       float*, cudaStream_t) {
+  no_cuda("attention_prefill", DType::kF32);
+}
+size_t attention_decode_scratch_bytes(int, const AttnDims&, int) { return 0; }
+int attention_decode_splits(int, int, const AttnDims&) { return 1; }
+void copy_to_device_async(void*, const void*, size_t) { no_cuda("copy", DType::kU8); }
+void copy_to_host_async(void*, const void*, size_t) { no_cuda("copy", DType::kU8); }
+void* pinned_alloc(size_t) { no_cuda("pinned_alloc", DType::kU8); }
+void pinned_free(void*) {}
+
+struct Graph::Impl {};
+Graph::Graph() = default;
+Graph::~Graph() = default;
+void Graph::begin() { no_cuda("graph", DType::kU8); }
+void Graph::end() { no_cuda("graph", DType::kU8); }
+void Graph::launch() { no_cuda("graph", DType::kU8); }
+bool Graph::ready() const { return false; }
 double measure_copy_bandwidth_gbs(size_t) { no_cuda("measure_copy_bandwidth_gbs", DType::kU8); }
 double measure_gemm_tflops(int64_t, bool) { no_cuda("measure_gemm_tflops", DType::kF8E4M3); }
 std::string gpu_name() { return "none (built without CUDA)"; }

@@ -5,12 +5,14 @@
 // The generic ops::attention (src/ops/attention.h) stays the cross-backend contract.
 #pragma once
 
-#include <cuda_runtime.h>
-
 #include <cstddef>
 #include <cstdint>
 
 #include "core/dtype.h"
+
+// cudaStream_t without the CUDA headers: model code includes this file through fused_ops.h.
+struct CUstream_st;
+typedef struct CUstream_st* cudaStream_t;
 
 namespace qinfer::ops::cuda {
 

@@ -7,6 +7,8 @@
 #include <cuda_runtime.h>
 
 #include <cstddef>
+#include <utility>
+#include <vector>
 
 #include "core/error.h"
 #include "core/tensor.h"
@@ -72,6 +74,7 @@ class ScratchBuffer {
  private:
   void* p_ = nullptr;
   size_t bytes_ = 0;
+  std::vector<std::pair<void*, size_t>> retired_;
 };
 
 // Checks that a tensor lives on the CUDA device, naming the op and argument if not.

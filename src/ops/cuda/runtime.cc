@@ -1,5 +1,6 @@
 // The CUDA backend's process-wide state: device selection, one stream, a caching device
 // allocator registered with core/tensor.h, the host<->device copy function, cuBLASLt.
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <vector>
@@ -162,13 +163,17 @@ void device_free(void* p, size_t bytes) { state().allocator->deallocate(p, bytes
 
 ScratchBuffer::~ScratchBuffer() {
   if (p_ != nullptr) device_free(p_, bytes_);
+  for (auto [p, n] : retired_) device_free(p, n);
 }
 
+// A buffer that grows keeps its old block alive: a captured CUDA graph may still point at it.
+// Growth is geometric, so the retired blocks add up to less than the live one.
 void* ScratchBuffer::get(size_t bytes) {
   if (bytes > bytes_) {
-    if (p_ != nullptr) device_free(p_, bytes_);
-    p_ = device_alloc(bytes);
-    bytes_ = bytes;
+    if (p_ != nullptr) retired_.emplace_back(p_, bytes_);
+    const size_t n = std::max(bytes, bytes_ * 2);
+    p_ = device_alloc(n);
+    bytes_ = n;
   }
   return p_;
 }

@@ -1,0 +1,353 @@
+// The Llama forward pass on CUDA (llama_internal.h): the paper's block with the CUDA fast-path
+// kernels of ops/cuda/fused_ops.h, per layer:
+//
+//   x = rms_norm(h)            -> quantized / laid out for qkv_proj      (1 kernel)
+//   qkv = qkv_proj(x)                                                     (GEMV / FP8 GEMM)
+//   rope(q, k); k, v -> paged cache                                       (1 kernel)
+//   a = attention(q, cache)    decode: split-K on CUDA cores; prefill: tensor cores
+//   h += o_proj(a)             the GEMV adds into the residual stream
+//   x = rms_norm(h)            -> for gate_up_proj
+//   g = gate_up_proj(x);  x = silu(g_gate) * g_up -> for down_proj
+//   h += down_proj(x)
+//
+// The batch's metadata (tokens, positions, block tables) goes to the device in one copy per
+// step. Decode steps are replayed from CUDA graphs: per (batch bucket, block-table width) one
+// graph with its own metadata buffer and activations, so a step is one memcpy, one graph
+// launch and the logits copy. Padding rows of a bucket repeat the last real sequence: they
+// write the same K/V to the same slot and their logits are dropped.
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <string>
+
+#include "core/error.h"
+#include "model/llama_internal.h"
+#include "ops/cuda/cuda_ops.h"
+#include "ops/cuda/fused_ops.h"
+
+namespace qinfer::model::detail {
+
+namespace cu = ops::cuda;
+
+namespace {
+
+constexpr int64_t kMaxGraphBatch = 256;
+
+bool env_off(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr && std::string(v) == "0";
+}
+
+bool env_on(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr && std::string(v) == "1";
+}
+
+// Batch sizes with a graph: every size to 8, then steps of 8 to 64, of 32 to 256.
+int64_t graph_bucket(int64_t n) {
+  if (n <= 8) return n;
+  if (n <= 64) return (n + 7) / 8 * 8;
+  return (n + 31) / 32 * 32;
+}
+
+int64_t pow2_at_least(int64_t n) {
+  int64_t p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+// Offsets of the metadata arrays in one I32 buffer.
+struct MetaLayout {
+  int64_t n_tok = 0, n_seq = 0, width = 0, n_rows = 0;
+  int64_t tokens = 0, tok_seq = 0, tok_pos = 0, q_start = 0, seq_len = 0, rows = 0, tables = 0;
+  int64_t total = 0;
+  MetaLayout(int64_t t, int64_t s, int64_t w, int64_t r) : n_tok(t), n_seq(s), width(w), n_rows(r) {
+    tok_seq = tokens + t;
+    tok_pos = tok_seq + t;
+    q_start = tok_pos + t;
+    seq_len = q_start + s + 1;
+    rows = seq_len + s;
+    tables = rows + r;
+    total = tables + s * w;
+  }
+};
+
+// Activations for up to `cap` tokens and `cap_rows` logits rows.
+struct Buffers {
+  int64_t cap = 0, cap_rows = 0;
+  Tensor hid, qkv, attn, gate_up, act, act_scale, sel, logits;
+};
+
+}  // namespace
+
+bool cuda_runner_enabled() { return !env_on("QINFER_CUDA_GENERIC"); }
+
+struct CudaRunner::Impl {
+  const io::ModelConfig& c;
+  const LlamaWeights& w;
+  cu::AttnDims dims;
+  bool graphs_on = !env_off("QINFER_CUDA_GRAPHS");
+
+  Buffers eager;  // grows with the largest batch seen
+  Tensor meta_dev;
+  int32_t* meta_host = nullptr;
+  int64_t meta_cap = 0;
+
+  struct GraphSlot {
+    Buffers buf;
+    Tensor meta_dev;
+    int32_t* meta_host = nullptr;
+    Tensor partials;
+    int n_split = 1;
+    cu::Graph graph;
+    ~GraphSlot() { cu::pinned_free(meta_host); }
+  };
+  std::map<std::pair<int64_t, int64_t>, std::unique_ptr<GraphSlot>> graphs;
+
+  Impl(const io::ModelConfig& cfg, const LlamaWeights& wt) : c(cfg), w(wt) {
+    dims.n_head = int(c.n_head);
+    dims.n_head_kv = int(c.n_head_kv);
+    dims.head_dim = int(c.head_dim);
+    dims.scale = 1.0f / std::sqrt(float(c.head_dim));
+  }
+  ~Impl() { cu::pinned_free(meta_host); }
+
+  size_t act_bytes_for(int64_t n) const {
+    size_t m = 0;
+    for (const LayerWeights& L : w.layers)
+      for (const ops::LinearWeight* lw : {&L.qkv, &L.o, &L.gate_up, &L.down})
+        m = std::max(m, cu::act_bytes(cu::act_spec(*lw, n), n));
+    return std::max(m, cu::act_bytes(cu::act_spec(w.lm_head, n), n));
+  }
+
+  void ensure(Buffers& b, int64_t n_tok, int64_t n_rows) const {
+    if (n_tok <= b.cap && n_rows <= b.cap_rows) return;
+    const int64_t n = std::max(n_tok, b.cap), r = std::max(n_rows, b.cap_rows);
+    const int64_t h = c.hidden_size, hd = c.head_dim;
+    const DType f32 = DType::kF32;
+    const Device d = Device::kCuda;
+    b.hid = Tensor::empty(f32, {n, h}, d);
+    b.qkv = Tensor::empty(f32, {n, (c.n_head + 2 * c.n_head_kv) * hd}, d);
+    b.attn = Tensor::empty(f32, {n, c.n_head * hd}, d);
+    b.gate_up = Tensor::empty(f32, {n, 2 * c.intermediate_size}, d);
+    const size_t ab = std::max(act_bytes_for(n), act_bytes_for(std::min<int64_t>(n, 8)));
+    b.act = Tensor::empty(DType::kU8, {int64_t(ab)}, d);
+    b.act_scale = Tensor::empty(f32, {n}, d);
+    b.sel = Tensor::empty(f32, {r, h}, d);
+    b.logits = Tensor::empty(f32, {r, c.vocab_size}, d);
+    b.cap = n;
+    b.cap_rows = r;
+  }
+
+  cu::KvCacheView layer_view(KvCache& kv, int64_t l) const {
+    const size_t per_layer = size_t(kv.k.numel() / kv.n_layer) * dtype_size(kv.k.dtype());
+    cu::KvCacheView v;
+    v.k = static_cast<uint8_t*>(kv.k.data()) + size_t(l) * per_layer;
+    v.v = static_cast<uint8_t*>(kv.v.data()) + size_t(l) * per_layer;
+    v.dtype = kv.k.dtype();
+    v.n_block = int(kv.k.dim(1));
+    v.block_size = int(kv.block_size);
+    v.k_scale = kv.k_scale * (size_t(l) < w.k_scale.size() ? w.k_scale[size_t(l)] : 1.0f);
+    v.v_scale = kv.v_scale * (size_t(l) < w.v_scale.size() ? w.v_scale[size_t(l)] : 1.0f);
+    return v;
+  }
+
+  cu::AttnBatch attn_batch(const int32_t* dev, const MetaLayout& m, int64_t max_seq_len,
+                           int64_t max_q_len) const {
+    cu::AttnBatch b;
+    b.tok_seq = dev + m.tok_seq;
+    b.tok_pos = dev + m.tok_pos;
+    b.seq_q_start = dev + m.q_start;
+    b.seq_len = dev + m.seq_len;
+    b.block_tables = dev + m.tables;
+    b.n_tok = int(m.n_tok);
+    b.n_seq = int(m.n_seq);
+    b.max_blocks = int(m.width);
+    b.max_seq_len = int(max_seq_len);
+    b.max_q_len = int(max_q_len);
+    return b;
+  }
+
+  // Host arrays of the batch in layout m. Sequences past batch.seqs (graph padding) repeat the
+  // last real one.
+  static void fill_meta(const Batch& batch, const MetaLayout& m, const std::vector<int32_t>& rows,
+                        int32_t* out) {
+    const int64_t n_real = int64_t(batch.seqs.size());
+    int64_t t = 0;
+    for (int64_t s = 0; s < m.n_seq; ++s) {
+      const SeqInput& q = batch.seqs[size_t(std::min(s, n_real - 1))];
+      const int64_t first_tok = s < n_real ? t : t - 1;  // padding repeats the last token
+      out[m.q_start + s] = int32_t(t);
+      out[m.seq_len + s] = int32_t(q.n_past + q.n_new);
+      const int64_t n_new = s < n_real ? q.n_new : 1;
+      for (int64_t i = 0; i < n_new; ++i, ++t) {
+        out[m.tokens + t] = s < n_real ? batch.tokens[size_t(t)] : out[m.tokens + first_tok];
+        out[m.tok_seq + t] = int32_t(s);
+        out[m.tok_pos + t] = int32_t(q.n_past + (s < n_real ? i : q.n_new - 1));
+      }
+      int32_t* tb = out + m.tables + s * m.width;
+      const int64_t nb = std::min<int64_t>(int64_t(q.block_table.size()), m.width);
+      std::memcpy(tb, q.block_table.data(), size_t(nb) * sizeof(int32_t));
+      std::fill(tb + nb, tb + m.width, 0);
+    }
+    out[m.q_start + m.n_seq] = int32_t(t);
+    std::copy(rows.begin(), rows.end(), out + m.rows);
+  }
+
+  // Uploads metadata for the eager path; returns the device pointer.
+  const int32_t* upload_eager(const Batch& batch, const MetaLayout& m,
+                              const std::vector<int32_t>& rows) {
+    if (m.total > meta_cap) {
+      cu::synchronize();
+      cu::pinned_free(meta_host);
+      meta_cap = std::max<int64_t>(m.total, 2 * meta_cap);
+      meta_host = static_cast<int32_t*>(cu::pinned_alloc(size_t(meta_cap) * sizeof(int32_t)));
+      meta_dev = Tensor::empty(DType::kI32, {meta_cap}, Device::kCuda);
+    } else {
+      cu::synchronize();  // the previous step's copy out of meta_host has finished
+    }
+    fill_meta(batch, m, rows, meta_host);
+    cu::copy_to_device_async(meta_dev.data(), meta_host, size_t(m.total) * sizeof(int32_t));
+    return meta_dev.data_as<int32_t>();
+  }
+
+  Tensor run(const Batch& batch, KvCache& kv) {
+    const int64_t n_tok = int64_t(batch.tokens.size());
+    const int64_t n_seq = int64_t(batch.seqs.size());
+    std::vector<int32_t> rows;
+    int64_t max_len = 0, max_q = 0, max_blocks = 1, t = 0;
+    bool decode = n_seq > 0;
+    for (const SeqInput& q : batch.seqs) {
+      for (int64_t i = 0; i < q.n_new; ++i)
+        if (q.logits_all || (q.logits_last && i == q.n_new - 1)) rows.push_back(int32_t(t + i));
+      t += q.n_new;
+      max_len = std::max(max_len, q.n_past + q.n_new);
+      max_q = std::max(max_q, q.n_new);
+      max_blocks = std::max(max_blocks, (q.n_past + q.n_new + kv.block_size - 1) / kv.block_size);
+      decode = decode && q.n_new == 1 && q.logits_last && !q.logits_all;
+    }
+    QINFER_CHECK(t == n_tok, "forward: the sequences declare ", t, " new tokens but the batch has ",
+                 n_tok);
+    if (n_tok == 0) return Tensor::empty(DType::kF32, {0, c.vocab_size}, Device::kCuda);
+    const int64_t n_rows = int64_t(rows.size());
+    if (decode && graphs_on && n_seq <= kMaxGraphBatch) return run_graph(batch, kv, max_blocks);
+
+    // Eager: rows list when not every token needs logits.
+    const bool all_rows = n_rows == n_tok;
+    const MetaLayout m(n_tok, n_seq, max_blocks, all_rows ? 0 : n_rows);
+    ensure(eager, n_tok, std::max<int64_t>(n_rows, 1));
+    const int32_t* dev = upload_eager(batch, m, rows);
+    cu::AttnBatch ab = attn_batch(dev, m, max_len, max_q);
+    run_layers_impl(eager, dev, m, ab, kv, max_q > 1, all_rows ? n_tok : n_rows);
+    return eager.logits.slice_rows(0, n_rows);
+  }
+
+  void run_layers_impl(Buffers& b, const int32_t* dev, const MetaLayout& m, cu::AttnBatch ab,
+                       KvCache& kv, bool prefill, int64_t n_rows);
+
+  Tensor run_graph(const Batch& batch, KvCache& kv, int64_t max_blocks) {
+    const int64_t n_seq = int64_t(batch.seqs.size());
+    const int64_t B = graph_bucket(n_seq);
+    const int64_t W = pow2_at_least(std::max<int64_t>(max_blocks, 16));
+    const MetaLayout m(B, B, W, 0);
+    auto& slot = graphs[{B, W}];
+    const bool fresh = slot == nullptr;
+    if (fresh) {
+      cu::synchronize();
+      slot = std::make_unique<GraphSlot>();
+      ensure(slot->buf, B, B);
+      slot->meta_dev = Tensor::empty(DType::kI32, {m.total}, Device::kCuda);
+      slot->meta_host = static_cast<int32_t*>(cu::pinned_alloc(size_t(m.total) * sizeof(int32_t)));
+      slot->n_split = cu::attention_decode_splits(int(B), int(W * kv.block_size), dims);
+      const size_t pb = cu::attention_decode_scratch_bytes(int(B), dims, slot->n_split);
+      slot->partials = Tensor::empty(DType::kU8, {int64_t(std::max<size_t>(pb, 16))}, Device::kCuda);
+    } else {
+      cu::synchronize();  // the previous replay's metadata copy has finished
+    }
+    fill_meta(batch, m, {}, slot->meta_host);
+    cu::copy_to_device_async(slot->meta_dev.data(), slot->meta_host,
+                             size_t(m.total) * sizeof(int32_t));
+    const int32_t* dev = slot->meta_dev.data_as<int32_t>();
+    cu::AttnBatch ab = attn_batch(dev, m, W * kv.block_size, 1);
+    ab.n_split = slot->n_split;
+    ab.partials = reinterpret_cast<float*>(slot->partials.data());
+    if (fresh) {
+      // This step runs eagerly (sizing every scratch buffer), then the same work is captured.
+      run_layers_impl(slot->buf, dev, m, ab, kv, false, B);
+      cu::synchronize();
+      slot->graph.begin();
+      run_layers_impl(slot->buf, dev, m, ab, kv, false, B);
+      slot->graph.end();
+    } else {
+      slot->graph.launch();
+    }
+    return slot->buf.logits.slice_rows(0, n_seq);
+  }
+};
+
+void CudaRunner::Impl::run_layers_impl(Buffers& b, const int32_t* dev, const MetaLayout& m,
+                                       cu::AttnBatch ab, KvCache& kv, bool prefill,
+                                       int64_t n_rows) {
+  const int64_t n = m.n_tok;
+  const float eps = c.rms_norm_eps;
+  float* hid = b.hid.data_as<float>();
+  float* qkv = b.qkv.data_as<float>();
+  float* attn = b.attn.data_as<float>();
+  float* gate_up = b.gate_up.data_as<float>();
+  cudaStream_t s = cu::backend_stream();
+  cu::Act act;
+  act.data = b.act.data();
+  act.scale = b.act_scale.data_as<float>();
+  auto prepare = [&](const ops::LinearWeight& lw, int64_t rows) {
+    act.spec = cu::act_spec(lw, rows);
+    act.n = rows;
+  };
+  cu::embedding_rows(w.embed, dev + m.tokens, n, hid);
+  for (int64_t l = 0; l < c.n_layer; ++l) {
+    const LayerWeights& L = w.layers[size_t(l)];
+    const cu::KvCacheView kvl = layer_view(kv, l);
+    prepare(L.qkv, n);
+    cu::rms_norm_act(hid, nullptr, L.attn_norm, eps, n, act);
+    cu::linear_act(L.qkv, act, qkv, false);
+    cu::rope_kv_write(qkv, ab, dims, w.inv_freq.data_as<float>(), kvl, s);
+    if (prefill)
+      cu::attention_prefill(qkv, ab, dims, kvl, attn, s);
+    else
+      cu::attention_decode(qkv, ab, dims, kvl, attn, s);
+    prepare(L.o, n);
+    if (act.spec.layout == cu::ActLayout::kRowF32) {
+      cu::Act direct = act;
+      direct.data = attn;
+      cu::linear_act(L.o, direct, hid, true);
+    } else {
+      cu::to_act(attn, n, act);
+      cu::linear_act(L.o, act, hid, true);
+    }
+    prepare(L.gate_up, n);
+    cu::rms_norm_act(hid, nullptr, L.mlp_norm, eps, n, act);
+    cu::linear_act(L.gate_up, act, gate_up, false);
+    prepare(L.down, n);
+    cu::silu_mul_act(gate_up, n, c.intermediate_size, act);
+    cu::linear_act(L.down, act, hid, true);
+  }
+  if (n_rows == 0) return;
+  // Final norm and lm_head over the rows that need logits (every row when n_rows == n).
+  float* src = hid;
+  if (n_rows != n) {
+    cu::gather_rows(hid, dev + m.rows, n_rows, c.hidden_size, b.sel.data_as<float>());
+    src = b.sel.data_as<float>();
+  }
+  prepare(w.lm_head, n_rows);
+  cu::rms_norm_act(src, nullptr, w.final_norm, eps, n_rows, act);
+  cu::linear_act(w.lm_head, act, b.logits.data_as<float>(), false);
+}
+
+CudaRunner::CudaRunner(const io::ModelConfig& c, const LlamaWeights& w)
+    : impl_(std::make_unique<Impl>(c, w)) {}
+CudaRunner::~CudaRunner() = default;
+
+Tensor CudaRunner::run(const Batch& batch, KvCache& kv) { return impl_->run(batch, kv); }
+
+}  // namespace qinfer::model::detail

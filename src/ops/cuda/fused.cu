@@ -1,0 +1,490 @@
+// Kernels of the CUDA fast path (fused_ops.h): activation producers that normalize / gate,
+// quantize (vLLM's FP8 formulas) and lay out a linear layer's input in one pass, the GEMV
+// that reads that layout, and the small row ops the model's CUDA runner needs.
+//
+// The GEMV (gemv_slot): one warp per output row, 8 x 16-byte weight loads in flight per lane,
+// streamed past L1 (__ldcs); the activation rows are read through L1 in the lane-interleaved
+// "slot" layout, so each of a warp's float4 reads is 512 contiguous bytes (row-major x costs
+// four times the L1 wavefronts: the bottleneck measured in bench/results/gpu_kernels_h100_v1).
+// No shared memory and no staging: every block starts streaming weights at once, and the
+// grid has one warp per row, so there is no persistent-grid wave imbalance.
+#include <algorithm>
+
+#include "ops/cuda/cuda_common.h"
+#include "ops/cuda/fp8_device.cuh"
+#include "ops/cuda/fused_ops.h"
+#include "ops/cuda/linear_cuda.h"
+#include "ops/cuda/linear_gemm.h"
+
+namespace qinfer::ops::cuda {
+namespace {
+
+// Device view of an Act.
+struct ActOut {
+  int layout;  // ActLayout
+  int quant;   // 0 none, 1 dynamic per token, 2 static
+  float static_scale;
+  int chunk_elems;
+  int64_t n_in, stride;
+  void* data;
+  float* scale;
+};
+
+ActOut act_out(const Act& a) {
+  return ActOut{int(a.spec.layout),
+                a.spec.quant == ActQuant::kDynamicPerToken  ? 1
+                : a.spec.quant == ActQuant::kStaticPerTensor ? 2
+                                                             : 0,
+                a.spec.static_scale, a.spec.chunk_elems, a.spec.n_in, a.spec.row_stride,
+                a.data, a.scale};
+}
+
+__device__ __forceinline__ int64_t slot_index(int64_t i, int e_per_chunk) {
+  const int64_t ch = i / e_per_chunk;
+  const int64_t e = (i % e_per_chunk) / 4;
+  return (((ch >> 5) * (e_per_chunk / 4) + e) * 32 + (ch & 31)) * 4 + (i & 3);
+}
+
+__device__ __forceinline__ float block_sum_f(float v, float* red) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  if (lane == 0) red[warp] = v;
+  __syncthreads();
+  if (warp == 0) {
+    v = lane < int(blockDim.x / 32) ? red[lane] : 0.0f;
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    if (lane == 0) red[0] = v;
+  }
+  __syncthreads();
+  return red[0];
+}
+
+// Writes row `row` of the activation, value(i) for i < n_in, as o says. One block per row.
+template <class Src>
+__device__ void write_act_row(const Src& src, int64_t row, const ActOut& o) {
+  __shared__ float red_max[32];
+  float s = 1.0f;
+  if (o.quant == 1) {
+    float m = 0.0f;
+    for (int64_t i = threadIdx.x; i < o.n_in; i += blockDim.x) m = fmaxf(m, fabsf(src.value(i)));
+    s = fmaxf(block_max(m, red_max) / kFp8Max, kMinDynScale);
+  } else if (o.quant == 2) {
+    s = o.static_scale;
+  }
+  if (o.layout == int(ActLayout::kCodesU8)) {
+    uint8_t* d = static_cast<uint8_t*>(o.data) + row * o.stride;
+    for (int64_t i = threadIdx.x; i < o.n_in; i += blockDim.x) d[i] = f32_to_fp8(src.value(i) / s);
+  } else if (o.layout == int(ActLayout::kSlotF32)) {
+    float* d = static_cast<float*>(o.data) + row * o.stride;
+    for (int64_t i = threadIdx.x; i < o.n_in; i += blockDim.x) {
+      const float v = src.value(i);
+      d[slot_index(i, o.chunk_elems)] =
+          o.quant ? fp8x2_to_f32(uint16_t(f32_to_fp8(v / s))).x : v;
+    }
+  } else {
+    float* d = static_cast<float*>(o.data) + row * o.stride;
+    for (int64_t i = threadIdx.x; i < o.n_in; i += blockDim.x) d[i] = src.value(i);
+  }
+  if (threadIdx.x == 0 && o.scale != nullptr) o.scale[row] = s;
+}
+
+struct NormSrc {
+  const float* h;
+  const float* w;
+  float r;
+  __device__ float value(int64_t i) const { return (h[i] * r) * w[i]; }
+};
+
+// hid += add; out = rms_norm(hid) * w (transformers LlamaRMSNorm: x * rsqrt(mean(x²) + eps),
+// then times the weight), as o says.
+__global__ void rms_norm_act_kernel(float* hid, const float* add, const float* __restrict__ w,
+                                    float eps, ActOut o) {
+  __shared__ float red[32];
+  float* h = hid + blockIdx.x * o.n_in;
+  float ss = 0.0f;
+  if (add != nullptr) {
+    const float* a = add + blockIdx.x * o.n_in;
+    for (int64_t i = threadIdx.x; i < o.n_in; i += blockDim.x) {
+      const float v = h[i] + a[i];
+      h[i] = v;
+      ss = fmaf(v, v, ss);
+    }
+  } else {
+    for (int64_t i = threadIdx.x; i < o.n_in; i += blockDim.x) ss = fmaf(h[i], h[i], ss);
+  }
+  const float r = rsqrtf(block_sum_f(ss, red) / float(o.n_in) + eps);
+  write_act_row(NormSrc{h, w, r}, blockIdx.x, o);
+}
+
+struct SiluSrc {
+  const float* g;  // gate row; up = g + inter
+  int64_t inter;
+  __device__ float value(int64_t i) const {
+    const float a = g[i];
+    return a / (1.0f + expf(-a)) * g[inter + i];
+  }
+};
+
+__global__ void silu_mul_act_kernel(const float* gate_up, int64_t inter, ActOut o) {
+  write_act_row(SiluSrc{gate_up + blockIdx.x * 2 * inter, inter}, blockIdx.x, o);
+}
+
+struct CopySrc {
+  const float* x;
+  __device__ float value(int64_t i) const { return x[i]; }
+};
+
+__global__ void to_act_kernel(const float* x, ActOut o) {
+  write_act_row(CopySrc{x + blockIdx.x * o.n_in}, blockIdx.x, o);
+}
+
+struct SlotGemvParams {
+  const void* w;           // (n_out, n_in)
+  const float* x;          // (n, x_stride) slot layout
+  int64_t x_stride;
+  const float* x_scale;    // (n) or null
+  const float* w_scale;    // (n_out) or (1) with stride 0, or null
+  int w_scale_stride;
+  const float* bias;       // (n_out) or null
+  float* y;                // (n, n_out)
+  int64_t n, n_in, n_out;
+  int accumulate;
+};
+
+constexpr int kWarps = 8;
+constexpr int kLoads = 8;
+
+template <typename WT, int NT>
+__global__ void __launch_bounds__(kWarps * 32) gemv_slot_kernel(SlotGemvParams p) {
+  const int lane = threadIdx.x % 32;
+  const int64_t o = int64_t(blockIdx.x) * kWarps + threadIdx.x / 32;
+  if (o >= p.n_out) return;
+  const int64_t t0 = int64_t(blockIdx.y) * NT;
+  const int nt = int(min(int64_t(NT), p.n - t0));
+  constexpr int E = kChunkElems<WT>;
+  const int64_t n_chunks = p.n_in / E;
+  const uint4* wrow = reinterpret_cast<const uint4*>(static_cast<const WT*>(p.w) + o * p.n_in);
+  const float4* xbase = reinterpret_cast<const float4*>(p.x + t0 * p.x_stride);
+  const int64_t xs4 = p.x_stride / 4;
+  float acc[NT];
+#pragma unroll
+  for (int t = 0; t < NT; ++t) acc[t] = 0.0f;
+  for (int64_t c0 = lane; c0 < n_chunks; c0 += 32 * kLoads) {
+    uint4 raw[kLoads];
+#pragma unroll
+    for (int u = 0; u < kLoads; ++u) {
+      const int64_t ch = c0 + 32 * u;
+      if (ch < n_chunks) raw[u] = __ldcs(wrow + ch);
+    }
+#pragma unroll
+    for (int u = 0; u < kLoads; ++u) {
+      const int64_t ch = c0 + 32 * u;
+      if (ch >= n_chunks) break;
+      float wf[E];
+      decode_chunk<WT>(raw[u], wf);
+      const int64_t x0 = (ch >> 5) * (E / 4) * 32 + lane;
+#pragma unroll
+      for (int t = 0; t < NT; ++t) {
+        if (t < nt) {
+          const float4* xp = xbase + t * xs4 + x0;
+#pragma unroll
+          for (int e = 0; e < E / 4; ++e) {
+            const float4 xv = __ldg(xp + e * 32);
+            acc[t] = fmaf(wf[4 * e], xv.x, acc[t]);
+            acc[t] = fmaf(wf[4 * e + 1], xv.y, acc[t]);
+            acc[t] = fmaf(wf[4 * e + 2], xv.z, acc[t]);
+            acc[t] = fmaf(wf[4 * e + 3], xv.w, acc[t]);
+          }
+        }
+      }
+    }
+  }
+#pragma unroll
+  for (int t = 0; t < NT; ++t)
+    for (int off = 16; off > 0; off >>= 1) acc[t] += __shfl_xor_sync(0xffffffffu, acc[t], off);
+  if (lane == 0) {
+    const float ws = (p.w_scale ? p.w_scale[o * p.w_scale_stride] : 1.0f) * weight_rebias<WT>();
+    const float b = p.bias ? p.bias[o] : 0.0f;
+#pragma unroll
+    for (int t = 0; t < NT; ++t) {
+      if (t < nt) {
+        const float xs = p.x_scale ? p.x_scale[t0 + t] : 1.0f;
+        float* yp = p.y + (t0 + t) * p.n_out + o;
+        const float v = acc[t] * xs * ws + b;
+        *yp = p.accumulate ? *yp + v : v;
+      }
+    }
+  }
+}
+
+template <typename WT, int NT>
+void launch_slot_nt(const SlotGemvParams& p) {
+  dim3 grid(unsigned((p.n_out + kWarps - 1) / kWarps), unsigned((p.n + NT - 1) / NT));
+  gemv_slot_kernel<WT, NT><<<grid, kWarps * 32, 0, stream()>>>(p);
+  QINFER_CUDA_CHECK_LAUNCH();
+}
+
+template <typename WT>
+void launch_slot(const SlotGemvParams& p) {
+  if (p.n <= 1) return launch_slot_nt<WT, 1>(p);
+  if (p.n <= 2) return launch_slot_nt<WT, 2>(p);
+  if (p.n <= 4) return launch_slot_nt<WT, 4>(p);
+  launch_slot_nt<WT, 8>(p);
+}
+
+__global__ void codes_to_f32_kernel(const uint8_t* c, int64_t count, float* f) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
+       i += int64_t(gridDim.x) * blockDim.x)
+    f[i] = fp8x2_to_f32(uint16_t(c[i])).x;
+}
+
+__global__ void add_kernel(float* y, const float* x, int64_t count) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
+       i += int64_t(gridDim.x) * blockDim.x)
+    y[i] += x[i];
+}
+
+__global__ void gather_rows_kernel(const float* src, const int32_t* rows, int64_t d, float* dst) {
+  const float* s = src + int64_t(rows[blockIdx.x]) * d;
+  float* o = dst + blockIdx.x * d;
+  for (int64_t i = threadIdx.x; i < d; i += blockDim.x) o[i] = s[i];
+}
+
+template <typename T>
+__global__ void embedding_rows_kernel(const T* table, const int32_t* ids, int64_t n_row,
+                                      int64_t d, float* out) {
+  const int64_t id = ids[blockIdx.x];
+  const bool ok = id >= 0 && id < n_row;
+  const T* row = table + (ok ? id : 0) * d;
+  float* o = out + blockIdx.x * d;
+  const float nan = __int_as_float(0x7fc00000);
+  for (int64_t i = threadIdx.x; i < d; i += blockDim.x) {
+    float v;
+    if constexpr (std::is_same_v<T, float>)
+      v = row[i];
+    else if constexpr (std::is_same_v<T, __half>)
+      v = __half2float(row[i]);
+    else
+      v = __bfloat162float(row[i]);
+    o[i] = ok ? v : nan;
+  }
+}
+
+unsigned grid_for(int64_t count, int threads) {
+  return unsigned(std::clamp<int64_t>((count + threads - 1) / threads, 1, 65535));
+}
+
+int row_threads(int64_t n) { return n < 64 ? 1024 : 256; }
+
+ScratchBuffer g_tmp_y;   // GEMM output before the residual add
+ScratchBuffer g_tmp_x;   // decoded codes for the GEMV fallback
+ScratchBuffer g_wsvec;   // per-tensor weight scale as a vector
+
+}  // namespace
+
+ActSpec act_spec(const LinearWeight& w, int64_t n) {
+  ActSpec s;
+  s.n_in = w.n_in;
+  s.row_stride = w.n_in;
+  const DType wt = w.weight.dtype();
+  const bool fp8 = wt == DType::kF8E4M3;
+  const bool dense = wt == DType::kBF16 || wt == DType::kF16 || wt == DType::kF32;
+  const bool aligned = w.n_in % 16 == 0 && reinterpret_cast<uintptr_t>(w.weight.data()) % 16 == 0;
+  if (n <= 8 && aligned && (fp8 || dense)) {
+    s.layout = ActLayout::kSlotF32;
+    s.quant = fp8 ? w.act_quant : ActQuant::kNone;
+    s.static_scale = s.quant == ActQuant::kStaticPerTensor ? w.input_scale : 0.0f;
+    s.chunk_elems = int(16 / dtype_size(wt));
+    const int64_t group = 32 * s.chunk_elems;
+    s.row_stride = (w.n_in + group - 1) / group * group;
+    return s;
+  }
+  if (fp8 && w.act_quant != ActQuant::kNone && w.n_in % 16 == 0 && w.n_out % 16 == 0) {
+    s.layout = ActLayout::kCodesU8;
+    s.quant = w.act_quant;
+    s.static_scale = s.quant == ActQuant::kStaticPerTensor ? w.input_scale : 0.0f;
+    s.row_stride = w.n_in;
+  }
+  return s;
+}
+
+size_t act_bytes(const ActSpec& spec, int64_t n) {
+  const size_t elem = spec.layout == ActLayout::kCodesU8 ? 1 : 4;
+  return size_t(n * spec.row_stride) * elem + 256;
+}
+
+void rms_norm_act(float* hid, const float* add, const Tensor& weight, float eps, int64_t n,
+                  Act& out) {
+  if (n == 0) return;
+  check_cuda_tensor(weight, "rms_norm_act", "weight");
+  QINFER_CHECK(weight.dtype() == DType::kF32 && weight.numel() == out.spec.n_in,
+               "rms_norm_act: weight must be F32 (", out.spec.n_in, ")");
+  out.n = n;
+  rms_norm_act_kernel<<<unsigned(n), row_threads(n), 0, stream()>>>(
+      hid, add, weight.data_as<float>(), eps, act_out(out));
+  QINFER_CUDA_CHECK_LAUNCH();
+}
+
+void silu_mul_act(const float* gate_up, int64_t n, int64_t inter, Act& out) {
+  if (n == 0) return;
+  QINFER_CHECK(out.spec.n_in == inter, "silu_mul_act: activation is for ", out.spec.n_in,
+               " inputs, the MLP has ", inter);
+  out.n = n;
+  silu_mul_act_kernel<<<unsigned(n), row_threads(n), 0, stream()>>>(gate_up, inter, act_out(out));
+  QINFER_CUDA_CHECK_LAUNCH();
+}
+
+void to_act(const float* x, int64_t n, Act& out) {
+  if (n == 0) return;
+  out.n = n;
+  to_act_kernel<<<unsigned(n), row_threads(n), 0, stream()>>>(x, act_out(out));
+  QINFER_CUDA_CHECK_LAUNCH();
+}
+
+void linear_act(const LinearWeight& w, const Act& x, float* y, bool accumulate) {
+  const int64_t n = x.n;
+  if (n == 0 || w.n_out == 0) return;
+  QINFER_CHECK(x.spec.n_in == w.n_in, "linear_act ", w.name, ": activation has ", x.spec.n_in,
+               " inputs, weight ", w.n_in);
+  const DType wt = w.weight.dtype();
+  const bool fp8 = wt == DType::kF8E4M3;
+  const bool per_channel = fp8 && w.weight_scale.numel() == w.n_out && w.n_out != 1;
+  const float* ws = fp8 ? w.weight_scale.data_as<float>() : nullptr;
+  const float* bias = w.bias.defined() ? w.bias.data_as<float>() : nullptr;
+  cudaStream_t s = stream();
+  switch (x.spec.layout) {
+    case ActLayout::kSlotF32: {
+      QINFER_CHECK(n <= 8, "linear_act ", w.name, ": the slot layout is for at most 8 rows");
+      SlotGemvParams p{w.weight.data(), static_cast<const float*>(x.data), x.spec.row_stride,
+                       x.spec.quant != ActQuant::kNone ? x.scale : nullptr, ws,
+                       per_channel ? 1 : 0, bias, y, n, w.n_in, w.n_out, accumulate ? 1 : 0};
+      switch (wt) {
+        case DType::kF8E4M3: return launch_slot<uint8_t>(p);
+        case DType::kBF16: return launch_slot<__nv_bfloat16>(p);
+        case DType::kF16: return launch_slot<__half>(p);
+        case DType::kF32: return launch_slot<float>(p);
+        default: QINFER_FAIL("linear_act ", w.name, ": unsupported weight ", dtype_name(wt));
+      }
+    }
+    case ActLayout::kCodesU8: {
+      float* out = accumulate ? static_cast<float*>(g_tmp_y.get(size_t(n * w.n_out) * 4)) : y;
+      const float* wsv = ws;
+      if (!per_channel) {
+        float* v = static_cast<float*>(g_wsvec.get(size_t(w.n_out) * sizeof(float)));
+        expand_scalar_f32(ws, v, w.n_out, s);
+        wsv = v;
+      }
+      GemmResult r = GemmResult::kNoAlgorithm;
+      if (gemm_lt_supported(DType::kF8E4M3, n, w.n_in, w.n_out, w.weight.data(), x.data, out))
+        r = gemm_lt(DType::kF8E4M3, w.weight.data(), x.data, out, n, w.n_in, w.n_out, x.scale,
+                    wsv, s);
+      if (r == GemmResult::kNoAlgorithm) {
+        auto* xf = static_cast<float*>(g_tmp_x.get(size_t(n * w.n_in) * 4));
+        codes_to_f32_kernel<<<grid_for(n * w.n_in, 256), 256, 0, s>>>(
+            static_cast<const uint8_t*>(x.data), n * w.n_in, xf);
+        QINFER_CUDA_CHECK_LAUNCH();
+        GemvArgs g{.w = w.weight.data(), .w_dtype = DType::kF8E4M3, .x = xf, .x_scale = x.scale,
+                   .w_scale = ws, .w_scale_per_channel = per_channel, .bias = bias, .y = out,
+                   .n = n, .n_in = w.n_in, .n_out = w.n_out};
+        gemv(g, s);
+      } else {
+        const bool need = r == GemmResult::kUnscaled;
+        scale_bias_epilogue(out, n, w.n_out, need ? x.scale : nullptr, need ? wsv : nullptr,
+                            true, bias, s);
+      }
+      if (accumulate) {
+        add_kernel<<<grid_for(n * w.n_out, 256), 256, 0, s>>>(y, out, n * w.n_out);
+        QINFER_CUDA_CHECK_LAUNCH();
+      }
+      return;
+    }
+    case ActLayout::kRowF32: {
+      Tensor xt = Tensor::view(x.data, DType::kF32, {n, w.n_in}, Device::kCuda);
+      float* out = accumulate ? static_cast<float*>(g_tmp_y.get(size_t(n * w.n_out) * 4)) : y;
+      Tensor yt = Tensor::view(out, DType::kF32, {n, w.n_out}, Device::kCuda);
+      linear(w, xt, yt);
+      if (accumulate) {
+        add_kernel<<<grid_for(n * w.n_out, 256), 256, 0, s>>>(y, out, n * w.n_out);
+        QINFER_CUDA_CHECK_LAUNCH();
+      }
+      return;
+    }
+  }
+}
+
+void gather_rows(const float* src, const int32_t* rows, int64_t n_rows, int64_t d, float* dst) {
+  if (n_rows == 0) return;
+  gather_rows_kernel<<<unsigned(n_rows), 256, 0, stream()>>>(src, rows, d, dst);
+  QINFER_CUDA_CHECK_LAUNCH();
+}
+
+void embedding_rows(const Tensor& table, const int32_t* ids, int64_t n, float* out) {
+  if (n == 0) return;
+  check_cuda_tensor(table, "embedding", "table");
+  const int64_t rows = table.dim(0), d = table.dim(1);
+  switch (table.dtype()) {
+    case DType::kF32:
+      embedding_rows_kernel<<<unsigned(n), 256, 0, stream()>>>(table.data_as<float>(), ids, rows,
+                                                                d, out);
+      break;
+    case DType::kF16:
+      embedding_rows_kernel<<<unsigned(n), 256, 0, stream()>>>(
+          static_cast<const __half*>(table.data()), ids, rows, d, out);
+      break;
+    case DType::kBF16:
+      embedding_rows_kernel<<<unsigned(n), 256, 0, stream()>>>(
+          static_cast<const __nv_bfloat16*>(table.data()), ids, rows, d, out);
+      break;
+    default: QINFER_FAIL("embedding: unsupported table dtype ", dtype_name(table.dtype()));
+  }
+  QINFER_CUDA_CHECK_LAUNCH();
+}
+
+cudaStream_t backend_stream() { return stream(); }
+
+void copy_to_device_async(void* dst, const void* src, size_t bytes) {
+  if (bytes) QINFER_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream()));
+}
+
+void copy_to_host_async(void* dst, const void* src, size_t bytes) {
+  if (bytes) QINFER_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream()));
+}
+
+void* pinned_alloc(size_t bytes) {
+  void* p = nullptr;
+  QINFER_CUDA_CHECK(cudaMallocHost(&p, std::max<size_t>(bytes, 1)));
+  return p;
+}
+
+void pinned_free(void* p) {
+  if (p != nullptr) (void)cudaFreeHost(p);
+}
+
+struct Graph::Impl {
+  cudaGraph_t graph = nullptr;
+  cudaGraphExec_t exec = nullptr;
+  ~Impl() {
+    if (exec != nullptr) (void)cudaGraphExecDestroy(exec);
+    if (graph != nullptr) (void)cudaGraphDestroy(graph);
+  }
+};
+
+Graph::Graph() : impl_(std::make_unique<Impl>()) {}
+Graph::~Graph() = default;
+
+void Graph::begin() {
+  QINFER_CUDA_CHECK(cudaStreamBeginCapture(stream(), cudaStreamCaptureModeThreadLocal));
+}
+
+void Graph::end() {
+  cudaGraph_t g = nullptr;
+  QINFER_CUDA_CHECK(cudaStreamEndCapture(stream(), &g));
+  impl_->graph = g;
+  QINFER_CUDA_CHECK(cudaGraphInstantiate(&impl_->exec, g, 0));
+}
+
+void Graph::launch() { QINFER_CUDA_CHECK(cudaGraphLaunch(impl_->exec, stream())); }
+
+bool Graph::ready() const { return impl_->exec != nullptr; }
+
+}  // namespace qinfer::ops::cuda

@@ -1,0 +1,94 @@
+// The CUDA fast path of the Llama block, callable from plain C++ (no CUDA headers): kernels
+// that produce a linear layer's input in exactly the form its kernel reads (normalized,
+// quantized, laid out for the GEMV), a linear that consumes it (optionally adding into the
+// residual stream), and CUDA graphs over the backend stream. Used by src/model/llama_cuda.cc;
+// the generic ops (src/ops/*.h) remain the cross-backend contract and reference.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "core/tensor.h"
+#include "ops/cuda/attention_cuda.h"
+#include "ops/linear.h"
+
+namespace qinfer::ops::cuda {
+
+// How a linear layer reads its input activation x (n, n_in):
+//   kRowF32   row-major F32; ops::cuda::linear quantizes / converts as it needs
+//   kSlotF32  F32 values (for W8A8: the FP8 codes' values) in the GEMV's lane-interleaved
+//             layout: element i of a row at ((ch / 32) (E / 4) + (i % E) / 4) 128 + (ch % 32) 4
+//             + i % 4 with ch = i / E, E = 16 / sizeof(weight element); rows padded to 32 E
+//   kCodesU8  row-major FP8 E4M3 codes with a per-row scale (the FP8 tensor-core GEMM)
+enum class ActLayout : uint8_t { kRowF32, kSlotF32, kCodesU8 };
+
+struct ActSpec {
+  ActLayout layout = ActLayout::kRowF32;
+  ActQuant quant = ActQuant::kNone;  // applied while producing (kSlotF32 / kCodesU8)
+  float static_scale = 0.0f;         // ActQuant::kStaticPerTensor
+  int chunk_elems = 4;               // E of kSlotF32
+  int64_t n_in = 0;
+  int64_t row_stride = 0;  // elements between rows (padded for kSlotF32)
+};
+
+// The form w wants for n input rows.
+ActSpec act_spec(const LinearWeight& w, int64_t n);
+// Bytes of an activation buffer for n rows of spec (data; the scales are separate).
+size_t act_bytes(const ActSpec& spec, int64_t n);
+
+// An activation prepared for one linear: `data` holds n rows as `spec` says, `scale` (n) the
+// per-row quantization scales (W8A8) on the device.
+struct Act {
+  ActSpec spec;
+  void* data = nullptr;
+  float* scale = nullptr;
+  int64_t n = 0;
+};
+
+// hid (n, d) F32: hid += add (when add is set), then out = rms_norm(hid) * weight (transformers'
+// LlamaRMSNorm), produced in out.spec's form. One kernel.
+void rms_norm_act(float* hid, const float* add, const Tensor& weight, float eps, int64_t n,
+                  Act& out);
+// out = silu(gate) * up from gate_up (n, 2 inter) F32, in out.spec's form.
+void silu_mul_act(const float* gate_up, int64_t n, int64_t inter, Act& out);
+// out = x (n, out.spec.n_in) row-major F32, in out.spec's form.
+void to_act(const float* x, int64_t n, Act& out);
+
+// y (n, n_out) F32 = linear(w, x), or y += linear(w, x) when accumulate.
+void linear_act(const LinearWeight& w, const Act& x, float* y, bool accumulate);
+
+// Rows `rows` (n_rows I32 on the device) of src (?, d) F32 -> dst (n_rows, d).
+void gather_rows(const float* src, const int32_t* rows, int64_t n_rows, int64_t d, float* dst);
+// out (n, d) F32 = table[ids] for ids (n) I32 on the device; table F32 / F16 / BF16.
+void embedding_rows(const Tensor& table, const int32_t* ids, int64_t n, float* out);
+
+// The backend stream every op runs on (for the attention_cuda.h entry points).
+cudaStream_t backend_stream();
+
+// Host <-> device copies on the backend stream (asynchronous for pinned host memory).
+void copy_to_device_async(void* dst, const void* src, size_t bytes);
+void copy_to_host_async(void* dst, const void* src, size_t bytes);
+// Page-locked host memory for those copies.
+void* pinned_alloc(size_t bytes);
+void pinned_free(void* p);
+
+// A CUDA graph of the work queued on the backend stream between begin() and end(); launch()
+// replays it. Capture must not allocate (warm the shapes up first) or synchronize.
+class Graph {
+ public:
+  Graph();
+  ~Graph();
+  Graph(const Graph&) = delete;
+  Graph& operator=(const Graph&) = delete;
+  void begin();
+  void end();
+  void launch();
+  bool ready() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace qinfer::ops::cuda
