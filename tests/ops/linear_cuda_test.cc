@@ -10,7 +10,10 @@
 #include <vector>
 
 #include "core/dtype.h"
+#include "ops/cuda/fused_ops.h"
 #include "ops/linear.h"
+#include "ops/rms_norm.h"
+#include "ops/silu_mul.h"
 #include "cuda_test_util.h"
 
 namespace qinfer {
@@ -169,6 +172,94 @@ TEST(LinearCuda, LlamaShapes) {
       testing::Diff d = testing::compare(y, want);
       ASSERT_TRUE(d.n_nan == 0 && d.rel < tolerance(c, n))
           << name << " vs float64 formula: " << testing::describe(d, y, want);
+    }
+  }
+}
+
+// The CUDA fast path (ops/cuda/fused_ops.h): each activation producer (plain copy, add +
+// rms_norm, silu * mul) writes the form act_spec asks for (slot layout for the GEMV, FP8 codes
+// for the tensor cores, row-major otherwise), and linear_act (storing or adding into y) must
+// equal the float64 formula applied to the CPU backend's version of that activation.
+struct DeviceAct {
+  Tensor data, scale;
+  ops::cuda::Act act;
+  DeviceAct(const LinearWeight& w, int64_t n) {
+    act.spec = ops::cuda::act_spec(w, n);
+    data = Tensor::empty(DType::kU8, {int64_t(ops::cuda::act_bytes(act.spec, n))}, Device::kCuda);
+    scale = Tensor::empty(DType::kF32, {n}, Device::kCuda);
+    act.data = data.data();
+    act.scale = scale.data_as<float>();
+    act.n = n;
+  }
+};
+
+TEST(FusedCuda, ActivationProducersFeedLinearAct) {
+  QINFER_SKIP_WITHOUT_CUDA();
+  const uint32_t seed = testing::fresh_seed();
+  std::mt19937 rng(seed);
+  std::vector<Case> cases;
+  for (ActQuant aq : {ActQuant::kNone, ActQuant::kStaticPerTensor, ActQuant::kDynamicPerToken})
+    for (bool pc : {false, true}) cases.push_back({DType::kF8E4M3, aq, pc, aq == ActQuant::kNone});
+  for (DType dt : {DType::kBF16, DType::kF16, DType::kF32})
+    cases.push_back({dt, ActQuant::kNone, false, dt == DType::kBF16});
+  const std::vector<std::pair<int64_t, int64_t>> shapes = {
+      {64, 48}, {100, 37}, {512, 256}, {4096, 160}, {1040, 1}};
+  for (const Case& c : cases) {
+    for (auto [n_in, n_out] : shapes) {
+      for (int64_t n : {1, 2, 3, 5, 8, 9, 32}) {
+        const std::string name = case_name(c, n, n_in, n_out) + " seed=" + std::to_string(seed);
+        const LinearWeight w = make_weight(c, n_out, n_in, rng);
+        const LinearWeight wd = to_cuda(w);
+        const double tol = tolerance(c, n);
+        DeviceAct a(wd, n);
+        auto check = [&](const Tensor& y, const Tensor& want, const char* what) {
+          testing::Diff d = testing::compare(y, want);
+          ASSERT_TRUE(d.n_nan == 0 && d.rel < tol)
+              << name << " " << what << ": " << testing::describe(d, y, want);
+        };
+        // Plain copy, storing.
+        Tensor x = testing::random_f32({n, n_in}, rng, -2.0f, 2.0f);
+        Tensor xd = x.to(Device::kCuda);
+        ops::cuda::to_act(xd.data_as<float>(), n, a.act);
+        Tensor y = testing::poisoned_cuda({n, n_out});
+        ops::cuda::linear_act(wd, a.act, y.data_as<float>(), false);
+        check(y, reference(w, x), "to_act");
+        // Adding into y.
+        Tensor y0 = testing::random_f32({n, n_out}, rng);
+        Tensor ya = y0.to(Device::kCuda);
+        ops::cuda::linear_act(wd, a.act, ya.data_as<float>(), true);
+        Tensor want_acc = reference(w, x);
+        for (int64_t i = 0; i < want_acc.numel(); ++i)
+          want_acc.data_as<float>()[i] += y0.data_as<float>()[i];
+        check(ya, want_acc, "accumulate");
+        // hid += add, then rms_norm.
+        Tensor add = testing::random_f32({n, n_in}, rng, -0.5f, 0.5f);
+        Tensor nw = testing::random_f32({n_in}, rng, 0.5f, 1.5f);
+        Tensor hid = xd.to(Device::kCuda);
+        Tensor add_d = add.to(Device::kCuda);
+        ops::cuda::rms_norm_act(hid.data_as<float>(), add_d.data_as<float>(), nw.to(Device::kCuda),
+                                1e-5f, n, a.act);
+        Tensor sum = x.to(Device::kCpu);
+        for (int64_t i = 0; i < sum.numel(); ++i)
+          sum.data_as<float>()[i] = x.data_as<float>()[i] + add.data_as<float>()[i];
+        testing::Diff dh = testing::compare(hid, sum);
+        ASSERT_TRUE(dh.n_nan == 0 && dh.max_abs == 0.0) << name << " hid += add: "
+                                                         << testing::describe(dh, hid, sum);
+        Tensor xn = Tensor::empty(DType::kF32, {n, n_in});
+        ops::rms_norm(sum, nw, 1e-5f, xn);
+        Tensor yn = testing::poisoned_cuda({n, n_out});
+        ops::cuda::linear_act(wd, a.act, yn.data_as<float>(), false);
+        check(yn, reference(w, xn), "rms_norm_act");
+        // silu(gate) * up.
+        Tensor gu = testing::random_f32({n, 2 * n_in}, rng, -3.0f, 3.0f);
+        Tensor act = Tensor::empty(DType::kF32, {n, n_in});
+        ops::silu_mul(gu, act);
+        Tensor gud = gu.to(Device::kCuda);
+        ops::cuda::silu_mul_act(gud.data_as<float>(), n, n_in, a.act);
+        Tensor ys = testing::poisoned_cuda({n, n_out});
+        ops::cuda::linear_act(wd, a.act, ys.data_as<float>(), false);
+        check(ys, reference(w, act), "silu_mul_act");
+      }
     }
   }
 }
