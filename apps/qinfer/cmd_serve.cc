@@ -47,6 +47,19 @@ std::vector<std::string> split_names(const std::string& s) {
   return out;
 }
 
+// vLLM's --gpu-memory-utilization: the KV cache takes what is left of util x the card's memory
+// once the weights are loaded, less a reserve for activations, logits and graph buffers.
+int64_t gpu_kv_cache_bytes(double util, const engine::EngineOptions& eopt) {
+  const double total = double(ops::cuda::gpu_memory_bytes());
+  const double used = total - double(ops::cuda::gpu_free_bytes());
+  const double reserve = 2.0 * (1 << 30) + double(eopt.max_num_batched_tokens) * 256 * 1024;
+  const double kv = util * total - used - reserve;
+  QINFER_CHECK(kv > 0, "--gpu-memory-utilization ", util, ": ", util * total / (1 << 20),
+               " MiB allowed but the weights already take ", used / (1 << 20),
+               " MiB and activations need ", reserve / (1 << 20), " MiB: no room for a KV cache");
+  return int64_t(kv);
+}
+
 int run_serve(Args& args) {
   std::optional<std::string> model_opt = args.get("model");
   QINFER_CHECK(args.positionals().size() <= 1, "usage: qinfer serve [MODEL] [options]");
@@ -67,12 +80,18 @@ int run_serve(Args& args) {
   eopt.max_queue = args.get_int("max-queue", 1024);
   eopt.block_size = args.get_int("block-size", 16);
   if (auto m = args.get("kv-cache-memory")) eopt.kv_cache_bytes = parse_bytes(*m);
-  std::string device = args.get_or("device", "cpu");
+  std::string device = args.get_or("device", "auto");
+  const double gpu_util = args.get_double("gpu-memory-utilization", 0.9);
+  const std::string kv_dtype = args.get_or("kv-cache-dtype", "auto");
   std::string gen_cfg = args.get_or("generation-config", "auto");
   std::string names = args.get_or("served-model-name", "");
   args.finish();
-  QINFER_CHECK(device == "cpu" || device == "cuda", "--device must be cpu or cuda, got '",
-               device, "'");
+  QINFER_CHECK(device == "auto" || device == "cpu" || device == "cuda",
+               "--device must be auto, cpu or cuda, got '", device, "'");
+  QINFER_CHECK(gpu_util > 0.0 && gpu_util <= 1.0, "--gpu-memory-utilization must be in (0, 1], got ",
+               gpu_util);
+  QINFER_CHECK(kv_dtype == "auto" || kv_dtype == "bf16" || kv_dtype == "fp8" || kv_dtype == "f32",
+               "--kv-cache-dtype must be auto, bf16, fp8 or f32, got '", kv_dtype, "'");
   QINFER_CHECK(gen_cfg == "auto" || gen_cfg == "vllm",
                "--generation-config must be auto (the model's defaults) or vllm (none)");
 
@@ -87,6 +106,7 @@ int run_serve(Args& args) {
   std::signal(SIGPIPE, SIG_IGN);  // a client that hangs up must not kill the server
 
   // available() also starts the CUDA backend (registers its allocator and copy function).
+  if (device == "auto") device = ops::cuda::available() ? "cuda" : "cpu";
   QINFER_CHECK(device == "cpu" || ops::cuda::available(),
                "--device cuda: no CUDA device (or this build has no CUDA backend)");
   io::Checkpoint ck = io::open_checkpoint(model_path);
@@ -95,8 +115,13 @@ int run_serve(Args& args) {
       tokenizer::Tokenizer::from_json(ck.tokenizer_json, ck.tokenizer_config);
   model::LoadOptions lopt;
   lopt.device = device == "cuda" ? Device::kCuda : Device::kCpu;
+  if (kv_dtype == "bf16") lopt.kv_cache_dtype = DType::kBF16;
+  if (kv_dtype == "fp8") lopt.kv_cache_dtype = DType::kF8E4M3;
+  if (kv_dtype == "f32") lopt.kv_cache_dtype = DType::kF32;
 
   std::shared_ptr<model::LlamaModel> model = model::LlamaModel::load(ck, lopt);
+  if (lopt.device == Device::kCuda && !eopt.kv_cache_bytes)
+    eopt.kv_cache_bytes = gpu_kv_cache_bytes(gpu_util, eopt);
   eopt.eos_token_ids = engine::eos_token_ids(ck.config, ck.generation);
 
   engine::Engine eng(model, tok, eopt);
@@ -141,12 +166,16 @@ Registrar reg({.name = "serve",
   --max-num-seqs N             sequences decoded together (default 256)
   --max-num-batched-tokens N   tokens per engine step; long prompts are chunked (default 2048)
   --max-queue N                waiting requests before 429 (default 1024)
-  --kv-cache-memory SIZE       KV-cache budget, e.g. 2G (default: max_num_seqs full sequences, <= 4G)
+  --kv-cache-memory SIZE       KV-cache budget, e.g. 2G (default on cuda: --gpu-memory-utilization;
+                               on cpu: max_num_seqs full sequences, <= 4G)
+  --gpu-memory-utilization F   share of the GPU's memory for weights + KV cache (default 0.9)
+  --kv-cache-dtype auto|bf16|fp8|f32  KV-cache element type (auto: bf16 on cuda, f32 on cpu;
+                               fp8 uses the checkpoint's k_scale/v_scale, cuda only)
   --block-size N               KV block size in positions (default 16)
   --max-body-bytes N           larger request bodies get 413 (default 33554432)
   --generation-config auto|vllm  auto: sampling defaults from generation_config.json
   --shutdown-timeout S         SIGTERM: seconds in-flight requests may finish (default 30)
-  --device cpu|cuda            (default cpu))",
+  --device auto|cpu|cuda       (default auto: cuda when a GPU is present))",
                .flags = {},
                .run = run_serve});
 

@@ -81,6 +81,7 @@ double measure_copy_bandwidth_gbs(size_t) { no_cuda("measure_copy_bandwidth_gbs"
 double measure_gemm_tflops(int64_t, bool) { no_cuda("measure_gemm_tflops", DType::kF8E4M3); }
 std::string gpu_name() { return "none (built without CUDA)"; }
 size_t gpu_memory_bytes() { return 0; }
+size_t gpu_free_bytes() { return 0; }
 
 }  // namespace qinfer::ops::cuda
 #endif

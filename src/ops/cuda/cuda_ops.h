@@ -35,5 +35,6 @@ double measure_gemm_tflops(int64_t m, bool fp8);
 // Device name and memory (bytes) for reports.
 std::string gpu_name();
 size_t gpu_memory_bytes();
+size_t gpu_free_bytes();  // free device memory now (bytes)
 
 }  // namespace qinfer::ops::cuda

@@ -92,4 +92,11 @@ size_t gpu_memory_bytes() {
   return total_b;
 }
 
+size_t gpu_free_bytes() {
+  size_t free_b = 0, total_b = 0;
+  ensure_init();
+  QINFER_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
+  return free_b;
+}
+
 }  // namespace qinfer::ops::cuda
