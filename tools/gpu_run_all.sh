@@ -7,17 +7,20 @@
 #   5. 8B-shaped random FP8, 32 layers: qinfer bench latency (P=128, P=2048) and throughput
 #   7. with 5: qinfer bench throughput (64 prompts, 1000 in / 1000 out, concurrency 64)
 #   6. step 3 again with every linear on the GEMV (QINFER_CUDA_GEMV_ONLY=1), for diagnosis
-# Binaries come prebuilt in build-f/ (carried); the checkpoints are generated here, on local
+#   a. attention kernels (gpu_attention)   -> gpu_attention.json / .log
+#   b. step 3 with the BF16 and FP8 KV caches (looser tolerance: the cache rounds K/V)
+#   g. with 5: decode latency again with QINFER_CUDA_GRAPHS=0 and QINFER_CUDA_GENERIC=1
+# Binaries come prebuilt (tools/gpu_pack.sh -> .gpu_assets/b, carried; B= overrides); the checkpoints are generated here, on local
 # disk, and never leave the machine. Usage: tools/gpu_run_all.sh [steps, default 12345]
 # Commands as run for bench/results: tools/gpu_run_all.sh 1234 | 12436 | 4365 | 57 | 125
 set -u
 STEPS=${1:-12345}
-B=build-f
+B=${B:-.gpu_assets/b}
 L=$(dirname "$(find / -name 'libcublasLt.so.13*' -not -path '/proc/*' 2>/dev/null | head -1)")
-export LD_LIBRARY_PATH=$L:${LD_LIBRARY_PATH:-}:$PWD/build-f/lib  # carried: cpp-httplib and its deps
+export LD_LIBRARY_PATH=$L:${LD_LIBRARY_PATH:-}:$PWD/$B/lib  # carried: cpp-httplib and its deps
 export PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv | tee $OUT/gpu.txt
-case $STEPS in *1*) timeout 200 $B/tests/test_ops --gtest_filter='*Cuda*' 2>&1 | tee $OUT/test_ops.log | tail -15;; esac
+case $STEPS in *1*) timeout 200 $B/tests/test_ops --gtest_filter='*Cuda*:*CUDA*' 2>&1 | tee $OUT/test_ops.log | tail -15;; esac
 case $STEPS in *2*) timeout 200 $B/bench/gpu_kernels --out $OUT/gpu_kernels.json 2>&1 | tee $OUT/gpu_kernels.log;; esac
 G=""
 case $STEPS in *4*)
@@ -28,6 +31,12 @@ case $STEPS in *4*)
 case $STEPS in *3*)
   timeout 300 $B/bench/gpu_golden --out $OUT/gpu_golden.json tests/golden/data/* \
     tests/quant/data/fp8_* $G 2>&1 | tee $OUT/gpu_golden.log;; esac
+case $STEPS in *a*) timeout 200 $B/bench/gpu_attention --out $OUT/gpu_attention.json 2>&1 | tee $OUT/gpu_attention.log;; esac
+case $STEPS in *b*)
+  timeout 300 $B/bench/gpu_golden --kv-dtype BF16 --tol-dense 1e-2 --out $OUT/gpu_golden_kv_bf16.json \
+    tests/golden/data/* tests/quant/data/fp8_* $G 2>&1 | tee -a $OUT/gpu_golden.log
+  timeout 300 $B/bench/gpu_golden --kv-dtype F8_E4M3 --tol-dense 5e-2 --tol-fp8 5e-2 \
+    --out $OUT/gpu_golden_kv_fp8.json tests/golden/data/* tests/quant/data/fp8_* 2>&1 | tee -a $OUT/gpu_golden.log;; esac
 case $STEPS in *6*)  # diagnosis: every linear through the GEMV; FP8 scales in our epilogue
   QINFER_CUDA_GEMV_ONLY=1 timeout 300 $B/bench/gpu_golden --out $OUT/gpu_golden_gemv_only.json \
     tests/quant/data/fp8_* $G 2>&1 | tee -a $OUT/gpu_golden.log
@@ -40,6 +49,11 @@ case $STEPS in *5*)
     --out $OUT/bench_8b_latency_p128.json 2>&1 | tee $OUT/bench.log
   timeout 150 $B/apps/qinfer bench --model $M --prompt-len 2048 --decode-len 32 \
     --out $OUT/bench_8b_latency_p2048.json 2>&1 | tee -a $OUT/bench.log
+  case $STEPS in *g*)
+  QINFER_CUDA_GRAPHS=0 timeout 150 $B/apps/qinfer bench --model $M --prompt-len 128 --decode-len 64 \
+    --out $OUT/bench_8b_latency_p128_nographs.json 2>&1 | tee -a $OUT/bench.log
+  QINFER_CUDA_GENERIC=1 timeout 150 $B/apps/qinfer bench --model $M --prompt-len 128 --decode-len 64 \
+    --out $OUT/bench_8b_latency_p128_generic.json 2>&1 | tee -a $OUT/bench.log;; esac
   case $STEPS in *7*)
   timeout 200 $B/apps/qinfer bench --model $M --mode throughput --num-prompts 64 \
     --input-len 1000 --output-len 1000 --max-concurrency 64 \

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Copies the CUDA build's binaries and the shared libraries they need beyond the device
+# machine's base system into .gpu_assets/b (git-ignored), for `run` with carry .gpu_assets/b.
+# Usage: tools/gpu_pack.sh [BUILD_DIR, default build-f]
+set -eu
+B=${1:-build-f}
+D=.gpu_assets/b
+rm -rf $D && mkdir -p $D/tests $D/bench $D/apps $D/lib
+cp $B/apps/qinfer $D/apps/
+cp $B/tests/test_ops $D/tests/
+for b in gpu_golden gpu_kernels gpu_attention; do [ -f $B/bench/$b ] && cp $B/bench/$b $D/bench/; done
+cp $B/lib/* $D/lib/ 2>/dev/null || cp .gpu_assets/lib/* $D/lib/
+strip $D/apps/* $D/tests/* $D/bench/* 2>/dev/null || true
+du -sh $D
