@@ -29,9 +29,12 @@ struct AttnBatch {
   int max_q_len = 0;    // host-known max n_new over the batch
   // Decode only. n_split > 0 fixes the number of key splits per (token, KV head) (graph
   // replay: the launch must not depend on the lengths, each split takes
-  // ceil(len / n_split) keys, computed on the device); 0 lets the launcher plan from
-  // max_seq_len. `partials`, when set, is caller-owned scratch of
-  // attention_decode_scratch_bytes() bytes (graphs need a fixed address).
+  // ceil(len / n_split) keys, computed on the device, len = tok_pos + 1; splits past the
+  // end are empty and harmless); 0 lets the launcher plan from max_seq_len
+  // (attention_decode_splits). `partials`, when set, is caller-owned scratch of
+  // attention_decode_scratch_bytes(n_tok, dims, splits) bytes for the split count in use
+  // (graphs need a fixed address); null uses a scratch buffer of the backend, which may
+  // allocate and so must not be first reached inside a graph capture.
   int n_split = 0;
   float* partials = nullptr;
 };
@@ -45,6 +48,9 @@ struct KvCacheView {
   float k_scale = 1.0f, v_scale = 1.0f;  // F8_E4M3: stored = fp8(x / scale), read = code * scale
 };
 
+// Supported by every kernel here: n_head a multiple of n_head_kv, group n_head / n_head_kv
+// <= 8, head_dim a multiple of 16 in [16, 256]. The cache and qkv base pointers must be
+// 16-byte aligned (the allocator's are); rows are read with 16-byte vector loads.
 struct AttnDims {
   int n_head = 0, n_head_kv = 0, head_dim = 0;
   float scale = 0.0f;  // 1 / sqrt(head_dim)
@@ -54,12 +60,14 @@ struct AttnDims {
 // RoPE (rotate-half; inv_freq (head_dim / 2) F32 on the device, positions tok_pos) is applied in
 // place to the q and k heads, then k and v of every token go to their cache slots
 // (block_tables[seq][pos / block_size], slot pos % block_size), converted to the cache dtype.
+// inv_freq null: no rotation, qkv is only read (ops::attention receives q and k rotated).
 void rope_kv_write(float* qkv, const AttnBatch& b, const AttnDims& d, const float* inv_freq,
                    const KvCacheView& kv, cudaStream_t s);
 
 // out: (n_tok, n_head head_dim) F32. Causal GQA attention of every new token over its
 // sequence's cached keys 0 .. tok_pos (the cache already holds this step's keys).
-// Decode: CUDA cores, split-K over keys (flash-decoding), any n_new per sequence.
+// Decode: CUDA cores, fp32, split-K over keys (flash-decoding), any n_new per sequence.
+// Launch (grid, shared memory, pointers) depends only on n_tok, dims, n_split and partials.
 void attention_decode(const float* qkv, const AttnBatch& b, const AttnDims& d,
                       const KvCacheView& kv, float* out, cudaStream_t s);
 size_t attention_decode_scratch_bytes(int n_tok, const AttnDims& d, int n_split);
@@ -68,6 +76,11 @@ int attention_decode_splits(int n_tok, int max_seq_len, const AttnDims& d);
 
 // Prefill: tensor cores (BF16 mma, fp32 softmax and accumulation), tiles of query rows of one
 // sequence against its cached keys; for batches whose sequences bring many new tokens.
+// Q and K/V are rounded to BF16 (FP8 codes are exact in BF16), P to BF16: outputs agree with
+// fp32 to about 1e-3 relative. Any batch is correct, decode tokens (n_new = 1) included, but
+// a token is one 64-row tile with G live rows and a single split, so batches of mostly
+// decode tokens belong to attention_decode. head_dim 64 and 128 run on tensor cores; other
+// head dims go to attention_decode. Grid: (ceil(max_q_len G / 64), n_head_kv, n_seq).
 void attention_prefill(const float* qkv, const AttnBatch& b, const AttnDims& d,
                        const KvCacheView& kv, float* out, cudaStream_t s);
 

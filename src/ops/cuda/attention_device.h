@@ -1,0 +1,131 @@
+// Device code shared by the attention kernels (attention_rope_kv.cu, attention_decode.cu,
+// attention_prefill.cu); include from .cu files only. Cache element types, their conversions
+// (core/dtype.h defines the formats: bf16 round-to-nearest-even, OCP FP8 E4M3FN with
+// satfinite encode), the paged-cache slot of a position, and the dtype dispatch.
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_fp8.h>
+
+#include <cstdint>
+
+#include "core/error.h"
+#include "ops/cuda/attention_cuda.h"
+
+namespace qinfer::ops::cuda::attn {
+
+using Bf16 = __nv_bfloat16;
+using Fp8 = __nv_fp8_e4m3;
+
+// log2(e): the kernels keep softmax in base 2 (exp(x) = exp2(x log2 e)).
+inline constexpr float kLog2e = 1.4426950408889634f;
+
+// Float -> cache element. `scale` is k_scale (or v_scale) for FP8 (code = fp8(x / scale), a
+// true division as the reference quantizers do) and ignored otherwise.
+template <typename T>
+__device__ __forceinline__ T from_float(float x, float scale);
+template <>
+__device__ __forceinline__ float from_float<float>(float x, float) {
+  return x;
+}
+template <>
+__device__ __forceinline__ Bf16 from_float<Bf16>(float x, float) {
+  return __float2bfloat16_rn(x);
+}
+template <>
+__device__ __forceinline__ Fp8 from_float<Fp8>(float x, float scale) {
+  Fp8 r;
+  r.__x = __nv_cvt_float_to_fp8(x / scale, __NV_SATFINITE, __NV_E4M3);
+  return r;
+}
+
+// Two FP8 E4M3 codes (low byte first) -> two floats, exact (the codes' values, unscaled).
+__device__ __forceinline__ float2 fp8x2_to_float2(uint16_t codes) {
+  const __half2_raw h = __nv_cvt_fp8x2_to_halfraw2(__nv_fp8x2_storage_t(codes), __NV_E4M3);
+  return __half22float2(*reinterpret_cast<const __half2*>(&h));
+}
+
+// Eight cache elements (F32: two 16-byte words; BF16: one; FP8: eight bytes) -> floats, raw
+// (FP8 codes unscaled: the kernels fold k_scale / v_scale into the softmax scale / output).
+template <typename T>
+struct Vec8;
+template <>
+struct Vec8<float> {
+  float4 a, b;
+  __device__ __forceinline__ void load(const float* p) {
+    a = *reinterpret_cast<const float4*>(p);
+    b = *reinterpret_cast<const float4*>(p + 4);
+  }
+  __device__ __forceinline__ void zero() { a = b = make_float4(0, 0, 0, 0); }
+  __device__ __forceinline__ void to_float(float* f) const {
+    f[0] = a.x, f[1] = a.y, f[2] = a.z, f[3] = a.w, f[4] = b.x, f[5] = b.y, f[6] = b.z, f[7] = b.w;
+  }
+};
+template <>
+struct Vec8<Bf16> {
+  uint4 w;
+  __device__ __forceinline__ void load(const Bf16* p) { w = *reinterpret_cast<const uint4*>(p); }
+  __device__ __forceinline__ void zero() { w = make_uint4(0, 0, 0, 0); }
+  __device__ __forceinline__ void to_float(float* f) const {
+    const uint32_t u[4] = {w.x, w.y, w.z, w.w};
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      f[2 * i] = __uint_as_float(u[i] << 16);
+      f[2 * i + 1] = __uint_as_float(u[i] & 0xffff0000u);
+    }
+  }
+};
+template <>
+struct Vec8<Fp8> {
+  uint2 w;
+  __device__ __forceinline__ void load(const Fp8* p) { w = *reinterpret_cast<const uint2*>(p); }
+  __device__ __forceinline__ void zero() { w = make_uint2(0, 0); }
+  __device__ __forceinline__ void to_float(float* f) const {
+    const uint32_t u[2] = {w.x, w.y};
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      const float2 lo = fp8x2_to_float2(uint16_t(u[i] & 0xffffu));
+      const float2 hi = fp8x2_to_float2(uint16_t(u[i] >> 16));
+      f[4 * i] = lo.x, f[4 * i + 1] = lo.y, f[4 * i + 2] = hi.x, f[4 * i + 3] = hi.y;
+    }
+  }
+};
+
+// Four cache elements -> floats (the F32 decode path loads 16 bytes a lane).
+struct F32x4 {
+  float4 a;
+  __device__ __forceinline__ void load(const float* p) { a = *reinterpret_cast<const float4*>(p); }
+  __device__ __forceinline__ void zero() { a = make_float4(0, 0, 0, 0); }
+  __device__ __forceinline__ void to_float(float* f) const {
+    f[0] = a.x, f[1] = a.y, f[2] = a.z, f[3] = a.w;
+  }
+};
+
+// Row of (slot, kv head) in a cache of (n_block, block_size, n_head_kv, head_dim): position
+// `pos` of a sequence lives in block table[pos / block_size], slot pos % block_size.
+__device__ __forceinline__ int64_t kv_row(const int32_t* table, int pos, int block_size,
+                                          int n_head_kv, int kvh) {
+  const int64_t slot = int64_t(table[pos / block_size]) * block_size + pos % block_size;
+  return slot * n_head_kv + kvh;
+}
+
+// Calls f(T{}) with T the cache's element type.
+template <typename F>
+void dispatch_cache(DType dt, const char* op, F&& f) {
+  switch (dt) {
+    case DType::kF32:
+      return f(float{});
+    case DType::kBF16:
+      return f(Bf16{});
+    case DType::kF8E4M3:
+      return f(Fp8{});
+    default:
+      QINFER_FAIL(op, ": unsupported (cache dtype ", dtype_name(dt),
+                  ", device cuda); expected F32, BF16 or F8_E4M3");
+  }
+}
+
+// Host-side checks shared by the entry points.
+void check_dims(const AttnDims& d, const KvCacheView& kv, const char* op);
+
+}  // namespace qinfer::ops::cuda::attn

@@ -1,0 +1,360 @@
+// Paged prefill attention on tensor cores (contract: attention_cuda.h, attention_prefill).
+//
+// FlashAttention-2 (Dao 2023) with mma.sync m16n8k16 (BF16 in, FP32 accumulate). A block of
+// 4 warps owns a tile of kRows = 64 query rows of one sequence and one KV head. GQA rows are packed
+// (as FlashInfer / TensorRT-LLM do): row r of the sequence's n_new * G rows is token r / G,
+// query head kvh * G + r % G, so the G heads that share a KV head share each K/V tile and a
+// tile spans kRows / G tokens of the causal diagonal. Each warp owns 16 rows: S = Q Kᵀ for a
+// tile of kKeys keys, the online softmax in fp32 registers (base 2), then O += P V with P
+// reused from the S accumulators as the A operand (the C and A fragment layouts match).
+//
+// Q: F32 qkv rows -> BF16 in shared memory -> registers (ldmatrix) for the whole key loop.
+// K / V: paged cache -> BF16 tiles in shared memory, double-buffered (the Q tile is staged in
+// the second buffer before the key loop, so three blocks fit a multiprocessor); a BF16 cache is
+// copied with cp.async (16 bytes a thread, zero-fill past the last key) while the previous tile
+// computes; F32 and FP8 caches are converted through registers (F32 rounds to BF16; FP8 codes
+// are exact in BF16, and k_scale / v_scale fold into the softmax scale / the output).
+// Rows of 16-byte-padded shared memory keep ldmatrix free of bank conflicts.
+//
+// Causality: key j is visible to a row at position p when j <= p; tiles wholly below every
+// row's position skip the mask. A sequence's earlier cached positions (chunked prefill) are
+// plain keys. head_dim 64 and 128 run here; other head dims take attention_decode (exact fp32,
+// CUDA cores), which is correct for any batch.
+#include <algorithm>
+#include <cmath>
+#include <type_traits>
+
+#include "ops/cuda/attention_device.h"
+#include "ops/cuda/cuda_common.h"
+
+namespace qinfer::ops::cuda {
+namespace {
+
+using attn::Bf16;
+using attn::Fp8;
+using attn::Vec8;
+
+constexpr int kWarps = 4;
+constexpr int kRows = 16 * kWarps;  // query rows per block
+// Keys per tile and blocks per multiprocessor, measured on H100 (Llama-3.1-8B dims, 2048
+// tokens, BF16 cache; bench/gpu_attention.cc): 64 keys / 2 blocks (254 registers) 144
+// TFLOP/s, 64 / 3 (168 registers) 141, 32 / 3 150, 32 / 4 (128 registers, spills) 149.
+constexpr int kKeys = 32;
+constexpr int kMinBlocks = 3;
+
+struct PrefillArgs {
+  const float* qkv;  // (n_tok, (n_head + 2 n_head_kv) head_dim)
+  const void* k;     // (n_block, block_size, n_head_kv, head_dim)
+  const void* v;
+  float* out;  // (n_tok, n_head head_dim)
+  AttnBatch b;
+  AttnDims d;
+  int block_size;
+  float s_mul;  // scale * log2(e) (* k_scale for FP8)
+  float v_mul;  // v_scale for FP8, else 1
+};
+
+__device__ __forceinline__ uint32_t smem_addr(const void* p) {
+  return uint32_t(__cvta_generic_to_shared(p));
+}
+
+__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(smem_addr(p)));
+}
+
+__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(smem_addr(p)));
+}
+
+// d (16x8, f32) += a (16x16, bf16, row) * b (16x8, bf16, col).
+__device__ __forceinline__ void mma_bf16(float (&d)[4], const uint32_t (&a)[4], uint32_t b0,
+                                         uint32_t b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, "
+      "{%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+// 16 bytes global -> shared, asynchronous; src_bytes 0 writes zeros.
+__device__ __forceinline__ void cp_async_16(void* dst, const void* src, int src_bytes) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)), "l"(src),
+               "r"(src_bytes));
+}
+__device__ __forceinline__ void cp_async_commit() {
+  asm volatile("cp.async.commit_group;\n");
+}
+template <int N>
+__device__ __forceinline__ void cp_async_wait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+}
+
+__device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
+  const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+  return *reinterpret_cast<const uint32_t*>(&v);
+}
+
+__device__ __forceinline__ float fast_exp2(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+  return y;
+}
+
+// Loads keys [j0, j0 + BN) of K and V into BF16 tiles (BN, LD); keys >= n_keys are zero.
+template <typename T, int D, int LD, int BN>
+__device__ __forceinline__ void load_kv_tile(const PrefillArgs& a, const int32_t* table, int kvh,
+                                             int j0, int n_keys, Bf16* sk, Bf16* sv) {
+  constexpr int kChunks = D / 8;  // 8-element chunks per row
+  const T* kc = static_cast<const T*>(a.k);
+  const T* vc = static_cast<const T*>(a.v);
+#pragma unroll
+  for (int i = 0; i < BN * kChunks / (kWarps * 32); ++i) {
+    const int c = int(threadIdx.x) + i * kWarps * 32;
+    const int key = c / kChunks, e = (c % kChunks) * 8;
+    const int j = j0 + key;
+    const bool ok = j < n_keys;
+    const int64_t off = ok ? attn::kv_row(table, j, a.block_size, a.d.n_head_kv, kvh) * D + e : 0;
+    Bf16* dk = sk + key * LD + e;
+    Bf16* dv = sv + key * LD + e;
+    if constexpr (std::is_same_v<T, Bf16>) {
+      cp_async_16(dk, kc + off, ok ? 16 : 0);
+      cp_async_16(dv, vc + off, ok ? 16 : 0);
+    } else {
+      Vec8<T> kr, vr;
+      if (ok) {
+        kr.load(kc + off);
+        vr.load(vc + off);
+      } else {
+        kr.zero();
+        vr.zero();
+      }
+      float f[8];
+      kr.to_float(f);
+      *reinterpret_cast<uint4*>(dk) = make_uint4(pack_bf16(f[0], f[1]), pack_bf16(f[2], f[3]),
+                                                 pack_bf16(f[4], f[5]), pack_bf16(f[6], f[7]));
+      vr.to_float(f);
+      *reinterpret_cast<uint4*>(dv) = make_uint4(pack_bf16(f[0], f[1]), pack_bf16(f[2], f[3]),
+                                                 pack_bf16(f[4], f[5]), pack_bf16(f[6], f[7]));
+    }
+  }
+}
+
+// BN: keys per tile; MINB: blocks per multiprocessor to fit (caps the registers).
+template <typename T, int D, int BN, int MINB>
+__global__ void __launch_bounds__(kWarps * 32, MINB) prefill_kernel(PrefillArgs a) {
+  constexpr int LD = D + 8;  // shared row stride (elements): +16 bytes against bank conflicts
+  static_assert(2 * BN >= kRows, "the Q tile is staged in the second K/V buffer");
+  extern __shared__ uint4 smem_raw[];
+  // Buffer b: K at base + 2 b BN LD, V right after it, (BN, LD) each.
+  Bf16* const base = reinterpret_cast<Bf16*>(smem_raw);
+  Bf16* sq = base + 2 * BN * LD;  // (kRows, LD), only until Q sits in registers
+
+  // Grid x: (tile rank, KV head) with the head fastest, so every head's longest rows go first.
+  const int seq = blockIdx.z, kvh = int(blockIdx.x) % a.d.n_head_kv;
+  const int rank = int(blockIdx.x) / a.d.n_head_kv;
+  const int group = a.d.n_head / a.d.n_head_kv;
+  const int q_first = a.b.seq_q_start[seq];
+  const int n_new = a.b.seq_q_start[seq + 1] - q_first;
+  const int n_rows = n_new * group;
+  const int n_tiles = (n_rows + kRows - 1) / kRows;
+  if (rank >= n_tiles) return;
+  const int tile = n_tiles - 1 - rank;
+  const int n_past = a.b.seq_len[seq] - n_new;
+  const int r0 = tile * kRows;
+  const int r_last = min(r0 + kRows, n_rows) - 1;
+  const int pos_first = n_past + r0 / group;
+  const int n_keys = n_past + r_last / group + 1;  // keys 0 .. the last row's position
+  const int n_kt = (n_keys + BN - 1) / BN;
+  const int32_t* table = a.b.block_tables + int64_t(seq) * a.b.max_blocks;
+  const int row_w = (a.d.n_head + 2 * a.d.n_head_kv) * D;
+
+  load_kv_tile<T, D, LD, BN>(a, table, kvh, 0, n_keys, base, base + BN * LD);
+  cp_async_commit();
+
+  // Q tile -> BF16 shared memory (rows past the sequence are zero).
+  for (int c = threadIdx.x; c < kRows * D / 4; c += kWarps * 32) {
+    const int r = c / (D / 4), e = (c % (D / 4)) * 4;
+    const int rr = r0 + r;
+    float4 x = make_float4(0, 0, 0, 0);
+    if (rr < n_rows) {
+      const int tok = q_first + rr / group, h = kvh * group + rr % group;
+      x = *reinterpret_cast<const float4*>(a.qkv + int64_t(tok) * row_w + h * D + e);
+    }
+    *reinterpret_cast<uint2*>(sq + r * LD + e) =
+        make_uint2(pack_bf16(x.x, x.y), pack_bf16(x.z, x.w));
+  }
+  __syncthreads();
+
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  uint32_t qf[D / 16][4];
+#pragma unroll
+  for (int kk = 0; kk < D / 16; ++kk)
+    ldmatrix_x4(qf[kk], sq + (warp * 16 + lane % 16) * LD + kk * 16 + (lane / 16) * 8);
+  __syncthreads();  // the Q staging area becomes K/V buffer 1
+
+  // This thread's two rows (fragment rows lane / 4 and lane / 4 + 8 of the warp's 16).
+  int pos[2];
+#pragma unroll
+  for (int i = 0; i < 2; ++i)
+    pos[i] = n_past + min(r0 + warp * 16 + lane / 4 + 8 * i, r_last) / group;
+
+  float o[D / 8][4];
+#pragma unroll
+  for (int n = 0; n < D / 8; ++n) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.0f;
+  float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};
+
+  for (int kt = 0; kt < n_kt; ++kt) {
+    const int buf = kt & 1;
+    if (kt + 1 < n_kt) {
+      Bf16* nk = base + (buf ^ 1) * 2 * BN * LD;
+      load_kv_tile<T, D, LD, BN>(a, table, kvh, (kt + 1) * BN, n_keys, nk, nk + BN * LD);
+      cp_async_commit();
+      cp_async_wait<1>();
+    } else {
+      cp_async_wait<0>();
+    }
+    __syncthreads();
+    const Bf16* tk = base + buf * 2 * BN * LD;
+    const Bf16* tv = tk + BN * LD;
+
+    // S = Q Kᵀ: (16 rows, BN) per warp.
+    float s[BN / 8][4];
+#pragma unroll
+    for (int n = 0; n < BN / 8; ++n) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.0f;
+#pragma unroll
+    for (int kk = 0; kk < D / 16; kk += 2)
+#pragma unroll
+      for (int n = 0; n < BN / 8; ++n) {
+        uint32_t bk[4];
+        ldmatrix_x4(bk, tk + (n * 8 + lane % 8) * LD + kk * 16 + (lane / 8) * 8);
+        mma_bf16(s[n], qf[kk], bk[0], bk[1]);
+        mma_bf16(s[n], qf[kk + 1], bk[2], bk[3]);
+      }
+
+    // Causal mask, only where some key of the tile lies past the first row's position.
+    const int j0 = kt * BN;
+    if (j0 + BN - 1 > pos_first) {
+#pragma unroll
+      for (int n = 0; n < BN / 8; ++n)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int j = j0 + n * 8 + (lane % 4) * 2 + (e & 1);
+          if (j > pos[e / 2]) s[n][e] = -INFINITY;
+        }
+    }
+
+    // Online softmax in base 2 (row i of the thread: elements 2i, 2i + 1 of each n-tile).
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      float mx = -INFINITY;
+#pragma unroll
+      for (int n = 0; n < BN / 8; ++n) mx = fmaxf(mx, fmaxf(s[n][2 * i], s[n][2 * i + 1]));
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+      // Key 0 lies in the first tile for every row, so m is finite from then on.
+      const float mn = fmaxf(m[i], mx * a.s_mul);
+      const float corr = fast_exp2(m[i] - mn);
+      float sum = 0.0f;
+#pragma unroll
+      for (int n = 0; n < BN / 8; ++n)
+#pragma unroll
+        for (int e = 2 * i; e < 2 * i + 2; ++e) {
+          s[n][e] = fast_exp2(s[n][e] * a.s_mul - mn);
+          sum += s[n][e];
+        }
+      l[i] = l[i] * corr + sum;
+      m[i] = mn;
+#pragma unroll
+      for (int n = 0; n < D / 8; ++n) o[n][2 * i] *= corr, o[n][2 * i + 1] *= corr;
+    }
+
+    // O += P V, P from the S accumulators (BF16), V through ldmatrix.trans.
+#pragma unroll
+    for (int kk = 0; kk < BN / 16; ++kk) {
+      const uint32_t pa[4] = {pack_bf16(s[2 * kk][0], s[2 * kk][1]),
+                              pack_bf16(s[2 * kk][2], s[2 * kk][3]),
+                              pack_bf16(s[2 * kk + 1][0], s[2 * kk + 1][1]),
+                              pack_bf16(s[2 * kk + 1][2], s[2 * kk + 1][3])};
+#pragma unroll
+      for (int n = 0; n < D / 16; ++n) {
+        uint32_t bv[4];
+        ldmatrix_x4_trans(
+            bv, tv + (kk * 16 + lane % 8 + ((lane / 8) % 2) * 8) * LD + n * 16 + (lane / 16) * 8);
+        mma_bf16(o[2 * n], pa, bv[0], bv[1]);
+        mma_bf16(o[2 * n + 1], pa, bv[2], bv[3]);
+      }
+    }
+    __syncthreads();  // the next iteration's loads overwrite this buffer's twin
+  }
+
+  // out = O / l (l summed over the four threads of the row).
+#pragma unroll
+  for (int i = 0; i < 2; ++i) {
+    l[i] += __shfl_xor_sync(0xffffffffu, l[i], 1);
+    l[i] += __shfl_xor_sync(0xffffffffu, l[i], 2);
+    const int rr = r0 + warp * 16 + lane / 4 + 8 * i;
+    if (rr >= n_rows) continue;
+    const int tok = q_first + rr / group, h = kvh * group + rr % group;
+    float* dst = a.out + int64_t(tok) * a.d.n_head * D + h * D + (lane % 4) * 2;
+    const float inv = a.v_mul / l[i];
+#pragma unroll
+    for (int n = 0; n < D / 8; ++n)
+      *reinterpret_cast<float2*>(dst + n * 8) =
+          make_float2(o[n][2 * i] * inv, o[n][2 * i + 1] * inv);
+  }
+}
+
+template <typename T, int D, int BN, int MINB>
+void launch_prefill(const PrefillArgs& a, cudaStream_t s) {
+  constexpr int LD = D + 8;
+  constexpr size_t smem = size_t(4 * BN) * LD * sizeof(Bf16);
+  static bool attr_set = false;  // one stream, one thread (cuda_common.h)
+  if (!attr_set) {
+    QINFER_CUDA_CHECK(cudaFuncSetAttribute(prefill_kernel<T, D, BN, MINB>,
+                                           cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
+    attr_set = true;
+  }
+  const int group = a.d.n_head / a.d.n_head_kv;
+  const int64_t tiles = (int64_t(a.b.max_q_len) * group + kRows - 1) / kRows;
+  const dim3 grid(unsigned(tiles * a.d.n_head_kv), 1, unsigned(a.b.n_seq));
+  prefill_kernel<T, D, BN, MINB><<<grid, kWarps * 32, smem, s>>>(a);
+  QINFER_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace
+
+void attention_prefill(const float* qkv, const AttnBatch& b, const AttnDims& d,
+                       const KvCacheView& kv, float* out, cudaStream_t s) {
+  attn::check_dims(d, kv, "attention_prefill");
+  if (b.n_tok == 0) return;
+  if (d.head_dim != 64 && d.head_dim != 128) {
+    // No tensor-core tile for this head_dim: the decode kernel handles any batch (fp32).
+    return attention_decode(qkv, b, d, kv, out, s);
+  }
+  QINFER_CHECK(b.max_q_len > 0 && b.n_seq > 0 && b.n_seq <= 65535, "attention_prefill: batch of ",
+               b.n_seq, " sequences, max_q_len ", b.max_q_len, " (need 1..65535 sequences)");
+  PrefillArgs a{};
+  a.qkv = qkv;
+  a.k = kv.k;
+  a.v = kv.v;
+  a.out = out;
+  a.b = b;
+  a.d = d;
+  a.block_size = kv.block_size;
+  const bool fp8 = kv.dtype == DType::kF8E4M3;
+  a.s_mul = d.scale * attn::kLog2e * (fp8 ? kv.k_scale : 1.0f);
+  a.v_mul = fp8 ? kv.v_scale : 1.0f;
+  attn::dispatch_cache(kv.dtype, "attention_prefill", [&](auto tag) {
+    using T = decltype(tag);
+    if (d.head_dim == 64)
+      launch_prefill<T, 64, kKeys, kMinBlocks>(a, s);
+    else
+      launch_prefill<T, 128, kKeys, kMinBlocks>(a, s);
+  });
+}
+
+}  // namespace qinfer::ops::cuda

@@ -1,0 +1,509 @@
+// The CUDA attention kernels of src/ops/cuda/attention_cuda.h (rope_kv_write, attention_decode,
+// attention_prefill) against a float64 evaluation of the formulas they implement:
+// src/ops/rope.h (rotate-half RoPE, fp32 angle) and src/ops/attention.h (causal GQA softmax
+// attention over a paged cache). The reference rounds what the kernels round by contract —
+// K/V through the cache dtype (BF16 round-to-nearest-even, FP8 E4M3 satfinite(x / scale));
+// in prefill also Q and K/V to BF16 (FP8 codes are exact in BF16) — so the tolerances stay
+// tight. The cache contents the kernels write are checked too. Every test skips without a GPU.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/dtype.h"
+#include "cuda_test_util.h"
+
+#ifdef QINFER_HAVE_CUDA
+#include "ops/cuda/attention_cuda.h"
+#include "ops/cuda/cuda_common.h"
+
+namespace qinfer {
+namespace {
+
+namespace cu = ops::cuda;
+
+struct Case {
+  int n_head, n_head_kv, head_dim, block_size;
+  std::vector<std::pair<int, int>> seqs;  // (n_past, n_new)
+  int n_split = 0;                        // decode: 0 plans, > 0 fixes the split count
+};
+
+std::string case_str(const Case& c, DType dt) {
+  std::string s = std::string(dtype_name(dt)) + " heads " + std::to_string(c.n_head) + "/" +
+                  std::to_string(c.n_head_kv) + " hd " + std::to_string(c.head_dim) + " bs " +
+                  std::to_string(c.block_size) + " n_split " + std::to_string(c.n_split) + " seqs";
+  for (auto [p, n] : c.seqs) s += " (" + std::to_string(p) + "+" + std::to_string(n) + ")";
+  return s;
+}
+
+// One cache element: encode a float into the dtype's bytes, decode bytes to the value.
+void encode(DType dt, float scale, float x, uint8_t* dst) {
+  if (dt == DType::kF32) {
+    std::memcpy(dst, &x, 4);
+  } else if (dt == DType::kBF16) {
+    const uint16_t h = f32_to_bf16(x);
+    std::memcpy(dst, &h, 2);
+  } else {
+    *dst = f32_to_fp8e4m3(x / scale);
+  }
+}
+float decode(DType dt, float scale, const uint8_t* src) {
+  if (dt == DType::kF32) {
+    float x;
+    std::memcpy(&x, src, 4);
+    return x;
+  }
+  if (dt == DType::kBF16) {
+    uint16_t h;
+    std::memcpy(&h, src, 2);
+    return bf16_to_f32(h);
+  }
+  return fp8e4m3_to_f32(*src) * scale;
+}
+float round_bf16(float x) {
+  return bf16_to_f32(f32_to_bf16(x));
+}
+
+// A batch, its inputs and the reference results.
+struct Problem {
+  Case c;
+  DType dt;
+  float k_scale = 1.0f, v_scale = 1.0f;
+  int n_tok = 0, n_seq = 0, max_blocks = 0, n_block = 0, width = 0, max_len = 0, max_q = 0;
+  std::vector<int32_t> tok_seq, tok_pos, q_start, seq_len, tables;  // tables (n_seq, max_blocks)
+  std::vector<float> qkv, inv_freq;
+  std::vector<uint8_t> k0, v0;  // initial cache bytes (the "past")
+  // Reference: roped qkv, caches after the write, attention output.
+  std::vector<float> qkv_ref;
+  std::vector<uint8_t> k_ref, v_ref;
+  std::vector<double> out_ref;
+};
+
+Problem make_problem(const Case& c, DType dt, std::mt19937& rng) {
+  Problem p;
+  p.c = c;
+  p.dt = dt;
+  if (dt == DType::kF8E4M3) p.k_scale = 0.03f, p.v_scale = 0.02f;
+  p.n_seq = int(c.seqs.size());
+  p.width = (c.n_head + 2 * c.n_head_kv) * c.head_dim;
+  for (auto [past, nw] : c.seqs) {
+    p.max_blocks = std::max(p.max_blocks, (past + nw + c.block_size - 1) / c.block_size);
+    p.n_block += (past + nw + c.block_size - 1) / c.block_size;
+    p.max_len = std::max(p.max_len, past + nw);
+    p.max_q = std::max(p.max_q, nw);
+  }
+  p.n_block += 3;  // blocks no sequence owns: must stay untouched
+  std::vector<int32_t> perm(size_t(p.n_block));
+  std::iota(perm.begin(), perm.end(), 0);
+  std::shuffle(perm.begin(), perm.end(), rng);
+  p.tables.assign(size_t(p.n_seq) * p.max_blocks, -1);
+  size_t next = 0;
+  for (int s = 0; s < p.n_seq; ++s) {
+    auto [past, nw] = c.seqs[size_t(s)];
+    p.q_start.push_back(p.n_tok);
+    p.seq_len.push_back(past + nw);
+    for (int b = 0; b < (past + nw + c.block_size - 1) / c.block_size; ++b)
+      p.tables[size_t(s) * p.max_blocks + b] = perm[next++];
+    for (int j = 0; j < nw; ++j, ++p.n_tok) {
+      p.tok_seq.push_back(s);
+      p.tok_pos.push_back(past + j);
+    }
+  }
+  p.q_start.push_back(p.n_tok);
+  std::uniform_real_distribution<float> u2(-2.0f, 2.0f);
+  p.qkv.resize(size_t(p.n_tok) * p.width);
+  for (float& x : p.qkv) x = u2(rng);
+  for (int j = 0; j < c.head_dim / 2; ++j)
+    p.inv_freq.push_back(float(std::pow(500000.0, -2.0 * j / c.head_dim)));
+  const size_t esz = dtype_size(dt);
+  const size_t n_elem = size_t(p.n_block) * c.block_size * c.n_head_kv * c.head_dim;
+  p.k0.resize(n_elem * esz);
+  p.v0.resize(n_elem * esz);
+  for (size_t i = 0; i < n_elem; ++i) {
+    encode(dt, p.k_scale, u2(rng), &p.k0[i * esz]);
+    encode(dt, p.v_scale, u2(rng) * 0.5f, &p.v0[i * esz]);
+  }
+  return p;
+}
+
+int64_t slot_elem(const Problem& p, int s, int pos) {
+  const int bs = p.c.block_size;
+  const int64_t slot = int64_t(p.tables[size_t(s) * p.max_blocks + pos / bs]) * bs + pos % bs;
+  return slot * p.c.n_head_kv * p.c.head_dim;
+}
+
+// RoPE (src/ops/rope.h: fp32 angle, cos / sin and products in float64) and the cache write.
+void reference(Problem& p) {
+  const Case& c = p.c;
+  const int hd = c.head_dim, half = hd / 2;
+  const size_t esz = dtype_size(p.dt);
+  p.qkv_ref = p.qkv;
+  p.k_ref = p.k0;
+  p.v_ref = p.v0;
+  for (int t = 0; t < p.n_tok; ++t) {
+    float* row = &p.qkv_ref[size_t(t) * p.width];
+    for (int h = 0; h < c.n_head + c.n_head_kv; ++h)
+      for (int j = 0; j < half; ++j) {
+        const float a = float(p.tok_pos[size_t(t)]) * p.inv_freq[size_t(j)];
+        const double cs = std::cos(double(a)), sn = std::sin(double(a));
+        const double x1 = row[h * hd + j], x2 = row[h * hd + j + half];
+        row[h * hd + j] = float(x1 * cs - x2 * sn);
+        row[h * hd + j + half] = float(x2 * cs + x1 * sn);
+      }
+    const int64_t e0 = slot_elem(p, p.tok_seq[size_t(t)], p.tok_pos[size_t(t)]);
+    for (int i = 0; i < c.n_head_kv * hd; ++i) {
+      encode(p.dt, p.k_scale, row[c.n_head * hd + i], &p.k_ref[size_t(e0 + i) * esz]);
+      encode(p.dt, p.v_scale, row[(c.n_head + c.n_head_kv) * hd + i],
+             &p.v_ref[size_t(e0 + i) * esz]);
+    }
+  }
+}
+
+// Attention in float64 over the given roped qkv rows and cache bytes (the ones the kernels
+// wrote, each checked against reference() separately, so a rare rounding flip in the cache
+// write cannot move the attention check). bf16_inputs: round q, k, v to BF16 as the prefill
+// kernel does.
+void attention_reference(Problem& p, const std::vector<float>& qkv,
+                         const std::vector<uint8_t>& k_bytes, const std::vector<uint8_t>& v_bytes,
+                         bool bf16_inputs) {
+  const Case& c = p.c;
+  const int hd = c.head_dim, group = c.n_head / c.n_head_kv;
+  const size_t esz = dtype_size(p.dt);
+  const auto in = [&](float x) { return bf16_inputs ? round_bf16(x) : x; };
+  // FP8 codes are exact in BF16: only F32 caches round in prefill.
+  const auto kv_in = [&](float x) { return p.dt == DType::kF32 ? in(x) : x; };
+  std::vector<float> kd(k_bytes.size() / esz), vd(kd.size());  // decoded caches
+  for (size_t i = 0; i < kd.size(); ++i) {
+    kd[i] = kv_in(decode(p.dt, p.k_scale, &k_bytes[i * esz]));
+    vd[i] = kv_in(decode(p.dt, p.v_scale, &v_bytes[i * esz]));
+  }
+  p.out_ref.assign(size_t(p.n_tok) * c.n_head * hd, 0.0);
+  std::vector<double> sc;
+  for (int t = 0; t < p.n_tok; ++t) {
+    const int s = p.tok_seq[size_t(t)], pos = p.tok_pos[size_t(t)];
+    for (int h = 0; h < c.n_head; ++h) {
+      const int kvh = h / group;
+      const float* q = &qkv[size_t(t) * p.width + h * hd];
+      sc.assign(size_t(pos) + 1, 0.0);
+      double mx = -INFINITY;
+      for (int j = 0; j <= pos; ++j) {
+        const int64_t e0 = slot_elem(p, s, j) + kvh * hd;
+        double dot = 0;
+        for (int d = 0; d < hd; ++d) dot += double(in(q[d])) * kd[size_t(e0 + d)];
+        sc[size_t(j)] = dot / std::sqrt(double(hd));
+        mx = std::max(mx, sc[size_t(j)]);
+      }
+      double sum = 0;
+      for (double& x : sc) sum += (x = std::exp(x - mx));
+      double* o = &p.out_ref[(size_t(t) * c.n_head + h) * hd];
+      for (int j = 0; j <= pos; ++j) {
+        const int64_t e0 = slot_elem(p, s, j) + kvh * hd;
+        for (int d = 0; d < hd; ++d) o[d] += sc[size_t(j)] / sum * vd[size_t(e0 + d)];
+      }
+    }
+  }
+}
+
+// Device copies of a problem's inputs and batch.
+struct DeviceProblem {
+  Tensor qkv, k, v, out, inv_freq, meta;
+  cu::AttnBatch b;
+  cu::AttnDims d;
+  cu::KvCacheView kv;
+};
+
+Tensor upload_bytes(const std::vector<uint8_t>& bytes) {
+  Tensor t = Tensor::empty(DType::kU8, {int64_t(bytes.size())}, Device::kCuda);
+  copy_bytes(t.data(), Device::kCuda, bytes.data(), Device::kCpu, bytes.size());
+  return t;
+}
+
+DeviceProblem upload(const Problem& p) {
+  DeviceProblem g;
+  Tensor q = Tensor::empty(DType::kF32, {p.n_tok, p.width});
+  std::copy(p.qkv.begin(), p.qkv.end(), q.data_as<float>());
+  g.qkv = q.to(Device::kCuda);
+  g.k = upload_bytes(p.k0);
+  g.v = upload_bytes(p.v0);
+  g.out = testing::poisoned_cuda({p.n_tok, int64_t(p.c.n_head) * p.c.head_dim});
+  Tensor f = Tensor::empty(DType::kF32, {int64_t(p.inv_freq.size())});
+  std::copy(p.inv_freq.begin(), p.inv_freq.end(), f.data_as<float>());
+  g.inv_freq = f.to(Device::kCuda);
+  std::vector<int32_t> meta;
+  for (const auto* v : {&p.tok_seq, &p.tok_pos, &p.q_start, &p.seq_len, &p.tables})
+    meta.insert(meta.end(), v->begin(), v->end());
+  Tensor m = Tensor::empty(DType::kI32, {int64_t(meta.size())});
+  std::copy(meta.begin(), meta.end(), m.data_as<int32_t>());
+  g.meta = m.to(Device::kCuda);
+  const int32_t* d = g.meta.data_as<int32_t>();
+  g.b.tok_seq = d;
+  g.b.tok_pos = d + p.n_tok;
+  g.b.seq_q_start = d + 2 * p.n_tok;
+  g.b.seq_len = d + 2 * p.n_tok + p.n_seq + 1;
+  g.b.block_tables = d + 2 * p.n_tok + 2 * p.n_seq + 1;
+  g.b.n_tok = p.n_tok;
+  g.b.n_seq = p.n_seq;
+  g.b.max_blocks = p.max_blocks;
+  g.b.max_seq_len = p.max_len;
+  g.b.max_q_len = p.max_q;
+  g.b.n_split = p.c.n_split;
+  g.d = {.n_head = p.c.n_head,
+         .n_head_kv = p.c.n_head_kv,
+         .head_dim = p.c.head_dim,
+         .scale = 1.0f / std::sqrt(float(p.c.head_dim))};
+  g.kv.k = g.k.data();
+  g.kv.v = g.v.data();
+  g.kv.dtype = p.dt;
+  g.kv.n_block = p.n_block;
+  g.kv.block_size = p.c.block_size;
+  g.kv.k_scale = p.k_scale;
+  g.kv.v_scale = p.v_scale;
+  return g;
+}
+
+// The written cache against the reference: V slots exactly (same fp32 input, same rounding);
+// K slots within one step of the dtype plus the fp32 RoPE's error (which can flip a
+// rounding); all other slots untouched.
+// Returns the caches as written.
+std::pair<std::vector<uint8_t>, std::vector<uint8_t>> check_cache(const Problem& p,
+                                                                  const DeviceProblem& g,
+                                                                  const std::string& what) {
+  const size_t esz = dtype_size(p.dt);
+  std::vector<uint8_t> k(p.k0.size()), v(p.v0.size());
+  copy_bytes(k.data(), Device::kCpu, g.k.data(), Device::kCuda, k.size());
+  copy_bytes(v.data(), Device::kCpu, g.v.data(), Device::kCuda, v.size());
+  int64_t v_bad = 0, k_bad = 0, k_flip = 0;
+  for (size_t i = 0; i < k.size() / esz; ++i) {
+    if (std::memcmp(&v[i * esz], &p.v_ref[i * esz], esz) != 0) ++v_bad;
+    if (std::memcmp(&k[i * esz], &p.k_ref[i * esz], esz) == 0) continue;
+    const float got = decode(p.dt, p.k_scale, &k[i * esz]);
+    const float want = decode(p.dt, p.k_scale, &p.k_ref[i * esz]);
+    // fp32 RoPE error is absolute (x1 c - x2 s cancels): a few ulp of |x| <= 3, about 2e-6.
+    const double step = p.dt == DType::kF32 ? 2e-6
+                        : p.dt == DType::kBF16
+                            ? std::ldexp(std::fabs(want), -7) + 2e-6
+                            : std::ldexp(std::fabs(want), -2) + p.k_scale * 0.002;
+    if (std::fabs(got - want) <= step)
+      ++k_flip;
+    else
+      ++k_bad;
+  }
+  EXPECT_EQ(v_bad, 0) << what << ": V cache elements differ from the reference";
+  EXPECT_EQ(k_bad, 0) << what << ": K cache elements differ by more than one dtype step (" << k_flip
+                      << " within one step)";
+  if (p.dt != DType::kF32) {  // F32 differs in the last bit often; a rounded dtype rarely
+    EXPECT_LE(k_flip, int64_t(k.size() / esz / 1000 + 2)) << what << ": too many K rounding flips";
+  }
+  return {std::move(k), std::move(v)};
+}
+
+// Returns the roped qkv rows.
+std::vector<float> check_qkv(const Problem& p, const DeviceProblem& g, const std::string& what) {
+  Tensor got = g.qkv.to(Device::kCpu);
+  double num = 0, den = 0;
+  for (size_t i = 0; i < p.qkv_ref.size(); ++i) {
+    const double e = double(got.data_as<float>()[i]) - p.qkv_ref[i];
+    num += e * e;
+    den += double(p.qkv_ref[i]) * p.qkv_ref[i];
+  }
+  EXPECT_LT(std::sqrt(num / den), 1e-6) << what << ": roped qkv differs";
+  return {got.data_as<float>(), got.data_as<float>() + got.numel()};
+}
+
+double check_out(const Problem& p, const Tensor& out, double tol, const std::string& what) {
+  Tensor got = out.to(Device::kCpu);
+  const float* g = got.data_as<float>();
+  double num = 0, den = 0, max_abs = 0;
+  int64_t worst = -1, n_nan = 0;
+  for (size_t i = 0; i < p.out_ref.size(); ++i) {
+    if (!std::isfinite(g[i])) {
+      ++n_nan;
+      continue;
+    }
+    const double e = double(g[i]) - p.out_ref[i];
+    num += e * e;
+    den += p.out_ref[i] * p.out_ref[i];
+    if (std::fabs(e) > max_abs) max_abs = std::fabs(e), worst = int64_t(i);
+  }
+  const double rel = std::sqrt(num / den);
+  const int64_t row = int64_t(p.c.n_head) * p.c.head_dim;
+  EXPECT_TRUE(n_nan == 0 && rel < tol)
+      << what << ": rel " << rel << " (tol " << tol << "), non-finite " << n_nan << ", max |diff| "
+      << max_abs << " at token " << (worst >= 0 ? worst / row : -1) << " head "
+      << (worst >= 0 ? worst % row / p.c.head_dim : -1) << " elem "
+      << (worst >= 0 ? worst % p.c.head_dim : -1);
+  return rel;
+}
+
+enum class Kernel { kDecode, kPrefill };
+
+void run_case(const Case& c, DType dt, Kernel kernel, double tol, std::mt19937& rng,
+              uint32_t seed) {
+  Problem p = make_problem(c, dt, rng);
+  const bool tc = kernel == Kernel::kPrefill && (c.head_dim == 64 || c.head_dim == 128);
+  reference(p);
+  DeviceProblem g = upload(p);
+  cu::rope_kv_write(g.qkv.data_as<float>(), g.b, g.d, g.inv_freq.data_as<float>(), g.kv,
+                    cu::stream());
+  if (kernel == Kernel::kDecode)
+    cu::attention_decode(g.qkv.data_as<float>(), g.b, g.d, g.kv, g.out.data_as<float>(),
+                         cu::stream());
+  else
+    cu::attention_prefill(g.qkv.data_as<float>(), g.b, g.d, g.kv, g.out.data_as<float>(),
+                          cu::stream());
+  const std::string what = std::string(kernel == Kernel::kDecode ? "decode " : "prefill ") +
+                           case_str(c, dt) + " seed " + std::to_string(seed);
+  const std::vector<float> qkv = check_qkv(p, g, what);
+  const auto [k, v] = check_cache(p, g, what);
+  attention_reference(p, qkv, k, v, tc);
+  const double rel = check_out(p, g.out, tol, what);
+  std::printf("  %-100s rel %.2e\n", what.c_str(), rel);
+}
+
+const DType kCacheTypes[] = {DType::kF32, DType::kBF16, DType::kF8E4M3};
+
+TEST(CudaAttention, DecodeAllCacheDtypes) {
+  QINFER_SKIP_WITHOUT_CUDA();
+  const uint32_t seed = testing::fresh_seed();
+  std::mt19937 rng(seed);
+  const std::vector<Case> cases = {
+      {32, 8, 128, 16, {{0, 1}, {37, 1}, {300, 1}}},       // decode batch, 8B heads
+      {32, 8, 128, 16, {{2100, 1}}},                       // long context: planned splits
+      {8, 1, 64, 16, {{2047, 1}, {5, 1}}, 16},             // fixed splits, empty ones, G 8
+      {12, 12, 80, 16, {{3, 2}, {0, 1}, {77, 5}}},         // G 1, hd 80, several new tokens
+      {16, 4, 128, 16, {{10, 33}, {0, 17}, {100, 1}}, 3},  // mixed batch, fixed 3 splits
+      {16, 2, 256, 16, {{70, 3}}},                         // hd 256, G 8
+      {4, 2, 16, 16, {{0, 5}, {19, 1}}},                   // hd 16
+      {8, 2, 32, 32, {{40, 2}}},                           // hd 32, block 32
+      {8, 8, 96, 16, {{1000, 1}, {31, 1}}, 1}};            // hd 96, one split
+  for (const Case& c : cases)
+    for (DType dt : kCacheTypes) run_case(c, dt, Kernel::kDecode, 2e-5, rng, seed);
+}
+
+TEST(CudaAttention, PrefillAllCacheDtypes) {
+  QINFER_SKIP_WITHOUT_CUDA();
+  const uint32_t seed = testing::fresh_seed();
+  std::mt19937 rng(seed);
+  const std::vector<Case> cases = {
+      {32, 8, 128, 16, {{0, 157}}},                               // one prompt, 8B heads
+      {32, 8, 128, 16, {{300, 77}, {0, 1}, {1000, 1}, {5, 64}}},  // chunked + decode mixed
+      {8, 8, 64, 16, {{0, 200}, {33, 45}}},                       // G 1, hd 64
+      {16, 2, 64, 16, {{129, 130}}},                              // G 8, chunked
+      {32, 8, 128, 16, {{0, 520}}},                               // many key tiles
+      {12, 4, 80, 16, {{0, 40}, {20, 3}}},                        // hd 80: the decode kernel
+      {16, 16, 128, 16, {{17, 2}, {0, 1}}}};                      // short rows only
+  for (const Case& c : cases) {
+    const bool tc = c.head_dim == 64 || c.head_dim == 128;
+    for (DType dt : kCacheTypes) run_case(c, dt, Kernel::kPrefill, tc ? 3e-3 : 2e-5, rng, seed);
+  }
+}
+
+// The decode launch replayed from a CUDA graph after the batch's lengths and positions change
+// (fixed n_split, caller-owned partials): what the model's graph path relies on.
+TEST(CudaAttention, DecodeGraphReplayAcrossLengths) {
+  QINFER_SKIP_WITHOUT_CUDA();
+  const uint32_t seed = testing::fresh_seed();
+  std::mt19937 rng(seed);
+  // Same n_tok, n_seq and max_blocks (128 blocks of 16) in both batches.
+  const Case a{32, 8, 128, 16, {{2000, 1}, {40, 1}, {2047, 1}}, 8};
+  const Case b{32, 8, 128, 16, {{2047, 1}, {900, 1}, {3, 1}}, 8};
+  for (DType dt : {DType::kBF16, DType::kF8E4M3}) {
+    Problem pa = make_problem(a, dt, rng), pb = make_problem(b, dt, rng);
+    pb.n_block = pa.n_block;
+    pb.k0 = pa.k0;
+    pb.v0 = pa.v0;
+    reference(pb);
+    DeviceProblem g = upload(pa);
+    const size_t bytes = cu::attention_decode_scratch_bytes(pa.n_tok, g.d, a.n_split);
+    void* partials = cu::device_alloc(bytes);
+    g.b.partials = static_cast<float*>(partials);
+    cudaStream_t s = cu::stream();
+    cudaGraph_t graph = nullptr;
+    cudaGraphExec_t exec = nullptr;
+    ASSERT_EQ(cudaStreamBeginCapture(s, cudaStreamCaptureModeRelaxed), cudaSuccess);
+    cu::rope_kv_write(g.qkv.data_as<float>(), g.b, g.d, g.inv_freq.data_as<float>(), g.kv, s);
+    cu::attention_decode(g.qkv.data_as<float>(), g.b, g.d, g.kv, g.out.data_as<float>(), s);
+    ASSERT_EQ(cudaStreamEndCapture(s, &graph), cudaSuccess);
+    ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
+    // Rewrite the metadata and inputs in place for batch b, then replay.
+    const DeviceProblem gb = upload(pb);
+    copy_bytes(g.meta.data(), Device::kCuda, gb.meta.to(Device::kCpu).data(), Device::kCpu,
+               g.meta.nbytes());
+    copy_bytes(g.qkv.data(), Device::kCuda, gb.qkv.to(Device::kCpu).data(), Device::kCpu,
+               g.qkv.nbytes());
+    ASSERT_EQ(cudaGraphLaunch(exec, s), cudaSuccess);
+    cu::synchronize();
+    const std::string what = "graph replay " + case_str(b, dt) + " seed " + std::to_string(seed);
+    const std::vector<float> qkv = check_qkv(pb, g, what);
+    const auto [k, v] = check_cache(pb, g, what);
+    attention_reference(pb, qkv, k, v, false);
+    check_out(pb, g.out, 2e-5, what);
+    cudaGraphExecDestroy(exec);
+    cudaGraphDestroy(graph);
+    cu::device_free(partials, bytes);
+  }
+}
+
+// ops::attention (the cross-backend op) with a BF16 cache on CUDA against the CPU's F32
+// result: the cache rounding bounds the difference.
+TEST(CudaAttention, GenericOpBf16CacheMatchesCpu) {
+  QINFER_SKIP_WITHOUT_CUDA();
+  const uint32_t seed = testing::fresh_seed();
+  std::mt19937 rng(seed);
+  const int nh = 32, nkv = 8, hd = 128, bs = 16;
+  const std::vector<std::pair<int64_t, int64_t>> seqs_np = {{0, 100}, {50, 1}, {7, 30}};
+  int64_t n_tok = 0, n_block = 0;
+  for (auto [past, nw] : seqs_np) n_tok += nw, n_block += (past + nw + bs - 1) / bs;
+  std::vector<std::vector<int32_t>> tables;
+  std::vector<ops::AttentionSeq> seqs;
+  int32_t next = 0;
+  for (auto [past, nw] : seqs_np) {
+    tables.emplace_back();
+    for (int64_t b = 0; b < (past + nw + bs - 1) / bs; ++b) tables.back().push_back(next++);
+  }
+  for (size_t s = 0; s < seqs_np.size(); ++s)
+    seqs.push_back({.n_past = seqs_np[s].first,
+                    .n_new = seqs_np[s].second,
+                    .block_table = tables[s].data(),
+                    .n_block_table = int64_t(tables[s].size())});
+  const ops::AttentionDims dims{
+      .n_head = nh, .n_head_kv = nkv, .head_dim = hd, .scale = 1.0f / std::sqrt(float(hd))};
+  // Past K/V representable in BF16, so the two caches start equal.
+  Tensor kc = testing::random_f32({n_block, bs, nkv, hd}, rng, -2.0f, 2.0f);
+  Tensor vc = testing::random_f32({n_block, bs, nkv, hd}, rng);
+  for (Tensor* t : {&kc, &vc})
+    for (int64_t i = 0; i < t->numel(); ++i)
+      t->data_as<float>()[i] = round_bf16(t->data_as<float>()[i]);
+  Tensor qkv = testing::random_f32({n_tok, (nh + 2 * nkv) * hd}, rng, -2.0f, 2.0f);
+  const auto to_bf16_cuda = [](const Tensor& f) {
+    Tensor h = Tensor::empty(DType::kBF16, f.shape());
+    for (int64_t i = 0; i < f.numel(); ++i)
+      h.data_as<uint16_t>()[i] = f32_to_bf16(f.data_as<float>()[i]);
+    return h.to(Device::kCuda);
+  };
+  Tensor kg = to_bf16_cuda(kc), vg = to_bf16_cuda(vc);
+  Tensor got = testing::poisoned_cuda({n_tok, nh * hd});
+  ops::attention(qkv.to(Device::kCuda), seqs, dims, kg, vg, got);
+  Tensor want = Tensor::empty(DType::kF32, {n_tok, nh * hd});
+  ops::attention(qkv, seqs, dims, kc, vc, want);
+  const testing::Diff df = testing::compare(got, want);
+  EXPECT_TRUE(df.n_nan == 0 && df.rel < 1e-2)
+      << "seed " << seed << ": " << testing::describe(df, got, want);
+  std::printf("  generic op, BF16 cache vs CPU F32: rel %.2e\n", df.rel);
+}
+
+}  // namespace
+}  // namespace qinfer
+
+#else
+
+TEST(CudaAttention, NeedsCudaBuild) {
+  GTEST_SKIP() << "built without CUDA";
+}
+
+#endif
