@@ -8,7 +8,7 @@
 //            the same run.
 // Prints a table; --out FILE writes the numbers as JSON.
 //
-//   gpu_attention [--out FILE.json]
+//   gpu_attention [--out FILE.json] [--prefill-only]
 #include <algorithm>
 #include <cstdio>
 #include <numeric>
@@ -126,7 +126,8 @@ Batch make_batch(int n_seq, int n_past, int n_new, DType dt) {
   for (Tensor* t : {&B.qkv, &B.k, &B.v})
     QINFER_CUDA_CHECK(cudaMemsetAsync(t->data(), 0x3C, t->nbytes(), cu::stream()));
   std::vector<float> f(kHeadDim / 2);
-  for (int j = 0; j < kHeadDim / 2; ++j) f[size_t(j)] = float(std::pow(500000.0, -2.0 * j / kHeadDim));
+  for (int j = 0; j < kHeadDim / 2; ++j)
+    f[size_t(j)] = float(std::pow(500000.0, -2.0 * j / kHeadDim));
   Tensor fh = Tensor::empty(DType::kF32, {kHeadDim / 2});
   std::copy(f.begin(), f.end(), fh.data_as<float>());
   B.inv_freq = fh.to(Device::kCuda);
@@ -139,10 +140,10 @@ Batch make_batch(int n_seq, int n_past, int n_new, DType dt) {
   return B;
 }
 
-const cu::AttnDims kDims{.n_head = kHead, .n_head_kv = kHeadKv, .head_dim = kHeadDim,
-                         .scale = 0.08838835f};
+const cu::AttnDims kDims{
+    .n_head = kHead, .n_head_kv = kHeadKv, .head_dim = kHeadDim, .scale = 0.08838835f};
 
-int run(const std::string& out_path) {
+int run(const std::string& out_path, bool prefill_only) {
   QINFER_CHECK(cu::available(), "gpu_attention: no CUDA device");
   Json j;
   j["device"] = cu::gpu_name();
@@ -161,24 +162,35 @@ int run(const std::string& out_path) {
               "ratio", "32 layers attn ms");
   for (DType dt : {DType::kBF16, DType::kF8E4M3, DType::kF32}) {
     Batch B = make_batch(1, 0, n, dt);
-    const double rope_ms = time_ms([&] {
-      cu::rope_kv_write(B.qkv.data_as<float>(), B.b, kDims, B.inv_freq.data_as<float>(), B.kv,
-                        cu::stream());
-    }, 20);
-    const double attn_ms = time_ms([&] {
-      cu::attention_prefill(B.qkv.data_as<float>(), B.b, kDims, B.kv, B.out.data_as<float>(),
+    const double rope_ms = time_ms(
+        [&] {
+          cu::rope_kv_write(B.qkv.data_as<float>(), B.b, kDims, B.inv_freq.data_as<float>(), B.kv,
                             cu::stream());
-    }, 20);
+        },
+        20);
+    const double attn_ms = time_ms(
+        [&] {
+          cu::attention_prefill(B.qkv.data_as<float>(), B.b, kDims, B.kv, B.out.data_as<float>(),
+                                cu::stream());
+        },
+        20);
     const double tf = flops / (attn_ms * 1e-3) / 1e12;
     const std::string name(dtype_name(dt));
     std::printf("%-8s %14.1f %14.1f %10.1f %8.3f %18.2f\n", name.c_str(), rope_ms * 1e3,
                 attn_ms * 1e3, tf, tf / bf16_peak, 32 * (attn_ms + rope_ms));
-    j["prefill"].push_back({{"cache", name}, {"tokens", n}, {"rope_kv_ms", rope_ms},
-                            {"attention_ms", attn_ms}, {"tflops", tf},
+    j["prefill"].push_back({{"cache", name},
+                            {"tokens", n},
+                            {"rope_kv_ms", rope_ms},
+                            {"attention_ms", attn_ms},
+                            {"tflops", tf},
                             {"ratio_to_bf16_gemm", tf / bf16_peak},
                             {"layers32_ms", 32 * (attn_ms + rope_ms)}});
   }
 
+  if (prefill_only) {
+    if (!out_path.empty()) write_json_file(out_path, j);
+    return 0;
+  }
   // Decode: one new token per sequence.
   std::printf("\ndecode (CUDA-graph replay of 20 calls; planned splits)\n");
   std::printf("%-8s %6s %6s %7s %10s %10s %8s\n", "cache", "batch", "ctx", "splits", "us/call",
@@ -187,24 +199,31 @@ int run(const std::string& out_path) {
     for (int batch : {1, 32, 128}) {
       for (int ctx : {1024, 8192}) {
         Batch B = make_batch(batch, ctx - 1, 1, dt);
-        const double ms = time_graph_ms([&] {
-          cu::attention_decode(B.qkv.data_as<float>(), B.b, kDims, B.kv,
-                               B.out.data_as<float>(), cu::stream());
-        }, 20);
+        const double ms = time_graph_ms(
+            [&] {
+              cu::attention_decode(B.qkv.data_as<float>(), B.b, kDims, B.kv, B.out.data_as<float>(),
+                                   cu::stream());
+            },
+            20);
         const int splits = cu::attention_decode_splits(batch, ctx, kDims);
         const double bytes = double(batch) * ctx * kHeadKv * kHeadDim * 2 * double(dtype_size(dt));
         const double gbs = bytes / (ms * 1e-3) / 1e9;
         const std::string name(dtype_name(dt));
         std::printf("%-8s %6d %6d %7d %10.1f %10.0f %8.3f\n", name.c_str(), batch, ctx, splits,
                     ms * 1e3, gbs, gbs / hbm);
-        j["decode"].push_back({{"cache", name}, {"batch", batch}, {"ctx", ctx},
-                               {"splits", splits}, {"ms", ms}, {"kv_gbs", gbs},
+        j["decode"].push_back({{"cache", name},
+                               {"batch", batch},
+                               {"ctx", ctx},
+                               {"splits", splits},
+                               {"ms", ms},
+                               {"kv_gbs", gbs},
                                {"ratio_to_hbm_copy", gbs / hbm}});
       }
     }
   }
-  std::printf("\n(the replaced F32 kernel, bench/results/gpu_kernels_h100_final.json: batch 1 ctx "
-              "1024 20.7 us, ctx 8192 59.7 us, batch 32 ctx 1024 163.4 us)\n");
+  std::printf(
+      "\n(the replaced F32 kernel, bench/results/gpu_kernels_h100_final.json: batch 1 ctx "
+      "1024 20.7 us, ctx 8192 59.7 us, batch 32 ctx 1024 163.4 us)\n");
   if (!out_path.empty()) write_json_file(out_path, j);
   return 0;
 }
@@ -215,17 +234,21 @@ int run(const std::string& out_path) {
 
 int main(int argc, char** argv) {
   std::string out;
-  for (int i = 1; i + 1 < argc; ++i)
-    if (std::string(argv[i]) == "--out") out = argv[i + 1];
+  bool prefill_only = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--out" && i + 1 < argc) out = argv[i + 1];
+    if (std::string(argv[i]) == "--prefill-only") prefill_only = true;
+  }
 #ifdef QINFER_HAVE_CUDA
   try {
-    return qinfer::run(out);
+    return qinfer::run(out, prefill_only);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "gpu_attention: %s\n", e.what());
     return 1;
   }
 #else
   (void)out;
+  (void)prefill_only;
   std::printf("gpu_attention: built without CUDA; nothing to measure\n");
   return 0;
 #endif

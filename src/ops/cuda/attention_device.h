@@ -25,9 +25,13 @@ inline constexpr float kLog2e = 1.4426950408889634f;
 template <typename T>
 __device__ __forceinline__ T from_float(float x, float scale);
 template <>
-__device__ __forceinline__ float from_float<float>(float x, float) { return x; }
+__device__ __forceinline__ float from_float<float>(float x, float) {
+  return x;
+}
 template <>
-__device__ __forceinline__ Bf16 from_float<Bf16>(float x, float) { return __float2bfloat16_rn(x); }
+__device__ __forceinline__ Bf16 from_float<Bf16>(float x, float) {
+  return __float2bfloat16_rn(x);
+}
 template <>
 __device__ __forceinline__ Fp8 from_float<Fp8>(float x, float scale) {
   Fp8 r;
@@ -54,8 +58,7 @@ struct Vec8<float> {
   }
   __device__ __forceinline__ void zero() { a = b = make_float4(0, 0, 0, 0); }
   __device__ __forceinline__ void to_float(float* f) const {
-    f[0] = a.x, f[1] = a.y, f[2] = a.z, f[3] = a.w, f[4] = b.x, f[5] = b.y, f[6] = b.z,
-    f[7] = b.w;
+    f[0] = a.x, f[1] = a.y, f[2] = a.z, f[3] = a.w, f[4] = b.x, f[5] = b.y, f[6] = b.z, f[7] = b.w;
   }
 };
 template <>
@@ -110,9 +113,12 @@ __device__ __forceinline__ int64_t kv_row(const int32_t* table, int pos, int blo
 template <typename F>
 void dispatch_cache(DType dt, const char* op, F&& f) {
   switch (dt) {
-    case DType::kF32: return f(float{});
-    case DType::kBF16: return f(Bf16{});
-    case DType::kF8E4M3: return f(Fp8{});
+    case DType::kF32:
+      return f(float{});
+    case DType::kBF16:
+      return f(Bf16{});
+    case DType::kF8E4M3:
+      return f(Fp8{});
     default:
       QINFER_FAIL(op, ": unsupported (cache dtype ", dtype_name(dt),
                   ", device cuda); expected F32, BF16 or F8_E4M3");

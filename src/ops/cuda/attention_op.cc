@@ -36,8 +36,7 @@ class MetaUpload {
       if (pinned_ != nullptr) QINFER_CUDA_CHECK(cudaFreeHost(pinned_));
       if (dev_ != nullptr) device_free(dev_, cap_ * sizeof(int32_t));
       cap_ = std::max<size_t>(host.size(), 4096);
-      QINFER_CUDA_CHECK(
-          cudaMallocHost(reinterpret_cast<void**>(&pinned_), cap_ * sizeof(int32_t)));
+      QINFER_CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&pinned_), cap_ * sizeof(int32_t)));
       dev_ = static_cast<int32_t*>(device_alloc(cap_ * sizeof(int32_t)));
     }
     std::copy(host.begin(), host.end(), pinned_);
@@ -63,10 +62,10 @@ void check_args(const Tensor& qkv, const Tensor& kc, const Tensor& vc, const Ten
   QINFER_CHECK(qkv.dtype() == DType::kF32 && out.dtype() == DType::kF32, "attention: unsupported (",
                "qkv ", dtype_name(qkv.dtype()), ", out ", dtype_name(out.dtype()),
                ", device cuda); expected F32");
-  QINFER_CHECK((kc.dtype() == DType::kF32 || kc.dtype() == DType::kBF16) &&
-                   vc.dtype() == kc.dtype(),
-               "attention: unsupported (cache ", dtype_name(kc.dtype()), " / ",
-               dtype_name(vc.dtype()), ", device cuda); expected F32 or BF16, both alike");
+  QINFER_CHECK(
+      (kc.dtype() == DType::kF32 || kc.dtype() == DType::kBF16) && vc.dtype() == kc.dtype(),
+      "attention: unsupported (cache ", dtype_name(kc.dtype()), " / ", dtype_name(vc.dtype()),
+      ", device cuda); expected F32 or BF16, both alike");
 }
 
 }  // namespace
@@ -118,8 +117,10 @@ void attention(const Tensor& qkv, const std::vector<AttentionSeq>& seqs, const A
   b.max_blocks = max_blocks;
   b.max_seq_len = max_len;
   b.max_q_len = max_q;
-  const AttnDims d{.n_head = int(dims.n_head), .n_head_kv = int(dims.n_head_kv),
-                   .head_dim = int(dims.head_dim), .scale = dims.scale};
+  const AttnDims d{.n_head = int(dims.n_head),
+                   .n_head_kv = int(dims.n_head_kv),
+                   .head_dim = int(dims.head_dim),
+                   .scale = dims.scale};
   KvCacheView kv;
   kv.k = k_cache.data();
   kv.v = v_cache.data();

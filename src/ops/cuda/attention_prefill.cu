@@ -1,7 +1,7 @@
 // Paged prefill attention on tensor cores (contract: attention_cuda.h, attention_prefill).
 //
-// FlashAttention-2 (Dao 2023) with mma.sync m16n8k16 (BF16 in, FP32 accumulate). A block
-// owns a tile of kRows query rows of one sequence and one KV head. GQA rows are packed
+// FlashAttention-2 (Dao 2023) with mma.sync m16n8k16 (BF16 in, FP32 accumulate). A block of
+// 4 warps owns a tile of kRows = 64 query rows of one sequence and one KV head. GQA rows are packed
 // (as FlashInfer / TensorRT-LLM do): row r of the sequence's n_new * G rows is token r / G,
 // query head kvh * G + r % G, so the G heads that share a KV head share each K/V tile and a
 // tile spans kRows / G tokens of the causal diagonal. Each warp owns 16 rows: S = Q Kᵀ for a
@@ -9,8 +9,9 @@
 // reused from the S accumulators as the A operand (the C and A fragment layouts match).
 //
 // Q: F32 qkv rows -> BF16 in shared memory -> registers (ldmatrix) for the whole key loop.
-// K / V: paged cache -> BF16 tiles in shared memory, double-buffered; a BF16 cache is copied
-// with cp.async (16 bytes a thread, zero-fill past the last key) while the previous tile
+// K / V: paged cache -> BF16 tiles in shared memory, double-buffered (the Q tile is staged in
+// the second buffer before the key loop, so three blocks fit a multiprocessor); a BF16 cache is
+// copied with cp.async (16 bytes a thread, zero-fill past the last key) while the previous tile
 // computes; F32 and FP8 caches are converted through registers (F32 rounds to BF16; FP8 codes
 // are exact in BF16, and k_scale / v_scale fold into the softmax scale / the output).
 // Rows of 16-byte-padded shared memory keep ldmatrix free of bank conflicts.
@@ -21,6 +22,7 @@
 // CUDA cores), which is correct for any batch.
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "ops/cuda/attention_device.h"
 #include "ops/cuda/cuda_common.h"
@@ -34,7 +36,11 @@ using attn::Vec8;
 
 constexpr int kWarps = 4;
 constexpr int kRows = 16 * kWarps;  // query rows per block
-constexpr int kKeys = 64;           // keys per tile
+// Keys per tile and blocks per multiprocessor, measured on H100 (Llama-3.1-8B dims, 2048
+// tokens, BF16 cache; bench/gpu_attention.cc): 64 keys / 2 blocks (254 registers) 144
+// TFLOP/s, 64 / 3 (168 registers) 141, 32 / 3 150, 32 / 4 (128 registers, spills) 149.
+constexpr int kKeys = 32;
+constexpr int kMinBlocks = 3;
 
 struct PrefillArgs {
   const float* qkv;  // (n_tok, (n_head + 2 n_head_kv) head_dim)
@@ -76,10 +82,12 @@ __device__ __forceinline__ void mma_bf16(float (&d)[4], const uint32_t (&a)[4], 
 
 // 16 bytes global -> shared, asynchronous; src_bytes 0 writes zeros.
 __device__ __forceinline__ void cp_async_16(void* dst, const void* src, int src_bytes) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)),
-               "l"(src), "r"(src_bytes));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)), "l"(src),
+               "r"(src_bytes));
 }
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n"); }
+__device__ __forceinline__ void cp_async_commit() {
+  asm volatile("cp.async.commit_group;\n");
+}
 template <int N>
 __device__ __forceinline__ void cp_async_wait() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
@@ -96,21 +104,20 @@ __device__ __forceinline__ float fast_exp2(float x) {
   return y;
 }
 
-// Loads keys [j0, j0 + kKeys) of K and V into BF16 tiles (kKeys, LD); keys >= n_keys are zero.
-template <typename T, int D, int LD>
+// Loads keys [j0, j0 + BN) of K and V into BF16 tiles (BN, LD); keys >= n_keys are zero.
+template <typename T, int D, int LD, int BN>
 __device__ __forceinline__ void load_kv_tile(const PrefillArgs& a, const int32_t* table, int kvh,
                                              int j0, int n_keys, Bf16* sk, Bf16* sv) {
   constexpr int kChunks = D / 8;  // 8-element chunks per row
   const T* kc = static_cast<const T*>(a.k);
   const T* vc = static_cast<const T*>(a.v);
 #pragma unroll
-  for (int i = 0; i < kKeys * kChunks / (kWarps * 32); ++i) {
+  for (int i = 0; i < BN * kChunks / (kWarps * 32); ++i) {
     const int c = int(threadIdx.x) + i * kWarps * 32;
     const int key = c / kChunks, e = (c % kChunks) * 8;
     const int j = j0 + key;
     const bool ok = j < n_keys;
-    const int64_t off =
-        ok ? attn::kv_row(table, j, a.block_size, a.d.n_head_kv, kvh) * D + e : 0;
+    const int64_t off = ok ? attn::kv_row(table, j, a.block_size, a.d.n_head_kv, kvh) * D + e : 0;
     Bf16* dk = sk + key * LD + e;
     Bf16* dv = sv + key * LD + e;
     if constexpr (std::is_same_v<T, Bf16>) {
@@ -136,32 +143,36 @@ __device__ __forceinline__ void load_kv_tile(const PrefillArgs& a, const int32_t
   }
 }
 
-template <typename T, int D>
-__global__ void __launch_bounds__(kWarps * 32, 2) prefill_kernel(PrefillArgs a) {
+// BN: keys per tile; MINB: blocks per multiprocessor to fit (caps the registers).
+template <typename T, int D, int BN, int MINB>
+__global__ void __launch_bounds__(kWarps * 32, MINB) prefill_kernel(PrefillArgs a) {
   constexpr int LD = D + 8;  // shared row stride (elements): +16 bytes against bank conflicts
+  static_assert(2 * BN >= kRows, "the Q tile is staged in the second K/V buffer");
   extern __shared__ uint4 smem_raw[];
-  Bf16* sq = reinterpret_cast<Bf16*>(smem_raw);  // (kRows, LD)
-  Bf16* sk = sq + kRows * LD;                    // (2, kKeys, LD)
-  Bf16* sv = sk + 2 * kKeys * LD;                // (2, kKeys, LD)
+  // Buffer b: K at base + 2 b BN LD, V right after it, (BN, LD) each.
+  Bf16* const base = reinterpret_cast<Bf16*>(smem_raw);
+  Bf16* sq = base + 2 * BN * LD;  // (kRows, LD), only until Q sits in registers
 
-  const int seq = blockIdx.z, kvh = blockIdx.y;
+  // Grid x: (tile rank, KV head) with the head fastest, so every head's longest rows go first.
+  const int seq = blockIdx.z, kvh = int(blockIdx.x) % a.d.n_head_kv;
+  const int rank = int(blockIdx.x) / a.d.n_head_kv;
   const int group = a.d.n_head / a.d.n_head_kv;
   const int q_first = a.b.seq_q_start[seq];
   const int n_new = a.b.seq_q_start[seq + 1] - q_first;
   const int n_rows = n_new * group;
   const int n_tiles = (n_rows + kRows - 1) / kRows;
-  if (int(blockIdx.x) >= n_tiles) return;
-  const int tile = n_tiles - 1 - int(blockIdx.x);  // the longest rows first
+  if (rank >= n_tiles) return;
+  const int tile = n_tiles - 1 - rank;
   const int n_past = a.b.seq_len[seq] - n_new;
   const int r0 = tile * kRows;
   const int r_last = min(r0 + kRows, n_rows) - 1;
   const int pos_first = n_past + r0 / group;
   const int n_keys = n_past + r_last / group + 1;  // keys 0 .. the last row's position
-  const int n_kt = (n_keys + kKeys - 1) / kKeys;
+  const int n_kt = (n_keys + BN - 1) / BN;
   const int32_t* table = a.b.block_tables + int64_t(seq) * a.b.max_blocks;
   const int row_w = (a.d.n_head + 2 * a.d.n_head_kv) * D;
 
-  load_kv_tile<T, D, LD>(a, table, kvh, 0, n_keys, sk, sv);
+  load_kv_tile<T, D, LD, BN>(a, table, kvh, 0, n_keys, base, base + BN * LD);
   cp_async_commit();
 
   // Q tile -> BF16 shared memory (rows past the sequence are zero).
@@ -173,8 +184,8 @@ __global__ void __launch_bounds__(kWarps * 32, 2) prefill_kernel(PrefillArgs a) 
       const int tok = q_first + rr / group, h = kvh * group + rr % group;
       x = *reinterpret_cast<const float4*>(a.qkv + int64_t(tok) * row_w + h * D + e);
     }
-    *reinterpret_cast<uint2*>(sq + r * LD + e) = make_uint2(pack_bf16(x.x, x.y),
-                                                            pack_bf16(x.z, x.w));
+    *reinterpret_cast<uint2*>(sq + r * LD + e) =
+        make_uint2(pack_bf16(x.x, x.y), pack_bf16(x.z, x.w));
   }
   __syncthreads();
 
@@ -183,6 +194,7 @@ __global__ void __launch_bounds__(kWarps * 32, 2) prefill_kernel(PrefillArgs a) 
 #pragma unroll
   for (int kk = 0; kk < D / 16; ++kk)
     ldmatrix_x4(qf[kk], sq + (warp * 16 + lane % 16) * LD + kk * 16 + (lane / 16) * 8);
+  __syncthreads();  // the Q staging area becomes K/V buffer 1
 
   // This thread's two rows (fragment rows lane / 4 and lane / 4 + 8 of the warp's 16).
   int pos[2];
@@ -198,25 +210,25 @@ __global__ void __launch_bounds__(kWarps * 32, 2) prefill_kernel(PrefillArgs a) 
   for (int kt = 0; kt < n_kt; ++kt) {
     const int buf = kt & 1;
     if (kt + 1 < n_kt) {
-      load_kv_tile<T, D, LD>(a, table, kvh, (kt + 1) * kKeys, n_keys,
-                             sk + (buf ^ 1) * kKeys * LD, sv + (buf ^ 1) * kKeys * LD);
+      Bf16* nk = base + (buf ^ 1) * 2 * BN * LD;
+      load_kv_tile<T, D, LD, BN>(a, table, kvh, (kt + 1) * BN, n_keys, nk, nk + BN * LD);
       cp_async_commit();
       cp_async_wait<1>();
     } else {
       cp_async_wait<0>();
     }
     __syncthreads();
-    const Bf16* tk = sk + buf * kKeys * LD;
-    const Bf16* tv = sv + buf * kKeys * LD;
+    const Bf16* tk = base + buf * 2 * BN * LD;
+    const Bf16* tv = tk + BN * LD;
 
-    // S = Q Kᵀ: (16 rows, kKeys) per warp.
-    float s[kKeys / 8][4];
+    // S = Q Kᵀ: (16 rows, BN) per warp.
+    float s[BN / 8][4];
 #pragma unroll
-    for (int n = 0; n < kKeys / 8; ++n) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.0f;
+    for (int n = 0; n < BN / 8; ++n) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.0f;
 #pragma unroll
     for (int kk = 0; kk < D / 16; kk += 2)
 #pragma unroll
-      for (int n = 0; n < kKeys / 8; ++n) {
+      for (int n = 0; n < BN / 8; ++n) {
         uint32_t bk[4];
         ldmatrix_x4(bk, tk + (n * 8 + lane % 8) * LD + kk * 16 + (lane / 8) * 8);
         mma_bf16(s[n], qf[kk], bk[0], bk[1]);
@@ -224,10 +236,10 @@ __global__ void __launch_bounds__(kWarps * 32, 2) prefill_kernel(PrefillArgs a) 
       }
 
     // Causal mask, only where some key of the tile lies past the first row's position.
-    const int j0 = kt * kKeys;
-    if (j0 + kKeys - 1 > pos_first) {
+    const int j0 = kt * BN;
+    if (j0 + BN - 1 > pos_first) {
 #pragma unroll
-      for (int n = 0; n < kKeys / 8; ++n)
+      for (int n = 0; n < BN / 8; ++n)
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
           const int j = j0 + n * 8 + (lane % 4) * 2 + (e & 1);
@@ -240,7 +252,7 @@ __global__ void __launch_bounds__(kWarps * 32, 2) prefill_kernel(PrefillArgs a) 
     for (int i = 0; i < 2; ++i) {
       float mx = -INFINITY;
 #pragma unroll
-      for (int n = 0; n < kKeys / 8; ++n) mx = fmaxf(mx, fmaxf(s[n][2 * i], s[n][2 * i + 1]));
+      for (int n = 0; n < BN / 8; ++n) mx = fmaxf(mx, fmaxf(s[n][2 * i], s[n][2 * i + 1]));
       mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
       mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
       // Key 0 lies in the first tile for every row, so m is finite from then on.
@@ -248,7 +260,7 @@ __global__ void __launch_bounds__(kWarps * 32, 2) prefill_kernel(PrefillArgs a) 
       const float corr = fast_exp2(m[i] - mn);
       float sum = 0.0f;
 #pragma unroll
-      for (int n = 0; n < kKeys / 8; ++n)
+      for (int n = 0; n < BN / 8; ++n)
 #pragma unroll
         for (int e = 2 * i; e < 2 * i + 2; ++e) {
           s[n][e] = fast_exp2(s[n][e] * a.s_mul - mn);
@@ -262,7 +274,7 @@ __global__ void __launch_bounds__(kWarps * 32, 2) prefill_kernel(PrefillArgs a) 
 
     // O += P V, P from the S accumulators (BF16), V through ldmatrix.trans.
 #pragma unroll
-    for (int kk = 0; kk < kKeys / 16; ++kk) {
+    for (int kk = 0; kk < BN / 16; ++kk) {
       const uint32_t pa[4] = {pack_bf16(s[2 * kk][0], s[2 * kk][1]),
                               pack_bf16(s[2 * kk][2], s[2 * kk][3]),
                               pack_bf16(s[2 * kk + 1][0], s[2 * kk + 1][1]),
@@ -270,8 +282,8 @@ __global__ void __launch_bounds__(kWarps * 32, 2) prefill_kernel(PrefillArgs a) 
 #pragma unroll
       for (int n = 0; n < D / 16; ++n) {
         uint32_t bv[4];
-        ldmatrix_x4_trans(bv, tv + (kk * 16 + lane % 8 + ((lane / 8) % 2) * 8) * LD + n * 16 +
-                                  (lane / 16) * 8);
+        ldmatrix_x4_trans(
+            bv, tv + (kk * 16 + lane % 8 + ((lane / 8) % 2) * 8) * LD + n * 16 + (lane / 16) * 8);
         mma_bf16(o[2 * n], pa, bv[0], bv[1]);
         mma_bf16(o[2 * n + 1], pa, bv[2], bv[3]);
       }
@@ -296,21 +308,20 @@ __global__ void __launch_bounds__(kWarps * 32, 2) prefill_kernel(PrefillArgs a) 
   }
 }
 
-template <typename T, int D>
+template <typename T, int D, int BN, int MINB>
 void launch_prefill(const PrefillArgs& a, cudaStream_t s) {
   constexpr int LD = D + 8;
-  constexpr size_t smem = size_t(kRows + 4 * kKeys) * LD * sizeof(Bf16);
+  constexpr size_t smem = size_t(4 * BN) * LD * sizeof(Bf16);
   static bool attr_set = false;  // one stream, one thread (cuda_common.h)
   if (!attr_set) {
-    QINFER_CUDA_CHECK(cudaFuncSetAttribute(prefill_kernel<T, D>,
-                                           cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                           int(smem)));
+    QINFER_CUDA_CHECK(cudaFuncSetAttribute(prefill_kernel<T, D, BN, MINB>,
+                                           cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
     attr_set = true;
   }
   const int group = a.d.n_head / a.d.n_head_kv;
   const int64_t tiles = (int64_t(a.b.max_q_len) * group + kRows - 1) / kRows;
-  const dim3 grid(unsigned(tiles), unsigned(a.d.n_head_kv), unsigned(a.b.n_seq));
-  prefill_kernel<T, D><<<grid, kWarps * 32, smem, s>>>(a);
+  const dim3 grid(unsigned(tiles * a.d.n_head_kv), 1, unsigned(a.b.n_seq));
+  prefill_kernel<T, D, BN, MINB><<<grid, kWarps * 32, smem, s>>>(a);
   QINFER_CUDA_CHECK_LAUNCH();
 }
 
@@ -340,9 +351,9 @@ void attention_prefill(const float* qkv, const AttnBatch& b, const AttnDims& d,
   attn::dispatch_cache(kv.dtype, "attention_prefill", [&](auto tag) {
     using T = decltype(tag);
     if (d.head_dim == 64)
-      launch_prefill<T, 64>(a, s);
+      launch_prefill<T, 64, kKeys, kMinBlocks>(a, s);
     else
-      launch_prefill<T, 128>(a, s);
+      launch_prefill<T, 128, kKeys, kMinBlocks>(a, s);
   });
 }
 

@@ -22,8 +22,7 @@ template <typename T>
 __global__ void __launch_bounds__(kThreads)
     rope_kv_write_kernel(float* __restrict__ qkv, AttnBatch b, AttnDims d,
                          const float* __restrict__ inv_freq, T* __restrict__ k_cache,
-                         T* __restrict__ v_cache, int block_size, float k_scale,
-                         float v_scale) {
+                         T* __restrict__ v_cache, int block_size, float k_scale, float v_scale) {
   __shared__ float cos_t[128], sin_t[128];  // head_dim <= 256
   const int t = blockIdx.x;
   const int hd = d.head_dim, half = hd / 2;
@@ -69,12 +68,11 @@ __global__ void __launch_bounds__(kThreads)
 namespace attn {
 
 void check_dims(const AttnDims& d, const KvCacheView& kv, const char* op) {
-  QINFER_CHECK(d.n_head_kv > 0 && d.n_head % d.n_head_kv == 0 && d.n_head / d.n_head_kv <= 8,
-               op, ": unsupported on cuda: n_head ", d.n_head, ", n_head_kv ", d.n_head_kv,
+  QINFER_CHECK(d.n_head_kv > 0 && d.n_head % d.n_head_kv == 0 && d.n_head / d.n_head_kv <= 8, op,
+               ": unsupported on cuda: n_head ", d.n_head, ", n_head_kv ", d.n_head_kv,
                " (n_head must be a multiple of n_head_kv, group <= 8)");
   QINFER_CHECK(d.head_dim >= 16 && d.head_dim <= 256 && d.head_dim % 16 == 0, op,
-               ": unsupported on cuda: head_dim ", d.head_dim,
-               " (a multiple of 16 in [16, 256])");
+               ": unsupported on cuda: head_dim ", d.head_dim, " (a multiple of 16 in [16, 256])");
   QINFER_CHECK(kv.k != nullptr && kv.v != nullptr && kv.block_size > 0 && kv.n_block > 0, op,
                ": KV cache view has no memory or an empty shape (n_block ", kv.n_block,
                ", block_size ", kv.block_size, ")");
