@@ -11,6 +11,7 @@
 #include <algorithm>
 
 #include "ops/cuda/cuda_common.h"
+#include "ops/cuda/cuda_ops.h"
 #include "ops/cuda/fp8_device.cuh"
 #include "ops/cuda/fused_ops.h"
 #include "ops/cuda/linear_cuda.h"
@@ -402,7 +403,7 @@ void linear_act(const LinearWeight& w, const Act& x, float* y, bool accumulate) 
       Tensor xt = Tensor::view(x.data, DType::kF32, {n, w.n_in}, Device::kCuda);
       float* out = accumulate ? static_cast<float*>(g_tmp_y.get(size_t(n * w.n_out) * 4)) : y;
       Tensor yt = Tensor::view(out, DType::kF32, {n, w.n_out}, Device::kCuda);
-      linear(w, xt, yt);
+      ops::cuda::linear(w, xt, yt);
       if (accumulate) {
         add_kernel<<<grid_for(n * w.n_out, 256), 256, 0, s>>>(y, out, n * w.n_out);
         QINFER_CUDA_CHECK_LAUNCH();
