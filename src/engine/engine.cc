@@ -191,30 +191,36 @@ bool Engine::step_body(double* forward_s, int64_t* n_decode) {
     return false;
   }
   copy_blocks(out.copies);
+  const bool device = sample_on_device(out);
   Tensor logits;
   double tf = now_s();
-  run_forward(out, &logits);
+  run_forward(out, device, &logits);
   *forward_s = now_s() - tf;
   sched_->commit(out);
-  const float* row = logits.defined() ? logits.data_as<float>() : nullptr;
+  int64_t row = 0;
   std::vector<SampleJob> jobs;
   for (const ScheduledSeq& s : out.seqs) {
     SeqCtx& sc = *seqs_.at(s.seq->id);
     int64_t first = s.seq->n_computed - s.n_new;
-    if (wants_prompt_rows(*s.seq, first)) {
-      record_prompt_logprobs(sc, first, row, s.n_new);
-      row += s.n_new * vocab_;
-      if (s.sample) prepare_samples(sc, row - vocab_, &jobs);
+    if (wants_prompt_rows(*s.seq, first)) {  // never on the device path: host logits
+      record_prompt_logprobs(sc, first, logits.data_as<float>() + row * vocab_, s.n_new);
+      row += s.n_new;
+      if (s.sample) prepare_samples(sc, row - 1, &jobs);
     } else if (s.sample) {
       prepare_samples(sc, row, &jobs);
-      row += vocab_;
+      row += 1;
     }
   }
-  // Each sequence has its own sampler (and RNG), so rows are drawn in parallel; what
-  // follows (detokenize, stop checks, outputs) stays in order on this thread.
-  parallel_for(int64_t(jobs.size()), [&](int64_t b, int64_t e, int) {
-    for (int64_t i = b; i < e; ++i) draw(jobs[size_t(i)]);
-  });
+  if (device) {
+    draw_on_device(jobs, logits);
+  } else {
+    // Each sequence has its own sampler (and RNG), so rows are drawn in parallel; what
+    // follows (detokenize, stop checks, outputs) stays in order on this thread.
+    const float* base = logits.defined() ? logits.data_as<float>() : nullptr;
+    parallel_for(int64_t(jobs.size()), [&](int64_t b, int64_t e, int) {
+      for (int64_t i = b; i < e; ++i) draw(jobs[size_t(i)], base);
+    });
+  }
   for (const SampleJob& j : jobs) *n_decode += j.sc->seq->n_generated() > 0;
   for (SampleJob& j : jobs) apply_sample(j);
   emit_all();
@@ -222,7 +228,15 @@ bool Engine::step_body(double* forward_s, int64_t* n_decode) {
   return true;
 }
 
-void Engine::run_forward(const SchedulerOutput& out, Tensor* logits) {
+bool Engine::sample_on_device(const SchedulerOutput& out) const {
+  if (opt_.sample_on == SampleOn::kHost) return false;
+  if (opt_.sample_on == SampleOn::kAuto && model_->device() != Device::kCuda) return false;
+  for (const ScheduledSeq& s : out.seqs)  // prompt logprobs read every row on the host
+    if (wants_prompt_rows(*s.seq, s.seq->n_computed)) return false;
+  return true;
+}
+
+void Engine::run_forward(const SchedulerOutput& out, bool device, Tensor* logits) {
   model::Batch batch;
   int64_t n_rows = 0;
   for (const ScheduledSeq& s : out.seqs) {
@@ -235,8 +249,10 @@ void Engine::run_forward(const SchedulerOutput& out, Tensor* logits) {
                           .logits_all = all});
     n_rows += all ? s.n_new : (s.sample ? 1 : 0);
   }
-  // Into a buffer kept across steps: no fresh (rows, vocab) allocation to fault in and free.
-  *logits = model_->forward_into(batch, kv_, logits_buf_);
+  // Device: the logits stay where the model computed them (a CPU model returns host ones).
+  // Host: into a buffer kept across steps, no fresh (rows, vocab) allocation to fault in.
+  *logits = device ? model_->forward_device(batch, kv_)
+                   : model_->forward_into(batch, kv_, logits_buf_);
   QINFER_CHECK(n_rows == 0 || (logits->dim(0) == n_rows && logits->dim(1) == vocab_),
                "engine: model returned logits ", shape_str(logits->shape()), ", expected (",
                n_rows, ", ", vocab_, ")");

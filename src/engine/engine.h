@@ -23,6 +23,13 @@
 
 namespace qinfer::engine {
 
+// Where a step's next tokens are sampled. kHost copies the logits to the host (always, for a
+// step in which a request wants prompt logprobs); kDevice samples next to the logits
+// (LlamaModel::forward_device + ops::cuda::sample_rows; with host logits, e.g. a CPU model, the
+// same path runs engine::sample_rows_host: tests use that); kAuto is kDevice when the model runs
+// on CUDA. The outputs are the same either way (src/engine/sampler.h).
+enum class SampleOn { kAuto, kHost, kDevice };
+
 struct EngineOptions {
   int64_t max_model_len = 0;             // 0: the model's max_position_embeddings
   int64_t max_num_seqs = 256;
@@ -31,6 +38,7 @@ struct EngineOptions {
   int64_t block_size = 16;
   int64_t kv_cache_bytes = 0;            // 0: enough for max_num_seqs sequences, capped at 4 GiB
   std::vector<int32_t> eos_token_ids{};    // stop tokens unless ignore_eos
+  SampleOn sample_on = SampleOn::kAuto;
 };
 
 class Engine {
@@ -75,14 +83,17 @@ class Engine {
   bool step_body(double* forward_s, int64_t* n_decode);
   void drain_inbox();
   void start_group(Request&& req, OutputCallback&& cb);
-  void run_forward(const SchedulerOutput& out, Tensor* logits);
+  bool sample_on_device(const SchedulerOutput& out) const;
+  void run_forward(const SchedulerOutput& out, bool device, Tensor* logits);
   void copy_blocks(const std::vector<BlockCopy>& copies);
   void record_prompt_logprobs(SeqCtx& sc, int64_t first_pos, const float* rows, int64_t n);
   // Sampling a row takes three phases so that the costly middle one (the sampler over the
   // vocabulary) runs in parallel over the sequences of a step.
   struct SampleJob;
-  void prepare_samples(SeqCtx& sc, const float* row, std::vector<SampleJob>* jobs);
-  void draw(SampleJob& job) const;
+  void prepare_samples(SeqCtx& sc, int64_t row, std::vector<SampleJob>* jobs);
+  void draw(SampleJob& job, const float* logits) const;
+  // The device path's draw of every job at once (device_sampling.h).
+  void draw_on_device(std::vector<SampleJob>& jobs, Tensor& logits);
   void apply_sample(SampleJob& job);
   void emit_all();
   void finish_seq(SeqCtx& sc, FinishReason reason);

@@ -54,9 +54,14 @@ struct Engine::SeqCtx {
 
 struct Engine::SampleJob {
   SeqCtx* sc = nullptr;
-  const float* row = nullptr;  // (vocab) logits
+  int64_t row = 0;  // of the step's logits
   SampleResult result;
 };
+
+// The tokens a sequence may not sample yet: with fewer than min_tokens generated, the stop
+// tokens (EOS unless ignore_eos, and stop_token_ids) are masked (vLLM's logits processor).
+std::vector<int32_t> banned_tokens(const Request& req, const Sequence& seq,
+                                   const std::vector<int32_t>& eos_token_ids);
 
 inline bool wants_prompt_rows(const Sequence& s, int64_t first) {
   return s.prompt_logits && first < s.n_prompt;

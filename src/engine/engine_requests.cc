@@ -8,6 +8,7 @@
 
 #include "core/log.h"
 #include "engine/engine.h"
+#include "engine/device_sampling.h"
 #include "engine/engine_internal.h"
 
 namespace qinfer {
@@ -82,7 +83,16 @@ void Engine::record_prompt_logprobs(SeqCtx& sc, int64_t first, const float* rows
   }
 }
 
-void Engine::prepare_samples(SeqCtx& sc, const float* row, std::vector<SampleJob>* jobs) {
+std::vector<int32_t> banned_tokens(const Request& req, const Sequence& seq,
+                                   const std::vector<int32_t>& eos_token_ids) {
+  std::vector<int32_t> out;
+  if (seq.n_generated() >= req.min_tokens) return out;
+  if (!req.ignore_eos) out = eos_token_ids;
+  out.insert(out.end(), req.stop_token_ids.begin(), req.stop_token_ids.end());
+  return out;
+}
+
+void Engine::prepare_samples(SeqCtx& sc, int64_t row, std::vector<SampleJob>* jobs) {
   Group& g = *sc.group;
   if (!g.prompt_done) {
     g.prompt_done = true;
@@ -127,23 +137,46 @@ void Engine::prepare_samples(SeqCtx& sc, const float* row, std::vector<SampleJob
   }
 }
 
-void Engine::draw(SampleJob& job) const {
+void Engine::draw(SampleJob& job, const float* logits) const {
   SeqCtx& sc = *job.sc;
-  const Request& req = sc.group->req;
   const Sequence& seq = *sc.seq;
-  const float* row = job.row;
-  bool masked = seq.n_generated() < req.min_tokens;
+  const float* row = logits + job.row * vocab_;
+  const std::vector<int32_t> banned = banned_tokens(sc.group->req, seq, opt_.eos_token_ids);
   std::vector<float> work;
-  if (masked) {  // min_tokens: stop tokens cannot be sampled yet (vLLM's logits processor)
+  if (!banned.empty()) {  // min_tokens: stop tokens cannot be sampled yet
     work.assign(row, row + vocab_);
-    if (!req.ignore_eos)
-      for (int32_t e : opt_.eos_token_ids) work[size_t(e)] = -INFINITY;
-    for (int32_t e : req.stop_token_ids) work[size_t(e)] = -INFINITY;
+    for (int32_t e : banned) work[size_t(e)] = -INFINITY;
   }
   std::span<const int32_t> all(seq.tokens);
   job.result = sc.sampler->sample(
-      masked ? std::span<const float>(work) : std::span<const float>(row, size_t(vocab_)),
+      banned.empty() ? std::span<const float>(row, size_t(vocab_)) : std::span<const float>(work),
       all.first(size_t(seq.n_prompt)), all.subspan(size_t(seq.n_prompt)));
+}
+
+void Engine::draw_on_device(std::vector<SampleJob>& jobs, Tensor& logits) {
+  if (jobs.empty()) return;
+  std::vector<std::vector<int32_t>> banned(jobs.size());
+  std::vector<RowToSample> rows;
+  rows.reserve(jobs.size());
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    SeqCtx& sc = *jobs[i].sc;
+    const Sequence& seq = *sc.seq;
+    banned[i] = banned_tokens(sc.group->req, seq, opt_.eos_token_ids);
+    const SamplingParams& p = sc.sampler->params();
+    std::span<const int32_t> all(seq.tokens);
+    rows.push_back({.logits_row = jobs[i].row,
+                    .params = &p,
+                    .prompt = all.first(size_t(seq.n_prompt)),
+                    .generated = all.subspan(size_t(seq.n_prompt)),
+                    .banned = banned[i],
+                    // The draw the host sampler would make, from the sequence's own RNG.
+                    .uniform = p.temperature > 0.0f ? sc.sampler->next_uniform() : 0.0});
+  }
+  const ops::cuda::SampleBatch batch = plan_samples(rows, vocab_);
+  const std::vector<ops::cuda::SampleOut> outs = logits.device() == Device::kCuda
+                                                     ? ops::cuda::sample_rows(logits, batch)
+                                                     : sample_rows_host(logits, batch);
+  for (size_t i = 0; i < jobs.size(); ++i) jobs[i].result = to_sample_result(outs[i]);
 }
 
 void Engine::apply_sample(SampleJob& job) {

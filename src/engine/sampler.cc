@@ -8,8 +8,11 @@
 #include <unordered_map>
 
 #include "core/error.h"
+#include "ops/cuda/sampling_math.h"
 
 namespace qinfer::engine {
+
+namespace sampling = ops::sampling;
 
 namespace {
 
@@ -51,18 +54,17 @@ void apply_penalties(const SamplingParams& p, std::vector<float>& l,
 }
 
 // The kept tokens of `l` (finite logits), most likely first: only as far as needed to decide
-// top_p when the head of the distribution holds the mass (a 128k-entry sort is the slow case).
-std::vector<int32_t> sorted_head(const std::vector<float>& l, double mass_needed, double total,
-                                 float mx) {
+// top_p when the head of the distribution holds the weight (a 128k-entry sort is the slow case).
+std::vector<int32_t> sorted_head(const std::vector<float>& l, uint64_t weight_needed, float mx) {
   std::vector<int32_t> idx;
   for (size_t i = 0; i < l.size(); ++i)
     if (l[i] != kNegInf) idx.push_back(int32_t(i));
   const ByLogitDesc by{l.data()};
   for (size_t head = 256; head < idx.size(); head *= 8) {
     std::partial_sort(idx.begin(), idx.begin() + long(head), idx.end(), by);
-    double cum = 0;
-    for (size_t i = 0; i < head; ++i) cum += std::exp(double(l[size_t(idx[i])]) - mx) / total;
-    if (cum >= mass_needed) {
+    uint64_t cum = 0;
+    for (size_t i = 0; i < head; ++i) cum += sampling::weight(l[size_t(idx[i])], mx);
+    if (cum >= weight_needed) {
       idx.resize(head);
       return idx;
     }
@@ -90,15 +92,18 @@ void apply_truncation(const SamplingParams& p, std::vector<float>& l) {
       if (v < kth) v = kNegInf;
   }
   if (p.top_p < 1.0f) {
-    double total = 0;
-    for (float v : l) total += std::exp(double(v) - mx);
-    const std::vector<int32_t> order = sorted_head(l, double(p.top_p), total, mx);
-    // Keep token j while the mass of the tokens before it is < top_p.
-    double cum = 0;
+    // Over the draw's fixed-point weights (sampling_math.h): keep token j while the weight of
+    // the tokens before it is below top_p * total, i.e. up to the first whose inclusive sum
+    // reaches it.
+    uint64_t total = 0;
+    for (float v : l) total += sampling::weight(v, mx);
+    const uint64_t need = sampling::top_p_threshold(p.top_p, total);
+    const std::vector<int32_t> order = sorted_head(l, need, mx);
+    uint64_t cum = 0;
     size_t i = 0;
     for (; i < order.size(); ++i) {
-      cum += std::exp(double(l[size_t(order[i])]) - mx) / total;
-      if (cum >= double(p.top_p)) break;
+      cum += sampling::weight(l[size_t(order[i])], mx);
+      if (cum >= need) break;
     }
     std::vector<bool> keep(V, false);
     for (size_t j = 0; j <= i && j < order.size(); ++j) keep[size_t(order[j])] = true;
@@ -109,6 +114,18 @@ void apply_truncation(const SamplingParams& p, std::vector<float>& l) {
 
 bool has_penalties(const SamplingParams& p) {
   return p.repetition_penalty != 1.0f || p.presence_penalty != 0.0f || p.frequency_penalty != 0.0f;
+}
+
+std::vector<float> processed_logits(const SamplingParams& p, std::span<const float> logits,
+                                    std::span<const int32_t> prompt,
+                                    std::span<const int32_t> generated) {
+  QINFER_CHECK(!logits.empty(), "sampling: empty logits row");
+  std::vector<float> l(logits.begin(), logits.end());
+  apply_penalties(p, l, prompt, generated);
+  if (p.temperature == 0.0f) return l;
+  for (float& v : l) v /= p.temperature;
+  apply_truncation(p, l);
+  return l;
 }
 
 }  // namespace
@@ -137,50 +154,57 @@ Sampler::Sampler(const SamplingParams& params) : params_(params) {
                 : (uint64_t(std::random_device{}()) << 32) ^ uint64_t(std::random_device{}()));
 }
 
+double Sampler::next_uniform() { return std::uniform_real_distribution<double>(0.0, 1.0)(rng_); }
+
 std::vector<float> Sampler::processed_logits(std::span<const float> logits,
                                              std::span<const int32_t> prompt,
                                              std::span<const int32_t> generated) const {
-  QINFER_CHECK(!logits.empty(), "sampling: empty logits row");
-  std::vector<float> l(logits.begin(), logits.end());
-  apply_penalties(params_, l, prompt, generated);
-  if (params_.temperature == 0.0f) return l;
-  for (float& v : l) v /= params_.temperature;
-  apply_truncation(params_, l);
-  return l;
+  return engine::processed_logits(params_, logits, prompt, generated);
 }
 
 SampleResult Sampler::sample(std::span<const float> logits, std::span<const int32_t> prompt,
                              std::span<const int32_t> generated) {
+  const double u = params_.temperature == 0.0f ? 0.0 : next_uniform();
+  return sample_row(params_, logits, prompt, generated, u);
+}
+
+SampleResult sample_row(const SamplingParams& p, std::span<const float> logits,
+                        std::span<const int32_t> prompt, std::span<const int32_t> generated,
+                        double u) {
   QINFER_CHECK(!logits.empty(), "sampling: empty logits row");
   SampleResult r;
-  if (params_.temperature == 0.0f && !has_penalties(params_)) {
+  if (p.temperature == 0.0f && !has_penalties(p)) {
     // Greedy on the raw row: no copy (the lowest id among equal maxima, as argmax).
     r.token = int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
   } else {
-    std::vector<float> l = processed_logits(logits, prompt, generated);
-    if (params_.temperature == 0.0f) {
+    std::vector<float> l = processed_logits(p, logits, prompt, generated);
+    if (p.temperature == 0.0f) {
       r.token = int32_t(std::max_element(l.begin(), l.end()) - l.begin());
     } else {
+      // Inverse CDF in token-id order over exact integer weights (sampling_math.h).
       const float mx = *std::max_element(l.begin(), l.end());
-      double sum = 0;
-      for (float& v : l) sum += (v = v == kNegInf ? 0.0f : std::exp(v - mx));
-      const double u = std::uniform_real_distribution<double>(0.0, 1.0)(rng_) * sum;
-      double cum = 0;
+      uint64_t total = 0;
+      for (float v : l) total += sampling::weight(v, mx);
       r.token = -1;
-      for (size_t i = 0; i < l.size(); ++i) {
-        if (l[i] == 0.0f) continue;
-        cum += l[i];
-        r.token = int32_t(i);  // the last kept token absorbs rounding at the top end
-        if (u < cum) break;
+      if (total > 0) {
+        const uint64_t target = sampling::draw_target(u, total);
+        uint64_t cum = 0;
+        for (size_t i = 0; i < l.size(); ++i) {
+          cum += sampling::weight(l[i], mx);
+          if (cum > target) {
+            r.token = int32_t(i);
+            break;
+          }
+        }
       }
       if (r.token < 0)
         r.token = int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
     }
   }
-  if (params_.logprobs || params_.top_logprobs > 0) {
+  if (p.logprobs || p.top_logprobs > 0) {
     const double lse = log_sum_exp(logits);
     r.logprob = float(double(logits[size_t(r.token)]) - lse);
-    const size_t n = std::min(size_t(params_.top_logprobs), logits.size());
+    const size_t n = std::min(size_t(p.top_logprobs), logits.size());
     if (n > 0) {
       std::vector<int32_t> idx(logits.size());
       std::iota(idx.begin(), idx.end(), 0);

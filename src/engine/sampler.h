@@ -13,6 +13,13 @@
 //   7. draw from the renormalized distribution with the request's own RNG
 //      (std::mt19937_64 seeded by `seed`: the same seed gives the same tokens).
 //
+// The draw inverts the CDF of one uniform u in [0, 1) (std::uniform_real_distribution<double>
+// over the RNG) in token-id order, over fixed-point weights round(exp(l - max) * 2^45) whose
+// sums are exact (src/ops/cuda/sampling_math.h); top_p sums the same weights. The GPU sampler
+// (src/ops/cuda/sampling_cuda.h) does the same integer arithmetic with the same uniform, drawn
+// by the host from the same RNG, so a seed picks the same tokens on the CPU and on the GPU.
+// (Tokens below p_max * 2^-46 have weight 0 and are never drawn.)
+//
 // Log-probabilities are those of the raw model output, log_softmax(logits) before any
 // penalty or temperature (vLLM's default logprobs mode "raw_logprobs").
 #pragma once
@@ -70,9 +77,19 @@ class Sampler {
 
   const SamplingParams& params() const { return params_; }
 
+  // The uniform that sample() would draw next, for sampling this row elsewhere (on the GPU):
+  // sample() draws exactly one per call when temperature > 0 and none when greedy, so a
+  // caller that draws it here instead keeps the sequence's stream of random numbers intact.
+  double next_uniform();
+
  private:
   SamplingParams params_;
   std::mt19937_64 rng_;
 };
+
+// Sampler::sample with an explicit uniform u in [0, 1) (unused when greedy): one row, no RNG.
+SampleResult sample_row(const SamplingParams& p, std::span<const float> logits,
+                        std::span<const int32_t> prompt, std::span<const int32_t> generated,
+                        double u);
 
 }  // namespace qinfer::engine

@@ -1,0 +1,445 @@
+// Next-token sampling on the GPU; contract and semantics in sampling_cuda.h (engine::Sampler's,
+// row by row). One thread block per sampled row walks the row's logits a few times:
+//   raw argmax and log-sum-exp; penalties and temperature into a scratch row;
+//   min_p against the row maximum; top_k and top_p as radix selects over order-preserving
+//   float keys (8 bits per pass, 4 passes: the k-th largest key by count, and the largest key
+//   whose inclusive weight reaches top_p's threshold); ties at a top_p cut resolved by id;
+//   the draw as an exact integer inverse CDF in id order (sampling_math.h): per-thread chunk
+//   sums, one block scan, and the one thread whose chunk holds the target walks it.
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "ops/cuda/cuda_common.h"
+#include "ops/cuda/sampling_cuda.h"
+
+namespace qinfer::ops::cuda {
+namespace {
+
+namespace sm = ::qinfer::ops::sampling;
+using u64 = unsigned long long;
+
+constexpr int kThreads = 1024;
+constexpr int kWarps = kThreads / 32;
+constexpr int kMaxTop = sm::kMaxTopLogprobs;
+
+struct RowDesc {
+  SampleRow r;
+  int32_t scratch = -1;  // row of the scratch buffer for processed logits; -1: none needed
+};
+
+struct Shared {
+  u64 hist[256];
+  u64 warp_u[kWarps];
+  double warp_d[kWarps];
+  float warp_f[kWarps];
+  int warp_i[kWarps];
+  u64 bc_u[2];
+  int bc_i[2];
+  float bc_f;
+  int top_ids[kMaxTop];
+};
+
+__device__ __forceinline__ float neg_inf() { return __int_as_float(0xff800000); }
+
+// (value, id) maximum, the lowest id among equal values (std::max_element's first maximum).
+__device__ __forceinline__ void better(float& v, int& id, float v2, int id2) {
+  if (v2 > v || (v2 == v && id2 < id)) v = v2, id = id2;
+}
+
+template <class Load>
+__device__ void block_argmax(Load load, int n, Shared& sh, float* v_out, int* id_out) {
+  float v = neg_inf();
+  int id = n;
+  for (int i = threadIdx.x; i < n; i += kThreads) better(v, id, load(i), i);
+  for (int o = 16; o > 0; o >>= 1)
+    better(v, id, __shfl_xor_sync(~0u, v, o), __shfl_xor_sync(~0u, id, o));
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  if (lane == 0) sh.warp_f[warp] = v, sh.warp_i[warp] = id;
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    for (int w = 1; w < kWarps; ++w) better(v, id, sh.warp_f[w], sh.warp_i[w]);
+    // An all -inf row (or NaN): the first token, as max_element returns then.
+    sh.bc_f = v;
+    sh.bc_i[0] = id < n ? id : 0;
+  }
+  __syncthreads();
+  *v_out = sh.bc_f;
+  *id_out = sh.bc_i[0];
+  __syncthreads();
+}
+
+__device__ double block_sum(double v, Shared& sh) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(~0u, v, o);
+  if (threadIdx.x % 32 == 0) sh.warp_d[threadIdx.x / 32] = v;
+  __syncthreads();
+  double s = 0;
+  for (int w = 0; w < kWarps; ++w) s += sh.warp_d[w];
+  __syncthreads();
+  return s;
+}
+
+// Exclusive prefix sum of one value per thread (thread order); *total gets the block's sum.
+__device__ u64 block_scan(u64 v, Shared& sh, u64* total) {
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  u64 incl = v;
+  for (int o = 1; o < 32; o <<= 1) {
+    const u64 t = __shfl_up_sync(~0u, incl, o);
+    if (lane >= o) incl += t;
+  }
+  if (lane == 31) sh.warp_u[warp] = incl;
+  __syncthreads();
+  u64 before = 0, all = 0;
+  for (int w = 0; w < kWarps; ++w) {
+    if (w < warp) before += sh.warp_u[w];
+    all += sh.warp_u[w];
+  }
+  __syncthreads();
+  *total = all;
+  return before + incl - v;
+}
+
+__device__ u64 block_sum(u64 v, Shared& sh) {
+  u64 total;
+  block_scan(v, sh, &total);
+  return total;
+}
+
+// Radix select, largest first: the largest key K with weight{key >= K} >= need, where
+// `key_weight(i, &key, &w)` gives each element's key and weight (1 to count elements).
+// *above = weight{key > K}, *at = weight{key == K}. False when the whole row weighs less.
+template <class KeyWeight>
+__device__ bool radix_select(KeyWeight key_weight, int n, u64 need, Shared& sh, uint32_t* key,
+                             u64* above, u64* at) {
+  uint32_t prefix = 0, mask = 0;
+  u64 acc_above = 0, acc_at = 0;
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    for (int i = threadIdx.x; i < 256; i += kThreads) sh.hist[i] = 0;
+    __syncthreads();
+    for (int i = threadIdx.x; i < n; i += kThreads) {
+      uint32_t k;
+      u64 w;
+      key_weight(i, &k, &w);
+      if (w != 0 && (k & mask) == prefix) atomicAdd(&sh.hist[(k >> shift) & 255u], w);
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+      u64 acc = acc_above;
+      int d = 255;
+      for (; d >= 0; --d) {
+        if (acc + sh.hist[d] >= need) break;
+        acc += sh.hist[d];
+      }
+      sh.bc_i[0] = d;
+      sh.bc_u[0] = acc;
+      sh.bc_u[1] = d >= 0 ? sh.hist[d] : 0;
+    }
+    __syncthreads();
+    const int d = sh.bc_i[0];
+    acc_above = sh.bc_u[0];
+    acc_at = sh.bc_u[1];
+    __syncthreads();
+    if (d < 0) return false;
+    prefix |= uint32_t(d) << shift;
+    mask |= 255u << shift;
+  }
+  *key = prefix;
+  *above = acc_above;
+  *at = acc_at;
+  return true;
+}
+
+// Visits the elements where pred(i) holds in increasing i: ids of ranks < cap go to out[rank];
+// returns the id of rank `nth` (-1 if fewer match). Stops after rank max(nth, cap - 1).
+template <class Pred>
+__device__ int first_matches(Pred pred, int n, int nth, int* out, int cap, Shared& sh) {
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int last = max(nth, cap - 1);
+  int base = 0, found = -1;
+  if (threadIdx.x == 0) sh.bc_i[1] = -1;
+  for (int tile = 0; tile < n && base <= last; tile += kThreads) {
+    const int i = tile + int(threadIdx.x);
+    const bool f = i < n && pred(i);
+    const unsigned b = __ballot_sync(~0u, f);
+    if (lane == 0) sh.warp_i[warp] = __popc(b);
+    __syncthreads();
+    int before = 0, all = 0;
+    for (int w = 0; w < kWarps; ++w) {
+      if (w < warp) before += sh.warp_i[w];
+      all += sh.warp_i[w];
+    }
+    if (f) {
+      const int rank = base + before + __popc(b & ((1u << lane) - 1u));
+      if (rank < cap) out[rank] = i;
+      if (rank == nth) sh.bc_i[1] = i;
+    }
+    base += all;
+    __syncthreads();
+  }
+  found = sh.bc_i[1];
+  __syncthreads();
+  return found;
+}
+
+// The truncated draw (temperature > 0) over processed logits p (penalized, / temperature).
+__device__ int draw_row(const float* p, int V, const SampleRow& r, int raw_arg, Shared& sh) {
+  float mx;
+  int unused;
+  block_argmax([&](int i) { return p[i]; }, V, sh, &mx, &unused);
+  const bool has_min_p = r.min_p > 0.0f;
+  const float cut = mx + r.log_min_p;
+  auto v1 = [&](int i) {
+    const float v = p[i];
+    return has_min_p && v < cut ? neg_inf() : v;
+  };
+  // top_k: the k-th largest key after min_p; ties with it are kept.
+  const bool has_top_k = r.top_k > 0 && r.top_k < V;
+  uint32_t kth = 0;
+  if (has_top_k) {
+    u64 above, at;
+    radix_select([&](int i, uint32_t* k, u64* w) { *k = sm::order_key(v1(i)), *w = 1; }, V,
+                 u64(r.top_k), sh, &kth, &above, &at);
+  }
+  auto v2 = [&](int i) {
+    const float v = v1(i);
+    return has_top_k && sm::order_key(v) < kth ? neg_inf() : v;
+  };
+  // top_p: the cut token is the first (logit desc, id asc) whose inclusive weight reaches
+  // `need`: all keys above K, and the m lowest ids of key K.
+  bool has_top_p = r.top_p < 1.0f;
+  uint32_t kp = 0;
+  int id_cut = V;
+  if (has_top_p) {
+    u64 part = 0;
+    for (int i = threadIdx.x; i < V; i += kThreads) part += sm::weight(v2(i), mx);
+    const u64 total = block_sum(part, sh);
+    const u64 need = sm::top_p_threshold(r.top_p, total);
+    u64 above = 0, at = 0;
+    has_top_p = total > 0 && radix_select(
+                                 [&](int i, uint32_t* k, u64* w) {
+                                   const float v = v2(i);
+                                   *k = sm::order_key(v), *w = sm::weight(v, mx);
+                                 },
+                                 V, need, sh, &kp, &above, &at);
+    if (has_top_p) {
+      const u64 w = sm::weight(sm::key_value(kp), mx);  // > 0: the group holds weight
+      const u64 m = (need - above + w - 1) / w;
+      if (m < at / w)
+        id_cut = first_matches([&](int i) { return sm::order_key(v2(i)) == kp; }, V, int(m - 1),
+                               nullptr, 0, sh);
+    }
+  }
+  auto weight = [&](int i) -> u64 {
+    const float v = v2(i);
+    if (has_top_p) {
+      const uint32_t k = sm::order_key(v);
+      if (k < kp || (k == kp && i > id_cut)) return 0;
+    }
+    return sm::weight(v, mx);
+  };
+  // Inverse CDF in id order: thread t owns ids [t * chunk, (t + 1) * chunk).
+  const int chunk = (V + kThreads - 1) / kThreads;
+  const int b = int(threadIdx.x) * chunk, e = min(V, b + chunk);
+  u64 s = 0;
+  for (int i = b; i < e; ++i) s += weight(i);
+  u64 total;
+  const u64 excl = block_scan(s, sh, &total);
+  if (total == 0) return raw_arg;
+  const u64 target = sm::draw_target(r.uniform, total);
+  if (threadIdx.x == 0) sh.bc_i[0] = raw_arg;
+  __syncthreads();
+  if (s > 0 && excl <= target && target < excl + s) {
+    u64 cum = excl;
+    for (int i = b; i < e; ++i) {
+      cum += weight(i);
+      if (cum > target) {
+        sh.bc_i[0] = i;
+        break;
+      }
+    }
+  }
+  __syncthreads();
+  const int tok = sh.bc_i[0];
+  __syncthreads();
+  return tok;
+}
+
+// Raw log-probabilities: the token's and the n_top most likely (logit desc, id asc).
+__device__ void logprobs(const float* raw, int V, float raw_mx, int token, int n_top,
+                         SampleOut* out, Shared& sh) {
+  double part = 0;
+  for (int i = threadIdx.x; i < V; i += kThreads) part += double(expf(raw[i] - raw_mx));
+  const double sum = block_sum(part, sh);
+  const double lse = double(raw_mx) + log(sum);
+  if (threadIdx.x == 0) out->logprob = float(double(raw[token]) - lse);
+  n_top = min(n_top, V);
+  if (n_top <= 0) return;
+  uint32_t kn;
+  u64 above, at;
+  radix_select([&](int i, uint32_t* k, u64* w) { *k = sm::order_key(raw[i]), *w = 1; }, V,
+               u64(n_top), sh, &kn, &above, &at);
+  const int n_above = int(above);
+  first_matches([&](int i) { return sm::order_key(raw[i]) > kn; }, V, -1, sh.top_ids, n_above,
+                sh);
+  first_matches([&](int i) { return sm::order_key(raw[i]) == kn; }, V, -1, sh.top_ids + n_above,
+                n_top - n_above, sh);
+  if (threadIdx.x == 0) {
+    int* ids = sh.top_ids;
+    for (int a = 1; a < n_top; ++a)  // insertion sort, at most 20 entries
+      for (int j = a; j > 0; --j) {
+        const float x = raw[ids[j]], y = raw[ids[j - 1]];
+        if (x > y || (x == y && ids[j] < ids[j - 1])) {
+          const int t = ids[j];
+          ids[j] = ids[j - 1];
+          ids[j - 1] = t;
+        }
+      }
+    out->n_top = n_top;
+    for (int j = 0; j < n_top; ++j) {
+      out->top_id[j] = ids[j];
+      out->top_logprob[j] = float(double(raw[ids[j]]) - lse);
+    }
+  }
+  __syncthreads();
+}
+
+// logits: (n_logits_rows, V); scratch: (n_scratch, V); one block per row of `rows`.
+__global__ void __launch_bounds__(kThreads) sample_kernel(const float* logits, int V,
+                                                          const RowDesc* rows,
+                                                          const SamplePenalty* penalties,
+                                                          float* scratch, SampleOut* outs) {
+  __shared__ Shared sh;
+  const RowDesc d = rows[blockIdx.x];
+  const SampleRow& r = d.r;
+  const float* raw = logits + int64_t(r.logits_row) * V;
+  SampleOut* out = outs + blockIdx.x;
+  float raw_mx;
+  int raw_arg;
+  block_argmax([&](int i) { return raw[i]; }, V, sh, &raw_mx, &raw_arg);
+  int token = raw_arg;
+  if (d.scratch >= 0) {
+    // Penalties (repetition, then presence / frequency: sampler.cc's order and float
+    // operations, unfused), then temperature.
+    float* p = scratch + int64_t(d.scratch) * V;
+    const float t = r.temperature;
+    for (int i = threadIdx.x; i < V; i += kThreads) p[i] = t > 0.0f ? __fdiv_rn(raw[i], t) : raw[i];
+    __syncthreads();
+    const bool rep = r.repetition_penalty != 1.0f;
+    const bool pres = r.presence_penalty != 0.0f || r.frequency_penalty != 0.0f;
+    for (int j = r.penalty_begin + int(threadIdx.x); j < r.penalty_end; j += kThreads) {
+      const SamplePenalty e = penalties[j];
+      float v = raw[e.id];
+      if (rep && e.in_context)
+        v = v > 0.0f ? __fdiv_rn(v, r.repetition_penalty) : __fmul_rn(v, r.repetition_penalty);
+      if (pres && e.count > 0)
+        v = __fsub_rn(v, __fadd_rn(r.presence_penalty,
+                                   __fmul_rn(r.frequency_penalty, float(e.count))));
+      p[e.id] = t > 0.0f ? __fdiv_rn(v, t) : v;
+    }
+    __syncthreads();
+    if (t == 0.0f) {
+      float unused;
+      block_argmax([&](int i) { return p[i]; }, V, sh, &unused, &token);
+    } else {
+      token = draw_row(p, V, r, raw_arg, sh);
+    }
+  }
+  if (threadIdx.x == 0) {
+    out->token = token;
+    out->logprob = 0.0f;
+    out->n_top = 0;
+  }
+  if (r.want_logprob || r.n_top > 0) logprobs(raw, V, raw_mx, token, r.n_top, out, sh);
+}
+
+__global__ void ban_kernel(float* logits, const int64_t* flat, int n) {
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < n) logits[flat[i]] = __int_as_float(0xff800000);
+}
+
+bool needs_processing(const SampleRow& r) {
+  return r.temperature > 0.0f || r.repetition_penalty != 1.0f || r.presence_penalty != 0.0f ||
+         r.frequency_penalty != 0.0f;
+}
+
+size_t align_up(size_t n) { return (n + 255) / 256 * 256; }
+
+ScratchBuffer g_args;     // rows | penalties | bans | outputs
+ScratchBuffer g_scratch;  // (rows needing processing, vocab) F32
+
+}  // namespace
+
+std::vector<SampleOut> sample_rows(Tensor& logits, const SampleBatch& batch) {
+  check_cuda_tensor(logits, "sample_rows", "logits");
+  QINFER_CHECK(logits.dtype() == DType::kF32 && logits.ndim() == 2,
+               "sample_rows: logits must be (rows, vocab) F32, got ", dtype_name(logits.dtype()),
+               " ", shape_str(logits.shape()));
+  const int64_t n_logits = logits.dim(0), V = logits.dim(1);
+  QINFER_CHECK(V > 0 && V <= (int64_t(1) << (64 - sm::kWeightBits)),
+               "sample_rows: vocabulary of ", V, " tokens is out of range");
+  const int n = int(batch.rows.size());
+  if (n == 0) return {};
+  std::vector<RowDesc> descs(static_cast<size_t>(n));
+  std::vector<int64_t> bans;
+  int n_scratch = 0;
+  for (int i = 0; i < n; ++i) {
+    const SampleRow& r = batch.rows[size_t(i)];
+    QINFER_CHECK(r.logits_row >= 0 && r.logits_row < n_logits, "sample_rows: row ", i,
+                 " reads logits row ", r.logits_row, " of ", n_logits);
+    QINFER_CHECK(r.n_top >= 0 && r.n_top <= sm::kMaxTopLogprobs, "sample_rows: n_top ", r.n_top,
+                 " is out of range [0, ", sm::kMaxTopLogprobs, "]");
+    QINFER_CHECK(0 <= r.penalty_begin && r.penalty_begin <= r.penalty_end &&
+                     size_t(r.penalty_end) <= batch.penalties.size() && 0 <= r.ban_begin &&
+                     r.ban_begin <= r.ban_end && size_t(r.ban_end) <= batch.bans.size(),
+                 "sample_rows: row ", i, " has bad penalty or ban ranges");
+    for (int j = r.penalty_begin; j < r.penalty_end; ++j) {
+      const int32_t id = batch.penalties[size_t(j)].id;
+      QINFER_CHECK(id >= 0 && id < V, "sample_rows: penalty token ", id, " is out of range");
+    }
+    for (int j = r.ban_begin; j < r.ban_end; ++j) {
+      const int32_t id = batch.bans[size_t(j)];
+      QINFER_CHECK(id >= 0 && id < V, "sample_rows: banned token ", id, " is out of range");
+      bans.push_back(int64_t(r.logits_row) * V + id);
+    }
+    descs[size_t(i)] = {.r = r, .scratch = needs_processing(r) ? n_scratch++ : -1};
+  }
+  const size_t o_rows = 0;
+  const size_t o_pen = o_rows + align_up(descs.size() * sizeof(RowDesc));
+  const size_t o_ban = o_pen + align_up(batch.penalties.size() * sizeof(SamplePenalty));
+  const size_t o_out = o_ban + align_up(bans.size() * sizeof(int64_t));
+  const size_t bytes = o_out + align_up(size_t(n) * sizeof(SampleOut));
+  auto* args = static_cast<uint8_t*>(g_args.get(bytes));
+  cudaStream_t s = stream();
+  QINFER_CUDA_CHECK(cudaMemcpyAsync(args + o_rows, descs.data(), descs.size() * sizeof(RowDesc),
+                                    cudaMemcpyHostToDevice, s));
+  if (!batch.penalties.empty())
+    QINFER_CUDA_CHECK(cudaMemcpyAsync(args + o_pen, batch.penalties.data(),
+                                      batch.penalties.size() * sizeof(SamplePenalty),
+                                      cudaMemcpyHostToDevice, s));
+  if (!bans.empty())
+    QINFER_CUDA_CHECK(cudaMemcpyAsync(args + o_ban, bans.data(), bans.size() * sizeof(int64_t),
+                                      cudaMemcpyHostToDevice, s));
+  float* scratch = n_scratch > 0 ? static_cast<float*>(g_scratch.get(
+                                       size_t(n_scratch) * size_t(V) * sizeof(float)))
+                                 : nullptr;
+  float* l = logits.data_as<float>();
+  if (!bans.empty()) {
+    ban_kernel<<<unsigned((bans.size() + 255) / 256), 256, 0, s>>>(
+        l, reinterpret_cast<const int64_t*>(args + o_ban), int(bans.size()));
+    QINFER_CUDA_CHECK_LAUNCH();
+  }
+  auto* outs = reinterpret_cast<SampleOut*>(args + o_out);
+  sample_kernel<<<unsigned(n), kThreads, 0, s>>>(
+      l, int(V), reinterpret_cast<const RowDesc*>(args + o_rows),
+      reinterpret_cast<const SamplePenalty*>(args + o_pen), scratch, outs);
+  QINFER_CUDA_CHECK_LAUNCH();
+  std::vector<SampleOut> host(static_cast<size_t>(n));
+  QINFER_CUDA_CHECK(
+      cudaMemcpyAsync(host.data(), outs, size_t(n) * sizeof(SampleOut), cudaMemcpyDeviceToHost, s));
+  // The host vectors above must outlive their (pageable, hence staged) uploads: synchronize.
+  QINFER_CUDA_CHECK(cudaStreamSynchronize(s));
+  return host;
+}
+
+}  // namespace qinfer::ops::cuda

@@ -1,0 +1,73 @@
+// Next-token sampling on the GPU, next to the logits: only the chosen tokens and their
+// log-probabilities come back to the host (a few KB instead of (rows, vocab) floats).
+// Callable from plain C++ (no CUDA headers). The semantics are engine::Sampler's
+// (src/engine/sampler.h), row by row; engine::sample_rows_host (src/engine/device_sampling.h)
+// is the CPU implementation of this same contract and the reference of its tests.
+//
+// Per sampled row, in order:
+//   banned tokens (min_tokens: stop tokens not yet allowed) are set to -inf IN PLACE in the
+//   logits, before anything else (so log-probabilities see them masked, as on the CPU);
+//   raw log_softmax for the chosen token and the n_top most likely (ties: lower id first);
+//   repetition penalty over `in_context` tokens, presence / frequency over `count`;
+//   temperature 0: argmax (lowest id on ties); else logits / temperature, min_p, top_k (ties
+//   with the k-th kept), top_p (a prefix of the order logit desc, id asc), then the draw:
+//   the first token in id order whose inclusive prefix sum of fixed-point weights
+//   (sampling_math.h) exceeds draw_target(uniform, total) -- the CPU sampler's inverse CDF,
+//   bit for bit, so the same uniform gives the same token on both devices.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/tensor.h"
+#include "ops/cuda/sampling_math.h"
+
+namespace qinfer::ops::cuda {
+
+// One row to sample (plain data, uploaded as is).
+struct SampleRow {
+  int32_t logits_row = 0;           // row of the logits tensor (several rows may share one)
+  float temperature = 1.0f;         // 0: greedy
+  int32_t top_k = 0;                // 0: off
+  float top_p = 1.0f;               // 1: off
+  float min_p = 0.0f;               // 0: off
+  float log_min_p = 0.0f;           // std::log(min_p), computed on the host as the CPU does
+  float repetition_penalty = 1.0f;  // 1: off
+  float presence_penalty = 0.0f;
+  float frequency_penalty = 0.0f;
+  int32_t want_logprob = 0;         // fill SampleOut::logprob
+  int32_t n_top = 0;                // top log-probabilities to report (<= kMaxTopLogprobs)
+  double uniform = 0.0;             // in [0, 1), drawn by the host from the sequence's RNG
+  int32_t penalty_begin = 0;        // [begin, end) into SampleBatch::penalties
+  int32_t penalty_end = 0;
+  int32_t ban_begin = 0;            // [begin, end) into SampleBatch::bans
+  int32_t ban_end = 0;
+};
+
+// A token the penalties touch, for one row; a row's entries have distinct ids.
+struct SamplePenalty {
+  int32_t id = 0;
+  int32_t count = 0;       // occurrences among the generated tokens (presence / frequency)
+  int32_t in_context = 0;  // 1: in prompt + generated (repetition penalty)
+};
+
+struct SampleBatch {
+  std::vector<SampleRow> rows;
+  std::vector<SamplePenalty> penalties;
+  std::vector<int32_t> bans;
+};
+
+struct SampleOut {
+  int32_t token = 0;
+  float logprob = 0.0f;  // raw log_softmax of token (0 unless want_logprob or n_top)
+  int32_t n_top = 0;
+  int32_t top_id[sampling::kMaxTopLogprobs] = {};
+  float top_logprob[sampling::kMaxTopLogprobs] = {};
+};
+
+// logits: (n_rows, vocab) F32 on the GPU, as LlamaModel::forward_device returns them; banned
+// tokens are overwritten with -inf. Returns one SampleOut per batch row (synchronizes).
+// Throws when this build has no CUDA backend.
+std::vector<SampleOut> sample_rows(Tensor& logits, const SampleBatch& batch);
+
+}  // namespace qinfer::ops::cuda

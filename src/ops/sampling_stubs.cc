@@ -1,0 +1,15 @@
+// Without the CUDA backend, the GPU sampler reports that clearly (as cuda_stubs.cc does for
+// the other CUDA entry points).
+#ifndef QINFER_HAVE_CUDA
+#include "core/error.h"
+#include "ops/cuda/sampling_cuda.h"
+
+namespace qinfer::ops::cuda {
+
+std::vector<SampleOut> sample_rows(Tensor& logits, const SampleBatch&) {
+  QINFER_FAIL("sample_rows: unsupported (dtype ", dtype_name(logits.dtype()),
+              ", device cuda): this build has no CUDA backend");
+}
+
+}  // namespace qinfer::ops::cuda
+#endif
