@@ -3,19 +3,26 @@
 // printed as a table and written as JSON with roofline ratios measured in the same run:
 //   decode: (weight bytes + KV bytes read per step) / measured HBM copy bandwidth
 //   prefill: linear + attention FLOPs / measured FP8 (or BF16) tensor-core GEMM rate
-// Throughput mode batches statically (waves of --max-concurrency sequences: prefill each,
-// then decode the wave together); the engine's continuous batching is measured elsewhere.
+// Throughput mode drives the real engine (engine::Engine: continuous batching, chunked
+// prefill, paged KV cache, sampling as the server does it): N random-token prompts, greedy,
+// ignore_eos so that each produces exactly --output-len tokens, at most --max-concurrency
+// running at once, all submitted at t = 0 (vLLM's `bench throughput` setting).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <memory>
+#include <optional>
 #include <random>
 
 #include "cli.h"
 #include "core/error.h"
 #include "core/json.h"
+#include "engine/engine.h"
+#include "engine/generator.h"
 #include "io/checkpoint.h"
 #include "model/llama.h"
 #include "ops/cuda/cuda_ops.h"
+#include "tokenizer/tokenizer.h"
 
 namespace qinfer::cli {
 namespace {
@@ -25,8 +32,14 @@ const char* kUsage = R"(qinfer bench --model DIR [options]
   --device cuda|cpu         where the model runs (default cuda)
   --mode latency|throughput (default latency)
   latency:    --prompt-len P (default 128)  --decode-len D (default 128)
-  throughput: --num-prompts N (default 64)  --input-len I (default 1000)
-              --output-len O (default 1000) --max-concurrency C (default 64)
+  throughput: --num-prompts N (default 1000)  --input-len I (default 1000)
+              --output-len O (default 1000)  --max-concurrency C (default 256)
+              --max-num-batched-tokens T  tokens per engine step (default 2048)
+              --gpu-memory-utilization F  KV cache = F x GPU memory - weights - 3 GiB
+                                          (default 0.9), capped at what C sequences need
+              --kv-cache-gib G            KV cache size instead (CPU: the engine's default)
+              --tokenizer DIR             when the checkpoint has no tokenizer.json
+  --kv-cache-dtype auto|bf16|fp8  (default auto: the device's default)
   --seed S                  random prompt tokens (default 0)
   --out FILE.json           write the results)";
 
@@ -34,6 +47,9 @@ constexpr int64_t kBlock = 16;
 
 struct BenchOptions {
   int64_t prompt_len, decode_len, num_prompts, input_len, output_len, max_concurrency, seed;
+  int64_t max_num_batched_tokens;
+  double gpu_memory_utilization, kv_cache_gib;  // kv_cache_gib 0: from the utilization
+  std::string tokenizer_dir;
 };
 
 double now_s() {
@@ -124,52 +140,81 @@ Json run_latency(model::LlamaModel& m, const BenchOptions& o, const Ceilings& ce
   return j;
 }
 
-Json run_throughput(model::LlamaModel& m, const BenchOptions& o) {
-  const io::ModelConfig& c = m.config();
+// KV-cache bytes for the engine: --kv-cache-gib, else on the GPU what the utilization leaves
+// after the weights and a 3 GiB reserve (activations of a step, logits, sampling scratch,
+// cuBLAS workspace), at most what max_concurrency full sequences need; 0 (the engine's
+// default) on the CPU.
+int64_t kv_cache_bytes(const model::LlamaModel& m, const BenchOptions& o) {
+  const int64_t per_seq = (o.input_len + o.output_len + kBlock - 1) / kBlock;
+  const double need = double(per_seq * o.max_concurrency) * double(m.kv_block_bytes(kBlock));
+  if (o.kv_cache_gib > 0) return int64_t(o.kv_cache_gib * double(int64_t(1) << 30));
+  if (m.device() != Device::kCuda) return 0;
+  const double budget = o.gpu_memory_utilization * double(ops::cuda::gpu_memory_bytes()) -
+                        double(m.weight_bytes()) - 3.0 * double(int64_t(1) << 30);
+  QINFER_CHECK(budget > 0, "qinfer bench: no GPU memory left for the KV cache at "
+                           "--gpu-memory-utilization ", o.gpu_memory_utilization);
+  return int64_t(std::min(budget, need));
+}
+
+Json run_throughput(std::shared_ptr<model::LlamaModel> m,
+                    std::shared_ptr<const tokenizer::Tokenizer> tok, const io::Checkpoint& ck,
+                    const BenchOptions& o) {
+  const io::ModelConfig& c = m->config();
   const int64_t N = o.num_prompts, I = o.input_len, O = o.output_len, C = o.max_concurrency;
+  engine::EngineOptions eopt{.max_model_len = I + O,
+                             .max_num_seqs = C,
+                             .max_num_batched_tokens = o.max_num_batched_tokens,
+                             .max_queue = N + 1,
+                             .block_size = kBlock,
+                             .kv_cache_bytes = kv_cache_bytes(*m, o),
+                             .eos_token_ids = engine::eos_token_ids(c, ck.generation),
+                             .sample_on = engine::SampleOn::kAuto};
+  engine::Engine eng(m, tok, eopt);
+  // Random ordinary tokens (below Llama 3's specials at 128000).
   std::mt19937 rng(uint32_t(o.seed));
-  const int64_t per_seq = (I + O + kBlock - 1) / kBlock;
-  const int64_t wave_max = std::min(N, C);
-  model::KvCache kv = m.allocate_kv_cache(per_seq * wave_max, kBlock);
+  const uint32_t n_ordinary = uint32_t(std::min<int64_t>(c.vocab_size, 128000));
+  std::vector<int64_t> n_out(static_cast<size_t>(N), 0);
+  int64_t n_done = 0;
   const double t0 = now_s();
-  double prefill_s = 0;
-  for (int64_t first = 0; first < N; first += wave_max) {
-    const int64_t W = std::min(wave_max, N - first);
-    std::vector<model::SeqInput> seqs(static_cast<size_t>(W));
-    std::vector<int32_t> next(static_cast<size_t>(W));
-    const double tp = now_s();
-    for (int64_t w = 0; w < W; ++w) {
-      auto& s = seqs[size_t(w)];
-      for (int64_t b = 0; b < per_seq; ++b) s.block_table.push_back(int32_t(w * per_seq + b));
-      s.n_new = I;
-      model::Batch b;
-      for (int64_t i = 0; i < I; ++i) b.tokens.push_back(int32_t(rng() % uint32_t(c.vocab_size)));
-      b.seqs = {s};
-      next[size_t(w)] = argmax_row(m.forward(b, kv), 0);
-    }
-    prefill_s += now_s() - tp;
-    for (int64_t step = 1; step < O; ++step) {
-      model::Batch b;
-      for (int64_t w = 0; w < W; ++w) {
-        auto& s = seqs[size_t(w)];
-        s.n_past = I + step - 1;
-        s.n_new = 1;
-        b.tokens.push_back(next[size_t(w)]);
-        b.seqs.push_back(s);
-      }
-      Tensor l = m.forward(b, kv);
-      for (int64_t w = 0; w < W; ++w) next[size_t(w)] = argmax_row(l, w);
-    }
+  for (int64_t i = 0; i < N; ++i) {
+    Request r{.id = std::to_string(i), .prompt = {}, .sampling = {}, .max_tokens = O};
+    for (int64_t j = 0; j < I; ++j) r.prompt.push_back(int32_t(rng() % n_ordinary));
+    r.sampling.temperature = 0.0f;
+    r.sampling.logprobs = false;
+    r.ignore_eos = true;
+    eng.validate(r);
+    QINFER_CHECK(eng.submit(std::move(r), [&n_out, &n_done, i](RequestOutput&& out) {
+      for (const SeqDelta& d : out.seqs) n_out[size_t(i)] += int64_t(d.token_ids.size());
+      n_done += out.finished;
+    }), "qinfer bench: the engine refused request ", i);
   }
+  while (!eng.idle()) eng.step();
   const double total = now_s() - t0;
+  QINFER_CHECK(n_done == N, "qinfer bench: ", n_done, " of ", N, " requests finished");
+  for (int64_t i = 0; i < N; ++i)
+    QINFER_CHECK(n_out[size_t(i)] == O, "qinfer bench: request ", i, " produced ",
+                 n_out[size_t(i)], " tokens, expected ", O);
+  const engine::EngineMetrics mt = eng.metrics();
+  const int64_t kv_tokens = eng.n_block() * kBlock;
   const double out_tok_s = double(N * O) / total;
+  const double total_tok_s = double(N * (I + O)) / total;
+  const double ttft_ms = mt.ttft.count ? mt.ttft.sum / double(mt.ttft.count) * 1e3 : 0.0;
+  const double itl_ms = mt.itl.count ? mt.itl.sum / double(mt.itl.count) * 1e3 : 0.0;
   std::printf("%-34s %12.1f\n", "output tok/s", out_tok_s);
-  std::printf("%-34s %12.1f\n", "total tok/s (in + out)", double(N * (I + O)) / total);
-  std::printf("%-34s %12.2f\n", "wall s (prefill s)", total);
-  std::printf("%-34s %12.2f\n", "  of which prefill s", prefill_s);
+  std::printf("%-34s %12.1f\n", "total tok/s (in + out)", total_tok_s);
+  std::printf("%-34s %12.2f\n", "wall s", total);
+  std::printf("%-34s %12.1f\n", "mean TTFT ms", ttft_ms);
+  std::printf("%-34s %12.2f\n", "mean ITL ms", itl_ms);
+  std::printf("%-34s %12llu\n", "engine steps", (unsigned long long)mt.steps);
+  std::printf("%-34s %12.2f\n", "  of which in model forward s", mt.forward.sum);
+  std::printf("%-34s %12llu\n", "preemptions", (unsigned long long)mt.preemptions);
+  std::printf("%-34s %12lld\n", "KV cache capacity tokens", (long long)kv_tokens);
   return Json{{"mode", "throughput"}, {"num_prompts", N}, {"input_len", I}, {"output_len", O},
-              {"max_concurrency", C}, {"wall_s", total}, {"prefill_s", prefill_s},
-              {"output_tok_s", out_tok_s}};
+              {"max_concurrency", C}, {"max_num_batched_tokens", o.max_num_batched_tokens},
+              {"wall_s", total}, {"output_tok_s", out_tok_s}, {"total_tok_s", total_tok_s},
+              {"mean_ttft_ms", ttft_ms}, {"mean_itl_ms", itl_ms}, {"steps", mt.steps},
+              {"forward_s", mt.forward.sum}, {"preemptions", mt.preemptions},
+              {"kv_cache_tokens", kv_tokens}};
 }
 
 int run_bench(Args& args) {
@@ -184,18 +229,29 @@ int run_bench(Args& args) {
   const std::string out = args.get_or("out", "");
   const BenchOptions o{.prompt_len = args.get_int("prompt-len", 128),
                        .decode_len = args.get_int("decode-len", 128),
-                       .num_prompts = args.get_int("num-prompts", 64),
+                       .num_prompts = args.get_int("num-prompts", 1000),
                        .input_len = args.get_int("input-len", 1000),
                        .output_len = args.get_int("output-len", 1000),
-                       .max_concurrency = args.get_int("max-concurrency", 64),
-                       .seed = args.get_int("seed", 0)};
+                       .max_concurrency = args.get_int("max-concurrency", 256),
+                       .seed = args.get_int("seed", 0),
+                       .max_num_batched_tokens = args.get_int("max-num-batched-tokens", 2048),
+                       .gpu_memory_utilization = args.get_double("gpu-memory-utilization", 0.9),
+                       .kv_cache_gib = args.get_double("kv-cache-gib", 0.0),
+                       .tokenizer_dir = args.get_or("tokenizer", "")};
+  const std::string kv_name = args.get_or("kv-cache-dtype", "auto");
   args.finish();
+  QINFER_CHECK(kv_name == "auto" || kv_name == "bf16" || kv_name == "fp8",
+               "--kv-cache-dtype must be auto, bf16 or fp8, got ", kv_name);
+  const std::optional<DType> kv_dtype = kv_name == "bf16"  ? std::optional(DType::kBF16)
+                                        : kv_name == "fp8" ? std::optional(DType::kF8E4M3)
+                                                           : std::nullopt;
   QINFER_CHECK(o.prompt_len > 0 && o.decode_len > 0 && o.num_prompts > 0 && o.input_len > 0 &&
                    o.output_len > 0 && o.max_concurrency > 0,
                "qinfer bench: lengths and counts must be positive");
   io::Checkpoint ck = io::open_checkpoint(path);
   const double tl = now_s();
-  std::unique_ptr<model::LlamaModel> m = model::LlamaModel::load(ck, {.device = d});
+  std::shared_ptr<model::LlamaModel> m =
+      model::LlamaModel::load(ck, {.device = d, .kv_cache_dtype = kv_dtype});
   const double load_s = now_s() - tl;
   const io::ModelConfig& c = m->config();
   const bool fp8 = !c.quantization_config.is_null();
@@ -211,7 +267,18 @@ int run_bench(Args& args) {
   if (ceil.hbm_gbs > 0)
     std::printf("measured: HBM copy %.0f GB/s, %s GEMM %.0f TFLOP/s\n", ceil.hbm_gbs,
                 fp8 ? "FP8" : "BF16", ceil.gemm_tflops);
-  Json j = mode == "latency" ? run_latency(*m, o, ceil, params) : run_throughput(*m, o);
+  Json j;
+  if (mode == "latency") {
+    j = run_latency(*m, o, ceil, params);
+  } else {
+    QINFER_CHECK(!ck.tokenizer_json.is_null() || !o.tokenizer_dir.empty(), "qinfer bench: ",
+                 path, " has no tokenizer.json; pass --tokenizer DIR");
+    std::shared_ptr<const tokenizer::Tokenizer> tok =
+        o.tokenizer_dir.empty()
+            ? tokenizer::Tokenizer::from_json(ck.tokenizer_json, ck.tokenizer_config)
+            : tokenizer::Tokenizer::from_dir(o.tokenizer_dir);
+    j = run_throughput(m, tok, ck, o);
+  }
   j["model"] = path;
   j["device"] = d == Device::kCuda ? ops::cuda::gpu_name() : "cpu";
   j["weight_bytes"] = m->weight_bytes();
