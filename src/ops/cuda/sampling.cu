@@ -107,9 +107,11 @@ __device__ u64 block_sum(u64 v, Shared& sh) {
 }
 
 // Radix select, largest first: the largest key K with weight{key >= K} >= need, where
-// `key_weight(i, &key, &w)` gives each element's key and weight (1 to count elements).
+// `key_weight(i, &key, &w)` gives each element's key and weight. kCount: every weight is 1,
+// and a warp's lanes that fall in one bin add their count with one atomic (logits share a few
+// top-byte bins, so per-element shared atomics would serialize).
 // *above = weight{key > K}, *at = weight{key == K}. False when the whole row weighs less.
-template <class KeyWeight>
+template <bool kCount, class KeyWeight>
 __device__ bool radix_select(KeyWeight key_weight, int n, u64 need, Shared& sh, uint32_t* key,
                              u64* above, u64* at) {
   uint32_t prefix = 0, mask = 0;
@@ -117,11 +119,20 @@ __device__ bool radix_select(KeyWeight key_weight, int n, u64 need, Shared& sh, 
   for (int shift = 24; shift >= 0; shift -= 8) {
     for (int i = threadIdx.x; i < 256; i += kThreads) sh.hist[i] = 0;
     __syncthreads();
-    for (int i = threadIdx.x; i < n; i += kThreads) {
-      uint32_t k;
-      u64 w;
-      key_weight(i, &k, &w);
-      if (w != 0 && (k & mask) == prefix) atomicAdd(&sh.hist[(k >> shift) & 255u], w);
+    for (int base = 0; base < n; base += kThreads) {
+      const int i = base + int(threadIdx.x);
+      uint32_t k = 0;
+      u64 w = 0;
+      if (i < n) key_weight(i, &k, &w);
+      const bool take = w != 0 && (k & mask) == prefix;
+      const unsigned bin = take ? (k >> shift) & 255u : 256u;
+      if constexpr (kCount) {
+        const unsigned peers = __match_any_sync(~0u, bin);
+        if (take && int(threadIdx.x % 32) == __ffs(int(peers)) - 1)
+          atomicAdd(&sh.hist[bin], u64(__popc(peers)));
+      } else if (take) {
+        atomicAdd(&sh.hist[bin], w);
+      }
     }
     __syncthreads();
     if (threadIdx.x == 0) {
@@ -198,8 +209,8 @@ __device__ int draw_row(const float* p, int V, const SampleRow& r, int raw_arg, 
   uint32_t kth = 0;
   if (has_top_k) {
     u64 above, at;
-    radix_select([&](int i, uint32_t* k, u64* w) { *k = sm::order_key(v1(i)), *w = 1; }, V,
-                 u64(r.top_k), sh, &kth, &above, &at);
+    radix_select<true>([&](int i, uint32_t* k, u64* w) { *k = sm::order_key(v1(i)), *w = 1; },
+                       V, u64(r.top_k), sh, &kth, &above, &at);
   }
   auto v2 = [&](int i) {
     const float v = v1(i);
@@ -216,7 +227,7 @@ __device__ int draw_row(const float* p, int V, const SampleRow& r, int raw_arg, 
     const u64 total = block_sum(part, sh);
     const u64 need = sm::top_p_threshold(r.top_p, total);
     u64 above = 0, at = 0;
-    has_top_p = total > 0 && radix_select(
+    has_top_p = total > 0 && radix_select<false>(
                                  [&](int i, uint32_t* k, u64* w) {
                                    const float v = v2(i);
                                    *k = sm::order_key(v), *w = sm::weight(v, mx);
@@ -277,8 +288,8 @@ __device__ void logprobs(const float* raw, int V, float raw_mx, int token, int n
   if (n_top <= 0) return;
   uint32_t kn;
   u64 above, at;
-  radix_select([&](int i, uint32_t* k, u64* w) { *k = sm::order_key(raw[i]), *w = 1; }, V,
-               u64(n_top), sh, &kn, &above, &at);
+  radix_select<true>([&](int i, uint32_t* k, u64* w) { *k = sm::order_key(raw[i]), *w = 1; },
+                     V, u64(n_top), sh, &kn, &above, &at);
   const int n_above = int(above);
   first_matches([&](int i) { return sm::order_key(raw[i]) > kn; }, V, -1, sh.top_ids, n_above,
                 sh);
