@@ -39,6 +39,8 @@ const char* kUsage = R"(qinfer bench --model DIR [options]
                                           (default 0.9), capped at what C sequences need
               --kv-cache-gib G            KV cache size instead (CPU: the engine's default)
               --tokenizer DIR             when the checkpoint has no tokenizer.json
+              --sample-on auto|host|device  where tokens are sampled (default auto: the
+                                          GPU when the model runs there)
   --kv-cache-dtype auto|bf16|fp8  (default auto: the device's default)
   --seed S                  random prompt tokens (default 0)
   --out FILE.json           write the results)";
@@ -50,6 +52,7 @@ struct BenchOptions {
   int64_t max_num_batched_tokens;
   double gpu_memory_utilization, kv_cache_gib;  // kv_cache_gib 0: from the utilization
   std::string tokenizer_dir;
+  engine::SampleOn sample_on;
 };
 
 double now_s() {
@@ -168,7 +171,7 @@ Json run_throughput(std::shared_ptr<model::LlamaModel> m,
                              .block_size = kBlock,
                              .kv_cache_bytes = kv_cache_bytes(*m, o),
                              .eos_token_ids = engine::eos_token_ids(c, ck.generation),
-                             .sample_on = engine::SampleOn::kAuto};
+                             .sample_on = o.sample_on};
   engine::Engine eng(m, tok, eopt);
   // Random ordinary tokens (below Llama 3's specials at 128000).
   std::mt19937 rng(uint32_t(o.seed));
@@ -214,6 +217,9 @@ Json run_throughput(std::shared_ptr<model::LlamaModel> m,
               {"wall_s", total}, {"output_tok_s", out_tok_s}, {"total_tok_s", total_tok_s},
               {"mean_ttft_ms", ttft_ms}, {"mean_itl_ms", itl_ms}, {"steps", mt.steps},
               {"forward_s", mt.forward.sum}, {"preemptions", mt.preemptions},
+              {"sample_on", o.sample_on == engine::SampleOn::kHost     ? "host"
+                            : o.sample_on == engine::SampleOn::kDevice ? "device"
+                                                                       : "auto"},
               {"kv_cache_tokens", kv_tokens}};
 }
 
@@ -227,7 +233,7 @@ int run_bench(Args& args) {
   QINFER_CHECK(d == Device::kCpu || ops::cuda::available(),
                "--device cuda: no CUDA device (or this build has no CUDA backend)");
   const std::string out = args.get_or("out", "");
-  const BenchOptions o{.prompt_len = args.get_int("prompt-len", 128),
+  BenchOptions o{.prompt_len = args.get_int("prompt-len", 128),
                        .decode_len = args.get_int("decode-len", 128),
                        .num_prompts = args.get_int("num-prompts", 1000),
                        .input_len = args.get_int("input-len", 1000),
@@ -237,7 +243,13 @@ int run_bench(Args& args) {
                        .max_num_batched_tokens = args.get_int("max-num-batched-tokens", 2048),
                        .gpu_memory_utilization = args.get_double("gpu-memory-utilization", 0.9),
                        .kv_cache_gib = args.get_double("kv-cache-gib", 0.0),
-                       .tokenizer_dir = args.get_or("tokenizer", "")};
+                       .tokenizer_dir = args.get_or("tokenizer", ""),
+                       .sample_on = engine::SampleOn::kAuto};
+  const std::string sample_on = args.get_or("sample-on", "auto");
+  QINFER_CHECK(sample_on == "auto" || sample_on == "host" || sample_on == "device",
+               "--sample-on must be auto, host or device, got ", sample_on);
+  if (sample_on == "host") o.sample_on = engine::SampleOn::kHost;
+  if (sample_on == "device") o.sample_on = engine::SampleOn::kDevice;
   const std::string kv_name = args.get_or("kv-cache-dtype", "auto");
   args.finish();
   QINFER_CHECK(kv_name == "auto" || kv_name == "bf16" || kv_name == "fp8",
