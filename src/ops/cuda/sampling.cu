@@ -193,6 +193,24 @@ __device__ int first_matches(Pred pred, int n, int nth, int* out, int cap, Share
   return found;
 }
 
+// Appends every i with pred(i) to out[0, cap), in any order, through a shared counter (one
+// pass, no per-tile barriers); returns how many matched.
+template <class Pred>
+__device__ int collect(Pred pred, int n, int* out, int cap, Shared& sh) {
+  if (threadIdx.x == 0) sh.bc_i[1] = 0;
+  __syncthreads();
+  for (int i = threadIdx.x; i < n; i += kThreads) {
+    if (pred(i)) {
+      const int slot = atomicAdd(&sh.bc_i[1], 1);
+      if (slot < cap) out[slot] = i;
+    }
+  }
+  __syncthreads();
+  const int count = sh.bc_i[1];
+  __syncthreads();
+  return count;
+}
+
 // The truncated draw (temperature > 0) over processed logits p (penalized, / temperature).
 __device__ int draw_row(const float* p, int V, const SampleRow& r, int raw_arg, Shared& sh) {
   float mx;
@@ -290,11 +308,15 @@ __device__ void logprobs(const float* raw, int V, float raw_mx, int token, int n
   u64 above, at;
   radix_select<true>([&](int i, uint32_t* k, u64* w) { *k = sm::order_key(raw[i]), *w = 1; },
                      V, u64(n_top), sh, &kn, &above, &at);
-  const int n_above = int(above);
-  first_matches([&](int i) { return sm::order_key(raw[i]) > kn; }, V, -1, sh.top_ids, n_above,
-                sh);
-  first_matches([&](int i) { return sm::order_key(raw[i]) == kn; }, V, -1, sh.top_ids + n_above,
-                n_top - n_above, sh);
+  // Every key above the n-th (fewer than n_top: any order, sorted below), then the lowest ids
+  // of the n-th key's ties; in id order only when there are more ties than places.
+  const int n_above = int(above), n_tied = n_top - n_above;
+  collect([&](int i) { return sm::order_key(raw[i]) > kn; }, V, sh.top_ids, n_above, sh);
+  auto tied = [&](int i) { return sm::order_key(raw[i]) == kn; };
+  if (at == u64(n_tied))
+    collect(tied, V, sh.top_ids + n_above, n_tied, sh);
+  else
+    first_matches(tied, V, -1, sh.top_ids + n_above, n_tied, sh);
   if (threadIdx.x == 0) {
     int* ids = sh.top_ids;
     for (int a = 1; a < n_top; ++a)  // insertion sort, at most 20 entries
