@@ -96,9 +96,9 @@ SamplingParams params_of(const ops::cuda::SampleRow& r) {
 
 std::vector<ops::cuda::SampleOut> sample_rows_host(Tensor& logits,
                                                    const ops::cuda::SampleBatch& batch) {
-  QINFER_CHECK(logits.device() == Device::kCpu && logits.dtype() == DType::kF32 &&
-                   logits.ndim() == 2,
-               "sample_rows_host: logits must be (rows, vocab) F32 on the CPU");
+  QINFER_CHECK(
+      logits.device() == Device::kCpu && logits.dtype() == DType::kF32 && logits.ndim() == 2,
+      "sample_rows_host: logits must be (rows, vocab) F32 on the CPU");
   const int64_t V = logits.dim(1);
   float* l = logits.data_as<float>();
   for (const ops::cuda::SampleRow& r : batch.rows) {
@@ -119,9 +119,9 @@ std::vector<ops::cuda::SampleOut> sample_rows_host(Tensor& logits,
         if (pe.in_context) ctx.push_back(pe.id);
         gen.insert(gen.end(), size_t(pe.count), pe.id);
       }
-      SampleResult res = sample_row(
-          params_of(r), std::span<const float>(l + int64_t(r.logits_row) * V, size_t(V)), ctx,
-          gen, r.uniform);
+      SampleResult res =
+          sample_row(params_of(r), std::span<const float>(l + int64_t(r.logits_row) * V, size_t(V)),
+                     ctx, gen, r.uniform);
       ops::cuda::SampleOut& o = outs[size_t(i)];
       o.token = res.token;
       o.logprob = res.logprob;

@@ -17,9 +17,9 @@
 namespace qinfer::engine {
 namespace {
 
-#define SKIP_WITHOUT_CUDA()                                                  \
-  do {                                                                       \
-    if (!ops::cuda::available()) GTEST_SKIP() << "no CUDA device";           \
+#define SKIP_WITHOUT_CUDA()                                        \
+  do {                                                             \
+    if (!ops::cuda::available()) GTEST_SKIP() << "no CUDA device"; \
   } while (0)
 
 std::vector<SamplingParams> grid() {
@@ -55,13 +55,11 @@ int check_batch(const Tensor& host_logits, const ops::cuda::SampleBatch& batch,
   for (size_t i = 0; i < want.size() && i < got.size(); ++i) {
     const ops::cuda::SampleRow& r = batch.rows[i];
     const std::string where = what + " row " + std::to_string(i) + " (T " +
-                              std::to_string(r.temperature) + ", top_k " +
-                              std::to_string(r.top_k) + ", top_p " + std::to_string(r.top_p) +
-                              ", min_p " + std::to_string(r.min_p) + ", u " +
-                              std::to_string(r.uniform) + ")";
+                              std::to_string(r.temperature) + ", top_k " + std::to_string(r.top_k) +
+                              ", top_p " + std::to_string(r.top_p) + ", min_p " +
+                              std::to_string(r.min_p) + ", u " + std::to_string(r.uniform) + ")";
     EXPECT_EQ(got[i].token, want[i].token) << where;
-    EXPECT_NEAR(got[i].logprob, want[i].logprob, 2e-4 + 1e-6 * std::fabs(want[i].logprob))
-        << where;
+    EXPECT_NEAR(got[i].logprob, want[i].logprob, 2e-4 + 1e-6 * std::fabs(want[i].logprob)) << where;
     EXPECT_EQ(got[i].n_top, want[i].n_top) << where;
     for (int k = 0; k < want[i].n_top && k < got[i].n_top; ++k) {
       EXPECT_EQ(got[i].top_id[k], want[i].top_id[k]) << where << " top " << k;
@@ -100,13 +98,16 @@ TEST(CudaSampling, MatchesCpuSamplerOverParameterGrid) {
       for (int j = 0; j < 40; ++j) ctx[i].push_back(int32_t(rng() % uint64_t(c.vocab)));
       for (int j = 0; j < 25; ++j) gen[i].push_back(int32_t(rng() % 60));  // repeats
       if (i % 9 == 4) bans[i] = {int32_t(rng() % uint64_t(c.vocab)), 17, 0};
-      rows.push_back({.logits_row = int64_t(i % size_t(n_logits)), .params = &params[i],
-                      .prompt = ctx[i], .generated = gen[i], .banned = bans[i],
+      rows.push_back({.logits_row = int64_t(i % size_t(n_logits)),
+                      .params = &params[i],
+                      .prompt = ctx[i],
+                      .generated = gen[i],
+                      .banned = bans[i],
                       .uniform = u01(rng)});
     }
     n_rows += check_batch(logits, plan_samples(rows, c.vocab),
-                          "vocab " + std::to_string(c.vocab) + (c.ties ? " ties" : "") +
-                              " seed " + std::to_string(seed));
+                          "vocab " + std::to_string(c.vocab) + (c.ties ? " ties" : "") + " seed " +
+                              std::to_string(seed));
   }
   EXPECT_EQ(n_rows, 4 * int(params.size()));
 }
@@ -121,8 +122,11 @@ TEST(CudaSampling, SeededSequencesPickTheSameTokensAsTheCpuSampler) {
   std::vector<std::vector<int32_t>> generated(n_seq);
   const std::vector<int32_t> prompt = {128000, 791, 4062, 14198};
   for (int64_t s = 0; s < n_seq; ++s) {
-    SamplingParams p{.temperature = 0.8f, .top_k = s % 2 ? 40 : 0, .top_p = s % 3 ? 0.9f : 1.0f,
-                     .repetition_penalty = s % 4 == 0 ? 1.1f : 1.0f, .seed = 42 + uint64_t(s),
+    SamplingParams p{.temperature = 0.8f,
+                     .top_k = s % 2 ? 40 : 0,
+                     .top_p = s % 3 ? 0.9f : 1.0f,
+                     .repetition_penalty = s % 4 == 0 ? 1.1f : 1.0f,
+                     .seed = 42 + uint64_t(s),
                      .top_logprobs = 2};
     cpu.emplace_back(p);
     gpu.emplace_back(p);
@@ -133,15 +137,19 @@ TEST(CudaSampling, SeededSequencesPickTheSameTokensAsTheCpuSampler) {
     for (int64_t i = 0; i < logits.numel(); ++i) logits.data_as<float>()[i] = nd(rng);
     std::vector<RowToSample> rows;
     for (int64_t s = 0; s < n_seq; ++s)
-      rows.push_back({.logits_row = s, .params = &gpu[size_t(s)].params(), .prompt = prompt,
-                      .generated = generated[size_t(s)], .banned = {},
+      rows.push_back({.logits_row = s,
+                      .params = &gpu[size_t(s)].params(),
+                      .prompt = prompt,
+                      .generated = generated[size_t(s)],
+                      .banned = {},
                       .uniform = gpu[size_t(s)].next_uniform()});
     Tensor dev = logits.to(Device::kCuda);
-    const std::vector<ops::cuda::SampleOut> got = ops::cuda::sample_rows(dev, plan_samples(rows, V));
+    const std::vector<ops::cuda::SampleOut> got =
+        ops::cuda::sample_rows(dev, plan_samples(rows, V));
     for (int64_t s = 0; s < n_seq; ++s) {
-      const SampleResult want = cpu[size_t(s)].sample(
-          std::span<const float>(logits.data_as<float>() + s * V, size_t(V)), prompt,
-          generated[size_t(s)]);
+      const SampleResult want =
+          cpu[size_t(s)].sample(std::span<const float>(logits.data_as<float>() + s * V, size_t(V)),
+                                prompt, generated[size_t(s)]);
       ASSERT_EQ(got[size_t(s)].token, want.token) << "sequence " << s << " step " << step;
       generated[size_t(s)].push_back(want.token);
     }
@@ -158,18 +166,25 @@ TEST(CudaSampling, ReportsBatchTime) {
   std::normal_distribution<float> nd(0.0f, 2.5f);
   for (int64_t i = 0; i < logits.numel(); ++i) logits.data_as<float>()[i] = nd(rng);
   Tensor dev = logits.to(Device::kCuda);
-  for (const SamplingParams& p :
-       {SamplingParams{.temperature = 0.0f, .logprobs = false},
-        SamplingParams{.temperature = 0.0f, .top_logprobs = 5},
-        SamplingParams{.temperature = 1.0f, .logprobs = false},
-        SamplingParams{.temperature = 0.8f, .top_k = 50, .top_p = 0.9f, .min_p = 0.05f,
-                       .repetition_penalty = 1.1f, .top_logprobs = 5}}) {
+  for (const SamplingParams& p : {SamplingParams{.temperature = 0.0f, .logprobs = false},
+                                  SamplingParams{.temperature = 0.0f, .top_logprobs = 5},
+                                  SamplingParams{.temperature = 1.0f, .logprobs = false},
+                                  SamplingParams{.temperature = 0.8f,
+                                  .top_k = 50,
+                                  .top_p = 0.9f,
+                                  .min_p = 0.05f,
+                                  .repetition_penalty = 1.1f,
+                                  .top_logprobs = 5}}) {
     std::vector<int32_t> ctx(1000);
     for (auto& t : ctx) t = int32_t(rng() % uint64_t(V));
     std::vector<RowToSample> rows;
     for (int64_t s = 0; s < n; ++s)
-      rows.push_back({.logits_row = s, .params = &p, .prompt = ctx, .generated = {},
-                      .banned = {}, .uniform = 0.5});
+      rows.push_back({.logits_row = s,
+                      .params = &p,
+                      .prompt = ctx,
+                      .generated = {},
+                      .banned = {},
+                      .uniform = 0.5});
     const ops::cuda::SampleBatch b = plan_samples(rows, V);
     ops::cuda::sample_rows(dev, b);  // warm-up
     const auto t0 = std::chrono::steady_clock::now();
@@ -178,9 +193,10 @@ TEST(CudaSampling, ReportsBatchTime) {
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() /
         reps;
-    std::printf("sample_rows: %lld rows x %lld, T %.1f top_k %lld top_p %.2f logprobs %d: %.3f ms\n",
-                (long long)n, (long long)V, p.temperature, (long long)p.top_k, p.top_p,
-                int(p.top_logprobs), ms);
+    std::printf(
+        "sample_rows: %lld rows x %lld, T %.1f top_k %lld top_p %.2f logprobs %d: %.3f ms\n",
+        (long long)n, (long long)V, p.temperature, (long long)p.top_k, p.top_p, int(p.top_logprobs),
+        ms);
   }
 }
 

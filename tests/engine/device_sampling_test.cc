@@ -20,19 +20,34 @@ using testing::FakeModel;
 
 TEST(DeviceSampling, PlanPacksPenaltiesBansAndParameters) {
   const std::vector<int32_t> prompt = {5, 3, 5, 9}, gen = {3, 7, 7, 200000}, ban = {2, 8};
-  SamplingParams pen{.temperature = 0.7f, .top_k = 5000, .min_p = 0.25f,
-                     .repetition_penalty = 1.3f, .presence_penalty = 0.5f,
-                     .frequency_penalty = 0.2f, .top_logprobs = 3};
-  SamplingParams freq_only{.temperature = 0.0f, .top_k = 4, .frequency_penalty = 0.1f,
-                           .logprobs = false};
+  SamplingParams pen{.temperature = 0.7f,
+                     .top_k = 5000,
+                     .min_p = 0.25f,
+                     .repetition_penalty = 1.3f,
+                     .presence_penalty = 0.5f,
+                     .frequency_penalty = 0.2f,
+                     .top_logprobs = 3};
+  SamplingParams freq_only{
+      .temperature = 0.0f, .top_k = 4, .frequency_penalty = 0.1f, .logprobs = false};
   SamplingParams plain{.temperature = 0.0f};
-  std::vector<RowToSample> rows = {
-      {.logits_row = 2, .params = &pen, .prompt = prompt, .generated = gen, .banned = ban,
-       .uniform = 0.25},
-      {.logits_row = 0, .params = &freq_only, .prompt = prompt, .generated = gen, .banned = {},
-       .uniform = 0.5},
-      {.logits_row = 1, .params = &plain, .prompt = prompt, .generated = gen, .banned = {},
-       .uniform = 0.75}};
+  std::vector<RowToSample> rows = {{.logits_row = 2,
+                                    .params = &pen,
+                                    .prompt = prompt,
+                                    .generated = gen,
+                                    .banned = ban,
+                                    .uniform = 0.25},
+                                   {.logits_row = 0,
+                                    .params = &freq_only,
+                                    .prompt = prompt,
+                                    .generated = gen,
+                                    .banned = {},
+                                    .uniform = 0.5},
+                                   {.logits_row = 1,
+                                    .params = &plain,
+                                    .prompt = prompt,
+                                    .generated = gen,
+                                    .banned = {},
+                                    .uniform = 0.75}};
   ops::cuda::SampleBatch b = plan_samples(rows, 1000);
   ASSERT_EQ(b.rows.size(), 3u);
   const ops::cuda::SampleRow& r0 = b.rows[0];
@@ -50,8 +65,7 @@ TEST(DeviceSampling, PlanPacksPenaltiesBansAndParameters) {
     const ops::cuda::SamplePenalty& e = b.penalties[size_t(r0.penalty_begin) + i];
     EXPECT_EQ(std::make_tuple(e.id, e.count, e.in_context), want[i]) << "entry " << i;
   }
-  EXPECT_EQ(std::vector<int32_t>(b.bans.begin() + r0.ban_begin, b.bans.begin() + r0.ban_end),
-            ban);
+  EXPECT_EQ(std::vector<int32_t>(b.bans.begin() + r0.ban_begin, b.bans.begin() + r0.ban_end), ban);
   // Frequency only: generated ids with counts, nothing in context.
   const ops::cuda::SampleRow& r1 = b.rows[1];
   EXPECT_EQ(r1.top_k, 4);
@@ -80,8 +94,11 @@ std::vector<SamplingParams> param_grid() {
       {.temperature = 1.3f, .top_p = 0.8f},
       {.temperature = 1.0f, .min_p = 0.05f},
       {.temperature = 0.9f, .top_k = 50, .top_p = 0.9f, .min_p = 0.02f, .top_logprobs = 20},
-      {.temperature = 1.0f, .repetition_penalty = 1.2f, .presence_penalty = 0.4f,
-       .frequency_penalty = 0.3f, .top_logprobs = 2},
+      {.temperature = 1.0f,
+       .repetition_penalty = 1.2f,
+       .presence_penalty = 0.4f,
+       .frequency_penalty = 0.3f,
+       .top_logprobs = 2},
       {.temperature = 0.5f, .top_k = 1},
       {.temperature = 2.0f, .top_p = 0.3f, .presence_penalty = -1.0f, .logprobs = false},
   };
@@ -110,8 +127,11 @@ TEST(DeviceSampling, HostContractMatchesSamplerWithTheSameSeed) {
         SampleResult want = cpu.sample(row, prompt, gen);
         Tensor logits = Tensor::empty(DType::kF32, {2, V});
         std::copy(row.begin(), row.end(), logits.data_as<float>() + V);
-        RowToSample r{.logits_row = 1, .params = &dev.params(), .prompt = prompt,
-                      .generated = gen, .banned = {},
+        RowToSample r{.logits_row = 1,
+                      .params = &dev.params(),
+                      .prompt = prompt,
+                      .generated = gen,
+                      .banned = {},
                       .uniform = p.temperature > 0.0f ? dev.next_uniform() : 0.0};
         SampleResult got = to_sample_result(sample_rows_host(logits, plan_samples({&r, 1}, V))[0]);
         ASSERT_EQ(got.token, want.token) << "params #" << n_checked << " step " << step;
@@ -173,8 +193,11 @@ struct Outputs {
 };
 
 std::map<std::string, Outputs> run_requests(SampleOn where, const std::vector<Request>& reqs) {
-  EngineOptions opt{.max_model_len = 128, .max_num_seqs = 8, .max_num_batched_tokens = 40,
-                    .kv_cache_bytes = 12 * 2 * 16 * 4, .eos_token_ids = {128009},
+  EngineOptions opt{.max_model_len = 128,
+                    .max_num_seqs = 8,
+                    .max_num_batched_tokens = 40,
+                    .kv_cache_bytes = 12 * 2 * 16 * 4,
+                    .eos_token_ids = {128009},
                     .sample_on = where};
   Engine eng(std::make_shared<SpreadModel>(), llama3_tokenizer(), opt);
   std::map<std::string, Outputs> res;
@@ -201,14 +224,16 @@ TEST(DeviceSampling, EngineDevicePathMatchesHostPath) {
   std::vector<Request> reqs;
   int i = 0;
   for (const SamplingParams& base : param_grid()) {
-    Request r{.id = "r" + std::to_string(i), .prompt = {128000}, .sampling = base,
+    Request r{.id = "r" + std::to_string(i),
+              .prompt = {128000},
+              .sampling = base,
               .max_tokens = 24 + i % 5};
     for (int j = 0; j < 6 + i; ++j) r.prompt.push_back(int32_t(2000 + (i * 131 + j * 17) % 3000));
     r.sampling.seed = 100 + uint64_t(i);
     if (i % 3 == 0) r.logprobs = i % 2 ? 0 : 4;
-    if (i == 2) r.n = 3;                      // forks: seeds 102, 103, 104 on a shared row
+    if (i == 2) r.n = 3;  // forks: seeds 102, 103, 104 on a shared row
     if (i == 4) r.min_tokens = 5, r.stop_token_ids = {1001, 1002, 1003};  // bans
-    if (i == 5) r.prompt_logprobs = 2;        // forces the host path for its prefill steps
+    if (i == 5) r.prompt_logprobs = 2;  // forces the host path for its prefill steps
     if (i == 6) r.stop = {"e"};
     reqs.push_back(std::move(r));
     ++i;

@@ -41,7 +41,9 @@ struct Shared {
   int top_ids[kMaxTop];
 };
 
-__device__ __forceinline__ float neg_inf() { return __int_as_float(0xff800000); }
+__device__ __forceinline__ float neg_inf() {
+  return __int_as_float(0xff800000);
+}
 
 // (value, id) maximum, the lowest id among equal values (std::max_element's first maximum).
 __device__ __forceinline__ void better(float& v, int& id, float v2, int id2) {
@@ -227,8 +229,8 @@ __device__ int draw_row(const float* p, int V, const SampleRow& r, int raw_arg, 
   uint32_t kth = 0;
   if (has_top_k) {
     u64 above, at;
-    radix_select<true>([&](int i, uint32_t* k, u64* w) { *k = sm::order_key(v1(i)), *w = 1; },
-                       V, u64(r.top_k), sh, &kth, &above, &at);
+    radix_select<true>([&](int i, uint32_t* k, u64* w) { *k = sm::order_key(v1(i)), *w = 1; }, V,
+                       u64(r.top_k), sh, &kth, &above, &at);
   }
   auto v2 = [&](int i) {
     const float v = v1(i);
@@ -306,8 +308,8 @@ __device__ void logprobs(const float* raw, int V, float raw_mx, int token, int n
   if (n_top <= 0) return;
   uint32_t kn;
   u64 above, at;
-  radix_select<true>([&](int i, uint32_t* k, u64* w) { *k = sm::order_key(raw[i]), *w = 1; },
-                     V, u64(n_top), sh, &kn, &above, &at);
+  radix_select<true>([&](int i, uint32_t* k, u64* w) { *k = sm::order_key(raw[i]), *w = 1; }, V,
+                     u64(n_top), sh, &kn, &above, &at);
   // Every key above the n-th (fewer than n_top: any order, sorted below), then the lowest ids
   // of the n-th key's ties; in id order only when there are more ties than places.
   const int n_above = int(above), n_tied = n_top - n_above;
@@ -338,10 +340,9 @@ __device__ void logprobs(const float* raw, int V, float raw_mx, int token, int n
 }
 
 // logits: (n_logits_rows, V); scratch: (n_scratch, V); one block per row of `rows`.
-__global__ void __launch_bounds__(kThreads) sample_kernel(const float* logits, int V,
-                                                          const RowDesc* rows,
-                                                          const SamplePenalty* penalties,
-                                                          float* scratch, SampleOut* outs) {
+__global__ void __launch_bounds__(kThreads)
+    sample_kernel(const float* logits, int V, const RowDesc* rows, const SamplePenalty* penalties,
+                  float* scratch, SampleOut* outs) {
   __shared__ Shared sh;
   const RowDesc d = rows[blockIdx.x];
   const SampleRow& r = d.r;
@@ -366,8 +367,8 @@ __global__ void __launch_bounds__(kThreads) sample_kernel(const float* logits, i
       if (rep && e.in_context)
         v = v > 0.0f ? __fdiv_rn(v, r.repetition_penalty) : __fmul_rn(v, r.repetition_penalty);
       if (pres && e.count > 0)
-        v = __fsub_rn(v, __fadd_rn(r.presence_penalty,
-                                   __fmul_rn(r.frequency_penalty, float(e.count))));
+        v = __fsub_rn(
+            v, __fadd_rn(r.presence_penalty, __fmul_rn(r.frequency_penalty, float(e.count))));
       p[e.id] = t > 0.0f ? __fdiv_rn(v, t) : v;
     }
     __syncthreads();
@@ -396,7 +397,9 @@ bool needs_processing(const SampleRow& r) {
          r.frequency_penalty != 0.0f;
 }
 
-size_t align_up(size_t n) { return (n + 255) / 256 * 256; }
+size_t align_up(size_t n) {
+  return (n + 255) / 256 * 256;
+}
 
 ScratchBuffer g_args;     // rows | penalties | bans | outputs
 ScratchBuffer g_scratch;  // (rows needing processing, vocab) F32
@@ -409,8 +412,8 @@ std::vector<SampleOut> sample_rows(Tensor& logits, const SampleBatch& batch) {
                "sample_rows: logits must be (rows, vocab) F32, got ", dtype_name(logits.dtype()),
                " ", shape_str(logits.shape()));
   const int64_t n_logits = logits.dim(0), V = logits.dim(1);
-  QINFER_CHECK(V > 0 && V <= (int64_t(1) << (64 - sm::kWeightBits)),
-               "sample_rows: vocabulary of ", V, " tokens is out of range");
+  QINFER_CHECK(V > 0 && V <= (int64_t(1) << (64 - sm::kWeightBits)), "sample_rows: vocabulary of ",
+               V, " tokens is out of range");
   const int n = int(batch.rows.size());
   if (n == 0) return {};
   std::vector<RowDesc> descs(static_cast<size_t>(n));
@@ -453,9 +456,10 @@ std::vector<SampleOut> sample_rows(Tensor& logits, const SampleBatch& batch) {
   if (!bans.empty())
     QINFER_CUDA_CHECK(cudaMemcpyAsync(args + o_ban, bans.data(), bans.size() * sizeof(int64_t),
                                       cudaMemcpyHostToDevice, s));
-  float* scratch = n_scratch > 0 ? static_cast<float*>(g_scratch.get(
-                                       size_t(n_scratch) * size_t(V) * sizeof(float)))
-                                 : nullptr;
+  float* scratch =
+      n_scratch > 0
+          ? static_cast<float*>(g_scratch.get(size_t(n_scratch) * size_t(V) * sizeof(float)))
+          : nullptr;
   float* l = logits.data_as<float>();
   if (!bans.empty()) {
     ban_kernel<<<unsigned((bans.size() + 255) / 256), 256, 0, s>>>(

@@ -35,12 +35,12 @@ struct SampleRow {
   float repetition_penalty = 1.0f;  // 1: off
   float presence_penalty = 0.0f;
   float frequency_penalty = 0.0f;
-  int32_t want_logprob = 0;         // fill SampleOut::logprob
-  int32_t n_top = 0;                // top log-probabilities to report (<= kMaxTopLogprobs)
-  double uniform = 0.0;             // in [0, 1), drawn by the host from the sequence's RNG
-  int32_t penalty_begin = 0;        // [begin, end) into SampleBatch::penalties
+  int32_t want_logprob = 0;   // fill SampleOut::logprob
+  int32_t n_top = 0;          // top log-probabilities to report (<= kMaxTopLogprobs)
+  double uniform = 0.0;       // in [0, 1), drawn by the host from the sequence's RNG
+  int32_t penalty_begin = 0;  // [begin, end) into SampleBatch::penalties
   int32_t penalty_end = 0;
-  int32_t ban_begin = 0;            // [begin, end) into SampleBatch::bans
+  int32_t ban_begin = 0;  // [begin, end) into SampleBatch::bans
   int32_t ban_end = 0;
 };
 

@@ -76,9 +76,9 @@ QINFER_SAMPLING_HD double exp_det(double x) {
   // r = x - k ln2, |r| <= ln2 / 2.
   const double r = add_rn(add_rn(x, -mul_rn(k, kLn2Hi)), -mul_rn(k, kLn2Lo));
   // Taylor series of exp(r) to r^11 / 11! (truncation error < 1e-15 relative), Horner.
-  constexpr double kC[12] = {1.0,         1.0,          1.0 / 2,        1.0 / 6,
-                             1.0 / 24,    1.0 / 120,    1.0 / 720,      1.0 / 5040,
-                             1.0 / 40320, 1.0 / 362880, 1.0 / 3628800,  1.0 / 39916800};
+  constexpr double kC[12] = {1.0,         1.0,          1.0 / 2,       1.0 / 6,
+                             1.0 / 24,    1.0 / 120,    1.0 / 720,     1.0 / 5040,
+                             1.0 / 40320, 1.0 / 362880, 1.0 / 3628800, 1.0 / 39916800};
   double p = kC[11];
   for (int i = 10; i >= 0; --i) p = add_rn(mul_rn(p, r), kC[i]);
   return mul_rn(p, pow2(int(k)));
