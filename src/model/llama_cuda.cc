@@ -105,6 +105,10 @@ struct CudaRunner::Impl {
     ~GraphSlot() { cu::pinned_free(meta_host); }
   };
   std::map<std::pair<int64_t, int64_t>, std::unique_ptr<GraphSlot>> graphs;
+  // The KV cache the graphs were captured against (address and size: a cache reallocated at
+  // the same address with another block count moves every layer).
+  const void* graphs_kv = nullptr;
+  int64_t graphs_kv_numel = 0;
 
   Impl(const io::ModelConfig& cfg, const LlamaWeights& wt) : c(cfg), w(wt) {
     dims.n_head = int(c.n_head);
@@ -252,6 +256,13 @@ struct CudaRunner::Impl {
     const int64_t B = graph_bucket(n_seq);
     const int64_t W = pow2_at_least(std::max<int64_t>(max_blocks, 16));
     const MetaLayout m(B, B, W, 0);
+    if (graphs_kv != kv.k.data() || graphs_kv_numel != kv.k.numel()) {
+      // Graphs bake in the cache's address: a different cache needs fresh captures.
+      cu::synchronize();
+      graphs.clear();
+      graphs_kv = kv.k.data();
+      graphs_kv_numel = kv.k.numel();
+    }
     auto& slot = graphs[{B, W}];
     const bool fresh = slot == nullptr;
     if (fresh) {

@@ -9,6 +9,9 @@
 // No shared memory and no staging: every block starts streaming weights at once, and the
 // grid has one warp per row, so there is no persistent-grid wave imbalance.
 #include <algorithm>
+#include <cstdlib>
+#include <string>
+#include <utility>
 
 #include "ops/cuda/cuda_common.h"
 #include "ops/cuda/cuda_ops.h"
@@ -38,6 +41,15 @@ ActOut act_out(const Act& a) {
                                                              : 0,
                 a.spec.static_scale, a.spec.chunk_elems, a.spec.n_in, a.spec.row_stride,
                 a.data, a.scale};
+}
+
+// Programmatic dependent launch (Hopper): a kernel launched with launch_pdl() may start while
+// the previous kernel on the stream is still running; pdl_wait() blocks until that kernel has
+// finished and its writes are visible, so everything before it must not read its outputs.
+// pdl_trigger() lets the next PDL-launched kernel start early. Both are no-ops otherwise.
+__device__ __forceinline__ void pdl_wait() { asm volatile("griddepcontrol.wait;" ::: "memory"); }
+__device__ __forceinline__ void pdl_trigger() {
+  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
 }
 
 __device__ __forceinline__ int64_t slot_index(int64_t i, int e_per_chunk) {
@@ -101,6 +113,8 @@ struct NormSrc {
 __global__ void rms_norm_act_kernel(float* hid, const float* add, const float* __restrict__ w,
                                     float eps, ActOut o) {
   __shared__ float red[32];
+  pdl_trigger();
+  pdl_wait();
   float* h = hid + blockIdx.x * o.n_in;
   float ss = 0.0f;
   if (add != nullptr) {
@@ -127,6 +141,8 @@ struct SiluSrc {
 };
 
 __global__ void silu_mul_act_kernel(const float* gate_up, int64_t inter, ActOut o) {
+  pdl_trigger();
+  pdl_wait();
   write_act_row(SiluSrc{gate_up + blockIdx.x * 2 * inter, inter}, blockIdx.x, o);
 }
 
@@ -136,6 +152,8 @@ struct CopySrc {
 };
 
 __global__ void to_act_kernel(const float* x, ActOut o) {
+  pdl_trigger();
+  pdl_wait();
   write_act_row(CopySrc{x + blockIdx.x * o.n_in}, blockIdx.x, o);
 }
 
@@ -170,12 +188,23 @@ __global__ void __launch_bounds__(kWarps * 32) gemv_slot_kernel(SlotGemvParams p
   float acc[NT];
 #pragma unroll
   for (int t = 0; t < NT; ++t) acc[t] = 0.0f;
-  for (int64_t c0 = lane; c0 < n_chunks; c0 += 32 * kLoads) {
-    uint4 raw[kLoads];
+  // The first weight loads go out before waiting for the kernel that produces x: under PDL
+  // they overlap that kernel (weights do not depend on it).
+  uint4 raw[kLoads];
 #pragma unroll
-    for (int u = 0; u < kLoads; ++u) {
-      const int64_t ch = c0 + 32 * u;
-      if (ch < n_chunks) raw[u] = __ldcs(wrow + ch);
+  for (int u = 0; u < kLoads; ++u) {
+    const int64_t ch = lane + 32 * u;
+    if (ch < n_chunks) raw[u] = __ldcs(wrow + ch);
+  }
+  pdl_trigger();
+  pdl_wait();
+  for (int64_t c0 = lane; c0 < n_chunks; c0 += 32 * kLoads) {
+    if (c0 != lane) {
+#pragma unroll
+      for (int u = 0; u < kLoads; ++u) {
+        const int64_t ch = c0 + 32 * u;
+        if (ch < n_chunks) raw[u] = __ldcs(wrow + ch);
+      }
     }
 #pragma unroll
     for (int u = 0; u < kLoads; ++u) {
@@ -218,11 +247,36 @@ __global__ void __launch_bounds__(kWarps * 32) gemv_slot_kernel(SlotGemvParams p
   }
 }
 
+bool pdl_enabled() {
+  static const bool on = [] {
+    const char* v = std::getenv("QINFER_CUDA_PDL");
+    return (v == nullptr || std::string(v) != "0") && compute_capability() >= 90;
+  }();
+  return on;
+}
+
+// Launches kernel<<<grid, block, 0, stream()>>>(args...) with programmatic stream
+// serialization when PDL is on (the kernel must pdl_wait() before reading what earlier kernels
+// wrote).
+template <typename... KArgs, typename... Args>
+void launch_pdl(void (*kernel)(KArgs...), dim3 grid, dim3 block, Args&&... args) {
+  cudaLaunchConfig_t cfg{};
+  cfg.gridDim = grid;
+  cfg.blockDim = block;
+  cfg.dynamicSmemBytes = 0;
+  cfg.stream = stream();
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr[0].val.programmaticStreamSerializationAllowed = 1;
+  cfg.attrs = attr;
+  cfg.numAttrs = pdl_enabled() ? 1 : 0;
+  QINFER_CUDA_CHECK(cudaLaunchKernelEx(&cfg, kernel, std::forward<Args>(args)...));
+}
+
 template <typename WT, int NT>
 void launch_slot_nt(const SlotGemvParams& p) {
   dim3 grid(unsigned((p.n_out + kWarps - 1) / kWarps), unsigned((p.n + NT - 1) / NT));
-  gemv_slot_kernel<WT, NT><<<grid, kWarps * 32, 0, stream()>>>(p);
-  QINFER_CUDA_CHECK_LAUNCH();
+  launch_pdl(gemv_slot_kernel<WT, NT>, grid, dim3(kWarps * 32), p);
 }
 
 template <typename WT>
@@ -321,9 +375,8 @@ void rms_norm_act(float* hid, const float* add, const Tensor& weight, float eps,
   QINFER_CHECK(weight.dtype() == DType::kF32 && weight.numel() == out.spec.n_in,
                "rms_norm_act: weight must be F32 (", out.spec.n_in, ")");
   out.n = n;
-  rms_norm_act_kernel<<<unsigned(n), row_threads(n), 0, stream()>>>(
-      hid, add, weight.data_as<float>(), eps, act_out(out));
-  QINFER_CUDA_CHECK_LAUNCH();
+  launch_pdl(rms_norm_act_kernel, dim3(unsigned(n)), dim3(row_threads(n)), hid, add,
+             weight.data_as<float>(), eps, act_out(out));
 }
 
 void silu_mul_act(const float* gate_up, int64_t n, int64_t inter, Act& out) {
@@ -331,15 +384,14 @@ void silu_mul_act(const float* gate_up, int64_t n, int64_t inter, Act& out) {
   QINFER_CHECK(out.spec.n_in == inter, "silu_mul_act: activation is for ", out.spec.n_in,
                " inputs, the MLP has ", inter);
   out.n = n;
-  silu_mul_act_kernel<<<unsigned(n), row_threads(n), 0, stream()>>>(gate_up, inter, act_out(out));
-  QINFER_CUDA_CHECK_LAUNCH();
+  launch_pdl(silu_mul_act_kernel, dim3(unsigned(n)), dim3(row_threads(n)), gate_up, inter,
+             act_out(out));
 }
 
 void to_act(const float* x, int64_t n, Act& out) {
   if (n == 0) return;
   out.n = n;
-  to_act_kernel<<<unsigned(n), row_threads(n), 0, stream()>>>(x, act_out(out));
-  QINFER_CUDA_CHECK_LAUNCH();
+  launch_pdl(to_act_kernel, dim3(unsigned(n)), dim3(row_threads(n)), x, act_out(out));
 }
 
 void linear_act(const LinearWeight& w, const Act& x, float* y, bool accumulate) {
