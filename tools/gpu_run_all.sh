@@ -5,11 +5,12 @@
 #   3. golden checkpoints, GPU vs CPU vs HF    -> gpu_golden.json / .log
 #   4. 8B-shaped random FP8, 4 layers, vs transformers fake-quant reference (same json)
 #   5. 8B-shaped random FP8, 32 layers: qinfer bench latency (P=128, P=2048) and throughput
-#   7. with 5: qinfer bench throughput (64 prompts, 1000 in / 1000 out, concurrency 64)
+#   7. with 5: qinfer bench throughput through the engine ($NPROMPTS (512) prompts, 1000 in /
+#      1000 out, concurrency 256)
 #   6. step 3 again with every linear on the GEMV (QINFER_CUDA_GEMV_ONLY=1), for diagnosis
 #   a. attention kernels (gpu_attention)   -> gpu_attention.json / .log
 #   b. step 3 with the BF16 and FP8 KV caches (looser tolerance: the cache rounds K/V)
-#   g. with 5: decode latency again with QINFER_CUDA_GRAPHS=0 and QINFER_CUDA_GENERIC=1
+#   g. with 5: decode latency again with QINFER_CUDA_GRAPHS=0, QINFER_CUDA_PDL=0, QINFER_CUDA_GENERIC=1
 # Binaries come prebuilt (tools/gpu_pack.sh -> .gpu_assets/b, carried; B= overrides); the checkpoints are generated here, on local
 # disk, and never leave the machine. Usage: tools/gpu_run_all.sh [steps, default 12345]
 # Commands as run for bench/results: tools/gpu_run_all.sh 1234 | 12436 | 4365 | 57 | 125
@@ -20,7 +21,7 @@ L=$(dirname "$(find / -name 'libcublasLt.so.13*' -not -path '/proc/*' 2>/dev/nul
 export LD_LIBRARY_PATH=$L:${LD_LIBRARY_PATH:-}:$PWD/$B/lib  # carried: cpp-httplib and its deps
 export PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv | tee $OUT/gpu.txt
-case $STEPS in *1*) timeout 200 $B/tests/test_ops --gtest_filter='*Cuda*:*CUDA*' 2>&1 | tee $OUT/test_ops.log | tail -15;; esac
+case $STEPS in *1*) timeout 200 $B/tests/test_ops --gtest_filter="${TEST_FILTER:-*Cuda*:*CUDA*}" 2>&1 | tee $OUT/test_ops.log | tail -15;; esac
 case $STEPS in *2*) timeout 200 $B/bench/gpu_kernels --out $OUT/gpu_kernels.json 2>&1 | tee $OUT/gpu_kernels.log;; esac
 G=""
 case $STEPS in *4*)
@@ -52,6 +53,8 @@ case $STEPS in *5*)
   case $STEPS in *g*)
   QINFER_CUDA_GRAPHS=0 timeout 150 $B/apps/qinfer bench --model $M --prompt-len 128 --decode-len 64 \
     --out $OUT/bench_8b_latency_p128_nographs.json 2>&1 | tee -a $OUT/bench.log
+  QINFER_CUDA_PDL=0 timeout 150 $B/apps/qinfer bench --model $M --prompt-len 128 --decode-len 64 \
+    --out $OUT/bench_8b_latency_p128_nopdl.json 2>&1 | tee -a $OUT/bench.log
   QINFER_CUDA_GENERIC=1 timeout 150 $B/apps/qinfer bench --model $M --prompt-len 128 --decode-len 64 \
     --out $OUT/bench_8b_latency_p128_generic.json 2>&1 | tee -a $OUT/bench.log;; esac
   case $STEPS in *7*)
