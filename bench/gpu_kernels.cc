@@ -255,6 +255,28 @@ int run(const std::string& out_path) {
       }
     }
   }
+  // The GEMV's split factor (warps per output row), forced to each value: what the automatic
+  // pick (the "fast" column above) is chosen from.
+  std::printf("\n%-14s %-6s %5s %10s %10s %10s %10s\n", "gemv split", "dtype", "n", "S=1 us",
+              "S=2 us", "S=4 us", "S=8 us");
+  for (const Shape8B& s : kLinears) {
+    for (DType dt : {DType::kF8E4M3, DType::kBF16}) {
+      for (int64_t n : {1, 4}) {
+        if (dt == DType::kBF16 && n != 1) continue;
+        Json r{{"linear", s.name}, {"dtype", std::string(dtype_name(dt))}, {"n", n}};
+        std::printf("%-14s %-6s %5lld", s.name, std::string(dtype_name(dt)).c_str(), (long long)n);
+        for (int split : {1, 2, 4, 8}) {
+          cu::set_gemv_split(split);
+          const double ms = linear_ms(dt, s, n, true);
+          r[str_cat("split_", split, "_ms")] = ms;
+          std::printf(" %10.1f", ms * 1e3);
+        }
+        cu::set_gemv_split(0);
+        std::printf("\n");
+        j["gemv_split"].push_back(r);
+      }
+    }
+  }
   std::printf("\n%-20s %8s %10s %10s\n", "attention decode", "batch", "ctx", "us/call");
   double attn_1k = 0;
   for (auto [batch, ctx] : std::vector<std::pair<int64_t, int64_t>>{{1, 1024}, {1, 8192},

@@ -10,5 +10,11 @@ cp $B/apps/qinfer $D/apps/
 cp $B/tests/test_ops $D/tests/
 for b in gpu_golden gpu_kernels gpu_attention; do [ -f $B/bench/$b ] && cp $B/bench/$b $D/bench/; done
 cp $B/lib/* $D/lib/ 2>/dev/null || cp .gpu_assets/lib/* $D/lib/
+# A real Llama 3.1 tokenizer for `qinfer bench --mode throughput` on random checkpoints.
+T=${TOKENIZER_DIR:-.gpu_assets/tiny_llama}
+if [ -f $T/tokenizer.json ]; then
+  mkdir -p $D/tok && gzip -c $T/tokenizer.json > $D/tok/tokenizer.json.gz
+  cp $T/tokenizer_config.json $D/tok/
+fi
 strip $D/apps/* $D/tests/* $D/bench/* 2>/dev/null || true
 du -sh $D

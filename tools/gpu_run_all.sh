@@ -46,6 +46,9 @@ case $STEPS in *6*)  # diagnosis: every linear through the GEMV; FP8 scales in o
 case $STEPS in *5*)
   python3 tools/gpu_make_random_fp8.py --out /tmp/llama8b_fp8 --layers 32 2>&1 | tail -2
   M=/tmp/llama8b_fp8
+  if [ -f $B/tok/tokenizer.json.gz ]; then  # carried by gpu_pack.sh, for the engine benchmark
+    gunzip -c $B/tok/tokenizer.json.gz > $M/tokenizer.json; cp $B/tok/tokenizer_config.json $M/
+  fi
   timeout 150 $B/apps/qinfer bench --model $M --prompt-len 128 --decode-len 128 \
     --out $OUT/bench_8b_latency_p128.json 2>&1 | tee $OUT/bench.log
   timeout 150 $B/apps/qinfer bench --model $M --prompt-len 2048 --decode-len 32 \

@@ -36,6 +36,7 @@ void synchronize() {}
 
 ActSpec act_spec(const LinearWeight&, int64_t) { return {}; }
 size_t act_bytes(const ActSpec&, int64_t) { return 0; }
+void set_gemv_split(int) {}
 void rms_norm_act(float*, const float*, const Tensor& w, float, int64_t, Act&) {
   no_cuda("rms_norm_act", w.dtype());
 }

@@ -224,6 +224,13 @@ TEST(FusedCuda, ActivationProducersFeedLinearAct) {
         Tensor y = testing::poisoned_cuda({n, n_out});
         ops::cuda::linear_act(wd, a.act, y.data_as<float>(), false);
         check(y, reference(w, x), "to_act");
+        for (int split : {1, 2, 4, 8}) {  // every GEMV split factor, not just the one picked
+          ops::cuda::set_gemv_split(split);
+          Tensor ys = testing::poisoned_cuda({n, n_out});
+          ops::cuda::linear_act(wd, a.act, ys.data_as<float>(), false);
+          ops::cuda::set_gemv_split(0);
+          check(ys, reference(w, x), str_cat("split ", split).c_str());
+        }
         // Adding into y.
         Tensor y0 = testing::random_f32({n, n_out}, rng);
         Tensor ya = y0.to(Device::kCuda);

@@ -9,6 +9,7 @@
 // No shared memory and no staging: every block starts streaming weights at once, and the
 // grid has one warp per row, so there is no persistent-grid wave imbalance.
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <string>
 #include <utility>
@@ -173,16 +174,26 @@ struct SlotGemvParams {
 constexpr int kWarps = 8;
 constexpr int kLoads = 8;
 
-template <typename WT, int NT>
+// S warps share each output row (split-K): the block's 8 warps cover 8 / S rows, warp w takes
+// the row's 32-chunk groups [slice * G / S, (slice + 1) * G / S) with slice = w % S, and the
+// S partial sums are added in a fixed order through shared memory (deterministic). S trades
+// bytes per warp for more, shorter warps: it decides how evenly the grid's waves fill the GPU.
+template <typename WT, int NT, int S>
 __global__ void __launch_bounds__(kWarps * 32) gemv_slot_kernel(SlotGemvParams p) {
-  const int lane = threadIdx.x % 32;
-  const int64_t o = int64_t(blockIdx.x) * kWarps + threadIdx.x / 32;
-  if (o >= p.n_out) return;
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  const int slice = warp % S;
+  const int64_t o = int64_t(blockIdx.x) * (kWarps / S) + warp / S;
+  const bool live = o < p.n_out;
+  if (S == 1 && !live) return;
   const int64_t t0 = int64_t(blockIdx.y) * NT;
   const int nt = int(min(int64_t(NT), p.n - t0));
   constexpr int E = kChunkElems<WT>;
   const int64_t n_chunks = p.n_in / E;
-  const uint4* wrow = reinterpret_cast<const uint4*>(static_cast<const WT*>(p.w) + o * p.n_in);
+  const int64_t n_groups = (n_chunks + 31) / 32;
+  const int64_t c_begin = slice * n_groups / S * 32;
+  const int64_t c_end = min(n_chunks, (slice + 1) * n_groups / S * 32);
+  const uint4* wrow =
+      reinterpret_cast<const uint4*>(static_cast<const WT*>(p.w) + (live ? o : 0) * p.n_in);
   const float4* xbase = reinterpret_cast<const float4*>(p.x + t0 * p.x_stride);
   const int64_t xs4 = p.x_stride / 4;
   float acc[NT];
@@ -191,25 +202,26 @@ __global__ void __launch_bounds__(kWarps * 32) gemv_slot_kernel(SlotGemvParams p
   // The first weight loads go out before waiting for the kernel that produces x: under PDL
   // they overlap that kernel (weights do not depend on it).
   uint4 raw[kLoads];
+  const int64_t first = c_begin + lane;
 #pragma unroll
   for (int u = 0; u < kLoads; ++u) {
-    const int64_t ch = lane + 32 * u;
-    if (ch < n_chunks) raw[u] = __ldcs(wrow + ch);
+    const int64_t ch = first + 32 * u;
+    if (live && ch < c_end) raw[u] = __ldcs(wrow + ch);
   }
   pdl_trigger();
   pdl_wait();
-  for (int64_t c0 = lane; c0 < n_chunks; c0 += 32 * kLoads) {
-    if (c0 != lane) {
+  for (int64_t c0 = first; live && c0 < c_end; c0 += 32 * kLoads) {
+    if (c0 != first) {
 #pragma unroll
       for (int u = 0; u < kLoads; ++u) {
         const int64_t ch = c0 + 32 * u;
-        if (ch < n_chunks) raw[u] = __ldcs(wrow + ch);
+        if (ch < c_end) raw[u] = __ldcs(wrow + ch);
       }
     }
 #pragma unroll
     for (int u = 0; u < kLoads; ++u) {
       const int64_t ch = c0 + 32 * u;
-      if (ch >= n_chunks) break;
+      if (ch >= c_end) break;
       float wf[E];
       decode_chunk<WT>(raw[u], wf);
       const int64_t x0 = (ch >> 5) * (E / 4) * 32 + lane;
@@ -232,6 +244,22 @@ __global__ void __launch_bounds__(kWarps * 32) gemv_slot_kernel(SlotGemvParams p
 #pragma unroll
   for (int t = 0; t < NT; ++t)
     for (int off = 16; off > 0; off >>= 1) acc[t] += __shfl_xor_sync(0xffffffffu, acc[t], off);
+  if constexpr (S > 1) {
+    __shared__ float part[kWarps][NT];
+    if (lane == 0) {
+#pragma unroll
+      for (int t = 0; t < NT; ++t) part[warp][t] = acc[t];
+    }
+    __syncthreads();
+    if (slice != 0 || !live) return;
+#pragma unroll
+    for (int t = 0; t < NT; ++t) {
+      float sum = 0.0f;
+#pragma unroll
+      for (int k = 0; k < S; ++k) sum += part[warp + k][t];
+      acc[t] = sum;
+    }
+  }
   if (lane == 0) {
     const float ws = (p.w_scale ? p.w_scale[o * p.w_scale_stride] : 1.0f) * weight_rebias<WT>();
     const float b = p.bias ? p.bias[o] : 0.0f;
@@ -273,10 +301,56 @@ void launch_pdl(void (*kernel)(KArgs...), dim3 grid, dim3 block, Args&&... args)
   QINFER_CUDA_CHECK(cudaLaunchKernelEx(&cfg, kernel, std::forward<Args>(args)...));
 }
 
+int g_split_override = 0;
+
+// Blocks of 8 warps resident per SM for this instantiation (register-bound).
+template <typename WT, int NT, int S>
+int slot_blocks_per_sm() {
+  static const int n = [] {
+    int b = 0;
+    QINFER_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(
+        &b, gemv_slot_kernel<WT, NT, S>, kWarps * 32, 0));
+    return std::max(b, 1);
+  }();
+  return n;
+}
+
+// Split factor: the one whose grid fills its last wave best (fewest idle warp slots), among
+// those leaving each warp at least two 16-byte loads per lane.
+template <typename WT, int NT>
+int pick_split(const SlotGemvParams& p) {
+  if (g_split_override > 0) return g_split_override;
+  constexpr int E = kChunkElems<WT>;
+  const int64_t groups = (p.n_in / E + 31) / 32;
+  const int64_t y_blocks = (p.n + NT - 1) / NT;
+  const int per_sm[4] = {slot_blocks_per_sm<WT, NT, 1>(), slot_blocks_per_sm<WT, NT, 2>(),
+                         slot_blocks_per_sm<WT, NT, 4>(), slot_blocks_per_sm<WT, NT, 8>()};
+  int best = 1;
+  double best_eff = -1;
+  for (int i = 0, s = 1; s <= 8; ++i, s *= 2) {
+    if (s > 1 && groups / s < 2) break;
+    const int64_t blocks = (p.n_out + kWarps / s - 1) / (kWarps / s) * y_blocks;
+    const double waves = double(blocks) / double(int64_t(per_sm[i]) * sm_count());
+    const double eff = waves / std::ceil(waves);
+    if (eff > best_eff + 0.02) best_eff = eff, best = s;
+  }
+  return best;
+}
+
+template <typename WT, int NT, int S>
+void launch_slot_s(const SlotGemvParams& p) {
+  dim3 grid(unsigned((p.n_out + kWarps / S - 1) / (kWarps / S)), unsigned((p.n + NT - 1) / NT));
+  launch_pdl(gemv_slot_kernel<WT, NT, S>, grid, dim3(kWarps * 32), p);
+}
+
 template <typename WT, int NT>
 void launch_slot_nt(const SlotGemvParams& p) {
-  dim3 grid(unsigned((p.n_out + kWarps - 1) / kWarps), unsigned((p.n + NT - 1) / NT));
-  launch_pdl(gemv_slot_kernel<WT, NT>, grid, dim3(kWarps * 32), p);
+  switch (pick_split<WT, NT>(p)) {
+    case 1: return launch_slot_s<WT, NT, 1>(p);
+    case 2: return launch_slot_s<WT, NT, 2>(p);
+    case 4: return launch_slot_s<WT, NT, 4>(p);
+    default: return launch_slot_s<WT, NT, 8>(p);
+  }
 }
 
 template <typename WT>
@@ -336,6 +410,12 @@ ScratchBuffer g_tmp_x;   // decoded codes for the GEMV fallback
 ScratchBuffer g_wsvec;   // per-tensor weight scale as a vector
 
 }  // namespace
+
+void set_gemv_split(int s) {
+  QINFER_CHECK(s == 0 || s == 1 || s == 2 || s == 4 || s == 8, "set_gemv_split: ", s,
+               " is not 0 (automatic), 1, 2, 4 or 8");
+  g_split_override = s;
+}
 
 ActSpec act_spec(const LinearWeight& w, int64_t n) {
   ActSpec s;
