@@ -1,6 +1,8 @@
 // GPU attention benchmark (src/ops/cuda/attention_cuda.h) at Llama-3.1-8B dims (32 query
 // heads, 8 KV heads, head_dim 128, blocks of 16), per cache dtype:
-//   prefill: one sequence of 2048 new tokens, one layer: rope_kv_write, then attention_prefill,
+//   prefill: one sequence of 2048 new tokens, one layer: rope_kv_write, as GB/s of the bytes it
+//            must move (read the qkv rows, write back q and k, write K/V to the cache) and a
+//            ratio to a device-to-device copy measured in the same run; then attention_prefill,
 //            as TFLOP/s of the causal attention (4 n_head head_dim Σ_i (i + 1) FLOPs) and as a
 //            ratio to a large BF16 cuBLASLt GEMM measured in the same run;
 //   decode:  attention_decode at batch 1 / 32 / 128 over contexts 1024 / 8192, replayed from a
@@ -158,8 +160,8 @@ int run(const std::string& out_path, bool prefill_only) {
   const int n = 2048;
   const double flops = 4.0 * kHead * kHeadDim * (double(n) * (n + 1) / 2);
   std::printf("\nprefill, 1 sequence x %d tokens, 1 layer (%.1f GFLOP causal)\n", n, flops / 1e9);
-  std::printf("%-8s %14s %14s %10s %8s %18s\n", "cache", "rope_kv us", "attention us", "TFLOP/s",
-              "ratio", "32 layers attn ms");
+  std::printf("%-8s %12s %10s %8s %14s %10s %8s %18s\n", "cache", "rope_kv us", "rope GB/s",
+              "ratio", "attention us", "TFLOP/s", "ratio", "32 layers attn ms");
   for (DType dt : {DType::kBF16, DType::kF8E4M3, DType::kF32}) {
     Batch B = make_batch(1, 0, n, dt);
     const double rope_ms = time_ms(
@@ -175,12 +177,20 @@ int run(const std::string& out_path, bool prefill_only) {
         },
         20);
     const double tf = flops / (attn_ms * 1e-3) / 1e12;
+    // rope_kv_write's bytes: the qkv rows read, the q and k heads written back, K and V stored.
+    const double rope_bytes =
+        double(n) * kHeadDim *
+        (4.0 * (kHead + 2 * kHeadKv) + 4.0 * (kHead + kHeadKv) + 2.0 * kHeadKv * dtype_size(dt));
+    const double rope_gbs = rope_bytes / (rope_ms * 1e-3) / 1e9;
     const std::string name(dtype_name(dt));
-    std::printf("%-8s %14.1f %14.1f %10.1f %8.3f %18.2f\n", name.c_str(), rope_ms * 1e3,
-                attn_ms * 1e3, tf, tf / bf16_peak, 32 * (attn_ms + rope_ms));
+    std::printf("%-8s %12.1f %10.0f %8.3f %14.1f %10.1f %8.3f %18.2f\n", name.c_str(),
+                rope_ms * 1e3, rope_gbs, rope_gbs / hbm, attn_ms * 1e3, tf, tf / bf16_peak,
+                32 * (attn_ms + rope_ms));
     j["prefill"].push_back({{"cache", name},
                             {"tokens", n},
                             {"rope_kv_ms", rope_ms},
+                            {"rope_kv_gbs", rope_gbs},
+                            {"rope_kv_ratio_to_hbm_copy", rope_gbs / hbm},
                             {"attention_ms", attn_ms},
                             {"tflops", tf},
                             {"ratio_to_bf16_gemm", tf / bf16_peak},

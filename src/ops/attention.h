@@ -13,8 +13,9 @@
 // Contract
 //   qkv:     (n_tok, (n_head + 2 n_head_kv) * head_dim) F32; per row q heads, k heads, v heads
 //            (rope already applied to q and k)
-//   k_cache: (n_block, block_size, n_head_kv, head_dim) F32 (one layer of the cache)
-//   v_cache: same shape as k_cache
+//   k_cache: (n_block, block_size, n_head_kv, head_dim) (one layer of the cache): F32 on the
+//            CPU; F32 or BF16 on CUDA (K/V rounded to BF16 as they are written)
+//   v_cache: same shape and dtype as k_cache
 //   out:     (n_tok, n_head * head_dim) F32, preallocated
 //   seqs:    sum of n_new == n_tok; each block_table covers n_past + n_new positions and
 //            names blocks in [0, n_block)

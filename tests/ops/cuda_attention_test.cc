@@ -13,6 +13,7 @@
 #include <numeric>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "core/dtype.h"
@@ -385,6 +386,27 @@ TEST(CudaAttention, DecodeAllCacheDtypes) {
     for (DType dt : kCacheTypes) run_case(c, dt, Kernel::kDecode, 2e-5, rng, seed);
 }
 
+// Head dims that are not multiples of 16 (tiny test checkpoints, some Llama variants): the
+// wide loads where rows are whole 16-byte words (F32 head_dim % 4, BF16 / FP8 head_dim % 8),
+// two elements a lane otherwise (12 for BF16 / FP8; 18, 130, 2 for all).
+TEST(CudaAttention, DecodeOddHeadDims) {
+  QINFER_SKIP_WITHOUT_CUDA();
+  const uint32_t seed = testing::fresh_seed();
+  std::mt19937 rng(seed);
+  const std::vector<Case> cases = {
+      {8, 1, 8, 16, {{0, 1}, {30, 1}, {5, 3}}},  // hd 8, G 8 (tests/golden gqa8_bf16)
+      {8, 2, 8, 16, {{700, 1}}},                 // hd 8, planned splits
+      {6, 2, 24, 16, {{13, 3}, {100, 1}}},       // hd 24, G 3
+      {8, 1, 40, 16, {{200, 1}, {0, 2}}, 4},     // hd 40, G 8, fixed 4 splits
+      {32, 8, 80, 16, {{500, 1}, {9, 4}}},       // hd 80, G 4
+      {4, 2, 12, 16, {{21, 2}}},                 // hd 12
+      {6, 3, 18, 8, {{40, 1}, {0, 3}}, 2},       // hd 18, block 8, fixed 2 splits
+      {4, 2, 130, 16, {{50, 2}}},                // hd 130
+      {2, 1, 2, 16, {{10, 1}, {0, 2}}}};         // hd 2: one rotated pair
+  for (const Case& c : cases)
+    for (DType dt : kCacheTypes) run_case(c, dt, Kernel::kDecode, 2e-5, rng, seed);
+}
+
 TEST(CudaAttention, PrefillAllCacheDtypes) {
   QINFER_SKIP_WITHOUT_CUDA();
   const uint32_t seed = testing::fresh_seed();
@@ -396,7 +418,13 @@ TEST(CudaAttention, PrefillAllCacheDtypes) {
       {16, 2, 64, 16, {{129, 130}}},                              // G 8, chunked
       {32, 8, 128, 16, {{0, 520}}},                               // many key tiles
       {12, 4, 80, 16, {{0, 40}, {20, 3}}},                        // hd 80: the decode kernel
-      {16, 16, 128, 16, {{17, 2}, {0, 1}}}};                      // short rows only
+      {16, 16, 128, 16, {{17, 2}, {0, 1}}},                       // short rows only
+      // Head dims with no tensor-core tile: the decode kernel.
+      {8, 1, 8, 16, {{0, 40}, {7, 20}}},    // hd 8, G 8 (tests/golden gqa8_bf16)
+      {6, 2, 24, 16, {{0, 33}}},            // hd 24
+      {8, 1, 40, 16, {{16, 30}, {0, 1}}},   // hd 40
+      {32, 8, 80, 16, {{0, 100}}},          // hd 80, 8B-like heads
+      {6, 3, 18, 16, {{0, 25}, {3, 17}}}};  // hd 18: two elements a lane
   for (const Case& c : cases) {
     const bool tc = c.head_dim == 64 || c.head_dim == 128;
     for (DType dt : kCacheTypes) run_case(c, dt, Kernel::kPrefill, tc ? 3e-3 : 2e-5, rng, seed);
@@ -404,58 +432,82 @@ TEST(CudaAttention, PrefillAllCacheDtypes) {
 }
 
 // The decode launch replayed from a CUDA graph after the batch's lengths and positions change
-// (fixed n_split, caller-owned partials): what the model's graph path relies on.
+// (fixed n_split, caller-owned partials): what the model's graph path relies on. a and b have
+// the same n_tok, n_seq and max_blocks, and b owns no more blocks than a.
+void graph_replay_case(const Case& a, const Case& b, DType dt, std::mt19937& rng, uint32_t seed) {
+  Problem pa = make_problem(a, dt, rng), pb = make_problem(b, dt, rng);
+  ASSERT_EQ(pa.n_tok, pb.n_tok);
+  ASSERT_EQ(pa.max_blocks, pb.max_blocks);
+  ASSERT_GE(pa.n_block, pb.n_block);
+  pb.n_block = pa.n_block;
+  pb.k0 = pa.k0;
+  pb.v0 = pa.v0;
+  reference(pb);
+  DeviceProblem g = upload(pa);
+  const size_t bytes = cu::attention_decode_scratch_bytes(pa.n_tok, g.d, a.n_split);
+  void* partials = cu::device_alloc(bytes);
+  g.b.partials = static_cast<float*>(partials);
+  cudaStream_t s = cu::stream();
+  cudaGraph_t graph = nullptr;
+  cudaGraphExec_t exec = nullptr;
+  ASSERT_EQ(cudaStreamBeginCapture(s, cudaStreamCaptureModeRelaxed), cudaSuccess);
+  cu::rope_kv_write(g.qkv.data_as<float>(), g.b, g.d, g.inv_freq.data_as<float>(), g.kv, s);
+  cu::attention_decode(g.qkv.data_as<float>(), g.b, g.d, g.kv, g.out.data_as<float>(), s);
+  ASSERT_EQ(cudaStreamEndCapture(s, &graph), cudaSuccess);
+  ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
+  // Rewrite the metadata and inputs in place for batch b, then replay.
+  const DeviceProblem gb = upload(pb);
+  copy_bytes(g.meta.data(), Device::kCuda, gb.meta.to(Device::kCpu).data(), Device::kCpu,
+             g.meta.nbytes());
+  copy_bytes(g.qkv.data(), Device::kCuda, gb.qkv.to(Device::kCpu).data(), Device::kCpu,
+             g.qkv.nbytes());
+  ASSERT_EQ(cudaGraphLaunch(exec, s), cudaSuccess);
+  cu::synchronize();
+  const std::string what = "graph replay " + case_str(b, dt) + " seed " + std::to_string(seed);
+  const std::vector<float> qkv = check_qkv(pb, g, what);
+  const auto [k, v] = check_cache(pb, g, what);
+  attention_reference(pb, qkv, k, v, false);
+  const double rel = check_out(pb, g.out, 2e-5, what);
+  std::printf("  %-100s rel %.2e\n", what.c_str(), rel);
+  cudaGraphExecDestroy(exec);
+  cudaGraphDestroy(graph);
+  cu::device_free(partials, bytes);
+}
+
 TEST(CudaAttention, DecodeGraphReplayAcrossLengths) {
   QINFER_SKIP_WITHOUT_CUDA();
   const uint32_t seed = testing::fresh_seed();
   std::mt19937 rng(seed);
-  // Same n_tok, n_seq and max_blocks (128 blocks of 16) in both batches.
+  // 128 blocks of 16 in both batches.
   const Case a{32, 8, 128, 16, {{2000, 1}, {40, 1}, {2047, 1}}, 8};
   const Case b{32, 8, 128, 16, {{2047, 1}, {900, 1}, {3, 1}}, 8};
-  for (DType dt : {DType::kBF16, DType::kF8E4M3}) {
-    Problem pa = make_problem(a, dt, rng), pb = make_problem(b, dt, rng);
-    pb.n_block = pa.n_block;
-    pb.k0 = pa.k0;
-    pb.v0 = pa.v0;
-    reference(pb);
-    DeviceProblem g = upload(pa);
-    const size_t bytes = cu::attention_decode_scratch_bytes(pa.n_tok, g.d, a.n_split);
-    void* partials = cu::device_alloc(bytes);
-    g.b.partials = static_cast<float*>(partials);
-    cudaStream_t s = cu::stream();
-    cudaGraph_t graph = nullptr;
-    cudaGraphExec_t exec = nullptr;
-    ASSERT_EQ(cudaStreamBeginCapture(s, cudaStreamCaptureModeRelaxed), cudaSuccess);
-    cu::rope_kv_write(g.qkv.data_as<float>(), g.b, g.d, g.inv_freq.data_as<float>(), g.kv, s);
-    cu::attention_decode(g.qkv.data_as<float>(), g.b, g.d, g.kv, g.out.data_as<float>(), s);
-    ASSERT_EQ(cudaStreamEndCapture(s, &graph), cudaSuccess);
-    ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
-    // Rewrite the metadata and inputs in place for batch b, then replay.
-    const DeviceProblem gb = upload(pb);
-    copy_bytes(g.meta.data(), Device::kCuda, gb.meta.to(Device::kCpu).data(), Device::kCpu,
-               g.meta.nbytes());
-    copy_bytes(g.qkv.data(), Device::kCuda, gb.qkv.to(Device::kCpu).data(), Device::kCpu,
-               g.qkv.nbytes());
-    ASSERT_EQ(cudaGraphLaunch(exec, s), cudaSuccess);
-    cu::synchronize();
-    const std::string what = "graph replay " + case_str(b, dt) + " seed " + std::to_string(seed);
-    const std::vector<float> qkv = check_qkv(pb, g, what);
-    const auto [k, v] = check_cache(pb, g, what);
-    attention_reference(pb, qkv, k, v, false);
-    check_out(pb, g.out, 2e-5, what);
-    cudaGraphExecDestroy(exec);
-    cudaGraphDestroy(graph);
-    cu::device_free(partials, bytes);
-  }
+  for (DType dt : {DType::kBF16, DType::kF8E4M3}) graph_replay_case(a, b, dt, rng, seed);
 }
 
-// ops::attention (the cross-backend op) with a BF16 cache on CUDA against the CPU's F32
-// result: the cache rounding bounds the difference.
-TEST(CudaAttention, GenericOpBf16CacheMatchesCpu) {
+// As above for head dims that are not multiples of 16, every cache dtype.
+TEST(CudaAttention, DecodeGraphReplayOddHeadDims) {
   QINFER_SKIP_WITHOUT_CUDA();
   const uint32_t seed = testing::fresh_seed();
   std::mt19937 rng(seed);
-  const int nh = 32, nkv = 8, hd = 128, bs = 16;
+  const std::vector<std::tuple<int, int, int>> heads = {// (n_head, n_head_kv, head_dim)
+                                                        {8, 1, 8},
+                                                        {6, 2, 24},
+                                                        {8, 1, 40},
+                                                        {32, 8, 80},
+                                                        {6, 3, 18}};
+  for (auto [nh, nkv, hd] : heads) {
+    // 32 blocks of 16 in both batches.
+    const Case a{nh, nkv, hd, 16, {{300, 1}, {40, 1}, {511, 1}}, 6};
+    const Case b{nh, nkv, hd, 16, {{511, 1}, {200, 1}, {3, 1}}, 6};
+    for (DType dt : kCacheTypes) graph_replay_case(a, b, dt, rng, seed);
+  }
+}
+
+// ops::attention (the cross-backend op) on CUDA against the CPU's F32 result: an F32 cache
+// within 1e-5, a BF16 cache within its rounding. 100 new tokens take attention_prefill for a
+// BF16 cache at head_dim 128, attention_decode otherwise.
+void generic_op_case(int nh, int nkv, int hd, DType cache, std::mt19937& rng, uint32_t seed) {
+  const int bs = 16;
   const std::vector<std::pair<int64_t, int64_t>> seqs_np = {{0, 100}, {50, 1}, {7, 30}};
   int64_t n_tok = 0, n_block = 0;
   for (auto [past, nw] : seqs_np) n_tok += nw, n_block += (past + nw + bs - 1) / bs;
@@ -480,21 +532,46 @@ TEST(CudaAttention, GenericOpBf16CacheMatchesCpu) {
     for (int64_t i = 0; i < t->numel(); ++i)
       t->data_as<float>()[i] = round_bf16(t->data_as<float>()[i]);
   Tensor qkv = testing::random_f32({n_tok, (nh + 2 * nkv) * hd}, rng, -2.0f, 2.0f);
-  const auto to_bf16_cuda = [](const Tensor& f) {
+  const auto to_cuda = [cache](const Tensor& f) {
+    if (cache == DType::kF32) return f.to(Device::kCuda);
     Tensor h = Tensor::empty(DType::kBF16, f.shape());
     for (int64_t i = 0; i < f.numel(); ++i)
       h.data_as<uint16_t>()[i] = f32_to_bf16(f.data_as<float>()[i]);
     return h.to(Device::kCuda);
   };
-  Tensor kg = to_bf16_cuda(kc), vg = to_bf16_cuda(vc);
-  Tensor got = testing::poisoned_cuda({n_tok, nh * hd});
+  Tensor kg = to_cuda(kc), vg = to_cuda(vc);
+  Tensor got = testing::poisoned_cuda({n_tok, int64_t(nh) * hd});
   ops::attention(qkv.to(Device::kCuda), seqs, dims, kg, vg, got);
-  Tensor want = Tensor::empty(DType::kF32, {n_tok, nh * hd});
+  Tensor want = Tensor::empty(DType::kF32, {n_tok, int64_t(nh) * hd});
   ops::attention(qkv, seqs, dims, kc, vc, want);
   const testing::Diff df = testing::compare(got, want);
-  EXPECT_TRUE(df.n_nan == 0 && df.rel < 1e-2)
-      << "seed " << seed << ": " << testing::describe(df, got, want);
-  std::printf("  generic op, BF16 cache vs CPU F32: rel %.2e\n", df.rel);
+  const double tol = cache == DType::kF32 ? 1e-5 : 1e-2;
+  EXPECT_TRUE(df.n_nan == 0 && df.rel < tol)
+      << "generic op " << dtype_name(cache) << " cache, heads " << nh << "/" << nkv << " hd " << hd
+      << ", seed " << seed << ": " << testing::describe(df, got, want);
+  std::printf("  generic op, %s cache, hd %d vs CPU F32: rel %.2e\n",
+              std::string(dtype_name(cache)).c_str(), hd, df.rel);
+}
+
+TEST(CudaAttention, GenericOpBf16CacheMatchesCpu) {
+  QINFER_SKIP_WITHOUT_CUDA();
+  const uint32_t seed = testing::fresh_seed();
+  std::mt19937 rng(seed);
+  generic_op_case(32, 8, 128, DType::kBF16, rng, seed);
+}
+
+TEST(CudaAttention, GenericOpOddHeadDimsMatchCpu) {
+  QINFER_SKIP_WITHOUT_CUDA();
+  const uint32_t seed = testing::fresh_seed();
+  std::mt19937 rng(seed);
+  const std::vector<std::tuple<int, int, int>> heads = {// (n_head, n_head_kv, head_dim)
+                                                        {8, 1, 8},
+                                                        {6, 2, 24},
+                                                        {8, 1, 40},
+                                                        {12, 4, 80},
+                                                        {6, 3, 18}};
+  for (auto [nh, nkv, hd] : heads)
+    for (DType cache : {DType::kF32, DType::kBF16}) generic_op_case(nh, nkv, hd, cache, rng, seed);
 }
 
 }  // namespace

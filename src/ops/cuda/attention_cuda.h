@@ -49,8 +49,9 @@ struct KvCacheView {
 };
 
 // Supported by every kernel here: n_head a multiple of n_head_kv, group n_head / n_head_kv
-// <= 8, head_dim a multiple of 16 in [16, 256]. The cache and qkv base pointers must be
-// 16-byte aligned (the allocator's are); rows are read with 16-byte vector loads.
+// <= 8, any even head_dim in [2, 256]. The cache and qkv base pointers must be 16-byte
+// aligned (the allocator's are): head_dim % 8 == 0 (every Llama size; an F32 cache's decode
+// also % 4) moves rows in 16-byte vectors, other even head dims in narrower ones.
 struct AttnDims {
   int n_head = 0, n_head_kv = 0, head_dim = 0;
   float scale = 0.0f;  // 1 / sqrt(head_dim)
@@ -79,8 +80,8 @@ int attention_decode_splits(int n_tok, int max_seq_len, const AttnDims& d);
 // Q and K/V are rounded to BF16 (FP8 codes are exact in BF16), P to BF16: outputs agree with
 // fp32 to about 1e-3 relative. Any batch is correct, decode tokens (n_new = 1) included, but
 // a token is one 64-row tile with G live rows and a single split, so batches of mostly
-// decode tokens belong to attention_decode. head_dim 64 and 128 run on tensor cores; other
-// head dims go to attention_decode. Grid: (ceil(max_q_len G / 64), n_head_kv, n_seq).
+// decode tokens belong to attention_decode. head_dim 64 and 128 run on tensor cores; every
+// other (even) head_dim goes to attention_decode. Grid: (ceil(max_q_len G / 64), n_head_kv, n_seq).
 void attention_prefill(const float* qkv, const AttnBatch& b, const AttnDims& d,
                        const KvCacheView& kv, float* out, cudaStream_t s);
 

@@ -33,16 +33,15 @@ using attn::Vec8;
 
 constexpr int kWarps = 4;
 
-// The per-lane load of a cache row: F32 in 4-float words, BF16 and FP8 in 8-element words.
+// The per-lane load of a cache row (the fast path): F32 in 4-float words, BF16 and FP8 in
+// 8-element words; rows of other head dims take Vec2 (launch_for_head_dim).
 template <typename T>
 struct ChunkOf {
   using type = Vec8<T>;
-  static constexpr int kN = 8;
 };
 template <>
 struct ChunkOf<float> {
   using type = F32x4;
-  static constexpr int kN = 4;
 };
 
 struct DecodeArgs {
@@ -63,11 +62,11 @@ __device__ __forceinline__ float exp2_rel(float x, float ref) {
   return exp2f(x - (ref == -INFINITY ? 0.0f : ref));
 }
 
-// T: cache element; LPK: lanes per key row; NCH: loads per lane per row; GMAX >= group.
-template <typename T, int LPK, int NCH, int GMAX>
+// T: cache element; Chunk: one lane's load (Chunk::kN elements); LPK: lanes per key row; NCH:
+// loads per lane per row; GMAX >= group.
+template <typename T, typename Chunk, int LPK, int NCH, int GMAX>
 __global__ void __launch_bounds__(kWarps * 32) decode_kernel(DecodeArgs a) {
-  using Chunk = typename ChunkOf<T>::type;
-  constexpr int kVec = ChunkOf<T>::kN, E = NCH * kVec, KPW = 32 / LPK, NS = kWarps * KPW;
+  constexpr int kVec = Chunk::kN, E = NCH * kVec, KPW = 32 / LPK, NS = kWarps * KPW;
   // Keys per slot per step (registers bound it). Doubling it for FP8 (half the bytes a row)
   // cost 1.5x on H100 (168 registers: fewer warps), so FP8 takes the BF16 count.
   constexpr int U = GMAX <= 4 ? 4 : 2;
@@ -245,30 +244,39 @@ __global__ void combine_kernel(DecodeArgs a) {
 
 ScratchBuffer g_partials;
 
-template <typename T, int LPK, int NCH>
+template <typename T, typename Chunk, int LPK, int NCH>
 void launch_decode(const DecodeArgs& a, cudaStream_t s) {
   const int group = a.d.n_head / a.d.n_head_kv;
   const size_t smem = size_t(kWarps) * group * (2 + a.d.head_dim) * sizeof(float);
   const dim3 grid(unsigned(a.b.n_tok), unsigned(a.d.n_head_kv), unsigned(a.n_split));
   if (group <= 4)
-    decode_kernel<T, LPK, NCH, 4><<<grid, kWarps * 32, smem, s>>>(a);
+    decode_kernel<T, Chunk, LPK, NCH, 4><<<grid, kWarps * 32, smem, s>>>(a);
   else
-    decode_kernel<T, LPK, NCH, 8><<<grid, kWarps * 32, smem, s>>>(a);
+    decode_kernel<T, Chunk, LPK, NCH, 8><<<grid, kWarps * 32, smem, s>>>(a);
   QINFER_CUDA_CHECK_LAUNCH();
 }
 
 // Lanes per key row so that one load a lane covers head_dim (F32 at 256 takes two loads).
+// Rows that are whole 16-byte words (F32 head_dim % 4 == 0, BF16 / FP8 head_dim % 8 == 0:
+// every Llama size) take the wide loads; any other even head_dim reads two elements a lane.
 template <typename T>
 void launch_for_head_dim(const DecodeArgs& a, cudaStream_t s) {
   const int hd = a.d.head_dim;
+  using Wide = typename ChunkOf<T>::type;
+  if (hd % Wide::kN != 0) {
+    using Narrow = attn::Vec2<T>;
+    if (hd <= 32) return launch_decode<T, Narrow, 16, 1>(a, s);
+    if (hd <= 128) return launch_decode<T, Narrow, 32, 2>(a, s);
+    return launch_decode<T, Narrow, 32, 4>(a, s);
+  }
   if constexpr (std::is_same_v<T, float>) {
-    if (hd <= 64) return launch_decode<T, 16, 1>(a, s);
-    if (hd <= 128) return launch_decode<T, 32, 1>(a, s);
-    return launch_decode<T, 32, 2>(a, s);
+    if (hd <= 64) return launch_decode<T, Wide, 16, 1>(a, s);
+    if (hd <= 128) return launch_decode<T, Wide, 32, 1>(a, s);
+    return launch_decode<T, Wide, 32, 2>(a, s);
   } else {
-    if (hd <= 64) return launch_decode<T, 8, 1>(a, s);
-    if (hd <= 128) return launch_decode<T, 16, 1>(a, s);
-    return launch_decode<T, 32, 1>(a, s);
+    if (hd <= 64) return launch_decode<T, Wide, 8, 1>(a, s);
+    if (hd <= 128) return launch_decode<T, Wide, 16, 1>(a, s);
+    return launch_decode<T, Wide, 32, 1>(a, s);
   }
 }
 

@@ -51,6 +51,7 @@ template <typename T>
 struct Vec8;
 template <>
 struct Vec8<float> {
+  static constexpr int kN = 8;
   float4 a, b;
   __device__ __forceinline__ void load(const float* p) {
     a = *reinterpret_cast<const float4*>(p);
@@ -63,6 +64,7 @@ struct Vec8<float> {
 };
 template <>
 struct Vec8<Bf16> {
+  static constexpr int kN = 8;
   uint4 w;
   __device__ __forceinline__ void load(const Bf16* p) { w = *reinterpret_cast<const uint4*>(p); }
   __device__ __forceinline__ void zero() { w = make_uint4(0, 0, 0, 0); }
@@ -77,6 +79,7 @@ struct Vec8<Bf16> {
 };
 template <>
 struct Vec8<Fp8> {
+  static constexpr int kN = 8;
   uint2 w;
   __device__ __forceinline__ void load(const Fp8* p) { w = *reinterpret_cast<const uint2*>(p); }
   __device__ __forceinline__ void zero() { w = make_uint2(0, 0); }
@@ -93,11 +96,47 @@ struct Vec8<Fp8> {
 
 // Four cache elements -> floats (the F32 decode path loads 16 bytes a lane).
 struct F32x4 {
+  static constexpr int kN = 4;
   float4 a;
   __device__ __forceinline__ void load(const float* p) { a = *reinterpret_cast<const float4*>(p); }
   __device__ __forceinline__ void zero() { a = make_float4(0, 0, 0, 0); }
   __device__ __forceinline__ void to_float(float* f) const {
     f[0] = a.x, f[1] = a.y, f[2] = a.z, f[3] = a.w;
+  }
+};
+
+// Two cache elements -> floats (8, 4 or 2 bytes): the decode path for head dims whose rows are
+// not 16-byte multiples (any even head_dim keeps these loads aligned).
+template <typename T>
+struct Vec2;
+template <>
+struct Vec2<float> {
+  static constexpr int kN = 2;
+  float2 a;
+  __device__ __forceinline__ void load(const float* p) { a = *reinterpret_cast<const float2*>(p); }
+  __device__ __forceinline__ void zero() { a = make_float2(0, 0); }
+  __device__ __forceinline__ void to_float(float* f) const { f[0] = a.x, f[1] = a.y; }
+};
+template <>
+struct Vec2<Bf16> {
+  static constexpr int kN = 2;
+  uint32_t w;
+  __device__ __forceinline__ void load(const Bf16* p) { w = *reinterpret_cast<const uint32_t*>(p); }
+  __device__ __forceinline__ void zero() { w = 0; }
+  __device__ __forceinline__ void to_float(float* f) const {
+    f[0] = __uint_as_float(w << 16);
+    f[1] = __uint_as_float(w & 0xffff0000u);
+  }
+};
+template <>
+struct Vec2<Fp8> {
+  static constexpr int kN = 2;
+  uint16_t w;
+  __device__ __forceinline__ void load(const Fp8* p) { w = *reinterpret_cast<const uint16_t*>(p); }
+  __device__ __forceinline__ void zero() { w = 0; }
+  __device__ __forceinline__ void to_float(float* f) const {
+    const float2 x = fp8x2_to_float2(w);
+    f[0] = x.x, f[1] = x.y;
   }
 };
 

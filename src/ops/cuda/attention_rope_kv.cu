@@ -1,10 +1,17 @@
 // RoPE fused with the KV-cache write (contract: attention_cuda.h, rope_kv_write).
 //
 // One block per new token. The block first tabulates cos / sin of pos * inv_freq[j] for the
-// head_dim / 2 frequencies (fp32 angle, sincosf: the same arithmetic as ops::cuda::rope,
-// src/ops/rope.h), then rotates the pairs (j, j + head_dim / 2) of the n_head q heads and the
-// n_head_kv k heads in place, storing the rotated k and the v heads into the token's cache slot
-// converted to the cache dtype (BF16 round-to-nearest-even, FP8 E4M3 satfinite(x / scale)).
+// head_dim / 2 frequencies once (fp32 angle, sincosf: the same arithmetic as ops::cuda::rope,
+// src/ops/rope.h) and every q and k head of the token reuses them; then it rotates the pairs
+// (j, j + head_dim / 2) of the n_head q heads and the n_head_kv k heads in place, storing the
+// rotated k and the v heads into the token's cache slot converted to the cache dtype (BF16
+// round-to-nearest-even, FP8 E4M3 satfinite(x / scale)).
+//
+// The op only moves bytes (read the qkv row, write back q and k, write K/V to the cache), so it
+// is bound by memory bandwidth. With head_dim % 8 == 0 (every Llama size) a thread takes four
+// consecutive pairs: 16-byte loads and stores of qkv, 16 / 8 / 4-byte cache stores, and the
+// rotation and the V copy share one loop so every thread has its loads in flight at once.
+// Other even head dims take the scalar kernel (one pair, one element a thread).
 #include <algorithm>
 
 #include "ops/cuda/attention_device.h"
@@ -18,11 +25,13 @@ using attn::Fp8;
 
 constexpr int kThreads = 256;
 
+// Any even head_dim <= 256.
 template <typename T>
 __global__ void __launch_bounds__(kThreads)
-    rope_kv_write_kernel(float* __restrict__ qkv, AttnBatch b, AttnDims d,
-                         const float* __restrict__ inv_freq, T* __restrict__ k_cache,
-                         T* __restrict__ v_cache, int block_size, float k_scale, float v_scale) {
+    rope_kv_write_scalar_kernel(float* __restrict__ qkv, AttnBatch b, AttnDims d,
+                                const float* __restrict__ inv_freq, T* __restrict__ k_cache,
+                                T* __restrict__ v_cache, int block_size, float k_scale,
+                                float v_scale) {
   __shared__ float cos_t[128], sin_t[128];  // head_dim <= 256
   const int t = blockIdx.x;
   const int hd = d.head_dim, half = hd / 2;
@@ -63,6 +72,84 @@ __global__ void __launch_bounds__(kThreads)
     v_cache[kv_base + i] = attn::from_float<T>(v_row[i], v_scale);
 }
 
+// Four floats -> four cache elements at p (4-element aligned: 16, 8 or 4 bytes).
+__device__ __forceinline__ void store4(float* p, float4 x, float) {
+  *reinterpret_cast<float4*>(p) = x;
+}
+__device__ __forceinline__ void store4(Bf16* p, float4 x, float) {
+  const __nv_bfloat162 lo = __floats2bfloat162_rn(x.x, x.y), hi = __floats2bfloat162_rn(x.z, x.w);
+  *reinterpret_cast<uint2*>(p) =
+      make_uint2(*reinterpret_cast<const uint32_t*>(&lo), *reinterpret_cast<const uint32_t*>(&hi));
+}
+__device__ __forceinline__ void store4(Fp8* p, float4 x, float scale) {
+  const uint32_t c0 = attn::from_float<Fp8>(x.x, scale).__x,
+                 c1 = attn::from_float<Fp8>(x.y, scale).__x;
+  const uint32_t c2 = attn::from_float<Fp8>(x.z, scale).__x,
+                 c3 = attn::from_float<Fp8>(x.w, scale).__x;
+  *reinterpret_cast<uint32_t*>(p) = c0 | c1 << 8 | c2 << 16 | c3 << 24;
+}
+
+// head_dim % 8 == 0: item i < n_rot = (n_head + n_head_kv) head_dim / 8 rotates the pairs
+// (j .. j + 3, j + half .. j + half + 3) of one q or k head; the items after it copy four
+// elements of the v heads (and, without rotation, of the k heads) to the cache.
+template <typename T>
+__global__ void __launch_bounds__(kThreads)
+    rope_kv_write_vec4_kernel(float* __restrict__ qkv, AttnBatch b, AttnDims d,
+                              const float* __restrict__ inv_freq, T* __restrict__ k_cache,
+                              T* __restrict__ v_cache, int block_size, float k_scale,
+                              float v_scale) {
+  __shared__ __align__(16) float cos_t[128];  // head_dim <= 256
+  __shared__ __align__(16) float sin_t[128];
+  const int t = blockIdx.x;
+  const int hd = d.head_dim, half = hd / 2, quads = half / 4;  // quads per head half
+  const int pos = b.tok_pos[t];
+  const int32_t* table = b.block_tables + int64_t(b.tok_seq[t]) * b.max_blocks;
+  const int64_t kv_base = attn::kv_row(table, pos, block_size, d.n_head_kv, 0) * hd;
+  float* row = qkv + int64_t(t) * (d.n_head + 2 * d.n_head_kv) * hd;
+  const float* k_row = row + int64_t(d.n_head) * hd;
+  const float* v_row = k_row + int64_t(d.n_head_kv) * hd;
+  const int kv4 = d.n_head_kv * hd / 4;  // 4-element words of the k (or v) heads
+
+  int n_rot = 0;
+  if (inv_freq != nullptr) {
+    for (int j = threadIdx.x; j < half; j += blockDim.x) {
+      const float a = float(pos) * inv_freq[j];
+      sincosf(a, &sin_t[j], &cos_t[j]);
+    }
+    __syncthreads();
+    n_rot = (d.n_head + d.n_head_kv) * quads;
+  }
+  const int n_copy = inv_freq != nullptr ? kv4 : 2 * kv4;
+  for (int i = threadIdx.x; i < n_rot + n_copy; i += blockDim.x) {
+    if (i < n_rot) {
+      const int h = i / quads, j = (i - h * quads) * 4;
+      float* p = row + h * hd + j;
+      const float4 x1 = *reinterpret_cast<const float4*>(p);
+      const float4 x2 = *reinterpret_cast<const float4*>(p + half);
+      const float4 c = *reinterpret_cast<const float4*>(cos_t + j);
+      const float4 s = *reinterpret_cast<const float4*>(sin_t + j);
+      const float4 y1 = make_float4(x1.x * c.x - x2.x * s.x, x1.y * c.y - x2.y * s.y,
+                                    x1.z * c.z - x2.z * s.z, x1.w * c.w - x2.w * s.w);
+      const float4 y2 = make_float4(x2.x * c.x + x1.x * s.x, x2.y * c.y + x1.y * s.y,
+                                    x2.z * c.z + x1.z * s.z, x2.w * c.w + x1.w * s.w);
+      *reinterpret_cast<float4*>(p) = y1;
+      *reinterpret_cast<float4*>(p + half) = y2;
+      if (h >= d.n_head) {
+        T* k = k_cache + kv_base + (h - d.n_head) * hd + j;
+        store4(k, y1, k_scale);
+        store4(k + half, y2, k_scale);
+      }
+    } else {
+      // Copy word w of the v heads (w < kv4), or without rotation of the k heads first.
+      int w = i - n_rot;
+      const bool is_v = inv_freq != nullptr || w >= kv4;
+      if (inv_freq == nullptr && is_v) w -= kv4;
+      const float4 x = *reinterpret_cast<const float4*>((is_v ? v_row : k_row) + 4 * w);
+      store4((is_v ? v_cache : k_cache) + kv_base + 4 * w, x, is_v ? v_scale : k_scale);
+    }
+  }
+}
+
 }  // namespace
 
 namespace attn {
@@ -71,8 +158,8 @@ void check_dims(const AttnDims& d, const KvCacheView& kv, const char* op) {
   QINFER_CHECK(d.n_head_kv > 0 && d.n_head % d.n_head_kv == 0 && d.n_head / d.n_head_kv <= 8, op,
                ": unsupported on cuda: n_head ", d.n_head, ", n_head_kv ", d.n_head_kv,
                " (n_head must be a multiple of n_head_kv, group <= 8)");
-  QINFER_CHECK(d.head_dim >= 16 && d.head_dim <= 256 && d.head_dim % 16 == 0, op,
-               ": unsupported on cuda: head_dim ", d.head_dim, " (a multiple of 16 in [16, 256])");
+  QINFER_CHECK(d.head_dim >= 2 && d.head_dim <= 256 && d.head_dim % 2 == 0, op,
+               ": unsupported on cuda: head_dim ", d.head_dim, " (even, in [2, 256])");
   QINFER_CHECK(kv.k != nullptr && kv.v != nullptr && kv.block_size > 0 && kv.n_block > 0, op,
                ": KV cache view has no memory or an empty shape (n_block ", kv.n_block,
                ", block_size ", kv.block_size, ")");
@@ -90,9 +177,11 @@ void rope_kv_write(float* qkv, const AttnBatch& b, const AttnDims& d, const floa
   attn::dispatch_cache(kv.dtype, "rope_kv_write", [&](auto tag) {
     using T = decltype(tag);
     const bool fp8 = kv.dtype == DType::kF8E4M3;
-    rope_kv_write_kernel<T><<<unsigned(b.n_tok), kThreads, 0, s>>>(
-        qkv, b, d, inv_freq, static_cast<T*>(kv.k), static_cast<T*>(kv.v), kv.block_size,
-        fp8 ? kv.k_scale : 1.0f, fp8 ? kv.v_scale : 1.0f);
+    const auto kernel =
+        d.head_dim % 8 == 0 ? rope_kv_write_vec4_kernel<T> : rope_kv_write_scalar_kernel<T>;
+    kernel<<<unsigned(b.n_tok), kThreads, 0, s>>>(qkv, b, d, inv_freq, static_cast<T*>(kv.k),
+                                                  static_cast<T*>(kv.v), kv.block_size,
+                                                  fp8 ? kv.k_scale : 1.0f, fp8 ? kv.v_scale : 1.0f);
     QINFER_CUDA_CHECK_LAUNCH();
   });
 }
