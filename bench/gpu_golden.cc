@@ -5,8 +5,9 @@
 // it) the GPU logits are compared with it too. Prints a table, writes JSON, exits 1 on a
 // mismatch.
 //
-// A second check decodes three sequences of different lengths together (a CUDA-graph bucket
-// with padding on the GPU) and requires each one's logits to equal its single-sequence run.
+// A second check runs three sequences of different lengths together (a step mixing decode and
+// prefill, then CUDA-graph decode steps) and requires each one's logits to match its
+// single-sequence run.
 //
 //   gpu_golden [--out FILE.json] [--no-cpu] [--tol-fp8 X] [--tol-dense X]
 //              [--kv-dtype F32|BF16|F8_E4M3] DIR...
@@ -61,48 +62,81 @@ Run run_model(model::LlamaModel& m, const std::vector<int32_t>& prompt) {
   return r;
 }
 
-// Three sequences (prompts of 5, 11 and 24 tokens) decoded 6 steps together and each alone;
-// returns max over sequences and steps of rel_max_diff(batched, alone).
+// Three sequences (prompts of 5, 11 and 24 tokens) run together and each alone; returns the
+// max over sequences and steps of rel_max_diff(together, alone). Together: sequences 0 and 1
+// prefill alone, then one mixed step decodes them while sequence 2 prefills (the decode and
+// prefill kernels in one batch), then all three decode together (a CUDA-graph bucket).
 double rel_max_diff(const Tensor& a, const Tensor& b);
 
 double batched_vs_alone(model::LlamaModel& m, int32_t vocab) {
   const int64_t steps = 6, lens[3] = {5, 11, 24};
-  auto run = [&](const std::vector<int>& which, std::vector<std::vector<Tensor>>* out) {
-    int64_t max_len = 24 + steps;
-    const int64_t per = (max_len + kBlock - 1) / kBlock;
+  const int64_t per = (24 + steps + 1 + kBlock - 1) / kBlock;
+  auto prompt_of = [&](int w) {
+    std::vector<int32_t> p;
+    for (int64_t i = 0; i < lens[w]; ++i) p.push_back(int32_t((i * 7919 + w * 104729) % vocab));
+    return p;
+  };
+  auto seq_of = [&](int w) {
+    model::SeqInput s;
+    for (int64_t b = 0; b < per; ++b) s.block_table.push_back(int32_t(w * per + b));
+    s.n_new = lens[w];
+    return s;
+  };
+  auto argmax = [&](const Tensor& l, int64_t row) {
+    const float* r = l.data_as<float>() + row * vocab;
+    return int32_t(std::max_element(r, r + vocab) - r);
+  };
+  // out[w][i]: logits after the prompt (i = 0), then after each decoded token.
+  std::vector<std::vector<Tensor>> together(3), alone(3);
+  auto row = [&](const Tensor& l, int64_t r) { return l.slice_rows(r, r + 1).to(Device::kCpu); };
+  {
     model::KvCache kv = m.allocate_kv_cache(per * 3, kBlock);
-    std::vector<model::SeqInput> seqs;
-    std::vector<int32_t> next;
-    for (int w : which) {
-      model::SeqInput s;
-      for (int64_t b = 0; b < per; ++b) s.block_table.push_back(int32_t(w * per + b));
-      s.n_new = lens[w];
-      std::vector<int32_t> prompt;
-      for (int64_t i = 0; i < lens[w]; ++i) prompt.push_back(int32_t((i * 7919 + w * 104729) % vocab));
-      Tensor l = m.forward(model::Batch{.tokens = prompt, .seqs = {s}}, kv);
-      next.push_back(int32_t(std::max_element(l.data_as<float>(), l.data_as<float>() + vocab) -
-                             l.data_as<float>()));
-      s.n_past = lens[w];
-      s.n_new = 1;
-      seqs.push_back(s);
+    std::vector<model::SeqInput> seqs = {seq_of(0), seq_of(1), seq_of(2)};
+    std::vector<int32_t> next(3);
+    for (int w = 0; w < 2; ++w) {
+      Tensor l = m.forward(model::Batch{.tokens = prompt_of(w), .seqs = {seqs[size_t(w)]}}, kv);
+      together[size_t(w)].push_back(row(l, 0));
+      next[size_t(w)] = argmax(l, 0);
+      seqs[size_t(w)].n_past = lens[w];
+      seqs[size_t(w)].n_new = 1;
     }
-    for (int64_t t = 0; t < steps; ++t) {
-      Tensor l = m.forward(model::Batch{.tokens = next, .seqs = seqs}, kv);
-      for (size_t i = 0; i < which.size(); ++i) {
-        (*out)[size_t(which[i])].push_back(l.slice_rows(int64_t(i), int64_t(i) + 1).to(Device::kCpu));
-        const float* r = l.data_as<float>() + int64_t(i) * vocab;
-        next[i] = int32_t(std::max_element(r, r + vocab) - r);
-        seqs[i].n_past += 1;
+    model::Batch mixed{.tokens = {next[0], next[1]}, .seqs = seqs};
+    for (int32_t t : prompt_of(2)) mixed.tokens.push_back(t);
+    Tensor l = m.forward(mixed, kv);
+    for (int w = 0; w < 3; ++w) {
+      together[size_t(w)].push_back(row(l, w));
+      next[size_t(w)] = argmax(l, w);
+    }
+    seqs[0].n_past += 1, seqs[1].n_past += 1;
+    seqs[2].n_past = lens[2], seqs[2].n_new = 1;
+    for (int64_t t = 1; t < steps; ++t) {
+      Tensor d = m.forward(model::Batch{.tokens = next, .seqs = seqs}, kv);
+      for (int w = 0; w < 3; ++w) {
+        together[size_t(w)].push_back(row(d, w));
+        next[size_t(w)] = argmax(d, w);
+        seqs[size_t(w)].n_past += 1;
       }
     }
-  };
-  std::vector<std::vector<Tensor>> together(3), alone(3);
-  run({0, 1, 2}, &together);
-  for (int w = 0; w < 3; ++w) run({w}, &alone);
+  }
+  for (int w = 0; w < 3; ++w) {
+    model::KvCache kv = m.allocate_kv_cache(per * 3, kBlock);
+    model::SeqInput s = seq_of(w);
+    Tensor l = m.forward(model::Batch{.tokens = prompt_of(w), .seqs = {s}}, kv);
+    int32_t next = argmax(l, 0);
+    alone[size_t(w)].push_back(row(l, 0));
+    s.n_past = lens[w];
+    s.n_new = 1;
+    for (int64_t t = 0; t < steps; ++t) {
+      Tensor d = m.forward(model::Batch{.tokens = {next}, .seqs = {s}}, kv);
+      alone[size_t(w)].push_back(row(d, 0));
+      next = argmax(d, 0);
+      s.n_past += 1;
+    }
+  }
   double worst = 0;
   for (int w = 0; w < 3; ++w)
-    for (int64_t t = 0; t < steps; ++t)
-      worst = std::max(worst, rel_max_diff(together[size_t(w)][size_t(t)], alone[size_t(w)][size_t(t)]));
+    for (size_t i = 0; i < std::min(together[size_t(w)].size(), alone[size_t(w)].size()); ++i)
+      worst = std::max(worst, rel_max_diff(together[size_t(w)][i], alone[size_t(w)][i]));
   return worst;
 }
 
@@ -189,8 +223,11 @@ int main(int argc, char** argv) {
       Json r{{"checkpoint", dir}, {"fp8", fp8}, {"tol", tol}, {"prompt_len", prompt.size()},
              {"gpu_greedy", join(gpu.greedy)}, {"kv_dtype", dtype_name(kv_dtype)},
              {"batched_vs_alone_rel_max_diff", d_batch}};
-      bool case_ok = d_batch <= 1e-5;
-      if (d_batch > 1e-5) std::printf("  batched decode differs from single: %.3g\n", d_batch);
+      // Batched rows may take the tensor-core GEMMs where a lone decode takes the GEMV: FP8
+      // checkpoints get the FP8 tolerance.
+      const double tol_batch = fp8 ? tol : 1e-4;
+      bool case_ok = d_batch <= tol_batch;
+      if (d_batch > tol_batch) std::printf("  batched decode differs from single: %.3g\n", d_batch);
       double d_cpu = -1, d_ref = -1;
       std::string greedy_note = "-";
       if (with_cpu) {

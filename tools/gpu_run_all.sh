@@ -61,6 +61,8 @@ case $STEPS in *5*)
   QINFER_CUDA_GENERIC=1 timeout 150 $B/apps/qinfer bench --model $M --prompt-len 128 --decode-len 64 \
     --out $OUT/bench_8b_latency_p128_generic.json 2>&1 | tee -a $OUT/bench.log;; esac
   case $STEPS in *7*)
+  for KVD in ${KV_DTYPES:-bf16}; do
   timeout 300 $B/apps/qinfer bench --model $M --mode throughput --num-prompts ${NPROMPTS:-512} \
-    --input-len 1000 --output-len 1000 --max-concurrency 256 \
-    --out $OUT/bench_8b_throughput.json 2>&1 | tee -a $OUT/bench.log;; esac;; esac
+    --input-len 1000 --output-len 1000 --max-concurrency 256 --kv-cache-dtype $KVD \
+    --out $OUT/bench_8b_throughput_kv_$KVD.json 2>&1 | tee -a $OUT/bench.log
+  done;; esac;; esac

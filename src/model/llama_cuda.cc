@@ -59,19 +59,35 @@ int64_t pow2_at_least(int64_t n) {
 }
 
 // Offsets of the metadata arrays in one I32 buffer.
+// n_dec > 0: the first n_dec sequences decode one token each and the rest prefill; the tail
+// arrays re-index the prefill sequences from 0 so that they form a batch of their own.
 struct MetaLayout {
-  int64_t n_tok = 0, n_seq = 0, width = 0, n_rows = 0;
+  int64_t n_tok = 0, n_seq = 0, width = 0, n_rows = 0, n_dec = 0;
   int64_t tokens = 0, tok_seq = 0, tok_pos = 0, q_start = 0, seq_len = 0, rows = 0, tables = 0;
+  int64_t tok_seq_tail = 0, q_start_tail = 0;
   int64_t total = 0;
-  MetaLayout(int64_t t, int64_t s, int64_t w, int64_t r) : n_tok(t), n_seq(s), width(w), n_rows(r) {
+  MetaLayout(int64_t t, int64_t s, int64_t w, int64_t r, int64_t d = 0)
+      : n_tok(t), n_seq(s), width(w), n_rows(r), n_dec(d) {
     tok_seq = tokens + t;
     tok_pos = tok_seq + t;
     q_start = tok_pos + t;
     seq_len = q_start + s + 1;
     rows = seq_len + s;
     tables = rows + r;
-    total = tables + s * w;
+    tok_seq_tail = tables + s * w;
+    q_start_tail = tok_seq_tail + (d > 0 ? t - d : 0);
+    total = q_start_tail + (d > 0 ? s - d + 1 : 0);
   }
+};
+
+// How one step's attention runs: rope + cache write over every token, then either one kernel
+// over the whole batch, or (n_dec > 0) the decode kernel over the leading decode tokens and the
+// tensor-core kernel over the prefill rest.
+struct AttnPlan {
+  cu::AttnBatch all;
+  bool prefill = false;
+  int64_t n_dec = 0;
+  cu::AttnBatch dec, pre;
 };
 
 // Activations for up to `cap` tokens and `cap_rows` logits rows.
@@ -198,6 +214,12 @@ struct CudaRunner::Impl {
     }
     out[m.q_start + m.n_seq] = int32_t(t);
     std::copy(rows.begin(), rows.end(), out + m.rows);
+    if (m.n_dec > 0) {
+      for (int64_t i = m.n_dec; i < m.n_tok; ++i)
+        out[m.tok_seq_tail + i - m.n_dec] = out[m.tok_seq + i] - int32_t(m.n_dec);
+      for (int64_t s = m.n_dec; s <= m.n_seq; ++s)
+        out[m.q_start_tail + s - m.n_dec] = out[m.q_start + s] - int32_t(m.n_dec);
+    }
   }
 
   // Uploads metadata for the eager path; returns the device pointer.
@@ -238,18 +260,39 @@ struct CudaRunner::Impl {
     const int64_t n_rows = int64_t(rows.size());
     if (decode && graphs_on && n_seq <= kMaxGraphBatch) return run_graph(batch, kv, max_blocks);
 
-    // Eager: rows list when not every token needs logits.
+    // Eager: rows list when not every token needs logits. Leading decode sequences of a batch
+    // that also prefills go to the decode kernel (the prefill kernel would spend a whole tile
+    // on each of them).
     const bool all_rows = n_rows == n_tok;
-    const MetaLayout m(n_tok, n_seq, max_blocks, all_rows ? 0 : n_rows);
+    int64_t n_dec = 0;
+    while (max_q > 1 && n_dec < n_seq && batch.seqs[size_t(n_dec)].n_new == 1) ++n_dec;
+    if (n_dec == n_seq) n_dec = 0;
+    const MetaLayout m(n_tok, n_seq, max_blocks, all_rows ? 0 : n_rows, n_dec);
     ensure(eager, n_tok, std::max<int64_t>(n_rows, 1));
     const int32_t* dev = upload_eager(batch, m, rows);
-    cu::AttnBatch ab = attn_batch(dev, m, max_len, max_q);
-    run_layers_impl(eager, dev, m, ab, kv, max_q > 1, all_rows ? n_tok : n_rows);
+    AttnPlan plan;
+    plan.all = attn_batch(dev, m, max_len, max_q);
+    plan.prefill = max_q > 1;
+    plan.n_dec = n_dec;
+    if (n_dec > 0) {
+      plan.dec = plan.all;
+      plan.dec.n_tok = plan.dec.n_seq = int(n_dec);
+      plan.dec.max_q_len = 1;
+      plan.pre = plan.all;
+      plan.pre.tok_seq = dev + m.tok_seq_tail;
+      plan.pre.tok_pos = dev + m.tok_pos + n_dec;
+      plan.pre.seq_q_start = dev + m.q_start_tail;
+      plan.pre.seq_len = dev + m.seq_len + n_dec;
+      plan.pre.block_tables = dev + m.tables + n_dec * m.width;
+      plan.pre.n_tok = int(n_tok - n_dec);
+      plan.pre.n_seq = int(n_seq - n_dec);
+    }
+    run_layers_impl(eager, dev, m, plan, kv, all_rows ? n_tok : n_rows);
     return eager.logits.slice_rows(0, n_rows);
   }
 
-  void run_layers_impl(Buffers& b, const int32_t* dev, const MetaLayout& m, cu::AttnBatch ab,
-                       KvCache& kv, bool prefill, int64_t n_rows);
+  void run_layers_impl(Buffers& b, const int32_t* dev, const MetaLayout& m, const AttnPlan& plan,
+                       KvCache& kv, int64_t n_rows);
 
   Tensor run_graph(const Batch& batch, KvCache& kv, int64_t max_blocks) {
     const int64_t n_seq = int64_t(batch.seqs.size());
@@ -281,15 +324,16 @@ struct CudaRunner::Impl {
     cu::copy_to_device_async(slot->meta_dev.data(), slot->meta_host,
                              size_t(m.total) * sizeof(int32_t));
     const int32_t* dev = slot->meta_dev.data_as<int32_t>();
-    cu::AttnBatch ab = attn_batch(dev, m, W * kv.block_size, 1);
-    ab.n_split = slot->n_split;
-    ab.partials = reinterpret_cast<float*>(slot->partials.data());
+    AttnPlan plan;
+    plan.all = attn_batch(dev, m, W * kv.block_size, 1);
+    plan.all.n_split = slot->n_split;
+    plan.all.partials = reinterpret_cast<float*>(slot->partials.data());
     if (fresh) {
       // This step runs eagerly (sizing every scratch buffer), then the same work is captured.
-      run_layers_impl(slot->buf, dev, m, ab, kv, false, B);
+      run_layers_impl(slot->buf, dev, m, plan, kv, B);
       cu::synchronize();
       slot->graph.begin();
-      run_layers_impl(slot->buf, dev, m, ab, kv, false, B);
+      run_layers_impl(slot->buf, dev, m, plan, kv, B);
       slot->graph.end();
     } else {
       slot->graph.launch();
@@ -299,14 +343,15 @@ struct CudaRunner::Impl {
 };
 
 void CudaRunner::Impl::run_layers_impl(Buffers& b, const int32_t* dev, const MetaLayout& m,
-                                       cu::AttnBatch ab, KvCache& kv, bool prefill,
-                                       int64_t n_rows) {
+                                       const AttnPlan& plan, KvCache& kv, int64_t n_rows) {
   const int64_t n = m.n_tok;
   const float eps = c.rms_norm_eps;
   float* hid = b.hid.data_as<float>();
   float* qkv = b.qkv.data_as<float>();
   float* attn = b.attn.data_as<float>();
   float* gate_up = b.gate_up.data_as<float>();
+  const int64_t qkv_width = (c.n_head + 2 * c.n_head_kv) * c.head_dim;
+  const int64_t attn_width = c.n_head * c.head_dim;
   cudaStream_t s = cu::backend_stream();
   cu::Act act;
   act.data = b.act.data();
@@ -322,11 +367,16 @@ void CudaRunner::Impl::run_layers_impl(Buffers& b, const int32_t* dev, const Met
     prepare(L.qkv, n);
     cu::rms_norm_act(hid, nullptr, L.attn_norm, eps, n, act);
     cu::linear_act(L.qkv, act, qkv, false);
-    cu::rope_kv_write(qkv, ab, dims, w.inv_freq.data_as<float>(), kvl, s);
-    if (prefill)
-      cu::attention_prefill(qkv, ab, dims, kvl, attn, s);
-    else
-      cu::attention_decode(qkv, ab, dims, kvl, attn, s);
+    cu::rope_kv_write(qkv, plan.all, dims, w.inv_freq.data_as<float>(), kvl, s);
+    if (plan.n_dec > 0) {
+      cu::attention_decode(qkv, plan.dec, dims, kvl, attn, s);
+      cu::attention_prefill(qkv + plan.n_dec * qkv_width, plan.pre, dims, kvl,
+                            attn + plan.n_dec * attn_width, s);
+    } else if (plan.prefill) {
+      cu::attention_prefill(qkv, plan.all, dims, kvl, attn, s);
+    } else {
+      cu::attention_decode(qkv, plan.all, dims, kvl, attn, s);
+    }
     prepare(L.o, n);
     if (act.spec.layout == cu::ActLayout::kRowF32) {
       cu::Act direct = act;

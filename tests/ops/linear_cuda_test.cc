@@ -212,9 +212,16 @@ TEST(FusedCuda, ActivationProducersFeedLinearAct) {
         const LinearWeight wd = to_cuda(w);
         const double tol = tolerance(c, n);
         DeviceAct a(wd, n);
+        // A producer that computes x (norm, silu) before quantizing it may round an element to
+        // the neighbouring FP8 code where the CPU's float arithmetic did not (rsqrtf vs
+        // 1 / sqrtf, expf): one code step in a row moves the output by ~1e-3.
+        const double tol_q =
+            c.wt == DType::kF8E4M3 && c.aq != ActQuant::kNone ? std::max(tol, 5e-3) : tol;
         auto check = [&](const Tensor& y, const Tensor& want, const char* what) {
+          const bool computed = std::string(what) == "rms_norm_act" ||
+                                std::string(what) == "silu_mul_act";
           testing::Diff d = testing::compare(y, want);
-          ASSERT_TRUE(d.n_nan == 0 && d.rel < tol)
+          ASSERT_TRUE(d.n_nan == 0 && d.rel < (computed ? tol_q : tol))
               << name << " " << what << ": " << testing::describe(d, y, want);
         };
         // Plain copy, storing.
