@@ -82,10 +82,9 @@ double batched_vs_alone(model::LlamaModel& m, int32_t vocab) {
     s.n_new = lens[w];
     return s;
   };
-  auto argmax = [&](const Tensor& l, int64_t row) {
-    const float* r = l.data_as<float>() + row * vocab;
-    return int32_t(std::max_element(r, r + vocab) - r);
-  };
+  // The tokens fed after the prompt are fixed (not each run's argmax), so that one greedy
+  // flip between the runs cannot send them down different continuations.
+  auto token = [&](int w, int64_t i) { return int32_t((w * 31 + i * 17 + 3) % vocab); };
   // out[w][i]: logits after the prompt (i = 0), then after each decoded token.
   std::vector<std::vector<Tensor>> together(3), alone(3);
   auto row = [&](const Tensor& l, int64_t r) { return l.slice_rows(r, r + 1).to(Device::kCpu); };
@@ -96,24 +95,22 @@ double batched_vs_alone(model::LlamaModel& m, int32_t vocab) {
     for (int w = 0; w < 2; ++w) {
       Tensor l = m.forward(model::Batch{.tokens = prompt_of(w), .seqs = {seqs[size_t(w)]}}, kv);
       together[size_t(w)].push_back(row(l, 0));
-      next[size_t(w)] = argmax(l, 0);
+      next[size_t(w)] = token(w, 0);
       seqs[size_t(w)].n_past = lens[w];
       seqs[size_t(w)].n_new = 1;
     }
     model::Batch mixed{.tokens = {next[0], next[1]}, .seqs = seqs};
     for (int32_t t : prompt_of(2)) mixed.tokens.push_back(t);
     Tensor l = m.forward(mixed, kv);
-    for (int w = 0; w < 3; ++w) {
-      together[size_t(w)].push_back(row(l, w));
-      next[size_t(w)] = argmax(l, w);
-    }
+    for (int w = 0; w < 3; ++w) together[size_t(w)].push_back(row(l, w));
+    next = {token(0, 1), token(1, 1), token(2, 0)};
     seqs[0].n_past += 1, seqs[1].n_past += 1;
     seqs[2].n_past = lens[2], seqs[2].n_new = 1;
     for (int64_t t = 1; t < steps; ++t) {
       Tensor d = m.forward(model::Batch{.tokens = next, .seqs = seqs}, kv);
       for (int w = 0; w < 3; ++w) {
         together[size_t(w)].push_back(row(d, w));
-        next[size_t(w)] = argmax(d, w);
+        next[size_t(w)] = token(w, w == 2 ? t : t + 1);
         seqs[size_t(w)].n_past += 1;
       }
     }
@@ -122,14 +119,14 @@ double batched_vs_alone(model::LlamaModel& m, int32_t vocab) {
     model::KvCache kv = m.allocate_kv_cache(per * 3, kBlock);
     model::SeqInput s = seq_of(w);
     Tensor l = m.forward(model::Batch{.tokens = prompt_of(w), .seqs = {s}}, kv);
-    int32_t next = argmax(l, 0);
+    int32_t next = token(w, 0);
     alone[size_t(w)].push_back(row(l, 0));
     s.n_past = lens[w];
     s.n_new = 1;
     for (int64_t t = 0; t < steps; ++t) {
       Tensor d = m.forward(model::Batch{.tokens = {next}, .seqs = {s}}, kv);
       alone[size_t(w)].push_back(row(d, 0));
-      next = argmax(d, 0);
+      next = token(w, t + 1);
       s.n_past += 1;
     }
   }
