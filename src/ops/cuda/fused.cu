@@ -500,13 +500,23 @@ void linear_act(const LinearWeight& w, const Act& x, float* y, bool accumulate) 
       }
     }
     case ActLayout::kCodesU8: {
-      float* out = accumulate ? static_cast<float*>(g_tmp_y.get(size_t(n * w.n_out) * 4)) : y;
       const float* wsv = ws;
       if (!per_channel) {
         float* v = static_cast<float*>(g_wsvec.get(size_t(w.n_out) * sizeof(float)));
         expand_scalar_f32(ws, v, w.n_out, s);
         wsv = v;
       }
+      // With the scales applied inside cuBLASLt the GEMM adds into y itself (beta = 1): no
+      // temporary, no separate add over (n, n_out).
+      if (accumulate &&
+          gemm_lt_supported(DType::kF8E4M3, n, w.n_in, w.n_out, w.weight.data(), x.data, y) &&
+          gemm_lt_scales_inside(n, w.n_in, w.n_out) &&
+          gemm_lt(DType::kF8E4M3, w.weight.data(), x.data, y, n, w.n_in, w.n_out, x.scale, wsv,
+                  s, /*accumulate=*/true) == GemmResult::kDone) {
+        scale_bias_epilogue(y, n, w.n_out, nullptr, nullptr, true, bias, s);
+        return;
+      }
+      float* out = accumulate ? static_cast<float*>(g_tmp_y.get(size_t(n * w.n_out) * 4)) : y;
       GemmResult r = GemmResult::kNoAlgorithm;
       if (gemm_lt_supported(DType::kF8E4M3, n, w.n_in, w.n_out, w.weight.data(), x.data, out))
         r = gemm_lt(DType::kF8E4M3, w.weight.data(), x.data, out, n, w.n_in, w.n_out, x.scale,

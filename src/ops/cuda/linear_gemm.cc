@@ -123,6 +123,10 @@ bool gemm_lt_supported(DType ab, int64_t n, int64_t n_in, int64_t n_out, const v
   return n_in % 8 == 0 && n_out % 4 == 0;
 }
 
+bool gemm_lt_scales_inside(int64_t n, int64_t n_in, int64_t n_out) {
+  return get_plan(DType::kF8E4M3, n, n_in, n_out, true)->ok;
+}
+
 GemmResult gemm_lt(DType ab, const void* w, const void* x, float* y, int64_t n, int64_t n_in,
                    int64_t n_out, const float* x_scale, const float* w_scale, cudaStream_t stream,
                    bool accumulate) {

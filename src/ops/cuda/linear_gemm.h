@@ -20,6 +20,10 @@ GemmResult gemm_lt(DType ab, const void* w, const void* x, float* y, int64_t n, 
                    int64_t n_out, const float* x_scale, const float* w_scale, cudaStream_t stream,
                    bool accumulate = false);
 
+// Whether the FP8 GEMM of these shapes applies the per-token / per-channel scales inside
+// cuBLASLt (then it can also accumulate into y: D = scales ⊙ (x · wᵀ) + y).
+bool gemm_lt_scales_inside(int64_t n, int64_t n_in, int64_t n_out);
+
 // Whether cuBLASLt can take these shapes for dtype ab (FP8 needs dims that are multiples
 // of 16 and 16-byte aligned pointers).
 bool gemm_lt_supported(DType ab, int64_t n, int64_t n_in, int64_t n_out, const void* w,
