@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <map>
+#include <mutex>
 #include <string>
 #include <utility>
 
@@ -33,6 +35,7 @@ struct ActOut {
   int64_t n_in, stride;
   void* data;
   float* scale;
+  int cache;  // dynamic shared memory holds n_in floats: the values are computed once
 };
 
 ActOut act_out(const Act& a) {
@@ -41,7 +44,7 @@ ActOut act_out(const Act& a) {
                 : a.spec.quant == ActQuant::kStaticPerTensor ? 2
                                                              : 0,
                 a.spec.static_scale, a.spec.chunk_elems, a.spec.n_in, a.spec.row_stride,
-                a.data, a.scale};
+                a.data, a.scale, 0};
 }
 
 // Programmatic dependent launch (Hopper): a kernel launched with launch_pdl() may start while
@@ -74,24 +77,38 @@ __device__ __forceinline__ float block_sum_f(float v, float* red) {
 }
 
 // Writes row `row` of the activation, value(i) for i < n_in, as o says. One block per row.
+// With o.cache the dynamic-quantization pass keeps each value in shared memory for the write
+// pass (each thread re-reads only the indices it wrote, so no barrier is needed): the source
+// row (e.g. the (n, 2 inter) gate_up output of a prefill, far larger than L2) is read once.
 template <class Src>
 __device__ void write_act_row(const Src& src, int64_t row, const ActOut& o) {
   __shared__ float red_max[32];
+  extern __shared__ float row_cache[];
   float s = 1.0f;
   if (o.quant == 1) {
     float m = 0.0f;
-    for (int64_t i = threadIdx.x; i < o.n_in; i += blockDim.x) m = fmaxf(m, fabsf(src.value(i)));
+    if (o.cache) {
+      for (int64_t i = threadIdx.x; i < o.n_in; i += blockDim.x) {
+        const float v = src.value(i);
+        row_cache[i] = v;
+        m = fmaxf(m, fabsf(v));
+      }
+    } else {
+      for (int64_t i = threadIdx.x; i < o.n_in; i += blockDim.x) m = fmaxf(m, fabsf(src.value(i)));
+    }
     s = fmaxf(block_max(m, red_max) / kFp8Max, kMinDynScale);
   } else if (o.quant == 2) {
     s = o.static_scale;
   }
+  const bool cached = o.quant == 1 && o.cache;
   if (o.layout == int(ActLayout::kCodesU8)) {
     uint8_t* d = static_cast<uint8_t*>(o.data) + row * o.stride;
-    for (int64_t i = threadIdx.x; i < o.n_in; i += blockDim.x) d[i] = f32_to_fp8(src.value(i) / s);
+    for (int64_t i = threadIdx.x; i < o.n_in; i += blockDim.x)
+      d[i] = f32_to_fp8((cached ? row_cache[i] : src.value(i)) / s);
   } else if (o.layout == int(ActLayout::kSlotF32)) {
     float* d = static_cast<float*>(o.data) + row * o.stride;
     for (int64_t i = threadIdx.x; i < o.n_in; i += blockDim.x) {
-      const float v = src.value(i);
+      const float v = cached ? row_cache[i] : src.value(i);
       d[slot_index(i, o.chunk_elems)] =
           o.quant ? fp8x2_to_f32(uint16_t(f32_to_fp8(v / s))).x : v;
     }
@@ -275,6 +292,8 @@ __global__ void __launch_bounds__(kWarps * 32) gemv_slot_kernel(SlotGemvParams p
   }
 }
 
+int row_threads(int64_t n) { return n < 64 ? 1024 : 256; }
+
 bool pdl_enabled() {
   static const bool on = [] {
     const char* v = std::getenv("QINFER_CUDA_PDL");
@@ -287,11 +306,12 @@ bool pdl_enabled() {
 // serialization when PDL is on (the kernel must pdl_wait() before reading what earlier kernels
 // wrote).
 template <typename... KArgs, typename... Args>
-void launch_pdl(void (*kernel)(KArgs...), dim3 grid, dim3 block, Args&&... args) {
+void launch_pdl_smem(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem,
+                     Args&&... args) {
   cudaLaunchConfig_t cfg{};
   cfg.gridDim = grid;
   cfg.blockDim = block;
-  cfg.dynamicSmemBytes = 0;
+  cfg.dynamicSmemBytes = smem;
   cfg.stream = stream();
   cudaLaunchAttribute attr[1];
   attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
@@ -299,6 +319,35 @@ void launch_pdl(void (*kernel)(KArgs...), dim3 grid, dim3 block, Args&&... args)
   cfg.attrs = attr;
   cfg.numAttrs = pdl_enabled() ? 1 : 0;
   QINFER_CUDA_CHECK(cudaLaunchKernelEx(&cfg, kernel, std::forward<Args>(args)...));
+}
+
+template <typename... KArgs, typename... Args>
+void launch_pdl(void (*kernel)(KArgs...), dim3 grid, dim3 block, Args&&... args) {
+  launch_pdl_smem(kernel, grid, block, 0, std::forward<Args>(args)...);
+}
+
+// Producers: the row cache of write_act_row when the row fits in 96 KiB of shared memory.
+constexpr size_t kRowCacheMax = size_t(96) << 10;
+
+template <typename... KArgs, typename... Args>
+void launch_producer(void (*kernel)(KArgs...), int64_t n, ActOut o, Args&&... args) {
+  const size_t bytes = size_t(o.n_in) * sizeof(float);
+  size_t smem = 0;
+  if (o.quant == 1 && bytes <= kRowCacheMax) {
+    static std::mutex mu;
+    static std::map<const void*, size_t> configured;
+    std::lock_guard<std::mutex> lock(mu);
+    size_t& have = configured[reinterpret_cast<const void*>(kernel)];
+    if (bytes > 48 * 1024 && bytes > have) {
+      QINFER_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                             int(kRowCacheMax)));
+      have = kRowCacheMax;
+    }
+    smem = bytes;
+    o.cache = 1;
+  }
+  launch_pdl_smem(kernel, dim3(unsigned(n)), dim3(row_threads(n)), smem,
+                  std::forward<Args>(args)..., o);
 }
 
 int g_split_override = 0;
@@ -403,7 +452,6 @@ unsigned grid_for(int64_t count, int threads) {
   return unsigned(std::clamp<int64_t>((count + threads - 1) / threads, 1, 65535));
 }
 
-int row_threads(int64_t n) { return n < 64 ? 1024 : 256; }
 
 ScratchBuffer g_tmp_y;   // GEMM output before the residual add
 ScratchBuffer g_tmp_x;   // decoded codes for the GEMV fallback
@@ -455,8 +503,7 @@ void rms_norm_act(float* hid, const float* add, const Tensor& weight, float eps,
   QINFER_CHECK(weight.dtype() == DType::kF32 && weight.numel() == out.spec.n_in,
                "rms_norm_act: weight must be F32 (", out.spec.n_in, ")");
   out.n = n;
-  launch_pdl(rms_norm_act_kernel, dim3(unsigned(n)), dim3(row_threads(n)), hid, add,
-             weight.data_as<float>(), eps, act_out(out));
+  launch_producer(rms_norm_act_kernel, n, act_out(out), hid, add, weight.data_as<float>(), eps);
 }
 
 void silu_mul_act(const float* gate_up, int64_t n, int64_t inter, Act& out) {
@@ -464,14 +511,13 @@ void silu_mul_act(const float* gate_up, int64_t n, int64_t inter, Act& out) {
   QINFER_CHECK(out.spec.n_in == inter, "silu_mul_act: activation is for ", out.spec.n_in,
                " inputs, the MLP has ", inter);
   out.n = n;
-  launch_pdl(silu_mul_act_kernel, dim3(unsigned(n)), dim3(row_threads(n)), gate_up, inter,
-             act_out(out));
+  launch_producer(silu_mul_act_kernel, n, act_out(out), gate_up, inter);
 }
 
 void to_act(const float* x, int64_t n, Act& out) {
   if (n == 0) return;
   out.n = n;
-  launch_pdl(to_act_kernel, dim3(unsigned(n)), dim3(row_threads(n)), x, act_out(out));
+  launch_producer(to_act_kernel, n, act_out(out), x);
 }
 
 void linear_act(const LinearWeight& w, const Act& x, float* y, bool accumulate) {
