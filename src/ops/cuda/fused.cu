@@ -329,11 +329,22 @@ void launch_pdl(void (*kernel)(KArgs...), dim3 grid, dim3 block, Args&&... args)
 // Producers: the row cache of write_act_row when the row fits in 96 KiB of shared memory.
 constexpr size_t kRowCacheMax = size_t(96) << 10;
 
+// QINFER_CUDA_ROW_CACHE=0 turns the row cache off, =decode keeps it for small batches only.
+int row_cache_mode() {
+  static const int mode = [] {
+    const char* v = std::getenv("QINFER_CUDA_ROW_CACHE");
+    if (v == nullptr) return 1;
+    return std::string(v) == "0" ? 0 : std::string(v) == "decode" ? 2 : 1;
+  }();
+  return mode;
+}
+
 template <typename... KArgs, typename... Args>
 void launch_producer(void (*kernel)(KArgs...), int64_t n, ActOut o, Args&&... args) {
   const size_t bytes = size_t(o.n_in) * sizeof(float);
   size_t smem = 0;
-  if (o.quant == 1 && bytes <= kRowCacheMax) {
+  const int mode = row_cache_mode();
+  if (o.quant == 1 && bytes <= kRowCacheMax && (mode == 1 || (mode == 2 && n < 64))) {
     static std::mutex mu;
     static std::map<const void*, size_t> configured;
     std::lock_guard<std::mutex> lock(mu);
