@@ -56,8 +56,8 @@ void silu_mul_act(const float* gate_up, int64_t n, int64_t inter, Act& out);
 void to_act(const float* x, int64_t n, Act& out);
 
 // y (n, n_out) F32 = linear(w, x), or y += linear(w, x) when accumulate.
-// The GEMV splits each row over 1, 2, 4 or 8 warps, picked per shape so that the grid's last
-// wave is as full as possible; set_gemv_split(s) forces s (0: automatic), for benchmarks.
+// The GEMV splits each row over 1, 2, 4 or 8 warps so that no warp streams more than 4 KiB of
+// it; set_gemv_split(s) forces s (0: automatic), for benchmarks and tests.
 void set_gemv_split(int s);
 void linear_act(const LinearWeight& w, const Act& x, float* y, bool accumulate);
 
