@@ -7,6 +7,7 @@
 
 #include "ops/cuda/cuda_common.h"
 #include "ops/cuda/cuda_ops.h"
+#include "ops/cuda/fp8_device.cuh"
 
 namespace qinfer::ops::cuda {
 namespace {
@@ -37,20 +38,6 @@ __global__ void embedding_kernel(const T* __restrict__ table, const int32_t* __r
   const T* row = table + (ok ? id : 0) * d;
   const float nan = __int_as_float(0x7fc00000);
   for (int64_t i = threadIdx.x; i < d; i += blockDim.x) o[i] = ok ? to_f32(row[i]) : nan;
-}
-
-__device__ __forceinline__ float block_sum(float v, float* red) {
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  if (lane == 0) red[warp] = v;
-  __syncthreads();
-  if (warp == 0) {
-    v = lane < int(blockDim.x / 32) ? red[lane] : 0.0f;
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    if (lane == 0) red[0] = v;
-  }
-  __syncthreads();
-  return red[0];
 }
 
 // transformers LlamaRMSNorm: x * rsqrt(mean(x²) + eps), then times the weight.

@@ -1,6 +1,6 @@
 // Device helpers shared by the CUDA kernels that read or write FP8 E4M3 and decode weight
 // chunks: vLLM's quantization formula, the PRMT-based FP8 decode, 16-byte chunk decoders per
-// weight dtype, block reductions. Included by .cu files only.
+// weight dtype, block reductions (sum, max). Included by .cu files only.
 #pragma once
 
 #include <cuda_bf16.h>
@@ -25,6 +25,21 @@ __device__ __forceinline__ uint8_t f32_to_fp8(float v) {
 __device__ __forceinline__ float2 fp8x2_to_f32(uint16_t v) {
   __half2_raw h = __nv_cvt_fp8x2_to_halfraw2(__nv_fp8x2_storage_t(v), __NV_E4M3);
   return __half22float2(*reinterpret_cast<__half2*>(&h));
+}
+
+// Sum over the block (blockDim.x a multiple of 32, at most 1024); every thread gets it.
+__device__ __forceinline__ float block_sum(float v, float* red) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  if (lane == 0) red[warp] = v;
+  __syncthreads();
+  if (warp == 0) {
+    v = lane < int(blockDim.x / 32) ? red[lane] : 0.0f;
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    if (lane == 0) red[0] = v;
+  }
+  __syncthreads();
+  return red[0];
 }
 
 __device__ __forceinline__ float block_max(float v, float* red) {

@@ -62,20 +62,6 @@ __device__ __forceinline__ int64_t slot_index(int64_t i, int e_per_chunk) {
   return (((ch >> 5) * (e_per_chunk / 4) + e) * 32 + (ch & 31)) * 4 + (i & 3);
 }
 
-__device__ __forceinline__ float block_sum_f(float v, float* red) {
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  if (lane == 0) red[warp] = v;
-  __syncthreads();
-  if (warp == 0) {
-    v = lane < int(blockDim.x / 32) ? red[lane] : 0.0f;
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    if (lane == 0) red[0] = v;
-  }
-  __syncthreads();
-  return red[0];
-}
-
 // Writes row `row` of the activation, value(i) for i < n_in, as o says. One block per row.
 // With o.cache the dynamic-quantization pass keeps each value in shared memory for the write
 // pass (each thread re-reads only the indices it wrote, so no barrier is needed): the source
@@ -145,7 +131,7 @@ __global__ void rms_norm_act_kernel(float* hid, const float* add, const float* _
   } else {
     for (int64_t i = threadIdx.x; i < o.n_in; i += blockDim.x) ss = fmaf(h[i], h[i], ss);
   }
-  const float r = rsqrtf(block_sum_f(ss, red) / float(o.n_in) + eps);
+  const float r = rsqrtf(block_sum(ss, red) / float(o.n_in) + eps);
   write_act_row(NormSrc{h, w, r}, blockIdx.x, o);
 }
 
