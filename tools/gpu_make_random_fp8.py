@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes a random Llama-3.1-8B-shaped FP8 checkpoint (compressed-tensors, llm-compressor's
+"""Writes a random Llama-3.1-8B-shaped (or, --shape 1b, Llama-3.2-1B-shaped) FP8 checkpoint (compressed-tensors, llm-compressor's
 FP8_DYNAMIC scheme: F8_E4M3 weights with per-output-channel BF16 scales, dynamic per-token
 activations, lm_head kept in BF16) and, with --reference, transformers' fp32 fake-quant
 reference for it: every Linear but lm_head quantizes its input per token as vLLM does
@@ -23,7 +23,7 @@ FP8 = torch.float8_e4m3fn
 FP8_MAX = 448.0
 
 
-def config(layers, tiny=False):
+def config(layers, tiny=False, shape="8b"):
     if tiny:  # a self-check of this script on the CPU
         return LlamaConfig(
             vocab_size=512, hidden_size=64, intermediate_size=128, num_hidden_layers=layers,
@@ -31,6 +31,16 @@ def config(layers, tiny=False):
             max_position_embeddings=131072, tie_word_embeddings=False, bos_token_id=1,
             eos_token_id=2,
             rope_parameters={"rope_type": "llama3", "rope_theta": 500000.0, "factor": 8.0,
+                             "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                             "original_max_position_embeddings": 8192})
+    if shape == "1b":  # Llama-3.2-1B: hidden 2048, head_dim 64, tied embeddings kept as an
+        # untied BF16 lm_head copy (same bytes read per step as the tied table)
+        return LlamaConfig(
+            vocab_size=128256, hidden_size=2048, intermediate_size=8192, num_hidden_layers=layers,
+            num_attention_heads=32, num_key_value_heads=8, head_dim=64, rms_norm_eps=1e-5,
+            max_position_embeddings=131072, tie_word_embeddings=False, bos_token_id=128000,
+            eos_token_id=128001,
+            rope_parameters={"rope_type": "llama3", "rope_theta": 500000.0, "factor": 32.0,
                              "low_freq_factor": 1.0, "high_freq_factor": 4.0,
                              "original_max_position_embeddings": 8192})
     return LlamaConfig(
@@ -145,11 +155,13 @@ def main():
     ap.add_argument("--tiny", action="store_true", help="hidden 64 on the CPU: checks the script")
     ap.add_argument("--cpu", action="store_true", help="generate and run the reference on the CPU")
     ap.add_argument("--weight-only", action="store_true", help="no activation quantization")
+    ap.add_argument("--shape", choices=["8b", "1b"], default="8b",
+                    help="Llama-3.1-8B (default) or Llama-3.2-1B dimensions (use --layers 16)")
     a = ap.parse_args()
     global DEV, ACT_QUANT
     ACT_QUANT = not a.weight_only
     DEV = "cpu" if a.tiny or a.cpu else "cuda"
-    cfg = config(a.layers, a.tiny)
+    cfg = config(a.layers, a.tiny, a.shape)
     gen = torch.Generator(device=DEV).manual_seed(0)
     tensors = make_tensors(cfg, gen)
     os.makedirs(a.out, exist_ok=True)
