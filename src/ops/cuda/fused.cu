@@ -51,9 +51,17 @@ ActOut act_out(const Act& a) {
 // the previous kernel on the stream is still running; pdl_wait() blocks until that kernel has
 // finished and its writes are visible, so everything before it must not read its outputs.
 // pdl_trigger() lets the next PDL-launched kernel start early. Both are no-ops otherwise.
-__device__ __forceinline__ void pdl_wait() { asm volatile("griddepcontrol.wait;" ::: "memory"); }
+// (griddepcontrol exists from sm_90; the sm_80 / sm_89 builds compile them away, and the host
+// launches without the attribute there.)
+__device__ __forceinline__ void pdl_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
 __device__ __forceinline__ void pdl_trigger() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
 }
 
 __device__ __forceinline__ int64_t slot_index(int64_t i, int e_per_chunk) {
