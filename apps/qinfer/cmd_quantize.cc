@@ -18,6 +18,7 @@
 #include "core/json.h"
 #include "io/checkpoint.h"
 #include "model/llama.h"
+#include "ops/cuda/cuda_ops.h"
 #include "quant/calibration.h"
 #include "quant/fp8_quantizer.h"
 #include "tokenizer/chat_template.h"
@@ -113,11 +114,14 @@ std::vector<int32_t> sample_ids(const tokenizer::Tokenizer& tok, const Sample& s
 }
 
 std::map<std::string, float> calibrate(const io::Checkpoint& ck, const std::string& file,
-                                       int64_t n_samples, int64_t seq_len, bool chat) {
+                                       int64_t n_samples, int64_t seq_len, bool chat,
+                                       Device device) {
   auto tok = tokenizer::Tokenizer::from_json(ck.tokenizer_json, ck.tokenizer_config);
   std::vector<Sample> samples = read_samples(file, chat);
   if (int64_t(samples.size()) > n_samples) samples.resize(size_t(n_samples));
-  auto m = model::LlamaModel::load(ck);
+  // On the GPU the calibration forward runs the generic op path (the observer sees every
+  // linear's input) with an F32 KV cache, as on the CPU; the absmax is reduced on the device.
+  auto m = model::LlamaModel::load(ck, {.device = device, .kv_cache_dtype = DType::kF32});
   quant::ActivationAbsmax obs;
   m->set_linear_observer([&](const ops::LinearWeight& w, const Tensor& x) { obs.observe(w, x); });
   const int64_t bs = 16, n_block = (seq_len + bs - 1) / bs;
@@ -153,7 +157,13 @@ int run_quantize(Args& args) {
   std::vector<std::string> ignore = args.get_all("ignore");
   const bool chat = args.flag("chat-template");
   const int64_t shard_mb = args.get_int("max-shard-mb", 5000);
+  std::string device = args.get_or("device", "auto");
   args.finish();
+  QINFER_CHECK(device == "auto" || device == "cpu" || device == "cuda",
+               "qinfer quantize: --device must be auto, cpu or cuda, got '", device, "'");
+  if (device == "auto") device = ops::cuda::available() ? "cuda" : "cpu";
+  QINFER_CHECK(device == "cpu" || ops::cuda::available(),
+               "qinfer quantize: --device cuda: no CUDA device (or no CUDA backend in this build)");
   if (ignore.empty()) ignore = {"lm_head"};
   QINFER_CHECK(n_samples > 0 && seq_len > 0, "qinfer quantize: --num-samples and --seq-len ",
                "must be positive");
@@ -171,7 +181,9 @@ int run_quantize(Args& args) {
   job.ignore = ignore;
   job.max_shard_bytes = size_t(shard_mb) << 20;
   const double t0 = now_s();
-  if (stat) job.input_absmax = calibrate(ck, *calib, n_samples, seq_len, chat);
+  if (stat)
+    job.input_absmax = calibrate(ck, *calib, n_samples, seq_len, chat,
+                                 device == "cuda" ? Device::kCuda : Device::kCpu);
   const double t1 = now_s();
   job.progress = [t1](size_t done, size_t total, const std::string&) {
     progress_bar("quantizing", done, total, t1);
@@ -193,6 +205,7 @@ Registrar reg(
               "                [--calibration FILE.jsonl|txt] [--num-samples 512] "
               "[--seq-len 2048]\n"
               "                [--ignore lm_head]... [--chat-template] [--max-shard-mb 5000]\n"
+              "                [--device auto|cpu|cuda]  (calibration forward; auto: cuda if present)\n"
               "  fp8             weights per channel, static per-tensor activations "
               "(calibrated)\n"
               "  fp8-dynamic     llm-compressor FP8_DYNAMIC: weights per channel, dynamic "

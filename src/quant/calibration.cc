@@ -4,15 +4,19 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "ops/cuda/cuda_ops.h"
 
 namespace qinfer::quant {
 
 void ActivationAbsmax::observe(const ops::LinearWeight& w, const Tensor& x) {
-  QINFER_CHECK(x.device() == Device::kCpu && x.dtype() == DType::kF32, "calibration: ", w.name,
-               ": expected F32 activations on the CPU");
-  const float* p = x.data_as<float>();
+  QINFER_CHECK(x.dtype() == DType::kF32, "calibration: ", w.name, ": expected F32 activations");
   float m = 0.0f;
-  for (int64_t i = 0; i < x.numel(); ++i) m = std::max(m, std::fabs(p[i]));
+  if (x.device() == Device::kCuda) {
+    m = ops::cuda::absmax(x);
+  } else {
+    const float* p = x.data_as<float>();
+    for (int64_t i = 0; i < x.numel(); ++i) m = std::max(m, std::fabs(p[i]));
+  }
   float& a = absmax_[w.name];
   a = std::max(a, m);
 }

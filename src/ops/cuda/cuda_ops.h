@@ -24,6 +24,9 @@ void add(Tensor& x, const Tensor& y);
 void attention(const Tensor& qkv, const std::vector<AttentionSeq>& seqs, const AttentionDims& dims,
                Tensor& k_cache, Tensor& v_cache, Tensor& out);
 
+// max |x| over an F32 tensor on the GPU (waits for the result: calibration).
+float absmax(const Tensor& x);
+
 // Waits for all queued GPU work (for timing from the host).
 void synchronize();
 

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <string>
@@ -402,6 +403,18 @@ __global__ void codes_to_f32_kernel(const uint8_t* c, int64_t count, float* f) {
     f[i] = fp8x2_to_f32(uint16_t(c[i])).x;
 }
 
+// max |x|: per-block maxima, then one atomicMax on the bit pattern (non-negative floats order
+// as their integer bits).
+__global__ void absmax_kernel(const float* x, int64_t count, unsigned* out) {
+  __shared__ float red[32];
+  float m = 0.0f;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
+       i += int64_t(gridDim.x) * blockDim.x)
+    m = fmaxf(m, fabsf(x[i]));
+  m = block_max(m, red);
+  if (threadIdx.x == 0) atomicMax(out, __float_as_uint(m));
+}
+
 __global__ void add_kernel(float* y, const float* x, int64_t count) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
        i += int64_t(gridDim.x) * blockDim.x)
@@ -616,6 +629,25 @@ void embedding_rows(const Tensor& table, const int32_t* ids, int64_t n, float* o
 }
 
 cudaStream_t backend_stream() { return stream(); }
+
+float absmax(const Tensor& x) {
+  check_cuda_tensor(x, "absmax", "x");
+  QINFER_CHECK(x.dtype() == DType::kF32, "absmax: unsupported (dtype ", dtype_name(x.dtype()),
+               ", device cuda)");
+  static ScratchBuffer out;
+  auto* o = static_cast<unsigned*>(out.get(sizeof(unsigned)));
+  QINFER_CUDA_CHECK(cudaMemsetAsync(o, 0, sizeof(unsigned), stream()));
+  if (x.numel() > 0) {
+    absmax_kernel<<<grid_for(x.numel(), 256), 256, 0, stream()>>>(x.data_as<float>(), x.numel(), o);
+    QINFER_CUDA_CHECK_LAUNCH();
+  }
+  unsigned bits = 0;
+  QINFER_CUDA_CHECK(cudaMemcpyAsync(&bits, o, sizeof(bits), cudaMemcpyDeviceToHost, stream()));
+  QINFER_CUDA_CHECK(cudaStreamSynchronize(stream()));
+  float v;
+  std::memcpy(&v, &bits, sizeof(v));
+  return v;
+}
 
 void copy_to_device_async(void* dst, const void* src, size_t bytes) {
   if (bytes) QINFER_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream()));
