@@ -9,7 +9,7 @@ import glob
 import json
 import os
 
-from safetensors.numpy import load_file
+from safetensors.torch import load_file
 
 
 def scales(d):
@@ -17,7 +17,7 @@ def scales(d):
     for f in sorted(glob.glob(os.path.join(d, "*.safetensors"))):
         for k, v in load_file(f).items():
             if k.endswith("input_scale"):
-                out[k] = float(v.astype("float32").reshape(-1)[0])
+                out[k] = float(v.float().reshape(-1)[0])
     return out
 
 
