@@ -24,62 +24,20 @@
 
 #ifdef QINFER_HAVE_CUDA
 #include "ops/cuda/attention_cuda.h"
+#include "gpu_timing.h"
 #include "ops/cuda/cuda_common.h"
 
 namespace qinfer {
 namespace {
 
 namespace cu = ops::cuda;
+using bench::time_graph_ms;
+using bench::time_ms;
+
+// Repetitions of each timing (the median is reported).
+constexpr int kReps = 7;
 
 constexpr int kHead = 32, kHeadKv = 8, kHeadDim = 128, kBlock = 16;
-
-struct Events {
-  cudaEvent_t a = nullptr, b = nullptr;
-  Events() {
-    QINFER_CUDA_CHECK(cudaEventCreate(&a));
-    QINFER_CUDA_CHECK(cudaEventCreate(&b));
-  }
-  ~Events() {
-    cudaEventDestroy(a);
-    cudaEventDestroy(b);
-  }
-};
-
-// Median over `reps` timings of `iters` back-to-back calls; milliseconds per call.
-template <typename F>
-double time_ms(F fn, int iters, int reps = 7) {
-  Events ev;
-  for (int i = 0; i < 3; ++i) fn();
-  std::vector<double> ts;
-  for (int r = 0; r < reps; ++r) {
-    QINFER_CUDA_CHECK(cudaEventRecord(ev.a, cu::stream()));
-    for (int i = 0; i < iters; ++i) fn();
-    QINFER_CUDA_CHECK(cudaEventRecord(ev.b, cu::stream()));
-    QINFER_CUDA_CHECK(cudaEventSynchronize(ev.b));
-    float ms = 0;
-    QINFER_CUDA_CHECK(cudaEventElapsedTime(&ms, ev.a, ev.b));
-    ts.push_back(double(ms) / iters);
-  }
-  std::sort(ts.begin(), ts.end());
-  return ts[ts.size() / 2];
-}
-
-// As time_ms over `iters` calls captured once into a CUDA graph (decode runs as graphs).
-template <typename F>
-double time_graph_ms(F fn, int iters) {
-  for (int i = 0; i < 3; ++i) fn();  // outside the capture: scratch allocations
-  cudaStream_t s = cu::stream();
-  cudaGraph_t graph = nullptr;
-  cudaGraphExec_t exec = nullptr;
-  QINFER_CUDA_CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeRelaxed));
-  for (int i = 0; i < iters; ++i) fn();
-  QINFER_CUDA_CHECK(cudaStreamEndCapture(s, &graph));
-  QINFER_CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
-  const double ms = time_ms([&] { QINFER_CUDA_CHECK(cudaGraphLaunch(exec, s)); }, 1);
-  cudaGraphExecDestroy(exec);
-  cudaGraphDestroy(graph);
-  return ms / iters;
-}
 
 // A batch of n_seq sequences of (n_past, n_new), its metadata on the device and a cache
 // whose blocks are handed out in a shuffled order (as a paged pool fragments).
@@ -169,13 +127,13 @@ int run(const std::string& out_path, bool prefill_only) {
           cu::rope_kv_write(B.qkv.data_as<float>(), B.b, kDims, B.inv_freq.data_as<float>(), B.kv,
                             cu::stream());
         },
-        20);
+        20, kReps);
     const double attn_ms = time_ms(
         [&] {
           cu::attention_prefill(B.qkv.data_as<float>(), B.b, kDims, B.kv, B.out.data_as<float>(),
                                 cu::stream());
         },
-        20);
+        20, kReps);
     const double tf = flops / (attn_ms * 1e-3) / 1e12;
     // rope_kv_write's bytes: the qkv rows read, the q and k heads written back, K and V stored.
     const double rope_bytes =
@@ -214,7 +172,7 @@ int run(const std::string& out_path, bool prefill_only) {
               cu::attention_decode(B.qkv.data_as<float>(), B.b, kDims, B.kv, B.out.data_as<float>(),
                                    cu::stream());
             },
-            20);
+            20, kReps);
         const int splits = cu::attention_decode_splits(batch, ctx, kDims);
         const double bytes = double(batch) * ctx * kHeadKv * kHeadDim * 2 * double(dtype_size(dt));
         const double gbs = bytes / (ms * 1e-3) / 1e9;

@@ -20,6 +20,7 @@
 #include "ops/linear.h"
 
 #ifdef QINFER_HAVE_CUDA
+#include "gpu_timing.h"
 #include "ops/cuda/cuda_common.h"
 #include "ops/cuda/linear_gemm.h"
 
@@ -27,55 +28,11 @@ namespace qinfer {
 namespace {
 
 namespace cu = ops::cuda;
+using bench::time_graph_ms;
+using bench::time_ms;
 
-struct Events {
-  cudaEvent_t a = nullptr, b = nullptr;
-  Events() {
-    QINFER_CUDA_CHECK(cudaEventCreate(&a));
-    QINFER_CUDA_CHECK(cudaEventCreate(&b));
-  }
-  ~Events() {
-    cudaEventDestroy(a);
-    cudaEventDestroy(b);
-  }
-};
-
-// Median over `reps` timings of `iters` back-to-back calls of fn(i); milliseconds per call.
-template <typename F>
-double time_ms(F fn, int iters, int reps = 5) {
-  Events ev;
-  for (int i = 0; i < 3; ++i) fn(i);  // warm-up: plans, module load
-  std::vector<double> ts;
-  for (int r = 0; r < reps; ++r) {
-    QINFER_CUDA_CHECK(cudaEventRecord(ev.a, cu::stream()));
-    for (int i = 0; i < iters; ++i) fn(i);
-    QINFER_CUDA_CHECK(cudaEventRecord(ev.b, cu::stream()));
-    QINFER_CUDA_CHECK(cudaEventSynchronize(ev.b));
-    float ms = 0;
-    QINFER_CUDA_CHECK(cudaEventElapsedTime(&ms, ev.a, ev.b));
-    ts.push_back(double(ms) / iters);
-  }
-  std::sort(ts.begin(), ts.end());
-  return ts[ts.size() / 2];
-}
-
-// As time_ms, but the `iters` calls are captured once into a CUDA graph and the graph is
-// replayed: what the kernels take without the host's launch gaps (decode runs as graphs).
-template <typename F>
-double time_graph_ms(F fn, int iters, int reps = 5) {
-  for (int i = 0; i < 3; ++i) fn(i);  // warm-up outside the capture: allocations, plans
-  cudaStream_t s = cu::stream();
-  cudaGraph_t graph = nullptr;
-  cudaGraphExec_t exec = nullptr;
-  QINFER_CUDA_CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeRelaxed));
-  for (int i = 0; i < iters; ++i) fn(i);
-  QINFER_CUDA_CHECK(cudaStreamEndCapture(s, &graph));
-  QINFER_CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
-  const double ms = time_ms([&](int) { QINFER_CUDA_CHECK(cudaGraphLaunch(exec, s)); }, 1, reps);
-  cudaGraphExecDestroy(exec);
-  cudaGraphDestroy(graph);
-  return ms / iters;
-}
+// Repetitions of each timing (the median is reported).
+constexpr int kReps = 5;
 
 // Random bytes that decode to finite FP8 / BF16 values (never zeros: they run faster).
 std::vector<uint8_t> g_host;
@@ -114,7 +71,7 @@ double hbm_bandwidth_gbs() {
   double ms = time_ms([&](int) {
     QINFER_CUDA_CHECK(cudaMemcpyAsync(b.data(), a.data(), bytes, cudaMemcpyDeviceToDevice,
                                       cu::stream()));
-  }, 10);
+  }, 10, kReps);
   return 2.0 * double(bytes) / (ms * 1e-3) / 1e9;  // read + write
 }
 
@@ -128,7 +85,7 @@ double gemm_tflops(DType dt, int64_t m) {
     cu::gemm_lt(dt, w.data(), x.data(), y.data_as<float>(), m, m, m,
                 fp8 ? s.data_as<float>() : nullptr, fp8 ? s.data_as<float>() : nullptr,
                 cu::stream());
-  }, 10);
+  }, 10, kReps);
   return 2.0 * double(m) * m * m / (ms * 1e-3) / 1e12;
 }
 
@@ -175,10 +132,10 @@ double linear_ms(DType dt, const Shape8B& s, int64_t n, bool fast = false) {
     a.scale = sc.data_as<float>();
     cu::to_act(x.data_as<float>(), n, a);
     auto call = [&](int i) { cu::linear_act(ws[size_t(i) % ws.size()], a, y.data_as<float>(), false); };
-    return n >= 256 ? time_ms(call, 5) : time_graph_ms(call, 40);
+    return n >= 256 ? time_ms(call, 5, kReps) : time_graph_ms(call, 40, kReps);
   }
   auto call = [&](int i) { cu::linear(ws[size_t(i) % ws.size()], x, y); };
-  return n >= 256 ? time_ms(call, 5) : time_graph_ms(call, 40);
+  return n >= 256 ? time_ms(call, 5, kReps) : time_graph_ms(call, 40, kReps);
 }
 
 double attention_ms(int64_t ctx, int64_t batch) {
@@ -196,7 +153,7 @@ double attention_ms(int64_t ctx, int64_t batch) {
                     .n_block_table = blocks_per});
   }
   ops::AttentionDims d{.n_head = nh, .n_head_kv = nkv, .head_dim = hd, .scale = 0.088f};
-  return time_graph_ms([&](int) { cu::attention(qkv, seqs, d, kc, vc, out); }, 20);
+  return time_graph_ms([&](int) { cu::attention(qkv, seqs, d, kc, vc, out); }, 20, kReps);
 }
 
 int run(const std::string& out_path) {

@@ -1,0 +1,75 @@
+// CUDA-event timing shared by the GPU benchmarks (gpu_kernels, gpu_attention): the median over
+// `reps` timings of `iters` back-to-back calls, on the backend stream, either launched one by
+// one or captured once into a CUDA graph and replayed (what kernels take without the host's
+// launch gaps: decode runs as graphs). fn is called as fn(i) or fn().
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <type_traits>
+#include <vector>
+
+#include "ops/cuda/cuda_common.h"
+
+namespace qinfer::bench {
+
+struct Events {
+  cudaEvent_t a = nullptr, b = nullptr;
+  Events() {
+    QINFER_CUDA_CHECK(cudaEventCreate(&a));
+    QINFER_CUDA_CHECK(cudaEventCreate(&b));
+  }
+  ~Events() {
+    cudaEventDestroy(a);
+    cudaEventDestroy(b);
+  }
+  Events(const Events&) = delete;
+  Events& operator=(const Events&) = delete;
+};
+
+template <typename F>
+void call(F& fn, int i) {
+  if constexpr (std::is_invocable_v<F&, int>)
+    fn(i);
+  else
+    fn();
+}
+
+// Milliseconds per call, median over reps.
+template <typename F>
+double time_ms(F fn, int iters, int reps) {
+  Events ev;
+  for (int i = 0; i < 3; ++i) call(fn, i);  // warm-up: plans, module load, scratch buffers
+  std::vector<double> ts;
+  for (int r = 0; r < reps; ++r) {
+    QINFER_CUDA_CHECK(cudaEventRecord(ev.a, ops::cuda::stream()));
+    for (int i = 0; i < iters; ++i) call(fn, i);
+    QINFER_CUDA_CHECK(cudaEventRecord(ev.b, ops::cuda::stream()));
+    QINFER_CUDA_CHECK(cudaEventSynchronize(ev.b));
+    float ms = 0;
+    QINFER_CUDA_CHECK(cudaEventElapsedTime(&ms, ev.a, ev.b));
+    ts.push_back(double(ms) / iters);
+  }
+  std::sort(ts.begin(), ts.end());
+  return ts[ts.size() / 2];
+}
+
+// As time_ms, with the iters calls captured once into a CUDA graph that is replayed.
+template <typename F>
+double time_graph_ms(F fn, int iters, int reps) {
+  for (int i = 0; i < 3; ++i) call(fn, i);  // warm-up outside the capture: allocations, plans
+  cudaStream_t s = ops::cuda::stream();
+  cudaGraph_t graph = nullptr;
+  cudaGraphExec_t exec = nullptr;
+  QINFER_CUDA_CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeRelaxed));
+  for (int i = 0; i < iters; ++i) call(fn, i);
+  QINFER_CUDA_CHECK(cudaStreamEndCapture(s, &graph));
+  QINFER_CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
+  const double ms = time_ms([&] { QINFER_CUDA_CHECK(cudaGraphLaunch(exec, s)); }, 1, reps);
+  cudaGraphExecDestroy(exec);
+  cudaGraphDestroy(graph);
+  return ms / iters;
+}
+
+}  // namespace qinfer::bench
