@@ -135,5 +135,26 @@ __device__ __forceinline__ float load1<__half>(const __half* p) { return __half2
 template <>
 __device__ __forceinline__ float load1<float>(const float* p) { return *p; }
 
+// acc + the dot product of one decoded 16-byte weight chunk (E weights in wf) with its E
+// activations, read as E / 4 float4s `stride` float4s apart (1: row-major, 32: the GEMVs'
+// lane-interleaved layouts). kLdg reads global memory through the read-only path.
+template <int E, bool kLdg>
+__device__ __forceinline__ float dot_chunk(const float* wf, const float4* xp, int stride,
+                                           float acc) {
+#pragma unroll
+  for (int e = 0; e < E / 4; ++e) {
+    float4 xv;
+    if constexpr (kLdg)
+      xv = __ldg(xp + e * stride);
+    else
+      xv = xp[e * stride];
+    acc = fmaf(wf[4 * e], xv.x, acc);
+    acc = fmaf(wf[4 * e + 1], xv.y, acc);
+    acc = fmaf(wf[4 * e + 2], xv.z, acc);
+    acc = fmaf(wf[4 * e + 3], xv.w, acc);
+  }
+  return acc;
+}
+
 }  // namespace
 }  // namespace qinfer::ops::cuda

@@ -238,19 +238,8 @@ __global__ void __launch_bounds__(kWarps * 32) gemv_slot_kernel(SlotGemvParams p
       decode_chunk<WT>(raw[u], wf);
       const int64_t x0 = (ch >> 5) * (E / 4) * 32 + lane;
 #pragma unroll
-      for (int t = 0; t < NT; ++t) {
-        if (t < nt) {
-          const float4* xp = xbase + t * xs4 + x0;
-#pragma unroll
-          for (int e = 0; e < E / 4; ++e) {
-            const float4 xv = __ldg(xp + e * 32);
-            acc[t] = fmaf(wf[4 * e], xv.x, acc[t]);
-            acc[t] = fmaf(wf[4 * e + 1], xv.y, acc[t]);
-            acc[t] = fmaf(wf[4 * e + 2], xv.z, acc[t]);
-            acc[t] = fmaf(wf[4 * e + 3], xv.w, acc[t]);
-          }
-        }
-      }
+      for (int t = 0; t < NT; ++t)
+        if (t < nt) acc[t] = dot_chunk<E, true>(wf, xbase + t * xs4 + x0, 32, acc[t]);
     }
   }
 #pragma unroll

@@ -117,14 +117,7 @@ __global__ void __launch_bounds__(kGemvWarps * 32)
         for (int t = 0; t < NT; ++t) {
           if (t < nt) {
             const float4* xp = reinterpret_cast<const float4*>(x + t * p.n_in + ch * E);
-#pragma unroll
-            for (int e = 0; e < E / 4; ++e) {
-              const float4 xv = xp[e];
-              acc[t] = fmaf(wf[4 * e], xv.x, acc[t]);
-              acc[t] = fmaf(wf[4 * e + 1], xv.y, acc[t]);
-              acc[t] = fmaf(wf[4 * e + 2], xv.z, acc[t]);
-              acc[t] = fmaf(wf[4 * e + 3], xv.w, acc[t]);
-            }
+            acc[t] = dot_chunk<E, false>(wf, xp, 1, acc[t]);
           }
         }
       }
@@ -256,14 +249,7 @@ __global__ void __launch_bounds__(kGemvWarps * 32)
             // Lane-interleaved layout (x_slot): the warp's 32 float4 reads are contiguous.
             const float4* xp = reinterpret_cast<const float4*>(xs + t * xrow) +
                                (ch >> 5) * (E / 4) * 32 + lane;
-#pragma unroll
-            for (int e = 0; e < E / 4; ++e) {
-              const float4 xv = xp[e * 32];
-              acc[t] = fmaf(wf[4 * e], xv.x, acc[t]);
-              acc[t] = fmaf(wf[4 * e + 1], xv.y, acc[t]);
-              acc[t] = fmaf(wf[4 * e + 2], xv.z, acc[t]);
-              acc[t] = fmaf(wf[4 * e + 3], xv.w, acc[t]);
-            }
+            acc[t] = dot_chunk<E, false>(wf, xp, 32, acc[t]);
           }
         }
       }
