@@ -225,14 +225,12 @@ struct CudaRunner::Impl {
   // Uploads metadata for the eager path; returns the device pointer.
   const int32_t* upload_eager(const Batch& batch, const MetaLayout& m,
                               const std::vector<int32_t>& rows) {
+    cu::synchronize();  // the previous step's copy out of meta_host has finished
     if (m.total > meta_cap) {
-      cu::synchronize();
       cu::pinned_free(meta_host);
       meta_cap = std::max<int64_t>(m.total, 2 * meta_cap);
       meta_host = static_cast<int32_t*>(cu::pinned_alloc(size_t(meta_cap) * sizeof(int32_t)));
       meta_dev = Tensor::empty(DType::kI32, {meta_cap}, Device::kCuda);
-    } else {
-      cu::synchronize();  // the previous step's copy out of meta_host has finished
     }
     fill_meta(batch, m, rows, meta_host);
     cu::copy_to_device_async(meta_dev.data(), meta_host, size_t(m.total) * sizeof(int32_t));
@@ -287,11 +285,11 @@ struct CudaRunner::Impl {
       plan.pre.n_tok = int(n_tok - n_dec);
       plan.pre.n_seq = int(n_seq - n_dec);
     }
-    run_layers_impl(eager, dev, m, plan, kv, all_rows ? n_tok : n_rows);
+    run_layers(eager, dev, m, plan, kv, all_rows ? n_tok : n_rows);
     return eager.logits.slice_rows(0, n_rows);
   }
 
-  void run_layers_impl(Buffers& b, const int32_t* dev, const MetaLayout& m, const AttnPlan& plan,
+  void run_layers(Buffers& b, const int32_t* dev, const MetaLayout& m, const AttnPlan& plan,
                        KvCache& kv, int64_t n_rows);
 
   Tensor run_graph(const Batch& batch, KvCache& kv, int64_t max_blocks) {
@@ -299,9 +297,9 @@ struct CudaRunner::Impl {
     const int64_t B = graph_bucket(n_seq);
     const int64_t W = pow2_at_least(std::max<int64_t>(max_blocks, 16));
     const MetaLayout m(B, B, W, 0);
+    cu::synchronize();  // the previous step (and its metadata copy) has finished
     if (graphs_kv != kv.k.data() || graphs_kv_numel != kv.k.numel()) {
       // Graphs bake in the cache's address: a different cache needs fresh captures.
-      cu::synchronize();
       graphs.clear();
       graphs_kv = kv.k.data();
       graphs_kv_numel = kv.k.numel();
@@ -309,7 +307,6 @@ struct CudaRunner::Impl {
     auto& slot = graphs[{B, W}];
     const bool fresh = slot == nullptr;
     if (fresh) {
-      cu::synchronize();
       slot = std::make_unique<GraphSlot>();
       ensure(slot->buf, B, B);
       slot->meta_dev = Tensor::empty(DType::kI32, {m.total}, Device::kCuda);
@@ -317,8 +314,6 @@ struct CudaRunner::Impl {
       slot->n_split = cu::attention_decode_splits(int(B), int(W * kv.block_size), dims);
       const size_t pb = cu::attention_decode_scratch_bytes(int(B), dims, slot->n_split);
       slot->partials = Tensor::empty(DType::kU8, {int64_t(std::max<size_t>(pb, 16))}, Device::kCuda);
-    } else {
-      cu::synchronize();  // the previous replay's metadata copy has finished
     }
     fill_meta(batch, m, {}, slot->meta_host);
     cu::copy_to_device_async(slot->meta_dev.data(), slot->meta_host,
@@ -330,10 +325,10 @@ struct CudaRunner::Impl {
     plan.all.partials = reinterpret_cast<float*>(slot->partials.data());
     if (fresh) {
       // This step runs eagerly (sizing every scratch buffer), then the same work is captured.
-      run_layers_impl(slot->buf, dev, m, plan, kv, B);
+      run_layers(slot->buf, dev, m, plan, kv, B);
       cu::synchronize();
       slot->graph.begin();
-      run_layers_impl(slot->buf, dev, m, plan, kv, B);
+      run_layers(slot->buf, dev, m, plan, kv, B);
       slot->graph.end();
     } else {
       slot->graph.launch();
@@ -342,7 +337,7 @@ struct CudaRunner::Impl {
   }
 };
 
-void CudaRunner::Impl::run_layers_impl(Buffers& b, const int32_t* dev, const MetaLayout& m,
+void CudaRunner::Impl::run_layers(Buffers& b, const int32_t* dev, const MetaLayout& m,
                                        const AttnPlan& plan, KvCache& kv, int64_t n_rows) {
   const int64_t n = m.n_tok;
   const float eps = c.rms_norm_eps;
