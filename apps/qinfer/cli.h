@@ -2,6 +2,7 @@
 // share one small argument parser. Every subcommand answers --help.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -53,5 +54,10 @@ struct Registrar {
 };
 
 std::map<std::string, Command>& registry();
+
+// KV-cache bytes on the GPU for --gpu-memory-utilization `util`: util x the card's memory, less
+// what is in use (the loaded weights) and a reserve for a step of max_num_batched_tokens
+// (gpu_memory.cc). Throws, naming the numbers, when nothing is left.
+int64_t gpu_kv_cache_bytes(double util, int64_t max_num_batched_tokens);
 
 }  // namespace qinfer::cli

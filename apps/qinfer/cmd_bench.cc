@@ -35,7 +35,7 @@ const char* kUsage = R"(qinfer bench --model DIR [options]
   throughput: --num-prompts N (default 1000)  --input-len I (default 1000)
               --output-len O (default 1000)  --max-concurrency C (default 256)
               --max-num-batched-tokens T  tokens per engine step (default 2048)
-              --gpu-memory-utilization F  KV cache = F x GPU memory - weights - 3 GiB
+              --gpu-memory-utilization F  KV cache = F x GPU memory - weights - reserve (as serve)
                                           (default 0.9), capped at what C sequences need
               --kv-cache-gib G            KV cache size instead (CPU: the engine's default)
               --tokenizer DIR             when the checkpoint has no tokenizer.json
@@ -152,19 +152,16 @@ Json run_latency(model::LlamaModel& m, const BenchOptions& o, const Ceilings& ce
   return j;
 }
 
-// KV-cache bytes for the engine: --kv-cache-gib, else on the GPU what the utilization leaves
-// after the weights and a 3 GiB reserve (activations of a step, logits, sampling scratch,
-// cuBLAS workspace), at most what max_concurrency full sequences need; 0 (the engine's
-// default) on the CPU.
+// KV-cache bytes for the engine: --kv-cache-gib, else on the GPU what --gpu-memory-utilization
+// leaves (gpu_kv_cache_bytes, as `serve` sizes it), at most what max_concurrency full sequences
+// need; 0 (the engine's default) on the CPU.
 int64_t kv_cache_bytes(const model::LlamaModel& m, const BenchOptions& o) {
   const int64_t per_seq = (o.input_len + o.output_len + kBlock - 1) / kBlock;
   const double need = double(per_seq * o.max_concurrency) * double(m.kv_block_bytes(kBlock));
   if (o.kv_cache_gib > 0) return int64_t(o.kv_cache_gib * double(int64_t(1) << 30));
   if (m.device() != Device::kCuda) return 0;
-  const double budget = o.gpu_memory_utilization * double(ops::cuda::gpu_memory_bytes()) -
-                        double(m.weight_bytes()) - 3.0 * double(int64_t(1) << 30);
-  QINFER_CHECK(budget > 0, "qinfer bench: no GPU memory left for the KV cache at "
-                           "--gpu-memory-utilization ", o.gpu_memory_utilization);
+  const double budget = double(gpu_kv_cache_bytes(o.gpu_memory_utilization,
+                                                  o.max_num_batched_tokens));
   return int64_t(std::min(budget, need));
 }
 

@@ -47,19 +47,6 @@ std::vector<std::string> split_names(const std::string& s) {
   return out;
 }
 
-// vLLM's --gpu-memory-utilization: the KV cache takes what is left of util x the card's memory
-// once the weights are loaded, less a reserve for activations, logits and graph buffers.
-int64_t gpu_kv_cache_bytes(double util, const engine::EngineOptions& eopt) {
-  const double total = double(ops::cuda::gpu_memory_bytes());
-  const double used = total - double(ops::cuda::gpu_free_bytes());
-  const double reserve = 2.0 * (1 << 30) + double(eopt.max_num_batched_tokens) * 256 * 1024;
-  const double kv = util * total - used - reserve;
-  QINFER_CHECK(kv > 0, "--gpu-memory-utilization ", util, ": ", util * total / (1 << 20),
-               " MiB allowed but the weights already take ", used / (1 << 20),
-               " MiB and activations need ", reserve / (1 << 20), " MiB: no room for a KV cache");
-  return int64_t(kv);
-}
-
 int run_serve(Args& args) {
   std::optional<std::string> model_opt = args.get("model");
   QINFER_CHECK(args.positionals().size() <= 1, "usage: qinfer serve [MODEL] [options]");
@@ -121,7 +108,7 @@ int run_serve(Args& args) {
 
   std::shared_ptr<model::LlamaModel> model = model::LlamaModel::load(ck, lopt);
   if (lopt.device == Device::kCuda && !eopt.kv_cache_bytes)
-    eopt.kv_cache_bytes = gpu_kv_cache_bytes(gpu_util, eopt);
+    eopt.kv_cache_bytes = gpu_kv_cache_bytes(gpu_util, eopt.max_num_batched_tokens);
   eopt.eos_token_ids = engine::eos_token_ids(ck.config, ck.generation);
 
   engine::Engine eng(model, tok, eopt);
