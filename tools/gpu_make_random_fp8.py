@@ -23,32 +23,24 @@ FP8 = torch.float8_e4m3fn
 FP8_MAX = 448.0
 
 
+# Per shape: vocab, hidden, intermediate, head_dim, llama3 rope factor, bos, eos. 32 / 8 heads.
+# "1b" is Llama-3.2-1B with its tied embeddings kept as an untied BF16 lm_head copy (the same
+# bytes read per step as the tied table); "tiny" is a CPU self-check of this script.
+SHAPES = {
+    "8b": (128256, 4096, 14336, 128, 8.0, 128000, 128001),
+    "1b": (128256, 2048, 8192, 64, 32.0, 128000, 128001),
+    "tiny": (512, 64, 128, 16, 8.0, 1, 2),
+}
+
+
 def config(layers, tiny=False, shape="8b"):
-    if tiny:  # a self-check of this script on the CPU
-        return LlamaConfig(
-            vocab_size=512, hidden_size=64, intermediate_size=128, num_hidden_layers=layers,
-            num_attention_heads=4, num_key_value_heads=2, head_dim=16, rms_norm_eps=1e-5,
-            max_position_embeddings=131072, tie_word_embeddings=False, bos_token_id=1,
-            eos_token_id=2,
-            rope_parameters={"rope_type": "llama3", "rope_theta": 500000.0, "factor": 8.0,
-                             "low_freq_factor": 1.0, "high_freq_factor": 4.0,
-                             "original_max_position_embeddings": 8192})
-    if shape == "1b":  # Llama-3.2-1B: hidden 2048, head_dim 64, tied embeddings kept as an
-        # untied BF16 lm_head copy (same bytes read per step as the tied table)
-        return LlamaConfig(
-            vocab_size=128256, hidden_size=2048, intermediate_size=8192, num_hidden_layers=layers,
-            num_attention_heads=32, num_key_value_heads=8, head_dim=64, rms_norm_eps=1e-5,
-            max_position_embeddings=131072, tie_word_embeddings=False, bos_token_id=128000,
-            eos_token_id=128001,
-            rope_parameters={"rope_type": "llama3", "rope_theta": 500000.0, "factor": 32.0,
-                             "low_freq_factor": 1.0, "high_freq_factor": 4.0,
-                             "original_max_position_embeddings": 8192})
+    vocab, hidden, inter, head_dim, factor, bos, eos = SHAPES["tiny" if tiny else shape]
     return LlamaConfig(
-        vocab_size=128256, hidden_size=4096, intermediate_size=14336, num_hidden_layers=layers,
-        num_attention_heads=32, num_key_value_heads=8, head_dim=128, rms_norm_eps=1e-5,
-        max_position_embeddings=131072, tie_word_embeddings=False, bos_token_id=128000,
-        eos_token_id=128001,
-        rope_parameters={"rope_type": "llama3", "rope_theta": 500000.0, "factor": 8.0,
+        vocab_size=vocab, hidden_size=hidden, intermediate_size=inter, num_hidden_layers=layers,
+        num_attention_heads=4 if tiny else 32, num_key_value_heads=2 if tiny else 8,
+        head_dim=head_dim, rms_norm_eps=1e-5, max_position_embeddings=131072,
+        tie_word_embeddings=False, bos_token_id=bos, eos_token_id=eos,
+        rope_parameters={"rope_type": "llama3", "rope_theta": 500000.0, "factor": factor,
                          "low_freq_factor": 1.0, "high_freq_factor": 4.0,
                          "original_max_position_embeddings": 8192})
 
