@@ -264,16 +264,20 @@ void Engine::emit_all() {
       g.prompt_lp_sent = true;
       out.prompt_logprobs = std::move(g.prompt_lp);
     }
+    if (finished) {
+      // Count the request before its last output reaches the client, so a client that
+      // scrapes /metrics right after its response sees it.
+      std::lock_guard<std::mutex> lock(mu_);
+      metrics_.e2e.observe(now_s() - g.arrival);
+      ++metrics_.finished[finish_reason_name(g.last_reason.value_or(FinishReason::kStop))];
+    }
     g.cb(std::move(out));
     if (finished) done.push_back(id);
   }
   for (const std::string& id : done) {
     Group& g = *groups_.at(id);
-    double e2e = now_s() - g.arrival;
     for (SeqCtx* sc : g.seqs) seqs_.erase(sc->id);
     std::lock_guard<std::mutex> lock(mu_);
-    metrics_.e2e.observe(e2e);
-    ++metrics_.finished[finish_reason_name(g.last_reason.value_or(FinishReason::kStop))];
     groups_.erase(id);
     --n_in_flight_;
     cv_idle_.notify_all();
