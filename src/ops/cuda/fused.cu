@@ -23,6 +23,7 @@
 #include "ops/cuda/fused_ops.h"
 #include "ops/cuda/linear_cuda.h"
 #include "ops/cuda/linear_gemm.h"
+#include "ops/cuda/pdl.cuh"
 
 namespace qinfer::ops::cuda {
 namespace {
@@ -46,23 +47,6 @@ ActOut act_out(const Act& a) {
                                                              : 0,
                 a.spec.static_scale, a.spec.chunk_elems, a.spec.n_in, a.spec.row_stride,
                 a.data, a.scale, 0};
-}
-
-// Programmatic dependent launch (Hopper): a kernel launched with launch_pdl() may start while
-// the previous kernel on the stream is still running; pdl_wait() blocks until that kernel has
-// finished and its writes are visible, so everything before it must not read its outputs.
-// pdl_trigger() lets the next PDL-launched kernel start early. Both are no-ops otherwise.
-// (griddepcontrol exists from sm_90; the sm_80 / sm_89 builds compile them away, and the host
-// launches without the attribute there.)
-__device__ __forceinline__ void pdl_wait() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("griddepcontrol.wait;" ::: "memory");
-#endif
-}
-__device__ __forceinline__ void pdl_trigger() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
-#endif
 }
 
 __device__ __forceinline__ int64_t slot_index(int64_t i, int e_per_chunk) {
@@ -277,38 +261,6 @@ __global__ void __launch_bounds__(kWarps * 32) gemv_slot_kernel(SlotGemvParams p
 }
 
 int row_threads(int64_t n) { return n < 64 ? 1024 : 256; }
-
-bool pdl_enabled() {
-  static const bool on = [] {
-    const char* v = std::getenv("QINFER_CUDA_PDL");
-    return (v == nullptr || std::string(v) != "0") && compute_capability() >= 90;
-  }();
-  return on;
-}
-
-// Launches kernel<<<grid, block, 0, stream()>>>(args...) with programmatic stream
-// serialization when PDL is on (the kernel must pdl_wait() before reading what earlier kernels
-// wrote).
-template <typename... KArgs, typename... Args>
-void launch_pdl_smem(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem,
-                     Args&&... args) {
-  cudaLaunchConfig_t cfg{};
-  cfg.gridDim = grid;
-  cfg.blockDim = block;
-  cfg.dynamicSmemBytes = smem;
-  cfg.stream = stream();
-  cudaLaunchAttribute attr[1];
-  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attr[0].val.programmaticStreamSerializationAllowed = 1;
-  cfg.attrs = attr;
-  cfg.numAttrs = pdl_enabled() ? 1 : 0;
-  QINFER_CUDA_CHECK(cudaLaunchKernelEx(&cfg, kernel, std::forward<Args>(args)...));
-}
-
-template <typename... KArgs, typename... Args>
-void launch_pdl(void (*kernel)(KArgs...), dim3 grid, dim3 block, Args&&... args) {
-  launch_pdl_smem(kernel, grid, block, 0, std::forward<Args>(args)...);
-}
 
 // Producers: the row cache of write_act_row when the row fits in 96 KiB of shared memory.
 constexpr size_t kRowCacheMax = size_t(96) << 10;

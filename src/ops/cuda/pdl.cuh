@@ -1,0 +1,68 @@
+// Programmatic dependent launch (Hopper), shared by every kernel file: a kernel launched with
+// launch_pdl() may start while the previous kernel on the stream is still running; pdl_wait()
+// blocks until that kernel has finished and its writes are visible, so nothing before it may
+// read what earlier kernels wrote (or write what they read). pdl_trigger() lets the next
+// PDL-launched kernel start early. Both are no-ops below sm_90 (griddepcontrol exists from
+// sm_90; the sm_80 / sm_89 builds compile them away, and the host launches without the
+// attribute there). QINFER_CUDA_PDL=0 turns the attribute off. Include from .cu files only.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdlib>
+#include <string>
+#include <utility>
+
+#include "ops/cuda/cuda_common.h"
+
+namespace qinfer::ops::cuda {
+
+__device__ __forceinline__ void pdl_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void pdl_trigger() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+
+inline bool pdl_enabled() {
+  static const bool on = [] {
+    const char* v = std::getenv("QINFER_CUDA_PDL");
+    return (v == nullptr || std::string(v) != "0") && compute_capability() >= 90;
+  }();
+  return on;
+}
+
+// Launches kernel<<<grid, block, smem, s>>>(args...) with programmatic stream serialization
+// when PDL is on (the kernel must pdl_wait() before touching what earlier kernels wrote).
+template <typename... KArgs, typename... Args>
+void launch_pdl_smem_on(cudaStream_t s, void (*kernel)(KArgs...), dim3 grid, dim3 block,
+                        size_t smem, Args&&... args) {
+  cudaLaunchConfig_t cfg{};
+  cfg.gridDim = grid;
+  cfg.blockDim = block;
+  cfg.dynamicSmemBytes = smem;
+  cfg.stream = s;
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr[0].val.programmaticStreamSerializationAllowed = 1;
+  cfg.attrs = attr;
+  cfg.numAttrs = pdl_enabled() ? 1 : 0;
+  QINFER_CUDA_CHECK(cudaLaunchKernelEx(&cfg, kernel, std::forward<Args>(args)...));
+}
+
+template <typename... KArgs, typename... Args>
+void launch_pdl_smem(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem,
+                     Args&&... args) {
+  launch_pdl_smem_on(stream(), kernel, grid, block, smem, std::forward<Args>(args)...);
+}
+
+template <typename... KArgs, typename... Args>
+void launch_pdl(void (*kernel)(KArgs...), dim3 grid, dim3 block, Args&&... args) {
+  launch_pdl_smem(kernel, grid, block, 0, std::forward<Args>(args)...);
+}
+
+}  // namespace qinfer::ops::cuda
