@@ -105,6 +105,7 @@ struct CudaRunner::Impl {
   const LlamaWeights& w;
   cu::AttnDims dims;
   bool graphs_on = !env_off("QINFER_CUDA_GRAPHS");
+  bool bf16_gate_up = !env_off("QINFER_CUDA_BF16_GATE_UP");
 
   Buffers eager;  // grows with the largest batch seen
   Tensor meta_dev;
@@ -383,9 +384,14 @@ void CudaRunner::Impl::run_layers(Buffers& b, const int32_t* dev, const MetaLayo
     }
     prepare(L.gate_up, n);
     cu::rms_norm_act(hid, nullptr, L.mlp_norm, eps, n, act);
-    cu::linear_act(L.gate_up, act, gate_up, false);
+    // Prefill (FP8 tensor cores): gate_up in BF16, as vLLM keeps it; else F32.
+    const bool bf16_mlp = bf16_gate_up && cu::linear_act_bf16(L.gate_up, act, gate_up);
+    if (!bf16_mlp) cu::linear_act(L.gate_up, act, gate_up, false);
     prepare(L.down, n);
-    cu::silu_mul_act(gate_up, n, c.intermediate_size, act);
+    if (bf16_mlp)
+      cu::silu_mul_act_bf16(gate_up, n, c.intermediate_size, act);
+    else
+      cu::silu_mul_act(gate_up, n, c.intermediate_size, act);
     cu::linear_act(L.down, act, hid, true);
   }
   if (n_rows == 0) return;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cmath>
 #include <tuple>
 #include <vector>
@@ -273,6 +274,91 @@ TEST(FusedCuda, ActivationProducersFeedLinearAct) {
         Tensor ys = testing::poisoned_cuda({n, n_out});
         ops::cuda::linear_act(wd, a.act, ys.data_as<float>(), false);
         check(ys, reference(w, act), "silu_mul_act");
+      }
+    }
+  }
+}
+
+// Prefill-sized batches (n >= 64): the producers take the register path for dynamically
+// quantized rows up to 16 x 1024 elements (256 threads to 4096, 1024 beyond) and the plain
+// path above that or for static scales; the gate_up GEMM may write BF16 (linear_act_bf16) for
+// silu_mul_act_bf16. Each against the float64 formula on the CPU backend's activation.
+TEST(FusedCuda, PrefillProducersAndBf16GateUp) {
+  QINFER_SKIP_WITHOUT_CUDA();
+  const uint32_t seed = testing::fresh_seed();
+  std::mt19937 rng(seed);
+  const std::vector<Case> cases = {{DType::kF8E4M3, ActQuant::kDynamicPerToken, true, false},
+                                   {DType::kF8E4M3, ActQuant::kDynamicPerToken, false, false},
+                                   {DType::kF8E4M3, ActQuant::kStaticPerTensor, true, false}};
+  // n_in: 256-thread register path, the 1024-thread one (> 4096), past it (> 16384).
+  const std::vector<std::pair<int64_t, int64_t>> shapes = {{4096, 48}, {4112, 32}, {14336, 32},
+                                                           {16400, 16}};
+  for (const Case& c : cases) {
+    for (auto [n_in, n_out] : shapes) {
+      for (int64_t n : {64, 131}) {
+        const std::string name = case_name(c, n, n_in, n_out) + " seed=" + std::to_string(seed);
+        const LinearWeight w = make_weight(c, n_out, n_in, rng);
+        const LinearWeight wd = to_cuda(w);
+        DeviceAct a(wd, n);
+        ASSERT_EQ(a.act.spec.layout, ops::cuda::ActLayout::kCodesU8) << name;
+        // One FP8 code step of a computed element moves the output by ~1e-3 (see above).
+        const double tol_q = 5e-3;
+        auto check = [&](const Tensor& y, const Tensor& want, const char* what, double tol) {
+          testing::Diff d = testing::compare(y, want);
+          ASSERT_TRUE(d.n_nan == 0 && d.rel < tol)
+              << name << " " << what << ": " << testing::describe(d, y, want);
+        };
+        // hid += add, rms_norm.
+        Tensor x = testing::random_f32({n, n_in}, rng, -2.0f, 2.0f);
+        Tensor add = testing::random_f32({n, n_in}, rng, -0.5f, 0.5f);
+        Tensor nw = testing::random_f32({n_in}, rng, 0.5f, 1.5f);
+        Tensor hid = x.to(Device::kCuda);
+        Tensor add_d = add.to(Device::kCuda);
+        ops::cuda::rms_norm_act(hid.data_as<float>(), add_d.data_as<float>(),
+                                nw.to(Device::kCuda), 1e-5f, n, a.act);
+        Tensor sum = x.to(Device::kCpu);
+        for (int64_t i = 0; i < sum.numel(); ++i) sum.data_as<float>()[i] += add.data_as<float>()[i];
+        Tensor xn = Tensor::empty(DType::kF32, {n, n_in});
+        ops::rms_norm(sum, nw, 1e-5f, xn);
+        Tensor yn = testing::poisoned_cuda({n, n_out});
+        ops::cuda::linear_act(wd, a.act, yn.data_as<float>(), false);
+        check(yn, reference(w, xn), "rms_norm_act", tol_q);
+        // to_act.
+        Tensor xd = x.to(Device::kCuda);
+        ops::cuda::to_act(xd.data_as<float>(), n, a.act);
+        Tensor yt = testing::poisoned_cuda({n, n_out});
+        ops::cuda::linear_act(wd, a.act, yt.data_as<float>(), false);
+        check(yt, reference(w, x), "to_act", 2e-3);
+        // silu(gate) * up from F32 and from BF16 (values rounded to BF16 on the host first, so
+        // both sides see the same inputs).
+        Tensor gu = testing::random_f32({n, 2 * n_in}, rng, -3.0f, 3.0f);
+        for (int64_t i = 0; i < gu.numel(); ++i)
+          gu.data_as<float>()[i] = bf16_to_f32(f32_to_bf16(gu.data_as<float>()[i]));
+        Tensor act = Tensor::empty(DType::kF32, {n, n_in});
+        ops::silu_mul(gu, act);
+        const Tensor want = reference(w, act);
+        Tensor gud = gu.to(Device::kCuda);
+        ops::cuda::silu_mul_act(gud.data_as<float>(), n, n_in, a.act);
+        Tensor ys = testing::poisoned_cuda({n, n_out});
+        ops::cuda::linear_act(wd, a.act, ys.data_as<float>(), false);
+        check(ys, want, "silu_mul_act", tol_q);
+        Tensor gu_bf = Tensor::empty(DType::kBF16, {n, 2 * n_in});
+        for (int64_t i = 0; i < gu.numel(); ++i)
+          gu_bf.data_as<uint16_t>()[i] = f32_to_bf16(gu.data_as<float>()[i]);
+        Tensor gu_bfd = gu_bf.to(Device::kCuda);
+        ops::cuda::silu_mul_act_bf16(gu_bfd.data(), n, n_in, a.act);
+        Tensor yb = testing::poisoned_cuda({n, n_out});
+        ops::cuda::linear_act(wd, a.act, yb.data_as<float>(), false);
+        check(yb, want, "silu_mul_act_bf16", tol_q);
+        // The GEMM writing BF16: the formula rounded to BF16 (2^-9 relative), FP8 accumulation.
+        Tensor y16 = Tensor::empty(DType::kBF16, {n, n_out}, Device::kCuda);
+        if (ops::cuda::linear_act_bf16(wd, a.act, y16.data())) {
+          Tensor got = y16.to(Device::kCpu).to_f32();
+          check(got, want, "linear_act_bf16", 6e-3);
+        } else {
+          std::printf("%s: linear_act_bf16 has no cuBLASLt kernel here (F32 route)\n",
+                      name.c_str());
+        }
       }
     }
   }

@@ -59,11 +59,47 @@ __device__ __forceinline__ int64_t slot_index(int64_t i, int e_per_chunk) {
 // With o.cache the dynamic-quantization pass keeps each value in shared memory for the write
 // pass (each thread re-reads only the indices it wrote, so no barrier is needed): the source
 // row (e.g. the (n, 2 inter) gate_up output of a prefill, far larger than L2) is read once.
-template <class Src>
+// Element i of row `row` of the activation, value v, quantization scale s.
+__device__ __forceinline__ void store_act(const ActOut& o, int64_t row, int64_t i, float v,
+                                          float s) {
+  if (o.layout == int(ActLayout::kCodesU8)) {
+    static_cast<uint8_t*>(o.data)[row * o.stride + i] = f32_to_fp8(v / s);
+  } else if (o.layout == int(ActLayout::kSlotF32)) {
+    static_cast<float*>(o.data)[row * o.stride + slot_index(i, o.chunk_elems)] =
+        o.quant ? fp8x2_to_f32(uint16_t(f32_to_fp8(v / s))).x : v;
+  } else {
+    static_cast<float*>(o.data)[row * o.stride + i] = v;
+  }
+}
+
+// RK > 0 (the launcher guarantees n_in <= RK blockDim): each thread keeps its RK values in
+// registers between the absmax pass and the write pass, so the source row is read once and
+// value() (expf for silu) is evaluated once, with no shared memory (prefill rows: a (2048,
+// 28672) gate_up is far larger than L2, and the shared-memory cache costs occupancy).
+template <int RK, class Src>
 __device__ void write_act_row(const Src& src, int64_t row, const ActOut& o) {
   __shared__ float red_max[32];
   extern __shared__ float row_cache[];
   float s = 1.0f;
+  if constexpr (RK > 0) {
+    float reg[RK];
+    float m = 0.0f;
+#pragma unroll
+    for (int k = 0; k < RK; ++k) {
+      const int64_t i = threadIdx.x + int64_t(k) * blockDim.x;
+      reg[k] = i < o.n_in ? src.value(i) : 0.0f;
+      m = fmaxf(m, fabsf(reg[k]));
+    }
+    if (o.quant == 1) s = fmaxf(block_max(m, red_max) / kFp8Max, kMinDynScale);
+    else if (o.quant == 2) s = o.static_scale;
+#pragma unroll
+    for (int k = 0; k < RK; ++k) {
+      const int64_t i = threadIdx.x + int64_t(k) * blockDim.x;
+      if (i < o.n_in) store_act(o, row, i, reg[k], s);
+    }
+    if (threadIdx.x == 0 && o.scale != nullptr) o.scale[row] = s;
+    return;
+  }
   if (o.quant == 1) {
     float m = 0.0f;
     if (o.cache) {
@@ -107,8 +143,10 @@ struct NormSrc {
 
 // hid += add; out = rms_norm(hid) * w (transformers LlamaRMSNorm: x * rsqrt(mean(x²) + eps),
 // then times the weight), as o says.
-__global__ void rms_norm_act_kernel(float* hid, const float* add, const float* __restrict__ w,
-                                    float eps, ActOut o) {
+template <int RK>
+__global__ void __launch_bounds__(1024)
+    rms_norm_act_kernel(float* hid, const float* add, const float* __restrict__ w, float eps,
+                        ActOut o) {
   __shared__ float red[32];
   pdl_trigger();
   pdl_wait();
@@ -125,22 +163,28 @@ __global__ void rms_norm_act_kernel(float* hid, const float* add, const float* _
     for (int64_t i = threadIdx.x; i < o.n_in; i += blockDim.x) ss = fmaf(h[i], h[i], ss);
   }
   const float r = rsqrtf(block_sum(ss, red) / float(o.n_in) + eps);
-  write_act_row(NormSrc{h, w, r}, blockIdx.x, o);
+  write_act_row<RK>(NormSrc{h, w, r}, blockIdx.x, o);
 }
 
+__device__ __forceinline__ float to_f32(float x) { return x; }
+__device__ __forceinline__ float to_f32(__nv_bfloat16 x) { return __bfloat162float(x); }
+
+template <typename GT>
 struct SiluSrc {
-  const float* g;  // gate row; up = g + inter
+  const GT* g;  // gate row; up = g + inter
   int64_t inter;
   __device__ float value(int64_t i) const {
-    const float a = g[i];
-    return a / (1.0f + expf(-a)) * g[inter + i];
+    const float a = to_f32(g[i]);
+    return a / (1.0f + expf(-a)) * to_f32(g[inter + i]);
   }
 };
 
-__global__ void silu_mul_act_kernel(const float* gate_up, int64_t inter, ActOut o) {
+template <int RK, typename GT>
+__global__ void __launch_bounds__(1024)
+    silu_mul_act_kernel(const GT* gate_up, int64_t inter, ActOut o) {
   pdl_trigger();
   pdl_wait();
-  write_act_row(SiluSrc{gate_up + blockIdx.x * 2 * inter, inter}, blockIdx.x, o);
+  write_act_row<RK>(SiluSrc<GT>{gate_up + blockIdx.x * 2 * inter, inter}, blockIdx.x, o);
 }
 
 struct CopySrc {
@@ -148,10 +192,11 @@ struct CopySrc {
   __device__ float value(int64_t i) const { return x[i]; }
 };
 
-__global__ void to_act_kernel(const float* x, ActOut o) {
+template <int RK>
+__global__ void __launch_bounds__(1024) to_act_kernel(const float* x, ActOut o) {
   pdl_trigger();
   pdl_wait();
-  write_act_row(CopySrc{x + blockIdx.x * o.n_in}, blockIdx.x, o);
+  write_act_row<RK>(CopySrc{x + blockIdx.x * o.n_in}, blockIdx.x, o);
 }
 
 struct SlotGemvParams {
@@ -277,8 +322,24 @@ int row_cache_mode() {
   return mode;
 }
 
+// Values a thread keeps in registers on the producers' register path (write_act_row RK).
+constexpr int kRegElems = 16;
+
+// The register path, for a dynamically quantized row that is not in the shared-memory cache
+// (QINFER_CUDA_REG_CACHE=0 turns it off).
+bool reg_cache_on() {
+  static const bool on = [] {
+    const char* v = std::getenv("QINFER_CUDA_REG_CACHE");
+    return v == nullptr || std::string(v) != "0";
+  }();
+  return on;
+}
+
+// kernel0: the plain producer; kernel_reg: the same with the register path (RK = kRegElems).
 template <typename... KArgs, typename... Args>
-void launch_producer(void (*kernel)(KArgs...), int64_t n, ActOut o, Args&&... args) {
+void launch_producer(void (*kernel0)(KArgs...), void (*kernel_reg)(KArgs...), int64_t n,
+                     ActOut o, Args&&... args) {
+  auto kernel = kernel0;
   const size_t bytes = size_t(o.n_in) * sizeof(float);
   size_t smem = 0;
   const int mode = row_cache_mode();
@@ -295,8 +356,16 @@ void launch_producer(void (*kernel)(KArgs...), int64_t n, ActOut o, Args&&... ar
     smem = bytes;
     o.cache = 1;
   }
-  launch_pdl_smem(kernel, dim3(unsigned(n)), dim3(row_threads(n)), smem,
-                  std::forward<Args>(args)..., o);
+  int threads = row_threads(n);
+  if (!o.cache && o.quant == 1 && reg_cache_on()) {
+    const int t = n < 64 || o.n_in > int64_t(kRegElems) * 256 ? 1024 : 256;
+    if (o.n_in <= int64_t(kRegElems) * t) {
+      kernel = kernel_reg;
+      threads = t;
+    }
+  }
+  launch_pdl_smem(kernel, dim3(unsigned(n)), dim3(threads), smem, std::forward<Args>(args)...,
+                  o);
 }
 
 int g_split_override = 0;
@@ -443,7 +512,8 @@ void rms_norm_act(float* hid, const float* add, const Tensor& weight, float eps,
   QINFER_CHECK(weight.dtype() == DType::kF32 && weight.numel() == out.spec.n_in,
                "rms_norm_act: weight must be F32 (", out.spec.n_in, ")");
   out.n = n;
-  launch_producer(rms_norm_act_kernel, n, act_out(out), hid, add, weight.data_as<float>(), eps);
+  launch_producer(rms_norm_act_kernel<0>, rms_norm_act_kernel<kRegElems>, n, act_out(out), hid,
+                  add, weight.data_as<float>(), eps);
 }
 
 void silu_mul_act(const float* gate_up, int64_t n, int64_t inter, Act& out) {
@@ -451,13 +521,44 @@ void silu_mul_act(const float* gate_up, int64_t n, int64_t inter, Act& out) {
   QINFER_CHECK(out.spec.n_in == inter, "silu_mul_act: activation is for ", out.spec.n_in,
                " inputs, the MLP has ", inter);
   out.n = n;
-  launch_producer(silu_mul_act_kernel, n, act_out(out), gate_up, inter);
+  launch_producer(silu_mul_act_kernel<0, float>, silu_mul_act_kernel<kRegElems, float>, n,
+                  act_out(out), gate_up, inter);
+}
+
+void silu_mul_act_bf16(const void* gate_up, int64_t n, int64_t inter, Act& out) {
+  if (n == 0) return;
+  QINFER_CHECK(out.spec.n_in == inter, "silu_mul_act_bf16: activation is for ", out.spec.n_in,
+               " inputs, the MLP has ", inter);
+  out.n = n;
+  launch_producer(silu_mul_act_kernel<0, __nv_bfloat16>,
+                  silu_mul_act_kernel<kRegElems, __nv_bfloat16>, n, act_out(out),
+                  static_cast<const __nv_bfloat16*>(gate_up), inter);
 }
 
 void to_act(const float* x, int64_t n, Act& out) {
   if (n == 0) return;
   out.n = n;
-  launch_producer(to_act_kernel, n, act_out(out), x);
+  launch_producer(to_act_kernel<0>, to_act_kernel<kRegElems>, n, act_out(out), x);
+}
+
+bool linear_act_bf16(const LinearWeight& w, const Act& x, void* y) {
+  const int64_t n = x.n;
+  if (x.spec.layout != ActLayout::kCodesU8 || w.bias.defined() || n == 0 ||
+      w.weight.dtype() != DType::kF8E4M3 ||
+      !gemm_lt_supported(DType::kF8E4M3, n, w.n_in, w.n_out, w.weight.data(), x.data, y))
+    return false;
+  QINFER_CHECK(x.spec.n_in == w.n_in, "linear_act_bf16 ", w.name, ": activation has ",
+               x.spec.n_in, " inputs, weight ", w.n_in);
+  cudaStream_t s = stream();
+  const bool per_channel = w.weight_scale.numel() == w.n_out && w.n_out != 1;
+  const float* wsv = w.weight_scale.data_as<float>();
+  if (!per_channel) {
+    float* v = static_cast<float*>(g_wsvec.get(size_t(w.n_out) * sizeof(float)));
+    expand_scalar_f32(wsv, v, w.n_out, s);
+    wsv = v;
+  }
+  return gemm_lt(DType::kF8E4M3, w.weight.data(), x.data, y, n, w.n_in, w.n_out, x.scale, wsv, s,
+                 /*accumulate=*/false, DType::kBF16) == GemmResult::kDone;
 }
 
 void linear_act(const LinearWeight& w, const Act& x, float* y, bool accumulate) {

@@ -52,6 +52,8 @@ void rms_norm_act(float* hid, const float* add, const Tensor& weight, float eps,
                   Act& out);
 // out = silu(gate) * up from gate_up (n, 2 inter) F32, in out.spec's form.
 void silu_mul_act(const float* gate_up, int64_t n, int64_t inter, Act& out);
+// The same from a BF16 gate_up (n, 2 inter), as linear_act_bf16 writes it.
+void silu_mul_act_bf16(const void* gate_up, int64_t n, int64_t inter, Act& out);
 // out = x (n, out.spec.n_in) row-major F32, in out.spec's form.
 void to_act(const float* x, int64_t n, Act& out);
 
@@ -60,6 +62,12 @@ void to_act(const float* x, int64_t n, Act& out);
 // it; set_gemv_split(s) forces s (0: automatic), for benchmarks and tests.
 void set_gemv_split(int s);
 void linear_act(const LinearWeight& w, const Act& x, float* y, bool accumulate);
+// y (n, n_out) BF16 = linear(w, x) for an FP8 weight without bias and x in kCodesU8 form, on
+// cuBLASLt with the scales applied inside (vLLM's W8A8 GEMM writes BF16 the same way). Returns
+// false, having done nothing, where that kernel is not available (the caller then runs
+// linear_act into F32). For prefill: the (n, 2 inter) gate_up output is the largest tensor of
+// the step, and BF16 halves what its GEMM writes and silu_mul_act_bf16 reads.
+bool linear_act_bf16(const LinearWeight& w, const Act& x, void* y);
 
 // Rows `rows` (n_rows I32 on the device) of src (?, d) F32 -> dst (n_rows, d).
 void gather_rows(const float* src, const int32_t* rows, int64_t n_rows, int64_t d, float* dst);

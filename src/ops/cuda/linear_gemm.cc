@@ -48,14 +48,15 @@ struct Plan {
   bool ok = false;
 };
 
-using PlanKey = std::tuple<int, int64_t, int64_t, int64_t, bool>;
+using PlanKey = std::tuple<int, int64_t, int64_t, int64_t, bool, int>;
 std::map<PlanKey, std::unique_ptr<Plan>> g_plans;
 
 // cuBLASLt is column-major: D (m × n) = op(A) (m × k) · B (k × n) with m = n_out, k = n_in,
 // n = tokens. The row-major weight (n_out, n_in) is the column-major k × m matrix A with
 // op = T; the row-major x (n, n_in) is the column-major k × n matrix B; D (m × n) column-major
 // is the row-major y (n, n_out). FP8 on Hopper requires exactly this "TN" form.
-std::unique_ptr<Plan> make_plan(DType ab, int64_t n, int64_t k, int64_t m, bool vec_scales) {
+std::unique_ptr<Plan> make_plan(DType ab, int64_t n, int64_t k, int64_t m, bool vec_scales,
+                                DType y_dtype) {
   auto plan = std::make_unique<Plan>();
   const cudaDataType_t t = cuda_type(ab);
   cublasComputeType_t compute = CUBLAS_COMPUTE_32F;
@@ -83,7 +84,7 @@ std::unique_ptr<Plan> make_plan(DType ab, int64_t n, int64_t k, int64_t m, bool 
   QINFER_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&plan->a.l, t, uint64_t(k), uint64_t(m), k));
   QINFER_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&plan->b.l, t, uint64_t(k), uint64_t(n), k));
   QINFER_CUBLAS_CHECK(
-      cublasLtMatrixLayoutCreate(&plan->d.l, CUDA_R_32F, uint64_t(m), uint64_t(n), m));
+      cublasLtMatrixLayoutCreate(&plan->d.l, cuda_type(y_dtype), uint64_t(m), uint64_t(n), m));
   Preference pref;
   QINFER_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref.p));
   size_t ws = kGemmWorkspaceBytes;
@@ -101,10 +102,12 @@ std::unique_ptr<Plan> make_plan(DType ab, int64_t n, int64_t k, int64_t m, bool 
   return plan;
 }
 
-Plan* get_plan(DType ab, int64_t n, int64_t k, int64_t m, bool vec_scales) {
-  PlanKey key{int(ab), n, k, m, vec_scales};
+Plan* get_plan(DType ab, int64_t n, int64_t k, int64_t m, bool vec_scales,
+               DType y_dtype = DType::kF32) {
+  PlanKey key{int(ab), n, k, m, vec_scales, int(y_dtype)};
   auto it = g_plans.find(key);
-  if (it == g_plans.end()) it = g_plans.emplace(key, make_plan(ab, n, k, m, vec_scales)).first;
+  if (it == g_plans.end())
+    it = g_plans.emplace(key, make_plan(ab, n, k, m, vec_scales, y_dtype)).first;
   return it->second.get();
 }
 
@@ -127,10 +130,26 @@ bool gemm_lt_scales_inside(int64_t n, int64_t n_in, int64_t n_out) {
   return get_plan(DType::kF8E4M3, n, n_in, n_out, true)->ok;
 }
 
-GemmResult gemm_lt(DType ab, const void* w, const void* x, float* y, int64_t n, int64_t n_in,
+GemmResult gemm_lt(DType ab, const void* w, const void* x, void* y, int64_t n, int64_t n_in,
                    int64_t n_out, const float* x_scale, const float* w_scale, cudaStream_t stream,
-                   bool accumulate) {
+                   bool accumulate, DType y_dtype) {
   const bool want_scales = ab == DType::kF8E4M3 && x_scale != nullptr && w_scale != nullptr;
+  if (y_dtype != DType::kF32) {
+    // Narrow outputs only where the scales are applied inside (no F32 epilogue after).
+    QINFER_CHECK(y_dtype == DType::kBF16 && want_scales && !accumulate,
+                 "gemm_lt: a ", dtype_name(y_dtype), " output needs an FP8 GEMM with scales");
+    Plan* plan = get_plan(ab, n, n_in, n_out, true, y_dtype);
+    if (!plan->ok) return GemmResult::kNoAlgorithm;
+    QINFER_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(
+        plan->desc.d, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &w_scale, sizeof(w_scale)));
+    QINFER_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(
+        plan->desc.d, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &x_scale, sizeof(x_scale)));
+    const float alpha = 1.0f, beta = 0.0f;
+    QINFER_CUBLAS_CHECK(cublasLtMatmul(cublaslt(), plan->desc.d, &alpha, w, plan->a.l, x,
+                                       plan->b.l, &beta, y, plan->d.l, y, plan->d.l, &plan->algo,
+                                       gemm_workspace(), kGemmWorkspaceBytes, stream));
+    return GemmResult::kDone;
+  }
   Plan* plan = get_plan(ab, n, n_in, n_out, want_scales);
   bool scaled = want_scales;
   if (!plan->ok && want_scales) {

@@ -15,10 +15,12 @@ namespace qinfer::ops::cuda {
 // cuBLASLt/GPU supports it; otherwise the caller applies them (kUnscaled). kNoAlgorithm:
 // cuBLASLt has no kernel for this shape and nothing ran.
 enum class GemmResult { kDone, kUnscaled, kNoAlgorithm };
-// accumulate: y += x · wᵀ instead of y = x · wᵀ (beta = 1).
-GemmResult gemm_lt(DType ab, const void* w, const void* x, float* y, int64_t n, int64_t n_in,
+// accumulate: y += x · wᵀ instead of y = x · wᵀ (beta = 1). y_dtype: F32 (default) or, for an
+// FP8 GEMM with the scales inside, BF16 (y then holds (n, n_out) BF16; kNoAlgorithm when
+// cuBLASLt has no such kernel, and the caller takes the F32 route).
+GemmResult gemm_lt(DType ab, const void* w, const void* x, void* y, int64_t n, int64_t n_in,
                    int64_t n_out, const float* x_scale, const float* w_scale, cudaStream_t stream,
-                   bool accumulate = false);
+                   bool accumulate = false, DType y_dtype = DType::kF32);
 
 // Whether the FP8 GEMM of these shapes applies the per-token / per-channel scales inside
 // cuBLASLt (then it can also accumulate into y: D = scales ⊙ (x · wᵀ) + y).
