@@ -11,6 +11,9 @@
 #   a. attention kernels (gpu_attention)   -> gpu_attention.json / .log
 #   b. step 3 with the BF16 and FP8 KV caches (looser tolerance: the cache rounds K/V)
 #   g. with 5: decode latency again with QINFER_CUDA_GRAPHS=0, QINFER_CUDA_PDL=0, QINFER_CUDA_GENERIC=1
+#   v. with 5: 2048-token prefill with each session-3 prefill switch off
+#   o. Llama-3.2-1B-shaped FP8 (16 layers): decode latency at batch 1
+#   p. after 5: Nsight Compute per-kernel times of an 8B prefill (2048) and of decode steps
 # Binaries come prebuilt (tools/gpu_pack.sh -> .gpu_assets/b, carried; B= overrides); the checkpoints are generated here, on local
 # disk, and never leave the machine. Usage: tools/gpu_run_all.sh [steps, default 12345]
 # Commands as run for bench/results: tools/gpu_run_all.sh 1234 | 12436 | 4365 | 57 | 125
@@ -60,9 +63,27 @@ case $STEPS in *5*)
     --out $OUT/bench_8b_latency_p128_nopdl.json 2>&1 | tee -a $OUT/bench.log
   QINFER_CUDA_GENERIC=1 timeout 150 $B/apps/qinfer bench --model $M --prompt-len 128 --decode-len 64 \
     --out $OUT/bench_8b_latency_p128_generic.json 2>&1 | tee -a $OUT/bench.log;; esac
+  case $STEPS in *v*)  # prefill switches of session 3 (each off alone)
+  for V in QINFER_CUDA_BF16_GATE_UP=0 QINFER_CUDA_REG_CACHE=0; do
+    env $V timeout 150 $B/apps/qinfer bench --model $M --prompt-len 2048 --decode-len 8 \
+      --out $OUT/bench_8b_latency_p2048_${V%=*}_off.json 2>&1 | tail -4 | tee -a $OUT/bench.log
+  done;; esac
   case $STEPS in *7*)
   for KVD in ${KV_DTYPES:-bf16}; do
   timeout 300 $B/apps/qinfer bench --model $M --mode throughput --num-prompts ${NPROMPTS:-512} \
     --input-len 1000 --output-len 1000 --max-concurrency 256 --kv-cache-dtype $KVD \
     --out $OUT/bench_8b_throughput_kv_$KVD.json 2>&1 | tee -a $OUT/bench.log
   done;; esac;; esac
+case $STEPS in *o*)  # Llama-3.2-1B shape, decode at batch 1
+  python3 tools/gpu_make_random_fp8.py --out /tmp/llama1b_fp8 --shape 1b --layers 16 2>&1 | tail -1
+  timeout 120 $B/apps/qinfer bench --model /tmp/llama1b_fp8 --prompt-len 128 --decode-len 256 \
+    --out $OUT/bench_1b_latency_p128.json 2>&1 | tee -a $OUT/bench.log;; esac
+case $STEPS in *p*)  # per-kernel GPU time (Nsight Compute, one metric, clocks and caches left alone)
+  NCU="ncu --clock-control none --cache-control none --metrics gpu__time_duration.sum --csv"
+  # 8B prefill of 2048 tokens: the warm-up forward's ~400 kernels.
+  timeout 150 $NCU --launch-count ${NCU_PREFILL:-420} $B/apps/qinfer bench --model /tmp/llama8b_fp8 \
+    --prompt-len 2048 --decode-len 2 > $OUT/ncu_prefill.csv 2> $OUT/ncu_prefill.err
+  # 8B decode steps (graph kernel nodes): past 6 prefills of 128 tokens.
+  timeout 150 $NCU --launch-skip ${NCU_SKIP:-2400} --launch-count ${NCU_DECODE:-900} \
+    $B/apps/qinfer bench --model /tmp/llama8b_fp8 --prompt-len 128 --decode-len 6 \
+    > $OUT/ncu_decode.csv 2> $OUT/ncu_decode.err;; esac
