@@ -216,13 +216,20 @@ Json run_throughput(std::shared_ptr<model::LlamaModel> m,
   std::printf("%-34s %12.2f\n", "mean ITL ms", itl_ms);
   std::printf("%-34s %12llu\n", "engine steps", (unsigned long long)mt.steps);
   std::printf("%-34s %12.2f\n", "  of which in model forward s", mt.forward.sum);
+  // Device path: the step time outside the forward's launches and the wait for the GPU's
+  // tokens (scheduling before, outputs after): the GPU is idle then.
+  const double host_ms =
+      mt.steps ? (mt.step.sum - mt.forward.sum - mt.device_wait_seconds) / double(mt.steps) * 1e3
+               : 0.0;
+  std::printf("%-34s %12.3f\n", "host ms per step (GPU idle)", host_ms);
   std::printf("%-34s %12llu\n", "preemptions", (unsigned long long)mt.preemptions);
   std::printf("%-34s %12lld\n", "KV cache capacity tokens", (long long)kv_tokens);
   return Json{{"mode", "throughput"}, {"num_prompts", N}, {"input_len", I}, {"output_len", O},
               {"max_concurrency", C}, {"max_num_batched_tokens", o.max_num_batched_tokens},
               {"wall_s", total}, {"output_tok_s", out_tok_s}, {"total_tok_s", total_tok_s},
               {"mean_ttft_ms", ttft_ms}, {"mean_itl_ms", itl_ms}, {"steps", mt.steps},
-              {"forward_s", mt.forward.sum}, {"preemptions", mt.preemptions},
+              {"forward_s", mt.forward.sum}, {"device_wait_s", mt.device_wait_seconds},
+              {"host_ms_per_step", host_ms}, {"preemptions", mt.preemptions},
               {"sample_on", o.sample_on == engine::SampleOn::kHost     ? "host"
                             : o.sample_on == engine::SampleOn::kDevice ? "device"
                                                                        : "auto"},

@@ -212,7 +212,10 @@ bool Engine::step_body(double* forward_s, int64_t* n_decode) {
     }
   }
   if (device) {
+    const double tw = now_s();
     draw_on_device(jobs, logits);
+    std::lock_guard<std::mutex> lock(mu_);
+    metrics_.device_wait_seconds += now_s() - tw;
   } else {
     // Each sequence has its own sampler (and RNG), so rows are drawn in parallel; what
     // follows (detokenize, stop checks, outputs) stays in order on this thread.

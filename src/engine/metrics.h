@@ -48,6 +48,10 @@ struct EngineMetrics {
   // of the model forward inside it; the benchmark compares them with client-side ITL.
   Histogram step{{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0}};
   Histogram forward{{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0}};
+  // Device path: seconds the engine thread spent waiting for the GPU's sampled tokens. The
+  // step time outside it and outside the forward's launches (step.sum - forward.sum -
+  // device_wait_seconds) is host work (scheduling, outputs) the GPU sits idle for.
+  double device_wait_seconds = 0.0;
 };
 
 }  // namespace qinfer::engine

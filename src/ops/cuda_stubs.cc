@@ -42,7 +42,13 @@ void rms_norm_act(float*, const float*, const Tensor& w, float, int64_t, Act&) {
   no_cuda("rms_norm_act", w.dtype());
 }
 void silu_mul_act(const float*, int64_t, int64_t, Act&) { no_cuda("silu_mul_act", DType::kF32); }
+void silu_mul_act_bf16(const void*, int64_t, int64_t, Act&) {
+  no_cuda("silu_mul_act_bf16", DType::kBF16);
+}
 void to_act(const float*, int64_t, Act&) { no_cuda("to_act", DType::kF32); }
+bool linear_act_bf16(const LinearWeight& w, const Act&, void*) {
+  no_cuda("linear_act_bf16", w.weight.dtype());
+}
 void linear_act(const LinearWeight& w, const Act&, float*, bool) {
   no_cuda("linear_act", w.weight.dtype());
 }
