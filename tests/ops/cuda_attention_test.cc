@@ -4,7 +4,9 @@
 // attention over a paged cache). The reference rounds what the kernels round by contract —
 // K/V through the cache dtype (BF16 round-to-nearest-even, FP8 E4M3 satfinite(x / scale));
 // in prefill also Q and K/V to BF16 (FP8 codes are exact in BF16) — so the tolerances stay
-// tight. The cache contents the kernels write are checked too. Every test skips without a GPU.
+// tight. The cache contents the kernels write are checked too. attention_decode_rope (RoPE, the
+// cache write and decode in one kernel) is held to the bits of rope_kv_write followed by
+// attention_decode, besides the float64 reference. Every test skips without a GPU.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -448,6 +450,7 @@ void graph_replay_case(const Case& a, const Case& b, DType dt, std::mt19937& rng
   void* partials = cu::device_alloc(bytes);
   g.b.partials = static_cast<float*>(partials);
   cudaStream_t s = cu::stream();
+  cu::attention_decode_scratch_init(partials, pa.n_tok, g.d, a.n_split, s);
   cudaGraph_t graph = nullptr;
   cudaGraphExec_t exec = nullptr;
   ASSERT_EQ(cudaStreamBeginCapture(s, cudaStreamCaptureModeRelaxed), cudaSuccess);
@@ -501,6 +504,232 @@ TEST(CudaAttention, DecodeGraphReplayOddHeadDims) {
     const Case b{nh, nkv, hd, 16, {{511, 1}, {200, 1}, {3, 1}}, 6};
     for (DType dt : kCacheTypes) graph_replay_case(a, b, dt, rng, seed);
   }
+}
+
+// Graph padding as the model's runner lays it out (src/model/llama_cuda.cc, fill_meta): n_pad
+// more sequences repeating the last one (block table, length, position, qkv row), so several
+// tokens write the same bytes to the same cache slot.
+void add_padding(Problem& p, int n_pad) {
+  const int last = p.n_seq - 1;
+  const std::vector<int32_t> table(p.tables.begin() + size_t(last) * p.max_blocks,
+                                   p.tables.begin() + size_t(last + 1) * p.max_blocks);
+  const std::vector<float> row(p.qkv.begin() + size_t(p.n_tok - 1) * p.width,
+                               p.qkv.begin() + size_t(p.n_tok) * p.width);
+  const int32_t len = p.seq_len[size_t(last)], pos = p.tok_pos.back();
+  for (int i = 0; i < n_pad; ++i) {
+    p.tables.insert(p.tables.end(), table.begin(), table.end());
+    p.seq_len.push_back(len);
+    p.tok_seq.push_back(p.n_seq);
+    p.tok_pos.push_back(pos);
+    p.qkv.insert(p.qkv.end(), row.begin(), row.end());
+    p.q_start.push_back(p.n_tok + 1);  // the new sequence starts at the old q_start.back()
+    ++p.n_seq;
+    ++p.n_tok;
+  }
+}
+
+// Caller-owned decode scratch as the runner holds it for a graph (n_split > 0; at least 16
+// bytes, as Tensor::empty of zero bytes is not allowed): filled with garbage first, as a
+// reused allocation would be, then attention_decode_scratch_init. n_split 0: none (the
+// backend's scratch).
+class CallerPartials {
+ public:
+  CallerPartials(int n_tok, const cu::AttnDims& d, int n_split) {
+    if (n_split <= 0) return;
+    bytes_ = std::max<size_t>(cu::attention_decode_scratch_bytes(n_tok, d, n_split), 16);
+    p_ = cu::device_alloc(bytes_);
+    EXPECT_EQ(cudaMemsetAsync(p_, 0xab, bytes_, cu::stream()), cudaSuccess);
+    cu::attention_decode_scratch_init(p_, n_tok, d, n_split, cu::stream());
+  }
+  CallerPartials(const CallerPartials&) = delete;
+  CallerPartials& operator=(const CallerPartials&) = delete;
+  ~CallerPartials() {
+    if (p_ != nullptr) cu::device_free(p_, bytes_);
+  }
+  float* get() const { return static_cast<float*>(p_); }
+
+ private:
+  void* p_ = nullptr;
+  size_t bytes_ = 0;
+};
+
+std::vector<uint8_t> download(const Tensor& t) {
+  std::vector<uint8_t> h(t.nbytes());
+  copy_bytes(h.data(), Device::kCpu, t.data(), Device::kCuda, h.size());
+  return h;
+}
+
+// Elements (of elem_size bytes) whose bits differ; prints the first.
+int64_t count_diff(const std::vector<uint8_t>& got, const std::vector<uint8_t>& want,
+                   size_t elem_size, const std::string& what) {
+  EXPECT_EQ(got.size(), want.size()) << what;
+  int64_t n = 0;
+  for (size_t i = 0; i + elem_size <= std::min(got.size(), want.size()); i += elem_size) {
+    if (std::memcmp(&got[i], &want[i], elem_size) == 0) continue;
+    if (n++ == 0 && elem_size == 4) {
+      float g, w;
+      std::memcpy(&g, &got[i], 4);
+      std::memcpy(&w, &want[i], 4);
+      std::printf("    %s: first difference at element %zu: %.9g vs %.9g\n", what.c_str(),
+                  i / elem_size, double(g), double(w));
+    }
+  }
+  return n;
+}
+
+void poison(Tensor& t) {
+  ASSERT_EQ(cudaMemsetAsync(t.data(), 0xff, t.nbytes(), cu::stream()), cudaSuccess);  // NaN
+}
+
+// attention_decode_rope on `got` against rope_kv_write + attention_decode on `ref` (both
+// uploaded from p, both with their own scratch): the same bits in out and in the caches, since
+// both paths do the same arithmetic (attn::rope_* rotate q and k identically, the cache stores
+// the same conversion of the same floats, and the key loop is the same kernel over the same
+// bytes); and the fused call leaves qkv as it found it. Then the fused out against the float64
+// reference, so that the two paths cannot agree on a wrong answer.
+void check_fused(Problem& p, const DeviceProblem& ref, const DeviceProblem& got,
+                 const std::string& what) {
+  cu::synchronize();
+  const int64_t out_diff = count_diff(download(got.out), download(ref.out), 4, what + " out");
+  EXPECT_EQ(out_diff, 0) << what << ": out of attention_decode_rope differs from rope_kv_write + "
+                         << "attention_decode in " << out_diff << " elements";
+  const size_t esz = dtype_size(p.dt);
+  EXPECT_EQ(count_diff(download(got.k), download(ref.k), esz, what + " K"), 0)
+      << what << ": K cache bytes differ from rope_kv_write's";
+  EXPECT_EQ(count_diff(download(got.v), download(ref.v), esz, what + " V"), 0)
+      << what << ": V cache bytes differ from rope_kv_write's";
+  std::vector<uint8_t> qkv0(p.qkv.size() * sizeof(float));
+  std::memcpy(qkv0.data(), p.qkv.data(), qkv0.size());
+  EXPECT_EQ(count_diff(download(got.qkv), qkv0, 4, what + " qkv"), 0)
+      << what << ": attention_decode_rope wrote qkv";
+  const std::vector<float> roped = check_qkv(p, ref, what);
+  const auto [k, v] = check_cache(p, got, what);
+  attention_reference(p, roped, k, v, false);
+  check_out(p, got.out, 2e-5, what);
+}
+
+void fused_case(const Case& c, DType dt, int n_pad, std::mt19937& rng, uint32_t seed) {
+  Problem p = make_problem(c, dt, rng);
+  add_padding(p, n_pad);
+  reference(p);
+  DeviceProblem ref = upload(p), got = upload(p);
+  const CallerPartials ref_part(p.n_tok, ref.d, c.n_split), got_part(p.n_tok, got.d, c.n_split);
+  cu::AttnBatch rb = ref.b;
+  rb.partials = ref_part.get();
+  got.b.partials = got_part.get();
+  cudaStream_t s = cu::stream();
+  cu::rope_kv_write(ref.qkv.data_as<float>(), rb, ref.d, ref.inv_freq.data_as<float>(), ref.kv, s);
+  cu::attention_decode(ref.qkv.data_as<float>(), rb, ref.d, ref.kv, ref.out.data_as<float>(), s);
+  const std::string what = "decode_rope " + case_str(c, dt) + " pad " + std::to_string(n_pad) +
+                           " seed " + std::to_string(seed);
+  // Twice: the second call must find the split counters back at zero (out poisoned between;
+  // the cache receives the same bytes again).
+  for (int call = 0; call < 2; ++call) {
+    if (call == 1) poison(got.out);
+    cu::attention_decode_rope(got.qkv.data_as<float>(), got.b, got.d, got.inv_freq.data_as<float>(),
+                              got.kv, got.out.data_as<float>(), s);
+    check_fused(p, ref, got, what + " call " + std::to_string(call));
+  }
+  std::printf("  %s\n", what.c_str());
+}
+
+// Every cache dtype; head_dim 64, 128 and three others (40, 96: 16-byte rows; 18: two elements
+// a lane); group 1, 4, 8; planned splits (the backend's scratch) and 1, 3, 8 fixed ones
+// (caller-owned partials); lengths 1 (fewer keys than splits), 16, 17, 32 (block boundaries of
+// 16), 301, and two padding rows repeating the last.
+TEST(CudaAttention, DecodeRopeMatchesRopeThenDecode) {
+  QINFER_SKIP_WITHOUT_CUDA();
+  const uint32_t seed = testing::fresh_seed();
+  std::mt19937 rng(seed);
+  for (int hd : {64, 128, 40, 96, 18})
+    for (int group : {1, 4, 8})
+      for (int n_split : {0, 1, 3, 8}) {
+        const Case c{2 * group, 2, hd, 16, {{0, 1}, {15, 1}, {16, 1}, {31, 1}, {300, 1}}, n_split};
+        for (DType dt : kCacheTypes) fused_case(c, dt, 2, rng, seed);
+      }
+  // Llama-3.1-8B heads over a long context, planned and fixed splits, no padding.
+  for (int n_split : {0, 8})
+    for (DType dt : kCacheTypes)
+      fused_case({32, 8, 128, 16, {{2047, 1}, {0, 1}, {1000, 1}}, n_split}, dt, 0, rng, seed);
+}
+
+// The model's graph path: attention_decode_rope with fixed n_split and caller-owned partials
+// captured once, then replayed over batches whose lengths, positions, inputs and caches change
+// (the same number of tokens and block-table width), each against rope_kv_write +
+// attention_decode run eagerly on its own copy. out is poisoned before every replay, so a
+// counter left non-zero by the previous replay (no block merging) shows as NaN.
+void fused_graph_case(int nh, int nkv, int hd, int n_split, DType dt, std::mt19937& rng,
+                      uint32_t seed) {
+  // Blocks of 16: every batch's longest sequence takes 32, the first batch owns the most.
+  const std::vector<std::vector<std::pair<int, int>>> batches = {{{500, 1}, {300, 1}, {511, 1}},
+                                                                 {{511, 1}, {0, 1}, {3, 1}},
+                                                                 {{7, 1}, {497, 1}, {15, 1}},
+                                                                 {{500, 1}, {300, 1}, {511, 1}}};
+  std::vector<Problem> ps;
+  for (const auto& seqs : batches) {
+    ps.push_back(make_problem({nh, nkv, hd, 16, seqs, n_split}, dt, rng));
+    add_padding(ps.back(), 1);
+  }
+  for (Problem& p : ps) {
+    ASSERT_EQ(p.n_tok, ps[0].n_tok);
+    ASSERT_EQ(p.max_blocks, ps[0].max_blocks);
+    ASSERT_GE(ps[0].n_block, p.n_block);
+    p.n_block = ps[0].n_block;
+    p.k0 = ps[0].k0;
+    p.v0 = ps[0].v0;
+    reference(p);
+  }
+  DeviceProblem g = upload(ps[0]);
+  const CallerPartials part(g.b.n_tok, g.d, n_split);
+  g.b.partials = part.get();
+  cudaStream_t s = cu::stream();
+  cu::synchronize();
+  cudaGraph_t graph = nullptr;
+  cudaGraphExec_t exec = nullptr;
+  ASSERT_EQ(cudaStreamBeginCapture(s, cudaStreamCaptureModeRelaxed), cudaSuccess);
+  cu::attention_decode_rope(g.qkv.data_as<float>(), g.b, g.d, g.inv_freq.data_as<float>(), g.kv,
+                            g.out.data_as<float>(), s);
+  ASSERT_EQ(cudaStreamEndCapture(s, &graph), cudaSuccess);
+  ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
+  for (size_t i = 0; i < ps.size(); ++i) {
+    Problem& p = ps[i];
+    const DeviceProblem src = upload(p);
+    // Rewrite metadata, inputs and caches in place, then replay.
+    for (auto [dst, from] : {std::pair{&g.meta, &src.meta}, std::pair{&g.qkv, &src.qkv},
+                             std::pair{&g.k, &src.k}, std::pair{&g.v, &src.v}}) {
+      ASSERT_EQ(dst->nbytes(), from->nbytes());
+      copy_bytes(dst->data(), Device::kCuda, from->data(), Device::kCuda, dst->nbytes());
+    }
+    poison(g.out);
+    ASSERT_EQ(cudaGraphLaunch(exec, s), cudaSuccess);
+    // The reference path on its own copy (the backend's scratch, same split count).
+    DeviceProblem ref = upload(p);
+    cu::rope_kv_write(ref.qkv.data_as<float>(), ref.b, ref.d, ref.inv_freq.data_as<float>(), ref.kv,
+                      s);
+    cu::attention_decode(ref.qkv.data_as<float>(), ref.b, ref.d, ref.kv, ref.out.data_as<float>(),
+                         s);
+    std::string what = "decode_rope graph replay " + std::to_string(i) + " " + case_str(p.c, dt) +
+                       " pad 1 seed " + std::to_string(seed);
+    check_fused(p, ref, g, what);
+    std::printf("  %s\n", what.c_str());
+  }
+  cudaGraphExecDestroy(exec);
+  cudaGraphDestroy(graph);
+}
+
+TEST(CudaAttention, DecodeRopeGraphReplayAcrossLengths) {
+  QINFER_SKIP_WITHOUT_CUDA();
+  const uint32_t seed = testing::fresh_seed();
+  std::mt19937 rng(seed);
+  const std::vector<std::tuple<int, int, int, int>> shapes = {
+      // (n_head, n_head_kv, head_dim, n_split)
+      {32, 8, 128, 8},
+      {16, 2, 64, 3},
+      {8, 1, 40, 8},
+      {12, 12, 96, 1},
+      {8, 2, 18, 3}};
+  for (auto [nh, nkv, hd, n_split] : shapes)
+    for (DType dt : kCacheTypes) fused_graph_case(nh, nkv, hd, n_split, dt, rng, seed);
 }
 
 // ops::attention (the cross-backend op) on CUDA against the CPU's F32 result: an F32 cache

@@ -1,7 +1,10 @@
 // Internal entry points of the CUDA attention path used by the model's CUDA runner
 // (src/model/llama_cuda.cc): one step's batch described once in device memory and shared by
 // every layer, RoPE fused with the KV-cache write, a paged decode kernel whose launch is fixed
-// for CUDA-graph replay, and a tensor-core (flash-attention style) prefill kernel.
+// for CUDA-graph replay (also fused with RoPE and the cache write: attention_decode_rope), and
+// a tensor-core (flash-attention style) prefill kernel. Every kernel here is launched with
+// programmatic dependent launch (ops/cuda/pdl.cuh) and waits for the previous kernel on the
+// stream before touching memory.
 // The generic ops::attention (src/ops/attention.h) stays the cross-backend contract.
 #pragma once
 
@@ -19,10 +22,10 @@ namespace qinfer::ops::cuda {
 // One forward step's batch, in device memory. For CUDA graphs the pointers stay fixed across
 // replays; the host rewrites what they point to before each replay.
 struct AttnBatch {
-  const int32_t* tok_seq = nullptr;       // (n_tok) sequence index of each new token
-  const int32_t* tok_pos = nullptr;       // (n_tok) absolute position of each new token
-  const int32_t* seq_q_start = nullptr;   // (n_seq + 1) first qkv row of each sequence; last = n_tok
-  const int32_t* seq_len = nullptr;       // (n_seq) n_past + n_new: keys after this step
+  const int32_t* tok_seq = nullptr;      // (n_tok) sequence index of each new token
+  const int32_t* tok_pos = nullptr;      // (n_tok) absolute position of each new token
+  const int32_t* seq_q_start = nullptr;  // (n_seq + 1) first qkv row of each sequence; last = n_tok
+  const int32_t* seq_len = nullptr;      // (n_seq) n_past + n_new: keys after this step
   const int32_t* block_tables = nullptr;  // (n_seq, max_blocks) row-major, physical block ids
   int n_tok = 0, n_seq = 0, max_blocks = 0;
   int max_seq_len = 0;  // host-known bound on seq_len over the batch (plans splits / tiles)
@@ -33,8 +36,14 @@ struct AttnBatch {
   // end are empty and harmless); 0 lets the launcher plan from max_seq_len
   // (attention_decode_splits). `partials`, when set, is caller-owned scratch of
   // attention_decode_scratch_bytes(n_tok, dims, splits) bytes for the split count in use
-  // (graphs need a fixed address); null uses a scratch buffer of the backend, which may
-  // allocate and so must not be first reached inside a graph capture.
+  // (graphs need a fixed address). With more than one split it starts with per-(token, KV
+  // head) counters that must be zero when a launch starts; every launch leaves them zero, so
+  // call attention_decode_scratch_init once after allocating it (and again before a launch
+  // with more tokens or KV heads than the previous launch on it: that one's partials overwrote
+  // the counters past its own; or after a launch failed). Null uses a scratch
+  // buffer of the backend, which may allocate and zero its counters, so it must not be first
+  // reached inside a graph capture; a graph that uses it must not be replayed after other
+  // launches of a different n_tok or n_head_kv used it (their partials overwrite its counters).
   int n_split = 0;
   float* partials = nullptr;
 };
@@ -67,11 +76,29 @@ void rope_kv_write(float* qkv, const AttnBatch& b, const AttnDims& d, const floa
 
 // out: (n_tok, n_head head_dim) F32. Causal GQA attention of every new token over its
 // sequence's cached keys 0 .. tok_pos (the cache already holds this step's keys).
-// Decode: CUDA cores, fp32, split-K over keys (flash-decoding), any n_new per sequence.
+// Decode: CUDA cores, fp32, split-K over keys (flash-decoding), any n_new per sequence; one
+// kernel (the last split block of a (token, KV head) merges the splits).
 // Launch (grid, shared memory, pointers) depends only on n_tok, dims, n_split and partials.
 void attention_decode(const float* qkv, const AttnBatch& b, const AttnDims& d,
                       const KvCacheView& kv, float* out, cudaStream_t s);
+
+// rope_kv_write(qkv, b, d, inv_freq, kv, s) then attention_decode(qkv, b, d, kv, out, s) as
+// one kernel launch: the same `out` bits and the same cache bytes. Only for batches in which
+// every token is its sequence's only new token (n_tok == n_seq, seq_q_start[i] == i,
+// max_q_len <= 1: the decode / graph path; the host checks n_tok == n_seq and max_q_len <= 1),
+// since a token's keys before tok_pos must already be in the cache: blocks of different tokens
+// run in no order. Graph padding rows that repeat a sequence's token are fine (they write the
+// same bytes to the same slot). qkv is only read: its q and k heads stay unrotated (unlike
+// rope_kv_write, which rotates them in place). inv_freq null: no rotation. n_split and
+// partials as for attention_decode.
+void attention_decode_rope(float* qkv, const AttnBatch& b, const AttnDims& d, const float* inv_freq,
+                           const KvCacheView& kv, float* out, cudaStream_t s);
+
 size_t attention_decode_scratch_bytes(int n_tok, const AttnDims& d, int n_split);
+// Zeroes the counters of caller-owned `partials` (AttnBatch::partials) sized for (n_tok, d,
+// n_split), on stream s. Call once after allocating; a no-op for n_split <= 1.
+void attention_decode_scratch_init(void* partials, int n_tok, const AttnDims& d, int n_split,
+                                   cudaStream_t s);
 // The split count attention_decode plans for n_tok tokens over at most max_seq_len keys.
 int attention_decode_splits(int n_tok, int max_seq_len, const AttnDims& d);
 

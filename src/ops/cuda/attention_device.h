@@ -140,6 +140,21 @@ struct Vec2<Fp8> {
   }
 };
 
+// RoPE (rotate-half, src/ops/rope.h), shared by rope_kv_write and attention_decode_rope so
+// both produce the same bits: the angle pos * inv_freq[j] in fp32 and sincosf (the arithmetic
+// of ops::cuda::rope), then (x1, x2) -> (x1 cos - x2 sin, x2 cos + x1 sin) with every rounding
+// spelled out, so no kernel's result depends on how the compiler contracts it into FMAs.
+__device__ __forceinline__ void rope_sincos(int pos, float inv_freq, float* sin_v, float* cos_v) {
+  const float a = float(pos) * inv_freq;
+  sincosf(a, sin_v, cos_v);
+}
+__device__ __forceinline__ float rope_lo(float x1, float x2, float c, float s) {
+  return __fmaf_rn(x1, c, -__fmul_rn(x2, s));
+}
+__device__ __forceinline__ float rope_hi(float x1, float x2, float c, float s) {
+  return __fmaf_rn(x2, c, __fmul_rn(x1, s));
+}
+
 // Row of (slot, kv head) in a cache of (n_block, block_size, n_head_kv, head_dim): position
 // `pos` of a sequence lives in block table[pos / block_size], slot pos % block_size.
 __device__ __forceinline__ int64_t kv_row(const int32_t* table, int pos, int block_size,

@@ -20,12 +20,17 @@
 // row's position skip the mask. A sequence's earlier cached positions (chunked prefill) are
 // plain keys. head_dim 64 and 128 run here; other head dims take attention_decode (exact fp32,
 // CUDA cores), which is correct for any batch.
+//
+// Programmatic dependent launch: the kernel waits for the previous kernel before its first
+// global access, but does not trigger its dependent early: the grid spans many waves, and a
+// launched dependent grid would hold multiprocessor resources while it waits.
 #include <algorithm>
 #include <cmath>
 #include <type_traits>
 
 #include "ops/cuda/attention_device.h"
 #include "ops/cuda/cuda_common.h"
+#include "ops/cuda/pdl.cuh"
 
 namespace qinfer::ops::cuda {
 namespace {
@@ -152,6 +157,7 @@ __global__ void __launch_bounds__(kWarps * 32, MINB) prefill_kernel(PrefillArgs 
   // Buffer b: K at base + 2 b BN LD, V right after it, (BN, LD) each.
   Bf16* const base = reinterpret_cast<Bf16*>(smem_raw);
   Bf16* sq = base + 2 * BN * LD;  // (kRows, LD), only until Q sits in registers
+  pdl_wait();
 
   // Grid x: (tile rank, KV head) with the head fastest, so every head's longest rows go first.
   const int seq = blockIdx.z, kvh = int(blockIdx.x) % a.d.n_head_kv;
@@ -321,8 +327,7 @@ void launch_prefill(const PrefillArgs& a, cudaStream_t s) {
   const int group = a.d.n_head / a.d.n_head_kv;
   const int64_t tiles = (int64_t(a.b.max_q_len) * group + kRows - 1) / kRows;
   const dim3 grid(unsigned(tiles * a.d.n_head_kv), 1, unsigned(a.b.n_seq));
-  prefill_kernel<T, D, BN, MINB><<<grid, kWarps * 32, smem, s>>>(a);
-  QINFER_CUDA_CHECK_LAUNCH();
+  launch_pdl_smem_on(s, prefill_kernel<T, D, BN, MINB>, grid, dim3(kWarps * 32), smem, a);
 }
 
 }  // namespace

@@ -12,10 +12,16 @@
 // consecutive pairs: 16-byte loads and stores of qkv, 16 / 8 / 4-byte cache stores, and the
 // rotation and the V copy share one loop so every thread has its loads in flight at once.
 // Other even head dims take the scalar kernel (one pair, one element a thread).
+//
+// Programmatic dependent launch: both kernels wait for the previous kernel (which wrote qkv)
+// before their first global access and let the next one (the attention kernel) launch at once
+// (a decode step's one block a token is a single wave; with many waves the dependent grid
+// launches only once every block of this one has started).
 #include <algorithm>
 
 #include "ops/cuda/attention_device.h"
 #include "ops/cuda/cuda_common.h"
+#include "ops/cuda/pdl.cuh"
 
 namespace qinfer::ops::cuda {
 namespace {
@@ -33,6 +39,8 @@ __global__ void __launch_bounds__(kThreads)
                                 T* __restrict__ v_cache, int block_size, float k_scale,
                                 float v_scale) {
   __shared__ float cos_t[128], sin_t[128];  // head_dim <= 256
+  pdl_wait();
+  pdl_trigger();
   const int t = blockIdx.x;
   const int hd = d.head_dim, half = hd / 2;
   const int pos = b.tok_pos[t];
@@ -43,18 +51,16 @@ __global__ void __launch_bounds__(kThreads)
   const float* v_row = k_row + int64_t(d.n_head_kv) * hd;
 
   if (inv_freq != nullptr) {
-    for (int j = threadIdx.x; j < half; j += blockDim.x) {
-      const float a = float(pos) * inv_freq[j];
-      sincosf(a, &sin_t[j], &cos_t[j]);
-    }
+    for (int j = threadIdx.x; j < half; j += blockDim.x)
+      attn::rope_sincos(pos, inv_freq[j], &sin_t[j], &cos_t[j]);
     __syncthreads();
     const int n_pair = (d.n_head + d.n_head_kv) * half;
     for (int i = threadIdx.x; i < n_pair; i += blockDim.x) {
       const int h = i / half, j = i % half;
       float* p = row + h * hd;
       const float x1 = p[j], x2 = p[j + half];
-      const float y1 = x1 * cos_t[j] - x2 * sin_t[j];
-      const float y2 = x2 * cos_t[j] + x1 * sin_t[j];
+      const float y1 = attn::rope_lo(x1, x2, cos_t[j], sin_t[j]);
+      const float y2 = attn::rope_hi(x1, x2, cos_t[j], sin_t[j]);
       p[j] = y1;
       p[j + half] = y2;
       if (h >= d.n_head) {
@@ -100,6 +106,8 @@ __global__ void __launch_bounds__(kThreads)
                               float v_scale) {
   __shared__ __align__(16) float cos_t[128];  // head_dim <= 256
   __shared__ __align__(16) float sin_t[128];
+  pdl_wait();
+  pdl_trigger();
   const int t = blockIdx.x;
   const int hd = d.head_dim, half = hd / 2, quads = half / 4;  // quads per head half
   const int pos = b.tok_pos[t];
@@ -112,10 +120,8 @@ __global__ void __launch_bounds__(kThreads)
 
   int n_rot = 0;
   if (inv_freq != nullptr) {
-    for (int j = threadIdx.x; j < half; j += blockDim.x) {
-      const float a = float(pos) * inv_freq[j];
-      sincosf(a, &sin_t[j], &cos_t[j]);
-    }
+    for (int j = threadIdx.x; j < half; j += blockDim.x)
+      attn::rope_sincos(pos, inv_freq[j], &sin_t[j], &cos_t[j]);
     __syncthreads();
     n_rot = (d.n_head + d.n_head_kv) * quads;
   }
@@ -128,10 +134,12 @@ __global__ void __launch_bounds__(kThreads)
       const float4 x2 = *reinterpret_cast<const float4*>(p + half);
       const float4 c = *reinterpret_cast<const float4*>(cos_t + j);
       const float4 s = *reinterpret_cast<const float4*>(sin_t + j);
-      const float4 y1 = make_float4(x1.x * c.x - x2.x * s.x, x1.y * c.y - x2.y * s.y,
-                                    x1.z * c.z - x2.z * s.z, x1.w * c.w - x2.w * s.w);
-      const float4 y2 = make_float4(x2.x * c.x + x1.x * s.x, x2.y * c.y + x1.y * s.y,
-                                    x2.z * c.z + x1.z * s.z, x2.w * c.w + x1.w * s.w);
+      const float4 y1 =
+          make_float4(attn::rope_lo(x1.x, x2.x, c.x, s.x), attn::rope_lo(x1.y, x2.y, c.y, s.y),
+                      attn::rope_lo(x1.z, x2.z, c.z, s.z), attn::rope_lo(x1.w, x2.w, c.w, s.w));
+      const float4 y2 =
+          make_float4(attn::rope_hi(x1.x, x2.x, c.x, s.x), attn::rope_hi(x1.y, x2.y, c.y, s.y),
+                      attn::rope_hi(x1.z, x2.z, c.z, s.z), attn::rope_hi(x1.w, x2.w, c.w, s.w));
       *reinterpret_cast<float4*>(p) = y1;
       *reinterpret_cast<float4*>(p + half) = y2;
       if (h >= d.n_head) {
@@ -179,10 +187,9 @@ void rope_kv_write(float* qkv, const AttnBatch& b, const AttnDims& d, const floa
     const bool fp8 = kv.dtype == DType::kF8E4M3;
     const auto kernel =
         d.head_dim % 8 == 0 ? rope_kv_write_vec4_kernel<T> : rope_kv_write_scalar_kernel<T>;
-    kernel<<<unsigned(b.n_tok), kThreads, 0, s>>>(qkv, b, d, inv_freq, static_cast<T*>(kv.k),
-                                                  static_cast<T*>(kv.v), kv.block_size,
-                                                  fp8 ? kv.k_scale : 1.0f, fp8 ? kv.v_scale : 1.0f);
-    QINFER_CUDA_CHECK_LAUNCH();
+    launch_pdl_smem_on(s, kernel, dim3(unsigned(b.n_tok)), dim3(kThreads), 0, qkv, b, d, inv_freq,
+                       static_cast<T*>(kv.k), static_cast<T*>(kv.v), kv.block_size,
+                       fp8 ? kv.k_scale : 1.0f, fp8 ? kv.v_scale : 1.0f);
   });
 }
 
