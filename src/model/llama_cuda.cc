@@ -5,9 +5,12 @@
 //   qkv = qkv_proj(x)                                                     (GEMV / FP8 GEMM)
 //   rope(q, k); k, v -> paged cache                                       (1 kernel)
 //   a = attention(q, cache)    decode: split-K on CUDA cores; prefill: tensor cores
+//                              (a pure decode step does rope, cache write, attention and
+//                              the split merge in one launch: attention_decode_rope)
 //   h += o_proj(a)             the GEMV adds into the residual stream
 //   x = rms_norm(h)            -> for gate_up_proj
-//   g = gate_up_proj(x);  x = silu(g_gate) * g_up -> for down_proj
+//   g = gate_up_proj(x);  x = silu(g_gate) * g_up -> for down_proj (g in BF16 on the FP8
+//                              tensor-core path, F32 on the GEMV)
 //   h += down_proj(x)
 //
 // The batch's metadata (tokens, positions, block tables) goes to the device in one copy per
@@ -106,6 +109,7 @@ struct CudaRunner::Impl {
   cu::AttnDims dims;
   bool graphs_on = !env_off("QINFER_CUDA_GRAPHS");
   bool bf16_gate_up = !env_off("QINFER_CUDA_BF16_GATE_UP");
+  bool fused_decode = !env_off("QINFER_CUDA_FUSED_DECODE");
 
   Buffers eager;  // grows with the largest batch seen
   Tensor meta_dev;
@@ -315,6 +319,8 @@ struct CudaRunner::Impl {
       slot->n_split = cu::attention_decode_splits(int(B), int(W * kv.block_size), dims);
       const size_t pb = cu::attention_decode_scratch_bytes(int(B), dims, slot->n_split);
       slot->partials = Tensor::empty(DType::kU8, {int64_t(std::max<size_t>(pb, 16))}, Device::kCuda);
+      cu::attention_decode_scratch_init(slot->partials.data(), int(B), dims, slot->n_split,
+                                        cu::backend_stream());
     }
     fill_meta(batch, m, {}, slot->meta_host);
     cu::copy_to_device_async(slot->meta_dev.data(), slot->meta_host,
@@ -363,15 +369,21 @@ void CudaRunner::Impl::run_layers(Buffers& b, const int32_t* dev, const MetaLayo
     prepare(L.qkv, n);
     cu::rms_norm_act(hid, nullptr, L.attn_norm, eps, n, act);
     cu::linear_act(L.qkv, act, qkv, false);
-    cu::rope_kv_write(qkv, plan.all, dims, w.inv_freq.data_as<float>(), kvl, s);
-    if (plan.n_dec > 0) {
-      cu::attention_decode(qkv, plan.dec, dims, kvl, attn, s);
-      cu::attention_prefill(qkv + plan.n_dec * qkv_width, plan.pre, dims, kvl,
-                            attn + plan.n_dec * attn_width, s);
-    } else if (plan.prefill) {
-      cu::attention_prefill(qkv, plan.all, dims, kvl, attn, s);
+    if (!plan.prefill && plan.n_dec == 0 && m.n_tok == m.n_seq && fused_decode) {
+      // One token per sequence: RoPE, the K/V write and split-K attention with its merge in
+      // one launch.
+      cu::attention_decode_rope(qkv, plan.all, dims, w.inv_freq.data_as<float>(), kvl, attn, s);
     } else {
-      cu::attention_decode(qkv, plan.all, dims, kvl, attn, s);
+      cu::rope_kv_write(qkv, plan.all, dims, w.inv_freq.data_as<float>(), kvl, s);
+      if (plan.n_dec > 0) {
+        cu::attention_decode(qkv, plan.dec, dims, kvl, attn, s);
+        cu::attention_prefill(qkv + plan.n_dec * qkv_width, plan.pre, dims, kvl,
+                              attn + plan.n_dec * attn_width, s);
+      } else if (plan.prefill) {
+        cu::attention_prefill(qkv, plan.all, dims, kvl, attn, s);
+      } else {
+        cu::attention_decode(qkv, plan.all, dims, kvl, attn, s);
+      }
     }
     prepare(L.o, n);
     if (act.spec.layout == cu::ActLayout::kRowF32) {

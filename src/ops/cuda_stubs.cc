@@ -59,6 +59,11 @@ void embedding_rows(const Tensor& t, const int32_t*, int64_t, float*) {
   no_cuda("embedding", t.dtype());
 }
 cudaStream_t backend_stream() { return nullptr; }
+void attention_decode_rope(float*, const AttnBatch&, const AttnDims&, const float*,
+                           const KvCacheView&, float*, cudaStream_t) {
+  no_cuda("attention_decode_rope", DType::kF32);
+}
+void attention_decode_scratch_init(void*, int, const AttnDims&, int, cudaStream_t) {}
 void rope_kv_write(float*, const AttnBatch&, const AttnDims&, const float*, const KvCacheView&,
                    cudaStream_t) {
   no_cuda("rope_kv_write", DType::kF32);
