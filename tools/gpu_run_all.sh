@@ -81,9 +81,9 @@ case $STEPS in *o*)  # Llama-3.2-1B shape, decode at batch 1
 case $STEPS in *p*)  # per-kernel GPU time (Nsight Compute, one metric, clocks and caches left alone)
   NCU="ncu --clock-control none --cache-control none --metrics gpu__time_duration.sum --csv"
   # 8B prefill of 2048 tokens: the warm-up forward's ~400 kernels.
-  timeout 150 $NCU --launch-count ${NCU_PREFILL:-420} $B/apps/qinfer bench --model /tmp/llama8b_fp8 \
+  timeout ${NCU_TIMEOUT:-60} $NCU --launch-count ${NCU_PREFILL:-420} $B/apps/qinfer bench --model /tmp/llama8b_fp8 \
     --prompt-len 2048 --decode-len 2 > $OUT/ncu_prefill.csv 2> $OUT/ncu_prefill.err
   # 8B decode steps (graph kernel nodes): past 6 prefills of 128 tokens.
-  timeout 150 $NCU --launch-skip ${NCU_SKIP:-2400} --launch-count ${NCU_DECODE:-900} \
+  timeout ${NCU_TIMEOUT:-60} $NCU --launch-skip ${NCU_SKIP:-2400} --launch-count ${NCU_DECODE:-400} \
     $B/apps/qinfer bench --model /tmp/llama8b_fp8 --prompt-len 128 --decode-len 6 \
     > $OUT/ncu_decode.csv 2> $OUT/ncu_decode.err;; esac
