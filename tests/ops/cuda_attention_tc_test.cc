@@ -6,9 +6,10 @@
 // with k_scale / v_scale != 1) and already holds every position up to each token's own, as the
 // contract says. The reference rounds Q as the kernel does by contract (FP16 for an FP8 cache,
 // BF16 for a BF16 cache) and decodes K / V exactly; what it does not reproduce is the rounding
-// of P (FP16: 2^-11, BF16: 2^-9 relative per weight; ~0.6 of that in RMS over the outputs,
-// since the output is a convex combination of V rows), so the tolerances are 1.5e-3 (FP8) and
-// 3e-3 (BF16) relative in norm: several times the expected error, far below any indexing slip.
+// of P (FP16: 2^-11, BF16: 2^-9 relative per weight), which a numpy model of the kernel's
+// rounding puts at <= 1.1e-4 (FP8) and <= 1.0e-3 (BF16) relative in norm on these data; the
+// tolerances are 1.5e-3 and 3e-3: several times that, far below any indexing slip. Against
+// attention_decode (fp32 Q) the model gives <= 2.5e-4 and 2.1e-3; the tolerance is doubled.
 // Every test that launches skips without a GPU.
 #include <gtest/gtest.h>
 
@@ -394,6 +395,9 @@ TEST(CudaAttentionTc, GraphReplayAcrossLengths) {
     void* partials = cu::device_alloc(bytes);
     g.b.partials = static_cast<float*>(partials);
     cudaStream_t s = cu::stream();
+    // One call outside the capture first (as the model warms up before capturing): checked too.
+    cu::attention_decode_tc(g.qkv.data_as<float>(), g.b, g.d, g.kv, g.out.data_as<float>(), s);
+    check_out(p, g.out, reference(p), tolerance(dt), "before capture " + case_str(p));
     cudaGraph_t graph = nullptr;
     cudaGraphExec_t exec = nullptr;
     ASSERT_EQ(cudaStreamBeginCapture(s, cudaStreamCaptureModeRelaxed), cudaSuccess);

@@ -145,23 +145,6 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs 
   const int n_it = warp < n_tiles ? (n_tiles - 1 - warp) / kWarps + 1 : 0;
   const int32_t* table = a.b.block_tables + int64_t(a.b.tok_seq[t]) * a.b.max_blocks;
 
-  // Q fragments (rows g < group; a1 = a3 = 0): k-step kk takes lane c's elements 4 kk .. 4 kk + 3.
-  uint32_t qa[D / 16][2];
-  {
-    const float* q = a.qkv + int64_t(t) * (a.d.n_head + 2 * nkv) * D +
-                     int64_t(kvh * group + min(g, group - 1)) * D;
-#pragma unroll
-    for (int qt = 0; qt < Gm::NQ; ++qt)
-#pragma unroll
-      for (int f = 0; f < Gm::E / 4; ++f) {
-        float4 x = make_float4(0, 0, 0, 0);
-        if (g < group) x = *reinterpret_cast<const float4*>(q + Gm::k_chunk(c, qt) * Gm::E + 4 * f);
-        const int kk = qt * (Gm::E / 4) + f;
-        qa[kk][0] = kFp8 ? mma::pack_f16(x.x, x.y) : mma::pack_bf16(x.x, x.y);
-        qa[kk][1] = kFp8 ? mma::pack_f16(x.z, x.w) : mma::pack_bf16(x.z, x.w);
-      }
-  }
-
   // The warp's pipeline: stage s at wsm + s kStageBytes, K tile then V tile.
   char* const wsm = reinterpret_cast<char*>(smem_raw) + warp * kWarpSmem;
   const char* const kc = static_cast<const char*>(a.k);
@@ -213,6 +196,24 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs 
     issue(s);
     load_blocks(s + 1);
   }
+  // Q fragments, loaded while the first tiles are in flight (rows g < group; a1 = a3 = 0): k-step
+  // kk takes lane c's elements 4 kk .. 4 kk + 3.
+  uint32_t qa[D / 16][2];
+  {
+    const float* q = a.qkv + int64_t(t) * (a.d.n_head + 2 * nkv) * D +
+                     int64_t(kvh * group + min(g, group - 1)) * D;
+#pragma unroll
+    for (int qt = 0; qt < Gm::NQ; ++qt)
+#pragma unroll
+      for (int f = 0; f < Gm::E / 4; ++f) {
+        float4 x = make_float4(0, 0, 0, 0);
+        if (g < group) x = *reinterpret_cast<const float4*>(q + Gm::k_chunk(c, qt) * Gm::E + 4 * f);
+        const int kk = qt * (Gm::E / 4) + f;
+        qa[kk][0] = kFp8 ? mma::pack_f16(x.x, x.y) : mma::pack_bf16(x.x, x.y);
+        qa[kk][1] = kFp8 ? mma::pack_f16(x.z, x.w) : mma::pack_bf16(x.z, x.w);
+      }
+  }
+
   for (int i = 0; i < n_it; ++i) {
     issue(i + S - 1);  // into the buffer computed on in iteration i - 1
     load_blocks(i + S);
