@@ -37,9 +37,10 @@ bool attention_decode_tc_supported(const AttnDims& d, const KvCacheView& kv);
 // ceil(len / n_split) keys rounded up to a multiple of 16, computed on the device (len =
 // tok_pos + 1; splits past the end are empty and harmless), so the launch depends only on
 // n_tok, dims, n_split and partials (CUDA-graph replay). partials: caller scratch of
-// attention_decode_tc_scratch_bytes bytes, or null for a backend buffer (which may allocate:
-// not first inside a graph capture). Throws naming dtype, head_dim and group when
-// unsupported. Launched with programmatic dependent launch where available.
+// attention_decode_tc_scratch_bytes(n_tok, d, splits) bytes for the split count in use (with
+// n_split 0, attention_decode_tc_splits', which differs from attention_decode_splits), or null
+// for a backend buffer (which may allocate: not first inside a graph capture). Throws naming dtype,
+// head_dim and group when unsupported. Launched with programmatic dependent launch where available.
 void attention_decode_tc(const float* qkv, const AttnBatch& b, const AttnDims& d,
                          const KvCacheView& kv, float* out, cudaStream_t s);
 size_t attention_decode_tc_scratch_bytes(int n_tok, const AttnDims& d, int n_split);
