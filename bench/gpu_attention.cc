@@ -5,12 +5,14 @@
 //            ratio to a device-to-device copy measured in the same run; then attention_prefill,
 //            as TFLOP/s of the causal attention (4 n_head head_dim Σ_i (i + 1) FLOPs) and as a
 //            ratio to a large BF16 cuBLASLt GEMM measured in the same run;
-//   decode:  attention_decode at batch 1 / 32 / 128 over contexts 1024 / 8192, replayed from a
-//            CUDA graph, as GB/s of K/V read and a ratio to a device-to-device copy measured in
-//            the same run.
-// Prints a table; --out FILE writes the numbers as JSON.
+//   decode:  attention_decode (CUDA cores) and, for BF16 / FP8 caches, attention_decode_tc
+//            (tensor cores) side by side at batch 1 / 32 (contexts 1024 / 8192), 128 (1024 /
+//            1500 / 8192) and 256 (1024 / 1500), replayed from a CUDA graph, as GB/s of K/V read
+//            and a ratio to a device-to-device copy measured in the same run.
+// Prints a table; --out FILE writes the numbers as JSON (decode rows carry the tensor-core
+// kernel's numbers as tc_* fields).
 //
-//   gpu_attention [--out FILE.json] [--prefill-only]
+//   gpu_attention [--out FILE.json] [--prefill-only | --decode-only]
 #include <algorithm>
 #include <cstdio>
 #include <numeric>
@@ -23,8 +25,9 @@
 #include "ops/cuda/cuda_ops.h"
 
 #ifdef QINFER_HAVE_CUDA
-#include "ops/cuda/attention_cuda.h"
 #include "gpu_timing.h"
+#include "ops/cuda/attention_cuda.h"
+#include "ops/cuda/attention_decode_tc.h"
 #include "ops/cuda/cuda_common.h"
 
 namespace qinfer {
@@ -103,18 +106,8 @@ Batch make_batch(int n_seq, int n_past, int n_new, DType dt) {
 const cu::AttnDims kDims{
     .n_head = kHead, .n_head_kv = kHeadKv, .head_dim = kHeadDim, .scale = 0.08838835f};
 
-int run(const std::string& out_path, bool prefill_only) {
-  QINFER_CHECK(cu::available(), "gpu_attention: no CUDA device");
-  Json j;
-  j["device"] = cu::gpu_name();
-  const double hbm = cu::measure_copy_bandwidth_gbs(size_t(1) << 30);
-  const double bf16_peak = cu::measure_gemm_tflops(8192, false);
-  j["hbm_copy_gbs"] = hbm;
-  j["bf16_gemm_8192_tflops"] = bf16_peak;
-  std::printf("device %s | HBM copy %.0f GB/s | BF16 GEMM 8192^3 %.0f TFLOP/s\n",
-              cu::gpu_name().c_str(), hbm, bf16_peak);
-
-  // Prefill: 2048 tokens, one layer.
+// Prefill: 2048 tokens, one layer.
+void run_prefill(Json& j, double hbm, double bf16_peak) {
   const int n = 2048;
   const double flops = 4.0 * kHead * kHeadDim * (double(n) * (n + 1) / 2);
   std::printf("\nprefill, 1 sequence x %d tokens, 1 layer (%.1f GFLOP causal)\n", n, flops / 1e9);
@@ -154,44 +147,80 @@ int run(const std::string& out_path, bool prefill_only) {
                             {"ratio_to_bf16_gemm", tf / bf16_peak},
                             {"layers32_ms", 32 * (attn_ms + rope_ms)}});
   }
+}
 
-  if (prefill_only) {
-    if (!out_path.empty()) write_json_file(out_path, j);
-    return 0;
-  }
-  // Decode: one new token per sequence.
-  std::printf("\ndecode (CUDA-graph replay of 20 calls; planned splits)\n");
-  std::printf("%-8s %6s %6s %7s %10s %10s %8s\n", "cache", "batch", "ctx", "splits", "us/call",
-              "KV GB/s", "ratio");
+// Decode: one new token per sequence, both kernels on the same batch.
+void run_decode(Json& j, double hbm) {
+  std::printf(
+      "\ndecode (CUDA-graph replay of 20 calls; planned splits): CUDA cores | tensor cores\n");
+  std::printf("%-8s %6s %6s | %6s %9s %8s %6s | %6s %9s %8s %6s %7s\n", "cache", "batch", "ctx",
+              "splits", "us/call", "KV GB/s", "ratio", "splits", "us/call", "KV GB/s", "ratio",
+              "speedup");
+  const std::pair<int, int> cases[] = {{1, 1024},   {1, 8192},   {32, 1024},
+                                       {32, 8192},  {128, 1024}, {128, 1500},
+                                       {128, 8192}, {256, 1024}, {256, 1500}};
   for (DType dt : {DType::kBF16, DType::kF8E4M3, DType::kF32}) {
-    for (int batch : {1, 32, 128}) {
-      for (int ctx : {1024, 8192}) {
-        Batch B = make_batch(batch, ctx - 1, 1, dt);
-        const double ms = time_graph_ms(
+    for (auto [batch, ctx] : cases) {
+      Batch B = make_batch(batch, ctx - 1, 1, dt);
+      const double bytes = double(batch) * ctx * kHeadKv * kHeadDim * 2 * double(dtype_size(dt));
+      const double ms = time_graph_ms(
+          [&] {
+            cu::attention_decode(B.qkv.data_as<float>(), B.b, kDims, B.kv, B.out.data_as<float>(),
+                                 cu::stream());
+          },
+          20, kReps);
+      const int splits = cu::attention_decode_splits(batch, ctx, kDims);
+      const double gbs = bytes / (ms * 1e-3) / 1e9;
+      const std::string name(dtype_name(dt));
+      Json row = {{"cache", name},
+                  {"batch", batch},
+                  {"ctx", ctx},
+                  {"splits", splits},
+                  {"ms", ms},
+                  {"kv_gbs", gbs},
+                  {"ratio_to_hbm_copy", gbs / hbm}};
+      std::printf("%-8s %6d %6d | %6d %9.1f %8.0f %6.3f |", name.c_str(), batch, ctx, splits,
+                  ms * 1e3, gbs, gbs / hbm);
+      if (cu::attention_decode_tc_supported(kDims, B.kv)) {
+        const double tc_ms = time_graph_ms(
             [&] {
-              cu::attention_decode(B.qkv.data_as<float>(), B.b, kDims, B.kv, B.out.data_as<float>(),
-                                   cu::stream());
+              cu::attention_decode_tc(B.qkv.data_as<float>(), B.b, kDims, B.kv,
+                                      B.out.data_as<float>(), cu::stream());
             },
             20, kReps);
-        const int splits = cu::attention_decode_splits(batch, ctx, kDims);
-        const double bytes = double(batch) * ctx * kHeadKv * kHeadDim * 2 * double(dtype_size(dt));
-        const double gbs = bytes / (ms * 1e-3) / 1e9;
-        const std::string name(dtype_name(dt));
-        std::printf("%-8s %6d %6d %7d %10.1f %10.0f %8.3f\n", name.c_str(), batch, ctx, splits,
-                    ms * 1e3, gbs, gbs / hbm);
-        j["decode"].push_back({{"cache", name},
-                               {"batch", batch},
-                               {"ctx", ctx},
-                               {"splits", splits},
-                               {"ms", ms},
-                               {"kv_gbs", gbs},
-                               {"ratio_to_hbm_copy", gbs / hbm}});
+        const int tc_splits = cu::attention_decode_tc_splits(batch, ctx, kDims);
+        const double tc_gbs = bytes / (tc_ms * 1e-3) / 1e9;
+        std::printf(" %6d %9.1f %8.0f %6.3f %7.2f\n", tc_splits, tc_ms * 1e3, tc_gbs, tc_gbs / hbm,
+                    ms / tc_ms);
+        row["tc_splits"] = tc_splits;
+        row["tc_ms"] = tc_ms;
+        row["tc_kv_gbs"] = tc_gbs;
+        row["tc_ratio_to_hbm_copy"] = tc_gbs / hbm;
+        row["tc_speedup"] = ms / tc_ms;
+      } else {
+        std::printf(" %6s\n", "-");
       }
+      j["decode"].push_back(row);
     }
   }
   std::printf(
       "\n(the replaced F32 kernel, bench/results/gpu_kernels_h100_final.json: batch 1 ctx "
       "1024 20.7 us, ctx 8192 59.7 us, batch 32 ctx 1024 163.4 us)\n");
+}
+
+int run(const std::string& out_path, bool prefill_only, bool decode_only) {
+  QINFER_CHECK(cu::available(), "gpu_attention: no CUDA device");
+  Json j;
+  j["device"] = cu::gpu_name();
+  const double hbm = cu::measure_copy_bandwidth_gbs(size_t(1) << 30);
+  const double bf16_peak = cu::measure_gemm_tflops(8192, false);
+  j["hbm_copy_gbs"] = hbm;
+  j["bf16_gemm_8192_tflops"] = bf16_peak;
+  std::printf("device %s | HBM copy %.0f GB/s | BF16 GEMM 8192^3 %.0f TFLOP/s\n",
+              cu::gpu_name().c_str(), hbm, bf16_peak);
+
+  if (!decode_only) run_prefill(j, hbm, bf16_peak);
+  if (!prefill_only) run_decode(j, hbm);
   if (!out_path.empty()) write_json_file(out_path, j);
   return 0;
 }
@@ -202,14 +231,15 @@ int run(const std::string& out_path, bool prefill_only) {
 
 int main(int argc, char** argv) {
   std::string out;
-  bool prefill_only = false;
+  bool prefill_only = false, decode_only = false;
   for (int i = 1; i < argc; ++i) {
     if (std::string(argv[i]) == "--out" && i + 1 < argc) out = argv[i + 1];
     if (std::string(argv[i]) == "--prefill-only") prefill_only = true;
+    if (std::string(argv[i]) == "--decode-only") decode_only = true;
   }
 #ifdef QINFER_HAVE_CUDA
   try {
-    return qinfer::run(out, prefill_only);
+    return qinfer::run(out, prefill_only, decode_only);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "gpu_attention: %s\n", e.what());
     return 1;
@@ -217,6 +247,7 @@ int main(int argc, char** argv) {
 #else
   (void)out;
   (void)prefill_only;
+  (void)decode_only;
   std::printf("gpu_attention: built without CUDA; nothing to measure\n");
   return 0;
 #endif

@@ -1,0 +1,517 @@
+// Paged decode attention on tensor cores (contract: attention_decode_tc.h).
+//
+// Work: one block of 4 warps per (token, KV head, split), as attention_decode (flash-decoding,
+// Dao et al. 2023). The block's keys are cut into tiles of 16; warp w takes tiles w, w + 4,
+// w + 8, ... and keeps its own online softmax (Milakov & Gimelshein 2018) in registers; the
+// warps merge through shared memory at the end, and splits through a combine kernel.
+//
+// Memory: each warp runs its own cp.async pipeline of kStages tiles (16 KB of shared memory
+// per warp, 64 KB per block, 3 blocks per multiprocessor): raw cache bytes, 16 bytes a copy,
+// each group of RC lanes copying one whole K or V row (row address from the block table,
+// attn::kv_row; the table entries of the next tile are loaded one iteration ahead). At steady
+// state 3 tiles of 4 KB (FP8, head_dim 128) or one to two of 8 KB (BF16) are in flight per
+// warp, 96-144 KB per multiprocessor. No block barrier in the key loop: a warp waits for its
+// own copies only (cp.async.wait_group + __syncwarp).
+//
+// Math per tile (mma.sync m16n8k16; lane = 4 g + c, fragment layouts in mma.cuh):
+//   S = Q Kᵀ: M = 16 query rows (the G heads of the KV head; rows >= G are zero: the wasted
+//     MMA work is free, decode is memory-bound), N = 8 keys, K = 16 head dims. The head dims
+//     are permuted so that lane c's four k-indices of every k-step come from one contiguous
+//     run of the key row: one 16-byte shared load feeds 4 (FP8) or 2 (BF16) MMAs, FP8 codes
+//     go to FP16 with cvt.rn.f16x2.e4m3x2, and Q (loaded once per warp, fp32 -> FP16 / BF16
+//     registers) is permuted the same way.
+//   Oᵀ += Vᵀ Pᵀ: M = 16 head dims, N = 8 heads, K = 16 keys. The S accumulator row g (head g,
+//     keys 2c, 2c+1 and 2c+8, 2c+9) is exactly the B fragment of Pᵀ, so P goes from the
+//     accumulators to the MMA without a shuffle, and no output row is wasted (32 accumulator
+//     registers at head_dim 128 instead of 64). The A fragment (V rows 2c, 2c+1, 2c+8, 2c+9 at
+//     the 16 dims lane g owns) comes from 16-byte loads; __byte_perm interleaves two keys'
+//     elements into the pairs the fragment wants (then cvt for FP8). The rescale by
+//     exp2(m_old - m_new) moves from S's layout (head g) to Oᵀ's (heads 2c, 2c+1) with two
+//     shuffles.
+// Shared memory: 128-byte lines of 8 chunks of 16 bytes, chunk XOR-swizzled by line (rows of
+// 256 bytes are two 16-row panels of 128-byte lines; rows of 64 bytes pair up in a line), so
+// that the copies, the K loads and the V loads are all free of bank conflicts (every 8 lanes
+// of a 16-byte access touch 8 distinct chunks). The index maps were checked against the PTX
+// fragment layouts by a numpy model of one warp.
+//
+// Numerics: Q and P rounded to FP16 (FP8 cache) or BF16 (BF16 cache), fp32 accumulation and
+// softmax in base 2: s = (Q·K) * scale * log2(e) (* k_scale), out *= v_scale.
+//
+// Splits (attention_decode_tc_splits) come from a wave model: with 3 blocks per
+// multiprocessor resident, about one block per multiprocessor already saturates HBM (each
+// keeps 32-48 KB in flight), so splitting pays only to fill the GPU (small batches) or to
+// shorten the last partial wave, against the combine kernel's cost.
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <type_traits>
+
+#include "ops/cuda/attention_decode_tc.h"
+#include "ops/cuda/attention_device.h"
+#include "ops/cuda/cuda_common.h"
+#include "ops/cuda/mma.cuh"
+#include "ops/cuda/pdl.cuh"
+
+namespace qinfer::ops::cuda {
+namespace {
+
+using attn::Bf16;
+using attn::Fp8;
+
+constexpr int kWarps = 4;
+constexpr int kThreads = kWarps * 32;
+constexpr int kTileKeys = 16;
+constexpr int kMaxGroup = 8;
+constexpr int kWarpSmem = 16 * 1024;  // one warp's pipeline (and, after the loop, its record)
+constexpr int kBlockSmem = kWarps * kWarpSmem;
+constexpr int kMinBlocks = 3;  // per multiprocessor: caps registers at 168
+
+struct TcArgs {
+  const float* qkv;  // (n_tok, (n_head + 2 n_head_kv) head_dim)
+  const void* k;     // (n_block, block_size, n_head_kv, head_dim)
+  const void* v;
+  float* out;   // (n_tok, n_head head_dim)
+  float* part;  // (n_tok, n_head, n_split, 2 + head_dim): m, l, acc[head_dim]
+  AttnBatch b;
+  AttnDims d;
+  int block_size, bs_shift;  // bs_shift = log2(block_size) when a power of two, else -1
+  int n_split;
+  float s_mul;  // scale * log2(e) (* k_scale for FP8)
+  float v_mul;  // v_scale for FP8, else 1
+};
+
+// Geometry of a cache row of D elements of T in shared memory and in the fragments.
+template <typename T, int D>
+struct Geo {
+  static constexpr int kEsz = int(sizeof(T));
+  static constexpr int E = 16 / kEsz;                         // elements per 16-byte chunk
+  static constexpr int RB = D * kEsz;                         // bytes per row
+  static constexpr int RC = RB / 16;                          // chunks per row
+  static constexpr int PD = D < 128 / kEsz ? D : 128 / kEsz;  // dims per 128-byte panel row
+  static constexpr int NP = D / PD;                           // panels
+  static constexpr int NQ = D / 4 / E;                        // K chunks a lane reads per row
+  static constexpr int NCKP = NQ / NP;                        // ... per panel
+  static constexpr int EV = PD / 8;                           // V elements a lane reads per panel
+  static constexpr int NWV = D / 8 * kEsz / 4;                // V words a lane reads per row
+  static constexpr int R = RC / 2;                            // rows a lane copies per tile
+  static constexpr int kTileBytes = kTileKeys * RB;           // one K (or V) tile
+  static constexpr int kStageBytes = 2 * kTileBytes;
+  static constexpr int kStages = kWarpSmem / kStageBytes;
+  static_assert(RB == 64 || RB % 128 == 0, "rows of 64 bytes or whole 128-byte lines");
+  static_assert(kStages >= 2, "a pipeline needs two stages");
+  static_assert((2 * kMaxGroup + kMaxGroup * D) * 4 <= kWarpSmem, "the warp record fits");
+
+  // Row chunk of lane c's qt-th K chunk (qt < NQ): its element e is lane c's K element
+  // j = qt E + e, the k-index 2c + {0, 1, 8, 9}[j % 4] of k-step j / 4 (head dim chunk E + e).
+  // Lane c reads chunks c NCKP .. c NCKP + NCKP - 1 of every panel.
+  __device__ static int k_chunk(int c, int qt) { return (qt / NCKP) * 8 + c * NCKP + qt % NCKP; }
+  // Head dim of lane g's j-th V element (j < D / 8): row g of m-tile j (j < D / 16), row g + 8
+  // of m-tile j - D / 16 otherwise. Lane g reads EV elements at g EV of every panel.
+  __device__ static int v_dim(int g, int j) { return (j / EV) * PD + g * EV + j % EV; }
+
+  // Byte offset of (row, chunk) in a tile of 16 rows (see the file comment).
+  __device__ static int swz(int row, int chunk) {
+    if constexpr (RB >= 128) {
+      return (chunk >> 3) * (kTileKeys * 128) + row * 128 + (((chunk & 7) ^ (row & 7)) << 4);
+    } else {
+      const int line = row >> 1, lc = ((row & 1) << 2) + chunk;
+      return line * 128 + ((lc ^ ((line & 3) << 1)) << 4);
+    }
+  }
+};
+
+__device__ __forceinline__ float exp2_rel(float x, float ref) {
+  return exp2f(x - (ref == -INFINITY ? 0.0f : ref));
+}
+
+template <typename T, int D>
+__global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs a) {
+  using Gm = Geo<T, D>;
+  constexpr bool kFp8 = std::is_same_v<T, Fp8>;
+  constexpr int S = Gm::kStages;
+  extern __shared__ uint4 smem_raw[];
+  pdl_trigger();
+  pdl_wait();  // qkv and the cache come from the previous kernel
+
+  const int t = blockIdx.x, kvh = blockIdx.y, split = blockIdx.z;
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, c = lane & 3;
+  const int nkv = a.d.n_head_kv, group = a.d.n_head / nkv;
+  const int len = a.b.tok_pos[t] + 1;
+  const int per = (len + a.n_split - 1) / a.n_split;
+  const int span = (per + kTileKeys - 1) / kTileKeys * kTileKeys;
+  const int begin = int(min(int64_t(split) * span, int64_t(len)));
+  const int end = min(len, begin + span);
+  const int n_tiles = (end - begin + kTileKeys - 1) / kTileKeys;
+  const int n_it = warp < n_tiles ? (n_tiles - 1 - warp) / kWarps + 1 : 0;
+  const int32_t* table = a.b.block_tables + int64_t(a.b.tok_seq[t]) * a.b.max_blocks;
+
+  // The warp's pipeline: stage s at wsm + s kStageBytes, K tile then V tile.
+  char* const wsm = reinterpret_cast<char*>(smem_raw) + warp * kWarpSmem;
+  const char* const kc = static_cast<const char*>(a.k);
+  const char* const vc = static_cast<const char*>(a.v);
+  const int64_t slot_bytes = int64_t(nkv) * Gm::RB;
+  const int64_t head_bytes = int64_t(kvh) * Gm::RB;
+  // This lane copies chunk cp_chunk of rows rr * (32 / RC) + cp_row (rr < R) of every tile.
+  const int cp_row = lane / Gm::RC, cp_chunk = lane % Gm::RC;
+  const int bs = a.block_size, bs_shift = a.bs_shift;
+  const auto tile_key = [&](int i) { return begin + (warp + i * kWarps) * kTileKeys; };
+  int blk[Gm::R];  // block ids of this lane's rows of the next tile to copy
+  const auto load_blocks = [&](int i) {
+#pragma unroll
+    for (int rr = 0; rr < Gm::R; ++rr) {
+      const int j = tile_key(i) + rr * (32 / Gm::RC) + cp_row;
+      blk[rr] = 0;
+      if (i < n_it && j < end) blk[rr] = __ldg(table + (bs_shift >= 0 ? j >> bs_shift : j / bs));
+    }
+  };
+  const auto issue = [&](int i) {
+    if (i < n_it) {
+      char* const sk = wsm + (i % S) * Gm::kStageBytes;
+#pragma unroll
+      for (int rr = 0; rr < Gm::R; ++rr) {
+        const int row = rr * (32 / Gm::RC) + cp_row;
+        const int j = tile_key(i) + row;
+        const bool ok = j < end;
+        int64_t off = 0;  // rows past the end: zero-filled from a valid address
+        if (ok) {
+          const int in_blk = bs_shift >= 0 ? (j & (bs - 1)) : j % bs;
+          off = (int64_t(blk[rr]) * bs + in_blk) * slot_bytes + head_bytes + cp_chunk * 16;
+        }
+        const int dst = Gm::swz(row, cp_chunk);
+        mma::cp_async_16(sk + dst, kc + off, ok ? 16 : 0);
+        mma::cp_async_16(sk + Gm::kTileBytes + dst, vc + off, ok ? 16 : 0);
+      }
+    }
+    mma::cp_async_commit();  // empty groups keep the count uniform
+  };
+
+  float o[D / 16][4];  // Oᵀ: rows head dims v_dim(g, ...), columns heads 2c, 2c + 1
+#pragma unroll
+  for (int mt = 0; mt < D / 16; ++mt) o[mt][0] = o[mt][1] = o[mt][2] = o[mt][3] = 0.0f;
+  float m = -INFINITY, l = 0.0f;  // head g: running max (base 2) and this lane's share of the sum
+
+  load_blocks(0);
+#pragma unroll
+  for (int s = 0; s < S - 1; ++s) {
+    issue(s);
+    load_blocks(s + 1);
+  }
+  // Q fragments, loaded while the first tiles are in flight (rows g < group; a1 = a3 = 0): k-step
+  // kk takes lane c's elements 4 kk .. 4 kk + 3.
+  uint32_t qa[D / 16][2];
+  {
+    const float* q = a.qkv + int64_t(t) * (a.d.n_head + 2 * nkv) * D +
+                     int64_t(kvh * group + min(g, group - 1)) * D;
+#pragma unroll
+    for (int qt = 0; qt < Gm::NQ; ++qt)
+#pragma unroll
+      for (int f = 0; f < Gm::E / 4; ++f) {
+        float4 x = make_float4(0, 0, 0, 0);
+        if (g < group) x = *reinterpret_cast<const float4*>(q + Gm::k_chunk(c, qt) * Gm::E + 4 * f);
+        const int kk = qt * (Gm::E / 4) + f;
+        qa[kk][0] = kFp8 ? mma::pack_f16(x.x, x.y) : mma::pack_bf16(x.x, x.y);
+        qa[kk][1] = kFp8 ? mma::pack_f16(x.z, x.w) : mma::pack_bf16(x.z, x.w);
+      }
+  }
+
+  for (int i = 0; i < n_it; ++i) {
+    issue(i + S - 1);  // into the buffer computed on in iteration i - 1
+    load_blocks(i + S);
+    mma::cp_async_wait<S - 1>();
+    __syncwarp();
+    const char* const sk = wsm + (i % S) * Gm::kStageBytes;
+    const char* const sv = sk + Gm::kTileBytes;
+
+    // S = Q Kᵀ for keys 8 nt .. 8 nt + 7: this lane supplies key row g + 8 nt.
+    float s[2][4];
+#pragma unroll
+    for (int nt = 0; nt < 2; ++nt) {
+      s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
+      const int row = g + 8 * nt;
+#pragma unroll
+      for (int qt = 0; qt < Gm::NQ; ++qt) {
+        const uint4 w = *reinterpret_cast<const uint4*>(sk + Gm::swz(row, Gm::k_chunk(c, qt)));
+        if constexpr (kFp8) {
+          const uint32_t wv[4] = {w.x, w.y, w.z, w.w};
+#pragma unroll
+          for (int wi = 0; wi < 4; ++wi) {
+            const int kk = qt * 4 + wi;
+            uint32_t b0, b1;
+            mma::fp8x4_to_f16x4(wv[wi], b0, b1);
+            const uint32_t af[4] = {qa[kk][0], 0u, qa[kk][1], 0u};
+            mma::mma_f16(s[nt], af, b0, b1);
+          }
+        } else {
+          const uint32_t a0[4] = {qa[2 * qt][0], 0u, qa[2 * qt][1], 0u};
+          const uint32_t a1[4] = {qa[2 * qt + 1][0], 0u, qa[2 * qt + 1][1], 0u};
+          mma::mma_bf16(s[nt], a0, w.x, w.y);
+          mma::mma_bf16(s[nt], a1, w.z, w.w);
+        }
+      }
+    }
+
+    // Online softmax of head g over keys 2c, 2c + 1, 2c + 8, 2c + 9 (key 0 of a tile is always
+    // valid, so the quad's max and m_new are finite).
+    const int n_valid = end - tile_key(i);
+    float x[4];
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      const int key = 8 * (e >> 1) + 2 * c + (e & 1);
+      x[e] = key < n_valid ? s[e >> 1][e & 1] * a.s_mul : -INFINITY;
+    }
+    float mx = fmaxf(fmaxf(x[0], x[1]), fmaxf(x[2], x[3]));
+    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+    const float m_new = fmaxf(m, mx);
+    const float corr = mma::fast_exp2(m - m_new);  // 0 on the first tile (m = -inf)
+    uint32_t pb[2];  // Pᵀ's B fragment: keys 2c, 2c + 1 | 2c + 8, 2c + 9 of head g
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const float p0 = mma::fast_exp2(x[2 * h] - m_new), p1 = mma::fast_exp2(x[2 * h + 1] - m_new);
+      pb[h] = kFp8 ? mma::pack_f16(p0, p1) : mma::pack_bf16(p0, p1);
+    }
+    l = l * corr + (kFp8 ? mma::sum_f16x2(pb[0]) + mma::sum_f16x2(pb[1])
+                         : mma::sum_bf16x2(pb[0]) + mma::sum_bf16x2(pb[1]));
+    m = m_new;
+    const float corr_lo = __shfl_sync(0xffffffffu, corr, 8 * c);      // head 2c
+    const float corr_hi = __shfl_sync(0xffffffffu, corr, 8 * c + 4);  // head 2c + 1
+#pragma unroll
+    for (int mt = 0; mt < D / 16; ++mt) {
+      o[mt][0] *= corr_lo, o[mt][1] *= corr_hi, o[mt][2] *= corr_lo, o[mt][3] *= corr_hi;
+    }
+
+    // Vᵀ fragments: V rows 2c, 2c + 1, 2c + 8, 2c + 9 at this lane's dims, paired by key.
+    uint32_t vw[4][Gm::NWV];
+#pragma unroll
+    for (int ki = 0; ki < 4; ++ki) {
+      const int r = 2 * c + (ki & 1) + 8 * (ki >> 1);
+      if constexpr (Gm::RB >= 128) {
+#pragma unroll
+        for (int p = 0; p < Gm::NP; ++p) {
+          const uint4 w = *reinterpret_cast<const uint4*>(sv + Gm::swz(r, p * 8 + g));
+          vw[ki][4 * p] = w.x, vw[ki][4 * p + 1] = w.y, vw[ki][4 * p + 2] = w.z,
+                     vw[ki][4 * p + 3] = w.w;
+        }
+      } else {
+        const uint2 w = *reinterpret_cast<const uint2*>(sv + Gm::swz(r, g >> 1) + (g & 1) * 8);
+        vw[ki][0] = w.x, vw[ki][1] = w.y;
+      }
+    }
+    uint32_t va[2][D / 8];  // va[kp][j]: (key 2c + 8 kp, key 2c + 1 + 8 kp) at element j
+#pragma unroll
+    for (int kp = 0; kp < 2; ++kp)
+#pragma unroll
+      for (int wi = 0; wi < Gm::NWV; ++wi) {
+        const uint32_t lo = vw[2 * kp][wi], hi = vw[2 * kp + 1][wi];
+        if constexpr (kFp8) {
+          mma::fp8x4_to_f16x4(__byte_perm(lo, hi, 0x5140), va[kp][4 * wi], va[kp][4 * wi + 1]);
+          mma::fp8x4_to_f16x4(__byte_perm(lo, hi, 0x7362), va[kp][4 * wi + 2], va[kp][4 * wi + 3]);
+        } else {
+          va[kp][2 * wi] = __byte_perm(lo, hi, 0x5410);
+          va[kp][2 * wi + 1] = __byte_perm(lo, hi, 0x7632);
+        }
+      }
+#pragma unroll
+    for (int mt = 0; mt < D / 16; ++mt) {
+      const uint32_t af[4] = {va[0][mt], va[0][D / 16 + mt], va[1][mt], va[1][D / 16 + mt]};
+      if constexpr (kFp8)
+        mma::mma_f16(o[mt], af, pb[0], pb[1]);
+      else
+        mma::mma_bf16(o[mt], af, pb[0], pb[1]);
+    }
+    __syncwarp();  // every lane is done with this buffer before it is refilled
+  }
+
+  // The warp's record in its own pipeline memory: m[8], l[8], acc[8][D] (heads of the group).
+  mma::cp_async_wait<0>();
+  __syncwarp();
+  l += __shfl_xor_sync(0xffffffffu, l, 1);
+  l += __shfl_xor_sync(0xffffffffu, l, 2);
+  float* const rec = reinterpret_cast<float*>(wsm);
+  if (c == 0) rec[g] = m, rec[kMaxGroup + g] = l;
+  float* const acc = rec + 2 * kMaxGroup;
+#pragma unroll
+  for (int mt = 0; mt < D / 16; ++mt)
+#pragma unroll
+    for (int e = 0; e < 4; ++e)
+      acc[(2 * c + (e & 1)) * D + Gm::v_dim(g, e < 2 ? mt : D / 16 + mt)] = o[mt][e];
+  __syncthreads();
+
+  // Merge the warps: out = Σ_w exp2(m_w - M) acc_w / Σ_w exp2(m_w - M) l_w.
+  const float* const recs = reinterpret_cast<const float*>(smem_raw);
+  constexpr int kRecStride = kWarpSmem / 4;
+  for (int idx = threadIdx.x; idx < group * D; idx += kThreads) {
+    const int h = idx / D, dd = idx % D;
+    float mm = -INFINITY;
+#pragma unroll
+    for (int w = 0; w < kWarps; ++w) mm = fmaxf(mm, recs[w * kRecStride + h]);
+    float ll = 0.0f, aa = 0.0f;
+#pragma unroll
+    for (int w = 0; w < kWarps; ++w) {
+      const float* r = recs + w * kRecStride;
+      const float wt = exp2_rel(r[h], mm);
+      ll += r[kMaxGroup + h] * wt;
+      aa += r[2 * kMaxGroup + h * D + dd] * wt;
+    }
+    const int head = kvh * group + h;
+    if (a.n_split == 1) {
+      a.out[(int64_t(t) * a.d.n_head + head) * D + dd] = aa / ll * a.v_mul;
+    } else {
+      float* r = a.part + ((int64_t(t) * a.d.n_head + head) * a.n_split + split) * (2 + D);
+      if (dd == 0) r[0] = mm, r[1] = ll;
+      r[2 + dd] = aa * a.v_mul;
+    }
+  }
+}
+
+// One block per (token, head): out = Σ_s exp2(m_s - M) acc_s / Σ_s exp2(m_s - M) l_s; empty
+// splits (m = -inf, l = 0) weigh nothing, and split 0 is never empty.
+__global__ void combine_tc_kernel(TcArgs a) {
+  pdl_trigger();
+  pdl_wait();
+  const int t = blockIdx.x, h = blockIdx.y, hd = a.d.head_dim, rec = 2 + hd;
+  const float* base = a.part + (int64_t(t) * a.d.n_head + h) * a.n_split * rec;
+  float mm = -INFINITY;
+  for (int s = 0; s < a.n_split; ++s) mm = fmaxf(mm, base[s * rec]);
+  for (int dd = threadIdx.x; dd < hd; dd += blockDim.x) {
+    float ll = 0.0f, aa = 0.0f;
+    for (int s = 0; s < a.n_split; ++s) {
+      const float* r = base + s * rec;
+      const float wt = exp2_rel(r[0], mm);
+      ll += r[1] * wt;
+      aa += r[2 + dd] * wt;
+    }
+    a.out[(int64_t(t) * a.d.n_head + h) * hd + dd] = aa / ll;
+  }
+}
+
+ScratchBuffer g_partials;
+
+// Dynamic shared memory above 48 KB and the largest carveout (the cache bypasses L1), once
+// per instantiation (one stream, one thread: cuda_common.h).
+template <typename T, int D>
+void prepare_kernel() {
+  static bool done = false;
+  if (done) return;
+  QINFER_CUDA_CHECK(cudaFuncSetAttribute(decode_tc_kernel<T, D>,
+                                         cudaFuncAttributeMaxDynamicSharedMemorySize, kBlockSmem));
+  QINFER_CUDA_CHECK(cudaFuncSetAttribute(decode_tc_kernel<T, D>,
+                                         cudaFuncAttributePreferredSharedMemoryCarveout,
+                                         int(cudaSharedmemCarveoutMaxShared)));
+  done = true;
+}
+
+template <typename T, int D>
+int occupancy() {
+  prepare_kernel<T, D>();
+  int n = 0;
+  QINFER_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, decode_tc_kernel<T, D>,
+                                                                  kThreads, kBlockSmem));
+  return n;
+}
+
+// Resident blocks per multiprocessor, the smaller of the two cache types (both are built for 3).
+int blocks_per_sm(int head_dim) {
+  static int cached[2] = {0, 0};
+  int& n = cached[head_dim == 128 ? 1 : 0];
+  if (n == 0)
+    n = std::max(1, head_dim == 128 ? std::min(occupancy<Bf16, 128>(), occupancy<Fp8, 128>())
+                                    : std::min(occupancy<Bf16, 64>(), occupancy<Fp8, 64>()));
+  return n;
+}
+
+template <typename T, int D>
+void launch(const TcArgs& a, cudaStream_t s) {
+  prepare_kernel<T, D>();
+  const dim3 grid(unsigned(a.b.n_tok), unsigned(a.d.n_head_kv), unsigned(a.n_split));
+  launch_pdl_smem_on(s, decode_tc_kernel<T, D>, grid, dim3(kThreads), size_t(kBlockSmem), a);
+}
+
+}  // namespace
+
+bool attention_decode_tc_supported(const AttnDims& d, const KvCacheView& kv) {
+  if (kv.dtype != DType::kBF16 && kv.dtype != DType::kF8E4M3) return false;
+  if (d.head_dim != 64 && d.head_dim != 128) return false;
+  if (d.n_head_kv <= 0 || d.n_head % d.n_head_kv != 0) return false;
+  const int group = d.n_head / d.n_head_kv;
+  return group >= 1 && group <= kMaxGroup;
+}
+
+int attention_decode_tc_splits(int n_tok, int max_seq_len, const AttnDims& d) {
+  // Time in tile-times (one 16-key tile streamed at full bandwidth). A wave of `active`
+  // blocks of w tiles each takes w max(active, sat): one block alone pulls about 1 / sat of
+  // HBM (sat = one block per multiprocessor). Waves of slots = resident blocks, a partial last
+  // wave, one tile of start-up per block, and with splits the combine kernel (~2 us ~ 1000
+  // tile-times, plus its partials traffic).
+  if (n_tok <= 0) return 1;
+  const int64_t units = std::max<int64_t>(1, int64_t(n_tok) * d.n_head_kv);
+  const int64_t tiles = std::max<int64_t>(1, (int64_t(max_seq_len) + kTileKeys - 1) / kTileKeys);
+  const int64_t sat = sm_count();
+  const int64_t slots = sat * blocks_per_sm(d.head_dim);
+  const int64_t group = d.n_head_kv > 0 ? std::max(1, d.n_head / d.n_head_kv) : 1;
+  int best = 1;
+  double best_cost = 0;
+  for (int ns = 1; ns <= std::min<int64_t>(128, tiles); ++ns) {
+    const int64_t w = (tiles + ns - 1) / ns + 1;
+    const int64_t blocks = units * ns, full = blocks / slots, rem = blocks % slots;
+    double cost = double(full) * double(w) * double(std::max(slots, sat)) +
+                  (rem > 0 ? double(w) * double(std::max(rem, sat)) : 0.0);
+    if (ns > 1) cost += 1000.0 + double(blocks) * double(group) * (d.head_dim + 2) * 8.0 / 6144.0;
+    if (ns == 1 || cost < best_cost) best = ns, best_cost = cost;
+  }
+  return best;
+}
+
+size_t attention_decode_tc_scratch_bytes(int n_tok, const AttnDims& d, int n_split) {
+  if (n_split <= 1) return 0;
+  return size_t(n_tok) * size_t(d.n_head) * size_t(n_split) * size_t(2 + d.head_dim) *
+         sizeof(float);
+}
+
+void attention_decode_tc(const float* qkv, const AttnBatch& b, const AttnDims& d,
+                         const KvCacheView& kv, float* out, cudaStream_t s) {
+  attn::check_dims(d, kv, "attention_decode_tc");
+  QINFER_CHECK(attention_decode_tc_supported(d, kv),
+               "attention_decode_tc: unsupported (cache dtype ", dtype_name(kv.dtype),
+               ", head_dim ", d.head_dim, ", group ", d.n_head / d.n_head_kv,
+               ", device cuda); expected BF16 or F8_E4M3, head_dim 64 or 128, group 1..8");
+  if (b.n_tok == 0) return;
+  TcArgs a{};
+  a.qkv = qkv;
+  a.k = kv.k;
+  a.v = kv.v;
+  a.out = out;
+  a.b = b;
+  a.d = d;
+  a.block_size = kv.block_size;
+  a.bs_shift = -1;
+  if ((kv.block_size & (kv.block_size - 1)) == 0)
+    for (a.bs_shift = 0; (1 << a.bs_shift) < kv.block_size; ++a.bs_shift) {
+    }
+  a.n_split = b.n_split > 0 ? b.n_split : attention_decode_tc_splits(b.n_tok, b.max_seq_len, d);
+  QINFER_CHECK(a.n_split <= 65535 && d.n_head_kv <= 65535, "attention_decode_tc: n_split ",
+               a.n_split, " / n_head_kv ", d.n_head_kv, " exceed the grid");
+  const bool fp8 = kv.dtype == DType::kF8E4M3;
+  a.s_mul = d.scale * attn::kLog2e * (fp8 ? kv.k_scale : 1.0f);
+  a.v_mul = fp8 ? kv.v_scale : 1.0f;
+  if (a.n_split > 1)
+    a.part = b.partials != nullptr ? b.partials
+                                   : static_cast<float*>(g_partials.get(
+                                         attention_decode_tc_scratch_bytes(b.n_tok, d, a.n_split)));
+  if (fp8) {
+    if (d.head_dim == 64)
+      launch<Fp8, 64>(a, s);
+    else
+      launch<Fp8, 128>(a, s);
+  } else {
+    if (d.head_dim == 64)
+      launch<Bf16, 64>(a, s);
+    else
+      launch<Bf16, 128>(a, s);
+  }
+  if (a.n_split > 1)
+    launch_pdl_smem_on(s, combine_tc_kernel, dim3(unsigned(b.n_tok), unsigned(d.n_head)),
+                       dim3(unsigned(d.head_dim)), 0, a);
+}
+
+}  // namespace qinfer::ops::cuda
