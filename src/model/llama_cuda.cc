@@ -27,6 +27,7 @@
 
 #include "core/error.h"
 #include "model/llama_internal.h"
+#include "ops/cuda/attention_decode_tc.h"
 #include "ops/cuda/cuda_ops.h"
 #include "ops/cuda/fused_ops.h"
 
@@ -91,7 +92,21 @@ struct AttnPlan {
   bool prefill = false;
   int64_t n_dec = 0;
   cu::AttnBatch dec, pre;
+  bool dec_tc = false;  // the decode tokens go to attention_decode_tc (tensor cores)
 };
+
+// Decode attention on tensor cores (attention_decode_tc) for n decode tokens: by default from
+// 16 tokens on (batches where the cache, not the launch count, sets the time);
+// QINFER_CUDA_ATTN_TC=0 never, =1 for any batch.
+bool use_tc_decode(int64_t n, const cu::AttnDims& d, const cu::KvCacheView& kv) {
+  static const int mode = [] {
+    const char* v = std::getenv("QINFER_CUDA_ATTN_TC");
+    if (v == nullptr) return 2;
+    return std::string(v) == "0" ? 0 : std::string(v) == "1" ? 1 : 2;
+  }();
+  if (mode == 0 || !cu::attention_decode_tc_supported(d, kv)) return false;
+  return mode == 1 || n >= 16;
+}
 
 // Activations for up to `cap` tokens and `cap_rows` logits rows.
 struct Buffers {
@@ -122,6 +137,7 @@ struct CudaRunner::Impl {
     int32_t* meta_host = nullptr;
     Tensor partials;
     int n_split = 1;
+    bool tc = false;  // decode attention on tensor cores
     cu::Graph graph;
     ~GraphSlot() { cu::pinned_free(meta_host); }
   };
@@ -277,6 +293,7 @@ struct CudaRunner::Impl {
     plan.all = attn_batch(dev, m, max_len, max_q);
     plan.prefill = max_q > 1;
     plan.n_dec = n_dec;
+    plan.dec_tc = use_tc_decode(n_dec > 0 ? n_dec : n_tok, dims, layer_view(kv, 0));
     if (n_dec > 0) {
       plan.dec = plan.all;
       plan.dec.n_tok = plan.dec.n_seq = int(n_dec);
@@ -316,11 +333,16 @@ struct CudaRunner::Impl {
       ensure(slot->buf, B, B);
       slot->meta_dev = Tensor::empty(DType::kI32, {m.total}, Device::kCuda);
       slot->meta_host = static_cast<int32_t*>(cu::pinned_alloc(size_t(m.total) * sizeof(int32_t)));
-      slot->n_split = cu::attention_decode_splits(int(B), int(W * kv.block_size), dims);
-      const size_t pb = cu::attention_decode_scratch_bytes(int(B), dims, slot->n_split);
+      slot->tc = use_tc_decode(B, dims, layer_view(kv, 0));
+      const int max_len = int(W * kv.block_size);
+      slot->n_split = slot->tc ? cu::attention_decode_tc_splits(int(B), max_len, dims)
+                               : cu::attention_decode_splits(int(B), max_len, dims);
+      const size_t pb = slot->tc ? cu::attention_decode_tc_scratch_bytes(int(B), dims, slot->n_split)
+                                 : cu::attention_decode_scratch_bytes(int(B), dims, slot->n_split);
       slot->partials = Tensor::empty(DType::kU8, {int64_t(std::max<size_t>(pb, 16))}, Device::kCuda);
-      cu::attention_decode_scratch_init(slot->partials.data(), int(B), dims, slot->n_split,
-                                        cu::backend_stream());
+      if (!slot->tc)  // the fused kernel's split counters start at zero
+        cu::attention_decode_scratch_init(slot->partials.data(), int(B), dims, slot->n_split,
+                                          cu::backend_stream());
     }
     fill_meta(batch, m, {}, slot->meta_host);
     cu::copy_to_device_async(slot->meta_dev.data(), slot->meta_host,
@@ -330,6 +352,7 @@ struct CudaRunner::Impl {
     plan.all = attn_batch(dev, m, W * kv.block_size, 1);
     plan.all.n_split = slot->n_split;
     plan.all.partials = reinterpret_cast<float*>(slot->partials.data());
+    plan.dec_tc = slot->tc;
     if (fresh) {
       // This step runs eagerly (sizing every scratch buffer), then the same work is captured.
       run_layers(slot->buf, dev, m, plan, kv, B);
@@ -369,20 +392,27 @@ void CudaRunner::Impl::run_layers(Buffers& b, const int32_t* dev, const MetaLayo
     prepare(L.qkv, n);
     cu::rms_norm_act(hid, nullptr, L.attn_norm, eps, n, act);
     cu::linear_act(L.qkv, act, qkv, false);
-    if (!plan.prefill && plan.n_dec == 0 && m.n_tok == m.n_seq && fused_decode) {
+    const bool pure_decode = !plan.prefill && plan.n_dec == 0;
+    if (pure_decode && !plan.dec_tc && m.n_tok == m.n_seq && fused_decode) {
       // One token per sequence: RoPE, the K/V write and split-K attention with its merge in
       // one launch.
       cu::attention_decode_rope(qkv, plan.all, dims, w.inv_freq.data_as<float>(), kvl, attn, s);
     } else {
       cu::rope_kv_write(qkv, plan.all, dims, w.inv_freq.data_as<float>(), kvl, s);
+      auto decode = [&](const float* q, const cu::AttnBatch& b, float* o) {
+        if (plan.dec_tc)
+          cu::attention_decode_tc(q, b, dims, kvl, o, s);
+        else
+          cu::attention_decode(q, b, dims, kvl, o, s);
+      };
       if (plan.n_dec > 0) {
-        cu::attention_decode(qkv, plan.dec, dims, kvl, attn, s);
+        decode(qkv, plan.dec, attn);
         cu::attention_prefill(qkv + plan.n_dec * qkv_width, plan.pre, dims, kvl,
                               attn + plan.n_dec * attn_width, s);
       } else if (plan.prefill) {
         cu::attention_prefill(qkv, plan.all, dims, kvl, attn, s);
       } else {
-        cu::attention_decode(qkv, plan.all, dims, kvl, attn, s);
+        decode(qkv, plan.all, attn);
       }
     }
     prepare(L.o, n);

@@ -2,6 +2,7 @@
 #ifndef QINFER_HAVE_CUDA
 #include "core/error.h"
 #include "ops/cuda/cuda_ops.h"
+#include "ops/cuda/attention_decode_tc.h"
 #include "ops/cuda/fused_ops.h"
 
 namespace qinfer::ops::cuda {
@@ -64,6 +65,13 @@ void attention_decode_rope(float*, const AttnBatch&, const AttnDims&, const floa
   no_cuda("attention_decode_rope", DType::kF32);
 }
 void attention_decode_scratch_init(void*, int, const AttnDims&, int, cudaStream_t) {}
+bool attention_decode_tc_supported(const AttnDims&, const KvCacheView&) { return false; }
+void attention_decode_tc(const float*, const AttnBatch&, const AttnDims&, const KvCacheView& kv,
+                         float*, cudaStream_t) {
+  no_cuda("attention_decode_tc", kv.dtype);
+}
+size_t attention_decode_tc_scratch_bytes(int, const AttnDims&, int) { return 0; }
+int attention_decode_tc_splits(int, int, const AttnDims&) { return 1; }
 void rope_kv_write(float*, const AttnBatch&, const AttnDims&, const float*, const KvCacheView&,
                    cudaStream_t) {
   no_cuda("rope_kv_write", DType::kF32);
