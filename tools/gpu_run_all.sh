@@ -9,7 +9,8 @@
 #      1000 out, concurrency 256)
 #   6. step 3 again with every linear on the GEMV (QINFER_CUDA_GEMV_ONLY=1), for diagnosis
 #   a. attention kernels (gpu_attention)   -> gpu_attention.json / .log
-#   b. step 3 with the BF16 and FP8 KV caches (looser tolerance: the cache rounds K/V)
+#   b. step 3 with the BF16 and FP8 KV caches (looser tolerance: the cache rounds K/V);
+#      GOLDEN_B_ENV=QINFER_CUDA_ATTN_TC=1 runs its decode attention on tensor cores
 #   g. with 5: decode latency again with QINFER_CUDA_GRAPHS=0, QINFER_CUDA_PDL=0, QINFER_CUDA_GENERIC=1
 #   v. with 5: 2048-token prefill with each session-3 prefill switch off
 #   o. Llama-3.2-1B-shaped FP8 (16 layers): decode latency at batch 1
@@ -35,11 +36,11 @@ case $STEPS in *4*)
 case $STEPS in *3*)
   timeout 300 $B/bench/gpu_golden --tol-fp8 5e-2 --out $OUT/gpu_golden.json tests/golden/data/* \
     tests/quant/data/fp8_* $G 2>&1 | tee $OUT/gpu_golden.log;; esac
-case $STEPS in *a*) timeout 200 $B/bench/gpu_attention --out $OUT/gpu_attention.json 2>&1 | tee $OUT/gpu_attention.log;; esac
+case $STEPS in *a*) timeout 200 $B/bench/gpu_attention ${ATTN_ARGS:-} --out $OUT/gpu_attention.json 2>&1 | tee $OUT/gpu_attention.log;; esac
 case $STEPS in *b*)
-  timeout 300 $B/bench/gpu_golden --kv-dtype BF16 --tol-dense 1e-2 --tol-fp8 5e-2 --out $OUT/gpu_golden_kv_bf16.json \
+  env ${GOLDEN_B_ENV:-QINFER_CUDA_GOLDEN_B=1} timeout 300 $B/bench/gpu_golden --kv-dtype BF16 --tol-dense 1e-2 --tol-fp8 5e-2 --out $OUT/gpu_golden_kv_bf16.json \
     tests/golden/data/* tests/quant/data/fp8_* $G 2>&1 | tee -a $OUT/gpu_golden.log
-  timeout 300 $B/bench/gpu_golden --kv-dtype F8_E4M3 --tol-dense 5e-2 --tol-fp8 5e-2 \
+  env ${GOLDEN_B_ENV:-QINFER_CUDA_GOLDEN_B=1} timeout 300 $B/bench/gpu_golden --kv-dtype F8_E4M3 --tol-dense 5e-2 --tol-fp8 5e-2 \
     --out $OUT/gpu_golden_kv_fp8.json tests/golden/data/* tests/quant/data/fp8_* 2>&1 | tee -a $OUT/gpu_golden.log;; esac
 case $STEPS in *6*)  # diagnosis: every linear through the GEMV; FP8 scales in our epilogue
   QINFER_CUDA_GEMV_ONLY=1 timeout 300 $B/bench/gpu_golden --out $OUT/gpu_golden_gemv_only.json \
