@@ -11,12 +11,13 @@ import json
 import re
 import sys
 
-UNIT_US = {"nsecond": 1e-3, "usecond": 1.0, "msecond": 1e3, "second": 1e6}
+UNIT_US = {"ns": 1e-3, "nsecond": 1e-3, "us": 1.0, "usecond": 1.0, "ms": 1e3, "msecond": 1e3,
+           "s": 1e6, "second": 1e6}
 
 
 def short(name):
     name = re.sub(r"\(.*", "", name)  # drop the argument list
-    name = re.sub(r"qinfer::ops::cuda::|\(anonymous namespace\)::|_GLOBAL__N__\w+::", "", name)
+    name = re.sub(r"qinfer::|ops::cuda::|<unnamed>::|\(anonymous namespace\)::", "", name)
     return name[:90]
 
 

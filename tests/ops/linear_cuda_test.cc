@@ -279,9 +279,8 @@ TEST(FusedCuda, ActivationProducersFeedLinearAct) {
   }
 }
 
-// Prefill-sized batches (n >= 64): the producers take the register path for dynamically
-// quantized rows up to 16 x 1024 elements (256 threads to 4096, 1024 beyond) and the plain
-// path above that or for static scales; the gate_up GEMM may write BF16 (linear_act_bf16) for
+// Prefill-sized batches (n >= 64: FP8 codes for the tensor cores, no shared-memory row cache,
+// rows of Llama-8B width and wider); the gate_up GEMM may write BF16 (linear_act_bf16) for
 // silu_mul_act_bf16. Each against the float64 formula on the CPU backend's activation.
 TEST(FusedCuda, PrefillProducersAndBf16GateUp) {
   QINFER_SKIP_WITHOUT_CUDA();
@@ -290,7 +289,6 @@ TEST(FusedCuda, PrefillProducersAndBf16GateUp) {
   const std::vector<Case> cases = {{DType::kF8E4M3, ActQuant::kDynamicPerToken, true, false},
                                    {DType::kF8E4M3, ActQuant::kDynamicPerToken, false, false},
                                    {DType::kF8E4M3, ActQuant::kStaticPerTensor, true, false}};
-  // n_in: 256-thread register path, the 1024-thread one (> 4096), past it (> 16384).
   const std::vector<std::pair<int64_t, int64_t>> shapes = {{4096, 48}, {4112, 32}, {14336, 32},
                                                            {16400, 16}};
   for (const Case& c : cases) {

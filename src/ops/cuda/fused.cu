@@ -59,47 +59,11 @@ __device__ __forceinline__ int64_t slot_index(int64_t i, int e_per_chunk) {
 // With o.cache the dynamic-quantization pass keeps each value in shared memory for the write
 // pass (each thread re-reads only the indices it wrote, so no barrier is needed): the source
 // row (e.g. the (n, 2 inter) gate_up output of a prefill, far larger than L2) is read once.
-// Element i of row `row` of the activation, value v, quantization scale s.
-__device__ __forceinline__ void store_act(const ActOut& o, int64_t row, int64_t i, float v,
-                                          float s) {
-  if (o.layout == int(ActLayout::kCodesU8)) {
-    static_cast<uint8_t*>(o.data)[row * o.stride + i] = f32_to_fp8(v / s);
-  } else if (o.layout == int(ActLayout::kSlotF32)) {
-    static_cast<float*>(o.data)[row * o.stride + slot_index(i, o.chunk_elems)] =
-        o.quant ? fp8x2_to_f32(uint16_t(f32_to_fp8(v / s))).x : v;
-  } else {
-    static_cast<float*>(o.data)[row * o.stride + i] = v;
-  }
-}
-
-// RK > 0 (the launcher guarantees n_in <= RK blockDim): each thread keeps its RK values in
-// registers between the absmax pass and the write pass, so the source row is read once and
-// value() (expf for silu) is evaluated once, with no shared memory (prefill rows: a (2048,
-// 28672) gate_up is far larger than L2, and the shared-memory cache costs occupancy).
-template <int RK, class Src>
+template <class Src>
 __device__ void write_act_row(const Src& src, int64_t row, const ActOut& o) {
   __shared__ float red_max[32];
   extern __shared__ float row_cache[];
   float s = 1.0f;
-  if constexpr (RK > 0) {
-    float reg[RK];
-    float m = 0.0f;
-#pragma unroll
-    for (int k = 0; k < RK; ++k) {
-      const int64_t i = threadIdx.x + int64_t(k) * blockDim.x;
-      reg[k] = i < o.n_in ? src.value(i) : 0.0f;
-      m = fmaxf(m, fabsf(reg[k]));
-    }
-    if (o.quant == 1) s = fmaxf(block_max(m, red_max) / kFp8Max, kMinDynScale);
-    else if (o.quant == 2) s = o.static_scale;
-#pragma unroll
-    for (int k = 0; k < RK; ++k) {
-      const int64_t i = threadIdx.x + int64_t(k) * blockDim.x;
-      if (i < o.n_in) store_act(o, row, i, reg[k], s);
-    }
-    if (threadIdx.x == 0 && o.scale != nullptr) o.scale[row] = s;
-    return;
-  }
   if (o.quant == 1) {
     float m = 0.0f;
     if (o.cache) {
@@ -143,7 +107,6 @@ struct NormSrc {
 
 // hid += add; out = rms_norm(hid) * w (transformers LlamaRMSNorm: x * rsqrt(mean(x²) + eps),
 // then times the weight), as o says.
-template <int RK>
 __global__ void __launch_bounds__(1024)
     rms_norm_act_kernel(float* hid, const float* add, const float* __restrict__ w, float eps,
                         ActOut o) {
@@ -163,7 +126,7 @@ __global__ void __launch_bounds__(1024)
     for (int64_t i = threadIdx.x; i < o.n_in; i += blockDim.x) ss = fmaf(h[i], h[i], ss);
   }
   const float r = rsqrtf(block_sum(ss, red) / float(o.n_in) + eps);
-  write_act_row<RK>(NormSrc{h, w, r}, blockIdx.x, o);
+  write_act_row(NormSrc{h, w, r}, blockIdx.x, o);
 }
 
 __device__ __forceinline__ float to_f32(float x) { return x; }
@@ -179,12 +142,12 @@ struct SiluSrc {
   }
 };
 
-template <int RK, typename GT>
+template <typename GT>
 __global__ void __launch_bounds__(1024)
     silu_mul_act_kernel(const GT* gate_up, int64_t inter, ActOut o) {
   pdl_trigger();
   pdl_wait();
-  write_act_row<RK>(SiluSrc<GT>{gate_up + blockIdx.x * 2 * inter, inter}, blockIdx.x, o);
+  write_act_row(SiluSrc<GT>{gate_up + blockIdx.x * 2 * inter, inter}, blockIdx.x, o);
 }
 
 struct CopySrc {
@@ -192,11 +155,10 @@ struct CopySrc {
   __device__ float value(int64_t i) const { return x[i]; }
 };
 
-template <int RK>
 __global__ void __launch_bounds__(1024) to_act_kernel(const float* x, ActOut o) {
   pdl_trigger();
   pdl_wait();
-  write_act_row<RK>(CopySrc{x + blockIdx.x * o.n_in}, blockIdx.x, o);
+  write_act_row(CopySrc{x + blockIdx.x * o.n_in}, blockIdx.x, o);
 }
 
 struct SlotGemvParams {
@@ -322,24 +284,8 @@ int row_cache_mode() {
   return mode;
 }
 
-// Values a thread keeps in registers on the producers' register path (write_act_row RK).
-constexpr int kRegElems = 16;
-
-// The register path, for a dynamically quantized row that is not in the shared-memory cache
-// (QINFER_CUDA_REG_CACHE=0 turns it off).
-bool reg_cache_on() {
-  static const bool on = [] {
-    const char* v = std::getenv("QINFER_CUDA_REG_CACHE");
-    return v == nullptr || std::string(v) != "0";
-  }();
-  return on;
-}
-
-// kernel0: the plain producer; kernel_reg: the same with the register path (RK = kRegElems).
 template <typename... KArgs, typename... Args>
-void launch_producer(void (*kernel0)(KArgs...), void (*kernel_reg)(KArgs...), int64_t n,
-                     ActOut o, Args&&... args) {
-  auto kernel = kernel0;
+void launch_producer(void (*kernel)(KArgs...), int64_t n, ActOut o, Args&&... args) {
   const size_t bytes = size_t(o.n_in) * sizeof(float);
   size_t smem = 0;
   const int mode = row_cache_mode();
@@ -356,16 +302,8 @@ void launch_producer(void (*kernel0)(KArgs...), void (*kernel_reg)(KArgs...), in
     smem = bytes;
     o.cache = 1;
   }
-  int threads = row_threads(n);
-  if (!o.cache && o.quant == 1 && reg_cache_on()) {
-    const int t = n < 64 || o.n_in > int64_t(kRegElems) * 256 ? 1024 : 256;
-    if (o.n_in <= int64_t(kRegElems) * t) {
-      kernel = kernel_reg;
-      threads = t;
-    }
-  }
-  launch_pdl_smem(kernel, dim3(unsigned(n)), dim3(threads), smem, std::forward<Args>(args)...,
-                  o);
+  launch_pdl_smem(kernel, dim3(unsigned(n)), dim3(row_threads(n)), smem,
+                  std::forward<Args>(args)..., o);
 }
 
 int g_split_override = 0;
@@ -512,8 +450,7 @@ void rms_norm_act(float* hid, const float* add, const Tensor& weight, float eps,
   QINFER_CHECK(weight.dtype() == DType::kF32 && weight.numel() == out.spec.n_in,
                "rms_norm_act: weight must be F32 (", out.spec.n_in, ")");
   out.n = n;
-  launch_producer(rms_norm_act_kernel<0>, rms_norm_act_kernel<kRegElems>, n, act_out(out), hid,
-                  add, weight.data_as<float>(), eps);
+  launch_producer(rms_norm_act_kernel, n, act_out(out), hid, add, weight.data_as<float>(), eps);
 }
 
 void silu_mul_act(const float* gate_up, int64_t n, int64_t inter, Act& out) {
@@ -521,8 +458,7 @@ void silu_mul_act(const float* gate_up, int64_t n, int64_t inter, Act& out) {
   QINFER_CHECK(out.spec.n_in == inter, "silu_mul_act: activation is for ", out.spec.n_in,
                " inputs, the MLP has ", inter);
   out.n = n;
-  launch_producer(silu_mul_act_kernel<0, float>, silu_mul_act_kernel<kRegElems, float>, n,
-                  act_out(out), gate_up, inter);
+  launch_producer(silu_mul_act_kernel<float>, n, act_out(out), gate_up, inter);
 }
 
 void silu_mul_act_bf16(const void* gate_up, int64_t n, int64_t inter, Act& out) {
@@ -530,15 +466,14 @@ void silu_mul_act_bf16(const void* gate_up, int64_t n, int64_t inter, Act& out) 
   QINFER_CHECK(out.spec.n_in == inter, "silu_mul_act_bf16: activation is for ", out.spec.n_in,
                " inputs, the MLP has ", inter);
   out.n = n;
-  launch_producer(silu_mul_act_kernel<0, __nv_bfloat16>,
-                  silu_mul_act_kernel<kRegElems, __nv_bfloat16>, n, act_out(out),
+  launch_producer(silu_mul_act_kernel<__nv_bfloat16>, n, act_out(out),
                   static_cast<const __nv_bfloat16*>(gate_up), inter);
 }
 
 void to_act(const float* x, int64_t n, Act& out) {
   if (n == 0) return;
   out.n = n;
-  launch_producer(to_act_kernel<0>, to_act_kernel<kRegElems>, n, act_out(out), x);
+  launch_producer(to_act_kernel, n, act_out(out), x);
 }
 
 bool linear_act_bf16(const LinearWeight& w, const Act& x, void* y) {
