@@ -205,10 +205,14 @@ TEST(FusedCuda, ActivationProducersFeedLinearAct) {
     cases.push_back({dt, ActQuant::kNone, false, dt == DType::kBF16});
   const std::vector<std::pair<int64_t, int64_t>> shapes = {
       {64, 48}, {100, 37}, {512, 256}, {4096, 160}, {1040, 1}};
+  // Both producer implementations (classic, vectorized: ops::cuda::set_producer_path).
+  for (int path : {1, 2}) {
+  ops::cuda::set_producer_path(path);
   for (const Case& c : cases) {
     for (auto [n_in, n_out] : shapes) {
       for (int64_t n : {1, 2, 3, 5, 8, 9, 32}) {
-        const std::string name = case_name(c, n, n_in, n_out) + " seed=" + std::to_string(seed);
+        const std::string name = case_name(c, n, n_in, n_out) + " producers=" +
+                                 std::to_string(path) + " seed=" + std::to_string(seed);
         const LinearWeight w = make_weight(c, n_out, n_in, rng);
         const LinearWeight wd = to_cuda(w);
         const double tol = tolerance(c, n);
@@ -277,10 +281,13 @@ TEST(FusedCuda, ActivationProducersFeedLinearAct) {
       }
     }
   }
+  }
+  ops::cuda::set_producer_path(0);
 }
 
 // Prefill-sized batches (n >= 64: FP8 codes for the tensor cores, no shared-memory row cache,
-// rows of Llama-8B width and wider); the gate_up GEMM may write BF16 (linear_act_bf16) for
+// rows of Llama-8B width and wider, past the vectorized producers' 16384), both producer
+// implementations; the gate_up GEMM may write BF16 (linear_act_bf16) for
 // silu_mul_act_bf16. Each against the float64 formula on the CPU backend's activation.
 TEST(FusedCuda, PrefillProducersAndBf16GateUp) {
   QINFER_SKIP_WITHOUT_CUDA();
@@ -291,10 +298,13 @@ TEST(FusedCuda, PrefillProducersAndBf16GateUp) {
                                    {DType::kF8E4M3, ActQuant::kStaticPerTensor, true, false}};
   const std::vector<std::pair<int64_t, int64_t>> shapes = {{4096, 48}, {4112, 32}, {14336, 32},
                                                            {16400, 16}};
+  for (int path : {1, 2}) {
+  ops::cuda::set_producer_path(path);
   for (const Case& c : cases) {
     for (auto [n_in, n_out] : shapes) {
       for (int64_t n : {64, 131}) {
-        const std::string name = case_name(c, n, n_in, n_out) + " seed=" + std::to_string(seed);
+        const std::string name = case_name(c, n, n_in, n_out) + " producers=" +
+                                 std::to_string(path) + " seed=" + std::to_string(seed);
         const LinearWeight w = make_weight(c, n_out, n_in, rng);
         const LinearWeight wd = to_cuda(w);
         DeviceAct a(wd, n);
@@ -360,6 +370,8 @@ TEST(FusedCuda, PrefillProducersAndBf16GateUp) {
       }
     }
   }
+  }
+  ops::cuda::set_producer_path(0);
 }
 
 TEST(LinearCuda, RejectsUnsupportedActivationDtype) {

@@ -161,6 +161,160 @@ __global__ void __launch_bounds__(1024) to_act_kernel(const float* x, ActOut o) 
   write_act_row(CopySrc{x + blockIdx.x * o.n_in}, blockIdx.x, o);
 }
 
+// ---- Vectorized producers (QINFER_CUDA_VEC_PRODUCERS=1 / set_producer_path(2)) ----
+// One block of kVecThreads threads per row; thread t owns the 4-element groups t, t + 1024, ...
+// (V of them, V = 1, 2 or 4: rows up to 16384 elements) and keeps their values in registers
+// from the load to the store: every load of the row is issued before the first use (16-byte
+// loads, 8 bytes for BF16), the source is read once, value() is computed once, and the output
+// is written with 16-byte (F32, slot layout) or 4-byte (FP8 codes) stores. The classic
+// producers above walk the row element by element in dependent iterations: latency-bound at
+// batch 1 (one block: ~15 us for a 14336-wide silu row on H100) and at ~0.5 of HBM bandwidth
+// for prefill rows (bench/results/ncu_8b_*_h100_s3.txt). Same per-element arithmetic as the
+// classic path; the norm's sum of squares is added in another order.
+constexpr int kVecThreads = 1024;
+
+__device__ __forceinline__ float4 operator*(float4 a, float4 b) {
+  return make_float4(a.x * b.x, a.y * b.y, a.z * b.z, a.w * b.w);
+}
+
+__device__ __forceinline__ float4 load4(const float* p) {
+  return *reinterpret_cast<const float4*>(p);
+}
+__device__ __forceinline__ float4 load4(const __nv_bfloat16* p) {
+  const uint2 w = *reinterpret_cast<const uint2*>(p);
+  return make_float4(__uint_as_float(w.x << 16), __uint_as_float(w.x & 0xffff0000u),
+                     __uint_as_float(w.y << 16), __uint_as_float(w.y & 0xffff0000u));
+}
+
+__device__ __forceinline__ float silu_times(float a, float u) {
+  return a / (1.0f + expf(-a)) * u;
+}
+
+// Scale (dynamic absmax over the block, static, or 1), then the 4-element groups of x to row
+// `row` of the activation as o says, and the row's scale.
+template <int V>
+__device__ __forceinline__ void finish_row_vec(const float4 (&x)[V], int64_t row,
+                                               const ActOut& o) {
+  __shared__ float red_max[32];
+  const int64_t n4 = o.n_in / 4;
+  float s = 1.0f;
+  if (o.quant == 1) {
+    float m = 0.0f;
+#pragma unroll
+    for (int k = 0; k < V; ++k)  // groups past the row are zero
+      m = fmaxf(m, fmaxf(fmaxf(fabsf(x[k].x), fabsf(x[k].y)), fmaxf(fabsf(x[k].z), fabsf(x[k].w))));
+    s = fmaxf(block_max(m, red_max) / kFp8Max, kMinDynScale);
+  } else if (o.quant == 2) {
+    s = o.static_scale;
+  }
+#pragma unroll
+  for (int k = 0; k < V; ++k) {
+    const int64_t j = threadIdx.x + int64_t(k) * kVecThreads;
+    if (j >= n4) break;
+    const int64_t i = 4 * j;
+    const float4 v = x[k];
+    if (o.layout == int(ActLayout::kCodesU8)) {
+      const uint32_t c = uint32_t(f32_to_fp8(v.x / s)) | uint32_t(f32_to_fp8(v.y / s)) << 8 |
+                         uint32_t(f32_to_fp8(v.z / s)) << 16 |
+                         uint32_t(f32_to_fp8(v.w / s)) << 24;
+      *reinterpret_cast<uint32_t*>(static_cast<uint8_t*>(o.data) + row * o.stride + i) = c;
+    } else if (o.layout == int(ActLayout::kSlotF32)) {
+      // Four consecutive elements (i % 4 == 0) are four consecutive slots.
+      const float4 q =
+          o.quant ? make_float4(fp8x2_to_f32(uint16_t(f32_to_fp8(v.x / s))).x,
+                                fp8x2_to_f32(uint16_t(f32_to_fp8(v.y / s))).x,
+                                fp8x2_to_f32(uint16_t(f32_to_fp8(v.z / s))).x,
+                                fp8x2_to_f32(uint16_t(f32_to_fp8(v.w / s))).x)
+                  : v;
+      *reinterpret_cast<float4*>(static_cast<float*>(o.data) + row * o.stride +
+                                 slot_index(i, o.chunk_elems)) = q;
+    } else {
+      *reinterpret_cast<float4*>(static_cast<float*>(o.data) + row * o.stride + i) = v;
+    }
+  }
+  if (threadIdx.x == 0 && o.scale != nullptr) o.scale[row] = s;
+}
+
+template <int V>
+__global__ void __launch_bounds__(kVecThreads)
+    rms_norm_act_vec_kernel(float* hid, const float* add, const float* __restrict__ w,
+                            float eps, ActOut o) {
+  __shared__ float red[32];
+  pdl_trigger();
+  pdl_wait();
+  const int64_t n4 = o.n_in / 4;
+  float* h = hid + blockIdx.x * o.n_in;
+  const float* a = add != nullptr ? add + blockIdx.x * o.n_in : nullptr;
+  float4 x[V], wv[V];
+#pragma unroll
+  for (int k = 0; k < V; ++k) {
+    const int64_t j = threadIdx.x + int64_t(k) * kVecThreads;
+    x[k] = wv[k] = make_float4(0, 0, 0, 0);
+    if (j < n4) {
+      x[k] = load4(h + 4 * j);
+      wv[k] = load4(w + 4 * j);
+      if (a != nullptr) {
+        const float4 b = load4(a + 4 * j);
+        x[k] = make_float4(x[k].x + b.x, x[k].y + b.y, x[k].z + b.z, x[k].w + b.w);
+        *reinterpret_cast<float4*>(h + 4 * j) = x[k];
+      }
+    }
+  }
+  float ss = 0.0f;
+#pragma unroll
+  for (int k = 0; k < V; ++k) {
+    ss = fmaf(x[k].x, x[k].x, ss);
+    ss = fmaf(x[k].y, x[k].y, ss);
+    ss = fmaf(x[k].z, x[k].z, ss);
+    ss = fmaf(x[k].w, x[k].w, ss);
+  }
+  const float r = rsqrtf(block_sum(ss, red) / float(o.n_in) + eps);
+  const float4 rv = make_float4(r, r, r, r);
+#pragma unroll
+  for (int k = 0; k < V; ++k) x[k] = (x[k] * rv) * wv[k];  // (h * r) * w, as NormSrc
+  finish_row_vec<V>(x, blockIdx.x, o);
+}
+
+template <int V, typename GT>
+__global__ void __launch_bounds__(kVecThreads)
+    silu_mul_act_vec_kernel(const GT* gate_up, int64_t inter, ActOut o) {
+  pdl_trigger();
+  pdl_wait();
+  const int64_t n4 = o.n_in / 4;
+  const GT* g = gate_up + blockIdx.x * 2 * inter;
+  float4 ga[V], up[V];
+#pragma unroll
+  for (int k = 0; k < V; ++k) {
+    const int64_t j = threadIdx.x + int64_t(k) * kVecThreads;
+    ga[k] = up[k] = make_float4(0, 0, 0, 0);
+    if (j < n4) {
+      ga[k] = load4(g + 4 * j);
+      up[k] = load4(g + inter + 4 * j);
+    }
+  }
+  float4 x[V];
+#pragma unroll
+  for (int k = 0; k < V; ++k)
+    x[k] = make_float4(silu_times(ga[k].x, up[k].x), silu_times(ga[k].y, up[k].y),
+                       silu_times(ga[k].z, up[k].z), silu_times(ga[k].w, up[k].w));
+  finish_row_vec<V>(x, blockIdx.x, o);
+}
+
+template <int V>
+__global__ void __launch_bounds__(kVecThreads) to_act_vec_kernel(const float* xs, ActOut o) {
+  pdl_trigger();
+  pdl_wait();
+  const int64_t n4 = o.n_in / 4;
+  const float* src = xs + blockIdx.x * o.n_in;
+  float4 x[V];
+#pragma unroll
+  for (int k = 0; k < V; ++k) {
+    const int64_t j = threadIdx.x + int64_t(k) * kVecThreads;
+    x[k] = j < n4 ? load4(src + 4 * j) : make_float4(0, 0, 0, 0);
+  }
+  finish_row_vec<V>(x, blockIdx.x, o);
+}
+
 struct SlotGemvParams {
   const void* w;           // (n_out, n_in)
   const float* x;          // (n, x_stride) slot layout
@@ -306,6 +460,42 @@ void launch_producer(void (*kernel)(KArgs...), int64_t n, ActOut o, Args&&... ar
                   std::forward<Args>(args)..., o);
 }
 
+// Which producers run: 0 = QINFER_CUDA_VEC_PRODUCERS (1: vectorized), 1 = classic,
+// 2 = vectorized where it applies (set_producer_path).
+int g_producer_path = 0;
+
+bool vec_producers_on() {
+  static const bool env = [] {
+    const char* v = std::getenv("QINFER_CUDA_VEC_PRODUCERS");
+    return v != nullptr && std::string(v) == "1";
+  }();
+  return g_producer_path == 2 || (g_producer_path == 0 && env);
+}
+
+bool aligned_to(const void* p, size_t a) { return reinterpret_cast<uintptr_t>(p) % a == 0; }
+
+// V (4-element groups per thread) for a row of n_in elements on the vectorized path, 0 where
+// it does not apply (off, n_in not a multiple of 4, rows over 32768, unaligned output).
+int vec_groups(const ActOut& o) {
+  if (!vec_producers_on() || o.n_in % 4 != 0 || !aligned_to(o.data, 16)) return 0;
+  if (o.layout != int(ActLayout::kCodesU8) && o.stride % 4 != 0) return 0;
+  const int64_t per = (o.n_in / 4 + kVecThreads - 1) / kVecThreads;
+  for (int v : {1, 2, 4})  // V = 8 spills (sm_90a, 64 registers at 1024 threads)
+    if (per <= v) return v;
+  return 0;
+}
+
+// Launches kernel<V> for v = 1, 2, 4 (make(v_tag) returns the instance).
+template <typename Make, typename... Args>
+void launch_vec(int v, int64_t n, Make make, Args&&... args) {
+  const dim3 grid{unsigned(n)}, block{unsigned(kVecThreads)};
+  switch (v) {
+    case 1: return launch_pdl(make(std::integral_constant<int, 1>{}), grid, block, std::forward<Args>(args)...);
+    case 2: return launch_pdl(make(std::integral_constant<int, 2>{}), grid, block, std::forward<Args>(args)...);
+    default: return launch_pdl(make(std::integral_constant<int, 4>{}), grid, block, std::forward<Args>(args)...);
+  }
+}
+
 int g_split_override = 0;
 
 // Split factor: enough warps per row that each warp streams at most 4 KiB of it (one batch of
@@ -406,6 +596,12 @@ ScratchBuffer g_wsvec;   // per-tensor weight scale as a vector
 
 }  // namespace
 
+void set_producer_path(int p) {
+  QINFER_CHECK(p >= 0 && p <= 2, "set_producer_path: ", p,
+               " is not 0 (QINFER_CUDA_VEC_PRODUCERS), 1 (classic) or 2 (vectorized)");
+  g_producer_path = p;
+}
+
 void set_gemv_split(int s) {
   QINFER_CHECK(s == 0 || s == 1 || s == 2 || s == 4 || s == 8, "set_gemv_split: ", s,
                " is not 0 (automatic), 1, 2, 4 or 8");
@@ -450,7 +646,14 @@ void rms_norm_act(float* hid, const float* add, const Tensor& weight, float eps,
   QINFER_CHECK(weight.dtype() == DType::kF32 && weight.numel() == out.spec.n_in,
                "rms_norm_act: weight must be F32 (", out.spec.n_in, ")");
   out.n = n;
-  launch_producer(rms_norm_act_kernel, n, act_out(out), hid, add, weight.data_as<float>(), eps);
+  const ActOut o = act_out(out);
+  const float* w = weight.data_as<float>();
+  if (const int v = vec_groups(o);
+      v > 0 && aligned_to(hid, 16) && aligned_to(add, 16) && aligned_to(w, 16))
+    return launch_vec(
+        v, n, [](auto V) { return rms_norm_act_vec_kernel<decltype(V)::value>; }, hid, add, w,
+        eps, o);
+  launch_producer(rms_norm_act_kernel, n, o, hid, add, w, eps);
 }
 
 void silu_mul_act(const float* gate_up, int64_t n, int64_t inter, Act& out) {
@@ -458,7 +661,12 @@ void silu_mul_act(const float* gate_up, int64_t n, int64_t inter, Act& out) {
   QINFER_CHECK(out.spec.n_in == inter, "silu_mul_act: activation is for ", out.spec.n_in,
                " inputs, the MLP has ", inter);
   out.n = n;
-  launch_producer(silu_mul_act_kernel<float>, n, act_out(out), gate_up, inter);
+  const ActOut o = act_out(out);
+  if (const int v = vec_groups(o); v > 0 && aligned_to(gate_up, 16))
+    return launch_vec(
+        v, n, [](auto V) { return silu_mul_act_vec_kernel<decltype(V)::value, float>; }, gate_up,
+        inter, o);
+  launch_producer(silu_mul_act_kernel<float>, n, o, gate_up, inter);
 }
 
 void silu_mul_act_bf16(const void* gate_up, int64_t n, int64_t inter, Act& out) {
@@ -466,14 +674,24 @@ void silu_mul_act_bf16(const void* gate_up, int64_t n, int64_t inter, Act& out) 
   QINFER_CHECK(out.spec.n_in == inter, "silu_mul_act_bf16: activation is for ", out.spec.n_in,
                " inputs, the MLP has ", inter);
   out.n = n;
-  launch_producer(silu_mul_act_kernel<__nv_bfloat16>, n, act_out(out),
-                  static_cast<const __nv_bfloat16*>(gate_up), inter);
+  const ActOut o = act_out(out);
+  const auto* g = static_cast<const __nv_bfloat16*>(gate_up);
+  if (const int v = vec_groups(o); v > 0 && aligned_to(g, 8))
+    return launch_vec(
+        v, n,
+        [](auto V) { return silu_mul_act_vec_kernel<decltype(V)::value, __nv_bfloat16>; }, g,
+        inter, o);
+  launch_producer(silu_mul_act_kernel<__nv_bfloat16>, n, o, g, inter);
 }
 
 void to_act(const float* x, int64_t n, Act& out) {
   if (n == 0) return;
   out.n = n;
-  launch_producer(to_act_kernel, n, act_out(out), x);
+  const ActOut o = act_out(out);
+  if (const int v = vec_groups(o); v > 0 && aligned_to(x, 16))
+    return launch_vec(
+        v, n, [](auto V) { return to_act_vec_kernel<decltype(V)::value>; }, x, o);
+  launch_producer(to_act_kernel, n, o, x);
 }
 
 bool linear_act_bf16(const LinearWeight& w, const Act& x, void* y) {

@@ -54,6 +54,12 @@ void rms_norm_act(float* hid, const float* add, const Tensor& weight, float eps,
 void silu_mul_act(const float* gate_up, int64_t n, int64_t inter, Act& out);
 // The same from a BF16 gate_up (n, 2 inter), as linear_act_bf16 writes it.
 void silu_mul_act_bf16(const void* gate_up, int64_t n, int64_t inter, Act& out);
+// Which producers (rms_norm_act, silu_mul_act(_bf16), to_act) run: 0 = the default
+// (QINFER_CUDA_VEC_PRODUCERS=1 picks the vectorized ones: one 1024-thread block per row, each
+// thread's 4-element groups held in registers from one set of 16-byte loads to 16-byte stores;
+// not yet measured on the GPU, so off by default), 1 = classic, 2 = vectorized where it
+// applies (rows a multiple of 4 up to 16384, aligned buffers). For tests and benchmarks.
+void set_producer_path(int p);
 // out = x (n, out.spec.n_in) row-major F32, in out.spec's form.
 void to_act(const float* x, int64_t n, Act& out);
 
