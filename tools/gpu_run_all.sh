@@ -15,6 +15,8 @@
 #   v. with 5: 2048-token prefill with each session-3 prefill switch off
 #   o. Llama-3.2-1B-shaped FP8 (16 layers): decode latency at batch 1
 #   p. after 5: Nsight Compute per-kernel times of an 8B prefill (2048) and of decode steps
+#   n. after 5: the unmeasured switches (QINFER_CUDA_VEC_PRODUCERS, QINFER_CUDA_MERGE4, tensor-core
+#      decode attention at batch 1): attention tests with MERGE4 on, then decode / prefill A/B
 # Binaries come prebuilt (tools/gpu_pack.sh -> .gpu_assets/b, carried; B= overrides); the checkpoints are generated here, on local
 # disk, and never leave the machine. Usage: tools/gpu_run_all.sh [steps, default 12345]
 # Commands as run for bench/results: tools/gpu_run_all.sh 1234 | 12436 | 4365 | 57 | 125
@@ -88,3 +90,15 @@ case $STEPS in *p*)  # per-kernel GPU time (Nsight Compute, one metric, clocks a
   timeout ${NCU_TIMEOUT:-60} $NCU --launch-skip ${NCU_SKIP:-2400} --launch-count ${NCU_DECODE:-400} \
     $B/apps/qinfer bench --model /tmp/llama8b_fp8 --prompt-len 128 --decode-len 6 \
     > $OUT/ncu_decode.csv 2> $OUT/ncu_decode.err;; esac
+case $STEPS in *n*)  # switches waiting for a measurement (session 3): tests with them on, then A/B
+  QINFER_CUDA_MERGE4=1 timeout 200 $B/tests/test_ops --gtest_filter='CudaAttention.*' 2>&1 \
+    | tee $OUT/test_ops_merge4.log | tail -3
+  M=/tmp/llama8b_fp8
+  for V in QINFER_CUDA_N=0 QINFER_CUDA_VEC_PRODUCERS=1 QINFER_CUDA_MERGE4=1 QINFER_CUDA_ATTN_TC=1 \
+           "QINFER_CUDA_VEC_PRODUCERS=1 QINFER_CUDA_MERGE4=1"; do
+    T=$(echo $V | tr ' =' '__')
+    env $V timeout 120 $B/apps/qinfer bench --model $M --prompt-len 128 --decode-len 64 \
+      --out $OUT/bench_8b_p128_$T.json 2>&1 | grep -E "decode tok/s" | sed "s/^/$T /" | tee -a $OUT/bench.log
+  done
+  QINFER_CUDA_VEC_PRODUCERS=1 timeout 120 $B/apps/qinfer bench --model $M --prompt-len 2048 \
+    --decode-len 8 --out $OUT/bench_8b_p2048_vec.json 2>&1 | grep -E "prefill ms" | tee -a $OUT/bench.log;; esac
