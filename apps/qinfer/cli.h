@@ -9,6 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "core/dtype.h"
+#include "core/tensor.h"
+
 namespace qinfer::cli {
 
 // Parsed "--name value" / "--flag" arguments plus positionals. Unknown options are an error
@@ -54,6 +57,12 @@ struct Registrar {
 };
 
 std::map<std::string, Command>& registry();
+
+// --device auto|cpu|cuda (auto: cuda when a CUDA device is present, which starts the CUDA
+// backend); throws naming the value, or when cuda is asked for and there is none.
+Device parse_device(const std::string& value);
+// --kv-cache-dtype auto|bf16|fp8|f32 (auto: the device's default, nullopt).
+std::optional<DType> parse_kv_cache_dtype(const std::string& value);
 
 // KV-cache bytes on the GPU for --gpu-memory-utilization `util`: util x the card's memory, less
 // what is in use (the loaded weights) and a reserve for a step of max_num_batched_tokens

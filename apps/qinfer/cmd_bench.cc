@@ -29,7 +29,7 @@ namespace {
 
 const char* kUsage = R"(qinfer bench --model DIR [options]
 
-  --device cuda|cpu         where the model runs (default cuda)
+  --device cuda|cpu|auto    where the model runs (default cuda)
   --mode latency|throughput (default latency)
   latency:    --prompt-len P (default 128)  --decode-len D (default 128)
   throughput: --num-prompts N (default 1000)  --input-len I (default 1000)
@@ -41,7 +41,7 @@ const char* kUsage = R"(qinfer bench --model DIR [options]
               --tokenizer DIR             when the checkpoint has no tokenizer.json
               --sample-on auto|host|device  where tokens are sampled (default auto: the
                                           GPU when the model runs there)
-  --kv-cache-dtype auto|bf16|fp8  (default auto: the device's default)
+  --kv-cache-dtype auto|bf16|fp8|f32  (default auto: the device's default)
   --seed S                  random prompt tokens (default 0)
   --out FILE.json           write the results)";
 
@@ -240,11 +240,8 @@ int run_bench(Args& args) {
   const std::string path = args.require("model");
   const std::string dev = args.get_or("device", "cuda");
   const std::string mode = args.get_or("mode", "latency");
-  QINFER_CHECK(dev == "cuda" || dev == "cpu", "--device must be cuda or cpu, got ", dev);
   QINFER_CHECK(mode == "latency" || mode == "throughput", "--mode must be latency or throughput");
-  const Device d = dev == "cuda" ? Device::kCuda : Device::kCpu;
-  QINFER_CHECK(d == Device::kCpu || ops::cuda::available(),
-               "--device cuda: no CUDA device (or this build has no CUDA backend)");
+  const Device d = parse_device(dev);
   const std::string out = args.get_or("out", "");
   BenchOptions o{.prompt_len = args.get_int("prompt-len", 128),
                        .decode_len = args.get_int("decode-len", 128),
@@ -265,11 +262,7 @@ int run_bench(Args& args) {
   if (sample_on == "device") o.sample_on = engine::SampleOn::kDevice;
   const std::string kv_name = args.get_or("kv-cache-dtype", "auto");
   args.finish();
-  QINFER_CHECK(kv_name == "auto" || kv_name == "bf16" || kv_name == "fp8",
-               "--kv-cache-dtype must be auto, bf16 or fp8, got ", kv_name);
-  const std::optional<DType> kv_dtype = kv_name == "bf16"  ? std::optional(DType::kBF16)
-                                        : kv_name == "fp8" ? std::optional(DType::kF8E4M3)
-                                                           : std::nullopt;
+  const std::optional<DType> kv_dtype = parse_kv_cache_dtype(kv_name);
   QINFER_CHECK(o.prompt_len > 0 && o.decode_len > 0 && o.num_prompts > 0 && o.input_len > 0 &&
                    o.output_len > 0 && o.max_concurrency > 0,
                "qinfer bench: lengths and counts must be positive");

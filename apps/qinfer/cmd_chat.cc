@@ -38,7 +38,8 @@ Interactive chat: type a message, the reply streams back. /reset clears the conv
                         reply are printed as OpenAI tool_calls JSON
   --max-tokens N        most tokens per reply (default 512)
   --temperature T, --top-p P, --top-k K   (defaults: generation_config.json)
-  --seed S              reproducible sampling)";
+  --seed S              reproducible sampling
+  --device auto|cpu|cuda    where the model runs (default auto: cuda when a GPU is present))";
 
 struct ChatSession {
   model::LlamaModel& model;
@@ -135,13 +136,15 @@ int run_chat(Args& args) {
   opt.sampling.top_p = float(args.get_double_opt("top-p").value_or(g.top_p.value_or(1.0)));
   opt.sampling.top_k = int64_t(args.get_double_opt("top-k").value_or(double(g.top_k.value_or(0))));
   if (auto seed = args.get_int_opt("seed")) opt.sampling.seed = uint64_t(*seed);
+  const std::string device = args.get_or("device", "auto");
   args.finish();
+  const Device dev = parse_device(device);
   std::unique_ptr<tokenizer::Tokenizer> tok =
       tok_dir ? tokenizer::Tokenizer::from_dir(*tok_dir)
               : tokenizer::Tokenizer::from_json(ck.tokenizer_json, ck.tokenizer_config);
   QINFER_CHECK(!tok->chat_template().empty(),
                "the model has no chat template (tokenizer_config.json)");
-  auto model = model::LlamaModel::load(ck);
+  auto model = model::LlamaModel::load(ck, {.device = dev});
   engine::Generator gen(*model, *tok, engine::eos_token_ids(ck.config, ck.generation));
   ChatSession s{.model = *model,
                 .tok = *tok,

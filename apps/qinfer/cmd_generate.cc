@@ -1,4 +1,4 @@
-// `qinfer generate`: one prompt through the model on the CPU, text streamed to stdout (or one
+// `qinfer generate`: one prompt through the model (GPU when present), text streamed to stdout (or one
 // JSON object with --json). Sampling defaults come from generation_config.json for every
 // field the user leaves out, as vLLM does.
 #include <cstdio>
@@ -36,7 +36,9 @@ Generates a completion and streams it to stdout.
   --stop STR                stop string, may repeat; it is not part of the output
   --stop-token-id ID        stop token id, may repeat (the model's EOS ids always stop)
   --ignore-eos              keep going past EOS
-  --json                    print {prompt_ids, completion_ids, text, finish_reason} instead)";
+  --json                    print {prompt_ids, completion_ids, text, finish_reason} instead
+  --device auto|cpu|cuda    where the model runs (default auto: cuda when a GPU is present)
+  --kv-cache-dtype auto|bf16|fp8|f32   (default auto: BF16 on cuda, F32 on cpu))";
 
 std::vector<int32_t> parse_ids(const std::string& s) {
   std::vector<int32_t> ids;
@@ -92,7 +94,11 @@ int run_generate(Args& args) {
   };
   for (const std::string& s : args.get_all("stop-token-id"))
     opt.stop_token_ids.push_back(parse_ids(s)[0]);
+  const std::string device = args.get_or("device", "auto");
+  const std::string kv_dtype = args.get_or("kv-cache-dtype", "auto");
   args.finish();
+  const model::LoadOptions lopt{.device = parse_device(device),
+                                .kv_cache_dtype = parse_kv_cache_dtype(kv_dtype)};
   QINFER_CHECK(prompt.has_value() != prompt_ids_arg.has_value(),
                "give exactly one of --prompt and --prompt-ids (see --help)");
   const std::unique_ptr<tokenizer::Tokenizer>& tok = files.tok;
@@ -110,7 +116,7 @@ int run_generate(Args& args) {
   } else {
     ids = prompt ? tok->encode(*prompt, true) : parse_ids(*prompt_ids_arg);
   }
-  auto model = model::LlamaModel::load(ck);
+  auto model = model::LlamaModel::load(ck, lopt);
   engine::Generator gen(*model, *tok, engine::eos_token_ids(ck.config, ck.generation));
   engine::StreamCallback stream = nullptr;
   if (!as_json)
@@ -132,7 +138,7 @@ int run_generate(Args& args) {
 }
 
 Registrar reg({.name = "generate",
-               .summary = "generate a completion for a prompt (CPU)",
+               .summary = "generate a completion for a prompt",
                .usage = kUsage,
                .flags = {"chat", "json", "ignore-eos"},
                .run = run_generate});

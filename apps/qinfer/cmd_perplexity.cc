@@ -26,7 +26,9 @@ https://huggingface.co/docs/transformers/perplexity.
   --tokenizer DIR   tokenizer files from another directory
   --context N       window length (default min(1024, max_position_embeddings))
   --stride S        distance between window starts (default context / 2)
-  --json            print {ppl, mean_nll, n_tokens, n_windows, context, stride} as JSON)";
+  --json            print {ppl, mean_nll, n_tokens, n_windows, context, stride} as JSON
+  --device auto|cpu|cuda    where the model runs (default auto: cuda when a GPU is present)
+  --kv-cache-dtype auto|bf16|fp8|f32   (default auto: BF16 on cuda, F32 on cpu))";
 
 int run_perplexity(Args& args) {
   const std::string model_path = args.get_or("model", "");
@@ -35,7 +37,11 @@ int run_perplexity(Args& args) {
   const auto context_arg = args.get_int_opt("context");
   const auto stride_arg = args.get_int_opt("stride");
   const bool as_json = args.flag("json");
+  const std::string device = args.get_or("device", "auto");
+  const std::string kv_dtype = args.get_or("kv-cache-dtype", "auto");
   args.finish();
+  const model::LoadOptions lopt{.device = parse_device(device),
+                                .kv_cache_dtype = parse_kv_cache_dtype(kv_dtype)};
   engine::ModelFiles files = engine::open_model_files(
       model_path.empty() ? io::default_model_path() : model_path, tok_dir.value_or(""));
   const io::Checkpoint& ck = files.ck;
@@ -48,7 +54,7 @@ int run_perplexity(Args& args) {
   ss << in.rdbuf();
   const std::unique_ptr<tokenizer::Tokenizer>& tok = files.tok;
   const std::vector<int32_t> ids = tok->encode(ss.str(), true);
-  auto model = model::LlamaModel::load(ck);
+  auto model = model::LlamaModel::load(ck, lopt);
   engine::PerplexityResult r = engine::perplexity(*model, ids, context, stride);
   if (as_json) {
     Json out = {{"ppl", r.ppl},

@@ -157,13 +157,9 @@ int run_quantize(Args& args) {
   std::vector<std::string> ignore = args.get_all("ignore");
   const bool chat = args.flag("chat-template");
   const int64_t shard_mb = args.get_int("max-shard-mb", 5000);
-  std::string device = args.get_or("device", "auto");
+  const std::string device = args.get_or("device", "auto");
   args.finish();
-  QINFER_CHECK(device == "auto" || device == "cpu" || device == "cuda",
-               "qinfer quantize: --device must be auto, cpu or cuda, got '", device, "'");
-  if (device == "auto") device = ops::cuda::available() ? "cuda" : "cpu";
-  QINFER_CHECK(device == "cpu" || ops::cuda::available(),
-               "qinfer quantize: --device cuda: no CUDA device (or no CUDA backend in this build)");
+  const Device dev = parse_device(device);
   if (ignore.empty()) ignore = {"lm_head"};
   QINFER_CHECK(n_samples > 0 && seq_len > 0, "qinfer quantize: --num-samples and --seq-len ",
                "must be positive");
@@ -182,8 +178,7 @@ int run_quantize(Args& args) {
   job.max_shard_bytes = size_t(shard_mb) << 20;
   const double t0 = now_s();
   if (stat)
-    job.input_absmax = calibrate(ck, *calib, n_samples, seq_len, chat,
-                                 device == "cuda" ? Device::kCuda : Device::kCpu);
+    job.input_absmax = calibrate(ck, *calib, n_samples, seq_len, chat, dev);
   const double t1 = now_s();
   job.progress = [t1](size_t done, size_t total, const std::string&) {
     progress_bar("quantizing", done, total, t1);

@@ -67,18 +67,15 @@ int run_serve(Args& args) {
   eopt.max_queue = args.get_int("max-queue", 1024);
   eopt.block_size = args.get_int("block-size", 16);
   if (auto m = args.get("kv-cache-memory")) eopt.kv_cache_bytes = parse_bytes(*m);
-  std::string device = args.get_or("device", "auto");
+  const std::string device = args.get_or("device", "auto");
   const double gpu_util = args.get_double("gpu-memory-utilization", 0.9);
   const std::string kv_dtype = args.get_or("kv-cache-dtype", "auto");
   std::string gen_cfg = args.get_or("generation-config", "auto");
   std::string names = args.get_or("served-model-name", "");
   args.finish();
-  QINFER_CHECK(device == "auto" || device == "cpu" || device == "cuda",
-               "--device must be auto, cpu or cuda, got '", device, "'");
   QINFER_CHECK(gpu_util > 0.0 && gpu_util <= 1.0, "--gpu-memory-utilization must be in (0, 1], got ",
                gpu_util);
-  QINFER_CHECK(kv_dtype == "auto" || kv_dtype == "bf16" || kv_dtype == "fp8" || kv_dtype == "f32",
-               "--kv-cache-dtype must be auto, bf16, fp8 or f32, got '", kv_dtype, "'");
+  const std::optional<DType> kv_cache_dtype = parse_kv_cache_dtype(kv_dtype);
   QINFER_CHECK(gen_cfg == "auto" || gen_cfg == "vllm",
                "--generation-config must be auto (the model's defaults) or vllm (none)");
 
@@ -92,19 +89,14 @@ int run_serve(Args& args) {
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   std::signal(SIGPIPE, SIG_IGN);  // a client that hangs up must not kill the server
 
-  // available() also starts the CUDA backend (registers its allocator and copy function).
-  if (device == "auto") device = ops::cuda::available() ? "cuda" : "cpu";
-  QINFER_CHECK(device == "cpu" || ops::cuda::available(),
-               "--device cuda: no CUDA device (or this build has no CUDA backend)");
+  const Device dev = parse_device(device);  // after the signal mask: may start CUDA threads
   io::Checkpoint ck = io::open_checkpoint(model_path);
   QINFER_CHECK(!ck.tokenizer_json.is_null(), "serve: ", model_path, " has no tokenizer.json");
   std::shared_ptr<const tokenizer::Tokenizer> tok =
       tokenizer::Tokenizer::from_json(ck.tokenizer_json, ck.tokenizer_config);
   model::LoadOptions lopt;
-  lopt.device = device == "cuda" ? Device::kCuda : Device::kCpu;
-  if (kv_dtype == "bf16") lopt.kv_cache_dtype = DType::kBF16;
-  if (kv_dtype == "fp8") lopt.kv_cache_dtype = DType::kF8E4M3;
-  if (kv_dtype == "f32") lopt.kv_cache_dtype = DType::kF32;
+  lopt.device = dev;
+  lopt.kv_cache_dtype = kv_cache_dtype;
 
   std::shared_ptr<model::LlamaModel> model = model::LlamaModel::load(ck, lopt);
   if (lopt.device == Device::kCuda && !eopt.kv_cache_bytes)

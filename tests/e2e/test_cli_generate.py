@@ -113,3 +113,24 @@ def test_help_and_errors(model):
     assert p.returncode == 1 and b"temprature" in p.stderr
     p = run("generate", "--model", model, "--prompt", "x", "--top-p", "0", check=False)
     assert p.returncode == 1 and b"top_p" in p.stderr
+
+
+def test_device_option(model):
+    """--device auto|cpu|cuda on generate and perplexity: auto and cpu give the CPU's greedy
+    tokens here; cuda is either the GPU (a machine with one: same greedy tokens on this tiny
+    model) or a clear error naming the missing device; a bad value names itself."""
+    args = ["--prompt", "Device check", "--max-tokens", "6", "--temperature", "0"]
+    cpu = generate_json(model, *args, "--device", "cpu")
+    assert generate_json(model, *args)["completion_ids"] == cpu["completion_ids"]  # auto
+    p = run("generate", "--model", model, "--json", *args, "--device", "cuda", check=False)
+    if p.returncode == 0:
+        assert json.loads(p.stdout)["completion_ids"] == cpu["completion_ids"]
+    else:
+        assert b"--device cuda: no CUDA device" in p.stderr, p.stderr
+    p = run("generate", "--model", model, *args, "--device", "gpu", check=False)
+    assert p.returncode != 0 and b"--device must be auto, cpu or cuda, got 'gpu'" in p.stderr
+    p = run("perplexity", "--model", model, "--file", os.path.join(model, "config.json"),
+            "--device", "tpu", check=False)
+    assert p.returncode != 0 and b"--device must be auto, cpu or cuda" in p.stderr
+    p = run("generate", "--model", model, *args, "--kv-cache-dtype", "int4", check=False)
+    assert p.returncode != 0 and b"--kv-cache-dtype must be auto, bf16, fp8 or f32" in p.stderr
