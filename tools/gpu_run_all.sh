@@ -15,6 +15,7 @@
 #   v. with 5: 2048-token prefill with each session-3 prefill switch off
 #   o. Llama-3.2-1B-shaped FP8 (16 layers): decode latency at batch 1
 #   p. after 5: Nsight Compute per-kernel times of an 8B prefill (2048) and of decode steps
+#   c. generate --device cuda against --device cpu (tests/e2e/test_cli_generate.py -k device)
 #   n. after 5: the unmeasured switches (QINFER_CUDA_VEC_PRODUCERS, QINFER_CUDA_MERGE4, tensor-core
 #      decode attention at batch 1): attention tests with MERGE4 on, then decode / prefill A/B
 # Binaries come prebuilt (tools/gpu_pack.sh -> .gpu_assets/b, carried; B= overrides); the checkpoints are generated here, on local
@@ -102,3 +103,6 @@ case $STEPS in *n*)  # switches waiting for a measurement (session 3): tests wit
   done
   QINFER_CUDA_VEC_PRODUCERS=1 timeout 120 $B/apps/qinfer bench --model $M --prompt-len 2048 \
     --decode-len 8 --out $OUT/bench_8b_p2048_vec.json 2>&1 | grep -E "prefill ms" | tee -a $OUT/bench.log;; esac
+case $STEPS in *c*)  # generate / perplexity on the GPU vs the CPU (tests/e2e, tiny random model)
+  (cd tests/e2e && QINFER_BIN=$PWD/../../$B/apps/qinfer timeout 200 python3 -m pytest -x -q \
+    test_cli_generate.py -k "device" 2>&1 | tail -5) | tee $OUT/test_cli_device.log;; esac
