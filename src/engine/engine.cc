@@ -234,8 +234,11 @@ bool Engine::step_body(double* forward_s, int64_t* n_decode) {
 bool Engine::sample_on_device(const SchedulerOutput& out) const {
   if (opt_.sample_on == SampleOn::kHost) return false;
   if (opt_.sample_on == SampleOn::kAuto && model_->device() != Device::kCuda) return false;
-  for (const ScheduledSeq& s : out.seqs)  // prompt logprobs read every row on the host
+  for (const ScheduledSeq& s : out.seqs) {
+    // Prompt logprobs read every row on the host; the GPU sampler has no logit_bias.
     if (wants_prompt_rows(*s.seq, s.seq->n_computed)) return false;
+    if (!seqs_.at(s.seq->id)->group->req.sampling.logit_bias.empty()) return false;
+  }
   return true;
 }
 

@@ -112,8 +112,10 @@ void apply_truncation(const SamplingParams& p, std::vector<float>& l) {
   }
 }
 
+// Anything that changes the logits before greedy / temperature (steps 0-2).
 bool has_penalties(const SamplingParams& p) {
-  return p.repetition_penalty != 1.0f || p.presence_penalty != 0.0f || p.frequency_penalty != 0.0f;
+  return p.repetition_penalty != 1.0f || p.presence_penalty != 0.0f ||
+         p.frequency_penalty != 0.0f || !p.logit_bias.empty();
 }
 
 std::vector<float> processed_logits(const SamplingParams& p, std::span<const float> logits,
@@ -121,6 +123,8 @@ std::vector<float> processed_logits(const SamplingParams& p, std::span<const flo
                                     std::span<const int32_t> generated) {
   QINFER_CHECK(!logits.empty(), "sampling: empty logits row");
   std::vector<float> l(logits.begin(), logits.end());
+  for (const auto& [t, b] : p.logit_bias)
+    if (t >= 0 && size_t(t) < l.size()) l[size_t(t)] += b;
   apply_penalties(p, l, prompt, generated);
   if (p.temperature == 0.0f) return l;
   for (float& v : l) v /= p.temperature;
@@ -145,6 +149,10 @@ void validate(const SamplingParams& p) {
   QINFER_CHECK(p.frequency_penalty >= -2.0f && p.frequency_penalty <= 2.0f,
                "sampling: frequency_penalty must be in [-2, 2], got ", p.frequency_penalty);
   QINFER_CHECK(p.top_logprobs >= 0, "sampling: top_logprobs must be >= 0, got ", p.top_logprobs);
+  for (const auto& [t, b] : p.logit_bias)
+    QINFER_CHECK(t >= 0 && std::isfinite(b) && b >= -100.0f && b <= 100.0f,
+                 "sampling: logit_bias must map token ids to values in [-100, 100], got ", t,
+                 ": ", b);
 }
 
 Sampler::Sampler(const SamplingParams& params) : params_(params) {

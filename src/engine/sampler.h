@@ -1,6 +1,8 @@
 // Next-token sampling with the semantics of vLLM's sampler (and Hugging Face's where vLLM
 // follows it):
 //
+//   0. logit_bias: bias[t] added to token t's logit (OpenAI's logit_bias; vLLM applies it
+//      before the penalties)
 //   1. repetition_penalty r over every token of prompt + generated (HF / vLLM):
 //        logit > 0 ? logit / r : logit * r
 //   2. presence / frequency penalties over generated tokens only (OpenAI / vLLM):
@@ -20,7 +22,7 @@
 // by the host from the same RNG, so a seed picks the same tokens on the CPU and on the GPU.
 // (Tokens below p_max * 2^-46 have weight 0 and are never drawn.)
 //
-// Log-probabilities are those of the raw model output, log_softmax(logits) before any
+// Log-probabilities are those of the raw model output, log_softmax(logits) before any bias,
 // penalty or temperature (vLLM's default logprobs mode "raw_logprobs").
 #pragma once
 
@@ -28,6 +30,7 @@
 #include <optional>
 #include <random>
 #include <span>
+#include <utility>
 #include <vector>
 
 namespace qinfer::engine {
@@ -41,6 +44,9 @@ struct SamplingParams {
   float presence_penalty = 0.0f;      // [-2, 2]
   float frequency_penalty = 0.0f;     // [-2, 2]
   std::optional<uint64_t> seed = {};  // none: seeded from std::random_device
+  // (token id, bias in [-100, 100]) added to the logits first; ids past the vocabulary are an
+  // error of the caller (the server checks them), the sampler skips them.
+  std::vector<std::pair<int32_t, float>> logit_bias = {};
   int64_t top_logprobs = 0;           // how many most likely tokens to report with each step
   // Compute SampleResult::logprob (a log-sum-exp over the vocabulary). Callers that do not
   // report log-probabilities turn it off; top_logprobs > 0 computes it regardless.

@@ -1,5 +1,6 @@
 #include "server/protocol.h"
 
+#include <charconv>
 #include <chrono>
 #include <random>
 
@@ -31,6 +32,34 @@ std::string check_model(const Json& body, const ServeConfig& cfg) {
   throw ApiError(404, "NotFoundError", str_cat("The model `", *m, "` does not exist."), "model");
 }
 
+namespace {
+
+// OpenAI's logit_bias: {"token id": bias, ...}, ids as decimal strings (JSON keys), biases
+// numbers (checked against [-100, 100] with the other sampling fields).
+std::vector<std::pair<int32_t, float>> parse_logit_bias(const Json& body, int64_t vocab_size) {
+  std::vector<std::pair<int32_t, float>> out;
+  const Json* v = field(body, "logit_bias");
+  if (v == nullptr) return out;
+  if (!v->is_object())
+    throw bad_request("logit_bias must be an object mapping token ids to biases", "logit_bias");
+  for (auto it = v->begin(); it != v->end(); ++it) {
+    const std::string& key = it.key();
+    int64_t id = -1;
+    const auto [end, ec] = std::from_chars(key.data(), key.data() + key.size(), id);
+    if (ec != std::errc() || end != key.data() + key.size() || key.empty() || id < 0 ||
+        id >= vocab_size)
+      throw bad_request(str_cat("logit_bias: '", key, "' is not a token id in [0, ", vocab_size,
+                                ")"), "logit_bias");
+    if (!it.value().is_number())
+      throw bad_request(str_cat("logit_bias: the bias of token ", key, " must be a number"),
+                        "logit_bias");
+    out.emplace_back(int32_t(id), it.value().get<float>());
+  }
+  return out;
+}
+
+}  // namespace
+
 void parse_common(const Json& body, const ServeConfig& cfg, bool chat, Request* r) {
   SamplingFields f = default_sampling_fields(cfg.generation);
   if (auto v = opt_number(body, "temperature")) f.temperature = *v;
@@ -41,6 +70,7 @@ void parse_common(const Json& body, const ServeConfig& cfg, bool chat, Request* 
   if (auto v = opt_number(body, "frequency_penalty")) f.frequency_penalty = *v;
   if (auto v = opt_number(body, "repetition_penalty")) f.repetition_penalty = *v;
   if (auto v = opt_int(body, "seed")) f.seed = *v;
+  f.logit_bias = parse_logit_bias(body, cfg.vocab_size);
   validate_sampling_fields(f);
   r->sampling = to_sampling_params(f);
 

@@ -30,6 +30,10 @@ void validate_sampling_fields(const SamplingFields& f) {
   if (!(f.frequency_penalty >= -2 && f.frequency_penalty <= 2))
     throw bad_request(str_cat("frequency_penalty must be in [-2, 2], got ", f.frequency_penalty),
                       "frequency_penalty");
+  for (const auto& [t, b] : f.logit_bias)
+    if (!(b >= -100 && b <= 100))
+      throw bad_request(str_cat("logit_bias values must be in [-100, 100], got ", b, " for token ",
+                                t), "logit_bias");
   if (!(f.repetition_penalty > 0))
     throw bad_request(str_cat("repetition_penalty must be greater than zero, got ",
                               f.repetition_penalty), "repetition_penalty");
@@ -45,6 +49,7 @@ engine::SamplingParams to_sampling_params(const SamplingFields& f) {
   p.frequency_penalty = float(f.frequency_penalty);
   p.repetition_penalty = float(f.repetition_penalty);
   if (f.seed) p.seed = uint64_t(*f.seed);
+  p.logit_bias = f.logit_bias;
   return p;
 }
 

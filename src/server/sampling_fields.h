@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include "io/model_config.h"
 #include "qinfer/request.h"
@@ -20,6 +22,7 @@ struct SamplingFields {
   double frequency_penalty = 0.0;
   double repetition_penalty = 1.0;
   std::optional<int64_t> seed;
+  std::vector<std::pair<int32_t, float>> logit_bias;  // token id -> bias in [-100, 100]
 };
 
 SamplingFields default_sampling_fields(const io::GenerationConfig& g);

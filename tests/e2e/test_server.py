@@ -262,6 +262,11 @@ def test_bad_input_gets_error_and_server_survives(srv, client):
         (dict(raw=b'{"model": "tiny", "prompt": "\xff\xfe bad utf8", "max_tokens": 2}'), 400, None),
         (dict(body=[1, 2, 3]), 400, None),
         (dict(body={**ok, "stream_options": {"include_usage": True}}), 400, "stream_options"),
+        (dict(body={**ok, "logit_bias": {"12": 150}}), 400, "logit_bias"),              # range
+        (dict(body={**ok, "logit_bias": {"999999": 1}}), 400, "logit_bias"),            # vocab
+        (dict(body={**ok, "logit_bias": {"x1": 1}}), 400, "logit_bias"),                # not an id
+        (dict(body={**ok, "logit_bias": {"12": "up"}}), 400, "logit_bias"),
+        (dict(body={**ok, "logit_bias": [12, 5]}), 400, "logit_bias"),
     ]
     for kw, status, param in cases:
         st, data = post(srv, "/v1/completions", kw.get("body"), raw=kw.get("raw"))
@@ -287,6 +292,30 @@ def test_bad_input_gets_error_and_server_survives(srv, client):
     check_error(st, data, 404)
     # And the server still serves.
     assert greedy_completion(client, "still alive?", n=3).usage.completion_tokens == 3
+
+
+def test_logit_bias(client, hf_tok):
+    """OpenAI's logit_bias through the official client: +100 on one token makes greedy pick it
+    every step (completions and chat), -100 bans the unbiased greedy choice; logprobs stay the
+    raw model's (the forced token's logprob is not 0)."""
+    target = hf_tok.encode(" banana", add_special_tokens=False).ids[0]
+    r = client.completions.create(model="tiny", prompt="Bias test", max_tokens=4, temperature=0,
+                                  logit_bias={str(target): 100}, logprobs=1,
+                                  extra_body={"ignore_eos": True})
+    assert r.choices[0].text == hf_tok.decode([target] * 4)
+    assert all(lp < -1e-3 for lp in r.choices[0].logprobs.token_logprobs)
+    plain = client.completions.create(model="tiny", prompt="Bias test", max_tokens=1,
+                                      temperature=0, extra_body={"ignore_eos": True})
+    first = hf_tok.encode(plain.choices[0].text, add_special_tokens=False).ids
+    assert hf_tok.decode(first) == plain.choices[0].text
+    banned = client.completions.create(model="tiny", prompt="Bias test", max_tokens=1,
+                                       temperature=0, logit_bias={str(t): -100 for t in first},
+                                       extra_body={"ignore_eos": True})
+    assert banned.choices[0].text != plain.choices[0].text
+    c = client.chat.completions.create(model="tiny", messages=[{"role": "user", "content": "hi"}],
+                                       max_tokens=3, temperature=0, logit_bias={str(target): 100},
+                                       extra_body={"ignore_eos": True})
+    assert c.choices[0].message.content == hf_tok.decode([target] * 3)
 
 
 def test_client_disconnect_cancels(srv, client):

@@ -88,6 +88,38 @@ TEST(Sampler, PresenceAndFrequencyOverGeneratedOnly) {
   EXPECT_FLOAT_EQ(p[2], 1.0f - 0.5f - 0.75f);
 }
 
+// OpenAI's logit_bias: added to the logits before the penalties and everything after them;
+// log-probabilities stay those of the raw row.
+TEST(Sampler, LogitBiasAddsBeforePenaltiesAndKeepsRawLogprobs) {
+  SamplingParams p{.temperature = 0.0f, .repetition_penalty = 2.0f};
+  p.logit_bias = {{1, 10.0f}, {2, -3.0f}, {7, 5.0f}};  // 7: past this row, skipped
+  Sampler s(p);
+  std::vector<float> l = {4.0f, -4.0f, 4.0f, 1.0f};
+  std::vector<int32_t> prompt = {1}, gen = {};
+  // token 1: (-4 + 10) = 6 > 0, in context: / 2 -> 3; token 2: 4 - 3 = 1.
+  EXPECT_EQ(s.processed_logits(l, prompt, gen), (std::vector<float>{4.0f, 3.0f, 1.0f, 1.0f}));
+  // Greedy follows the bias; the logprob is the raw row's.
+  SamplingParams g{.temperature = 0.0f};
+  g.logit_bias = {{3, 100.0f}};
+  Sampler sg(g);
+  const SampleResult r = sg.sample(l, {}, {});
+  EXPECT_EQ(r.token, 3);
+  double lse = 0;
+  for (float v : l) lse += std::exp(double(v));
+  EXPECT_NEAR(r.logprob, 1.0 - std::log(lse), 1e-5);
+  // -100 bans the argmax under sampling too.
+  SamplingParams b{.temperature = 1.0f, .seed = 7};
+  b.logit_bias = {{0, -100.0f}, {2, -100.0f}};
+  Sampler sb(b);
+  for (int i = 0; i < 200; ++i) {
+    const int32_t t = sb.sample(l, {}, {}).token;
+    EXPECT_TRUE(t == 1 || t == 3) << t;
+  }
+  SamplingParams bad{};
+  bad.logit_bias = {{0, 101.0f}};
+  EXPECT_THROW(validate(bad), Error);
+}
+
 TEST(Sampler, TemperatureScalesLogits) {
   Sampler s({.temperature = 0.5f});
   std::vector<float> p = s.processed_logits(std::vector<float>{1.0f, -2.0f}, {}, {});
