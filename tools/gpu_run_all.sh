@@ -102,7 +102,15 @@ case $STEPS in *n*)  # switches waiting for a measurement (session 3): tests wit
       --out $OUT/bench_8b_p128_$T.json 2>&1 | grep -E "decode tok/s" | sed "s/^/$T /" | tee -a $OUT/bench.log
   done
   QINFER_CUDA_VEC_PRODUCERS=1 timeout 120 $B/apps/qinfer bench --model $M --prompt-len 2048 \
-    --decode-len 8 --out $OUT/bench_8b_p2048_vec.json 2>&1 | grep -E "prefill ms" | tee -a $OUT/bench.log;; esac
+    --decode-len 8 --out $OUT/bench_8b_p2048_vec.json 2>&1 | grep -E "prefill ms" | tee -a $OUT/bench.log
+  if [ -d /tmp/llama1b_fp8 ]; then  # after step o
+    for V in QINFER_CUDA_N=0 "QINFER_CUDA_VEC_PRODUCERS=1 QINFER_CUDA_MERGE4=1"; do
+      T=$(echo $V | tr ' =' '__')
+      env $V timeout 120 $B/apps/qinfer bench --model /tmp/llama1b_fp8 --prompt-len 128 \
+        --decode-len 256 --out $OUT/bench_1b_p128_$T.json 2>&1 | grep -E "decode tok/s" \
+        | sed "s/^/1b $T /" | tee -a $OUT/bench.log
+    done
+  fi;; esac
 case $STEPS in *c*)  # generate / perplexity on the GPU vs the CPU (tests/e2e, tiny random model)
   (cd tests/e2e && QINFER_BIN=$PWD/../../$B/apps/qinfer timeout 200 python3 -m pytest -x -q \
     test_cli_generate.py -k "device" 2>&1 | tail -5) | tee $OUT/test_cli_device.log;; esac
