@@ -94,6 +94,9 @@ case $STEPS in *p*)  # per-kernel GPU time (Nsight Compute, one metric, clocks a
 case $STEPS in *n*)  # switches waiting for a measurement (session 3): tests with them on, then A/B
   QINFER_CUDA_MERGE4=1 timeout 200 $B/tests/test_ops --gtest_filter='CudaAttention.*' 2>&1 \
     | tee $OUT/test_ops_merge4.log | tail -3
+  QINFER_CUDA_VEC_PRODUCERS=1 QINFER_CUDA_MERGE4=1 timeout 300 $B/bench/gpu_golden --tol-fp8 6e-2 \
+    --out $OUT/gpu_golden_vec_merge4.json tests/golden/data/* tests/quant/data/fp8_* 2>&1 \
+    | tee $OUT/gpu_golden_vec_merge4.log | tail -12
   M=/tmp/llama8b_fp8
   for V in QINFER_CUDA_N=0 QINFER_CUDA_VEC_PRODUCERS=1 QINFER_CUDA_MERGE4=1 QINFER_CUDA_ATTN_TC=1 \
            "QINFER_CUDA_VEC_PRODUCERS=1 QINFER_CUDA_MERGE4=1"; do
