@@ -58,6 +58,22 @@ std::vector<std::pair<int32_t, float>> parse_logit_bias(const Json& body, int64_
   return out;
 }
 
+// vLLM request fields that change the output and that qinfer does not implement: a 400
+// naming the field, never a silently different answer. (Fields that do not change the
+// output, such as `user`, are ignored as vLLM ignores unknown ones.)
+void reject_unsupported(const Json& body, int n) {
+  for (const char* name : {"guided_json", "guided_regex", "guided_choice", "guided_grammar",
+                           "structured_outputs", "allowed_token_ids", "bad_words",
+                           "prompt_logprobs", "truncate_prompt_tokens"})
+    if (field(body, name))
+      throw bad_request(str_cat("'", name, "' is not supported by this server"), name);
+  if (auto v = opt_bool(body, "use_beam_search"); v && *v)
+    throw bad_request("beam search is not supported by this server", "use_beam_search");
+  if (auto v = opt_int(body, "best_of"); v && *v != 1 && *v != n)
+    throw bad_request(str_cat("best_of ", *v, " is not supported (only best_of = n)"),
+                      "best_of");
+}
+
 }  // namespace
 
 void parse_common(const Json& body, const ServeConfig& cfg, bool chat, Request* r) {
@@ -108,6 +124,7 @@ void parse_common(const Json& body, const ServeConfig& cfg, bool chat, Request* 
       throw bad_request(str_cat("n must be in [1, ", cfg.max_num_seqs, "], got ", *v), "n");
     r->n = int(*v);
   }
+  reject_unsupported(body, r->n);
   r->stop = opt_strings(body, "stop");
   r->stop_token_ids = opt_token_ids(body, "stop_token_ids");
   for (int32_t t : r->stop_token_ids)

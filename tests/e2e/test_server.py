@@ -267,10 +267,23 @@ def test_bad_input_gets_error_and_server_survives(srv, client):
         (dict(body={**ok, "logit_bias": {"x1": 1}}), 400, "logit_bias"),                # not an id
         (dict(body={**ok, "logit_bias": {"12": "up"}}), 400, "logit_bias"),
         (dict(body={**ok, "logit_bias": [12, 5]}), 400, "logit_bias"),
+        # vLLM fields that would change the answer and are not implemented: refused, not ignored.
+        (dict(body={**ok, "guided_json": {"type": "object"}}), 400, "guided_json"),
+        (dict(body={**ok, "guided_choice": ["a", "b"]}), 400, "guided_choice"),
+        (dict(body={**ok, "allowed_token_ids": [1, 2]}), 400, "allowed_token_ids"),
+        (dict(body={**ok, "bad_words": ["x"]}), 400, "bad_words"),
+        (dict(body={**ok, "use_beam_search": True}), 400, "use_beam_search"),
+        (dict(body={**ok, "best_of": 3}), 400, "best_of"),
+        (dict(body={**ok, "truncate_prompt_tokens": 5}), 400, "truncate_prompt_tokens"),
     ]
     for kw, status, param in cases:
         st, data = post(srv, "/v1/completions", kw.get("body"), raw=kw.get("raw"))
         check_error(st, data, status, param)
+    # Harmless values of those fields, and fields that do not change the answer, are accepted.
+    for extra in ({"best_of": 1}, {"use_beam_search": False}, {"user": "someone"},
+                  {"guided_json": None}):
+        st, data = post(srv, "/v1/completions", {**ok, **extra})
+        assert st == 200, (extra, data)
     st, data = post(srv, "/v1/chat/completions", {"model": "tiny", "messages": "hello"})
     check_error(st, data, 400, "messages")
     st, data = post(srv, "/v1/chat/completions", {"model": "tiny", "messages": [{"content": "x"}]})
