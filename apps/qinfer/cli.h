@@ -58,6 +58,10 @@ struct Registrar {
 
 std::map<std::string, Command>& registry();
 
+// The command line this process was started with (argv joined by spaces), for result files.
+const std::string& command_line();
+void set_command_line(int argc, char** argv);
+
 // --device auto|cpu|cuda (auto: cuda when a CUDA device is present, which starts the CUDA
 // backend); throws naming the value, or when cuda is asked for and there is none.
 Device parse_device(const std::string& value);

@@ -7,6 +7,8 @@
 // prefill, paged KV cache, sampling as the server does it): N random-token prompts, greedy,
 // ignore_eos so that each produces exactly --output-len tokens, at most --max-concurrency
 // running at once, all submitted at t = 0 (vLLM's `bench throughput` setting).
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -303,6 +305,15 @@ int run_bench(Args& args) {
   j["hbm_copy_gbs"] = ceil.hbm_gbs;
   j["gemm_tflops"] = ceil.gemm_tflops;
   j["gemm_dtype"] = fp8 ? "fp8" : "bf16";
+  // What made this file: the command and every QINFER_* switch in the environment.
+  j["command"] = command_line();
+  Json env = Json::object();
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string kv = *e;
+    if (kv.rfind("QINFER_", 0) == 0 && kv.find('=') != std::string::npos)
+      env[kv.substr(0, kv.find('='))] = kv.substr(kv.find('=') + 1);
+  }
+  j["env"] = env;
   if (!out.empty()) write_json_file(out, j);
   return 0;
 }

@@ -15,6 +15,17 @@ std::map<std::string, Command>& registry() {
 
 Registrar::Registrar(Command c) { registry().emplace(c.name, std::move(c)); }
 
+namespace {
+std::string g_command_line;
+}  // namespace
+
+const std::string& command_line() { return g_command_line; }
+
+void set_command_line(int argc, char** argv) {
+  g_command_line.clear();
+  for (int i = 0; i < argc; ++i) (g_command_line += i > 0 ? " " : "") += argv[i];
+}
+
 Args::Args(std::vector<std::string> argv, std::vector<std::string> flags) {
   for (size_t i = 0; i < argv.size(); ++i) {
     const std::string& a = argv[i];
@@ -143,6 +154,7 @@ int main(int argc, char** argv) {
     print_usage();
     return 2;
   }
+  set_command_line(argc, argv);
   try {
     Args args(std::vector<std::string>(argv + 2, argv + argc), it->second.flags);
     if (args.help()) {
