@@ -224,6 +224,14 @@ Json run_throughput(std::shared_ptr<model::LlamaModel> m,
       mt.steps ? (mt.step.sum - mt.forward.sum - mt.device_wait_seconds) / double(mt.steps) * 1e3
                : 0.0;
   std::printf("%-34s %12.3f\n", "host ms per step (GPU idle)", host_ms);
+  const double per = mt.steps ? 1e3 / double(mt.steps) : 0.0;
+  const Json phases{{"schedule", mt.schedule_seconds * per}, {"forward_launch", mt.forward.sum * per},
+                    {"prepare", mt.prepare_seconds * per}, {"draw", mt.draw_seconds * per},
+                    {"apply", mt.apply_seconds * per}, {"emit", mt.emit_seconds * per}};
+  std::printf("%-34s", "  ms per step by phase");
+  for (auto it = phases.begin(); it != phases.end(); ++it)
+    std::printf(" %s %.3f", it.key().c_str(), it.value().get<double>());
+  std::printf("\n");
   std::printf("%-34s %12llu\n", "preemptions", (unsigned long long)mt.preemptions);
   std::printf("%-34s %12lld\n", "KV cache capacity tokens", (long long)kv_tokens);
   return Json{{"mode", "throughput"}, {"num_prompts", N}, {"input_len", I}, {"output_len", O},
@@ -231,7 +239,8 @@ Json run_throughput(std::shared_ptr<model::LlamaModel> m,
               {"wall_s", total}, {"output_tok_s", out_tok_s}, {"total_tok_s", total_tok_s},
               {"mean_ttft_ms", ttft_ms}, {"mean_itl_ms", itl_ms}, {"steps", mt.steps},
               {"forward_s", mt.forward.sum}, {"device_wait_s", mt.device_wait_seconds},
-              {"host_ms_per_step", host_ms}, {"preemptions", mt.preemptions},
+              {"host_ms_per_step", host_ms}, {"ms_per_step_by_phase", phases},
+              {"preemptions", mt.preemptions},
               {"sample_on", o.sample_on == engine::SampleOn::kHost     ? "host"
                             : o.sample_on == engine::SampleOn::kDevice ? "device"
                                                                        : "auto"},

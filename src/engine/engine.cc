@@ -184,6 +184,7 @@ bool Engine::step() {
 }
 
 bool Engine::step_body(double* forward_s, int64_t* n_decode) {
+  const double t0 = now_s();
   drain_inbox();
   SchedulerOutput out = sched_->schedule();
   if (out.empty()) {
@@ -196,6 +197,7 @@ bool Engine::step_body(double* forward_s, int64_t* n_decode) {
   double tf = now_s();
   run_forward(out, device, &logits);
   *forward_s = now_s() - tf;
+  const double t_sched = tf - t0, t1 = now_s();
   sched_->commit(out);
   int64_t row = 0;
   std::vector<SampleJob> jobs;
@@ -211,11 +213,9 @@ bool Engine::step_body(double* forward_s, int64_t* n_decode) {
       row += 1;
     }
   }
+  const double t2 = now_s();
   if (device) {
-    const double tw = now_s();
     draw_on_device(jobs, logits);
-    std::lock_guard<std::mutex> lock(mu_);
-    metrics_.device_wait_seconds += now_s() - tw;
   } else {
     // Each sequence has its own sampler (and RNG), so rows are drawn in parallel; what
     // follows (detokenize, stop checks, outputs) stays in order on this thread.
@@ -224,10 +224,22 @@ bool Engine::step_body(double* forward_s, int64_t* n_decode) {
       for (int64_t i = b; i < e; ++i) draw(jobs[size_t(i)], base);
     });
   }
+  const double t3 = now_s();
   for (const SampleJob& j : jobs) *n_decode += j.sc->seq->n_generated() > 0;
   for (SampleJob& j : jobs) apply_sample(j);
+  const double t4 = now_s();
   emit_all();
   update_gauges();
+  const double t5 = now_s();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (device) metrics_.device_wait_seconds += t3 - t2;
+    metrics_.schedule_seconds += t_sched;
+    metrics_.prepare_seconds += t2 - t1;
+    metrics_.draw_seconds += t3 - t2;
+    metrics_.apply_seconds += t4 - t3;
+    metrics_.emit_seconds += t5 - t4;
+  }
   return true;
 }
 

@@ -52,6 +52,12 @@ struct EngineMetrics {
   // step time outside it and outside the forward's launches (step.sum - forward.sum -
   // device_wait_seconds) is host work (scheduling, outputs) the GPU sits idle for.
   double device_wait_seconds = 0.0;
+  // Engine-thread seconds per phase of a step, summed over steps (for finding host overhead):
+  // scheduling (inbox, schedule, block copies), preparing the samples (commit, sampling jobs),
+  // drawing (the device wait or the host sampler), applying tokens (detokenize, stop checks),
+  // emitting outputs (callbacks, gauges). The forward's own time is `forward`.
+  double schedule_seconds = 0.0, prepare_seconds = 0.0, draw_seconds = 0.0,
+         apply_seconds = 0.0, emit_seconds = 0.0;
 };
 
 }  // namespace qinfer::engine
