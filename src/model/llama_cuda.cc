@@ -20,11 +20,10 @@
 // write the same K/V to the same slot and their logits are dropped.
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
 #include <map>
-#include <string>
 
+#include "core/env.h"
 #include "core/error.h"
 #include "model/llama_internal.h"
 #include "ops/cuda/attention_decode_tc.h"
@@ -38,16 +37,6 @@ namespace cu = ops::cuda;
 namespace {
 
 constexpr int64_t kMaxGraphBatch = 256;
-
-bool env_off(const char* name) {
-  const char* v = std::getenv(name);
-  return v != nullptr && std::string(v) == "0";
-}
-
-bool env_on(const char* name) {
-  const char* v = std::getenv(name);
-  return v != nullptr && std::string(v) == "1";
-}
 
 // Batch sizes with a graph: every size to 8, then steps of 8 to 64, of 32 to 256.
 int64_t graph_bucket(int64_t n) {
@@ -99,11 +88,7 @@ struct AttnPlan {
 // 16 tokens on (batches where the cache, not the launch count, sets the time);
 // QINFER_CUDA_ATTN_TC=0 never, =1 for any batch.
 bool use_tc_decode(int64_t n, const cu::AttnDims& d, const cu::KvCacheView& kv) {
-  static const int mode = [] {
-    const char* v = std::getenv("QINFER_CUDA_ATTN_TC");
-    if (v == nullptr) return 2;
-    return std::string(v) == "0" ? 0 : std::string(v) == "1" ? 1 : 2;
-  }();
+  static const int mode = env_switch("QINFER_CUDA_ATTN_TC", 2);
   if (mode == 0 || !cu::attention_decode_tc_supported(d, kv)) return false;
   return mode == 1 || n >= 16;
 }
@@ -116,15 +101,15 @@ struct Buffers {
 
 }  // namespace
 
-bool cuda_runner_enabled() { return !env_on("QINFER_CUDA_GENERIC"); }
+bool cuda_runner_enabled() { return env_switch("QINFER_CUDA_GENERIC", 0) != 1; }
 
 struct CudaRunner::Impl {
   const io::ModelConfig& c;
   const LlamaWeights& w;
   cu::AttnDims dims;
-  bool graphs_on = !env_off("QINFER_CUDA_GRAPHS");
-  bool bf16_gate_up = !env_off("QINFER_CUDA_BF16_GATE_UP");
-  bool fused_decode = !env_off("QINFER_CUDA_FUSED_DECODE");
+  bool graphs_on = env_switch("QINFER_CUDA_GRAPHS", 1) != 0;
+  bool bf16_gate_up = env_switch("QINFER_CUDA_BF16_GATE_UP", 1) != 0;
+  bool fused_decode = env_switch("QINFER_CUDA_FUSED_DECODE", 1) != 0;
 
   Buffers eager;  // grows with the largest batch seen
   Tensor meta_dev;

@@ -30,11 +30,10 @@
 // Scores stay in base 2: q is pre-multiplied by scale * log2(e) (and by k_scale for FP8, whose
 // codes are read unscaled); v_scale multiplies the output.
 #include <algorithm>
-#include <cstdlib>
-#include <string>
 #include <cmath>
 #include <type_traits>
 
+#include "core/env.h"
 #include "ops/cuda/attention_device.h"
 #include "ops/cuda/cuda_common.h"
 #include "ops/cuda/pdl.cuh"
@@ -462,10 +461,7 @@ DecodeArgs decode_args(const float* qkv, const AttnBatch& b, const AttnDims& d,
   const bool fp8 = kv.dtype == DType::kF8E4M3;
   a.q_mul = d.scale * attn::kLog2e * (fp8 ? kv.k_scale : 1.0f);
   a.v_mul = fp8 ? kv.v_scale : 1.0f;
-  static const bool merge4 = [] {
-    const char* v = std::getenv("QINFER_CUDA_MERGE4");
-    return v != nullptr && std::string(v) == "1";
-  }();
+  static const bool merge4 = env_switch("QINFER_CUDA_MERGE4", 0) == 1;
   a.merge4 = merge4;
   if (a.n_split > 1) {
     void* scratch = b.partials != nullptr ? b.partials : g_scratch.get(b.n_tok, d, a.n_split, s);

@@ -10,13 +10,12 @@
 // grid has one warp per row, so there is no persistent-grid wave imbalance.
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
-#include <string>
 #include <utility>
 
+#include "core/env.h"
 #include "ops/cuda/cuda_common.h"
 #include "ops/cuda/cuda_ops.h"
 #include "ops/cuda/fp8_device.cuh"
@@ -430,11 +429,7 @@ constexpr size_t kRowCacheMax = size_t(96) << 10;
 // prefill, where its shared memory costs occupancy (2048-token TTFT 46.3 ms without, 47.9 with).
 // QINFER_CUDA_ROW_CACHE=0 turns it off, =1 uses it for every batch.
 int row_cache_mode() {
-  static const int mode = [] {
-    const char* v = std::getenv("QINFER_CUDA_ROW_CACHE");
-    if (v == nullptr) return 2;
-    return std::string(v) == "0" ? 0 : std::string(v) == "1" ? 1 : 2;
-  }();
+  static const int mode = env_switch("QINFER_CUDA_ROW_CACHE", 2);
   return mode;
 }
 
@@ -465,10 +460,7 @@ void launch_producer(void (*kernel)(KArgs...), int64_t n, ActOut o, Args&&... ar
 int g_producer_path = 0;
 
 bool vec_producers_on() {
-  static const bool env = [] {
-    const char* v = std::getenv("QINFER_CUDA_VEC_PRODUCERS");
-    return v != nullptr && std::string(v) == "1";
-  }();
+  static const bool env = env_switch("QINFER_CUDA_VEC_PRODUCERS", 0) == 1;
   return g_producer_path == 2 || (g_producer_path == 0 && env);
 }
 

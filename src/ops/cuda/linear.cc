@@ -4,9 +4,8 @@
 //   larger n: cuBLASLt on tensor cores (FP8 x FP8 with per-token x per-channel scales, or
 //     BF16 x BF16), fp32 accumulation and F32 output.
 #include <cstdint>
-#include <cstdlib>
-#include <string>
 
+#include "core/env.h"
 #include "ops/cuda/cuda_common.h"
 #include "ops/cuda/cuda_ops.h"
 #include "ops/cuda/linear_cuda.h"
@@ -27,27 +26,18 @@ ScratchBuffer g_wsvec;  // per-tensor weight scale expanded to (n_out)
 // per-channel scales in our fp32 epilogue instead of cuBLASLt's outer-vector scale mode (to
 // compare the two numerically).
 bool fp8_scales_in_epilogue() {
-  static const bool on = [] {
-    const char* v = std::getenv("QINFER_CUDA_FP8_EPILOGUE");
-    return v != nullptr && std::string(v) == "1";
-  }();
+  static const bool on = env_switch("QINFER_CUDA_FP8_EPILOGUE", 0) == 1;
   return on;
 }
 
 // QINFER_CUDA_GEMV_UNFUSED=1 keeps the two-kernel decode path (quantize, then GEMV).
 bool fused_enabled() {
-  static const bool on = [] {
-    const char* v = std::getenv("QINFER_CUDA_GEMV_UNFUSED");
-    return v == nullptr || std::string(v) != "1";
-  }();
+  static const bool on = env_switch("QINFER_CUDA_GEMV_UNFUSED", 0) != 1;
   return on;
 }
 
 bool gemm_enabled() {
-  static const bool enabled = [] {
-    const char* v = std::getenv("QINFER_CUDA_GEMV_ONLY");
-    return v == nullptr || std::string(v) != "1";
-  }();
+  static const bool enabled = env_switch("QINFER_CUDA_GEMV_ONLY", 0) != 1;
   return enabled;
 }
 

@@ -9,9 +9,9 @@
 
 #include <cuda_runtime.h>
 
-#include <cstdlib>
-#include <string>
 #include <utility>
+
+#include "core/env.h"
 
 #include "ops/cuda/cuda_common.h"
 
@@ -29,10 +29,7 @@ __device__ __forceinline__ void pdl_trigger() {
 }
 
 inline bool pdl_enabled() {
-  static const bool on = [] {
-    const char* v = std::getenv("QINFER_CUDA_PDL");
-    return (v == nullptr || std::string(v) != "0") && compute_capability() >= 90;
-  }();
+  static const bool on = env_switch("QINFER_CUDA_PDL", 1) != 0 && compute_capability() >= 90;
   return on;
 }
 
