@@ -586,6 +586,17 @@ ScratchBuffer g_tmp_y;   // GEMM output before the residual add
 ScratchBuffer g_tmp_x;   // decoded codes for the GEMV fallback
 ScratchBuffer g_wsvec;   // per-tensor weight scale as a vector
 
+// The FP8 weight's scales as one per output channel, for cuBLASLt's outer-vector scale mode:
+// the checkpoint's own when per-channel, else the per-tensor scale broadcast into a scratch
+// vector on stream s.
+const float* channel_scales(const LinearWeight& w, cudaStream_t s) {
+  const float* ws = w.weight_scale.data_as<float>();
+  if (w.weight_scale.numel() == w.n_out && w.n_out != 1) return ws;
+  float* v = static_cast<float*>(g_wsvec.get(size_t(w.n_out) * sizeof(float)));
+  expand_scalar_f32(ws, v, w.n_out, s);
+  return v;
+}
+
 }  // namespace
 
 void set_producer_path(int p) {
@@ -607,7 +618,7 @@ ActSpec act_spec(const LinearWeight& w, int64_t n) {
   const DType wt = w.weight.dtype();
   const bool fp8 = wt == DType::kF8E4M3;
   const bool dense = wt == DType::kBF16 || wt == DType::kF16 || wt == DType::kF32;
-  const bool aligned = w.n_in % 16 == 0 && reinterpret_cast<uintptr_t>(w.weight.data()) % 16 == 0;
+  const bool aligned = w.n_in % 16 == 0 && aligned_to(w.weight.data(), 16);
   if (n <= 8 && aligned && (fp8 || dense)) {
     s.layout = ActLayout::kSlotF32;
     s.quant = fp8 ? w.act_quant : ActQuant::kNone;
@@ -695,13 +706,7 @@ bool linear_act_bf16(const LinearWeight& w, const Act& x, void* y) {
   QINFER_CHECK(x.spec.n_in == w.n_in, "linear_act_bf16 ", w.name, ": activation has ",
                x.spec.n_in, " inputs, weight ", w.n_in);
   cudaStream_t s = stream();
-  const bool per_channel = w.weight_scale.numel() == w.n_out && w.n_out != 1;
-  const float* wsv = w.weight_scale.data_as<float>();
-  if (!per_channel) {
-    float* v = static_cast<float*>(g_wsvec.get(size_t(w.n_out) * sizeof(float)));
-    expand_scalar_f32(wsv, v, w.n_out, s);
-    wsv = v;
-  }
+  const float* wsv = channel_scales(w, s);
   return gemm_lt(DType::kF8E4M3, w.weight.data(), x.data, y, n, w.n_in, w.n_out, x.scale, wsv, s,
                  /*accumulate=*/false, DType::kBF16) == GemmResult::kDone;
 }
@@ -732,12 +737,7 @@ void linear_act(const LinearWeight& w, const Act& x, float* y, bool accumulate) 
       }
     }
     case ActLayout::kCodesU8: {
-      const float* wsv = ws;
-      if (!per_channel) {
-        float* v = static_cast<float*>(g_wsvec.get(size_t(w.n_out) * sizeof(float)));
-        expand_scalar_f32(ws, v, w.n_out, s);
-        wsv = v;
-      }
+      const float* wsv = channel_scales(w, s);
       // With the scales applied inside cuBLASLt the GEMM adds into y itself (beta = 1): no
       // temporary, no separate add over (n, n_out).
       if (accumulate &&
