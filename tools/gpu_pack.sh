@@ -15,7 +15,7 @@ cp $B/lib/* $D/lib/ 2>/dev/null || cp .gpu_assets/lib/* $D/lib/
 T=${TOKENIZER_DIR:-.gpu_assets/tiny_llama}
 if [ -f $T/tokenizer.json ]; then
   mkdir -p $D/tok && gzip -c $T/tokenizer.json > $D/tok/tokenizer.json.gz
-  cp $T/tokenizer_config.json $D/tok/
+  cp $T/tokenizer_config.json $T/generation_config.json $D/tok/
 fi
 strip $D/apps/* $D/tests/* $D/bench/* 2>/dev/null || true
 du -sh $D

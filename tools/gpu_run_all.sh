@@ -16,6 +16,7 @@
 #   o. Llama-3.2-1B-shaped FP8 (16 layers): decode latency at batch 1
 #   p. after 5: Nsight Compute per-kernel times of an 8B prefill (2048) and of decode steps
 #   c. generate --device cuda against --device cpu (tests/e2e/test_cli_generate.py -k device)
+#   f. after 5 (and o): batch-1 decode A/B of QINFER_CUDA_FUSED_GEMV x QINFER_CUDA_ATTN_LATENCY
 #   n. after 5: the unmeasured switches (QINFER_CUDA_VEC_PRODUCERS, QINFER_CUDA_MERGE4, tensor-core
 #      decode attention at batch 1): attention tests with MERGE4 on, then decode / prefill A/B
 # Binaries come prebuilt (tools/gpu_pack.sh -> .gpu_assets/b, carried; B= overrides); the checkpoints are generated here, on local
@@ -114,6 +115,22 @@ case $STEPS in *n*)  # switches waiting for a measurement (session 3): tests wit
         | sed "s/^/1b $T /" | tee -a $OUT/bench.log
     done
   fi;; esac
+case $STEPS in *f*)  # session 4 switches, A/B at batch 1: fused decode GEMVs, latency attention
+  for M in /tmp/llama8b_fp8 /tmp/llama1b_fp8; do
+    [ -d $M ] || continue
+    for V in "QINFER_CUDA_FUSED_GEMV=0 QINFER_CUDA_ATTN_LATENCY=0" "QINFER_CUDA_FUSED_GEMV=1 QINFER_CUDA_ATTN_LATENCY=0" \
+             "QINFER_CUDA_FUSED_GEMV=0 QINFER_CUDA_ATTN_LATENCY=1" "QINFER_CUDA_FUSED_GEMV=1 QINFER_CUDA_ATTN_LATENCY=1"; do
+      T=$(basename $M)_$(echo $V | tr ' =' '__')
+      env $V timeout 120 $B/apps/qinfer bench --model $M --prompt-len ${F_PROMPT:-128} --decode-len 128 \
+        --out $OUT/bench_$T.json 2>&1 | grep -E "decode tok/s" | sed "s/^/$T /" | tee -a $OUT/bench.log
+    done
+  done;; esac
 case $STEPS in *c*)  # generate / perplexity on the GPU vs the CPU (tests/e2e, tiny random model)
+  # tests/e2e/tiny_llama.py reads the tokenizer from ../shared beside the checkout (not carried).
+  T=../shared/models/llama3.1-tokenizer
+  if [ ! -f $T/tokenizer.json ] && [ -f $B/tok/tokenizer.json.gz ]; then
+    mkdir -p $T && gunzip -c $B/tok/tokenizer.json.gz > $T/tokenizer.json
+    cp $B/tok/tokenizer_config.json $B/tok/generation_config.json $T/
+  fi
   (cd tests/e2e && QINFER_BIN=$PWD/../../$B/apps/qinfer timeout 200 python3 -m pytest -x -q \
     test_cli_generate.py -k "device" 2>&1 | tail -5) | tee $OUT/test_cli_device.log;; esac

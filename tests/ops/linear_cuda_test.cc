@@ -374,6 +374,96 @@ TEST(FusedCuda, PrefillProducersAndBf16GateUp) {
   ops::cuda::set_producer_path(0);
 }
 
+// linear_fused (one kernel: the input's norm / quantization, the GEMV, and for gate_up the
+// silu * up epilogue) against the float64 formula on the CPU backend's activation, for every
+// weight format and activation mode, odd shapes, 1..4 rows, storing and adding; and it
+// declines (returns false, y untouched) where it does not apply.
+TEST(FusedCuda, LinearFusedMatchesFormula) {
+  QINFER_SKIP_WITHOUT_CUDA();
+  const uint32_t seed = testing::fresh_seed();
+  std::mt19937 rng(seed);
+  std::vector<Case> cases;
+  for (ActQuant aq : {ActQuant::kNone, ActQuant::kStaticPerTensor, ActQuant::kDynamicPerToken})
+    for (bool pc : {false, true}) cases.push_back({DType::kF8E4M3, aq, pc, aq == ActQuant::kNone});
+  for (DType dt : {DType::kBF16, DType::kF16, DType::kF32})
+    cases.push_back({dt, ActQuant::kNone, false, dt == DType::kBF16});
+  // (n_in, n_out): tiny, odd row counts (fewer than a block's 8 warps; not a multiple of 8),
+  // rows of 1..4 pieces and a ragged last piece (14352 FP8 = 3.5 pieces + 16 bytes), many rows
+  // per warp (the persistent grid wraps).
+  const std::vector<std::pair<int64_t, int64_t>> shapes = {
+      {64, 6}, {48, 37}, {512, 256}, {4096, 160}, {1040, 1}, {14352, 24}, {256, 9000}};
+  for (const Case& c : cases) {
+    for (auto [n_in, n_out] : shapes) {
+      for (int64_t n : {1, 2, 3, 4}) {
+        if (n_in > 8192 && n > 1) continue;  // x of every row must fit in shared memory
+        const std::string name = case_name(c, n, n_in, n_out) + " seed=" + std::to_string(seed);
+        const double tol = tolerance(c, n);
+        const double tol_q =
+            c.wt == DType::kF8E4M3 && c.aq != ActQuant::kNone ? std::max(tol, 5e-3) : tol;
+        auto check = [&](const Tensor& y, const Tensor& want, const char* what, double t) {
+          testing::Diff d = testing::compare(y, want);
+          ASSERT_TRUE(d.n_nan == 0 && d.rel < t)
+              << name << " " << what << ": " << testing::describe(d, y, want);
+        };
+        const LinearWeight w = make_weight(c, n_out, n_in, rng);
+        const LinearWeight wd = to_cuda(w);
+        Tensor x = testing::random_f32({n, n_in}, rng, -2.0f, 2.0f);
+        x.data_as<float>()[rng() % size_t(n * n_in)] = 9.0f;  // an outlier sets a row's scale
+        Tensor xd = x.to(Device::kCuda);
+        // Copy, storing and adding.
+        Tensor y = testing::poisoned_cuda({n, n_out});
+        ASSERT_TRUE(ops::cuda::linear_fused(wd, {xd.data_as<float>(), nullptr, 0.0f}, n,
+                                            y.data_as<float>(), false, false))
+            << name;
+        check(y, reference(w, x), "copy", tol);
+        Tensor y0 = testing::random_f32({n, n_out}, rng);
+        Tensor ya = y0.to(Device::kCuda);
+        ASSERT_TRUE(ops::cuda::linear_fused(wd, {xd.data_as<float>(), nullptr, 0.0f}, n,
+                                            ya.data_as<float>(), true, false));
+        Tensor want_acc = reference(w, x);
+        for (int64_t i = 0; i < want_acc.numel(); ++i)
+          want_acc.data_as<float>()[i] += y0.data_as<float>()[i];
+        check(ya, want_acc, "accumulate", tol);
+        // rms_norm (the residual stream is only read).
+        Tensor nw = testing::random_f32({n_in}, rng, 0.5f, 1.5f);
+        Tensor nwd = nw.to(Device::kCuda);
+        Tensor xn = Tensor::empty(DType::kF32, {n, n_in});
+        ops::rms_norm(x, nw, 1e-5f, xn);
+        Tensor yn = testing::poisoned_cuda({n, n_out});
+        ASSERT_TRUE(ops::cuda::linear_fused(wd, {xd.data_as<float>(), &nwd, 1e-5f}, n,
+                                            yn.data_as<float>(), false, false));
+        check(yn, reference(w, xn), "rms_norm", tol_q);
+        testing::Diff dx = testing::compare(xd, x);
+        ASSERT_TRUE(dx.max_abs == 0.0) << name << " the input changed";
+        // gate_up pairs: y = silu(gate) * up of the 2 n_out rows, as the CPU's silu_mul.
+        const LinearWeight gw = make_weight(c, 2 * n_out, n_in, rng);
+        Tensor gu = reference(gw, xn);
+        Tensor h = Tensor::empty(DType::kF32, {n, n_out});
+        ops::silu_mul(gu, h);
+        Tensor yh = testing::poisoned_cuda({n, n_out});
+        ASSERT_TRUE(ops::cuda::linear_fused(to_cuda(gw), {xd.data_as<float>(), &nwd, 1e-5f}, n,
+                                            yh.data_as<float>(), false, true));
+        check(yh, h, "silu pair", std::max(tol_q, 1e-4));
+      }
+    }
+  }
+  // Declines: more rows than it takes, rows too wide for shared memory, a pair that would add.
+  const Case c{DType::kF8E4M3, ActQuant::kDynamicPerToken, true, false};
+  const LinearWeight wd = to_cuda(make_weight(c, 32, 64, rng));
+  Tensor x = testing::random_f32({5, 64}, rng).to(Device::kCuda);
+  Tensor y = testing::random_f32({5, 32}, rng);
+  Tensor yd = y.to(Device::kCuda);
+  EXPECT_FALSE(ops::cuda::linear_fused(wd, {x.data_as<float>(), nullptr, 0.0f}, 5,
+                                       yd.data_as<float>(), false, false));
+  EXPECT_FALSE(ops::cuda::linear_fused(wd, {x.data_as<float>(), nullptr, 0.0f}, 1,
+                                       yd.data_as<float>(), true, true));
+  const LinearWeight wide = to_cuda(make_weight(c, 8, 14336 * 2, rng));
+  Tensor xw = testing::random_f32({2, 14336 * 2}, rng).to(Device::kCuda);
+  EXPECT_FALSE(ops::cuda::linear_fused(wide, {xw.data_as<float>(), nullptr, 0.0f}, 2,
+                                       yd.data_as<float>(), false, false));
+  EXPECT_EQ(testing::compare(yd, y).max_abs, 0.0);
+}
+
 TEST(LinearCuda, RejectsUnsupportedActivationDtype) {
   QINFER_SKIP_WITHOUT_CUDA();
   std::mt19937 rng(1);

@@ -160,7 +160,8 @@ __global__ void __launch_bounds__(1024) to_act_kernel(const float* x, ActOut o) 
   write_act_row(CopySrc{x + blockIdx.x * o.n_in}, blockIdx.x, o);
 }
 
-// ---- Vectorized producers (QINFER_CUDA_VEC_PRODUCERS=1 / set_producer_path(2)) ----
+// ---- Vectorized producers (the default; QINFER_CUDA_VEC_PRODUCERS=0 / set_producer_path(1)
+// runs the classic ones above, which also serve the rows these do not take) ----
 // One block of kVecThreads threads per row; thread t owns the 4-element groups t, t + 1024, ...
 // (V of them, V = 1, 2 or 4: rows up to 16384 elements) and keeps their values in registers
 // from the load to the store: every load of the row is issued before the first use (16-byte
@@ -455,12 +456,12 @@ void launch_producer(void (*kernel)(KArgs...), int64_t n, ActOut o, Args&&... ar
                   std::forward<Args>(args)..., o);
 }
 
-// Which producers run: 0 = QINFER_CUDA_VEC_PRODUCERS (1: vectorized), 1 = classic,
-// 2 = vectorized where it applies (set_producer_path).
+// Which producers run: 0 = QINFER_CUDA_VEC_PRODUCERS (default 1: vectorized where it applies;
+// 0: classic), 1 = classic, 2 = vectorized where it applies (set_producer_path).
 int g_producer_path = 0;
 
 bool vec_producers_on() {
-  static const bool env = env_switch("QINFER_CUDA_VEC_PRODUCERS", 0) == 1;
+  static const bool env = env_switch("QINFER_CUDA_VEC_PRODUCERS", 1) != 0;
   return g_producer_path == 2 || (g_producer_path == 0 && env);
 }
 

@@ -55,10 +55,11 @@ void silu_mul_act(const float* gate_up, int64_t n, int64_t inter, Act& out);
 // The same from a BF16 gate_up (n, 2 inter), as linear_act_bf16 writes it.
 void silu_mul_act_bf16(const void* gate_up, int64_t n, int64_t inter, Act& out);
 // Which producers (rms_norm_act, silu_mul_act(_bf16), to_act) run: 0 = the default
-// (QINFER_CUDA_VEC_PRODUCERS=1 picks the vectorized ones: one 1024-thread block per row, each
-// thread's 4-element groups held in registers from one set of 16-byte loads to 16-byte stores;
-// not yet measured on the GPU, so off by default), 1 = classic, 2 = vectorized where it
-// applies (rows a multiple of 4 up to 16384, aligned buffers). For tests and benchmarks.
+// (QINFER_CUDA_VEC_PRODUCERS, default 1: the vectorized ones where they apply (rows a multiple
+// of 4 up to 16384, aligned buffers): one 1024-thread block per row, each thread's 4-element
+// groups held in registers from one set of 16-byte loads to 16-byte stores; H100, 8B FP8:
+// decode 210 -> 236 tok/s, 2048-token prefill 43.2 -> 38.3 ms, bench/results/*_s4*), 1 =
+// classic, 2 = vectorized where it applies. For tests and benchmarks.
 void set_producer_path(int p);
 // out = x (n, out.spec.n_in) row-major F32, in out.spec's form.
 void to_act(const float* x, int64_t n, Act& out);
@@ -74,6 +75,27 @@ void linear_act(const LinearWeight& w, const Act& x, float* y, bool accumulate);
 // linear_act into F32). For prefill: the (n, 2 inter) gate_up output is the largest tensor of
 // the step, and BF16 halves what its GEMM writes and silu_mul_act_bf16 reads.
 bool linear_act_bf16(const LinearWeight& w, const Act& x, void* y);
+
+// The input of a decode linear as linear_fused computes it: rows of x (n, n_in) F32, through
+// transformers' LlamaRMSNorm with norm_weight (F32, n_in) when that is set, else as they are;
+// then normalized / FP8-quantized as the weight wants (act_spec), like rms_norm_act / to_act.
+struct FusedSrc {
+  const float* x = nullptr;
+  const Tensor* norm_weight = nullptr;
+  float eps = 0.0f;
+};
+inline constexpr int64_t kFusedGemvMaxRows = 4;
+// One kernel for a small-batch linear (n <= kFusedGemvMaxRows) and its input: y (n, n_out) =
+// linear(w, act(src)), or y += it when accumulate; with silu_pair, w is a fused gate_up
+// (2 inter, n_in) and y (n, inter) = silu(gate) * up, as silu_mul_act computes it. A
+// persistent grid streams the weight rows with the next 4 KiB in flight across rows
+// (fused_gemv.cu). Returns false, having done nothing, where it does not apply (weight format,
+// alignment, rows too wide for shared memory); the caller then runs the producer and
+// linear_act.
+bool linear_fused(const LinearWeight& w, const FusedSrc& src, int64_t n, float* y,
+                  bool accumulate, bool silu_pair);
+// QINFER_CUDA_FUSED_GEMV (default 1; 0 keeps the model runner on producer + linear_act).
+bool fused_gemv_enabled();
 
 // Rows `rows` (n_rows I32 on the device) of src (?, d) F32 -> dst (n_rows, d).
 void gather_rows(const float* src, const int32_t* rows, int64_t n_rows, int64_t d, float* dst);
