@@ -17,6 +17,7 @@
 #   p. after 5: Nsight Compute per-kernel times of an 8B prefill (2048) and of decode steps
 #   c. generate --device cuda against --device cpu (tests/e2e/test_cli_generate.py -k device)
 #   f. after 5 (and o): batch-1 decode A/B of QINFER_CUDA_FUSED_GEMV x QINFER_CUDA_ATTN_LATENCY
+#   q. after 5: Nsight Compute metrics (DRAM throughput, issue activity, stalls) of the decode GEMVs
 #   n. after 5: the unmeasured switches (QINFER_CUDA_VEC_PRODUCERS, QINFER_CUDA_MERGE4, tensor-core
 #      decode attention at batch 1): attention tests with MERGE4 on, then decode / prefill A/B
 # Binaries come prebuilt (tools/gpu_pack.sh -> .gpu_assets/b, carried; B= overrides); the checkpoints are generated here, on local
@@ -86,12 +87,19 @@ case $STEPS in *o*)  # Llama-3.2-1B shape, decode at batch 1
 case $STEPS in *p*)  # per-kernel GPU time (Nsight Compute, one metric, clocks and caches left alone)
   NCU="ncu --clock-control none --cache-control none --metrics gpu__time_duration.sum --csv"
   # 8B prefill of 2048 tokens: the warm-up forward's ~400 kernels.
-  timeout ${NCU_TIMEOUT:-60} $NCU --launch-count ${NCU_PREFILL:-420} $B/apps/qinfer bench --model /tmp/llama8b_fp8 \
+  [ "${NCU_PREFILL:-420}" = 0 ] || timeout ${NCU_TIMEOUT:-60} $NCU --launch-count ${NCU_PREFILL:-420} $B/apps/qinfer bench --model /tmp/llama8b_fp8 \
     --prompt-len 2048 --decode-len 2 > $OUT/ncu_prefill.csv 2> $OUT/ncu_prefill.err
   # 8B decode steps (graph kernel nodes): past 6 prefills of 128 tokens.
   timeout ${NCU_TIMEOUT:-60} $NCU --launch-skip ${NCU_SKIP:-2400} --launch-count ${NCU_DECODE:-400} \
     $B/apps/qinfer bench --model /tmp/llama8b_fp8 --prompt-len 128 --decode-len 6 \
     > $OUT/ncu_decode.csv 2> $OUT/ncu_decode.err;; esac
+case $STEPS in *q*)  # after 5: why the decode GEMVs stop short of HBM speed (Nsight Compute metrics)
+  MET=gpu__time_duration.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,dram__bytes_read.sum,sm__inst_issued.avg.pct_of_peak_sustained_active,sm__warps_active.avg.pct_of_peak_sustained_active,smsp__average_warp_latency_issue_stalled_long_scoreboard.ratio
+  for F in 0 1; do
+    QINFER_CUDA_FUSED_GEMV=$F timeout ${NCU_TIMEOUT:-60} ncu --clock-control none --cache-control none \
+      --kernel-name regex:gemv --launch-count 12 --metrics $MET --csv $B/apps/qinfer bench \
+      --model /tmp/llama8b_fp8 --prompt-len 128 --decode-len 3 > $OUT/ncu_gemv_fused$F.csv 2>&1
+  done;; esac
 case $STEPS in *n*)  # switches waiting for a measurement (session 3): tests with them on, then A/B
   QINFER_CUDA_MERGE4=1 timeout 200 $B/tests/test_ops --gtest_filter='CudaAttention.*' 2>&1 \
     | tee $OUT/test_ops_merge4.log | tail -3
@@ -118,8 +126,8 @@ case $STEPS in *n*)  # switches waiting for a measurement (session 3): tests wit
 case $STEPS in *f*)  # session 4 switches, A/B at batch 1: fused decode GEMVs, latency attention
   for M in /tmp/llama8b_fp8 /tmp/llama1b_fp8; do
     [ -d $M ] || continue
-    for V in "QINFER_CUDA_FUSED_GEMV=0 QINFER_CUDA_ATTN_LATENCY=0" "QINFER_CUDA_FUSED_GEMV=1 QINFER_CUDA_ATTN_LATENCY=0" \
-             "QINFER_CUDA_FUSED_GEMV=0 QINFER_CUDA_ATTN_LATENCY=1" "QINFER_CUDA_FUSED_GEMV=1 QINFER_CUDA_ATTN_LATENCY=1"; do
+    IFS=';' read -ra VS <<< "${F_VARIANTS:-QINFER_CUDA_FUSED_GEMV=0 QINFER_CUDA_ATTN_LATENCY=0;QINFER_CUDA_FUSED_GEMV=1 QINFER_CUDA_ATTN_LATENCY=0;QINFER_CUDA_FUSED_GEMV=0 QINFER_CUDA_ATTN_LATENCY=1;QINFER_CUDA_FUSED_GEMV=1 QINFER_CUDA_ATTN_LATENCY=1}"
+    for V in "${VS[@]}"; do
       T=$(basename $M)_$(echo $V | tr ' =' '__')
       env $V timeout 120 $B/apps/qinfer bench --model $M --prompt-len ${F_PROMPT:-128} --decode-len 128 \
         --out $OUT/bench_$T.json 2>&1 | grep -E "decode tok/s" | sed "s/^/$T /" | tee -a $OUT/bench.log
