@@ -58,6 +58,8 @@ bool linear_fused(const LinearWeight& w, const FusedSrc&, int64_t, float*, bool,
   no_cuda("linear_fused", w.weight.dtype());
 }
 bool fused_gemv_enabled() { return false; }
+void set_tc_gemv(int) {}
+bool tc_gemv_available() { return false; }
 void gather_rows(const float*, const int32_t*, int64_t, int64_t, float*) {
   no_cuda("gather_rows", DType::kF32);
 }

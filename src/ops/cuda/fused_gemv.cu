@@ -31,6 +31,7 @@
 #include "ops/cuda/cuda_common.h"
 #include "ops/cuda/fp8_device.cuh"
 #include "ops/cuda/fused_ops.h"
+#include "ops/cuda/mma.cuh"
 #include "ops/cuda/pdl.cuh"
 
 namespace qinfer::ops::cuda {
@@ -87,7 +88,7 @@ __device__ void fg_produce_row(const FusedGemvParams& p, int t, float* xs, float
       ss = fmaf(v.z, v.z, ss);
       ss = fmaf(v.w, v.w, ss);
     }
-    r = rsqrtf(block_sum(ss, red) / float(p.n_in) + p.eps);
+    r = rsqrtf(block_sum(ss, red) / float(p.n_in) + p.eps);  // red[0, 32)
   }
   const float4 rv = make_float4(r, r, r, r);
   float m = 0.0f;
@@ -100,7 +101,7 @@ __device__ void fg_produce_row(const FusedGemvParams& p, int t, float* xs, float
   }
   float s = 1.0f;
   if (p.quant == 1) {
-    s = fmaxf(block_max(m, red) / kFp8Max, kMinDynScale);
+    s = fmaxf(block_max(m, red + 32) / kFp8Max, kMinDynScale);  // red[32, 64): see the callers
   } else if (p.quant == 2) {
     s = p.static_scale;
   }
@@ -119,7 +120,9 @@ __device__ void fg_produce_row(const FusedGemvParams& p, int t, float* xs, float
 template <typename WT, int NT, bool PAIR>
 __global__ void __launch_bounds__(kFgWarps * 32, 2) fused_gemv_kernel(FusedGemvParams p) {
   extern __shared__ float4 fg_x[];  // NT rows of row_stride floats
-  __shared__ float red[32];
+  // Sums and maxima reduce through separate halves (a thread may still read the sum while a
+  // faster warp already stores its maximum); a barrier after each row does the same across rows.
+  __shared__ float red[64];
   __shared__ float x_scale[NT];
   constexpr int E = kChunkElems<WT>;
   const int lane = threadIdx.x % 32;
@@ -155,9 +158,10 @@ __global__ void __launch_bounds__(kFgWarps * 32, 2) fused_gemv_kernel(FusedGemvP
   if (Q > 1) load(b, 1);
   pdl_trigger();
   pdl_wait();
-  for (int t = 0; t < nt; ++t)
+  for (int t = 0; t < nt; ++t) {
     fg_produce_row<E>(p, t, reinterpret_cast<float*>(fg_x) + t * p.row_stride, &x_scale[t], red);
-  __syncthreads();
+    __syncthreads();
+  }
 
   const int64_t rs4 = p.row_stride / 4;
   float acc[NT], gate[NT];
@@ -214,6 +218,178 @@ __global__ void __launch_bounds__(kFgWarps * 32, 2) fused_gemv_kernel(FusedGemvP
     compute(b, q + 1);
     if (q + 3 < Q) load(b, q + 3);
   }
+}
+
+// ---- Tensor-core variant (FP8 weights and FP8 activations, sm_89+) ----
+// The CUDA-core kernel above spends ~76 instructions a lane per 16 weights (PRMT decode, 16
+// FMAs, x reads): near the SM's issue rate at HBM speed. Here mma.sync m16n8k32 E4M3 takes the
+// codes as they are (x: the activation's FP8 codes, up to 8 tokens as the N columns): a warp's
+// unit is a 16-row tile (for silu_pair: 8 gate rows over their 8 up rows, so one lane holds a
+// gate and its up value), streamed in 256-byte column pieces. Lane (g, c) loads 16 bytes of
+// rows g and g + 8 at column 16 c of each 64-byte block; logical k = 4c + i is physical 16 c + i
+// (a0/a1), k = 16 + 4c + i is 16 c + 4 + i (a2/a3), and the next 8 bytes feed a second mma: any
+// k permutation is exact as long as x (b0/b1, from shared memory, row g = token) takes the same
+// one. Products of E4M3 codes are exact; the tensor core accumulates them (as vLLM's CUTLASS
+// FP8 GEMM, at every batch size), then acc * x_scale * w_scale (+ bias).
+
+// Row t of the activation as FP8 codes into xc, its scale into *scale.
+__device__ void fg_produce_codes(const FusedGemvParams& p, int t, uint8_t* xc, float* scale,
+                                 float* red) {
+  const int64_t n4 = p.n_in / 4;
+  const float* xr = p.x + t * p.n_in;
+  float r = 1.0f;
+  if (p.norm_w != nullptr) {
+    float ss = 0.0f;
+    for (int64_t j = threadIdx.x; j < n4; j += blockDim.x) {
+      const float4 v = *reinterpret_cast<const float4*>(xr + 4 * j);
+      ss = fmaf(v.x, v.x, ss);
+      ss = fmaf(v.y, v.y, ss);
+      ss = fmaf(v.z, v.z, ss);
+      ss = fmaf(v.w, v.w, ss);
+    }
+    r = rsqrtf(block_sum(ss, red) / float(p.n_in) + p.eps);  // red[0, 32)
+  }
+  const float4 rv = make_float4(r, r, r, r);
+  auto value = [&](int64_t j) {
+    float4 v = *reinterpret_cast<const float4*>(xr + 4 * j);
+    if (p.norm_w != nullptr)  // (h * r) * w, as rms_norm_act
+      v = fg_mul(fg_mul(v, rv), *reinterpret_cast<const float4*>(p.norm_w + 4 * j));
+    return v;
+  };
+  float s = p.static_scale;
+  if (p.quant == 1) {
+    float m = 0.0f;
+    for (int64_t j = threadIdx.x; j < n4; j += blockDim.x) {
+      const float4 v = value(j);
+      m = fmaxf(m, fmaxf(fmaxf(fabsf(v.x), fabsf(v.y)), fmaxf(fabsf(v.z), fabsf(v.w))));
+    }
+    s = fmaxf(block_max(m, red + 32) / kFp8Max, kMinDynScale);  // red[32, 64): see the callers
+  }
+  for (int64_t j = threadIdx.x; j < n4; j += blockDim.x) {
+    const float4 v = value(j);
+    *reinterpret_cast<uint32_t*>(xc + 4 * j) =
+        uint32_t(f32_to_fp8(v.x / s)) | uint32_t(f32_to_fp8(v.y / s)) << 8 |
+        uint32_t(f32_to_fp8(v.z / s)) << 16 | uint32_t(f32_to_fp8(v.w / s)) << 24;
+  }
+  if (threadIdx.x == 0) *scale = s;
+}
+
+constexpr int kTcTokens = 8;   // mma N
+constexpr int kTcPad = 64;     // bytes after each x row: lanes of a quarter-warp hit distinct banks
+
+template <bool PAIR>
+__global__ void __launch_bounds__(kFgWarps * 32, 2) fused_gemv_tc_kernel(FusedGemvParams p) {
+  extern __shared__ uint4 fg_xc[];  // nt rows of n_in + kTcPad code bytes
+  // Sums and maxima reduce through separate halves (a thread may still read the sum while a
+  // faster warp already stores its maximum); a barrier after each row does the same across rows.
+  __shared__ float red[64];
+  __shared__ float x_scale[kTcTokens];
+  const int lane = threadIdx.x % 32, g = lane / 4, c = lane % 4;
+  const int64_t gw = int64_t(blockIdx.x) * kFgWarps + threadIdx.x / 32;
+  const int64_t nw = int64_t(gridDim.x) * kFgWarps;
+  const int nt = int(min(int64_t(kTcTokens), p.n));
+  const int64_t xstride = p.n_in + kTcPad;
+  const int64_t n_units = PAIR ? p.n_out / 2 : p.n_out;
+  const int64_t n_tiles = PAIR ? (n_units + 7) / 8 : (n_units + 15) / 16;
+  const int64_t P = (p.n_in + 255) / 256;  // pieces of a tile
+  const int64_t my_tiles = gw < n_tiles ? (n_tiles - gw + nw - 1) / nw : 0;
+  const int64_t Q = my_tiles * P;
+  const uint8_t* w8 = static_cast<const uint8_t*>(p.w);
+  auto tile_of = [&](int64_t k) { return gw + (k / P) * nw; };
+  // This lane's two weight rows in a tile (clamped to real rows; their results are dropped).
+  auto rows_of = [&](int64_t tile, int64_t& lo, int64_t& hi) {
+    if constexpr (PAIR) {
+      const int64_t j = min(tile * 8 + g, n_units - 1);
+      lo = j, hi = n_units + j;
+    } else {
+      lo = min(tile * 16 + g, p.n_out - 1), hi = min(tile * 16 + g + 8, p.n_out - 1);
+    }
+  };
+  auto load = [&](uint4 (&buf)[kFgLoads], int64_t k) {
+    int64_t lo, hi;
+    rows_of(tile_of(k), lo, hi);
+    const int64_t c0 = (k % P) * 256 + 16 * c;
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      const int64_t col = c0 + 64 * j;
+      const bool ok = col < p.n_in;
+      buf[2 * j] = ok ? __ldcs(reinterpret_cast<const uint4*>(w8 + lo * p.n_in + col))
+                      : make_uint4(0, 0, 0, 0);
+      buf[2 * j + 1] = ok ? __ldcs(reinterpret_cast<const uint4*>(w8 + hi * p.n_in + col))
+                          : make_uint4(0, 0, 0, 0);
+    }
+  };
+
+  uint4 a[kFgLoads], b[kFgLoads];
+  if (Q > 0) load(a, 0);
+  if (Q > 1) load(b, 1);
+  pdl_trigger();
+  pdl_wait();
+  uint8_t* xc = reinterpret_cast<uint8_t*>(fg_xc);
+  for (int t = 0; t < nt; ++t) {
+    fg_produce_codes(p, t, xc + t * xstride, &x_scale[t], red);
+    __syncthreads();
+  }
+
+  float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+  auto finish_tile = [&](int64_t tile) {
+    const float* ws = p.w_scale;
+    auto scaled = [&](float v, int64_t row, int t) {
+      return v * x_scale[t] * (ws ? ws[row * p.w_scale_stride] : 1.0f) +
+             (p.bias ? p.bias[row] : 0.0f);
+    };
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {  // tokens 2c, 2c + 1
+      const int t = 2 * c + h;
+      if (t >= nt) continue;
+      if constexpr (PAIR) {
+        const int64_t j = tile * 8 + g;
+        if (j < n_units) {
+          const float gate = scaled(acc[h], j, t), up = scaled(acc[2 + h], n_units + j, t);
+          p.y[t * p.y_width + j] = gate / (1.0f + expf(-gate)) * up;  // as silu_mul_act
+        }
+      } else {
+#pragma unroll
+        for (int half = 0; half < 2; ++half) {
+          const int64_t row = tile * 16 + g + 8 * half;
+          if (row >= p.n_out) continue;
+          const float v = scaled(acc[2 * half + h], row, t);
+          float* yp = p.y + t * p.y_width + row;
+          *yp = p.accumulate ? *yp + v : v;
+        }
+      }
+    }
+#pragma unroll
+    for (int i = 0; i < 4; ++i) acc[i] = 0.0f;
+  };
+  auto compute = [&](const uint4 (&buf)[kFgLoads], int64_t k) {
+    const int64_t c0 = (k % P) * 256 + 16 * c;
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      const int64_t col = c0 + 64 * j;
+      uint4 xv = make_uint4(0, 0, 0, 0);  // past the row or a token not in the batch: 0
+      if (col < p.n_in && g < nt) xv = *reinterpret_cast<const uint4*>(xc + g * xstride + col);
+      const uint4 lo = buf[2 * j], hi = buf[2 * j + 1];
+      mma::mma_e4m3(acc, lo.x, hi.x, lo.y, hi.y, xv.x, xv.y);
+      mma::mma_e4m3(acc, lo.z, hi.z, lo.w, hi.w, xv.z, xv.w);
+    }
+    if (k % P == P - 1) finish_tile(tile_of(k));
+  };
+  for (int64_t k = 0; k < Q; k += 2) {
+    compute(a, k);
+    if (k + 2 < Q) load(a, k + 2);
+    if (k + 1 >= Q) break;
+    compute(b, k + 1);
+    if (k + 3 < Q) load(b, k + 3);
+  }
+}
+
+int g_tc_gemv = 0;  // set_tc_gemv
+
+bool tc_gemv_on() {
+  static const bool env = env_switch("QINFER_CUDA_TC_GEMV", 0) != 0;
+  static const bool arch = compute_capability() >= 89;
+  return arch && (g_tc_gemv == 2 || (g_tc_gemv == 0 && env));
 }
 
 int fused_gemv_mode() {
@@ -278,6 +454,14 @@ bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0;
 
 bool fused_gemv_enabled() { return fused_gemv_mode() != 0; }
 
+void set_tc_gemv(int mode) {
+  QINFER_CHECK(mode >= 0 && mode <= 2, "set_tc_gemv: ", mode,
+               " is not 0 (QINFER_CUDA_TC_GEMV), 1 (CUDA cores) or 2 (tensor cores)");
+  g_tc_gemv = mode;
+}
+
+bool tc_gemv_available() { return compute_capability() >= 89; }
+
 bool linear_fused(const LinearWeight& w, const FusedSrc& src, int64_t n, float* y,
                   bool accumulate, bool silu_pair) {
   if (n <= 0 || n > kFusedGemvMaxRows || w.n_out == 0) return false;
@@ -318,6 +502,17 @@ bool linear_fused(const LinearWeight& w, const FusedSrc& src, int64_t n, float* 
             : spec.quant == ActQuant::kStaticPerTensor ? 2
                                                        : 0;
   p.static_scale = spec.static_scale;
+  if (fp8 && p.quant != 0 && tc_gemv_on()) {
+    const size_t smem = size_t(n) * size_t(w.n_in + kTcPad);
+    if (smem <= kFgSmemMax) {
+      const int64_t n_units = silu_pair ? w.n_out / 2 : w.n_out;
+      const int64_t tiles = silu_pair ? (n_units + 7) / 8 : (n_units + 15) / 16;
+      const auto kernel = silu_pair ? fused_gemv_tc_kernel<true> : fused_gemv_tc_kernel<false>;
+      const int blocks = grid_blocks(kernel, smem, tiles);
+      launch_pdl_smem(kernel, dim3(unsigned(blocks)), dim3(kFgWarps * 32), smem, p);
+      return true;
+    }
+  }
   if (silu_pair)
     launch_fused_wt<true>(wt, p);
   else

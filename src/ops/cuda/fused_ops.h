@@ -96,6 +96,11 @@ bool linear_fused(const LinearWeight& w, const FusedSrc& src, int64_t n, float* 
                   bool accumulate, bool silu_pair);
 // QINFER_CUDA_FUSED_GEMV (default 1; 0 keeps the model runner on producer + linear_act).
 bool fused_gemv_enabled();
+// linear_fused on tensor cores for FP8 weights with FP8 activations (mma.sync E4M3, sm_89+):
+// 0 = QINFER_CUDA_TC_GEMV (default 0: CUDA cores), 1 = CUDA cores, 2 = tensor cores. For tests
+// and benchmarks; tc_gemv_available() says whether this device has the instruction.
+void set_tc_gemv(int mode);
+bool tc_gemv_available();
 
 // Rows `rows` (n_rows I32 on the device) of src (?, d) F32 -> dst (n_rows, d).
 void gather_rows(const float* src, const int32_t* rows, int64_t n_rows, int64_t d, float* dst);
