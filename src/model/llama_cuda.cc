@@ -13,10 +13,6 @@
 //                              tensor-core path, F32 on the GEMV)
 //   h += down_proj(x)
 //
-// Batches of at most 4 rows (decode) run each linear with its input in one kernel instead
-// (linear_fused: the norm or the quantization inside the GEMV; gate_up with silu * up in its
-// epilogue): 4 kernels and the attention a layer instead of 9.
-//
 // The batch's metadata (tokens, positions, block tables) goes to the device in one copy per
 // step. Decode steps are replayed from CUDA graphs: per (batch bucket, block-table width) one
 // graph with its own metadata buffer and activations, so a step is one memcpy, one graph
@@ -119,7 +115,6 @@ struct CudaRunner::Impl {
   bool graphs_on = env_switch("QINFER_CUDA_GRAPHS", 1) != 0;
   bool bf16_gate_up = env_switch("QINFER_CUDA_BF16_GATE_UP", 1) != 0;
   bool fused_decode = env_switch("QINFER_CUDA_FUSED_DECODE", 1) != 0;
-  bool fused_gemv = cu::fused_gemv_enabled();
 
   Buffers eager;  // grows with the largest batch seen
   Tensor meta_dev;
@@ -380,17 +375,13 @@ void CudaRunner::Impl::run_layers(Buffers& b, const int32_t* dev, const MetaLayo
     act.spec = cu::act_spec(lw, rows);
     act.n = rows;
   };
-  const bool fused = fused_gemv && n <= cu::kFusedGemvMaxRows;
   cu::embedding_rows(w.embed, dev + m.tokens, n, hid);
   for (int64_t l = 0; l < c.n_layer; ++l) {
     const LayerWeights& L = w.layers[size_t(l)];
     const cu::KvCacheView kvl = layer_view(kv, l);
-    // Small batches: each linear computes its own input (norm / quantize) in one kernel.
-    if (!fused || !cu::linear_fused(L.qkv, {hid, &L.attn_norm, eps}, n, qkv, false, false)) {
-      prepare(L.qkv, n);
-      cu::rms_norm_act(hid, nullptr, L.attn_norm, eps, n, act);
-      cu::linear_act(L.qkv, act, qkv, false);
-    }
+    prepare(L.qkv, n);
+    cu::rms_norm_act(hid, nullptr, L.attn_norm, eps, n, act);
+    cu::linear_act(L.qkv, act, qkv, false);
     const bool pure_decode = !plan.prefill && plan.n_dec == 0;
     if (pure_decode && !plan.dec_tc && m.n_tok == m.n_seq && fused_decode) {
       // One token per sequence: RoPE, the K/V write and split-K attention with its merge in
@@ -414,26 +405,14 @@ void CudaRunner::Impl::run_layers(Buffers& b, const int32_t* dev, const MetaLayo
         decode(qkv, plan.all, attn);
       }
     }
-    if (!fused || !cu::linear_fused(L.o, {attn, nullptr, 0.0f}, n, hid, true, false)) {
-      prepare(L.o, n);
-      if (act.spec.layout == cu::ActLayout::kRowF32) {
-        cu::Act direct = act;
-        direct.data = attn;
-        cu::linear_act(L.o, direct, hid, true);
-      } else {
-        cu::to_act(attn, n, act);
-        cu::linear_act(L.o, act, hid, true);
-      }
-    }
-    // gate_up with silu(gate) * up in its epilogue (h, (n, inter) in the gate_up buffer),
-    // then down quantizing h itself.
-    if (fused && cu::linear_fused(L.gate_up, {hid, &L.mlp_norm, eps}, n, gate_up, false, true)) {
-      if (!cu::linear_fused(L.down, {gate_up, nullptr, 0.0f}, n, hid, true, false)) {
-        prepare(L.down, n);
-        cu::to_act(gate_up, n, act);
-        cu::linear_act(L.down, act, hid, true);
-      }
-      continue;
+    prepare(L.o, n);
+    if (act.spec.layout == cu::ActLayout::kRowF32) {
+      cu::Act direct = act;
+      direct.data = attn;
+      cu::linear_act(L.o, direct, hid, true);
+    } else {
+      cu::to_act(attn, n, act);
+      cu::linear_act(L.o, act, hid, true);
     }
     prepare(L.gate_up, n);
     cu::rms_norm_act(hid, nullptr, L.mlp_norm, eps, n, act);
@@ -457,12 +436,9 @@ void CudaRunner::Impl::run_layers(Buffers& b, const int32_t* dev, const MetaLayo
     cu::gather_rows(hid, dev + m.rows, n_rows, c.hidden_size, b.sel.data_as<float>());
     src = b.sel.data_as<float>();
   }
-  float* logits = b.logits.data_as<float>();
-  if (fused && cu::linear_fused(w.lm_head, {src, &w.final_norm, eps}, n_rows, logits, false, false))
-    return;
   prepare(w.lm_head, n_rows);
   cu::rms_norm_act(src, nullptr, w.final_norm, eps, n_rows, act);
-  cu::linear_act(w.lm_head, act, logits, false);
+  cu::linear_act(w.lm_head, act, b.logits.data_as<float>(), false);
 }
 
 CudaRunner::CudaRunner(const io::ModelConfig& c, const LlamaWeights& w)

@@ -54,12 +54,6 @@ bool linear_act_bf16(const LinearWeight& w, const Act&, void*) {
 void linear_act(const LinearWeight& w, const Act&, float*, bool) {
   no_cuda("linear_act", w.weight.dtype());
 }
-bool linear_fused(const LinearWeight& w, const FusedSrc&, int64_t, float*, bool, bool) {
-  no_cuda("linear_fused", w.weight.dtype());
-}
-bool fused_gemv_enabled() { return false; }
-void set_tc_gemv(int) {}
-bool tc_gemv_available() { return false; }
 void gather_rows(const float*, const int32_t*, int64_t, int64_t, float*) {
   no_cuda("gather_rows", DType::kF32);
 }

@@ -76,32 +76,6 @@ void linear_act(const LinearWeight& w, const Act& x, float* y, bool accumulate);
 // the step, and BF16 halves what its GEMM writes and silu_mul_act_bf16 reads.
 bool linear_act_bf16(const LinearWeight& w, const Act& x, void* y);
 
-// The input of a decode linear as linear_fused computes it: rows of x (n, n_in) F32, through
-// transformers' LlamaRMSNorm with norm_weight (F32, n_in) when that is set, else as they are;
-// then normalized / FP8-quantized as the weight wants (act_spec), like rms_norm_act / to_act.
-struct FusedSrc {
-  const float* x = nullptr;
-  const Tensor* norm_weight = nullptr;
-  float eps = 0.0f;
-};
-inline constexpr int64_t kFusedGemvMaxRows = 4;
-// One kernel for a small-batch linear (n <= kFusedGemvMaxRows) and its input: y (n, n_out) =
-// linear(w, act(src)), or y += it when accumulate; with silu_pair, w is a fused gate_up
-// (2 inter, n_in) and y (n, inter) = silu(gate) * up, as silu_mul_act computes it. A
-// persistent grid streams the weight rows with the next 4 KiB in flight across rows
-// (fused_gemv.cu). Returns false, having done nothing, where it does not apply (weight format,
-// alignment, rows too wide for shared memory); the caller then runs the producer and
-// linear_act.
-bool linear_fused(const LinearWeight& w, const FusedSrc& src, int64_t n, float* y,
-                  bool accumulate, bool silu_pair);
-// QINFER_CUDA_FUSED_GEMV (default 1; 0 keeps the model runner on producer + linear_act).
-bool fused_gemv_enabled();
-// linear_fused on tensor cores for FP8 weights with FP8 activations (mma.sync E4M3, sm_89+):
-// 0 = QINFER_CUDA_TC_GEMV (default 0: CUDA cores), 1 = CUDA cores, 2 = tensor cores. For tests
-// and benchmarks; tc_gemv_available() says whether this device has the instruction.
-void set_tc_gemv(int mode);
-bool tc_gemv_available();
-
 // Rows `rows` (n_rows I32 on the device) of src (?, d) F32 -> dst (n_rows, d).
 void gather_rows(const float* src, const int32_t* rows, int64_t n_rows, int64_t d, float* dst);
 // out (n, d) F32 = table[ids] for ids (n) I32 on the device; table F32 / F16 / BF16.
