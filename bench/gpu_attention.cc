@@ -8,11 +8,19 @@
 //   decode:  attention_decode (CUDA cores) and, for BF16 / FP8 caches, attention_decode_tc
 //            (tensor cores) side by side at batch 1 / 32 (contexts 1024 / 8192), 128 (1024 /
 //            1500 / 8192) and 256 (1024 / 1500), replayed from a CUDA graph, as GB/s of K/V read
-//            and a ratio to a device-to-device copy measured in the same run.
+//            and a ratio to a device-to-device copy measured in the same run;
+//   decode_rope: attention_decode_rope (RoPE + cache write + decode, the model's graph path)
+//            at batch 1 and 4, contexts 128 / 512 / 2048 / 8192, with the split count and
+//            caller-owned partials the model's graph for that context would have (capacity
+//            pow2(max(blocks, 16)) x 16 positions), replayed from a CUDA graph, in us per call
+//            under both decode paths of set_attention_latency_path (classic | latency), so
+//            one run is the A/B of QINFER_CUDA_ATTN_LATENCY. Back-to-back calls overlap
+//            through PDL as the model's layers do (the latency path's pre-wait reads hide
+//            behind the previous call); QINFER_CUDA_PDL=0 times them serialized.
 // Prints a table; --out FILE writes the numbers as JSON (decode rows carry the tensor-core
 // kernel's numbers as tc_* fields).
 //
-//   gpu_attention [--out FILE.json] [--prefill-only | --decode-only]
+//   gpu_attention [--out FILE.json] [--prefill-only | --decode-only | --rope-only]
 #include <algorithm>
 #include <cstdio>
 #include <numeric>
@@ -208,7 +216,64 @@ void run_decode(Json& j, double hbm) {
       "1024 20.7 us, ctx 8192 59.7 us, batch 32 ctx 1024 163.4 us)\n");
 }
 
-int run(const std::string& out_path, bool prefill_only, bool decode_only) {
+// Microseconds per attention_decode_rope call on B at the split count the model's graph for
+// this context would plan under `path` (set_attention_latency_path), with caller-owned
+// partials as the graph has. Returns (splits, us).
+std::pair<int, double> time_decode_rope(Batch& B, int path) {
+  cu::set_attention_latency_path(path);
+  const int blocks = B.b.max_blocks;
+  int width = 16;
+  while (width < blocks) width *= 2;
+  cu::AttnBatch b = B.b;
+  b.n_split = cu::attention_decode_splits(b.n_tok, width * kBlock, kDims);
+  const size_t bytes =
+      std::max<size_t>(cu::attention_decode_scratch_bytes(b.n_tok, kDims, b.n_split), 16);
+  void* partials = cu::device_alloc(bytes);
+  cu::attention_decode_scratch_init(partials, b.n_tok, kDims, b.n_split, cu::stream());
+  b.partials = static_cast<float*>(partials);
+  const double ms = time_graph_ms(
+      [&] {
+        cu::attention_decode_rope(B.qkv.data_as<float>(), b, kDims, B.inv_freq.data_as<float>(),
+                                  B.kv, B.out.data_as<float>(), cu::stream());
+      },
+      20, kReps);
+  cu::synchronize();
+  cu::device_free(partials, bytes);
+  cu::set_attention_latency_path(0);
+  return {b.n_split, ms * 1e3};
+}
+
+// The fused decode path (RoPE + cache write + attention), classic against latency kernels.
+void run_decode_rope(Json& j) {
+  std::printf(
+      "\ndecode_rope (attention_decode_rope, CUDA-graph replay of 20 calls; the graph's splits):"
+      " classic | latency\n");
+  std::printf("%-8s %6s %6s | %6s %9s | %6s %9s | %7s\n", "cache", "batch", "ctx", "splits",
+              "us/call", "splits", "us/call", "speedup");
+  for (DType dt : {DType::kBF16, DType::kF8E4M3, DType::kF32})
+    for (int batch : {1, 4})
+      for (int ctx : {128, 512, 2048, 8192}) {
+        Batch B = make_batch(batch, ctx - 1, 1, dt);
+        const auto [c_splits, c_us] = time_decode_rope(B, 1);
+        const auto [l_splits, l_us] = time_decode_rope(B, 2);
+        const std::string name(dtype_name(dt));
+        std::printf("%-8s %6d %6d | %6d %9.1f | %6d %9.1f | %7.2f\n", name.c_str(), batch, ctx,
+                    c_splits, c_us, l_splits, l_us, c_us / l_us);
+        j["decode_rope"].push_back({{"cache", name},
+                                    {"batch", batch},
+                                    {"ctx", ctx},
+                                    {"classic_splits", c_splits},
+                                    {"classic_us", c_us},
+                                    {"latency_splits", l_splits},
+                                    {"latency_us", l_us},
+                                    {"speedup", c_us / l_us}});
+      }
+  std::printf(
+      "(latency = decode_cluster_kernel where the GPU has clusters and the batch is small; "
+      "classic otherwise, then both columns match)\n");
+}
+
+int run(const std::string& out_path, bool prefill_only, bool decode_only, bool rope_only) {
   QINFER_CHECK(cu::available(), "gpu_attention: no CUDA device");
   Json j;
   j["device"] = cu::gpu_name();
@@ -219,8 +284,9 @@ int run(const std::string& out_path, bool prefill_only, bool decode_only) {
   std::printf("device %s | HBM copy %.0f GB/s | BF16 GEMM 8192^3 %.0f TFLOP/s\n",
               cu::gpu_name().c_str(), hbm, bf16_peak);
 
-  if (!decode_only) run_prefill(j, hbm, bf16_peak);
-  if (!prefill_only) run_decode(j, hbm);
+  if (!decode_only && !rope_only) run_prefill(j, hbm, bf16_peak);
+  if (!prefill_only && !rope_only) run_decode(j, hbm);
+  if (!prefill_only) run_decode_rope(j);
   if (!out_path.empty()) write_json_file(out_path, j);
   return 0;
 }
@@ -231,15 +297,16 @@ int run(const std::string& out_path, bool prefill_only, bool decode_only) {
 
 int main(int argc, char** argv) {
   std::string out;
-  bool prefill_only = false, decode_only = false;
+  bool prefill_only = false, decode_only = false, rope_only = false;
   for (int i = 1; i < argc; ++i) {
     if (std::string(argv[i]) == "--out" && i + 1 < argc) out = argv[i + 1];
     if (std::string(argv[i]) == "--prefill-only") prefill_only = true;
     if (std::string(argv[i]) == "--decode-only") decode_only = true;
+    if (std::string(argv[i]) == "--rope-only") rope_only = true;
   }
 #ifdef QINFER_HAVE_CUDA
   try {
-    return qinfer::run(out, prefill_only, decode_only);
+    return qinfer::run(out, prefill_only, decode_only, rope_only);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "gpu_attention: %s\n", e.what());
     return 1;
@@ -248,6 +315,7 @@ int main(int argc, char** argv) {
   (void)out;
   (void)prefill_only;
   (void)decode_only;
+  (void)rope_only;
   std::printf("gpu_attention: built without CUDA; nothing to measure\n");
   return 0;
 #endif

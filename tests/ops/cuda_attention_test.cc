@@ -6,7 +6,9 @@
 // in prefill also Q and K/V to BF16 (FP8 codes are exact in BF16) — so the tolerances stay
 // tight. The cache contents the kernels write are checked too. attention_decode_rope (RoPE, the
 // cache write and decode in one kernel) is held to the bits of rope_kv_write followed by
-// attention_decode, besides the float64 reference. Every test skips without a GPU.
+// attention_decode, besides the float64 reference. The decode tests run under both decode
+// paths of set_attention_latency_path (classic, and the latency path: thread-block clusters,
+// taken where the GPU has them and the batch is small). Every test skips without a GPU.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -36,8 +38,28 @@ struct Case {
   int n_split = 0;                        // decode: 0 plans, > 0 fixes the split count
 };
 
+// The decode path under test (set_attention_latency_path): 1 classic, 2 latency.
+const int kPaths[] = {1, 2};
+int g_path = 0;
+
+// Sets the decode path for a scope, back to the default (0) after it.
+class PathScope {
+ public:
+  explicit PathScope(int path) {
+    g_path = path;
+    cu::set_attention_latency_path(path);
+  }
+  PathScope(const PathScope&) = delete;
+  PathScope& operator=(const PathScope&) = delete;
+  ~PathScope() {
+    g_path = 0;
+    cu::set_attention_latency_path(0);
+  }
+};
+
 std::string case_str(const Case& c, DType dt) {
-  std::string s = std::string(dtype_name(dt)) + " heads " + std::to_string(c.n_head) + "/" +
+  const char* path = g_path == 2 ? "latency " : g_path == 1 ? "classic " : "";
+  std::string s = path + std::string(dtype_name(dt)) + " heads " + std::to_string(c.n_head) + "/" +
                   std::to_string(c.n_head_kv) + " hd " + std::to_string(c.head_dim) + " bs " +
                   std::to_string(c.block_size) + " n_split " + std::to_string(c.n_split) + " seqs";
   for (auto [p, n] : c.seqs) s += " (" + std::to_string(p) + "+" + std::to_string(n) + ")";
@@ -384,8 +406,11 @@ TEST(CudaAttention, DecodeAllCacheDtypes) {
       {4, 2, 16, 16, {{0, 5}, {19, 1}}},                   // hd 16
       {8, 2, 32, 32, {{40, 2}}},                           // hd 32, block 32
       {8, 8, 96, 16, {{1000, 1}, {31, 1}}, 1}};            // hd 96, one split
-  for (const Case& c : cases)
-    for (DType dt : kCacheTypes) run_case(c, dt, Kernel::kDecode, 2e-5, rng, seed);
+  for (int path : kPaths) {
+    const PathScope scope(path);
+    for (const Case& c : cases)
+      for (DType dt : kCacheTypes) run_case(c, dt, Kernel::kDecode, 2e-5, rng, seed);
+  }
 }
 
 // Head dims that are not multiples of 16 (tiny test checkpoints, some Llama variants): the
@@ -405,8 +430,11 @@ TEST(CudaAttention, DecodeOddHeadDims) {
       {6, 3, 18, 8, {{40, 1}, {0, 3}}, 2},       // hd 18, block 8, fixed 2 splits
       {4, 2, 130, 16, {{50, 2}}},                // hd 130
       {2, 1, 2, 16, {{10, 1}, {0, 2}}}};         // hd 2: one rotated pair
-  for (const Case& c : cases)
-    for (DType dt : kCacheTypes) run_case(c, dt, Kernel::kDecode, 2e-5, rng, seed);
+  for (int path : kPaths) {
+    const PathScope scope(path);
+    for (const Case& c : cases)
+      for (DType dt : kCacheTypes) run_case(c, dt, Kernel::kDecode, 2e-5, rng, seed);
+  }
 }
 
 TEST(CudaAttention, PrefillAllCacheDtypes) {
@@ -484,7 +512,10 @@ TEST(CudaAttention, DecodeGraphReplayAcrossLengths) {
   // 128 blocks of 16 in both batches.
   const Case a{32, 8, 128, 16, {{2000, 1}, {40, 1}, {2047, 1}}, 8};
   const Case b{32, 8, 128, 16, {{2047, 1}, {900, 1}, {3, 1}}, 8};
-  for (DType dt : {DType::kBF16, DType::kF8E4M3}) graph_replay_case(a, b, dt, rng, seed);
+  for (int path : kPaths) {
+    const PathScope scope(path);
+    for (DType dt : {DType::kBF16, DType::kF8E4M3}) graph_replay_case(a, b, dt, rng, seed);
+  }
 }
 
 // As above for head dims that are not multiples of 16, every cache dtype.
@@ -498,11 +529,14 @@ TEST(CudaAttention, DecodeGraphReplayOddHeadDims) {
                                                         {8, 1, 40},
                                                         {32, 8, 80},
                                                         {6, 3, 18}};
-  for (auto [nh, nkv, hd] : heads) {
-    // 32 blocks of 16 in both batches.
-    const Case a{nh, nkv, hd, 16, {{300, 1}, {40, 1}, {511, 1}}, 6};
-    const Case b{nh, nkv, hd, 16, {{511, 1}, {200, 1}, {3, 1}}, 6};
-    for (DType dt : kCacheTypes) graph_replay_case(a, b, dt, rng, seed);
+  for (int path : kPaths) {
+    const PathScope scope(path);
+    for (auto [nh, nkv, hd] : heads) {
+      // 32 blocks of 16 in both batches.
+      const Case a{nh, nkv, hd, 16, {{300, 1}, {40, 1}, {511, 1}}, 6};
+      const Case b{nh, nkv, hd, 16, {{511, 1}, {200, 1}, {3, 1}}, 6};
+      for (DType dt : kCacheTypes) graph_replay_case(a, b, dt, rng, seed);
+    }
   }
 }
 
@@ -547,6 +581,11 @@ class CallerPartials {
     if (p_ != nullptr) cu::device_free(p_, bytes_);
   }
   float* get() const { return static_cast<float*>(p_); }
+  std::vector<uint8_t> download() const {
+    std::vector<uint8_t> h(bytes_);
+    if (p_ != nullptr) copy_bytes(h.data(), Device::kCpu, p_, Device::kCuda, bytes_);
+    return h;
+  }
 
  private:
   void* p_ = nullptr;
@@ -622,6 +661,7 @@ void fused_case(const Case& c, DType dt, int n_pad, std::mt19937& rng, uint32_t 
   cu::attention_decode(ref.qkv.data_as<float>(), rb, ref.d, ref.kv, ref.out.data_as<float>(), s);
   const std::string what = "decode_rope " + case_str(c, dt) + " pad " + std::to_string(n_pad) +
                            " seed " + std::to_string(seed);
+  const std::vector<uint8_t> part0 = got_part.download();
   // Twice: the second call must find the split counters back at zero (out poisoned between;
   // the cache receives the same bytes again).
   for (int call = 0; call < 2; ++call) {
@@ -629,6 +669,15 @@ void fused_case(const Case& c, DType dt, int n_pad, std::mt19937& rng, uint32_t 
     cu::attention_decode_rope(got.qkv.data_as<float>(), got.b, got.d, got.inv_freq.data_as<float>(),
                               got.kv, got.out.data_as<float>(), s);
     check_fused(p, ref, got, what + " call " + std::to_string(call));
+  }
+  // The latency path (sm_90, at most one (token, KV head) unit per 16 SMs) merges
+  // its splits in shared memory and leaves the caller's partials as it found them; the
+  // classic kernel writes its split partials there. So this shows which kernel ran.
+  const bool latency = g_path == 2 && cu::compute_capability() >= 90 &&
+                       int64_t(p.n_tok) * c.n_head_kv * 16 <= cu::sm_count();
+  if (latency && c.n_split > 1) {
+    EXPECT_EQ(count_diff(got_part.download(), part0, 1, what + " partials"), 0)
+        << what << ": the latency path wrote the caller's partials (the classic kernel ran?)";
   }
   std::printf("  %s\n", what.c_str());
 }
@@ -641,16 +690,41 @@ TEST(CudaAttention, DecodeRopeMatchesRopeThenDecode) {
   QINFER_SKIP_WITHOUT_CUDA();
   const uint32_t seed = testing::fresh_seed();
   std::mt19937 rng(seed);
-  for (int hd : {64, 128, 40, 96, 18})
-    for (int group : {1, 4, 8})
-      for (int n_split : {0, 1, 3, 8}) {
-        const Case c{2 * group, 2, hd, 16, {{0, 1}, {15, 1}, {16, 1}, {31, 1}, {300, 1}}, n_split};
-        for (DType dt : kCacheTypes) fused_case(c, dt, 2, rng, seed);
-      }
-  // Llama-3.1-8B heads over a long context, planned and fixed splits, no padding.
-  for (int n_split : {0, 8})
-    for (DType dt : kCacheTypes)
-      fused_case({32, 8, 128, 16, {{2047, 1}, {0, 1}, {1000, 1}}, n_split}, dt, 0, rng, seed);
+  for (int path : kPaths) {
+    const PathScope scope(path);
+    for (int hd : {64, 128, 40, 96, 18})
+      for (int group : {1, 4, 8})
+        for (int n_split : {0, 1, 3, 8}) {
+          const Case c{2 * group, 2, hd, 16, {{0, 1}, {15, 1}, {16, 1}, {31, 1}, {300, 1}},
+                       n_split};
+          for (DType dt : kCacheTypes) fused_case(c, dt, 2, rng, seed);
+        }
+    // Llama-3.1-8B heads over a long context, planned and fixed splits, no padding.
+    for (int n_split : {0, 8})
+      for (DType dt : kCacheTypes)
+        fused_case({32, 8, 128, 16, {{2047, 1}, {0, 1}, {1000, 1}}, n_split}, dt, 0, rng, seed);
+  }
+}
+
+// The latency path at small batches: 1 token, and 3 (two sequences and a padding row
+// repeating the second), over contexts of 1, 17, 300 and 2100 positions; every cache dtype,
+// group 1 / 4 / 8, head_dim 64 / 128; planned splits and fixed ones beyond what the context
+// needs (8, the most one cluster takes, and 16, which the latency path caps at 8). Each case
+// is held to rope_kv_write + attention_decode bit for bit and to the float64 reference
+// (fused_case), and shows it ran the latency kernel (untouched partials) where it applies.
+TEST(CudaAttention, DecodeRopeLatencyPathSmallBatches) {
+  QINFER_SKIP_WITHOUT_CUDA();
+  const uint32_t seed = testing::fresh_seed();
+  std::mt19937 rng(seed);
+  const PathScope scope(2);
+  for (int ctx : {1, 17, 300, 2100})
+    for (int hd : {64, 128})
+      for (int group : {1, 4, 8})
+        for (int n_split : {0, 8, 16})
+          for (DType dt : kCacheTypes) {
+            fused_case({2 * group, 2, hd, 16, {{ctx - 1, 1}}, n_split}, dt, 0, rng, seed);
+            fused_case({2 * group, 2, hd, 16, {{ctx - 1, 1}, {16, 1}}, n_split}, dt, 1, rng, seed);
+          }
 }
 
 // The model's graph path: attention_decode_rope with fixed n_split and caller-owned partials
@@ -728,8 +802,11 @@ TEST(CudaAttention, DecodeRopeGraphReplayAcrossLengths) {
       {8, 1, 40, 8},
       {12, 12, 96, 1},
       {8, 2, 18, 3}};
-  for (auto [nh, nkv, hd, n_split] : shapes)
-    for (DType dt : kCacheTypes) fused_graph_case(nh, nkv, hd, n_split, dt, rng, seed);
+  for (int path : kPaths) {
+    const PathScope scope(path);
+    for (auto [nh, nkv, hd, n_split] : shapes)
+      for (DType dt : kCacheTypes) fused_graph_case(nh, nkv, hd, n_split, dt, rng, seed);
+  }
 }
 
 // ops::attention (the cross-backend op) on CUDA against the CPU's F32 result: an F32 cache

@@ -4,7 +4,8 @@
 // for CUDA-graph replay (also fused with RoPE and the cache write: attention_decode_rope), and
 // a tensor-core (flash-attention style) prefill kernel. Every kernel here is launched with
 // programmatic dependent launch (ops/cuda/pdl.cuh) and waits for the previous kernel on the
-// stream before touching memory.
+// stream before touching memory it may write (attention_decode_rope on the latency path reads
+// the batch metadata and older cache rows before that wait: see there).
 // The generic ops::attention (src/ops/attention.h) stays the cross-backend contract.
 #pragma once
 
@@ -33,14 +34,15 @@ struct AttnBatch {
   // Decode only. n_split > 0 fixes the number of key splits per (token, KV head) (graph
   // replay: the launch must not depend on the lengths, each split takes
   // ceil(len / n_split) keys, computed on the device, len = tok_pos + 1; splits past the
-  // end are empty and harmless); 0 lets the launcher plan from max_seq_len
-  // (attention_decode_splits). `partials`, when set, is caller-owned scratch of
-  // attention_decode_scratch_bytes(n_tok, dims, splits) bytes for the split count in use
-  // (graphs need a fixed address). With more than one split it starts with per-(token, KV
-  // head) counters that must be zero when a launch starts; every launch leaves them zero, so
-  // call attention_decode_scratch_init once after allocating it (and again before a launch
-  // with more tokens or KV heads than the previous launch on it: that one's partials overwrote
-  // the counters past its own; or after a launch failed). Null uses a scratch
+  // end are empty and harmless; the latency path takes at most 8, one thread-block cluster);
+  // 0 lets the launcher plan from max_seq_len (attention_decode_splits). `partials`, when
+  // set, is caller-owned scratch of attention_decode_scratch_bytes(n_tok, dims, splits)
+  // bytes for the split count in use (graphs need a fixed address). With more than one
+  // split it starts with per-(token, KV head) counters that must be zero when a launch
+  // starts; every launch leaves them zero, so call attention_decode_scratch_init once after
+  // allocating it (and again before a launch with more tokens or KV heads than the previous
+  // launch on it: that one's partials overwrote the counters past its own; or after a launch
+  // failed). The latency path leaves the partials untouched. Null uses a scratch
   // buffer of the backend, which may allocate and zero its counters, so it must not be first
   // reached inside a graph capture; a graph that uses it must not be replayed after other
   // launches of a different n_tok or n_head_kv used it (their partials overwrite its counters).
@@ -77,8 +79,10 @@ void rope_kv_write(float* qkv, const AttnBatch& b, const AttnDims& d, const floa
 // out: (n_tok, n_head head_dim) F32. Causal GQA attention of every new token over its
 // sequence's cached keys 0 .. tok_pos (the cache already holds this step's keys).
 // Decode: CUDA cores, fp32, split-K over keys (flash-decoding), any n_new per sequence; one
-// kernel (the last split block of a (token, KV head) merges the splits).
-// Launch (grid, shared memory, pointers) depends only on n_tok, dims, n_split and partials.
+// kernel (the last split block of a (token, KV head) merges the splits; on the latency path,
+// set_attention_latency_path, the cluster of split blocks merges them in shared memory).
+// Launch (grid, shared memory, pointers) depends only on n_tok, dims, n_split and partials
+// (and the path setting).
 void attention_decode(const float* qkv, const AttnBatch& b, const AttnDims& d,
                       const KvCacheView& kv, float* out, cudaStream_t s);
 
@@ -90,7 +94,10 @@ void attention_decode(const float* qkv, const AttnBatch& b, const AttnDims& d,
 // run in no order. Graph padding rows that repeat a sequence's token are fine (they write the
 // same bytes to the same slot). qkv is only read: its q and k heads stay unrotated (unlike
 // rope_kv_write, which rotates them in place). inv_freq null: no rotation. n_split and
-// partials as for attention_decode.
+// partials as for attention_decode. On the latency path it reads tok_pos, tok_seq,
+// block_tables, inv_freq and the cache rows of positions before each token's own before it
+// waits for the previous kernel on the stream, so that kernel must write none of them (the
+// model's QKV projection writes only qkv; the metadata comes from a copy before the step).
 void attention_decode_rope(float* qkv, const AttnBatch& b, const AttnDims& d, const float* inv_freq,
                            const KvCacheView& kv, float* out, cudaStream_t s);
 
@@ -101,6 +108,15 @@ void attention_decode_scratch_init(void* partials, int n_tok, const AttnDims& d,
                                    cudaStream_t s);
 // The split count attention_decode plans for n_tok tokens over at most max_seq_len keys.
 int attention_decode_splits(int n_tok, int max_seq_len, const AttnDims& d);
+// Which decode kernel attention_decode, attention_decode_rope and attention_decode_splits use
+// for few (token, KV head) units (at most one per 16 SMs: batch 1 at 8 KV heads on H100):
+// 0 = the default (QINFER_CUDA_ATTN_LATENCY, default 1: the latency path, one thread-block
+// cluster of up to 8 blocks per unit, merged in distributed shared memory, sm_90 only;
+// H100 batch 1: 1.5-2.6x faster than classic), 1 = classic (split partials
+// merged through global memory), 2 = the latency path where the GPU has clusters. For tests
+// and benchmarks; launches captured into a graph keep the kernel they were captured with,
+// and a graph's n_split should come from attention_decode_splits under the same setting.
+void set_attention_latency_path(int p);
 
 // Prefill: tensor cores (BF16 mma, fp32 softmax and accumulation), tiles of query rows of one
 // sequence against its cached keys; for batches whose sequences bring many new tokens.
