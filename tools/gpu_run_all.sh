@@ -16,10 +16,9 @@
 #   o. Llama-3.2-1B-shaped FP8 (16 layers): decode latency at batch 1
 #   p. after 5: Nsight Compute per-kernel times of an 8B prefill (2048) and of decode steps
 #   c. generate --device cuda against --device cpu (tests/e2e/test_cli_generate.py -k device)
-#   f. after 5 (and o): batch-1 decode A/B of QINFER_CUDA_FUSED_GEMV x QINFER_CUDA_ATTN_LATENCY
+#   f. after 5 (and o): batch-1 decode A/B of switches (F_VARIANTS, ';'-separated; default
+#      QINFER_CUDA_ATTN_LATENCY=0 / 1)
 #   q. after 5: Nsight Compute metrics (DRAM throughput, issue activity, stalls) of the decode GEMVs
-#   n. after 5: the unmeasured switches (QINFER_CUDA_VEC_PRODUCERS, QINFER_CUDA_MERGE4, tensor-core
-#      decode attention at batch 1): attention tests with MERGE4 on, then decode / prefill A/B
 # Binaries come prebuilt (tools/gpu_pack.sh -> .gpu_assets/b, carried; B= overrides); the checkpoints are generated here, on local
 # disk, and never leave the machine. Usage: tools/gpu_run_all.sh [steps, default 12345]
 # Commands as run for bench/results: tools/gpu_run_all.sh 1234 | 12436 | 4365 | 57 | 125
@@ -95,38 +94,13 @@ case $STEPS in *p*)  # per-kernel GPU time (Nsight Compute, one metric, clocks a
     > $OUT/ncu_decode.csv 2> $OUT/ncu_decode.err;; esac
 case $STEPS in *q*)  # after 5: why the decode GEMVs stop short of HBM speed (Nsight Compute metrics)
   MET=gpu__time_duration.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,dram__bytes_read.sum,sm__inst_issued.avg.pct_of_peak_sustained_active,sm__warps_active.avg.pct_of_peak_sustained_active,smsp__average_warp_latency_issue_stalled_long_scoreboard.ratio
-  for F in 0 1; do
-    QINFER_CUDA_FUSED_GEMV=$F timeout ${NCU_TIMEOUT:-60} ncu --clock-control none --cache-control none \
-      --kernel-name regex:gemv --launch-count 12 --metrics $MET --csv $B/apps/qinfer bench \
-      --model /tmp/llama8b_fp8 --prompt-len 128 --decode-len 3 > $OUT/ncu_gemv_fused$F.csv 2>&1
-  done;; esac
-case $STEPS in *n*)  # switches waiting for a measurement (session 3): tests with them on, then A/B
-  QINFER_CUDA_MERGE4=1 timeout 200 $B/tests/test_ops --gtest_filter='CudaAttention.*' 2>&1 \
-    | tee $OUT/test_ops_merge4.log | tail -3
-  QINFER_CUDA_VEC_PRODUCERS=1 QINFER_CUDA_MERGE4=1 timeout 300 $B/bench/gpu_golden --tol-fp8 6e-2 \
-    --out $OUT/gpu_golden_vec_merge4.json tests/golden/data/* tests/quant/data/fp8_* 2>&1 \
-    | tee $OUT/gpu_golden_vec_merge4.log | tail -12
-  M=/tmp/llama8b_fp8
-  for V in QINFER_CUDA_N=0 QINFER_CUDA_VEC_PRODUCERS=1 QINFER_CUDA_MERGE4=1 QINFER_CUDA_ATTN_TC=1 \
-           "QINFER_CUDA_VEC_PRODUCERS=1 QINFER_CUDA_MERGE4=1"; do
-    T=$(echo $V | tr ' =' '__')
-    env $V timeout 120 $B/apps/qinfer bench --model $M --prompt-len 128 --decode-len 64 \
-      --out $OUT/bench_8b_p128_$T.json 2>&1 | grep -E "decode tok/s" | sed "s/^/$T /" | tee -a $OUT/bench.log
-  done
-  QINFER_CUDA_VEC_PRODUCERS=1 timeout 120 $B/apps/qinfer bench --model $M --prompt-len 2048 \
-    --decode-len 8 --out $OUT/bench_8b_p2048_vec.json 2>&1 | grep -E "prefill ms" | tee -a $OUT/bench.log
-  if [ -d /tmp/llama1b_fp8 ]; then  # after step o
-    for V in QINFER_CUDA_N=0 "QINFER_CUDA_VEC_PRODUCERS=1 QINFER_CUDA_MERGE4=1"; do
-      T=$(echo $V | tr ' =' '__')
-      env $V timeout 120 $B/apps/qinfer bench --model /tmp/llama1b_fp8 --prompt-len 128 \
-        --decode-len 256 --out $OUT/bench_1b_p128_$T.json 2>&1 | grep -E "decode tok/s" \
-        | sed "s/^/1b $T /" | tee -a $OUT/bench.log
-    done
-  fi;; esac
-case $STEPS in *f*)  # session 4 switches, A/B at batch 1: fused decode GEMVs, latency attention
+  timeout ${NCU_TIMEOUT:-60} ncu --clock-control none --cache-control none \
+    --kernel-name regex:gemv --launch-count 12 --metrics $MET --csv $B/apps/qinfer bench \
+    --model /tmp/llama8b_fp8 --prompt-len 128 --decode-len 3 > $OUT/ncu_gemv.csv 2>&1;; esac
+case $STEPS in *f*)  # A/B of switches at batch 1 (8B and 1B)
   for M in /tmp/llama8b_fp8 /tmp/llama1b_fp8; do
     [ -d $M ] || continue
-    IFS=';' read -ra VS <<< "${F_VARIANTS:-QINFER_CUDA_FUSED_GEMV=0 QINFER_CUDA_ATTN_LATENCY=0;QINFER_CUDA_FUSED_GEMV=1 QINFER_CUDA_ATTN_LATENCY=0;QINFER_CUDA_FUSED_GEMV=0 QINFER_CUDA_ATTN_LATENCY=1;QINFER_CUDA_FUSED_GEMV=1 QINFER_CUDA_ATTN_LATENCY=1}"
+    IFS=';' read -ra VS <<< "${F_VARIANTS:-QINFER_CUDA_ATTN_LATENCY=0;QINFER_CUDA_ATTN_LATENCY=1}"
     for V in "${VS[@]}"; do
       T=$(basename $M)_$(echo $V | tr ' =' '__')
       env $V timeout 120 $B/apps/qinfer bench --model $M --prompt-len ${F_PROMPT:-128} --decode-len 128 \

@@ -107,9 +107,6 @@ struct DecodeArgs {
   bool write_kv;
   const float* inv_freq;  // (head_dim / 2) or null
   float k_store, v_store;
-  // The merge reads four splits' partials per step (loads issued together; same order of
-  // additions): QINFER_CUDA_MERGE4=1, not yet measured on the GPU.
-  bool merge4;
 };
 
 // exp2 of (x - ref) where ref may be -inf (then every x is -inf too and the result is 0).
@@ -145,35 +142,8 @@ __device__ __forceinline__ void combine_if_last(const DecodeArgs& a, int t, int 
     const float* base = a.part + (int64_t(t) * a.d.n_head + h) * a.n_split * rec;
     float mm = -INFINITY;
     float ll = 0.0f, aa = 0.0f;
-    int s = 0;
-    if (a.merge4) {
-      for (; s + 4 <= a.n_split; s += 4) {
-        const float m0 = __ldcg(base + s * rec), m1 = __ldcg(base + (s + 1) * rec);
-        const float m2 = __ldcg(base + (s + 2) * rec), m3 = __ldcg(base + (s + 3) * rec);
-        mm = fmaxf(mm, fmaxf(fmaxf(m0, m1), fmaxf(m2, m3)));
-      }
-    }
-    for (; s < a.n_split; ++s) mm = fmaxf(mm, __ldcg(base + s * rec));
-    s = 0;
-    if (a.merge4) {
-      for (; s + 4 <= a.n_split; s += 4) {
-        float m[4], l[4], v[4];
-#pragma unroll
-        for (int u = 0; u < 4; ++u) {
-          const float* r = base + (s + u) * rec;
-          m[u] = __ldcg(r);
-          l[u] = __ldcg(r + 1);
-          v[u] = __ldcg(r + 2 + dd);
-        }
-#pragma unroll
-        for (int u = 0; u < 4; ++u) {
-          const float c = exp2_rel(m[u], mm);
-          ll += l[u] * c;
-          aa += v[u] * c;
-        }
-      }
-    }
-    for (; s < a.n_split; ++s) {
+    for (int s = 0; s < a.n_split; ++s) mm = fmaxf(mm, __ldcg(base + s * rec));
+    for (int s = 0; s < a.n_split; ++s) {
       const float* r = base + s * rec;
       const float c = exp2_rel(__ldcg(r), mm);
       ll += __ldcg(r + 1) * c;
@@ -968,8 +938,6 @@ DecodeArgs decode_args(const float* qkv, const AttnBatch& b, const AttnDims& d,
   const bool fp8 = kv.dtype == DType::kF8E4M3;
   a.q_mul = d.scale * attn::kLog2e * (fp8 ? kv.k_scale : 1.0f);
   a.v_mul = fp8 ? kv.v_scale : 1.0f;
-  static const bool merge4 = env_switch("QINFER_CUDA_MERGE4", 0) == 1;
-  a.merge4 = merge4;
   return a;
 }
 
