@@ -222,6 +222,7 @@ int run(const std::string& out_path) {
         if (dt == DType::kBF16 && n != 1) continue;
         Json r{{"linear", s.name}, {"dtype", std::string(dtype_name(dt))}, {"n", n}};
         std::printf("%-14s %-6s %5lld", s.name, std::string(dtype_name(dt)).c_str(), (long long)n);
+        cu::set_gemv_bulk(1, 0);  // the split is the warp-per-row GEMV's
         for (int split : {1, 2, 4, 8}) {
           cu::set_gemv_split(split);
           const double ms = linear_ms(dt, s, n, true);
@@ -229,9 +230,51 @@ int run(const std::string& out_path) {
           std::printf(" %10.1f", ms * 1e3);
         }
         cu::set_gemv_split(0);
+        cu::set_gemv_bulk(0, 0);
         std::printf("\n");
         j["gemv_split"].push_back(r);
       }
+    }
+  }
+  // The decode GEMV: warp-per-row (fused.cu) against the tensor-core bulk-copy one (gemv_bulk.cu)
+  // with its launch options (set_gemv_bulk: ring KiB, flags), on the 8B and 1B shapes. Each cell is
+  // us per call and the ratio of weight bytes / time to the HBM copy rate. "copy only" skips
+  // the arithmetic: the rate at which the ring alone streams.
+  struct BulkVariant {
+    const char* label;
+    int mode, kib, flags;
+  };
+  const BulkVariant variants[] = {{"warp", 1, 0, 0},        {"bulk tc", 2, 160, 0},
+                                  {"copy only", 2, 160, 1}, {"1K pieces", 2, 160, 2},
+                                  {"tc 224", 2, 224, 0},    {"1K 224", 2, 224, 2}};
+  const Shape8B k1B[] = {{"1b_qkv", 3072, 2048},   {"1b_o", 2048, 2048},
+                         {"1b_gate_up", 16384, 2048}, {"1b_down", 2048, 8192},
+                         {"1b_lm_head", 128256, 2048}};
+  std::printf("\n%-12s %3s", "gemv", "n");
+  for (const BulkVariant& v : variants) std::printf(" %15s", v.label);
+  std::printf("\n");
+  std::vector<Shape8B> bulk_shapes(std::begin(kLinears), std::end(kLinears));
+  bulk_shapes.insert(bulk_shapes.end(), std::begin(k1B), std::end(k1B));
+  for (const Shape8B& s : bulk_shapes) {
+    const bool head = std::string(s.name).find("lm_head") != std::string::npos;
+    const DType dt = head ? DType::kBF16 : DType::kF8E4M3;
+    for (int64_t n : {1, 2, 4, 8}) {
+      if (head && n != 1) continue;
+      const double bytes = double(s.n_out * s.n_in) * double(dtype_size(dt));
+      Json r{{"linear", s.name}, {"dtype", std::string(dtype_name(dt))}, {"n", n},
+             {"n_out", s.n_out}, {"n_in", s.n_in}};
+      std::printf("%-12s %3lld", s.name, (long long)n);
+      for (const BulkVariant& v : variants) {
+        cu::set_gemv_bulk(v.mode, v.kib, v.flags);
+        const double ms = linear_ms(dt, s, n, true);
+        const double ratio = bytes / (ms * 1e-3) / 1e9 / hbm;
+        std::printf(" %7.1f (%5.3f)", ms * 1e3, ratio);
+        r[str_cat(v.label, " ms")] = ms;
+        r[str_cat(v.label, " ratio")] = ratio;
+      }
+      cu::set_gemv_bulk(0, 0, -1);
+      std::printf("\n");
+      j["gemv_bulk"].push_back(r);
     }
   }
   std::printf("\n%-20s %8s %10s %10s\n", "attention decode", "batch", "ctx", "us/call");

@@ -39,6 +39,7 @@ float absmax(const Tensor& x) { no_cuda("absmax", x.dtype()); }
 ActSpec act_spec(const LinearWeight&, int64_t) { return {}; }
 size_t act_bytes(const ActSpec&, int64_t) { return 0; }
 void set_gemv_split(int) {}
+void set_gemv_bulk(int, int, int) {}
 void set_producer_path(int) {}
 void rms_norm_act(float*, const float*, const Tensor& w, float, int64_t, Act&) {
   no_cuda("rms_norm_act", w.dtype());

@@ -236,12 +236,20 @@ TEST(FusedCuda, ActivationProducersFeedLinearAct) {
         Tensor y = testing::poisoned_cuda({n, n_out});
         ops::cuda::linear_act(wd, a.act, y.data_as<float>(), false);
         check(y, reference(w, x), "to_act");
-        for (int split : {1, 2, 4, 8}) {  // every GEMV split factor, not just the one picked
-          ops::cuda::set_gemv_split(split);
-          Tensor ys = testing::poisoned_cuda({n, n_out});
-          ops::cuda::linear_act(wd, a.act, ys.data_as<float>(), false);
-          ops::cuda::set_gemv_split(0);
-          check(ys, reference(w, x), str_cat("split ", split).c_str());
+        // Every split factor of the warp-per-row GEMV, not just the one picked, with the
+        // tensor-core GEMV off (W8A8 on sm_90 otherwise takes it: FP8 codes, no split).
+        {
+          ops::cuda::set_gemv_bulk(1, 0);
+          DeviceAct ab(wd, n);
+          ops::cuda::to_act(xd.data_as<float>(), n, ab.act);
+          for (int split : {1, 2, 4, 8}) {
+            ops::cuda::set_gemv_split(split);
+            Tensor ys = testing::poisoned_cuda({n, n_out});
+            ops::cuda::linear_act(wd, ab.act, ys.data_as<float>(), false);
+            ops::cuda::set_gemv_split(0);
+            check(ys, reference(w, x), str_cat("split ", split).c_str());
+          }
+          ops::cuda::set_gemv_bulk(0, 0);
         }
         // Adding into y.
         Tensor y0 = testing::random_f32({n, n_out}, rng);
@@ -283,6 +291,65 @@ TEST(FusedCuda, ActivationProducersFeedLinearAct) {
   }
   }
   ops::cuda::set_producer_path(0);
+}
+
+// The tensor-core GEMV for W8A8 decode (gemv_bulk: n <= 8, sm_90) where the shapes above do
+// not reach: rows per SM well past the ring's depth (every stage slot reused many times), 14 KiB
+// rows in 2 KiB pieces, ragged last tiles, 1 KiB pieces, the smallest ring (two stages) and a
+// full-size one, storing and adding into y; against the float64 formula and against the
+// warp-per-row GEMV on the same inputs.
+TEST(FusedCuda, BulkGemvRingAndPieces) {
+  QINFER_SKIP_WITHOUT_CUDA();
+  const uint32_t seed = testing::fresh_seed();
+  std::mt19937 rng(seed);
+  const std::vector<std::tuple<Case, int64_t, int64_t>> cases = {
+      {{DType::kF8E4M3, ActQuant::kDynamicPerToken, true, false}, 1024, 8200},
+      {{DType::kF8E4M3, ActQuant::kStaticPerTensor, false, true}, 14336, 600},
+      {{DType::kF8E4M3, ActQuant::kDynamicPerToken, false, true}, 4160, 1999},
+      {{DType::kF8E4M3, ActQuant::kStaticPerTensor, true, false}, 192, 77}};
+  for (const auto& [c, n_in, n_out] : cases) {
+    const LinearWeight w = make_weight(c, n_out, n_in, rng);
+    const LinearWeight wd = to_cuda(w);
+    for (int64_t n : {1, 2, 5, 8}) {
+      const std::string name = case_name(c, n, n_in, n_out) + " seed=" + std::to_string(seed);
+      Tensor x = testing::random_f32({n, n_in}, rng, -2.0f, 2.0f);
+      Tensor xd = x.to(Device::kCuda);
+      const Tensor want = reference(w, x);
+      Tensor y0 = testing::random_f32({n, n_out}, rng);
+      Tensor want_acc = want.to(Device::kCpu);
+      for (int64_t i = 0; i < want_acc.numel(); ++i)
+        want_acc.data_as<float>()[i] += y0.data_as<float>()[i];
+      ops::cuda::set_gemv_bulk(1, 0);
+      DeviceAct slot(wd, n);
+      ASSERT_EQ(slot.act.spec.layout, ops::cuda::ActLayout::kSlotF32) << name;
+      ops::cuda::to_act(xd.data_as<float>(), n, slot.act);
+      Tensor classic = testing::poisoned_cuda({n, n_out});
+      ops::cuda::linear_act(wd, slot.act, classic.data_as<float>(), false);
+      // 48 KiB: 8 KiB of partial sums and two 17 KiB stages of 1 KiB pieces; 227 KiB: six
+      // stages of 2 KiB pieces, or eight of 1 KiB.
+      for (auto [kib, flags] : {std::pair{48, 2}, std::pair{0, 0}, std::pair{227, 0},
+                                std::pair{227, 2}}) {
+        const std::string what = str_cat(name, " ring ", kib, " KiB flags ", flags);
+        ops::cuda::set_gemv_bulk(2, kib, flags);
+        DeviceAct a(wd, n);
+        ASSERT_EQ(a.act.spec.layout, ops::cuda::ActLayout::kCodesU8) << what;
+        ops::cuda::to_act(xd.data_as<float>(), n, a.act);
+        Tensor y = testing::poisoned_cuda({n, n_out});
+        ops::cuda::linear_act(wd, a.act, y.data_as<float>(), false);
+        Tensor ya = y0.to(Device::kCuda);
+        ops::cuda::linear_act(wd, a.act, ya.data_as<float>(), true);
+        ops::cuda::set_gemv_bulk(0, 0);
+        using Check = std::tuple<const Tensor*, const Tensor*, const char*>;
+        for (const auto& [got, ref, label] :
+             {Check{&y, &want, "store"}, Check{&ya, &want_acc, "accumulate"},
+              Check{&y, &classic, "vs warp-per-row GEMV"}}) {
+          testing::Diff d = testing::compare(*got, *ref);
+          ASSERT_TRUE(d.n_nan == 0 && d.rel < 1e-4)
+              << what << " " << label << ": " << testing::describe(d, *got, *ref);
+        }
+      }
+    }
+  }
 }
 
 // Prefill-sized batches (n >= 64: FP8 codes for the tensor cores, no shared-memory row cache,

@@ -620,6 +620,14 @@ ActSpec act_spec(const LinearWeight& w, int64_t n) {
   const bool fp8 = wt == DType::kF8E4M3;
   const bool dense = wt == DType::kBF16 || wt == DType::kF16 || wt == DType::kF32;
   const bool aligned = w.n_in % 16 == 0 && aligned_to(w.weight.data(), 16);
+  // W8A8 decode on Hopper: FP8 codes for the tensor-core GEMV (gemv_bulk).
+  if (fp8 && w.act_quant != ActQuant::kNone && n <= 8 &&
+      gemv_bulk_applies(n, w.n_in, w.n_out, w.weight.data())) {
+    s.layout = ActLayout::kCodesU8;
+    s.quant = w.act_quant;
+    s.static_scale = s.quant == ActQuant::kStaticPerTensor ? w.input_scale : 0.0f;
+    return s;
+  }
   if (n <= 8 && aligned && (fp8 || dense)) {
     s.layout = ActLayout::kSlotF32;
     s.quant = fp8 ? w.act_quant : ActQuant::kNone;
@@ -738,6 +746,11 @@ void linear_act(const LinearWeight& w, const Act& x, float* y, bool accumulate) 
       }
     }
     case ActLayout::kCodesU8: {
+      const BulkGemvArgs b{.w = w.weight.data(), .x = static_cast<const uint8_t*>(x.data),
+                           .x_scale = x.scale, .w_scale = ws,
+                           .w_scale_stride = per_channel ? 1 : 0, .bias = bias, .y = y, .n = n,
+                           .n_in = w.n_in, .n_out = w.n_out, .accumulate = accumulate};
+      if (n <= 8 && fp8 && gemv_bulk(b, s)) return;
       const float* wsv = channel_scales(w, s);
       // With the scales applied inside cuBLASLt the GEMM adds into y itself (beta = 1): no
       // temporary, no separate add over (n, n_out).

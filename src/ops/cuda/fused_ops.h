@@ -68,6 +68,14 @@ void to_act(const float* x, int64_t n, Act& out);
 // The GEMV splits each row over 1, 2, 4 or 8 warps so that no warp streams more than 4 KiB of
 // it; set_gemv_split(s) forces s (0: automatic), for benchmarks and tests.
 void set_gemv_split(int s);
+// For n <= 2 on sm_90 the GEMV streams weights through shared memory with the bulk copy engine
+// (linear_cuda.h gemv_bulk). set_gemv_bulk(mode, smem_kib, flags): mode 0 =
+// QINFER_CUDA_GEMV_BULK (default 1), 1 = off, 2 = on; smem_kib = its ring's shared memory per
+// SM (0: QINFER_CUDA_GEMV_BULK_SMEM_KIB, default 160); flags (-1: QINFER_CUDA_GEMV_BULK_FLAGS,
+// default 0) is a sum of 1 = skip the arithmetic (measures the copy rate; wrong results),
+// 2 = load each stage as 4 KiB copies, 4 = read x through L1 instead of shared memory, 8 = two
+// blocks per SM. For tests and benchmarks.
+void set_gemv_bulk(int mode, int smem_kib, int flags = -1);
 void linear_act(const LinearWeight& w, const Act& x, float* y, bool accumulate);
 // y (n, n_out) BF16 = linear(w, x) for an FP8 weight without bias and x in kCodesU8 form, on
 // cuBLASLt with the scales applied inside (vLLM's W8A8 GEMM writes BF16 the same way). Returns

@@ -43,6 +43,25 @@ void gemv(const GemvArgs& a, cudaStream_t stream);
 // (n > 8, n_in % 16 != 0, x larger than 160 KiB).
 bool gemv_fused(const GemvArgs& a, int quant_mode, float static_scale, cudaStream_t stream);
 
+// The decode GEMV for FP8 weights and FP8 activation codes, n <= 8 rows, on Hopper (gemv_bulk.cu:
+// bulk-copy ring, tensor cores): y (n, n_out) = (or += when accumulate) (x W^T) * x_scale *
+// w_scale + bias. gemv_bulk_applies says whether it takes these shapes (sm_90, switched on,
+// n_in % 64 == 0, aligned weight); gemv_bulk returns false, having launched nothing, where it
+// does not.
+struct BulkGemvArgs {
+  const void* w = nullptr;         // (n_out, n_in) FP8 E4M3
+  const uint8_t* x = nullptr;      // (n, n_in) E4M3 codes, row-major
+  const float* x_scale = nullptr;  // (n)
+  const float* w_scale = nullptr;  // indexed o * w_scale_stride, or null
+  int w_scale_stride = 0;
+  const float* bias = nullptr;     // (n_out) or null
+  float* y = nullptr;              // (n, n_out)
+  int64_t n = 0, n_in = 0, n_out = 0;
+  bool accumulate = false;
+};
+bool gemv_bulk_applies(int64_t n, int64_t n_in, int64_t n_out, const void* w);
+bool gemv_bulk(const BulkGemvArgs& a, cudaStream_t stream);
+
 // y[i, o] = y[i, o] * x_scale[i] * w_scale[o] + bias[o]: the epilogue of a GEMM that ran
 // unscaled. Null pointers mean 1 (scales) or 0 (bias).
 void scale_bias_epilogue(float* y, int64_t n, int64_t n_out, const float* x_scale,

@@ -1,7 +1,7 @@
-// Warp-level tensor-core and asynchronous-copy helpers (PTX ISA: mma.sync m16n8k16, ldmatrix,
-// cp.async, cvt) shared by the attention kernels. Include from .cu files only; everything here
-// exists from sm_80 (the FP8 conversion has a hardware instruction from sm_89 and a software
-// path below it).
+// Warp-level tensor-core and asynchronous-copy helpers (PTX ISA: mma.sync m16n8k16 and
+// m16n8k32, ldmatrix, cp.async, cvt) shared by the attention kernels and the decode GEMV.
+// Include from .cu files only; everything here exists from sm_80 (the FP8 conversion has a
+// hardware instruction from sm_89 and a software path below it; mma_e4m3 needs sm_89).
 //
 // Fragment layouts of mma.sync.m16n8k16 with 16-bit inputs (PTX ISA, "Matrix Fragments for
 // mma.m16n8k16"), lane = 4 g + c (g = lane / 4, c = lane % 4), each register two elements,
@@ -54,6 +54,24 @@ __device__ __forceinline__ void mma_f16(float (&d)[4], const uint32_t (&a)[4], u
       "{%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
       : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+// d (16x8, f32) += a (16x32, FP8 E4M3, row) * b (32x8, E4M3, col), m16n8k32: each register
+// four codes, a0 = A[g][4c..4c+3], a1 = A[g+8][4c..], a2 = A[g][16+4c..], a3 = A[g+8][16+4c..];
+// b0 = B[4c..4c+3][g], b1 = B[16+4c..][g]; C as above. sm_89 and later only (callers check
+// the device; below sm_89 this traps).
+__device__ __forceinline__ void mma_e4m3(float (&d)[4], uint32_t a0, uint32_t a1, uint32_t a2,
+                                         uint32_t a3, uint32_t b0, uint32_t b1) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 890
+  asm volatile(
+      "mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32 {%0, %1, %2, %3}, "
+      "{%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+      : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+#else
+  (void)d, (void)a0, (void)a1, (void)a2, (void)a3, (void)b0, (void)b1;
+  __trap();
+#endif
 }
 
 // 16 bytes global -> shared, asynchronous, L1 bypassed; src_bytes 0 writes zeros (src must

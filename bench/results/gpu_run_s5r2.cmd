@@ -1,0 +1,2 @@
+# Session 5 run 2 (CUDA-core bulk GEMV with launch options: copy only, 4 KiB pieces, x via L1, 2 blocks/SM)
+tar xJf .gpu_assets/b.txz -C .gpu_assets && export B=.gpu_assets/b && TEST_FILTER='FusedCuda.Bulk*' F_VARIANTS='QINFER_CUDA_GEMV_BULK=0;QINFER_CUDA_GEMV_BULK_FLAGS=4;QINFER_CUDA_GEMV_BULK_FLAGS=12 QINFER_CUDA_GEMV_BULK_SMEM_KIB=200;QINFER_CUDA_GEMV_BULK_FLAGS=14 QINFER_CUDA_GEMV_BULK_SMEM_KIB=200' timeout 580 tools/gpu_run_all.sh 12of
