@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One device-machine session of engineer F's GPU work, writing everything under $OUT:
-#   1. GPU op tests (test_ops *Cuda*)          -> test_ops.log
+#   1. GPU op tests (test_ops, TEST_FILTER, default *Cuda*; TEST_TIMEOUT s) -> test_ops.log
 #   2. kernel benchmark (gpu_kernels)          -> gpu_kernels.json / .log
 #   3. golden checkpoints, GPU vs CPU vs HF    -> gpu_golden.json / .log
 #   4. 8B-shaped random FP8, 4 layers, vs transformers fake-quant reference (same json)
@@ -29,7 +29,7 @@ L=$(dirname "$(find / -name 'libcublasLt.so.13*' -not -path '/proc/*' 2>/dev/nul
 export LD_LIBRARY_PATH=$L:${LD_LIBRARY_PATH:-}:$PWD/$B/lib  # carried: cpp-httplib and its deps
 export PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv | tee $OUT/gpu.txt
-case $STEPS in *1*) timeout 200 $B/tests/test_ops --gtest_filter="${TEST_FILTER:-*Cuda*:*CUDA*}" 2>&1 | tee $OUT/test_ops.log | tail -15;; esac
+case $STEPS in *1*) timeout ${TEST_TIMEOUT:-400} $B/tests/test_ops --gtest_filter="${TEST_FILTER:-*Cuda*:*CUDA*}" 2>&1 | tee $OUT/test_ops.log | tail -15;; esac
 case $STEPS in *2*) timeout 200 $B/bench/gpu_kernels --out $OUT/gpu_kernels.json 2>&1 | tee $OUT/gpu_kernels.log;; esac
 G=""
 case $STEPS in *4*)
