@@ -8,8 +8,9 @@
 //     fp8     F8_E4M3 + weight_scale (per tensor (1) or per output channel (n_out))
 //             with activation quantization as vLLM does it (docs/FORMATS.md):
 //               none            W dequantized in the loop: y = x · (W_q · s_w)ᵀ
-//               static          x_q = fp8(clamp(x / s_x, ±448)),  y = (x_q · W_qᵀ) · s_x · s_w
-//               dynamic/token   s_x[i] = max(absmax(x[i]) / 448, 1 / (448·512)), same formula
+//               static          x_q = fp8(clamp(x · (1 / s_x), ±448)),  y = (x_q · W_qᵀ) · s_x · s_w
+//               dynamic/token   s_x[i] = max(absmax(x[i]) / 448, 1 / (448·512)),
+//                               x_q = fp8(clamp(x / s_x[i], ±448)) (a true division), same y
 //   bias: (n_out) F32, optional.
 // Accumulation is fp32. An unsupported (format, dtype, device) combination throws an Error
 // naming all three; nothing falls back silently.

@@ -64,7 +64,8 @@ LinearWeight to_cuda(const LinearWeight& w) {
 }
 
 // float64 evaluation of the contract. The activation quantization itself is done in float,
-// as the formula is specified (x / s rounded to fp32, then to FP8 nearest-even).
+// as the formula is specified (docs/FORMATS.md: x / s for dynamic scales, x * (1 / s) for a
+// static one, rounded to fp32, then to FP8 nearest-even).
 Tensor reference(const LinearWeight& w, const Tensor& x) {
   const int64_t n = x.dim(0), k = w.n_in;
   Tensor y = Tensor::empty(DType::kF32, {n, w.n_out});
@@ -83,9 +84,9 @@ Tensor reference(const LinearWeight& w, const Tensor& x) {
     sx[size_t(i)] = s;
     for (int64_t j = 0; j < k; ++j) {
       const float v = xp[i * k + j];
+      const float q = w.act_quant == ActQuant::kStaticPerTensor ? v * (1.0f / s) : v / s;
       xv[size_t(i * k + j)] =
-          quant ? fp8e4m3_to_f32(f32_to_fp8e4m3(std::clamp(v / s, -kFp8E4M3Max, kFp8E4M3Max)))
-                : v;
+          quant ? fp8e4m3_to_f32(f32_to_fp8e4m3(std::clamp(q, -kFp8E4M3Max, kFp8E4M3Max))) : v;
     }
   }
   for (int64_t i = 0; i < n; ++i) {

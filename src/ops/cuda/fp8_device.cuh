@@ -22,6 +22,20 @@ __device__ __forceinline__ uint8_t f32_to_fp8(float v) {
   return uint8_t(__nv_cvt_float_to_fp8(v, __NV_SATFINITE, __NV_E4M3));
 }
 
+// E4M3 code of x under scale s as vLLM's quantization kernels form it (docs/FORMATS.md): a true
+// division x / s for dynamic scales, x * (1 / s) for a static per-tensor scale, whose kernel
+// inverts the scale once. The two differ in the last bit of the quotient, enough to move an
+// element to the neighbouring code now and then.
+struct Fp8Quant {
+  float s, inv;
+  bool recip;
+  __device__ __forceinline__ Fp8Quant(float scale, bool static_scale)
+      : s(scale), inv(1.0f / scale), recip(static_scale) {}
+  __device__ __forceinline__ uint8_t operator()(float x) const {
+    return f32_to_fp8(recip ? x * inv : x / s);
+  }
+};
+
 __device__ __forceinline__ float2 fp8x2_to_f32(uint16_t v) {
   __half2_raw h = __nv_cvt_fp8x2_to_halfraw2(__nv_fp8x2_storage_t(v), __NV_E4M3);
   return __half22float2(*reinterpret_cast<__half2*>(&h));

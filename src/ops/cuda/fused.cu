@@ -79,16 +79,16 @@ __device__ void write_act_row(const Src& src, int64_t row, const ActOut& o) {
     s = o.static_scale;
   }
   const bool cached = o.quant == 1 && o.cache;
+  const Fp8Quant q(s, o.quant == 2);
   if (o.layout == int(ActLayout::kCodesU8)) {
     uint8_t* d = static_cast<uint8_t*>(o.data) + row * o.stride;
     for (int64_t i = threadIdx.x; i < o.n_in; i += blockDim.x)
-      d[i] = f32_to_fp8((cached ? row_cache[i] : src.value(i)) / s);
+      d[i] = q(cached ? row_cache[i] : src.value(i));
   } else if (o.layout == int(ActLayout::kSlotF32)) {
     float* d = static_cast<float*>(o.data) + row * o.stride;
     for (int64_t i = threadIdx.x; i < o.n_in; i += blockDim.x) {
       const float v = cached ? row_cache[i] : src.value(i);
-      d[slot_index(i, o.chunk_elems)] =
-          o.quant ? fp8x2_to_f32(uint16_t(f32_to_fp8(v / s))).x : v;
+      d[slot_index(i, o.chunk_elems)] = o.quant ? fp8x2_to_f32(uint16_t(q(v))).x : v;
     }
   } else {
     float* d = static_cast<float*>(o.data) + row * o.stride;
@@ -207,6 +207,7 @@ __device__ __forceinline__ void finish_row_vec(const float4 (&x)[V], int64_t row
   } else if (o.quant == 2) {
     s = o.static_scale;
   }
+  const Fp8Quant q(s, o.quant == 2);
 #pragma unroll
   for (int k = 0; k < V; ++k) {
     const int64_t j = threadIdx.x + int64_t(k) * kVecThreads;
@@ -214,20 +215,18 @@ __device__ __forceinline__ void finish_row_vec(const float4 (&x)[V], int64_t row
     const int64_t i = 4 * j;
     const float4 v = x[k];
     if (o.layout == int(ActLayout::kCodesU8)) {
-      const uint32_t c = uint32_t(f32_to_fp8(v.x / s)) | uint32_t(f32_to_fp8(v.y / s)) << 8 |
-                         uint32_t(f32_to_fp8(v.z / s)) << 16 |
-                         uint32_t(f32_to_fp8(v.w / s)) << 24;
+      const uint32_t c = uint32_t(q(v.x)) | uint32_t(q(v.y)) << 8 | uint32_t(q(v.z)) << 16 |
+                         uint32_t(q(v.w)) << 24;
       *reinterpret_cast<uint32_t*>(static_cast<uint8_t*>(o.data) + row * o.stride + i) = c;
     } else if (o.layout == int(ActLayout::kSlotF32)) {
       // Four consecutive elements (i % 4 == 0) are four consecutive slots.
-      const float4 q =
-          o.quant ? make_float4(fp8x2_to_f32(uint16_t(f32_to_fp8(v.x / s))).x,
-                                fp8x2_to_f32(uint16_t(f32_to_fp8(v.y / s))).x,
-                                fp8x2_to_f32(uint16_t(f32_to_fp8(v.z / s))).x,
-                                fp8x2_to_f32(uint16_t(f32_to_fp8(v.w / s))).x)
-                  : v;
+      const float4 qv = o.quant ? make_float4(fp8x2_to_f32(uint16_t(q(v.x))).x,
+                                              fp8x2_to_f32(uint16_t(q(v.y))).x,
+                                              fp8x2_to_f32(uint16_t(q(v.z))).x,
+                                              fp8x2_to_f32(uint16_t(q(v.w))).x)
+                                : v;
       *reinterpret_cast<float4*>(static_cast<float*>(o.data) + row * o.stride +
-                                 slot_index(i, o.chunk_elems)) = q;
+                                 slot_index(i, o.chunk_elems)) = qv;
     } else {
       *reinterpret_cast<float4*>(static_cast<float*>(o.data) + row * o.stride + i) = v;
     }

@@ -260,6 +260,8 @@ bool gemv_bulk_applies(int64_t n, int64_t n_in, int64_t n_out, const void* w) {
 }
 
 bool gemv_bulk(const BulkGemvArgs& a, cudaStream_t stream) {
+  QINFER_CHECK((flags() & ~(kCopyOnly | kSmallPieces)) == 0, "QINFER_CUDA_GEMV_BULK_FLAGS ",
+               flags(), " has bits other than 1 (copy only) and 2 (1 KiB pieces)");
   if (!gemv_bulk_applies(a.n, a.n_in, a.n_out, a.w) ||
       reinterpret_cast<uintptr_t>(a.x) % 16 != 0 || a.x_scale == nullptr)
     return false;

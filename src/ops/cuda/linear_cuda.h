@@ -11,7 +11,8 @@ namespace qinfer::ops::cuda {
 
 // x: (n, k) F32 -> x_q: (n, k) FP8 E4M3 and s: (n) F32, as vLLM's dynamic per-token quant:
 //   s[i] = max(absmax(x[i]) / 448, 1 / (448 * 512)),  x_q = fp8(clamp(x / s[i], ±448)).
-// With static_scale > 0 every row uses s[i] = static_scale instead (vLLM's static per-tensor).
+// With static_scale > 0 every row uses s[i] = static_scale instead and x_q = fp8(clamp(x *
+// (1 / s), ±448)) (vLLM's static per-tensor kernel, which inverts the scale).
 // Exactly one of x_q (FP8 codes, for the tensor cores) and x_f32 (the codes' f32 values, for
 // the GEMV) is non-null.
 void quantize_fp8_rows(const float* x, int64_t n, int64_t k, float static_scale, uint8_t* x_q,

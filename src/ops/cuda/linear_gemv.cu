@@ -28,15 +28,14 @@ __global__ void quantize_rows_kernel(const float* __restrict__ x, int64_t k, flo
     for (int64_t i = threadIdx.x; i < k; i += blockDim.x) m = fmaxf(m, fabsf(row[i]));
     scale = fmaxf(block_max(m, red) / kFp8Max, kMinDynScale);
   }
+  const Fp8Quant q(scale, static_scale > 0.0f);
   if (xf != nullptr) {
     float* out = xf + blockIdx.x * k;
-    for (int64_t i = threadIdx.x; i < k; i += blockDim.x) {
-      const uint8_t q = f32_to_fp8(row[i] / scale);
-      out[i] = fp8x2_to_f32(uint16_t(q)).x;
-    }
+    for (int64_t i = threadIdx.x; i < k; i += blockDim.x)
+      out[i] = fp8x2_to_f32(uint16_t(q(row[i]))).x;
   } else {
     uint8_t* out = xq + blockIdx.x * k;
-    for (int64_t i = threadIdx.x; i < k; i += blockDim.x) out[i] = f32_to_fp8(row[i] / scale);
+    for (int64_t i = threadIdx.x; i < k; i += blockDim.x) out[i] = q(row[i]);
   }
   if (threadIdx.x == 0) s[blockIdx.x] = scale;
 }
@@ -217,8 +216,9 @@ __global__ void __launch_bounds__(kGemvWarps * 32)
       s = fp.static_scale;
     }
     float* dst = xs + int64_t(t) * xrow;
+    const Fp8Quant q(s, fp.quant_mode == 2);
     for (int64_t i = threadIdx.x; i < p.n_in; i += blockDim.x)
-      dst[x_slot<WT>(i)] = fp.quant_mode ? fp8x2_to_f32(uint16_t(f32_to_fp8(xr[i] / s))).x : xr[i];
+      dst[x_slot<WT>(i)] = fp.quant_mode ? fp8x2_to_f32(uint16_t(q(xr[i]))).x : xr[i];
     if (threadIdx.x == 0) row_scale[t] = s;
   }
   __syncthreads();
