@@ -1,0 +1,2 @@
+# Session 5 run 6 (tree at 60272ae plus an env threshold QINFER_CUDA_GEMV_BULK_MIN_KIB keeping single-row GEMVs of small weights on the warp-per-row GEMV; measured a wash, 1B 972.3 -> 978.1, 8B 269.3 -> 268.5 tok/s, and not kept), with Nsight Compute per-kernel times of 8B decode steps (ncu_8b_decode_h100_s5r6.csv). nsys is not on the device machine.
+tar xJf .gpu_assets/b.txz -C .gpu_assets && export B=.gpu_assets/b && F_VARIANTS='QINFER_CUDA_GEMV_BULK_MIN_KIB=0;QINFER_CUDA_GEMV_BULK_MIN_KIB=8192' NCU_PREFILL=0 NCU_TIMEOUT=90 timeout 450 tools/gpu_run_all.sh 5ofp
