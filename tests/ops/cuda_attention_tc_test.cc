@@ -26,6 +26,7 @@
 #include "cuda_test_util.h"
 
 #ifdef QINFER_HAVE_CUDA
+#include "cuda_attention_util.h"
 #include "ops/cuda/attention_cuda.h"
 #include "ops/cuda/attention_decode_tc.h"
 #include "ops/cuda/cuda_common.h"
@@ -196,47 +197,28 @@ std::vector<int32_t> meta_of(const Problem& p) {
   return meta;
 }
 
-Tensor upload_bytes(const std::vector<uint8_t>& bytes) {
-  Tensor t = Tensor::empty(DType::kU8, {int64_t(bytes.size())}, Device::kCuda);
-  copy_bytes(t.data(), Device::kCuda, bytes.data(), Device::kCpu, bytes.size());
-  return t;
-}
-
 DeviceProblem upload(const Problem& p) {
   DeviceProblem g;
   g.qkv = Tensor::empty(DType::kF32, {p.n_tok, p.width}, Device::kCuda);
   copy_bytes(g.qkv.data(), Device::kCuda, p.qkv.data(), Device::kCpu, p.qkv.size() * 4);
-  g.k = upload_bytes(p.k);
-  g.v = upload_bytes(p.v);
+  g.k = testing::upload_bytes(p.k);
+  g.v = testing::upload_bytes(p.v);
   g.out = testing::poisoned_cuda({p.n_tok, int64_t(p.c.n_head) * p.c.head_dim});
   const std::vector<int32_t> meta = meta_of(p);
   g.meta = Tensor::empty(DType::kI32, {int64_t(meta.size())}, Device::kCuda);
   copy_bytes(g.meta.data(), Device::kCuda, meta.data(), Device::kCpu, meta.size() * 4);
   const int32_t* d = g.meta.data_as<int32_t>();
-  g.b.tok_seq = d;
-  g.b.tok_pos = d + p.n_tok;
-  g.b.seq_q_start = d + 2 * p.n_tok;
-  g.b.seq_len = d + 2 * p.n_tok + p.n_seq + 1;
-  g.b.block_tables = d + 2 * p.n_tok + 2 * p.n_seq + 1;
-  g.b.n_tok = p.n_tok;
-  g.b.n_seq = p.n_seq;
-  g.b.max_blocks = p.max_blocks;
-  g.b.max_seq_len = *std::max_element(p.seq_len.begin(), p.seq_len.end());
-  g.b.max_q_len = 0;
+  int max_q = 0;
   for (int s = 0; s < p.n_seq; ++s)
-    g.b.max_q_len = std::max(g.b.max_q_len, p.q_start[size_t(s) + 1] - p.q_start[size_t(s)]);
-  g.b.n_split = p.c.n_split;
+    max_q = std::max(max_q, p.q_start[size_t(s) + 1] - p.q_start[size_t(s)]);
+  g.b = testing::packed_batch(d, p.n_tok, p.n_seq, p.max_blocks,
+                              *std::max_element(p.seq_len.begin(), p.seq_len.end()), max_q,
+                              p.c.n_split);
   g.d = {.n_head = p.c.n_head,
          .n_head_kv = p.c.n_head_kv,
          .head_dim = p.c.head_dim,
          .scale = 1.0f / std::sqrt(float(p.c.head_dim))};
-  g.kv.k = g.k.data();
-  g.kv.v = g.v.data();
-  g.kv.dtype = p.dt;
-  g.kv.n_block = p.n_block;
-  g.kv.block_size = p.c.block_size;
-  g.kv.k_scale = p.k_scale;
-  g.kv.v_scale = p.v_scale;
+  g.kv = testing::cache_view(g.k, g.v, p.dt, p.n_block, p.c.block_size, p.k_scale, p.v_scale);
   return g;
 }
 

@@ -24,6 +24,7 @@
 #include "cuda_test_util.h"
 
 #ifdef QINFER_HAVE_CUDA
+#include "cuda_attention_util.h"
 #include "ops/cuda/attention_cuda.h"
 #include "ops/cuda/cuda_common.h"
 
@@ -242,19 +243,13 @@ struct DeviceProblem {
   cu::KvCacheView kv;
 };
 
-Tensor upload_bytes(const std::vector<uint8_t>& bytes) {
-  Tensor t = Tensor::empty(DType::kU8, {int64_t(bytes.size())}, Device::kCuda);
-  copy_bytes(t.data(), Device::kCuda, bytes.data(), Device::kCpu, bytes.size());
-  return t;
-}
-
 DeviceProblem upload(const Problem& p) {
   DeviceProblem g;
   Tensor q = Tensor::empty(DType::kF32, {p.n_tok, p.width});
   std::copy(p.qkv.begin(), p.qkv.end(), q.data_as<float>());
   g.qkv = q.to(Device::kCuda);
-  g.k = upload_bytes(p.k0);
-  g.v = upload_bytes(p.v0);
+  g.k = testing::upload_bytes(p.k0);
+  g.v = testing::upload_bytes(p.v0);
   g.out = testing::poisoned_cuda({p.n_tok, int64_t(p.c.n_head) * p.c.head_dim});
   Tensor f = Tensor::empty(DType::kF32, {int64_t(p.inv_freq.size())});
   std::copy(p.inv_freq.begin(), p.inv_freq.end(), f.data_as<float>());
@@ -266,28 +261,13 @@ DeviceProblem upload(const Problem& p) {
   std::copy(meta.begin(), meta.end(), m.data_as<int32_t>());
   g.meta = m.to(Device::kCuda);
   const int32_t* d = g.meta.data_as<int32_t>();
-  g.b.tok_seq = d;
-  g.b.tok_pos = d + p.n_tok;
-  g.b.seq_q_start = d + 2 * p.n_tok;
-  g.b.seq_len = d + 2 * p.n_tok + p.n_seq + 1;
-  g.b.block_tables = d + 2 * p.n_tok + 2 * p.n_seq + 1;
-  g.b.n_tok = p.n_tok;
-  g.b.n_seq = p.n_seq;
-  g.b.max_blocks = p.max_blocks;
-  g.b.max_seq_len = p.max_len;
-  g.b.max_q_len = p.max_q;
-  g.b.n_split = p.c.n_split;
+  g.b = testing::packed_batch(d, p.n_tok, p.n_seq, p.max_blocks, p.max_len, p.max_q,
+                              p.c.n_split);
   g.d = {.n_head = p.c.n_head,
          .n_head_kv = p.c.n_head_kv,
          .head_dim = p.c.head_dim,
          .scale = 1.0f / std::sqrt(float(p.c.head_dim))};
-  g.kv.k = g.k.data();
-  g.kv.v = g.v.data();
-  g.kv.dtype = p.dt;
-  g.kv.n_block = p.n_block;
-  g.kv.block_size = p.c.block_size;
-  g.kv.k_scale = p.k_scale;
-  g.kv.v_scale = p.v_scale;
+  g.kv = testing::cache_view(g.k, g.v, p.dt, p.n_block, p.c.block_size, p.k_scale, p.v_scale);
   return g;
 }
 

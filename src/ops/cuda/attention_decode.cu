@@ -100,7 +100,7 @@ struct DecodeArgs {
   AttnDims d;
   int block_size, n_split;  // decode_cluster_kernel: n_split is the cluster size
   int bs_shift;             // log2(block_size) for a power of two, else -1 (division)
-  float q_mul;              // scale * log2(e) (* k_scale for FP8)
+  float s_mul;              // scale * log2(e) (* k_scale for FP8)
   float v_mul;              // v_scale for FP8, else 1
   // attention_decode_rope: write this step's k (rotated when inv_freq is set) and v to the
   // cache, rotate q; the cache stores x / k_scale (x / v_scale) for FP8, scales 1 otherwise.
@@ -181,7 +181,7 @@ __device__ __forceinline__ void write_own_kv(const DecodeArgs& a, const float* r
     vw[i] = attn::from_float<T>(v_src[i], a.v_store);
 }
 
-// The lane's q elements of the G heads of q_row, times q_mul, rotated in registers when cos_t
+// The lane's q elements of the G heads of q_row, times s_mul, rotated in registers when cos_t
 // is set (attention_decode_rope); heads >= group and elements >= head_dim are zero. acc, m
 // and l start empty.
 template <typename Chunk, int LPK, int NCH, int GMAX>
@@ -211,7 +211,7 @@ __device__ __forceinline__ void start_heads(const DecodeArgs& a, const float* q_
           else
             x = attn::rope_hi(qh[dd - half], qh[dd], cos_t[dd - half], sin_t[dd - half]);
         }
-        q[g][c * kVec + e] = x * a.q_mul;
+        q[g][c * kVec + e] = x * a.s_mul;
         acc[g][c * kVec + e] = 0.0f;
       }
   }
@@ -788,11 +788,7 @@ bool launch_cluster(DecodeArgs a, cudaStream_t s) {
   if (!ready) return false;
   const int group = a.d.n_head / a.d.n_head_kv;
   a.n_split = std::min(a.n_split, kMaxCluster);
-  const int bs = a.block_size;
-  a.bs_shift = -1;
-  if ((bs & (bs - 1)) == 0)
-    for (a.bs_shift = 0; (1 << a.bs_shift) < bs; ++a.bs_shift) {
-    }
+  a.bs_shift = attn::block_shift(a.block_size);
   cudaLaunchConfig_t cfg{};
   cfg.gridDim = dim3(unsigned(a.b.n_tok), unsigned(a.d.n_head_kv), unsigned(a.n_split));
   cfg.blockDim = dim3(kLatencyWarps * 32);
@@ -924,20 +920,11 @@ namespace {
 DecodeArgs decode_args(const float* qkv, const AttnBatch& b, const AttnDims& d,
                        const KvCacheView& kv, float* out) {
   DecodeArgs a{};
-  a.qkv = qkv;
-  a.k = kv.k;
-  a.v = kv.v;
-  a.out = out;
-  a.b = b;
-  a.d = d;
-  a.block_size = kv.block_size;
+  attn::fill_launch(a, qkv, b, d, kv, out);
   a.bs_shift = -1;
   a.n_split = b.n_split > 0 ? b.n_split : attention_decode_splits(b.n_tok, b.max_seq_len, d);
   QINFER_CHECK(a.n_split <= 65535 && d.n_head_kv <= 65535, "attention_decode: n_split ", a.n_split,
                " / n_head_kv ", d.n_head_kv, " exceed the grid");
-  const bool fp8 = kv.dtype == DType::kF8E4M3;
-  a.q_mul = d.scale * attn::kLog2e * (fp8 ? kv.k_scale : 1.0f);
-  a.v_mul = fp8 ? kv.v_scale : 1.0f;
   return a;
 }
 

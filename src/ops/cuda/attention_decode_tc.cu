@@ -477,28 +477,16 @@ void attention_decode_tc(const float* qkv, const AttnBatch& b, const AttnDims& d
                ", device cuda); expected BF16 or F8_E4M3, head_dim 64 or 128, group 1..8");
   if (b.n_tok == 0) return;
   TcArgs a{};
-  a.qkv = qkv;
-  a.k = kv.k;
-  a.v = kv.v;
-  a.out = out;
-  a.b = b;
-  a.d = d;
-  a.block_size = kv.block_size;
-  a.bs_shift = -1;
-  if ((kv.block_size & (kv.block_size - 1)) == 0)
-    for (a.bs_shift = 0; (1 << a.bs_shift) < kv.block_size; ++a.bs_shift) {
-    }
+  attn::fill_launch(a, qkv, b, d, kv, out);
+  a.bs_shift = attn::block_shift(kv.block_size);
   a.n_split = b.n_split > 0 ? b.n_split : attention_decode_tc_splits(b.n_tok, b.max_seq_len, d);
   QINFER_CHECK(a.n_split <= 65535 && d.n_head_kv <= 65535, "attention_decode_tc: n_split ",
                a.n_split, " / n_head_kv ", d.n_head_kv, " exceed the grid");
-  const bool fp8 = kv.dtype == DType::kF8E4M3;
-  a.s_mul = d.scale * attn::kLog2e * (fp8 ? kv.k_scale : 1.0f);
-  a.v_mul = fp8 ? kv.v_scale : 1.0f;
   if (a.n_split > 1)
     a.part = b.partials != nullptr ? b.partials
                                    : static_cast<float*>(g_partials.get(
                                          attention_decode_tc_scratch_bytes(b.n_tok, d, a.n_split)));
-  if (fp8) {
+  if (kv.dtype == DType::kF8E4M3) {
     if (d.head_dim == 64)
       launch<Fp8, 64>(a, s);
     else

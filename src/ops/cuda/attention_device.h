@@ -182,4 +182,30 @@ void dispatch_cache(DType dt, const char* op, F&& f) {
 // Host-side checks shared by the entry points.
 void check_dims(const AttnDims& d, const KvCacheView& kv, const char* op);
 
+// The launch fields every attention kernel's argument struct has, from its entry point's
+// arguments: qkv, k, v, out, b, d, block_size, s_mul = scale * log2(e) (* k_scale for an FP8
+// cache), v_mul = v_scale for FP8, else 1.
+template <typename Args>
+void fill_launch(Args& a, const float* qkv, const AttnBatch& b, const AttnDims& d,
+                 const KvCacheView& kv, float* out) {
+  a.qkv = qkv;
+  a.k = kv.k;
+  a.v = kv.v;
+  a.out = out;
+  a.b = b;
+  a.d = d;
+  a.block_size = kv.block_size;
+  const bool fp8 = kv.dtype == DType::kF8E4M3;
+  a.s_mul = d.scale * kLog2e * (fp8 ? kv.k_scale : 1.0f);
+  a.v_mul = fp8 ? kv.v_scale : 1.0f;
+}
+
+// log2(block_size) for a power of two, else -1 (the kernels then divide).
+inline int block_shift(int block_size) {
+  if (block_size <= 0 || (block_size & (block_size - 1)) != 0) return -1;
+  int s = 0;
+  while ((1 << s) < block_size) ++s;
+  return s;
+}
+
 }  // namespace qinfer::ops::cuda::attn

@@ -304,16 +304,7 @@ void attention_prefill(const float* qkv, const AttnBatch& b, const AttnDims& d,
   QINFER_CHECK(b.max_q_len > 0 && b.n_seq > 0 && b.n_seq <= 65535, "attention_prefill: batch of ",
                b.n_seq, " sequences, max_q_len ", b.max_q_len, " (need 1..65535 sequences)");
   PrefillArgs a{};
-  a.qkv = qkv;
-  a.k = kv.k;
-  a.v = kv.v;
-  a.out = out;
-  a.b = b;
-  a.d = d;
-  a.block_size = kv.block_size;
-  const bool fp8 = kv.dtype == DType::kF8E4M3;
-  a.s_mul = d.scale * attn::kLog2e * (fp8 ? kv.k_scale : 1.0f);
-  a.v_mul = fp8 ? kv.v_scale : 1.0f;
+  attn::fill_launch(a, qkv, b, d, kv, out);
   attn::dispatch_cache(kv.dtype, "attention_prefill", [&](auto tag) {
     using T = decltype(tag);
     if (d.head_dim == 64)

@@ -217,8 +217,15 @@ bool bulk_on() {
   return g_mode == 2 || (g_mode == 0 && env);
 }
 
+bool valid_flags(int f) { return (f & ~(kCopyOnly | kSmallPieces)) == 0; }
+
 int flags() {
-  static const int env = env_switch("QINFER_CUDA_GEMV_BULK_FLAGS", 0);
+  static const int env = [] {
+    const int f = env_switch("QINFER_CUDA_GEMV_BULK_FLAGS", 0);
+    QINFER_CHECK(valid_flags(f), "QINFER_CUDA_GEMV_BULK_FLAGS ", f,
+                 " has bits other than 1 (copy only) and 2 (1 KiB pieces)");
+    return f;
+  }();
   return g_flags >= 0 ? g_flags : env;
 }
 
@@ -248,6 +255,8 @@ void set_gemv_bulk(int mode, int smem_kib, int flags) {
                " is not 0 (QINFER_CUDA_GEMV_BULK), 1 (off) or 2 (on)");
   QINFER_CHECK(smem_kib == 0 || (smem_kib >= 32 && smem_kib <= 227), "set_gemv_bulk: ", smem_kib,
                " KiB of shared memory is outside 32..227");
+  QINFER_CHECK(flags == -1 || valid_flags(flags), "set_gemv_bulk: flags ", flags,
+               " has bits other than 1 (copy only) and 2 (1 KiB pieces)");
   g_mode = mode;
   g_smem_kib = smem_kib;
   g_flags = flags;
@@ -260,8 +269,6 @@ bool gemv_bulk_applies(int64_t n, int64_t n_in, int64_t n_out, const void* w) {
 }
 
 bool gemv_bulk(const BulkGemvArgs& a, cudaStream_t stream) {
-  QINFER_CHECK((flags() & ~(kCopyOnly | kSmallPieces)) == 0, "QINFER_CUDA_GEMV_BULK_FLAGS ",
-               flags(), " has bits other than 1 (copy only) and 2 (1 KiB pieces)");
   if (!gemv_bulk_applies(a.n, a.n_in, a.n_out, a.w) ||
       reinterpret_cast<uintptr_t>(a.x) % 16 != 0 || a.x_scale == nullptr)
     return false;
