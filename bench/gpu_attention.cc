@@ -33,7 +33,7 @@
 #include "ops/cuda/cuda_ops.h"
 
 #ifdef QINFER_HAVE_CUDA
-#include "gpu_timing.h"
+#include "ops/cuda/event_timing.h"
 #include "ops/cuda/attention_cuda.h"
 #include "ops/cuda/attention_decode_tc.h"
 #include "ops/cuda/cuda_common.h"
@@ -42,8 +42,8 @@ namespace qinfer {
 namespace {
 
 namespace cu = ops::cuda;
-using bench::time_graph_ms;
-using bench::time_ms;
+using ops::cuda::time_graph_ms;
+using ops::cuda::time_ms;
 
 // Repetitions of each timing (the median is reported).
 constexpr int kReps = 7;

@@ -20,7 +20,7 @@
 #include "ops/linear.h"
 
 #ifdef QINFER_HAVE_CUDA
-#include "gpu_timing.h"
+#include "ops/cuda/event_timing.h"
 #include "ops/cuda/cuda_common.h"
 #include "ops/cuda/linear_gemm.h"
 
@@ -28,8 +28,8 @@ namespace qinfer {
 namespace {
 
 namespace cu = ops::cuda;
-using bench::time_graph_ms;
-using bench::time_ms;
+using ops::cuda::time_graph_ms;
+using ops::cuda::time_ms;
 
 // Repetitions of each timing (the median is reported).
 constexpr int kReps = 5;

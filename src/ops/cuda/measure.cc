@@ -4,44 +4,12 @@
 
 #include "ops/cuda/cuda_common.h"
 #include "ops/cuda/cuda_ops.h"
+#include "ops/cuda/event_timing.h"
 #include "ops/cuda/linear_cuda.h"
 #include "ops/cuda/linear_gemm.h"
 
 namespace qinfer::ops::cuda {
 namespace {
-
-struct EventPair {
-  cudaEvent_t a = nullptr, b = nullptr;
-  EventPair() {
-    QINFER_CUDA_CHECK(cudaEventCreate(&a));
-    QINFER_CUDA_CHECK(cudaEventCreate(&b));
-  }
-  ~EventPair() {
-    cudaEventDestroy(a);
-    cudaEventDestroy(b);
-  }
-  EventPair(const EventPair&) = delete;
-  EventPair& operator=(const EventPair&) = delete;
-};
-
-// Median milliseconds of `iters` back-to-back calls, over 5 repetitions, after a warm-up.
-template <typename F>
-double median_ms(F fn, int iters) {
-  EventPair ev;
-  fn();
-  std::vector<double> ts;
-  for (int r = 0; r < 5; ++r) {
-    QINFER_CUDA_CHECK(cudaEventRecord(ev.a, stream()));
-    for (int i = 0; i < iters; ++i) fn();
-    QINFER_CUDA_CHECK(cudaEventRecord(ev.b, stream()));
-    QINFER_CUDA_CHECK(cudaEventSynchronize(ev.b));
-    float ms = 0;
-    QINFER_CUDA_CHECK(cudaEventElapsedTime(&ms, ev.a, ev.b));
-    ts.push_back(double(ms) / iters);
-  }
-  std::sort(ts.begin(), ts.end());
-  return ts[2];
-}
 
 // Fills a device buffer with a non-zero pattern of finite values (zeros run faster).
 void fill_nonzero(void* p, size_t bytes, uint8_t byte) {
@@ -54,10 +22,10 @@ double measure_copy_bandwidth_gbs(size_t bytes) {
   Tensor a = Tensor::empty(DType::kU8, {int64_t(bytes)}, Device::kCuda);
   Tensor b = Tensor::empty(DType::kU8, {int64_t(bytes)}, Device::kCuda);
   fill_nonzero(a.data(), bytes, 0x3c);
-  const double ms = median_ms([&] {
+  const double ms = time_ms([&] {
     QINFER_CUDA_CHECK(cudaMemcpyAsync(b.data(), a.data(), bytes, cudaMemcpyDeviceToDevice,
                                       stream()));
-  }, 10);
+  }, 10, 5);
   return 2.0 * double(bytes) / (ms * 1e-3) / 1e9;
 }
 
@@ -71,10 +39,10 @@ double measure_gemm_tflops(int64_t m, bool fp8) {
   fill_nonzero(w.data(), w.nbytes(), 0x3c);
   fill_nonzero(x.data(), x.nbytes(), 0x3c);
   fill_f32(s.data_as<float>(), m, 0.5f, stream());
-  const double ms = median_ms([&] {
+  const double ms = time_ms([&] {
     gemm_lt(dt, w.data(), x.data(), y.data_as<float>(), m, m, m,
             fp8 ? s.data_as<float>() : nullptr, fp8 ? s.data_as<float>() : nullptr, stream());
-  }, 10);
+  }, 10, 5);
   return 2.0 * double(m) * double(m) * double(m) / (ms * 1e-3) / 1e12;
 }
 

@@ -1,4 +1,5 @@
-// CUDA-event timing shared by the GPU benchmarks (gpu_kernels, gpu_attention): the median over
+// CUDA-event timing shared by the GPU benchmarks (gpu_kernels, gpu_attention) and the measured
+// ceilings (measure.cc): the median over
 // `reps` timings of `iters` back-to-back calls, on the backend stream, either launched one by
 // one or captured once into a CUDA graph and replayed (what kernels take without the host's
 // launch gaps: decode runs as graphs). fn is called as fn(i) or fn().
@@ -12,7 +13,8 @@
 
 #include "ops/cuda/cuda_common.h"
 
-namespace qinfer::bench {
+namespace qinfer::ops::cuda {
+namespace event_timing {
 
 struct Events {
   cudaEvent_t a = nullptr, b = nullptr;
@@ -36,16 +38,19 @@ void call(F& fn, int i) {
     fn();
 }
 
+}  // namespace event_timing
+
 // Milliseconds per call, median over reps.
 template <typename F>
 double time_ms(F fn, int iters, int reps) {
-  Events ev;
-  for (int i = 0; i < 3; ++i) call(fn, i);  // warm-up: plans, module load, scratch buffers
+  event_timing::Events ev;
+  // Warm-up: plans, module load, scratch buffers.
+  for (int i = 0; i < 3; ++i) event_timing::call(fn, i);
   std::vector<double> ts;
   for (int r = 0; r < reps; ++r) {
-    QINFER_CUDA_CHECK(cudaEventRecord(ev.a, ops::cuda::stream()));
-    for (int i = 0; i < iters; ++i) call(fn, i);
-    QINFER_CUDA_CHECK(cudaEventRecord(ev.b, ops::cuda::stream()));
+    QINFER_CUDA_CHECK(cudaEventRecord(ev.a, stream()));
+    for (int i = 0; i < iters; ++i) event_timing::call(fn, i);
+    QINFER_CUDA_CHECK(cudaEventRecord(ev.b, stream()));
     QINFER_CUDA_CHECK(cudaEventSynchronize(ev.b));
     float ms = 0;
     QINFER_CUDA_CHECK(cudaEventElapsedTime(&ms, ev.a, ev.b));
@@ -58,12 +63,13 @@ double time_ms(F fn, int iters, int reps) {
 // As time_ms, with the iters calls captured once into a CUDA graph that is replayed.
 template <typename F>
 double time_graph_ms(F fn, int iters, int reps) {
-  for (int i = 0; i < 3; ++i) call(fn, i);  // warm-up outside the capture: allocations, plans
-  cudaStream_t s = ops::cuda::stream();
+  // Warm-up outside the capture: allocations, plans.
+  for (int i = 0; i < 3; ++i) event_timing::call(fn, i);
+  cudaStream_t s = stream();
   cudaGraph_t graph = nullptr;
   cudaGraphExec_t exec = nullptr;
   QINFER_CUDA_CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeRelaxed));
-  for (int i = 0; i < iters; ++i) call(fn, i);
+  for (int i = 0; i < iters; ++i) event_timing::call(fn, i);
   QINFER_CUDA_CHECK(cudaStreamEndCapture(s, &graph));
   QINFER_CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
   const double ms = time_ms([&] { QINFER_CUDA_CHECK(cudaGraphLaunch(exec, s)); }, 1, reps);
@@ -72,4 +78,4 @@ double time_graph_ms(F fn, int iters, int reps) {
   return ms / iters;
 }
 
-}  // namespace qinfer::bench
+}  // namespace qinfer::ops::cuda
