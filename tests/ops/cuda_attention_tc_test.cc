@@ -15,7 +15,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <numeric>
 #include <random>
 #include <string>
@@ -71,22 +70,8 @@ float round_q(DType cache, float x) {
   return cache == DType::kF8E4M3 ? f16_to_f32(f32_to_f16(x)) : bf16_to_f32(f32_to_bf16(x));
 }
 
-void encode(DType dt, float scale, float x, uint8_t* dst) {
-  if (dt == DType::kBF16) {
-    const uint16_t h = f32_to_bf16(x);
-    std::memcpy(dst, &h, 2);
-  } else {
-    *dst = f32_to_fp8e4m3(x / scale);
-  }
-}
-double decode(DType dt, float scale, const uint8_t* src) {
-  if (dt == DType::kBF16) {
-    uint16_t h;
-    std::memcpy(&h, src, 2);
-    return bf16_to_f32(h);
-  }
-  return double(fp8e4m3_to_f32(*src)) * scale;
-}
+using testing::decode_cache_elem;
+using testing::encode_cache_elem;
 
 void set_batch(Problem& p, const std::vector<std::pair<int, int>>& seqs, std::mt19937& rng) {
   p.tok_seq.clear(), p.tok_pos.clear(), p.q_start.clear(), p.seq_len.clear();
@@ -135,8 +120,8 @@ Problem make_problem(const TcCase& c, DType dt, std::mt19937& rng) {
   p.v.resize(n_elem * esz);
   std::uniform_real_distribution<float> u2(-2.0f, 2.0f);
   for (size_t i = 0; i < n_elem; ++i) {
-    encode(dt, p.k_scale, u2(rng), &p.k[i * esz]);
-    encode(dt, p.v_scale, u2(rng) * 0.5f, &p.v[i * esz]);
+    encode_cache_elem(dt, p.k_scale, u2(rng), &p.k[i * esz]);
+    encode_cache_elem(dt, p.v_scale, u2(rng) * 0.5f, &p.v[i * esz]);
   }
   set_batch(p, c.seqs, rng);
   return p;
@@ -165,7 +150,8 @@ std::vector<double> reference(const Problem& p) {
         const int64_t e0 = elem(j);
         double dot = 0;
         for (int d = 0; d < hd; ++d)
-          dot += q[size_t(d)] * decode(p.dt, p.k_scale, &p.k[size_t(e0 + d) * esz]);
+          dot += q[size_t(d)] *
+                 decode_cache_elem(p.dt, p.k_scale, &p.k[size_t(e0 + d) * esz]);
         sc[size_t(j)] = dot / std::sqrt(double(hd));
         mx = std::max(mx, sc[size_t(j)]);
       }
@@ -175,7 +161,8 @@ std::vector<double> reference(const Problem& p) {
       for (int j = 0; j <= pos; ++j) {
         const int64_t e0 = elem(j);
         for (int d = 0; d < hd; ++d)
-          o[d] += sc[size_t(j)] / sum * decode(p.dt, p.v_scale, &p.v[size_t(e0 + d) * esz]);
+          o[d] += sc[size_t(j)] / sum *
+                  decode_cache_elem(p.dt, p.v_scale, &p.v[size_t(e0 + d) * esz]);
       }
     }
   }

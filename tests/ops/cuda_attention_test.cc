@@ -68,28 +68,10 @@ std::string case_str(const Case& c, DType dt) {
 }
 
 // One cache element: encode a float into the dtype's bytes, decode bytes to the value.
-void encode(DType dt, float scale, float x, uint8_t* dst) {
-  if (dt == DType::kF32) {
-    std::memcpy(dst, &x, 4);
-  } else if (dt == DType::kBF16) {
-    const uint16_t h = f32_to_bf16(x);
-    std::memcpy(dst, &h, 2);
-  } else {
-    *dst = f32_to_fp8e4m3(x / scale);
-  }
-}
+using testing::encode_cache_elem;
+// A cache element's value as float (the exact double rounds to the float product).
 float decode(DType dt, float scale, const uint8_t* src) {
-  if (dt == DType::kF32) {
-    float x;
-    std::memcpy(&x, src, 4);
-    return x;
-  }
-  if (dt == DType::kBF16) {
-    uint16_t h;
-    std::memcpy(&h, src, 2);
-    return bf16_to_f32(h);
-  }
-  return fp8e4m3_to_f32(*src) * scale;
+  return float(testing::decode_cache_elem(dt, scale, src));
 }
 float round_bf16(float x) {
   return bf16_to_f32(f32_to_bf16(x));
@@ -151,8 +133,8 @@ Problem make_problem(const Case& c, DType dt, std::mt19937& rng) {
   p.k0.resize(n_elem * esz);
   p.v0.resize(n_elem * esz);
   for (size_t i = 0; i < n_elem; ++i) {
-    encode(dt, p.k_scale, u2(rng), &p.k0[i * esz]);
-    encode(dt, p.v_scale, u2(rng) * 0.5f, &p.v0[i * esz]);
+    encode_cache_elem(dt, p.k_scale, u2(rng), &p.k0[i * esz]);
+    encode_cache_elem(dt, p.v_scale, u2(rng) * 0.5f, &p.v0[i * esz]);
   }
   return p;
 }
@@ -183,9 +165,10 @@ void reference(Problem& p) {
       }
     const int64_t e0 = slot_elem(p, p.tok_seq[size_t(t)], p.tok_pos[size_t(t)]);
     for (int i = 0; i < c.n_head_kv * hd; ++i) {
-      encode(p.dt, p.k_scale, row[c.n_head * hd + i], &p.k_ref[size_t(e0 + i) * esz]);
-      encode(p.dt, p.v_scale, row[(c.n_head + c.n_head_kv) * hd + i],
-             &p.v_ref[size_t(e0 + i) * esz]);
+      encode_cache_elem(p.dt, p.k_scale, row[c.n_head * hd + i],
+                        &p.k_ref[size_t(e0 + i) * esz]);
+      encode_cache_elem(p.dt, p.v_scale, row[(c.n_head + c.n_head_kv) * hd + i],
+                        &p.v_ref[size_t(e0 + i) * esz]);
     }
   }
 }

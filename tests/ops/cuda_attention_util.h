@@ -1,15 +1,43 @@
-// Device-side setup shared by the GPU attention tests (cuda_attention_test.cc,
-// cuda_attention_tc_test.cc): byte uploads, the AttnBatch over metadata packed as the CUDA
+// Setup shared by the GPU attention tests (cuda_attention_test.cc, cuda_attention_tc_test.cc):
+// cache element encoding, byte uploads, the AttnBatch over metadata packed as the CUDA
 // runner packs it, and the KvCacheView of a cache pair. CUDA builds only.
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
+#include "core/dtype.h"
 #include "core/tensor.h"
 #include "ops/cuda/attention_cuda.h"
 
 namespace qinfer::testing {
+
+// One cache element of dt (F32, BF16, or FP8 E4M3 storing x / scale) to and from its bytes;
+// decoding is exact in double (code * scale).
+inline void encode_cache_elem(DType dt, float scale, float x, uint8_t* dst) {
+  if (dt == DType::kF32) {
+    std::memcpy(dst, &x, 4);
+  } else if (dt == DType::kBF16) {
+    const uint16_t h = f32_to_bf16(x);
+    std::memcpy(dst, &h, 2);
+  } else {
+    *dst = f32_to_fp8e4m3(x / scale);
+  }
+}
+inline double decode_cache_elem(DType dt, float scale, const uint8_t* src) {
+  if (dt == DType::kF32) {
+    float x;
+    std::memcpy(&x, src, 4);
+    return x;
+  }
+  if (dt == DType::kBF16) {
+    uint16_t h;
+    std::memcpy(&h, src, 2);
+    return bf16_to_f32(h);
+  }
+  return double(fp8e4m3_to_f32(*src)) * scale;
+}
 
 inline Tensor upload_bytes(const std::vector<uint8_t>& bytes) {
   Tensor t = Tensor::empty(DType::kU8, {int64_t(bytes.size())}, Device::kCuda);
