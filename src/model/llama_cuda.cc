@@ -84,13 +84,16 @@ struct AttnPlan {
   bool dec_tc = false;  // the decode tokens go to attention_decode_tc (tensor cores)
 };
 
-// Decode attention on tensor cores (attention_decode_tc) for n decode tokens: by default from
-// 16 tokens on (batches where the cache, not the launch count, sets the time);
-// QINFER_CUDA_ATTN_TC=0 never, =1 for any batch.
-bool use_tc_decode(int64_t n, const cu::AttnDims& d, const cu::KvCacheView& kv) {
-  static const int mode = env_switch("QINFER_CUDA_ATTN_TC", 2);
-  if (mode == 0 || !cu::attention_decode_tc_supported(d, kv)) return false;
-  return mode == 1 || n >= 16;
+// Decode attention on tensor cores (attention_decode_tc) wherever it applies (BF16 / FP8
+// caches, head_dim 64 / 128, group <= 8), at every batch size; QINFER_CUDA_ATTN_TC=0 keeps the
+// CUDA-core kernels (at batch 1 the one-launch attention_decode_rope). Until session 5 batches
+// under 16 took the CUDA-core kernels; in the step's graph the tensor-core kernel, with its
+// separate rope_kv_write launch, measured as fast or faster at batch 1 (H100, same run,
+// bench/results/gpu_run_s6r7.cmd): 1B 964 / 970 -> 985 tok/s at 128 prompt tokens, 940 -> 963
+// at 1024; 8B 263 -> 265 and 257 -> 257.
+bool use_tc_decode(const cu::AttnDims& d, const cu::KvCacheView& kv) {
+  static const bool on = env_switch("QINFER_CUDA_ATTN_TC", 1) != 0;
+  return on && cu::attention_decode_tc_supported(d, kv);
 }
 
 // Activations for up to `cap` tokens and `cap_rows` logits rows.
@@ -283,7 +286,7 @@ struct CudaRunner::Impl {
     plan.all = attn_batch(dev, m, max_len, max_q);
     plan.prefill = max_q > 1;
     plan.n_dec = n_dec;
-    plan.dec_tc = use_tc_decode(n_dec > 0 ? n_dec : n_tok, dims, layer_view(kv, 0));
+    plan.dec_tc = use_tc_decode(dims, layer_view(kv, 0));
     if (n_dec > 0) {
       plan.dec = plan.all;
       plan.dec.n_tok = plan.dec.n_seq = int(n_dec);
@@ -323,7 +326,7 @@ struct CudaRunner::Impl {
       ensure(slot->buf, B, B);
       slot->meta_dev = Tensor::empty(DType::kI32, {m.total}, Device::kCuda);
       slot->meta_host = static_cast<int32_t*>(cu::pinned_alloc(size_t(m.total) * sizeof(int32_t)));
-      slot->tc = use_tc_decode(B, dims, layer_view(kv, 0));
+      slot->tc = use_tc_decode(dims, layer_view(kv, 0));
       const int max_len = int(W * kv.block_size);
       slot->n_split = slot->tc ? cu::attention_decode_tc_splits(int(B), max_len, dims)
                                : cu::attention_decode_splits(int(B), max_len, dims);
