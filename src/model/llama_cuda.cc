@@ -4,9 +4,11 @@
 //   x = rms_norm(h)            -> quantized / laid out for qkv_proj      (1 kernel)
 //   qkv = qkv_proj(x)                                                     (GEMV / FP8 GEMM)
 //   rope(q, k); k, v -> paged cache                                       (1 kernel)
-//   a = attention(q, cache)    decode: split-K on CUDA cores; prefill: tensor cores
-//                              (a pure decode step does rope, cache write, attention and
-//                              the split merge in one launch: attention_decode_rope)
+//   a = attention(q, cache)    decode and prefill on tensor cores (BF16 / FP8 caches);
+//                              otherwise (F32 caches, other head shapes, or
+//                              QINFER_CUDA_ATTN_TC=0) decode is split-K on CUDA cores, and a
+//                              pure decode step does rope, cache write, attention and the
+//                              split merge in one launch (attention_decode_rope)
 //   h += o_proj(a)             the GEMV adds into the residual stream
 //   x = rms_norm(h)            -> for gate_up_proj
 //   g = gate_up_proj(x);  x = silu(g_gate) * g_up -> for down_proj (g in BF16 on the FP8
@@ -86,11 +88,11 @@ struct AttnPlan {
 
 // Decode attention on tensor cores (attention_decode_tc) wherever it applies (BF16 / FP8
 // caches, head_dim 64 / 128, group <= 8), at every batch size; QINFER_CUDA_ATTN_TC=0 keeps the
-// CUDA-core kernels (at batch 1 the one-launch attention_decode_rope). Until session 5 batches
-// under 16 took the CUDA-core kernels; in the step's graph the tensor-core kernel, with its
-// separate rope_kv_write launch, measured as fast or faster at batch 1 (H100, same run,
-// bench/results/gpu_run_s6r7.cmd): 1B 964 / 970 -> 985 tok/s at 128 prompt tokens, 940 -> 963
-// at 1024; 8B 263 -> 265 and 257 -> 257.
+// CUDA-core kernels (at batch 1 the one-launch attention_decode_rope). Through session 5
+// batches under 16 took the CUDA-core kernels; in the step's graph the tensor-core kernel,
+// with its separate rope_kv_write launch, measured as fast or faster at batch 1 (H100, same
+// run, run r7 of bench/results/gpu_run_s6.cmd): 1B 964 / 970 -> 985 tok/s at 128 prompt
+// tokens, 940 -> 963 at 1024; 8B 263 -> 265 and 257 -> 257.
 bool use_tc_decode(const cu::AttnDims& d, const cu::KvCacheView& kv) {
   static const bool on = env_switch("QINFER_CUDA_ATTN_TC", 1) != 0;
   return on && cu::attention_decode_tc_supported(d, kv);
