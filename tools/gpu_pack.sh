@@ -17,6 +17,8 @@ if [ -f $T/tokenizer.json ]; then
   mkdir -p $D/tok && gzip -c $T/tokenizer.json > $D/tok/tokenizer.json.gz
   cp $T/tokenizer_config.json $T/generation_config.json $D/tok/
 fi
+# The CUPTI kernel tracer (tools/cupti_trace/build.sh), for gpu_run_all.sh step t.
+[ -f .gpu_assets/cupti/libcupti_trace.so ] && cp -r .gpu_assets/cupti $D/
 strip $D/apps/* $D/tests/* $D/bench/* 2>/dev/null || true
 du -sh $D
 # The binaries outgrew the 64 MiB a call carries: carry .gpu_assets/b.txz instead and unpack it

@@ -18,6 +18,9 @@
 #   c. generate --device cuda against --device cpu (tests/e2e/test_cli_generate.py -k device)
 #   f. after 5 (and o): batch-1 decode A/B of switches (F_VARIANTS, ';'-separated; default
 #      QINFER_CUDA_ATTN_LATENCY=0 / 1)
+#   t. after 5 (and o): CUPTI kernel timelines (tools/cupti_trace, packed by gpu_pack.sh) of
+#      batch-1 decode (8B, 1B) and of the 8B at concurrency 256 (T_PROMPTS prompts of 1000 / 1000),
+#      with tools/cupti_timeline.py's tables -> trace_*.csv.gz / timeline_*.json / .log
 #   q. after 5: Nsight Compute metrics (DRAM throughput, issue activity, stalls) of the decode GEMVs
 # Binaries come prebuilt (tools/gpu_pack.sh -> .gpu_assets/b, carried; B= overrides); the checkpoints are generated here, on local
 # disk, and never leave the machine. Usage: tools/gpu_run_all.sh [steps, default 12345]
@@ -107,6 +110,25 @@ case $STEPS in *f*)  # A/B of switches at batch 1 (8B and 1B)
         --out $OUT/bench_$T.json 2>&1 | grep -E "decode tok/s" | sed "s/^/$T /" | tee -a $OUT/bench.log
     done
   done;; esac
+case $STEPS in *t*)  # kernel timelines through the CUPTI injection library
+  INJ="CUDA_INJECTION64_PATH=$PWD/$B/cupti/libcupti_trace.so"
+  for M in /tmp/llama8b_fp8 /tmp/llama1b_fp8; do
+    [ -d $M ] || continue
+    T=$(basename $M)
+    env $INJ QINFER_CUPTI_OUT=$OUT/trace_${T}_b1.csv ${T_ENV:-} timeout 120 $B/apps/qinfer bench \
+      --model $M --prompt-len 128 --decode-len 64 --out $OUT/bench_${T}_traced.json 2>&1 | grep -E "decode tok/s|cupti" | sed "s/^/$T traced /" | tee -a $OUT/bench.log
+    python3 tools/cupti_timeline.py $OUT/trace_${T}_b1.csv --positions --out $OUT/timeline_${T}_b1.json > $OUT/timeline_${T}_b1.log 2>&1
+    tail -25 $OUT/timeline_${T}_b1.log
+  done
+  if [ -d /tmp/llama8b_fp8 ] && [ "${T_PROMPTS:-256}" != 0 ]; then  # concurrency 256: steps in mid-decode
+    env $INJ QINFER_CUPTI_OUT=$OUT/trace_8b_c256.csv QINFER_CUPTI_SKIP=${T_SKIP:-150000} QINFER_CUPTI_MAX=${T_MAX:-40000} \
+      timeout 200 $B/apps/qinfer bench --model /tmp/llama8b_fp8 --mode throughput --num-prompts ${T_PROMPTS:-256} \
+      --input-len 1000 --output-len 1000 --max-concurrency 256 --kv-cache-dtype fp8 \
+      --out $OUT/bench_8b_c256_traced.json 2>&1 | tail -3 | tee -a $OUT/bench.log
+    python3 tools/cupti_timeline.py $OUT/trace_8b_c256.csv --positions --out $OUT/timeline_8b_c256.json > $OUT/timeline_8b_c256.log 2>&1
+    tail -25 $OUT/timeline_8b_c256.log
+  fi
+  gzip -f $OUT/trace_*.csv;; esac
 case $STEPS in *c*)  # generate / perplexity on the GPU vs the CPU (tests/e2e, tiny random model)
   # tests/e2e/tiny_llama.py reads the tokenizer from ../shared beside the checkout (not carried).
   T=../shared/models/llama3.1-tokenizer

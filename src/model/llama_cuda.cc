@@ -1,7 +1,9 @@
 // The Llama forward pass on CUDA (llama_internal.h): the paper's block with the CUDA fast-path
 // kernels of ops/cuda/fused_ops.h, per layer:
 //
-//   x = rms_norm(h)            -> quantized / laid out for qkv_proj      (1 kernel)
+//   x = rms_norm(h)            -> quantized / laid out for qkv_proj      (1 kernel; at batch
+//                              1-2 on W8A8 / sm_90 inside the GEMV's prologue, as to_act and
+//                              the MLP's norm: linear_from_f32)
 //   qkv = qkv_proj(x)                                                     (GEMV / FP8 GEMM)
 //   rope(q, k); k, v -> paged cache                                       (1 kernel)
 //   a = attention(q, cache)    decode and prefill on tensor cores (BF16 / FP8 caches);
@@ -384,9 +386,13 @@ void CudaRunner::Impl::run_layers(Buffers& b, const int32_t* dev, const MetaLayo
   for (int64_t l = 0; l < c.n_layer; ++l) {
     const LayerWeights& L = w.layers[size_t(l)];
     const cu::KvCacheView kvl = layer_view(kv, l);
-    prepare(L.qkv, n);
-    cu::rms_norm_act(hid, nullptr, L.attn_norm, eps, n, act);
-    cu::linear_act(L.qkv, act, qkv, false);
+    // At batch 1-2 (W8A8, sm_90) the norm and the quantization run inside the GEMV
+    // (linear_from_f32): no producer kernel between the residual stream and the GEMV.
+    if (!cu::linear_from_f32(L.qkv, hid, &L.attn_norm, eps, n, qkv, false)) {
+      prepare(L.qkv, n);
+      cu::rms_norm_act(hid, nullptr, L.attn_norm, eps, n, act);
+      cu::linear_act(L.qkv, act, qkv, false);
+    }
     const bool pure_decode = !plan.prefill && plan.n_dec == 0;
     if (pure_decode && !plan.dec_tc && m.n_tok == m.n_seq && fused_decode) {
       // One token per sequence: RoPE, the K/V write and split-K attention with its merge in
@@ -415,18 +421,21 @@ void CudaRunner::Impl::run_layers(Buffers& b, const int32_t* dev, const MetaLayo
       cu::Act direct = act;
       direct.data = attn;
       cu::linear_act(L.o, direct, hid, true);
-    } else {
+    } else if (!cu::linear_from_f32(L.o, attn, nullptr, 0.0f, n, hid, true)) {
       cu::to_act(attn, n, act);
       cu::linear_act(L.o, act, hid, true);
     }
-    prepare(L.gate_up, n);
-    cu::rms_norm_act(hid, nullptr, L.mlp_norm, eps, n, act);
     // Large prefills (FP8 tensor cores, n >= kBf16GateUpMin): gate_up in BF16, as vLLM keeps
     // it, halving the largest write and read of the step; smaller batches keep it in F32 (the
     // tensor is small there, and F32 stays closer to the reference).
-    const bool bf16_mlp = bf16_gate_up && n >= kBf16GateUpMin &&
-                          cu::linear_act_bf16(L.gate_up, act, gate_up);
-    if (!bf16_mlp) cu::linear_act(L.gate_up, act, gate_up, false);
+    bool bf16_mlp = false;
+    if (!cu::linear_from_f32(L.gate_up, hid, &L.mlp_norm, eps, n, gate_up, false)) {
+      prepare(L.gate_up, n);
+      cu::rms_norm_act(hid, nullptr, L.mlp_norm, eps, n, act);
+      bf16_mlp = bf16_gate_up && n >= kBf16GateUpMin &&
+                 cu::linear_act_bf16(L.gate_up, act, gate_up);
+      if (!bf16_mlp) cu::linear_act(L.gate_up, act, gate_up, false);
+    }
     prepare(L.down, n);
     if (bf16_mlp)
       cu::silu_mul_act_bf16(gate_up, n, c.intermediate_size, act);

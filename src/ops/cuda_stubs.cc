@@ -55,6 +55,11 @@ bool linear_act_bf16(const LinearWeight& w, const Act&, void*) {
 void linear_act(const LinearWeight& w, const Act&, float*, bool) {
   no_cuda("linear_act", w.weight.dtype());
 }
+bool linear_from_f32(const LinearWeight&, const float*, const Tensor*, float, int64_t, float*,
+                     bool) {
+  return false;
+}
+void set_gemv_prologue(int) {}
 void gather_rows(const float*, const int32_t*, int64_t, int64_t, float*) {
   no_cuda("gather_rows", DType::kF32);
 }

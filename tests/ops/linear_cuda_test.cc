@@ -297,7 +297,8 @@ TEST(FusedCuda, ActivationProducersFeedLinearAct) {
 // The tensor-core GEMV for W8A8 decode (gemv_bulk: n <= 8, sm_90) where the shapes above do
 // not reach: rows per SM well past the ring's depth (every stage slot reused many times), 14 KiB
 // rows in 2 KiB pieces, ragged last tiles, 1 KiB pieces, the smallest ring (two stages) and a
-// full-size one, storing and adding into y; against the float64 formula and against the
+// full-size one, x in shared memory (up to 8 rows of 14 KiB) or read from global memory,
+// storing and adding into y; against the float64 formula and against the
 // warp-per-row GEMV on the same inputs.
 TEST(FusedCuda, BulkGemvRingAndPieces) {
   QINFER_SKIP_WITHOUT_CUDA();
@@ -326,10 +327,11 @@ TEST(FusedCuda, BulkGemvRingAndPieces) {
       ops::cuda::to_act(xd.data_as<float>(), n, slot.act);
       Tensor classic = testing::poisoned_cuda({n, n_out});
       ops::cuda::linear_act(wd, slot.act, classic.data_as<float>(), false);
-      // 48 KiB: 8 KiB of partial sums and two 17 KiB stages of 1 KiB pieces; 227 KiB: six
-      // stages of 2 KiB pieces, or eight of 1 KiB.
+      // 48 KiB: 8 KiB of partial sums and two 17 KiB stages of 1 KiB pieces (more where x's
+      // rows in shared memory leave less); 227 KiB: six stages of 2 KiB pieces, or eight of
+      // 1 KiB; flag 4: x read from global memory, not copied to shared memory.
       for (auto [kib, flags] : {std::pair{48, 2}, std::pair{0, 0}, std::pair{227, 0},
-                                std::pair{227, 2}}) {
+                                std::pair{227, 2}, std::pair{0, 4}, std::pair{48, 6}}) {
         const std::string what = str_cat(name, " ring ", kib, " KiB flags ", flags);
         ops::cuda::set_gemv_bulk(2, kib, flags);
         DeviceAct a(wd, n);
@@ -351,6 +353,93 @@ TEST(FusedCuda, BulkGemvRingAndPieces) {
       }
     }
   }
+}
+
+// The producer inside the decode GEMV (linear_from_f32: gemv_bulk's prologue makes x's FP8 codes
+// from F32 rows, normalized or not): against the producer kernel + linear_act on the same
+// inputs (to_act's path bit for bit; the norm's sum of squares is added in another order, so
+// there a code may move by one step), against the float64 formula, storing and adding into y,
+// dynamic and static quantization, Llama-8B / 1B widths and small odd ones, n = 1 and 2; and
+// that it declines (returns false, y untouched) where it does not apply.
+TEST(FusedCuda, LinearFromF32MakesTheActivationInsideTheGemv) {
+  QINFER_SKIP_WITHOUT_CUDA();
+  const uint32_t seed = testing::fresh_seed();
+  std::mt19937 rng(seed);
+  const std::vector<std::tuple<Case, int64_t, int64_t>> cases = {
+      {{DType::kF8E4M3, ActQuant::kDynamicPerToken, true, false}, 4096, 6144},
+      {{DType::kF8E4M3, ActQuant::kDynamicPerToken, true, false}, 2048, 3000},
+      {{DType::kF8E4M3, ActQuant::kStaticPerTensor, false, true}, 4096, 517},
+      {{DType::kF8E4M3, ActQuant::kDynamicPerToken, false, true}, 192, 77},
+      {{DType::kF8E4M3, ActQuant::kDynamicPerToken, true, false}, 3136, 33}};
+  ops::cuda::set_gemv_bulk(2, 0);
+  ops::cuda::set_gemv_prologue(2);
+  for (const auto& [c, n_in, n_out] : cases) {
+    const LinearWeight w = make_weight(c, n_out, n_in, rng);
+    const LinearWeight wd = to_cuda(w);
+    for (int64_t n : {1, 2}) {
+      const std::string name = case_name(c, n, n_in, n_out) + " seed=" + std::to_string(seed);
+      Tensor x = testing::random_f32({n, n_in}, rng, -2.0f, 2.0f);
+      Tensor nw = testing::random_f32({n_in}, rng, 0.5f, 1.5f);
+      Tensor xd = x.to(Device::kCuda), nwd = nw.to(Device::kCuda);
+      Tensor xn = Tensor::empty(DType::kF32, {n, n_in});
+      ops::rms_norm(x, nw, 1e-5f, xn);
+      Tensor y0 = testing::random_f32({n, n_out}, rng);
+      for (bool norm : {false, true}) {
+        for (bool acc : {false, true}) {
+          const std::string what = str_cat(name, norm ? " rms_norm" : " to_act",
+                                           acc ? " accumulate" : " store");
+          // Unfused: the producer kernel, then the GEMV over its codes.
+          DeviceAct a(wd, n);
+          ASSERT_EQ(a.act.spec.layout, ops::cuda::ActLayout::kCodesU8) << what;
+          if (norm) {
+            Tensor h = x.to(Device::kCuda);
+            ops::cuda::rms_norm_act(h.data_as<float>(), nullptr, nwd, 1e-5f, n, a.act);
+          } else {
+            ops::cuda::to_act(xd.data_as<float>(), n, a.act);
+          }
+          Tensor unfused = acc ? y0.to(Device::kCuda) : testing::poisoned_cuda({n, n_out});
+          ops::cuda::linear_act(wd, a.act, unfused.data_as<float>(), acc);
+          Tensor fused = acc ? y0.to(Device::kCuda) : testing::poisoned_cuda({n, n_out});
+          ASSERT_TRUE(ops::cuda::linear_from_f32(wd, xd.data_as<float>(), norm ? &nwd : nullptr,
+                                                 1e-5f, n, fused.data_as<float>(), acc))
+              << what;
+          Tensor want = reference(w, norm ? xn : x);
+          if (acc)
+            for (int64_t i = 0; i < want.numel(); ++i)
+              want.data_as<float>()[i] += y0.data_as<float>()[i];
+          testing::Diff du = testing::compare(fused, unfused);
+          if (norm) {  // one code step of an element moves y by ~1e-3 of its scale (see above)
+            ASSERT_TRUE(du.n_nan == 0 && du.rel < 5e-3) << what << " vs producer + GEMV: "
+                                                        << testing::describe(du, fused, unfused);
+          } else {
+            ASSERT_TRUE(du.n_nan == 0 && du.max_abs == 0.0)
+                << what << " vs to_act + GEMV: " << testing::describe(du, fused, unfused);
+          }
+          testing::Diff dr = testing::compare(fused, want);
+          ASSERT_TRUE(dr.n_nan == 0 && dr.rel < (norm ? 5e-3 : 1e-4))
+              << what << " vs formula: " << testing::describe(dr, fused, want);
+        }
+      }
+    }
+  }
+  // Where it does not apply: 3 rows, rows over 4096, switched off.
+  const Case dyn{DType::kF8E4M3, ActQuant::kDynamicPerToken, true, false};
+  for (auto [n, n_in, mode] : {std::tuple{int64_t(3), int64_t(256), 2},
+                               std::tuple{int64_t(1), int64_t(4160), 2},
+                               std::tuple{int64_t(1), int64_t(256), 1}}) {
+    ops::cuda::set_gemv_prologue(mode);
+    const LinearWeight wd = to_cuda(make_weight(dyn, 40, n_in, rng));
+    Tensor x = testing::random_f32({n, n_in}, rng).to(Device::kCuda);
+    Tensor y = testing::poisoned_cuda({n, 40});
+    EXPECT_FALSE(ops::cuda::linear_from_f32(wd, x.data_as<float>(), nullptr, 0.0f, n,
+                                            y.data_as<float>(), false))
+        << "n=" << n << " n_in=" << n_in << " mode=" << mode;
+    const Tensor after = y.to(Device::kCpu);
+    for (int64_t i = 0; i < after.numel(); ++i)
+      ASSERT_TRUE(std::isnan(after.data_as<float>()[i])) << "y was written at " << i;
+  }
+  ops::cuda::set_gemv_prologue(0);
+  ops::cuda::set_gemv_bulk(0, 0);
 }
 
 // Prefill-sized batches (n >= 64: FP8 codes for the tensor cores, no shared-memory row cache,

@@ -719,6 +719,32 @@ bool linear_act_bf16(const LinearWeight& w, const Act& x, void* y) {
                  /*accumulate=*/false, DType::kBF16) == GemmResult::kDone;
 }
 
+void set_gemv_prologue(int mode) { set_gemv_bulk_prologue(mode); }
+
+bool linear_from_f32(const LinearWeight& w, const float* src, const Tensor* norm, float eps,
+                     int64_t n, float* y, bool accumulate) {
+  if (n == 0 || w.n_out == 0 || w.weight.dtype() != DType::kF8E4M3 ||
+      w.act_quant == ActQuant::kNone ||
+      !gemv_bulk_prologue_applies(n, w.n_in, w.n_out, w.weight.data()))
+    return false;
+  if (norm != nullptr) {
+    check_cuda_tensor(*norm, "linear_from_f32", "norm");
+    QINFER_CHECK(norm->dtype() == DType::kF32 && norm->numel() == w.n_in,
+                 "linear_from_f32 ", w.name, ": norm weight must be F32 (", w.n_in, ")");
+  }
+  const bool per_channel = w.weight_scale.numel() == w.n_out && w.n_out != 1;
+  BulkGemvArgs b{.w = w.weight.data(), .w_scale = w.weight_scale.data_as<float>(),
+                 .w_scale_stride = per_channel ? 1 : 0,
+                 .bias = w.bias.defined() ? w.bias.data_as<float>() : nullptr, .y = y, .n = n,
+                 .n_in = w.n_in, .n_out = w.n_out, .accumulate = accumulate};
+  b.src = src;
+  b.norm_w = norm != nullptr ? norm->data_as<float>() : nullptr;
+  b.eps = eps;
+  b.quant = w.act_quant == ActQuant::kDynamicPerToken ? 1 : 2;
+  b.static_scale = w.act_quant == ActQuant::kStaticPerTensor ? w.input_scale : 0.0f;
+  return gemv_bulk(b, stream());
+}
+
 void linear_act(const LinearWeight& w, const Act& x, float* y, bool accumulate) {
   const int64_t n = x.n;
   if (n == 0 || w.n_out == 0) return;

@@ -68,15 +68,26 @@ void to_act(const float* x, int64_t n, Act& out);
 // The GEMV splits each row over 1, 2, 4 or 8 warps so that no warp streams more than 4 KiB of
 // it; set_gemv_split(s) forces s (0: automatic), for benchmarks and tests.
 void set_gemv_split(int s);
-// For n <= 2 on sm_90 the GEMV streams weights through shared memory with the bulk copy engine
-// (linear_cuda.h gemv_bulk). set_gemv_bulk(mode, smem_kib, flags): mode 0 =
-// QINFER_CUDA_GEMV_BULK (default 1), 1 = off, 2 = on; smem_kib = its ring's shared memory per
-// SM (0: QINFER_CUDA_GEMV_BULK_SMEM_KIB, default 160); flags (-1: QINFER_CUDA_GEMV_BULK_FLAGS,
-// default 0) is a sum of 1 = skip the arithmetic (measures the copy rate; wrong results),
-// 2 = load each stage as 4 KiB copies, 4 = read x through L1 instead of shared memory, 8 = two
-// blocks per SM. For tests and benchmarks.
+// For n <= 8 FP8 rows on sm_90 the GEMV streams weights through shared memory with the bulk copy
+// engine (linear_cuda.h gemv_bulk). set_gemv_bulk(mode, smem_kib, flags): mode 0 =
+// QINFER_CUDA_GEMV_BULK (default 1), 1 = off, 2 = on; smem_kib = its shared memory per SM (0:
+// 160; more where x and two stages need it); flags (-1: from the environment,
+// QINFER_CUDA_GEMV_BULK_FLAGS=1 and QINFER_CUDA_GEMV_XSMEM=0) is a sum of 1 = skip the
+// arithmetic (measures the copy rate; wrong results), 2 = 1 KiB pieces, 4 = read x from global
+// memory instead of shared memory. For tests and benchmarks.
 void set_gemv_bulk(int mode, int smem_kib, int flags = -1);
 void linear_act(const LinearWeight& w, const Act& x, float* y, bool accumulate);
+// y (=, or += when accumulate) linear(w, x) with x = rms_norm(src) * norm (transformers'
+// LlamaRMSNorm, eps; norm F32 (w.n_in)) when norm is set, else x = src; src (n, w.n_in) F32. The
+// producer runs inside the decode GEMV (gemv_bulk's prologue: each block makes x's FP8 codes
+// in shared memory, the arithmetic of rms_norm_act / to_act) where that applies: FP8 W8A8 on
+// sm_90, n <= 2, n_in <= 4096, QINFER_CUDA_GEMV_PROLOGUE (default 1). Returns false, having
+// done nothing, elsewhere: the caller then runs rms_norm_act / to_act and linear_act.
+bool linear_from_f32(const LinearWeight& w, const float* src, const Tensor* norm, float eps,
+                     int64_t n, float* y, bool accumulate);
+// 0: QINFER_CUDA_GEMV_PROLOGUE (default 1), 1: linear_from_f32 never applies, 2: wherever it
+// can. For tests and benchmarks.
+void set_gemv_prologue(int mode);
 // y (n, n_out) BF16 = linear(w, x) for an FP8 weight without bias and x in kCodesU8 form, on
 // cuBLASLt with the scales applied inside (vLLM's W8A8 GEMM writes BF16 the same way). Returns
 // false, having done nothing, where that kernel is not available (the caller then runs

@@ -17,20 +17,29 @@
 // before griddepcontrol.wait (weights do not depend on the previous kernel: under programmatic
 // dependent launch the first stages arrive while the norm, attention or previous GEMV runs).
 //
+// Activations: after griddepcontrol.wait one consumer thread copies the n rows of FP8 codes into
+// shared memory with one bulk copy per row (rows 64 (mod 128) bytes apart, as the ring's), and
+// the consumers wait for them once. Read from global memory instead (flag 4, the session-5
+// kernel), each consumer's first pass over k missed L1 on every 16-byte load, one L2 round trip
+// after another: the CUPTI timeline of the 8B decode step (bench/results/timeline_*_s7*) shows
+// o_proj ending 7.2 us after its input is ready although its ring already holds all its weights.
+//
 // Consumers: warp w takes the piece's 64-byte k blocks w, w + 8, ...; lane (g, c) = (lane / 4,
 // lane % 4) loads 16 bytes of rows g and g + 8 at column 16 c of the block and 16 bytes of
-// activation row g (zero for g >= n) from global memory (L1), and runs two MMAs: a k
+// activation row g (zero for g >= n), all of a stage's loads before its MMAs, and runs two MMAs: a k
 // permutation inside the block (logical k = 4c + i is physical 16c + i, k = 16 + 4c + i is
 // 16c + 4 + i, the next 8 bytes the second MMA) applied to both operands, so exact. Each block's
 // two MMAs start from zero and are added to the fp32 accumulators (the tensor core's own FP8
 // accumulation never spans more than 64 products). At a tile's end the 8 warps' partial sums
 // meet in shared memory and are added in warp order (deterministic):
-//   y[t, o] (=, or +=) sum * x_scale[t] * w_scale[o] + bias[o].
+//   y[t, o] (=, or +=) sum * x_scale[t] * w_scale[o] + bias[o],
+// with y's old value, the scales and the bias loaded when the tile starts, not at its end.
 #include <algorithm>
 #include <cstdint>
 
 #include "core/env.h"
 #include "ops/cuda/cuda_common.h"
+#include "ops/cuda/fp8_device.cuh"
 #include "ops/cuda/linear_cuda.h"
 #include "ops/cuda/mma.cuh"
 #include "ops/cuda/pdl.cuh"
@@ -44,13 +53,25 @@ constexpr int kMaxStages = 8;
 constexpr int kTileRows = 16;  // MMA M
 constexpr int kTokens = 8;     // MMA N: activation rows
 constexpr int kRowPad = 64;
-constexpr int kBarrierBytes = 2 * kMaxStages * 8;
+constexpr int kBarrierBytes = 2 * kMaxStages * 8 + 128;  // full, empty, then x's
 constexpr int kPartBytes = 2 * kConsumers * kTileRows * kTokens * 4;  // two tiles' partials
-constexpr int kHeaderBytes = kBarrierBytes + kPartBytes;             // 128-byte multiple
+constexpr int kScratchBytes = 1024;  // the prologue's reductions and scales
+constexpr int kHeaderBytes = kBarrierBytes + kPartBytes + kScratchBytes;  // 128-byte multiple
+// The prologue (x made from F32 rows in the kernel): rows up to kPrologueMaxIn, the 256
+// consumer threads holding kPrologueV 4-element groups each; up to kPrologueMaxRows rows (they
+// are made one after another).
+constexpr int kPrologueV = 4;
+constexpr int kPrologueMaxIn = kConsumers * 32 * 4 * kPrologueV;
+constexpr int kPrologueMaxRows = 2;
+
+// Where the consumers' x comes from.
+enum XMode : int { kXFromGlobal = 0, kXCopied = 1, kXMade = 2 };
 
 // Launch options (set_gemv_bulk flags).
 constexpr int kCopyOnly = 1;     // consumers only wait for and free stages: the ring's copy rate
 constexpr int kSmallPieces = 2;  // 1 KiB pieces instead of 2 KiB
+constexpr int kXGlobal = 4;      // consumers read x from global memory (L1), not shared memory
+constexpr int kMaxPiece = 2048;
 
 struct BulkParams {
   const uint8_t* w;  // (n_out, n_in) E4M3
@@ -66,6 +87,13 @@ struct BulkParams {
   int pitch;  // piece rounded up to 128, + kRowPad
   int stages;
   int flags;
+  int x_pitch;   // bytes between x's rows in shared memory (0: x read from global memory)
+  int x_region;  // shared memory bytes for x, a 128-byte multiple
+  const float* src;  // kXMade: BulkGemvArgs' src, norm_w, eps, quant, static_scale
+  const float* norm_w;
+  float eps;
+  int quant;
+  float static_scale;
 };
 
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
@@ -103,13 +131,91 @@ __device__ __forceinline__ void bulk_load(void* dst, const void* src, uint32_t b
 }
 #endif
 
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+// Sum (or max) over the 256 consumer threads; red: this reduction's own 8 floats.
+__device__ __forceinline__ float consumers_reduce(float v, float* red, bool is_max) {
+  for (int o = 16; o > 0; o >>= 1) {
+    const float u = __shfl_xor_sync(0xffffffffu, v, o);
+    v = is_max ? fmaxf(v, u) : v + u;
+  }
+  if (threadIdx.x % 32 == 0) red[threadIdx.x / 32] = v;
+  asm volatile("bar.sync 1, %0;" ::"n"(kConsumers * 32) : "memory");
+  v = red[0];
+#pragma unroll
+  for (int w = 1; w < kConsumers; ++w) v = is_max ? fmaxf(v, red[w]) : v + red[w];
+  return v;
+}
+
+__device__ __forceinline__ float4 mul4(float4 a, float4 b) {
+  return make_float4(a.x * b.x, a.y * b.y, a.z * b.z, a.w * b.w);
+}
+
+// kXMade: the consumers make x's codes in shared memory and its per-row scales in xsc, as
+// rms_norm_act_vec_kernel / to_act_vec_kernel (fused.cu) would: (h * r) * w with r = rsqrt(
+// mean(h²) + eps), then the dynamic scale max(amax / 448, kMinDynScale) or the static one.
+// wv: the norm weight's groups (loaded before griddepcontrol.wait).
+__device__ __forceinline__ void make_x(const BulkParams& p, const float4 (&wv)[kPrologueV],
+                                       uint8_t* xs, float* scratch) {
+  const int tid = threadIdx.x, n4 = int(p.n_in / 4);
+  float* xsc = scratch + 2 * kPrologueMaxRows * kConsumers;
+  for (int t = 0; t < int(p.n); ++t) {
+    const float* src = p.src + int64_t(t) * p.n_in;
+    float4 v[kPrologueV];
+#pragma unroll
+    for (int j = 0; j < kPrologueV; ++j) {
+      const int i4 = tid + kConsumers * 32 * j;
+      v[j] = i4 < n4 ? *reinterpret_cast<const float4*>(src + 4 * i4) : make_float4(0, 0, 0, 0);
+    }
+    if (p.norm_w != nullptr) {
+      float ss = 0.0f;
+#pragma unroll
+      for (int j = 0; j < kPrologueV; ++j) {
+        ss = fmaf(v[j].x, v[j].x, ss);
+        ss = fmaf(v[j].y, v[j].y, ss);
+        ss = fmaf(v[j].z, v[j].z, ss);
+        ss = fmaf(v[j].w, v[j].w, ss);
+      }
+      ss = consumers_reduce(ss, scratch + (2 * t) * kConsumers, false);
+      const float r = rsqrtf(ss / float(p.n_in) + p.eps);
+      const float4 rv = make_float4(r, r, r, r);
+#pragma unroll
+      for (int j = 0; j < kPrologueV; ++j) v[j] = mul4(mul4(v[j], rv), wv[j]);
+    }
+    float s = p.static_scale;
+    if (p.quant == 1) {
+      float m = 0.0f;
+#pragma unroll
+      for (int j = 0; j < kPrologueV; ++j)
+        m = fmaxf(m, fmaxf(fmaxf(fabsf(v[j].x), fabsf(v[j].y)), fmaxf(fabsf(v[j].z), fabsf(v[j].w))));
+      m = consumers_reduce(m, scratch + (2 * t + 1) * kConsumers, true);
+      s = fmaxf(m / kFp8Max, kMinDynScale);
+    }
+    const Fp8Quant q(s, p.quant == 2);
+#pragma unroll
+    for (int j = 0; j < kPrologueV; ++j) {
+      const int i4 = tid + kConsumers * 32 * j;
+      if (i4 < n4)
+        *reinterpret_cast<uint32_t*>(xs + t * p.x_pitch + 4 * i4) =
+            uint32_t(q(v[j].x)) | uint32_t(q(v[j].y)) << 8 | uint32_t(q(v[j].z)) << 16 |
+            uint32_t(q(v[j].w)) << 24;
+    }
+    if (tid == 0) xsc[t] = s;
+  }
+  asm volatile("bar.sync 1, %0;" ::"n"(kConsumers * 32) : "memory");
+}
+#endif
+
+template <int XM>  // XMode
 __global__ void __launch_bounds__(kThreads, 1) gemv_bulk_kernel(BulkParams p) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   extern __shared__ __align__(128) uint8_t smem[];
   uint64_t* full = reinterpret_cast<uint64_t*>(smem);
   uint64_t* empty = full + kMaxStages;
+  uint64_t* xbar = empty + kMaxStages;
   float* part = reinterpret_cast<float*>(smem + kBarrierBytes);  // [2][kConsumers][16][kTokens]
-  uint8_t* ring = smem + kHeaderBytes;
+  float* scratch = reinterpret_cast<float*>(smem + kBarrierBytes + kPartBytes);
+  uint8_t* xs = smem + kHeaderBytes;
+  uint8_t* ring = xs + p.x_region;
 
   const int64_t row_begin = int64_t(blockIdx.x) * p.n_out / gridDim.x;
   const int64_t row_end = int64_t(blockIdx.x + 1) * p.n_out / gridDim.x;
@@ -124,6 +230,7 @@ __global__ void __launch_bounds__(kThreads, 1) gemv_bulk_kernel(BulkParams p) {
       mbar_init(full + i, 1);
       mbar_init(empty + i, kConsumers);
     }
+    mbar_init(xbar, 1);
     asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
   }
   __syncthreads();
@@ -150,10 +257,43 @@ __global__ void __launch_bounds__(kThreads, 1) gemv_bulk_kernel(BulkParams p) {
     return;
   }
 
+  float4 wv[kPrologueV];  // the norm's weight does not depend on the previous kernel
+  if constexpr (XM == kXMade) {
+#pragma unroll
+    for (int j = 0; j < kPrologueV; ++j) {
+      const int i4 = threadIdx.x + kConsumers * 32 * j;
+      wv[j] = p.norm_w != nullptr && i4 < int(p.n_in / 4)
+                  ? *reinterpret_cast<const float4*>(p.norm_w + 4 * i4)
+                  : make_float4(0, 0, 0, 0);
+    }
+  }
   pdl_wait();  // x and its scales come from the previous kernel
   const int g = lane / 4, c = lane % 4;
   const int nt = int(p.n);
-  const uint8_t* xrow = p.x + int64_t(g < nt ? g : 0) * p.n_in + 16 * c;
+  const uint8_t* xrow;
+  if constexpr (XM == kXMade) {
+    make_x(p, wv, xs, scratch);
+    xrow = xs + (g < nt ? g : 0) * p.x_pitch + 16 * c;
+  } else if constexpr (XM == kXCopied) {
+    if (threadIdx.x == 0) {
+      uint64_t policy;  // every block reads x: keep it in L2
+      asm volatile("createpolicy.fractional.L2::evict_last.b64 %0, 1.0;" : "=l"(policy));
+      mbar_expect(xbar, uint32_t(nt * p.n_in));
+      for (int t = 0; t < nt; ++t)
+        bulk_load(xs + t * p.x_pitch, p.x + int64_t(t) * p.n_in, uint32_t(p.n_in), xbar, policy);
+    }
+    xrow = xs + (g < nt ? g : 0) * p.x_pitch + 16 * c;
+    mbar_wait(xbar, 0);
+  } else {
+    xrow = p.x + int64_t(g < nt ? g : 0) * p.n_in + 16 * c;
+  }
+  // The epilogue's operands for the (row, token) this thread finishes, loaded as a tile starts.
+  const int er = threadIdx.x / nt, et = threadIdx.x % nt;
+  const bool finisher = threadIdx.x < kTileRows * nt;
+  const float e_xs = !finisher              ? 0.0f
+                     : XM == kXMade ? scratch[2 * kPrologueMaxRows * kConsumers + et]
+                                    : p.x_scale[et];
+  float e_ws = 0.0f, e_bias = 0.0f, e_y = 0.0f;
   float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
   for (int st = 0; st < n_stages; ++st) {
     const int slot = st % p.stages;
@@ -161,16 +301,40 @@ __global__ void __launch_bounds__(kThreads, 1) gemv_bulk_kernel(BulkParams p) {
     const int64_t k0 = int64_t(pc) * p.piece;
     const int blocks = int(min(int64_t(p.piece), p.n_in - k0) / 64);
     const uint8_t* base = ring + slot * stage_bytes + 16 * c;
+    if (pc == 0 && finisher) {
+      const int64_t o = row_begin + int64_t(tile) * kTileRows + er;
+      if (o < row_end) {
+        e_ws = p.w_scale ? p.w_scale[o * p.w_scale_stride] : 1.0f;
+        e_bias = p.bias ? p.bias[o] : 0.0f;
+        e_y = p.accumulate ? p.y[et * p.n_out + o] : 0.0f;
+      }
+    }
     mbar_wait(full + slot, uint32_t((st / p.stages) & 1));
     if (!(p.flags & kCopyOnly)) {
-      for (int b = warp; b < blocks; b += kConsumers) {
-        const uint4 lo = *reinterpret_cast<const uint4*>(base + g * p.pitch + 64 * b);
-        const uint4 hi = *reinterpret_cast<const uint4*>(base + (g + 8) * p.pitch + 64 * b);
-        uint4 xv = make_uint4(0, 0, 0, 0);
-        if (g < nt) xv = __ldg(reinterpret_cast<const uint4*>(xrow + k0 + 64 * b));
+      // Every load of the stage first, then the MMAs.
+      constexpr int kBlocksPerWarp = kMaxPiece / 64 / kConsumers;  // k blocks a warp takes
+      uint4 lo[kBlocksPerWarp], hi[kBlocksPerWarp], xv[kBlocksPerWarp];
+#pragma unroll
+      for (int j = 0; j < kBlocksPerWarp; ++j) {
+        const int b = warp + kConsumers * j;
+        lo[j] = hi[j] = xv[j] = make_uint4(0, 0, 0, 0);
+        if (b < blocks) {
+          lo[j] = *reinterpret_cast<const uint4*>(base + g * p.pitch + 64 * b);
+          hi[j] = *reinterpret_cast<const uint4*>(base + (g + 8) * p.pitch + 64 * b);
+          if (g < nt) {
+            if constexpr (XM != kXFromGlobal)
+              xv[j] = *reinterpret_cast<const uint4*>(xrow + k0 + 64 * b);
+            else
+              xv[j] = __ldg(reinterpret_cast<const uint4*>(xrow + k0 + 64 * b));
+          }
+        }
+      }
+#pragma unroll
+      for (int j = 0; j < kBlocksPerWarp; ++j) {
+        if (warp + kConsumers * j >= blocks) break;
         float d[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-        mma::mma_e4m3(d, lo.x, hi.x, lo.y, hi.y, xv.x, xv.y);
-        mma::mma_e4m3(d, lo.z, hi.z, lo.w, hi.w, xv.z, xv.w);
+        mma::mma_e4m3(d, lo[j].x, hi[j].x, lo[j].y, hi[j].y, xv[j].x, xv[j].y);
+        mma::mma_e4m3(d, lo[j].z, hi[j].z, lo[j].w, hi[j].w, xv[j].z, xv[j].w);
 #pragma unroll
         for (int i = 0; i < 4; ++i) acc[i] += d[i];
       }
@@ -189,18 +353,14 @@ __global__ void __launch_bounds__(kThreads, 1) gemv_bulk_kernel(BulkParams p) {
 #pragma unroll
     for (int i = 0; i < 4; ++i) acc[i] = 0.0f;
     asm volatile("bar.sync 1, %0;" ::"n"(kConsumers * 32) : "memory");
-    const int i = threadIdx.x;
-    if (i < kTileRows * nt) {
-      const int row = i / nt, t = i % nt;
-      const int64_t o = row_begin + int64_t(tile) * kTileRows + row;
+    if (finisher) {
+      const int64_t o = row_begin + int64_t(tile) * kTileRows + er;
       if (o < row_end) {
         float sum = 0.0f;
 #pragma unroll
-        for (int w = 0; w < kConsumers; ++w) sum += pt[(w * kTileRows + row) * kTokens + t];
-        const float ws = p.w_scale ? p.w_scale[o * p.w_scale_stride] : 1.0f;
-        const float v = sum * p.x_scale[t] * ws + (p.bias ? p.bias[o] : 0.0f);
-        float* yp = p.y + t * p.n_out + o;
-        *yp = p.accumulate ? *yp + v : v;
+        for (int w = 0; w < kConsumers; ++w) sum += pt[(w * kTileRows + er) * kTokens + et];
+        const float v = sum * e_xs * e_ws + e_bias;
+        p.y[et * p.n_out + o] = p.accumulate ? e_y + v : v;
       }
     }
   }
@@ -209,54 +369,81 @@ __global__ void __launch_bounds__(kThreads, 1) gemv_bulk_kernel(BulkParams p) {
 
 // 0: QINFER_CUDA_GEMV_BULK (default 1), 1: never, 2: wherever it applies.
 int g_mode = 0;
-int g_smem_kib = 0;  // 0: QINFER_CUDA_GEMV_BULK_SMEM_KIB (default 160)
-int g_flags = -1;    // -1: QINFER_CUDA_GEMV_BULK_FLAGS (default 0)
+int g_smem_kib = 0;  // 0: 160
+int g_flags = -1;    // -1: from the environment (flags())
 
 bool bulk_on() {
   static const bool env = env_switch("QINFER_CUDA_GEMV_BULK", 1) != 0;
   return g_mode == 2 || (g_mode == 0 && env);
 }
 
-bool valid_flags(int f) { return (f & ~(kCopyOnly | kSmallPieces)) == 0; }
+bool valid_flags(int f) { return (f & ~(kCopyOnly | kSmallPieces | kXGlobal)) == 0; }
 
+constexpr const char* kFlagBits = " has bits other than 1 (copy only), 2 (1 KiB pieces) and 4 (x from global memory)";
+
+// set_gemv_bulk's flags, or from the environment: QINFER_CUDA_GEMV_BULK_FLAGS=1 for copy only
+// (a measurement: wrong results), QINFER_CUDA_GEMV_XSMEM=0 for x from global memory.
 int flags() {
-  static const int env = [] {
-    const int f = env_switch("QINFER_CUDA_GEMV_BULK_FLAGS", 0);
-    QINFER_CHECK(valid_flags(f), "QINFER_CUDA_GEMV_BULK_FLAGS ", f,
-                 " has bits other than 1 (copy only) and 2 (1 KiB pieces)");
-    return f;
-  }();
+  static const int env = (env_switch("QINFER_CUDA_GEMV_BULK_FLAGS", 0) == 1 ? kCopyOnly : 0) |
+                         (env_switch("QINFER_CUDA_GEMV_XSMEM", 1) == 0 ? kXGlobal : 0);
   return g_flags >= 0 ? g_flags : env;
 }
 
 int64_t smem_budget() {
-  static const int env = env_switch("QINFER_CUDA_GEMV_BULK_SMEM_KIB", 160);
-  const int kib = g_smem_kib > 0 ? g_smem_kib : env;
+  const int kib = g_smem_kib > 0 ? g_smem_kib : 160;
   return int64_t(std::clamp(kib, 32, 227)) << 10;
 }
 
-// The ring for rows of n_in bytes: piece, pitch, stages (0 when two stages do not fit).
+// The ring for n rows of n_in bytes: piece, pitch, stages (0 when two stages do not fit), and the
+// shared memory that holds x (x_pitch 0: x is read from global memory). The ring gets what the
+// budget leaves after x; where that is under two stages, up to the 227 KiB an SM allows.
 struct Ring {
-  int piece, pitch, stages;
+  int piece, pitch, stages, x_pitch, x_region;
+  size_t smem() const {
+    return size_t(kHeaderBytes) + size_t(x_region) + size_t(stages) * kTileRows * size_t(pitch);
+  }
 };
-Ring ring_for(int64_t n_in) {
-  const int64_t want = (flags() & kSmallPieces) ? 1024 : 2048;
-  const int piece = int(std::min(want, n_in));
-  const int pitch = (piece + 127) / 128 * 128 + kRowPad;  // = 64 (mod 128)
-  const int64_t stages =
-      std::min<int64_t>(kMaxStages, (smem_budget() - kHeaderBytes) / (int64_t(kTileRows) * pitch));
-  return Ring{piece, pitch, stages >= 2 ? int(stages) : 0};
+Ring ring_for(int64_t n, int64_t n_in, bool made = false) {
+  const int f = flags();
+  const int64_t want = (f & kSmallPieces) ? 1024 : kMaxPiece;
+  Ring r{};
+  r.piece = int(std::min(want, n_in));
+  r.pitch = (r.piece + 127) / 128 * 128 + kRowPad;  // = 64 (mod 128)
+  if (made || !(f & kXGlobal)) {
+    r.x_pitch = int((n_in + 127) / 128 * 128 + kRowPad);
+    r.x_region = int((n * r.x_pitch + 127) / 128 * 128);
+  }
+  const int64_t stage = int64_t(kTileRows) * r.pitch;
+  for (int64_t budget : {smem_budget(), int64_t(227) << 10}) {
+    const int64_t stages =
+        std::min<int64_t>(kMaxStages, (budget - kHeaderBytes - r.x_region) / stage);
+    r.stages = stages >= 2 ? int(stages) : 0;
+    if (r.stages > 0) break;
+  }
+  return r;
+}
+
+int g_prologue = 0;  // set_gemv_bulk_prologue
+
+bool prologue_on() {
+  static const bool env = env_switch("QINFER_CUDA_GEMV_PROLOGUE", 1) != 0;
+  return g_prologue == 2 || (g_prologue == 0 && env);
 }
 
 }  // namespace
+
+void set_gemv_bulk_prologue(int mode) {
+  QINFER_CHECK(mode >= 0 && mode <= 2, "set_gemv_bulk_prologue: mode ", mode,
+               " is not 0 (QINFER_CUDA_GEMV_PROLOGUE), 1 (never) or 2 (always)");
+  g_prologue = mode;
+}
 
 void set_gemv_bulk(int mode, int smem_kib, int flags) {
   QINFER_CHECK(mode >= 0 && mode <= 2, "set_gemv_bulk: mode ", mode,
                " is not 0 (QINFER_CUDA_GEMV_BULK), 1 (off) or 2 (on)");
   QINFER_CHECK(smem_kib == 0 || (smem_kib >= 32 && smem_kib <= 227), "set_gemv_bulk: ", smem_kib,
                " KiB of shared memory is outside 32..227");
-  QINFER_CHECK(flags == -1 || valid_flags(flags), "set_gemv_bulk: flags ", flags,
-               " has bits other than 1 (copy only) and 2 (1 KiB pieces)");
+  QINFER_CHECK(flags == -1 || valid_flags(flags), "set_gemv_bulk: flags ", flags, kFlagBits);
   g_mode = mode;
   g_smem_kib = smem_kib;
   g_flags = flags;
@@ -265,26 +452,43 @@ void set_gemv_bulk(int mode, int smem_kib, int flags) {
 bool gemv_bulk_applies(int64_t n, int64_t n_in, int64_t n_out, const void* w) {
   return bulk_on() && compute_capability() >= 90 && n >= 1 && n <= kTokens && n_in > 0 &&
          n_in % 64 == 0 && n_out > 0 && reinterpret_cast<uintptr_t>(w) % 16 == 0 &&
-         ring_for(n_in).stages > 0;
+         ring_for(n, n_in).stages > 0;
+}
+
+bool gemv_bulk_prologue_applies(int64_t n, int64_t n_in, int64_t n_out, const void* w) {
+  return prologue_on() && n <= kPrologueMaxRows && n_in <= kPrologueMaxIn &&
+         gemv_bulk_applies(n, n_in, n_out, w) && ring_for(n, n_in, true).stages > 0;
 }
 
 bool gemv_bulk(const BulkGemvArgs& a, cudaStream_t stream) {
-  if (!gemv_bulk_applies(a.n, a.n_in, a.n_out, a.w) ||
-      reinterpret_cast<uintptr_t>(a.x) % 16 != 0 || a.x_scale == nullptr)
+  const bool made = a.src != nullptr;
+  if (made) {
+    if (!gemv_bulk_prologue_applies(a.n, a.n_in, a.n_out, a.w) || a.quant < 1 || a.quant > 2 ||
+        reinterpret_cast<uintptr_t>(a.src) % 16 != 0 ||
+        reinterpret_cast<uintptr_t>(a.norm_w) % 16 != 0)
+      return false;
+  } else if (!gemv_bulk_applies(a.n, a.n_in, a.n_out, a.w) ||
+             reinterpret_cast<uintptr_t>(a.x) % 16 != 0 || a.x_scale == nullptr) {
     return false;
-  const Ring r = ring_for(a.n_in);
+  }
+  const Ring r = ring_for(a.n, a.n_in, made);
   const BulkParams p{static_cast<const uint8_t*>(a.w), a.x, a.x_scale, a.w_scale,
                      a.w_scale_stride, a.bias, a.y, a.n, a.n_in, a.n_out, a.accumulate ? 1 : 0,
-                     r.piece, r.pitch, r.stages, flags()};
-  const size_t smem = size_t(kHeaderBytes) + size_t(r.stages) * kTileRows * size_t(r.pitch);
-  static size_t configured = 0;
-  if (smem > 48 * 1024 && smem > configured) {
-    QINFER_CUDA_CHECK(cudaFuncSetAttribute(
-        gemv_bulk_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem_budget())));
-    configured = size_t(smem_budget());
+                     r.piece, r.pitch, r.stages, flags(), r.x_pitch, r.x_region,
+                     a.src, a.norm_w, a.eps, a.quant, a.static_scale};
+  const size_t smem = r.smem();
+  const int xm = made ? kXMade : r.x_pitch > 0 ? kXCopied : kXFromGlobal;
+  auto* kernel = xm == kXMade     ? gemv_bulk_kernel<kXMade>
+                 : xm == kXCopied ? gemv_bulk_kernel<kXCopied>
+                                  : gemv_bulk_kernel<kXFromGlobal>;
+  static bool configured[3] = {false, false, false};
+  if (smem > 48 * 1024 && !configured[xm]) {
+    QINFER_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                           227 << 10));
+    configured[xm] = true;
   }
   const unsigned grid = unsigned(std::min<int64_t>(sm_count(), a.n_out));
-  launch_pdl_smem_on(stream, gemv_bulk_kernel, dim3(grid), dim3(kThreads), smem, p);
+  launch_pdl_smem_on(stream, kernel, dim3(grid), dim3(kThreads), smem, p);
   return true;
 }
 

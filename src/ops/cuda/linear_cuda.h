@@ -59,9 +59,22 @@ struct BulkGemvArgs {
   float* y = nullptr;              // (n, n_out)
   int64_t n = 0, n_in = 0, n_out = 0;
   bool accumulate = false;
+  // Instead of x and x_scale: the producer in the kernel's prologue. Each block makes the codes
+  // from src (n, n_in) F32: rms_norm(src) * norm_w when norm_w is set (transformers'
+  // LlamaRMSNorm, eps), quantized as quant says (1: dynamic per token, 2: static_scale), the
+  // arithmetic of rms_norm_act / to_act (fused.cu).
+  const float* src = nullptr;
+  const float* norm_w = nullptr;
+  float eps = 0.0f;
+  int quant = 0;
+  float static_scale = 0.0f;
 };
 bool gemv_bulk_applies(int64_t n, int64_t n_in, int64_t n_out, const void* w);
 bool gemv_bulk(const BulkGemvArgs& a, cudaStream_t stream);
+// Whether gemv_bulk takes src (the producer in its prologue) for these shapes: n_in up to 4096,
+// n <= 2, QINFER_CUDA_GEMV_PROLOGUE (default 1) or set_gemv_bulk_prologue.
+bool gemv_bulk_prologue_applies(int64_t n, int64_t n_in, int64_t n_out, const void* w);
+void set_gemv_bulk_prologue(int mode);  // 0: QINFER_CUDA_GEMV_PROLOGUE, 1: never, 2: always
 
 // y[i, o] = y[i, o] * x_scale[i] * w_scale[o] + bias[o]: the epilogue of a GEMM that ran
 // unscaled. Null pointers mean 1 (scales) or 0 (bias).
