@@ -6,3 +6,11 @@ tools/gpu_run_all.sh 5ot
 # r2: x staged in shared memory by the decode GEMV + the producers (rms_norm, to_act) inside its prologue; their op tests,
 #   A/B (both off / x in shared memory only / both on), timelines, golden, generate cuda vs cpu
 TEST_FILTER='FusedCuda.*:LinearCuda.*' F_VARIANTS='QINFER_CUDA_GEMV_PROLOGUE=0 QINFER_CUDA_GEMV_XSMEM=0;QINFER_CUDA_GEMV_PROLOGUE=0;QINFER_CUDA_GEMV_PROLOGUE=1' tools/gpu_run_all.sh 15oftc3
+# r3: the MLP as two GEMVs (mlp_from_f32: gate_up pairs gate / up rows and writes silu * up with per-block maxima; down
+#   quantizes it in its prologue); A/B of QINFER_CUDA_GEMV_PROLOGUE=0 / QINFER_CUDA_GEMV_MLP=0 / =1 and of an unsplit
+#   tensor-core decode attention (QINFER_CUDA_ATTN_ONE_SPLIT=1: 1B 1094 -> 1152, 8B 281.1 -> 280.4), timelines, golden
+TEST_FILTER='FusedCuda.*:LinearCuda.*' T_PROMPTS=0 F_VARIANTS='QINFER_CUDA_GEMV_PROLOGUE=0;QINFER_CUDA_GEMV_MLP=0;QINFER_CUDA_GEMV_MLP=1;QINFER_CUDA_ATTN_ONE_SPLIT=1;QINFER_CUDA_GEMV_MLP=1' tools/gpu_run_all.sh 15oftc3
+# r4 = final (the tree committed after it: the combine's cost in the split model as 3.5 us of the cache's tile-times, env_int
+#   switches QINFER_CUDA_GEMV_BULK_KIB / _FLAGS): all 27 CUDA op tests, golden F32 / BF16 / FP8 KV, 8B latency P=128 /
+#   P=2048, 1B latency, A/B of the GEMV's shared memory (two blocks per SM at 110 / 100 KiB: slower), generate cuda vs cpu
+TEST_FILTER='*Cuda*:*CUDA*' TEST_TIMEOUT=300 F_VARIANTS='QINFER_CUDA_GEMV_BULK_KIB=160;QINFER_CUDA_GEMV_BULK_KIB=110;QINFER_CUDA_GEMV_BULK_KIB=110 QINFER_CUDA_GEMV_BULK_FLAGS=2;QINFER_CUDA_GEMV_BULK_KIB=100 QINFER_CUDA_GEMV_BULK_FLAGS=2' timeout 590 tools/gpu_run_all.sh 13b5ofc

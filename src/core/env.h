@@ -7,4 +7,8 @@ namespace qinfer {
 // anything else.
 int env_switch(const char* name, int otherwise);
 
+// The integer the variable `name` is set to (decimal, all of it); `otherwise` when it is unset
+// or set to anything else.
+int env_int(const char* name, int otherwise);
+
 }  // namespace qinfer

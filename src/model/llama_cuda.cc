@@ -14,7 +14,9 @@
 //   h += o_proj(a)             the GEMV adds into the residual stream
 //   x = rms_norm(h)            -> for gate_up_proj
 //   g = gate_up_proj(x);  x = silu(g_gate) * g_up -> for down_proj (g in BF16 on the FP8
-//                              tensor-core path, F32 on the GEMV)
+//                              tensor-core path, F32 on the GEMV; at batch 1-2 on W8A8 /
+//                              sm_90 the gate_up GEMV writes silu(gate) * up itself and the
+//                              down GEMV quantizes it: mlp_from_f32)
 //   h += down_proj(x)
 //
 // The batch's metadata (tokens, positions, block tables) goes to the device in one copy per
@@ -122,6 +124,11 @@ struct CudaRunner::Impl {
   bool graphs_on = env_switch("QINFER_CUDA_GRAPHS", 1) != 0;
   bool bf16_gate_up = env_switch("QINFER_CUDA_BF16_GATE_UP", 1) != 0;
   bool fused_decode = env_switch("QINFER_CUDA_FUSED_DECODE", 1) != 0;
+  // QINFER_CUDA_ATTN_ONE_SPLIT=1: graphs' tensor-core decode attention unsplit (no combine
+  // kernel), for A/B runs.
+  bool one_split = env_switch("QINFER_CUDA_ATTN_ONE_SPLIT", 0) == 1;
+  // QINFER_CUDA_GEMV_MLP=0: the MLP's producers as kernels even where mlp_from_f32 applies.
+  bool mlp_gemvs = env_switch("QINFER_CUDA_GEMV_MLP", 1) != 0;
 
   Buffers eager;  // grows with the largest batch seen
   Tensor meta_dev;
@@ -332,8 +339,10 @@ struct CudaRunner::Impl {
       slot->meta_host = static_cast<int32_t*>(cu::pinned_alloc(size_t(m.total) * sizeof(int32_t)));
       slot->tc = use_tc_decode(dims, layer_view(kv, 0));
       const int max_len = int(W * kv.block_size);
-      slot->n_split = slot->tc ? cu::attention_decode_tc_splits(int(B), max_len, dims)
+      slot->n_split = slot->tc ? cu::attention_decode_tc_splits(int(B), max_len, dims,
+                                                                int(dtype_size(kv.k.dtype())))
                                : cu::attention_decode_splits(int(B), max_len, dims);
+      if (slot->tc && one_split) slot->n_split = 1;
       const size_t pb = slot->tc ? cu::attention_decode_tc_scratch_bytes(int(B), dims, slot->n_split)
                                  : cu::attention_decode_scratch_bytes(int(B), dims, slot->n_split);
       slot->partials = Tensor::empty(DType::kU8, {int64_t(std::max<size_t>(pb, 16))}, Device::kCuda);
@@ -428,6 +437,10 @@ void CudaRunner::Impl::run_layers(Buffers& b, const int32_t* dev, const MetaLayo
     // Large prefills (FP8 tensor cores, n >= kBf16GateUpMin): gate_up in BF16, as vLLM keeps
     // it, halving the largest write and read of the step; smaller batches keep it in F32 (the
     // tensor is small there, and F32 stays closer to the reference).
+    // At batch 1-2 the whole MLP is two GEMVs (mlp_from_f32: norm, silu * up and their
+    // quantizations inside them).
+    if (mlp_gemvs && cu::mlp_from_f32(L.gate_up, L.down, hid, L.mlp_norm, eps, n, gate_up, hid))
+      continue;
     bool bf16_mlp = false;
     if (!cu::linear_from_f32(L.gate_up, hid, &L.mlp_norm, eps, n, gate_up, false)) {
       prepare(L.gate_up, n);

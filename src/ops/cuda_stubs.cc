@@ -59,6 +59,10 @@ bool linear_from_f32(const LinearWeight&, const float*, const Tensor*, float, in
                      bool) {
   return false;
 }
+bool mlp_from_f32(const LinearWeight&, const LinearWeight&, const float*, const Tensor&, float,
+                  int64_t, float*, float*) {
+  return false;
+}
 void set_gemv_prologue(int) {}
 void gather_rows(const float*, const int32_t*, int64_t, int64_t, float*) {
   no_cuda("gather_rows", DType::kF32);
@@ -78,7 +82,7 @@ void attention_decode_tc(const float*, const AttnBatch&, const AttnDims&, const 
   no_cuda("attention_decode_tc", kv.dtype);
 }
 size_t attention_decode_tc_scratch_bytes(int, const AttnDims&, int) { return 0; }
-int attention_decode_tc_splits(int, int, const AttnDims&) { return 1; }
+int attention_decode_tc_splits(int, int, const AttnDims&, int) { return 1; }
 void rope_kv_write(float*, const AttnBatch&, const AttnDims&, const float*, const KvCacheView&,
                    cudaStream_t) {
   no_cuda("rope_kv_write", DType::kF32);

@@ -442,6 +442,87 @@ TEST(FusedCuda, LinearFromF32MakesTheActivationInsideTheGemv) {
   ops::cuda::set_gemv_bulk(0, 0);
 }
 
+// The MLP in two GEMVs (mlp_from_f32: gate_up pairs each block's gate and up rows and writes
+// silu(gate) * up with each block's max |h|, down quantizes h in its prologue) against the same
+// MLP through the producer kernel: linear_from_f32 (gate_up), silu_mul_act, linear_act (down,
+// adding into the residual stream), bit for bit; and against the float64 formula. Widths of
+// the 1B model and small odd ones (a few rows per block: ragged tiles), a gate_up with a bias
+// (the up rows' bias is the second half), dynamic and static gate_up quantization, n = 1, 2.
+TEST(FusedCuda, MlpFromF32EqualsTheProducerPath) {
+  QINFER_SKIP_WITHOUT_CUDA();
+  const uint32_t seed = testing::fresh_seed();
+  std::mt19937 rng(seed);
+  struct MlpCase {
+    Case gu;
+    int64_t hidden, inter;
+  };
+  const std::vector<MlpCase> cases = {
+      {{DType::kF8E4M3, ActQuant::kDynamicPerToken, true, false}, 2048, 8192},
+      {{DType::kF8E4M3, ActQuant::kStaticPerTensor, false, true}, 192, 320},
+      {{DType::kF8E4M3, ActQuant::kDynamicPerToken, true, true}, 1024, 2112}};
+  const Case down_case{DType::kF8E4M3, ActQuant::kDynamicPerToken, true, false};
+  ops::cuda::set_gemv_bulk(2, 0);
+  ops::cuda::set_gemv_prologue(2);
+  for (const MlpCase& mc : cases) {
+    const LinearWeight gu = make_weight(mc.gu, 2 * mc.inter, mc.hidden, rng);
+    const LinearWeight down = make_weight(down_case, mc.hidden, mc.inter, rng);
+    const LinearWeight gud = to_cuda(gu), downd = to_cuda(down);
+    for (int64_t n : {1, 2}) {
+      const std::string name = str_cat(case_name(mc.gu, n, mc.hidden, 2 * mc.inter),
+                                       " inter=", mc.inter, " seed=", seed);
+      Tensor x = testing::random_f32({n, mc.hidden}, rng, -2.0f, 2.0f);
+      Tensor nw = testing::random_f32({mc.hidden}, rng, 0.5f, 1.5f);
+      Tensor nwd = nw.to(Device::kCuda);
+      Tensor res = testing::random_f32({n, mc.hidden}, rng);  // the residual stream
+      // The producer path.
+      Tensor xd = x.to(Device::kCuda);
+      Tensor g = testing::poisoned_cuda({n, 2 * mc.inter});
+      ASSERT_TRUE(ops::cuda::linear_from_f32(gud, xd.data_as<float>(), &nwd, 1e-5f, n,
+                                             g.data_as<float>(), false))
+          << name;
+      DeviceAct a(downd, n);
+      ASSERT_EQ(a.act.spec.layout, ops::cuda::ActLayout::kCodesU8) << name;
+      ops::cuda::silu_mul_act(g.data_as<float>(), n, mc.inter, a.act);
+      Tensor want_dev = res.to(Device::kCuda);
+      ops::cuda::linear_act(downd, a.act, want_dev.data_as<float>(), true);
+      // Two GEMVs.
+      Tensor h = testing::poisoned_cuda({n, mc.inter});
+      Tensor got = res.to(Device::kCuda);
+      ASSERT_TRUE(ops::cuda::mlp_from_f32(gud, downd, xd.data_as<float>(), nwd, 1e-5f, n,
+                                          h.data_as<float>(), got.data_as<float>()))
+          << name;
+      const testing::Diff d = testing::compare(got, want_dev);
+      ASSERT_TRUE(d.n_nan == 0 && d.max_abs == 0.0)
+          << name << " vs producer path: " << testing::describe(d, got, want_dev);
+      // h against silu(gate) * up of the producer path's gate_up output.
+      Tensor gh = g.to(Device::kCpu), hh = h.to(Device::kCpu);
+      Tensor ref_h = Tensor::empty(DType::kF32, {n, mc.inter});
+      ops::silu_mul(gh, ref_h);
+      const testing::Diff dh = testing::compare(hh, ref_h);
+      ASSERT_TRUE(dh.n_nan == 0 && dh.rel < 1e-6) << name << " h: " << testing::describe(dh, hh, ref_h);
+      // The float64 formula from the CPU's norm: one FP8 step of an element moves y ~1e-3.
+      Tensor xn = Tensor::empty(DType::kF32, {n, mc.hidden});
+      ops::rms_norm(x, nw, 1e-5f, xn);
+      Tensor act = Tensor::empty(DType::kF32, {n, mc.inter});
+      ops::silu_mul(reference(gu, xn), act);
+      Tensor want = reference(down, act);
+      for (int64_t i = 0; i < want.numel(); ++i) want.data_as<float>()[i] += res.data_as<float>()[i];
+      const testing::Diff dr = testing::compare(got, want);
+      ASSERT_TRUE(dr.n_nan == 0 && dr.rel < 3e-2) << name << " vs formula: " << testing::describe(dr, got, want);
+    }
+  }
+  // A static down projection is not taken (its scale needs no maximum; the producer path runs).
+  const LinearWeight gu = to_cuda(make_weight(cases[1].gu, 640, 192, rng));
+  const LinearWeight st = to_cuda(make_weight({DType::kF8E4M3, ActQuant::kStaticPerTensor, true, false}, 192, 320, rng));
+  Tensor x = testing::random_f32({1, 192}, rng).to(Device::kCuda);
+  Tensor nwd = testing::random_f32({192}, rng, 0.5f, 1.5f).to(Device::kCuda);
+  Tensor h = testing::poisoned_cuda({1, 320}), y = testing::poisoned_cuda({1, 192});
+  EXPECT_FALSE(ops::cuda::mlp_from_f32(gu, st, x.data_as<float>(), nwd, 1e-5f, 1,
+                                       h.data_as<float>(), y.data_as<float>()));
+  ops::cuda::set_gemv_prologue(0);
+  ops::cuda::set_gemv_bulk(0, 0);
+}
+
 // Prefill-sized batches (n >= 64: FP8 codes for the tensor cores, no shared-memory row cache,
 // rows of Llama-8B width and wider, past the vectorized producers' 16384), both producer
 // implementations; the gate_up GEMM may write BF16 (linear_act_bf16) for

@@ -437,12 +437,19 @@ bool attention_decode_tc_supported(const AttnDims& d, const KvCacheView& kv) {
   return group >= 1 && group <= kMaxGroup;
 }
 
-int attention_decode_tc_splits(int n_tok, int max_seq_len, const AttnDims& d) {
-  // Time in tile-times (one 16-key tile streamed at full bandwidth). A wave of `active`
-  // blocks of w tiles each takes w max(active, sat): one block alone pulls about 1 / sat of
-  // HBM (sat = one block per multiprocessor). Waves of slots = resident blocks, a partial last
-  // wave, one tile of start-up per block, and with splits the combine kernel (~2 us ~ 1000
-  // tile-times, plus its partials traffic).
+int attention_decode_tc_splits(int n_tok, int max_seq_len, const AttnDims& d,
+                               int kv_elem_bytes) {
+  // Time in tile-times (one 16-key tile of K and V streamed at full bandwidth, ~3 TB/s). A wave
+  // of `active` blocks of w tiles each takes w max(active, sat): one block alone pulls about
+  // 1 / sat of HBM (sat = one block per multiprocessor). Waves of slots = resident blocks, a
+  // partial last wave, one tile of start-up per block, and with splits the combine kernel plus
+  // its partials traffic. The combine costs 3.2-3.8 us of a decode step in its CUDA graph (H100,
+  // CUPTI timelines, bench/results/timeline_*_s7*): 3.5 us in tile-times of this cache. (It
+  // was 1000 tile-times, ~2.7 us at head_dim 128 BF16 but ~1.4 us at head_dim 64, where the
+  // 1B model then split 16 ways at batch 1: unsplit measured 1094 -> 1152 tok/s, 8B 281.1 ->
+  // 280.4, gpu_run_s7.cmd r3.)
+  const double tile_bytes = double(kTileKeys) * d.head_dim * 2.0 * std::max(1, kv_elem_bytes);
+  const double combine = 3.5e-6 * 3.0e12 / tile_bytes;
   if (n_tok <= 0) return 1;
   const int64_t units = std::max<int64_t>(1, int64_t(n_tok) * d.n_head_kv);
   const int64_t tiles = std::max<int64_t>(1, (int64_t(max_seq_len) + kTileKeys - 1) / kTileKeys);
@@ -456,7 +463,7 @@ int attention_decode_tc_splits(int n_tok, int max_seq_len, const AttnDims& d) {
     const int64_t blocks = units * ns, full = blocks / slots, rem = blocks % slots;
     double cost = double(full) * double(w) * double(std::max(slots, sat)) +
                   (rem > 0 ? double(w) * double(std::max(rem, sat)) : 0.0);
-    if (ns > 1) cost += 1000.0 + double(blocks) * double(group) * (d.head_dim + 2) * 8.0 / 6144.0;
+    if (ns > 1) cost += combine + double(blocks) * double(group) * (d.head_dim + 2) * 8.0 / 6144.0;
     if (ns == 1 || cost < best_cost) best = ns, best_cost = cost;
   }
   return best;
@@ -479,7 +486,9 @@ void attention_decode_tc(const float* qkv, const AttnBatch& b, const AttnDims& d
   TcArgs a{};
   attn::fill_launch(a, qkv, b, d, kv, out);
   a.bs_shift = attn::block_shift(kv.block_size);
-  a.n_split = b.n_split > 0 ? b.n_split : attention_decode_tc_splits(b.n_tok, b.max_seq_len, d);
+  a.n_split = b.n_split > 0 ? b.n_split
+                            : attention_decode_tc_splits(b.n_tok, b.max_seq_len, d,
+                                                         int(dtype_size(kv.dtype)));
   QINFER_CHECK(a.n_split <= 65535 && d.n_head_kv <= 65535, "attention_decode_tc: n_split ",
                a.n_split, " / n_head_kv ", d.n_head_kv, " exceed the grid");
   if (a.n_split > 1)

@@ -44,7 +44,9 @@ bool attention_decode_tc_supported(const AttnDims& d, const KvCacheView& kv);
 void attention_decode_tc(const float* qkv, const AttnBatch& b, const AttnDims& d,
                          const KvCacheView& kv, float* out, cudaStream_t s);
 size_t attention_decode_tc_scratch_bytes(int n_tok, const AttnDims& d, int n_split);
-// The split count attention_decode_tc plans for n_tok tokens over at most max_seq_len keys.
-int attention_decode_tc_splits(int n_tok, int max_seq_len, const AttnDims& d);
+// The split count attention_decode_tc plans for n_tok tokens over at most max_seq_len keys of a
+// cache with kv_elem_bytes per element (2: BF16, 1: FP8).
+int attention_decode_tc_splits(int n_tok, int max_seq_len, const AttnDims& d,
+                               int kv_elem_bytes = 2);
 
 }  // namespace qinfer::ops::cuda

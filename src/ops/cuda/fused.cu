@@ -745,6 +745,49 @@ bool linear_from_f32(const LinearWeight& w, const float* src, const Tensor* norm
   return gemv_bulk(b, stream());
 }
 
+ScratchBuffer g_mlp_amax;  // mlp_from_f32: each gate_up block's max |h| per row
+
+bool mlp_from_f32(const LinearWeight& gu, const LinearWeight& down, const float* hid,
+                  const Tensor& norm, float eps, int64_t n, float* h, float* y) {
+  const int64_t inter = down.n_in;
+  if (n == 0 || gu.weight.dtype() != DType::kF8E4M3 || down.weight.dtype() != DType::kF8E4M3 ||
+      gu.act_quant == ActQuant::kNone || down.act_quant != ActQuant::kDynamicPerToken ||
+      gu.n_out != 2 * inter ||
+      !gemv_bulk_prologue_applies(n, gu.n_in, gu.n_out, gu.weight.data()) ||
+      !gemv_bulk_from_silu_applies(n, inter, down.n_out, down.weight.data()) ||
+      reinterpret_cast<uintptr_t>(h) % 16 != 0)
+    return false;
+  check_cuda_tensor(norm, "mlp_from_f32", "norm");
+  QINFER_CHECK(norm.dtype() == DType::kF32 && norm.numel() == gu.n_in, "mlp_from_f32 ", gu.name,
+               ": norm weight must be F32 (", gu.n_in, ")");
+  cudaStream_t s = stream();
+  const int blocks = gemv_bulk_grid(inter);
+  auto* amax = static_cast<float*>(g_mlp_amax.get(size_t(n * blocks) * sizeof(float)));
+  auto args = [](const LinearWeight& w, float* out, int64_t rows, bool acc) {
+    const bool per_channel = w.weight_scale.numel() == w.n_out && w.n_out != 1;
+    BulkGemvArgs b{.w = w.weight.data(), .w_scale = w.weight_scale.data_as<float>(),
+                   .w_scale_stride = per_channel ? 1 : 0,
+                   .bias = w.bias.defined() ? w.bias.data_as<float>() : nullptr, .y = out,
+                   .n = rows, .n_in = w.n_in, .n_out = w.n_out, .accumulate = acc};
+    b.quant = w.act_quant == ActQuant::kDynamicPerToken ? 1 : 2;
+    b.static_scale = w.act_quant == ActQuant::kStaticPerTensor ? w.input_scale : 0.0f;
+    return b;
+  };
+  BulkGemvArgs g = args(gu, h, n, false);
+  g.src = hid;
+  g.norm_w = norm.data_as<float>();
+  g.eps = eps;
+  g.silu_pair = true;
+  g.amax = amax;
+  QINFER_CHECK(gemv_bulk(g, s), "mlp_from_f32 ", gu.name, ": the gate_up GEMV did not launch");
+  BulkGemvArgs d = args(down, y, n, true);
+  d.src = h;
+  d.amax_in = amax;
+  d.amax_n = blocks;
+  QINFER_CHECK(gemv_bulk(d, s), "mlp_from_f32 ", down.name, ": the down GEMV did not launch");
+  return true;
+}
+
 void linear_act(const LinearWeight& w, const Act& x, float* y, bool accumulate) {
   const int64_t n = x.n;
   if (n == 0 || w.n_out == 0) return;

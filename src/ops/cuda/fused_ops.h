@@ -85,8 +85,17 @@ void linear_act(const LinearWeight& w, const Act& x, float* y, bool accumulate);
 // done nothing, elsewhere: the caller then runs rms_norm_act / to_act and linear_act.
 bool linear_from_f32(const LinearWeight& w, const float* src, const Tensor* norm, float eps,
                      int64_t n, float* y, bool accumulate);
-// 0: QINFER_CUDA_GEMV_PROLOGUE (default 1), 1: linear_from_f32 never applies, 2: wherever it
-// can. For tests and benchmarks.
+// The MLP at batch 1-2 in two GEMVs: y += down(silu(gate) * up) with (gate, up) =
+// gate_up(rms_norm(hid) * norm). gate_up's GEMV makes its input in its prologue (as
+// linear_from_f32), pairs each block's gate and up rows and writes h = silu(gate) * up (n,
+// inter) F32 and each block's max |h| per row; down's GEMV makes h's FP8 codes in its prologue
+// with the scale from those maxima: the same numbers as rms_norm_act, linear_act, silu_mul_act
+// and linear_act, with two kernels instead of four. Where it does not apply (down not dynamic
+// per-token FP8, or as linear_from_f32) returns false, having done nothing. h: (n, inter) F32.
+bool mlp_from_f32(const LinearWeight& gate_up, const LinearWeight& down, const float* hid,
+                  const Tensor& norm, float eps, int64_t n, float* h, float* y);
+// 0: QINFER_CUDA_GEMV_PROLOGUE (default 1), 1: linear_from_f32 and mlp_from_f32 never apply,
+// 2: wherever they can. For tests and benchmarks.
 void set_gemv_prologue(int mode);
 // y (n, n_out) BF16 = linear(w, x) for an FP8 weight without bias and x in kCodesU8 form, on
 // cuBLASLt with the scales applied inside (vLLM's W8A8 GEMM writes BF16 the same way). Returns

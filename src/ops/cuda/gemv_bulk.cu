@@ -65,7 +65,7 @@ constexpr int kPrologueMaxIn = kConsumers * 32 * 4 * kPrologueV;
 constexpr int kPrologueMaxRows = 2;
 
 // Where the consumers' x comes from.
-enum XMode : int { kXFromGlobal = 0, kXCopied = 1, kXMade = 2 };
+enum XMode : int { kXFromGlobal = 0, kXCopied = 1, kXMade = 2, kXFromSilu = 3 };
 
 // Launch options (set_gemv_bulk flags).
 constexpr int kCopyOnly = 1;     // consumers only wait for and free stages: the ring's copy rate
@@ -94,6 +94,15 @@ struct BulkParams {
   float eps;
   int quant;
   float static_scale;
+  // silu_pair: the weight's rows are gate (0, inter) then up (inter, 2 inter), blocks split
+  // [0, inter) and take each 16-row gate tile with its up tile; y (n, inter) = silu(gate) * up,
+  // and amax (n, gridDim.x) gets each block's max |y| per row.
+  int silu_pair;
+  float* amax;
+  // kXFromSilu: x = src (n, n_in), quantized per row with the scale max(max_j amax_in[t, j] /
+  // 448, kMinDynScale) (amax_in (n, amax_n)).
+  const float* amax_in;
+  int amax_n;
 };
 
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
@@ -203,6 +212,45 @@ __device__ __forceinline__ void make_x(const BulkParams& p, const float4 (&wv)[k
   }
   asm volatile("bar.sync 1, %0;" ::"n"(kConsumers * 32) : "memory");
 }
+
+// kXFromSilu: the row's dynamic scale from the previous GEMV's per-block maxima (the max over
+// the whole row, as silu_mul_act_vec_kernel takes it), then x's codes from its F32 values.
+__device__ __forceinline__ void make_x_from_silu(const BulkParams& p, uint8_t* xs,
+                                                 float* scratch) {
+  const int tid = threadIdx.x, n4 = int(p.n_in / 4);
+  constexpr int kThreadsC = kConsumers * 32, kBatch = 4;
+  float* xsc = scratch + 2 * kPrologueMaxRows * kConsumers;
+  for (int t = 0; t < int(p.n); ++t) {
+    float m = 0.0f;
+    for (int j = tid; j < p.amax_n; j += kThreadsC) m = fmaxf(m, p.amax_in[t * p.amax_n + j]);
+    m = consumers_reduce(m, scratch + (2 * t + 1) * kConsumers, true);
+    const float s = fmaxf(m / kFp8Max, kMinDynScale);
+    const Fp8Quant q(s, false);
+    const float* src = p.src + int64_t(t) * p.n_in;
+    for (int i0 = tid; i0 < n4; i0 += kBatch * kThreadsC) {
+      float4 v[kBatch];
+#pragma unroll
+      for (int j = 0; j < kBatch; ++j) {
+        const int i4 = i0 + j * kThreadsC;
+        if (i4 < n4) v[j] = *reinterpret_cast<const float4*>(src + 4 * i4);
+      }
+#pragma unroll
+      for (int j = 0; j < kBatch; ++j) {
+        const int i4 = i0 + j * kThreadsC;
+        if (i4 < n4)
+          *reinterpret_cast<uint32_t*>(xs + t * p.x_pitch + 4 * i4) =
+              uint32_t(q(v[j].x)) | uint32_t(q(v[j].y)) << 8 | uint32_t(q(v[j].z)) << 16 |
+              uint32_t(q(v[j].w)) << 24;
+      }
+    }
+    if (tid == 0) xsc[t] = s;
+  }
+  asm volatile("bar.sync 1, %0;" ::"n"(kConsumers * 32) : "memory");
+}
+
+__device__ __forceinline__ float silu_times(float a, float u) {
+  return a / (1.0f + expf(-a)) * u;  // silu_mul_act's (fused.cu)
+}
 #endif
 
 template <int XM>  // XMode
@@ -217,9 +265,12 @@ __global__ void __launch_bounds__(kThreads, 1) gemv_bulk_kernel(BulkParams p) {
   uint8_t* xs = smem + kHeaderBytes;
   uint8_t* ring = xs + p.x_region;
 
-  const int64_t row_begin = int64_t(blockIdx.x) * p.n_out / gridDim.x;
-  const int64_t row_end = int64_t(blockIdx.x + 1) * p.n_out / gridDim.x;
-  const int n_tiles = int((row_end - row_begin + kTileRows - 1) / kTileRows);
+  // Output rows [row_begin, row_end) of n_rows (silu_pair: of inter = n_out / 2, each row a
+  // gate row and an up row; tile 2 i is the gate rows of the block's i-th 16, 2 i + 1 the up).
+  const int64_t n_rows = p.silu_pair ? p.n_out / 2 : p.n_out;
+  const int64_t row_begin = int64_t(blockIdx.x) * n_rows / gridDim.x;
+  const int64_t row_end = int64_t(blockIdx.x + 1) * n_rows / gridDim.x;
+  const int n_tiles = int((row_end - row_begin + kTileRows - 1) / kTileRows) * (p.silu_pair ? 2 : 1);
   const int n_pieces = int((p.n_in + p.piece - 1) / p.piece);
   const int n_stages = n_tiles * n_pieces;
   const int stage_bytes = kTileRows * p.pitch;
@@ -243,8 +294,10 @@ __global__ void __launch_bounds__(kThreads, 1) gemv_bulk_kernel(BulkParams p) {
       for (int st = 0; st < n_stages; ++st) {
         const int slot = st % p.stages;
         if (st >= p.stages) mbar_wait(empty + slot, uint32_t((st / p.stages - 1) & 1));
-        const int64_t r0 = row_begin + int64_t(st / n_pieces) * kTileRows;
-        const int rows = int(min(int64_t(kTileRows), row_end - r0));
+        const int tile = st / n_pieces;
+        const int64_t l0 = row_begin + int64_t(p.silu_pair ? tile / 2 : tile) * kTileRows;
+        const int rows = int(min(int64_t(kTileRows), row_end - l0));
+        const int64_t r0 = l0 + (p.silu_pair && (tile & 1) ? n_rows : 0);  // weight row
         const int64_t k0 = int64_t(st % n_pieces) * p.piece;
         const uint32_t kb = uint32_t(min(int64_t(p.piece), p.n_in - k0));
         mbar_expect(full + slot, uint32_t(rows) * kb);
@@ -274,6 +327,9 @@ __global__ void __launch_bounds__(kThreads, 1) gemv_bulk_kernel(BulkParams p) {
   if constexpr (XM == kXMade) {
     make_x(p, wv, xs, scratch);
     xrow = xs + (g < nt ? g : 0) * p.x_pitch + 16 * c;
+  } else if constexpr (XM == kXFromSilu) {
+    make_x_from_silu(p, xs, scratch);
+    xrow = xs + (g < nt ? g : 0) * p.x_pitch + 16 * c;
   } else if constexpr (XM == kXCopied) {
     if (threadIdx.x == 0) {
       uint64_t policy;  // every block reads x: keep it in L2
@@ -290,10 +346,12 @@ __global__ void __launch_bounds__(kThreads, 1) gemv_bulk_kernel(BulkParams p) {
   // The epilogue's operands for the (row, token) this thread finishes, loaded as a tile starts.
   const int er = threadIdx.x / nt, et = threadIdx.x % nt;
   const bool finisher = threadIdx.x < kTileRows * nt;
-  const float e_xs = !finisher              ? 0.0f
-                     : XM == kXMade ? scratch[2 * kPrologueMaxRows * kConsumers + et]
-                                    : p.x_scale[et];
+  const float e_xs = !finisher ? 0.0f
+                     : XM == kXMade || XM == kXFromSilu
+                         ? scratch[2 * kPrologueMaxRows * kConsumers + et]
+                         : p.x_scale[et];
   float e_ws = 0.0f, e_bias = 0.0f, e_y = 0.0f;
+  float e_gate = 0.0f, e_amax = 0.0f;  // silu_pair: this row's gate value; max |y| so far
   float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
   for (int st = 0; st < n_stages; ++st) {
     const int slot = st % p.stages;
@@ -301,13 +359,12 @@ __global__ void __launch_bounds__(kThreads, 1) gemv_bulk_kernel(BulkParams p) {
     const int64_t k0 = int64_t(pc) * p.piece;
     const int blocks = int(min(int64_t(p.piece), p.n_in - k0) / 64);
     const uint8_t* base = ring + slot * stage_bytes + 16 * c;
-    if (pc == 0 && finisher) {
-      const int64_t o = row_begin + int64_t(tile) * kTileRows + er;
-      if (o < row_end) {
-        e_ws = p.w_scale ? p.w_scale[o * p.w_scale_stride] : 1.0f;
-        e_bias = p.bias ? p.bias[o] : 0.0f;
-        e_y = p.accumulate ? p.y[et * p.n_out + o] : 0.0f;
-      }
+    const int64_t o = row_begin + int64_t(p.silu_pair ? tile / 2 : tile) * kTileRows + er;
+    if (pc == 0 && finisher && o < row_end) {
+      const int64_t wr = o + (p.silu_pair && (tile & 1) ? n_rows : 0);  // weight row
+      e_ws = p.w_scale ? p.w_scale[wr * p.w_scale_stride] : 1.0f;
+      e_bias = p.bias ? p.bias[wr] : 0.0f;
+      e_y = p.accumulate ? p.y[et * n_rows + o] : 0.0f;
     }
     mbar_wait(full + slot, uint32_t((st / p.stages) & 1));
     if (!(p.flags & kCopyOnly)) {
@@ -353,15 +410,29 @@ __global__ void __launch_bounds__(kThreads, 1) gemv_bulk_kernel(BulkParams p) {
 #pragma unroll
     for (int i = 0; i < 4; ++i) acc[i] = 0.0f;
     asm volatile("bar.sync 1, %0;" ::"n"(kConsumers * 32) : "memory");
-    if (finisher) {
-      const int64_t o = row_begin + int64_t(tile) * kTileRows + er;
-      if (o < row_end) {
-        float sum = 0.0f;
+    if (finisher && o < row_end) {
+      float sum = 0.0f;
 #pragma unroll
-        for (int w = 0; w < kConsumers; ++w) sum += pt[(w * kTileRows + er) * kTokens + et];
-        const float v = sum * e_xs * e_ws + e_bias;
-        p.y[et * p.n_out + o] = p.accumulate ? e_y + v : v;
+      for (int w = 0; w < kConsumers; ++w) sum += pt[(w * kTileRows + er) * kTokens + et];
+      const float v = sum * e_xs * e_ws + e_bias;
+      if (!p.silu_pair) {
+        p.y[et * n_rows + o] = p.accumulate ? e_y + v : v;
+      } else if (!(tile & 1)) {
+        e_gate = v;  // the same thread finishes this row's up tile next
+      } else {
+        const float h = silu_times(e_gate, v);
+        p.y[et * n_rows + o] = h;
+        e_amax = fmaxf(e_amax, fabsf(h));
       }
+    }
+  }
+  if (p.silu_pair) {  // the block's max |y| per row: over the finishing threads of each token
+    if (finisher) scratch[er * nt + et] = e_amax;
+    asm volatile("bar.sync 1, %0;" ::"n"(kConsumers * 32) : "memory");
+    if (threadIdx.x < nt) {
+      float m = 0.0f;
+      for (int r = 0; r < kTileRows; ++r) m = fmaxf(m, scratch[r * nt + threadIdx.x]);
+      p.amax[threadIdx.x * gridDim.x + blockIdx.x] = m;
     }
   }
 #endif
@@ -369,7 +440,7 @@ __global__ void __launch_bounds__(kThreads, 1) gemv_bulk_kernel(BulkParams p) {
 
 // 0: QINFER_CUDA_GEMV_BULK (default 1), 1: never, 2: wherever it applies.
 int g_mode = 0;
-int g_smem_kib = 0;  // 0: 160
+int g_smem_kib = 0;  // 0: QINFER_CUDA_GEMV_BULK_KIB (default 160)
 int g_flags = -1;    // -1: from the environment (flags())
 
 bool bulk_on() {
@@ -381,16 +452,23 @@ bool valid_flags(int f) { return (f & ~(kCopyOnly | kSmallPieces | kXGlobal)) ==
 
 constexpr const char* kFlagBits = " has bits other than 1 (copy only), 2 (1 KiB pieces) and 4 (x from global memory)";
 
-// set_gemv_bulk's flags, or from the environment: QINFER_CUDA_GEMV_BULK_FLAGS=1 for copy only
-// (a measurement: wrong results), QINFER_CUDA_GEMV_XSMEM=0 for x from global memory.
+// set_gemv_bulk's flags, or from the environment: QINFER_CUDA_GEMV_BULK_FLAGS (the same bits;
+// 1 = copy only is a measurement: wrong results), QINFER_CUDA_GEMV_XSMEM=0 for flag 4.
 int flags() {
-  static const int env = (env_switch("QINFER_CUDA_GEMV_BULK_FLAGS", 0) == 1 ? kCopyOnly : 0) |
-                         (env_switch("QINFER_CUDA_GEMV_XSMEM", 1) == 0 ? kXGlobal : 0);
+  static const int env = [] {
+    const int f = env_int("QINFER_CUDA_GEMV_BULK_FLAGS", 0) |
+                  (env_switch("QINFER_CUDA_GEMV_XSMEM", 1) == 0 ? kXGlobal : 0);
+    QINFER_CHECK(valid_flags(f), "QINFER_CUDA_GEMV_BULK_FLAGS ", f, kFlagBits);
+    return f;
+  }();
   return g_flags >= 0 ? g_flags : env;
 }
 
+// Shared memory per block: set_gemv_bulk's, or QINFER_CUDA_GEMV_BULK_KIB (default 160; 113 or
+// less lets two blocks share a multiprocessor, so the next GEMV streams while this one ends).
 int64_t smem_budget() {
-  const int kib = g_smem_kib > 0 ? g_smem_kib : 160;
+  static const int env = env_int("QINFER_CUDA_GEMV_BULK_KIB", 160);
+  const int kib = g_smem_kib > 0 ? g_smem_kib : env;
   return int64_t(std::clamp(kib, 32, 227)) << 10;
 }
 
@@ -460,9 +538,22 @@ bool gemv_bulk_prologue_applies(int64_t n, int64_t n_in, int64_t n_out, const vo
          gemv_bulk_applies(n, n_in, n_out, w) && ring_for(n, n_in, true).stages > 0;
 }
 
+bool gemv_bulk_from_silu_applies(int64_t n, int64_t n_in, int64_t n_out, const void* w) {
+  return prologue_on() && n <= kPrologueMaxRows && gemv_bulk_applies(n, n_in, n_out, w) &&
+         ring_for(n, n_in, true).stages > 0;
+}
+
+int gemv_bulk_grid(int64_t rows) { return int(std::min<int64_t>(sm_count(), rows)); }
+
 bool gemv_bulk(const BulkGemvArgs& a, cudaStream_t stream) {
   const bool made = a.src != nullptr;
-  if (made) {
+  const bool from_silu = made && a.amax_in != nullptr;
+  if (a.silu_pair && (a.n_out % 2 != 0 || a.accumulate || a.amax == nullptr)) return false;
+  if (from_silu) {
+    if (!gemv_bulk_from_silu_applies(a.n, a.n_in, a.n_out, a.w) || a.quant != 1 ||
+        a.amax_n <= 0 || reinterpret_cast<uintptr_t>(a.src) % 16 != 0)
+      return false;
+  } else if (made) {
     if (!gemv_bulk_prologue_applies(a.n, a.n_in, a.n_out, a.w) || a.quant < 1 || a.quant > 2 ||
         reinterpret_cast<uintptr_t>(a.src) % 16 != 0 ||
         reinterpret_cast<uintptr_t>(a.norm_w) % 16 != 0)
@@ -475,19 +566,21 @@ bool gemv_bulk(const BulkGemvArgs& a, cudaStream_t stream) {
   const BulkParams p{static_cast<const uint8_t*>(a.w), a.x, a.x_scale, a.w_scale,
                      a.w_scale_stride, a.bias, a.y, a.n, a.n_in, a.n_out, a.accumulate ? 1 : 0,
                      r.piece, r.pitch, r.stages, flags(), r.x_pitch, r.x_region,
-                     a.src, a.norm_w, a.eps, a.quant, a.static_scale};
+                     a.src, a.norm_w, a.eps, a.quant, a.static_scale, a.silu_pair ? 1 : 0,
+                     a.amax, a.amax_in, a.amax_n};
   const size_t smem = r.smem();
-  const int xm = made ? kXMade : r.x_pitch > 0 ? kXCopied : kXFromGlobal;
-  auto* kernel = xm == kXMade     ? gemv_bulk_kernel<kXMade>
+  const int xm = from_silu ? kXFromSilu : made ? kXMade : r.x_pitch > 0 ? kXCopied : kXFromGlobal;
+  auto* kernel = xm == kXFromSilu ? gemv_bulk_kernel<kXFromSilu>
+                 : xm == kXMade   ? gemv_bulk_kernel<kXMade>
                  : xm == kXCopied ? gemv_bulk_kernel<kXCopied>
                                   : gemv_bulk_kernel<kXFromGlobal>;
-  static bool configured[3] = {false, false, false};
+  static bool configured[4] = {false, false, false, false};
   if (smem > 48 * 1024 && !configured[xm]) {
     QINFER_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                            227 << 10));
     configured[xm] = true;
   }
-  const unsigned grid = unsigned(std::min<int64_t>(sm_count(), a.n_out));
+  const unsigned grid = unsigned(gemv_bulk_grid(a.silu_pair ? a.n_out / 2 : a.n_out));
   launch_pdl_smem_on(stream, kernel, dim3(grid), dim3(kThreads), smem, p);
   return true;
 }

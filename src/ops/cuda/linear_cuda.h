@@ -68,13 +68,26 @@ struct BulkGemvArgs {
   float eps = 0.0f;
   int quant = 0;
   float static_scale = 0.0f;
+  // silu_pair (the gate_up projection, n_out = 2 inter, no accumulate): y (n, inter) = silu(gate)
+  // * up (silu_mul_act's formula), and amax (n, gemv_bulk_grid(inter)) each block's max |y|
+  // per row.
+  bool silu_pair = false;
+  float* amax = nullptr;
+  // With src and amax_in (n, amax_n; dynamic quantization only): x = src quantized per row with
+  // the scale max(max_j amax_in[t, j] / 448, kMinDynScale), src being such a y.
+  const float* amax_in = nullptr;
+  int amax_n = 0;
 };
+// Blocks of gemv_bulk over `rows` output rows (inter for silu_pair).
+int gemv_bulk_grid(int64_t rows);
 bool gemv_bulk_applies(int64_t n, int64_t n_in, int64_t n_out, const void* w);
 bool gemv_bulk(const BulkGemvArgs& a, cudaStream_t stream);
 // Whether gemv_bulk takes src (the producer in its prologue) for these shapes: n_in up to 4096,
 // n <= 2, QINFER_CUDA_GEMV_PROLOGUE (default 1) or set_gemv_bulk_prologue.
 bool gemv_bulk_prologue_applies(int64_t n, int64_t n_in, int64_t n_out, const void* w);
 void set_gemv_bulk_prologue(int mode);  // 0: QINFER_CUDA_GEMV_PROLOGUE, 1: never, 2: always
+// Whether gemv_bulk takes src with amax_in (x from a silu_pair GEMV's output) for these shapes.
+bool gemv_bulk_from_silu_applies(int64_t n, int64_t n_in, int64_t n_out, const void* w);
 
 // y[i, o] = y[i, o] * x_scale[i] * w_scale[o] + bias[o]: the epilogue of a GEMM that ran
 // unscaled. Null pointers mean 1 (scales) or 0 (bias).
