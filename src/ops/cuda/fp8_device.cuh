@@ -70,6 +70,26 @@ __device__ __forceinline__ float block_max(float v, float* red) {
   return red[0];
 }
 
+// ss + the squares of x's elements, group by group, x y z w: the order of the norm producers
+// (fused.cu) and of the GEMV's prologue (gemv_bulk.cu).
+template <int V>
+__device__ __forceinline__ float add_squares(const float4 (&x)[V], float ss) {
+#pragma unroll
+  for (int k = 0; k < V; ++k) {
+    ss = fmaf(x[k].x, x[k].x, ss);
+    ss = fmaf(x[k].y, x[k].y, ss);
+    ss = fmaf(x[k].z, x[k].z, ss);
+    ss = fmaf(x[k].w, x[k].w, ss);
+  }
+  return ss;
+}
+
+// Four values' FP8 codes, first in the lowest byte.
+__device__ __forceinline__ uint32_t quant4(const Fp8Quant& q, float4 v) {
+  return uint32_t(q(v.x)) | uint32_t(q(v.y)) << 8 | uint32_t(q(v.z)) << 16 |
+         uint32_t(q(v.w)) << 24;
+}
+
 // FP8 E4M3 -> f32 without the conversion unit: two bytes are moved into the top of two f16
 // lanes with PRMT and shifted so that the e4m3 exponent/mantissa land in f16's fields; the f16
 // value is the fp8 value times 2^-8 for normals and subnormals alike (e4m3 bias 7, f16 bias

@@ -215,8 +215,7 @@ __device__ __forceinline__ void finish_row_vec(const float4 (&x)[V], int64_t row
     const int64_t i = 4 * j;
     const float4 v = x[k];
     if (o.layout == int(ActLayout::kCodesU8)) {
-      const uint32_t c = uint32_t(q(v.x)) | uint32_t(q(v.y)) << 8 | uint32_t(q(v.z)) << 16 |
-                         uint32_t(q(v.w)) << 24;
+      const uint32_t c = quant4(q, v);
       *reinterpret_cast<uint32_t*>(static_cast<uint8_t*>(o.data) + row * o.stride + i) = c;
     } else if (o.layout == int(ActLayout::kSlotF32)) {
       // Four consecutive elements (i % 4 == 0) are four consecutive slots.
@@ -259,15 +258,7 @@ __global__ void __launch_bounds__(kVecThreads)
       }
     }
   }
-  float ss = 0.0f;
-#pragma unroll
-  for (int k = 0; k < V; ++k) {
-    ss = fmaf(x[k].x, x[k].x, ss);
-    ss = fmaf(x[k].y, x[k].y, ss);
-    ss = fmaf(x[k].z, x[k].z, ss);
-    ss = fmaf(x[k].w, x[k].w, ss);
-  }
-  const float r = rsqrtf(block_sum(ss, red) / float(o.n_in) + eps);
+  const float r = rsqrtf(block_sum(add_squares<V>(x, 0.0f), red) / float(o.n_in) + eps);
   const float4 rv = make_float4(r, r, r, r);
 #pragma unroll
   for (int k = 0; k < V; ++k) x[k] = (x[k] * rv) * wv[k];  // (h * r) * w, as NormSrc

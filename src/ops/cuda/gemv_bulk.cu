@@ -176,15 +176,8 @@ __device__ __forceinline__ void make_x(const BulkParams& p, const float4 (&wv)[k
       v[j] = i4 < n4 ? *reinterpret_cast<const float4*>(src + 4 * i4) : make_float4(0, 0, 0, 0);
     }
     if (p.norm_w != nullptr) {
-      float ss = 0.0f;
-#pragma unroll
-      for (int j = 0; j < kPrologueV; ++j) {
-        ss = fmaf(v[j].x, v[j].x, ss);
-        ss = fmaf(v[j].y, v[j].y, ss);
-        ss = fmaf(v[j].z, v[j].z, ss);
-        ss = fmaf(v[j].w, v[j].w, ss);
-      }
-      ss = consumers_reduce(ss, scratch + (2 * t) * kConsumers, false);
+      const float ss =
+          consumers_reduce(add_squares<kPrologueV>(v, 0.0f), scratch + (2 * t) * kConsumers, false);
       const float r = rsqrtf(ss / float(p.n_in) + p.eps);
       const float4 rv = make_float4(r, r, r, r);
 #pragma unroll
@@ -204,9 +197,7 @@ __device__ __forceinline__ void make_x(const BulkParams& p, const float4 (&wv)[k
     for (int j = 0; j < kPrologueV; ++j) {
       const int i4 = tid + kConsumers * 32 * j;
       if (i4 < n4)
-        *reinterpret_cast<uint32_t*>(xs + t * p.x_pitch + 4 * i4) =
-            uint32_t(q(v[j].x)) | uint32_t(q(v[j].y)) << 8 | uint32_t(q(v[j].z)) << 16 |
-            uint32_t(q(v[j].w)) << 24;
+        *reinterpret_cast<uint32_t*>(xs + t * p.x_pitch + 4 * i4) = quant4(q, v[j]);
     }
     if (tid == 0) xsc[t] = s;
   }
@@ -238,9 +229,7 @@ __device__ __forceinline__ void make_x_from_silu(const BulkParams& p, uint8_t* x
       for (int j = 0; j < kBatch; ++j) {
         const int i4 = i0 + j * kThreadsC;
         if (i4 < n4)
-          *reinterpret_cast<uint32_t*>(xs + t * p.x_pitch + 4 * i4) =
-              uint32_t(q(v[j].x)) | uint32_t(q(v[j].y)) << 8 | uint32_t(q(v[j].z)) << 16 |
-              uint32_t(q(v[j].w)) << 24;
+          *reinterpret_cast<uint32_t*>(xs + t * p.x_pitch + 4 * i4) = quant4(q, v[j]);
       }
     }
     if (tid == 0) xsc[t] = s;
