@@ -84,6 +84,15 @@ __device__ __forceinline__ float add_squares(const float4 (&x)[V], float ss) {
   return ss;
 }
 
+__device__ __forceinline__ float4 operator*(float4 a, float4 b) {
+  return make_float4(a.x * b.x, a.y * b.y, a.z * b.z, a.w * b.w);
+}
+
+// silu(a) * u: silu_mul_act's and the silu_pair GEMV's (gemv_bulk.cu) formula.
+__device__ __forceinline__ float silu_times(float a, float u) {
+  return a / (1.0f + expf(-a)) * u;
+}
+
 // Four values' FP8 codes, first in the lowest byte.
 __device__ __forceinline__ uint32_t quant4(const Fp8Quant& q, float4 v) {
   return uint32_t(q(v.x)) | uint32_t(q(v.y)) << 8 | uint32_t(q(v.z)) << 16 |

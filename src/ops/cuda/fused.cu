@@ -173,10 +173,6 @@ __global__ void __launch_bounds__(1024) to_act_kernel(const float* x, ActOut o) 
 // classic path; the norm's sum of squares is added in another order.
 constexpr int kVecThreads = 1024;
 
-__device__ __forceinline__ float4 operator*(float4 a, float4 b) {
-  return make_float4(a.x * b.x, a.y * b.y, a.z * b.z, a.w * b.w);
-}
-
 __device__ __forceinline__ float4 load4(const float* p) {
   return *reinterpret_cast<const float4*>(p);
 }
@@ -184,10 +180,6 @@ __device__ __forceinline__ float4 load4(const __nv_bfloat16* p) {
   const uint2 w = *reinterpret_cast<const uint2*>(p);
   return make_float4(__uint_as_float(w.x << 16), __uint_as_float(w.x & 0xffff0000u),
                      __uint_as_float(w.y << 16), __uint_as_float(w.y & 0xffff0000u));
-}
-
-__device__ __forceinline__ float silu_times(float a, float u) {
-  return a / (1.0f + expf(-a)) * u;
 }
 
 // Scale (dynamic absmax over the block, static, or 1), then the 4-element groups of x to row
@@ -712,6 +704,24 @@ bool linear_act_bf16(const LinearWeight& w, const Act& x, void* y) {
 
 void set_gemv_prologue(int mode) { set_gemv_bulk_prologue(mode); }
 
+namespace {
+
+// gemv_bulk's arguments for W8A8 weight w with its input made in the prologue from src.
+BulkGemvArgs bulk_args_from_f32(const LinearWeight& w, const float* src, float* y, int64_t n,
+                                bool accumulate) {
+  const bool per_channel = w.weight_scale.numel() == w.n_out && w.n_out != 1;
+  BulkGemvArgs b{.w = w.weight.data(), .w_scale = w.weight_scale.data_as<float>(),
+                 .w_scale_stride = per_channel ? 1 : 0,
+                 .bias = w.bias.defined() ? w.bias.data_as<float>() : nullptr, .y = y, .n = n,
+                 .n_in = w.n_in, .n_out = w.n_out, .accumulate = accumulate};
+  b.src = src;
+  b.quant = w.act_quant == ActQuant::kDynamicPerToken ? 1 : 2;
+  b.static_scale = w.act_quant == ActQuant::kStaticPerTensor ? w.input_scale : 0.0f;
+  return b;
+}
+
+}  // namespace
+
 bool linear_from_f32(const LinearWeight& w, const float* src, const Tensor* norm, float eps,
                      int64_t n, float* y, bool accumulate) {
   if (n == 0 || w.n_out == 0 || w.weight.dtype() != DType::kF8E4M3 ||
@@ -723,16 +733,9 @@ bool linear_from_f32(const LinearWeight& w, const float* src, const Tensor* norm
     QINFER_CHECK(norm->dtype() == DType::kF32 && norm->numel() == w.n_in,
                  "linear_from_f32 ", w.name, ": norm weight must be F32 (", w.n_in, ")");
   }
-  const bool per_channel = w.weight_scale.numel() == w.n_out && w.n_out != 1;
-  BulkGemvArgs b{.w = w.weight.data(), .w_scale = w.weight_scale.data_as<float>(),
-                 .w_scale_stride = per_channel ? 1 : 0,
-                 .bias = w.bias.defined() ? w.bias.data_as<float>() : nullptr, .y = y, .n = n,
-                 .n_in = w.n_in, .n_out = w.n_out, .accumulate = accumulate};
-  b.src = src;
+  BulkGemvArgs b = bulk_args_from_f32(w, src, y, n, accumulate);
   b.norm_w = norm != nullptr ? norm->data_as<float>() : nullptr;
   b.eps = eps;
-  b.quant = w.act_quant == ActQuant::kDynamicPerToken ? 1 : 2;
-  b.static_scale = w.act_quant == ActQuant::kStaticPerTensor ? w.input_scale : 0.0f;
   return gemv_bulk(b, stream());
 }
 
@@ -754,25 +757,13 @@ bool mlp_from_f32(const LinearWeight& gu, const LinearWeight& down, const float*
   cudaStream_t s = stream();
   const int blocks = gemv_bulk_grid(inter);
   auto* amax = static_cast<float*>(g_mlp_amax.get(size_t(n * blocks) * sizeof(float)));
-  auto args = [](const LinearWeight& w, float* out, int64_t rows, bool acc) {
-    const bool per_channel = w.weight_scale.numel() == w.n_out && w.n_out != 1;
-    BulkGemvArgs b{.w = w.weight.data(), .w_scale = w.weight_scale.data_as<float>(),
-                   .w_scale_stride = per_channel ? 1 : 0,
-                   .bias = w.bias.defined() ? w.bias.data_as<float>() : nullptr, .y = out,
-                   .n = rows, .n_in = w.n_in, .n_out = w.n_out, .accumulate = acc};
-    b.quant = w.act_quant == ActQuant::kDynamicPerToken ? 1 : 2;
-    b.static_scale = w.act_quant == ActQuant::kStaticPerTensor ? w.input_scale : 0.0f;
-    return b;
-  };
-  BulkGemvArgs g = args(gu, h, n, false);
-  g.src = hid;
+  BulkGemvArgs g = bulk_args_from_f32(gu, hid, h, n, false);
   g.norm_w = norm.data_as<float>();
   g.eps = eps;
   g.silu_pair = true;
   g.amax = amax;
   QINFER_CHECK(gemv_bulk(g, s), "mlp_from_f32 ", gu.name, ": the gate_up GEMV did not launch");
-  BulkGemvArgs d = args(down, y, n, true);
-  d.src = h;
+  BulkGemvArgs d = bulk_args_from_f32(down, h, y, n, true);
   d.amax_in = amax;
   d.amax_n = blocks;
   QINFER_CHECK(gemv_bulk(d, s), "mlp_from_f32 ", down.name, ": the down GEMV did not launch");

@@ -155,10 +155,6 @@ __device__ __forceinline__ float consumers_reduce(float v, float* red, bool is_m
   return v;
 }
 
-__device__ __forceinline__ float4 mul4(float4 a, float4 b) {
-  return make_float4(a.x * b.x, a.y * b.y, a.z * b.z, a.w * b.w);
-}
-
 // kXMade: the consumers make x's codes in shared memory and its per-row scales in xsc, as
 // rms_norm_act_vec_kernel / to_act_vec_kernel (fused.cu) would: (h * r) * w with r = rsqrt(
 // mean(h²) + eps), then the dynamic scale max(amax / 448, kMinDynScale) or the static one.
@@ -181,7 +177,7 @@ __device__ __forceinline__ void make_x(const BulkParams& p, const float4 (&wv)[k
       const float r = rsqrtf(ss / float(p.n_in) + p.eps);
       const float4 rv = make_float4(r, r, r, r);
 #pragma unroll
-      for (int j = 0; j < kPrologueV; ++j) v[j] = mul4(mul4(v[j], rv), wv[j]);
+      for (int j = 0; j < kPrologueV; ++j) v[j] = (v[j] * rv) * wv[j];  // (h * r) * w, as the norm producers
     }
     float s = p.static_scale;
     if (p.quant == 1) {
@@ -235,10 +231,6 @@ __device__ __forceinline__ void make_x_from_silu(const BulkParams& p, uint8_t* x
     if (tid == 0) xsc[t] = s;
   }
   asm volatile("bar.sync 1, %0;" ::"n"(kConsumers * 32) : "memory");
-}
-
-__device__ __forceinline__ float silu_times(float a, float u) {
-  return a / (1.0f + expf(-a)) * u;  // silu_mul_act's (fused.cu)
 }
 #endif
 
@@ -312,13 +304,10 @@ __global__ void __launch_bounds__(kThreads, 1) gemv_bulk_kernel(BulkParams p) {
   pdl_wait();  // x and its scales come from the previous kernel
   const int g = lane / 4, c = lane % 4;
   const int nt = int(p.n);
-  const uint8_t* xrow;
   if constexpr (XM == kXMade) {
     make_x(p, wv, xs, scratch);
-    xrow = xs + (g < nt ? g : 0) * p.x_pitch + 16 * c;
   } else if constexpr (XM == kXFromSilu) {
     make_x_from_silu(p, xs, scratch);
-    xrow = xs + (g < nt ? g : 0) * p.x_pitch + 16 * c;
   } else if constexpr (XM == kXCopied) {
     if (threadIdx.x == 0) {
       uint64_t policy;  // every block reads x: keep it in L2
@@ -327,11 +316,10 @@ __global__ void __launch_bounds__(kThreads, 1) gemv_bulk_kernel(BulkParams p) {
       for (int t = 0; t < nt; ++t)
         bulk_load(xs + t * p.x_pitch, p.x + int64_t(t) * p.n_in, uint32_t(p.n_in), xbar, policy);
     }
-    xrow = xs + (g < nt ? g : 0) * p.x_pitch + 16 * c;
     mbar_wait(xbar, 0);
-  } else {
-    xrow = p.x + int64_t(g < nt ? g : 0) * p.n_in + 16 * c;
   }
+  const uint8_t* xrow = XM == kXFromGlobal ? p.x + int64_t(g < nt ? g : 0) * p.n_in + 16 * c
+                                           : xs + (g < nt ? g : 0) * p.x_pitch + 16 * c;
   // The epilogue's operands for the (row, token) this thread finishes, loaded as a tile starts.
   const int er = threadIdx.x / nt, et = threadIdx.x % nt;
   const bool finisher = threadIdx.x < kTileRows * nt;
