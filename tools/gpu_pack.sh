@@ -8,7 +8,7 @@ B=${1:-build-f}
 D=.gpu_assets/b
 rm -rf $D && mkdir -p $D/tests $D/bench $D/apps $D/lib
 cp $B/apps/qinfer $D/apps/
-cp $B/tests/test_ops $D/tests/
+for t in ${TESTS:-test_ops test_golden test_engine}; do cp $B/tests/$t $D/tests/; done
 for b in ${BENCHES:-gpu_golden gpu_kernels gpu_attention}; do [ -f $B/bench/$b ] && cp $B/bench/$b $D/bench/; done
 cp $B/lib/* $D/lib/ 2>/dev/null || cp .gpu_assets/lib/* $D/lib/
 # A real Llama 3.1 tokenizer for `qinfer bench --mode throughput` on random checkpoints.

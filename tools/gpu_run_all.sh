@@ -21,6 +21,9 @@
 #   t. after 5 (and o): CUPTI kernel timelines (tools/cupti_trace, packed by gpu_pack.sh) of
 #      batch-1 decode (8B, 1B) and of the 8B at concurrency 256 (T_PROMPTS prompts of 1000 / 1000),
 #      with tools/cupti_timeline.py's tables -> trace_*.csv.gz / timeline_*.json / .log
+#   e. engine and golden tests on the GPU (test_golden / test_engine, E_FILTER, default *Cuda*):
+#      async vs synchronous engine steps, the GPU sampler; the checkout's golden data and the
+#      packed Llama 3.1 tokenizer through $QINFER_SOURCE_DIR / $QINFER_SHARED_DIR -> test_engine.log
 #   q. after 5: Nsight Compute metrics (DRAM throughput, issue activity, stalls) of the decode GEMVs
 # Binaries come prebuilt (tools/gpu_pack.sh -> .gpu_assets/b, carried; B= overrides); the checkpoints are generated here, on local
 # disk, and never leave the machine. Usage: tools/gpu_run_all.sh [steps, default 12345]
@@ -33,6 +36,13 @@ export LD_LIBRARY_PATH=$L:${LD_LIBRARY_PATH:-}:$PWD/$B/lib  # carried: cpp-httpl
 export PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv | tee $OUT/gpu.txt
 case $STEPS in *1*) timeout ${TEST_TIMEOUT:-400} $B/tests/test_ops --gtest_filter="${TEST_FILTER:-*Cuda*:*CUDA*}" 2>&1 | tee $OUT/test_ops.log | tail -15;; esac
+case $STEPS in *e*)
+  S=$PWD/.gpu_assets/shared/models/llama3.1-tokenizer
+  mkdir -p $S && gunzip -c $B/tok/tokenizer.json.gz > $S/tokenizer.json && cp $B/tok/*.json $S/
+  for t in test_golden test_engine; do
+    QINFER_SOURCE_DIR=$PWD QINFER_SHARED_DIR=$PWD/.gpu_assets/shared timeout ${TEST_TIMEOUT:-400} \
+      $B/tests/$t --gtest_filter="${E_FILTER:-*Cuda*}" 2>&1 | tee -a $OUT/test_engine.log | tail -6
+  done;; esac
 case $STEPS in *2*) timeout 200 $B/bench/gpu_kernels --out $OUT/gpu_kernels.json 2>&1 | tee $OUT/gpu_kernels.log;; esac
 G=""
 case $STEPS in *4*)

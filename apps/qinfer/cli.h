@@ -11,6 +11,7 @@
 
 #include "core/dtype.h"
 #include "core/tensor.h"
+#include "engine/engine.h"
 
 namespace qinfer::cli {
 
@@ -67,6 +68,9 @@ void set_command_line(int argc, char** argv);
 Device parse_device(const std::string& value);
 // --kv-cache-dtype auto|bf16|fp8|f32 (auto: the device's default, nullopt).
 std::optional<DType> parse_kv_cache_dtype(const std::string& value);
+// --async-scheduling auto|on|off (engine::AsyncSteps: the host queues step N+1 while the GPU
+// runs step N; auto: on for CUDA models).
+engine::AsyncSteps parse_async_scheduling(const std::string& value);
 
 // KV-cache bytes on the GPU for --gpu-memory-utilization `util`: util x the card's memory, less
 // what is in use (the loaded weights) and a reserve for a step of max_num_batched_tokens

@@ -44,6 +44,8 @@ const char* kUsage = R"(qinfer bench --model DIR [options]
               --tokenizer DIR             when the checkpoint has no tokenizer.json
               --sample-on auto|host|device  where tokens are sampled (default auto: the
                                           GPU when the model runs there)
+              --async-scheduling auto|on|off  queue step N+1 while the GPU runs step N
+                                          (default auto: on for cuda)
   --kv-cache-dtype auto|bf16|fp8|f32  (default auto: the device's default)
   --seed S                  random prompt tokens (default 0)
   --out FILE.json           write the results)";
@@ -56,6 +58,7 @@ struct BenchOptions {
   double gpu_memory_utilization, kv_cache_gib;  // kv_cache_gib 0: from the utilization
   std::string tokenizer_dir;
   engine::SampleOn sample_on;
+  engine::AsyncSteps async_steps;
 };
 
 double now_s() {
@@ -116,25 +119,42 @@ Json run_latency(model::LlamaModel& m, const BenchOptions& o, const Ceilings& ce
   std::vector<double> step_ms;
   int32_t next = argmax_row(logits, 0);
   // A decode step as the engine runs it: on the GPU the logits stay there and the greedy token
-  // is picked next to them (ops::cuda::sample_rows), so only the token comes back.
+  // is picked next to them (ops::cuda::sample_rows), so only the token comes back. With async
+  // scheduling (the default there) step i reads its input token from the sampler's output on
+  // the GPU (Batch::token_from) and is queued before step i-1's token reaches the host; the host
+  // then waits for that token, so an iteration lasts one GPU step.
   const bool on_gpu = m.device() == Device::kCuda;
+  const bool async = on_gpu && o.async_steps != engine::AsyncSteps::kOff;
   ops::cuda::SampleBatch greedy;
   greedy.rows.push_back(ops::cuda::SampleRow{.temperature = 0.0f});
+  ops::cuda::SampleTicket prev;
+  std::vector<int32_t> generated;
   for (int64_t i = 0; i < D; ++i) {
     model::Batch d{.tokens = {next}, .seqs = {s}};
     d.seqs[0].n_past = P + i;
     d.seqs[0].n_new = 1;
+    if (async && i > 0) {
+      d.token_from = {0};
+      d.fed = ops::cuda::sampled_tokens_device();
+    }
     t0 = now_s();
     if (on_gpu) {
       Tensor l = m.forward_device(d, kv);
-      next = ops::cuda::sample_rows(l, greedy)[0].token;
+      const ops::cuda::SampleTicket t = ops::cuda::sample_rows_async(l, greedy);
+      if (!async || i > 0) {
+        next = ops::cuda::sample_rows_wait(async ? prev : t)[0].token;
+        generated.push_back(next);
+      }
+      prev = t;
       step_ms.push_back((now_s() - t0) * 1e3);
     } else {
       Tensor l = m.forward(d, kv);
       step_ms.push_back((now_s() - t0) * 1e3);
       next = argmax_row(l, 0);
+      generated.push_back(next);
     }
   }
+  if (async) generated.push_back(ops::cuda::sample_rows_wait(prev)[0].token);
   std::vector<double> sorted = step_ms;
   std::sort(sorted.begin(), sorted.end());
   const double med = sorted[sorted.size() / 2];
@@ -145,6 +165,8 @@ Json run_latency(model::LlamaModel& m, const BenchOptions& o, const Ceilings& ce
   Json j{{"mode", "latency"}, {"prompt_len", P}, {"decode_len", D},
          {"prefill_ms", prefill_ms}, {"prefill_ms_runs", prefill_runs},
          {"decode_ms_per_token_median", med}, {"decode_sampling", on_gpu ? "device" : "host"},
+         {"async_scheduling", async}, {"decode_tokens_head", std::vector<int32_t>(
+             generated.begin(), generated.begin() + std::min<size_t>(generated.size(), 16))},
          {"decode_tok_s", 1e3 / med}, {"decode_bytes_per_step", step_bytes},
          {"prefill_flops", flops}};
   std::printf("%-34s %12s\n", "metric", "value");
@@ -191,7 +213,8 @@ Json run_throughput(std::shared_ptr<model::LlamaModel> m,
                              .block_size = kBlock,
                              .kv_cache_bytes = kv_cache_bytes(*m, o),
                              .eos_token_ids = engine::eos_token_ids(c, ck.generation),
-                             .sample_on = o.sample_on};
+                             .sample_on = o.sample_on,
+                             .async_steps = o.async_steps};
   engine::Engine eng(m, tok, eopt);
   // Random ordinary tokens (below Llama 3's specials at 128000).
   std::mt19937 rng(uint32_t(o.seed));
@@ -231,7 +254,8 @@ Json run_throughput(std::shared_ptr<model::LlamaModel> m,
   std::printf("%-34s %12llu\n", "engine steps", (unsigned long long)mt.steps);
   std::printf("%-34s %12.2f\n", "  of which in model forward s", mt.forward.sum);
   // Device path: the step time outside the forward's launches and the wait for the GPU's
-  // tokens (scheduling before, outputs after): the GPU is idle then.
+  // tokens (scheduling before, outputs after): the GPU is idle then, unless async scheduling
+  // has queued the next step (then this host work overlaps it).
   const double host_ms =
       mt.steps ? (mt.step.sum - mt.forward.sum - mt.device_wait_seconds) / double(mt.steps) * 1e3
                : 0.0;
@@ -253,6 +277,9 @@ Json run_throughput(std::shared_ptr<model::LlamaModel> m,
               {"forward_s", mt.forward.sum}, {"device_wait_s", mt.device_wait_seconds},
               {"host_ms_per_step", host_ms}, {"ms_per_step_by_phase", phases},
               {"preemptions", mt.preemptions},
+              {"async_scheduling", o.async_steps == engine::AsyncSteps::kOn    ? "on"
+                                   : o.async_steps == engine::AsyncSteps::kOff ? "off"
+                                                                               : "auto"},
               {"sample_on", o.sample_on == engine::SampleOn::kHost     ? "host"
                             : o.sample_on == engine::SampleOn::kDevice ? "device"
                                                                        : "auto"},
@@ -277,7 +304,8 @@ int run_bench(Args& args) {
                        .gpu_memory_utilization = args.get_double("gpu-memory-utilization", 0.9),
                        .kv_cache_gib = args.get_double("kv-cache-gib", 0.0),
                        .tokenizer_dir = args.get_or("tokenizer", ""),
-                       .sample_on = engine::SampleOn::kAuto};
+                       .sample_on = engine::SampleOn::kAuto,
+                       .async_steps = parse_async_scheduling(args.get_or("async-scheduling", "auto"))};
   const std::string sample_on = args.get_or("sample-on", "auto");
   QINFER_CHECK(sample_on == "auto" || sample_on == "host" || sample_on == "device",
                "--sample-on must be auto, host or device, got ", sample_on);

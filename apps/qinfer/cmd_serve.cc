@@ -66,6 +66,7 @@ int run_serve(Args& args) {
   eopt.max_num_batched_tokens = args.get_int("max-num-batched-tokens", 2048);
   eopt.max_queue = args.get_int("max-queue", 1024);
   eopt.block_size = args.get_int("block-size", 16);
+  eopt.async_steps = parse_async_scheduling(args.get_or("async-scheduling", "auto"));
   if (auto m = args.get("kv-cache-memory")) eopt.kv_cache_bytes = parse_bytes(*m);
   const std::string device = args.get_or("device", "auto");
   const double gpu_util = args.get_double("gpu-memory-utilization", 0.9);
@@ -151,6 +152,8 @@ Registrar reg({.name = "serve",
   --kv-cache-dtype auto|bf16|fp8|f32  KV-cache element type (auto: bf16 on cuda, f32 on cpu;
                                fp8 uses the checkpoint's k_scale/v_scale, cuda only)
   --block-size N               KV block size in positions (default 16)
+  --async-scheduling auto|on|off  queue step N+1 while the GPU runs step N (default auto: on
+                               for cuda; outputs are the same either way)
   --max-body-bytes N           larger request bodies get 413 (default 33554432)
   --generation-config auto|vllm  auto: sampling defaults from generation_config.json
   --shutdown-timeout S         SIGTERM: seconds in-flight requests may finish (default 30)

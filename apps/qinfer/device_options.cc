@@ -1,4 +1,4 @@
-// --device and --kv-cache-dtype, parsed one way for every subcommand that loads a model.
+// --device, --kv-cache-dtype and --async-scheduling, parsed one way for every subcommand that loads a model.
 #include "cli.h"
 #include "core/error.h"
 #include "ops/cuda/cuda_ops.h"
@@ -23,6 +23,14 @@ std::optional<DType> parse_kv_cache_dtype(const std::string& value) {
   if (value == "fp8") return DType::kF8E4M3;
   if (value == "f32") return DType::kF32;
   return std::nullopt;
+}
+
+engine::AsyncSteps parse_async_scheduling(const std::string& value) {
+  QINFER_CHECK(value == "auto" || value == "on" || value == "off",
+               "--async-scheduling must be auto, on or off, got '", value, "'");
+  if (value == "on") return engine::AsyncSteps::kOn;
+  if (value == "off") return engine::AsyncSteps::kOff;
+  return engine::AsyncSteps::kAuto;
 }
 
 }  // namespace qinfer::cli

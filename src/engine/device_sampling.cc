@@ -10,10 +10,6 @@ namespace qinfer::engine {
 
 namespace {
 
-bool has_penalties(const SamplingParams& p) {
-  return p.repetition_penalty != 1.0f || p.presence_penalty != 0.0f || p.frequency_penalty != 0.0f;
-}
-
 // The row's penalty entries, ascending by id: in_context for every distinct token of prompt +
 // generated (repetition penalty), count of each generated token (presence / frequency).
 void append_penalties(const SamplingParams& p, const RowToSample& row, int64_t vocab,

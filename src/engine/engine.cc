@@ -4,9 +4,11 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <unordered_map>
 
 #include "core/log.h"
 #include "core/thread_pool.h"
+#include "engine/device_sampling.h"
 #include "engine/engine_internal.h"
 
 namespace qinfer::engine {
@@ -186,10 +188,17 @@ bool Engine::step() {
 bool Engine::step_body(double* forward_s, int64_t* n_decode) {
   const double t0 = now_s();
   drain_inbox();
+  // A step over placeholder tokens must not preempt (a preempted sequence's tokens become its
+  // prompt): where a decode token for every running sequence might not find a block, the
+  // samples in flight land first.
+  if (inflight_ && sched_->blocks().n_free() < sched_->n_running()) land_inflight();
   SchedulerOutput out = sched_->schedule();
   if (out.empty()) {
+    const bool landed = inflight_ != nullptr;
+    if (landed) land_inflight();
+    emit_all();
     update_gauges();
-    return false;
+    return landed;
   }
   copy_blocks(out.copies);
   const bool device = sample_on_device(out);
@@ -213,27 +222,32 @@ bool Engine::step_body(double* forward_s, int64_t* n_decode) {
       row += 1;
     }
   }
-  const double t2 = now_s();
-  if (device) {
-    draw_on_device(jobs, logits);
-  } else {
-    // Each sequence has its own sampler (and RNG), so rows are drawn in parallel; what
-    // follows (detokenize, stop checks, outputs) stays in order on this thread.
-    const float* base = logits.defined() ? logits.data_as<float>() : nullptr;
-    parallel_for(int64_t(jobs.size()), [&](int64_t b, int64_t e, int) {
-      for (int64_t i = b; i < e; ++i) draw(jobs[size_t(i)], base);
-    });
-  }
-  const double t3 = now_s();
   for (const SampleJob& j : jobs) *n_decode += j.sc->seq->n_generated() > 0;
-  for (SampleJob& j : jobs) apply_sample(j);
+  const double t2 = now_s();
+  // The previous step's samples land after this step's are queued, while the GPU runs this
+  // step, unless this step's sampling reads the tokens they bring (penalties; the host
+  // sampler).
+  bool needs_history = !device;
+  for (const SampleJob& j : jobs) needs_history = needs_history || has_penalties(j.sc->sampler->params());
+  if (inflight_ && needs_history) {
+    land_inflight();
+    // A sequence that just stopped has nothing more to sample.
+    std::erase_if(jobs, [](const SampleJob& j) { return j.sc->seq == nullptr; });
+  }
+  InFlight f;
+  launch_samples(std::move(jobs), logits, device, &f);
+  if (inflight_) land_inflight();
+  const double t3 = now_s();
+  if (!async_steps() || !defer(std::move(f))) {
+    inflight_ = std::make_unique<InFlight>(std::move(f));
+    land_inflight();
+  }
   const double t4 = now_s();
   emit_all();
   update_gauges();
   const double t5 = now_s();
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (device) metrics_.device_wait_seconds += t3 - t2;
     metrics_.schedule_seconds += t_sched;
     metrics_.prepare_seconds += t2 - t1;
     metrics_.draw_seconds += t3 - t2;
@@ -241,6 +255,67 @@ bool Engine::step_body(double* forward_s, int64_t* n_decode) {
     metrics_.emit_seconds += t5 - t4;
   }
   return true;
+}
+
+bool Engine::async_steps() const {
+  return opt_.async_steps == AsyncSteps::kOn ||
+         (opt_.async_steps == AsyncSteps::kAuto && model_->device() == Device::kCuda);
+}
+
+void Engine::launch_samples(std::vector<SampleJob>&& jobs, Tensor& logits, bool device,
+                            InFlight* f) {
+  f->jobs = std::move(jobs);
+  if (f->jobs.empty()) return;
+  if (device) {
+    draw_on_device(f->jobs, logits, &f->ticket);
+    f->on_device = logits.device() == Device::kCuda;
+  } else {
+    // Each sequence has its own sampler (and RNG), so rows are drawn in parallel; what
+    // follows (detokenize, stop checks, outputs) stays in order on this thread.
+    const float* base = logits.defined() ? logits.data_as<float>() : nullptr;
+    parallel_for(int64_t(f->jobs.size()), [&](int64_t b, int64_t e, int) {
+      for (int64_t i = b; i < e; ++i) draw(f->jobs[size_t(i)], base);
+    });
+  }
+  if (!f->on_device)
+    for (const SampleJob& j : f->jobs) f->host_tokens.push_back(j.result.token);
+}
+
+bool Engine::defer(InFlight&& f) {
+  if (f.jobs.empty()) return false;
+  // The next step reads the tokens on the model's device: the GPU sampler's output for a CUDA
+  // model, host_tokens for a CPU one.
+  if (f.on_device != (model_->device() == Device::kCuda)) return false;
+  for (SampleJob& j : f.jobs) {
+    auto it = seqs_.find(j.seq_id);
+    if (it == seqs_.end() || it->second->seq == nullptr) continue;
+    Sequence& seq = *it->second->seq;
+    const Request& req = it->second->group->req;
+    QINFER_CHECK(int64_t(seq.tokens.size()) == j.pos, "engine: sequence ", seq.id, " has ",
+                 seq.tokens.size(), " tokens, its sample is token ", j.pos);
+    // A token that ends the sequence by length needs no next step.
+    if (j.pos + 1 - seq.n_prompt < req.max_tokens && j.pos + 1 < max_model_len_)
+      seq.tokens.push_back(kPendingToken);
+  }
+  inflight_ = std::make_unique<InFlight>(std::move(f));
+  return true;
+}
+
+void Engine::land_inflight() {
+  std::unique_ptr<InFlight> f = std::move(inflight_);
+  const double t0 = now_s();
+  if (f->on_device) {
+    const std::vector<ops::cuda::SampleOut> outs = ops::cuda::sample_rows_wait(f->ticket);
+    for (size_t i = 0; i < f->jobs.size(); ++i) f->jobs[i].result = to_sample_result(outs[i]);
+    std::lock_guard<std::mutex> lock(mu_);
+    metrics_.device_wait_seconds += now_s() - t0;
+  }
+  for (SampleJob& j : f->jobs) {
+    auto it = seqs_.find(j.seq_id);
+    if (it == seqs_.end() || it->second->seq == nullptr) continue;  // finished meanwhile
+    j.sc = it->second.get();
+    apply_sample(j);
+  }
 }
 
 bool Engine::sample_on_device(const SchedulerOutput& out) const {
@@ -257,15 +332,37 @@ bool Engine::sample_on_device(const SchedulerOutput& out) const {
 void Engine::run_forward(const SchedulerOutput& out, bool device, Tensor* logits) {
   model::Batch batch;
   int64_t n_rows = 0;
+  // Placeholder tokens come from the samples in flight: row j of their batch.
+  std::unordered_map<int64_t, int32_t> fed_row;
+  if (inflight_)
+    for (size_t j = 0; j < inflight_->jobs.size(); ++j)
+      fed_row[inflight_->jobs[j].seq_id] = int32_t(j);
   for (const ScheduledSeq& s : out.seqs) {
     const Sequence& seq = *s.seq;
-    batch.tokens.insert(batch.tokens.end(), seq.tokens.begin() + seq.n_computed,
-                        seq.tokens.begin() + seq.n_computed + s.n_new);
+    for (int64_t i = seq.n_computed; i < seq.n_computed + s.n_new; ++i) {
+      const int32_t tok = seq.tokens[size_t(i)];
+      if (tok == kPendingToken) {
+        auto it = fed_row.find(seq.id);
+        QINFER_CHECK(it != fed_row.end() && i == int64_t(seq.tokens.size()) - 1,
+                     "engine: sequence ", seq.id, " has a pending token with no sample in flight");
+        batch.token_from.resize(batch.tokens.size(), -1);
+        batch.token_from.push_back(it->second);
+        batch.tokens.push_back(0);
+      } else {
+        if (!batch.token_from.empty()) batch.token_from.push_back(-1);
+        batch.tokens.push_back(tok);
+      }
+    }
     bool all = wants_prompt_rows(seq, seq.n_computed);
     batch.seqs.push_back({.n_past = seq.n_computed, .n_new = s.n_new,
                           .block_table = seq.block_table, .logits_last = s.sample || all,
                           .logits_all = all});
     n_rows += all ? s.n_new : (s.sample ? 1 : 0);
+  }
+  if (!batch.token_from.empty()) {
+    batch.token_from.resize(batch.tokens.size(), -1);
+    batch.fed = inflight_->on_device ? ops::cuda::sampled_tokens_device()
+                                     : inflight_->host_tokens.data();
   }
   // Device: the logits stay where the model computed them (a CPU model returns host ones).
   // Host: into a buffer kept across steps, no fresh (rows, vocab) allocation to fault in.

@@ -21,6 +21,10 @@
 #include "qinfer/request.h"
 #include "tokenizer/tokenizer.h"
 
+namespace qinfer::ops::cuda {
+struct SampleTicket;
+}
+
 namespace qinfer::engine {
 
 // Where a step's next tokens are sampled. kHost copies the logits to the host (always, for a
@@ -29,6 +33,15 @@ namespace qinfer::engine {
 // same path runs engine::sample_rows_host: tests use that); kAuto is kDevice when the model runs
 // on CUDA. The outputs are the same either way (src/engine/sampler.h).
 enum class SampleOn { kAuto, kHost, kDevice };
+
+// Whether the host queues step N+1 before step N's sampled tokens are back (vLLM's async
+// scheduling): the next step reads those tokens on the device (model::Batch::token_from), and
+// step N's tokens are detokenized, stop-checked and streamed while the GPU runs step N+1. A
+// sequence that stops at step N has also been computed in step N+1; that sample is dropped.
+// Steps whose sampling needs the previous tokens on the host (penalties, host sampling on a
+// GPU model) and steps that could preempt wait for them first. kAuto: on for CUDA models. The
+// outputs are the same either way.
+enum class AsyncSteps { kAuto, kOn, kOff };
 
 struct EngineOptions {
   int64_t max_model_len = 0;             // 0: the model's max_position_embeddings
@@ -39,6 +52,7 @@ struct EngineOptions {
   int64_t kv_cache_bytes = 0;            // 0: enough for max_num_seqs sequences, capped at 4 GiB
   std::vector<int32_t> eos_token_ids{};    // stop tokens unless ignore_eos
   SampleOn sample_on = SampleOn::kAuto;
+  AsyncSteps async_steps = AsyncSteps::kAuto;
 };
 
 class Engine {
@@ -93,8 +107,20 @@ class Engine {
   void prepare_samples(SeqCtx& sc, int64_t row, std::vector<SampleJob>* jobs);
   void draw(SampleJob& job, const float* logits) const;
   // The device path's draw of every job at once (device_sampling.h).
-  void draw_on_device(std::vector<SampleJob>& jobs, Tensor& logits);
+  // With logits on the GPU the draw is queued (*ticket); else the results are set.
+  void draw_on_device(std::vector<SampleJob>& jobs, Tensor& logits,
+                      ops::cuda::SampleTicket* ticket);
   void apply_sample(SampleJob& job);
+  // Step N's samples, queued and not yet applied (AsyncSteps).
+  struct InFlight;
+  bool async_steps() const;
+  // Queues (device) or draws (host) the step's samples into *f.
+  void launch_samples(std::vector<SampleJob>&& jobs, Tensor& logits, bool device, InFlight* f);
+  // Waits for the samples of *inflight_ and applies those of sequences still running.
+  void land_inflight();
+  // Leaves `f` in flight: its sequences get a placeholder token the next step reads on the
+  // device (false, with nothing changed, where that is not possible).
+  bool defer(InFlight&& f);
   void emit_all();
   void finish_seq(SeqCtx& sc, FinishReason reason);
   void cancel_group(Group& g, FinishReason reason, const std::string& error);
@@ -109,6 +135,7 @@ class Engine {
   model::KvCache kv_;
   Tensor logits_buf_;  // (rows, vocab) F32, reused by every step's forward
   std::unique_ptr<Scheduler> sched_;
+  std::unique_ptr<InFlight> inflight_;
 
   // Engine-thread state.
   std::unordered_map<std::string, std::unique_ptr<Group>> groups_;

@@ -11,6 +11,7 @@
 #include "engine/engine.h"
 #include "engine/sampler.h"
 #include "engine/stop_checker.h"
+#include "ops/cuda/sampling_cuda.h"
 
 namespace qinfer::engine {
 
@@ -53,9 +54,23 @@ struct Engine::SeqCtx {
 };
 
 struct Engine::SampleJob {
-  SeqCtx* sc = nullptr;
+  SeqCtx* sc = nullptr;  // valid while the step runs; in flight, found again by seq_id
+  int64_t seq_id = 0;
+  int64_t pos = 0;  // index in Sequence::tokens of the token sampled
   int64_t row = 0;  // of the step's logits
   SampleResult result;
+};
+
+// A sequence's token that step N+1 computes before the host has seen it (AsyncSteps): its
+// value comes from the device (model::Batch::token_from) and lands in Sequence::tokens once
+// step N's samples are back.
+inline constexpr int32_t kPendingToken = -1;
+
+struct Engine::InFlight {
+  std::vector<SampleJob> jobs;        // job i is row i of the sampling batch
+  ops::cuda::SampleTicket ticket;     // device sampling: the results on their way
+  bool on_device = false;             // else every job's result is set
+  std::vector<int32_t> host_tokens;   // host results' tokens, the fed array of a CPU model
 };
 
 // The tokens a sequence may not sample yet: with fewer than min_tokens generated, the stop

@@ -133,7 +133,8 @@ void Engine::prepare_samples(SeqCtx& sc, int64_t row, std::vector<SampleJob>* jo
                                                                    g.req.skip_special_tokens);
       t->stop = StopChecker(g.req.stop, g.req.include_stop_str_in_output);
     }
-    jobs->push_back({.sc = t, .row = row, .result = {}});
+    jobs->push_back({.sc = t, .seq_id = t->id, .pos = int64_t(t->seq->tokens.size()),
+                     .row = row, .result = {}});
   }
 }
 
@@ -153,7 +154,8 @@ void Engine::draw(SampleJob& job, const float* logits) const {
       all.first(size_t(seq.n_prompt)), all.subspan(size_t(seq.n_prompt)));
 }
 
-void Engine::draw_on_device(std::vector<SampleJob>& jobs, Tensor& logits) {
+void Engine::draw_on_device(std::vector<SampleJob>& jobs, Tensor& logits,
+                            ops::cuda::SampleTicket* ticket) {
   if (jobs.empty()) return;
   std::vector<std::vector<int32_t>> banned(jobs.size());
   std::vector<RowToSample> rows;
@@ -173,9 +175,11 @@ void Engine::draw_on_device(std::vector<SampleJob>& jobs, Tensor& logits) {
                     .uniform = p.temperature > 0.0f ? sc.sampler->next_uniform() : 0.0});
   }
   const ops::cuda::SampleBatch batch = plan_samples(rows, vocab_);
-  const std::vector<ops::cuda::SampleOut> outs = logits.device() == Device::kCuda
-                                                     ? ops::cuda::sample_rows(logits, batch)
-                                                     : sample_rows_host(logits, batch);
+  if (logits.device() == Device::kCuda) {  // the results land later (Engine::land_inflight)
+    *ticket = ops::cuda::sample_rows_async(logits, batch);
+    return;
+  }
+  const std::vector<ops::cuda::SampleOut> outs = sample_rows_host(logits, batch);
   for (size_t i = 0; i < jobs.size(); ++i) jobs[i].result = to_sample_result(outs[i]);
 }
 
@@ -185,9 +189,18 @@ void Engine::apply_sample(SampleJob& job) {
   const Request& req = g.req;
   Sequence& seq = *sc.seq;
   const SampleResult& r = job.result;
-  bool masked = seq.n_generated() < req.min_tokens;
+  // job.pos is the token's index: the end of the sequence, or its placeholder (AsyncSteps).
+  const int64_t pos = job.pos;
+  bool masked = pos - seq.n_prompt < req.min_tokens;
   int32_t tok = r.token;
-  seq.tokens.push_back(tok);
+  if (pos == int64_t(seq.tokens.size())) {
+    seq.tokens.push_back(tok);
+  } else {
+    QINFER_CHECK(pos + 1 == int64_t(seq.tokens.size()) && seq.tokens.back() == kPendingToken,
+                 "engine: sample for token ", pos, " of sequence ", seq.id, " with ",
+                 seq.tokens.size(), " tokens");
+    seq.tokens.back() = tok;
+  }
   SeqDelta& d = g.deltas[sc.index];
   d.index = sc.index;
   d.token_ids.push_back(tok);
@@ -220,7 +233,7 @@ void Engine::apply_sample(SampleJob& job) {
     finish_seq(sc, FinishReason::kStop);
     return;
   }
-  if (seq.n_generated() >= req.max_tokens || int64_t(seq.tokens.size()) >= max_model_len_) {
+  if (pos + 1 - seq.n_prompt >= req.max_tokens || pos + 1 >= max_model_len_) {
     d.text += sc.stop.push(sc.decoder->flush());
     if (sc.stop.stopped()) {
       d.stop_str = sc.stop.matched();

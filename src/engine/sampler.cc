@@ -14,6 +14,11 @@ namespace qinfer::engine {
 
 namespace sampling = ops::sampling;
 
+bool has_penalties(const SamplingParams& p) {
+  return p.repetition_penalty != 1.0f || p.presence_penalty != 0.0f ||
+         p.frequency_penalty != 0.0f;
+}
+
 namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
@@ -113,9 +118,8 @@ void apply_truncation(const SamplingParams& p, std::vector<float>& l) {
 }
 
 // Anything that changes the logits before greedy / temperature (steps 0-2).
-bool has_penalties(const SamplingParams& p) {
-  return p.repetition_penalty != 1.0f || p.presence_penalty != 0.0f ||
-         p.frequency_penalty != 0.0f || !p.logit_bias.empty();
+bool changes_logits(const SamplingParams& p) {
+  return has_penalties(p) || !p.logit_bias.empty();
 }
 
 std::vector<float> processed_logits(const SamplingParams& p, std::span<const float> logits,
@@ -181,7 +185,7 @@ SampleResult sample_row(const SamplingParams& p, std::span<const float> logits,
                         double u) {
   QINFER_CHECK(!logits.empty(), "sampling: empty logits row");
   SampleResult r;
-  if (p.temperature == 0.0f && !has_penalties(p)) {
+  if (p.temperature == 0.0f && !changes_logits(p)) {
     // Greedy on the raw row: no copy (the lowest id among equal maxima, as argmax).
     r.token = int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
   } else {

@@ -56,6 +56,10 @@ struct SamplingParams {
 // Throws an Error naming the field when a value is out of range.
 void validate(const SamplingParams& p);
 
+// Whether the penalties (repetition, presence, frequency) are on: sampling then reads the
+// sequence's tokens so far.
+bool has_penalties(const SamplingParams& p);
+
 struct TokenLogprob {
   int32_t id = 0;
   float logprob = 0.0f;

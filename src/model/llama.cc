@@ -228,7 +228,20 @@ Tensor Llama::run(const Batch& batch, KvCache& kv, Tensor* logits_buffer) {
   QINFER_CHECK(t == n_tok, "forward: the sequences declare ", t, " new tokens but the batch has ",
                n_tok);
   if (n_tok == 0) return Tensor::empty(DType::kF32, {0, c_.vocab_size});  // nothing to run
-  const Tensor ids = i32_tensor(batch.tokens, device_);
+  std::vector<int32_t> tokens = batch.tokens;
+  if (!batch.token_from.empty() && device_ != Device::kCpu) {
+    // The generic CUDA path reads its inputs on the host: fetch the fed tokens.
+    QINFER_CHECK(batch.token_from.size() == tokens.size() && batch.fed != nullptr,
+                 "forward: token_from has ", batch.token_from.size(), " entries for ", n_tok,
+                 " tokens");
+    for (size_t i = 0; i < tokens.size(); ++i)
+      if (batch.token_from[i] >= 0)
+        copy_bytes(&tokens[i], Device::kCpu, batch.fed + batch.token_from[i], device_,
+                   sizeof(int32_t));
+  } else {
+    tokens = input_tokens(batch);
+  }
+  const Tensor ids = i32_tensor(tokens, device_);
   const Tensor positions = i32_tensor(pos, device_);
   const ops::AttentionDims dims{
       .n_head = nh, .n_head_kv = nkv, .head_dim = hd, .scale = 1.0f / std::sqrt(float(hd))};
@@ -287,6 +300,17 @@ Tensor Llama::run(const Batch& batch, KvCache& kv, Tensor* logits_buffer) {
 }
 
 }  // namespace
+
+std::vector<int32_t> input_tokens(const Batch& batch) {
+  if (batch.token_from.empty()) return batch.tokens;
+  QINFER_CHECK(batch.token_from.size() == batch.tokens.size() && batch.fed != nullptr,
+               "forward: token_from has ", batch.token_from.size(), " entries for ",
+               batch.tokens.size(), " tokens");
+  std::vector<int32_t> out = batch.tokens;
+  for (size_t i = 0; i < out.size(); ++i)
+    if (batch.token_from[i] >= 0) out[i] = batch.fed[batch.token_from[i]];
+  return out;
+}
 
 std::unique_ptr<LlamaModel> LlamaModel::load(const io::Checkpoint& ck, const LoadOptions& opt) {
   return std::make_unique<Llama>(ck, opt);

@@ -44,7 +44,16 @@ struct SeqInput {
 struct Batch {
   std::vector<int32_t> tokens;  // (sum n_new) the new tokens of every sequence, in order
   std::vector<SeqInput> seqs;
+  // Tokens the host has not seen yet (the engine queues step N+1 before step N's samples are
+  // back): empty, or (sum n_new) where token_from[t] >= 0 makes token t fed[token_from[t]]
+  // instead of tokens[t]. `fed` lives on the model's device: the GPU sampler's output
+  // (ops::cuda::sampled_tokens_device()) for a CUDA model, a host array for a CPU one.
+  std::vector<int32_t> token_from = {};
+  const int32_t* fed = nullptr;
 };
+
+// batch.tokens with the fed entries filled in, for a model whose `fed` is in host memory.
+std::vector<int32_t> input_tokens(const Batch& batch);
 
 struct LoadOptions {
   Device device = Device::kCpu;

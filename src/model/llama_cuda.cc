@@ -21,9 +21,12 @@
 //
 // The batch's metadata (tokens, positions, block tables) goes to the device in one copy per
 // step. Decode steps are replayed from CUDA graphs: per (batch bucket, block-table width) one
-// graph with its own metadata buffer and activations, so a step is one memcpy, one graph
-// launch and the logits copy. Padding rows of a bucket repeat the last real sequence: they
-// write the same K/V to the same slot and their logits are dropped.
+// graph with its own metadata buffer and activations, so a step is one memcpy and one graph
+// launch. Padding rows of a bucket repeat the last real sequence: they write the same K/V to
+// the same slot and their logits are dropped. Nothing here waits for the GPU: the metadata goes
+// up from page-locked buffers used in turn (cu::UploadRing), and input tokens the host has not
+// seen yet are read on the device from the sampler's output (Batch::token_from), so the engine
+// queues step N+1 while step N runs.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -35,6 +38,7 @@
 #include "ops/cuda/attention_decode_tc.h"
 #include "ops/cuda/cuda_ops.h"
 #include "ops/cuda/fused_ops.h"
+#include "ops/cuda/sampling_cuda.h"
 
 namespace qinfer::model::detail {
 
@@ -64,6 +68,7 @@ struct MetaLayout {
   int64_t n_tok = 0, n_seq = 0, width = 0, n_rows = 0, n_dec = 0;
   int64_t tokens = 0, tok_seq = 0, tok_pos = 0, q_start = 0, seq_len = 0, rows = 0, tables = 0;
   int64_t tok_seq_tail = 0, q_start_tail = 0;
+  int64_t from = 0;  // (n_tok) Batch::token_from, -1 where the token is in `tokens`
   int64_t total = 0;
   MetaLayout(int64_t t, int64_t s, int64_t w, int64_t r, int64_t d = 0)
       : n_tok(t), n_seq(s), width(w), n_rows(r), n_dec(d) {
@@ -75,7 +80,8 @@ struct MetaLayout {
     tables = rows + r;
     tok_seq_tail = tables + s * w;
     q_start_tail = tok_seq_tail + (d > 0 ? t - d : 0);
-    total = q_start_tail + (d > 0 ? s - d + 1 : 0);
+    from = q_start_tail + (d > 0 ? s - d + 1 : 0);
+    total = from + t;
   }
 };
 
@@ -132,18 +138,17 @@ struct CudaRunner::Impl {
 
   Buffers eager;  // grows with the largest batch seen
   Tensor meta_dev;
-  int32_t* meta_host = nullptr;
+  cu::UploadRing meta_up;
   int64_t meta_cap = 0;
 
   struct GraphSlot {
     Buffers buf;
     Tensor meta_dev;
-    int32_t* meta_host = nullptr;
+    cu::UploadRing meta_up;
     Tensor partials;
     int n_split = 1;
     bool tc = false;  // decode attention on tensor cores
     cu::Graph graph;
-    ~GraphSlot() { cu::pinned_free(meta_host); }
   };
   std::map<std::pair<int64_t, int64_t>, std::unique_ptr<GraphSlot>> graphs;
   // The KV cache the graphs were captured against (address and size: a cache reallocated at
@@ -157,7 +162,6 @@ struct CudaRunner::Impl {
     dims.head_dim = int(c.head_dim);
     dims.scale = 1.0f / std::sqrt(float(c.head_dim));
   }
-  ~Impl() { cu::pinned_free(meta_host); }
 
   size_t act_bytes_for(int64_t n) const {
     size_t m = 0;
@@ -229,6 +233,9 @@ struct CudaRunner::Impl {
       const int64_t n_new = s < n_real ? q.n_new : 1;
       for (int64_t i = 0; i < n_new; ++i, ++t) {
         out[m.tokens + t] = s < n_real ? batch.tokens[size_t(t)] : out[m.tokens + first_tok];
+        out[m.from + t] = batch.token_from.empty() ? -1
+                          : s < n_real            ? batch.token_from[size_t(t)]
+                                                  : out[m.from + first_tok];
         out[m.tok_seq + t] = int32_t(s);
         out[m.tok_pos + t] = int32_t(q.n_past + (s < n_real ? i : q.n_new - 1));
       }
@@ -247,19 +254,28 @@ struct CudaRunner::Impl {
     }
   }
 
-  // Uploads metadata for the eager path; returns the device pointer.
+  // Uploads metadata for the eager path; returns the device pointer. No synchronization: the
+  // previous step may still run (its reads of meta_dev precede this copy on the stream).
   const int32_t* upload_eager(const Batch& batch, const MetaLayout& m,
                               const std::vector<int32_t>& rows) {
-    cu::synchronize();  // the previous step's copy out of meta_host has finished
     if (m.total > meta_cap) {
-      cu::pinned_free(meta_host);
       meta_cap = std::max<int64_t>(m.total, 2 * meta_cap);
-      meta_host = static_cast<int32_t*>(cu::pinned_alloc(size_t(meta_cap) * sizeof(int32_t)));
       meta_dev = Tensor::empty(DType::kI32, {meta_cap}, Device::kCuda);
     }
-    fill_meta(batch, m, rows, meta_host);
-    cu::copy_to_device_async(meta_dev.data(), meta_host, size_t(m.total) * sizeof(int32_t));
+    const size_t bytes = size_t(m.total) * sizeof(int32_t);
+    fill_meta(batch, m, rows, static_cast<int32_t*>(meta_up.acquire(bytes)));
+    meta_up.upload(meta_dev.data(), bytes);
     return meta_dev.data_as<int32_t>();
+  }
+
+  // The device array Batch::token_from points into (checked: a graph bakes it in).
+  static const int32_t* fed_of(const Batch& batch) {
+    if (batch.token_from.empty()) return nullptr;
+    QINFER_CHECK(batch.token_from.size() == batch.tokens.size(), "forward: token_from has ",
+                 batch.token_from.size(), " entries for ", batch.tokens.size(), " tokens");
+    QINFER_CHECK(batch.fed == cu::sampled_tokens_device(),
+                 "forward: on CUDA, fed tokens must come from ops::cuda::sampled_tokens_device()");
+    return batch.fed;
   }
 
   Tensor run(const Batch& batch, KvCache& kv) {
@@ -311,21 +327,21 @@ struct CudaRunner::Impl {
       plan.pre.n_tok = int(n_tok - n_dec);
       plan.pre.n_seq = int(n_seq - n_dec);
     }
-    run_layers(eager, dev, m, plan, kv, all_rows ? n_tok : n_rows);
+    run_layers(eager, dev, m, plan, kv, all_rows ? n_tok : n_rows, fed_of(batch));
     return eager.logits.slice_rows(0, n_rows);
   }
 
   void run_layers(Buffers& b, const int32_t* dev, const MetaLayout& m, const AttnPlan& plan,
-                       KvCache& kv, int64_t n_rows);
+                  KvCache& kv, int64_t n_rows, const int32_t* fed);
 
   Tensor run_graph(const Batch& batch, KvCache& kv, int64_t max_blocks) {
     const int64_t n_seq = int64_t(batch.seqs.size());
     const int64_t B = graph_bucket(n_seq);
     const int64_t W = pow2_at_least(std::max<int64_t>(max_blocks, 16));
     const MetaLayout m(B, B, W, 0);
-    cu::synchronize();  // the previous step (and its metadata copy) has finished
     if (graphs_kv != kv.k.data() || graphs_kv_numel != kv.k.numel()) {
       // Graphs bake in the cache's address: a different cache needs fresh captures.
+      cu::synchronize();  // none of them still runs
       graphs.clear();
       graphs_kv = kv.k.data();
       graphs_kv_numel = kv.k.numel();
@@ -336,7 +352,6 @@ struct CudaRunner::Impl {
       slot = std::make_unique<GraphSlot>();
       ensure(slot->buf, B, B);
       slot->meta_dev = Tensor::empty(DType::kI32, {m.total}, Device::kCuda);
-      slot->meta_host = static_cast<int32_t*>(cu::pinned_alloc(size_t(m.total) * sizeof(int32_t)));
       slot->tc = use_tc_decode(dims, layer_view(kv, 0));
       const int max_len = int(W * kv.block_size);
       slot->n_split = slot->tc ? cu::attention_decode_tc_splits(int(B), max_len, dims,
@@ -350,10 +365,16 @@ struct CudaRunner::Impl {
         cu::attention_decode_scratch_init(slot->partials.data(), int(B), dims, slot->n_split,
                                           cu::backend_stream());
     }
-    fill_meta(batch, m, {}, slot->meta_host);
-    cu::copy_to_device_async(slot->meta_dev.data(), slot->meta_host,
-                             size_t(m.total) * sizeof(int32_t));
+    // No synchronization: step N+1's metadata is queued behind step N's graph, which may still
+    // run (the host prepares a step while the GPU runs the one before).
+    const size_t bytes = size_t(m.total) * sizeof(int32_t);
+    fill_meta(batch, m, {}, static_cast<int32_t*>(slot->meta_up.acquire(bytes)));
+    slot->meta_up.upload(slot->meta_dev.data(), bytes);
     const int32_t* dev = slot->meta_dev.data_as<int32_t>();
+    // Every graph reads its input tokens through `from` and the sampler's fixed output array,
+    // so one capture serves steps with and without fed tokens.
+    fed_of(batch);
+    const int32_t* fed = cu::sampled_tokens_device();
     AttnPlan plan;
     plan.all = attn_batch(dev, m, W * kv.block_size, 1);
     plan.all.n_split = slot->n_split;
@@ -361,10 +382,10 @@ struct CudaRunner::Impl {
     plan.dec_tc = slot->tc;
     if (fresh) {
       // This step runs eagerly (sizing every scratch buffer), then the same work is captured.
-      run_layers(slot->buf, dev, m, plan, kv, B);
+      run_layers(slot->buf, dev, m, plan, kv, B, fed);
       cu::synchronize();
       slot->graph.begin();
-      run_layers(slot->buf, dev, m, plan, kv, B);
+      run_layers(slot->buf, dev, m, plan, kv, B, fed);
       slot->graph.end();
     } else {
       slot->graph.launch();
@@ -374,7 +395,8 @@ struct CudaRunner::Impl {
 };
 
 void CudaRunner::Impl::run_layers(Buffers& b, const int32_t* dev, const MetaLayout& m,
-                                       const AttnPlan& plan, KvCache& kv, int64_t n_rows) {
+                                  const AttnPlan& plan, KvCache& kv, int64_t n_rows,
+                                  const int32_t* fed) {
   const int64_t n = m.n_tok;
   const float eps = c.rms_norm_eps;
   float* hid = b.hid.data_as<float>();
@@ -391,7 +413,8 @@ void CudaRunner::Impl::run_layers(Buffers& b, const int32_t* dev, const MetaLayo
     act.spec = cu::act_spec(lw, rows);
     act.n = rows;
   };
-  cu::embedding_rows(w.embed, dev + m.tokens, n, hid);
+  cu::embedding_rows(w.embed, dev + m.tokens, n, hid, fed != nullptr ? dev + m.from : nullptr,
+                     fed);
   for (int64_t l = 0; l < c.n_layer; ++l) {
     const LayerWeights& L = w.layers[size_t(l)];
     const cu::KvCacheView kvl = layer_view(kv, l);

@@ -67,7 +67,8 @@ void set_gemv_prologue(int) {}
 void gather_rows(const float*, const int32_t*, int64_t, int64_t, float*) {
   no_cuda("gather_rows", DType::kF32);
 }
-void embedding_rows(const Tensor& t, const int32_t*, int64_t, float*) {
+void embedding_rows(const Tensor& t, const int32_t*, int64_t, float*, const int32_t*,
+                    const int32_t*) {
   no_cuda("embedding", t.dtype());
 }
 cudaStream_t backend_stream() { return nullptr; }
@@ -101,6 +102,12 @@ void copy_to_device_async(void*, const void*, size_t) { no_cuda("copy", DType::k
 void copy_to_host_async(void*, const void*, size_t) { no_cuda("copy", DType::kU8); }
 void* pinned_alloc(size_t) { no_cuda("pinned_alloc", DType::kU8); }
 void pinned_free(void*) {}
+
+struct UploadRing::Impl {};
+UploadRing::UploadRing() = default;
+UploadRing::~UploadRing() = default;
+void* UploadRing::acquire(size_t) { no_cuda("UploadRing", DType::kU8); }
+void UploadRing::upload(void*, size_t) { no_cuda("UploadRing", DType::kU8); }
 
 struct Graph::Impl {};
 Graph::Graph() = default;

@@ -11,5 +11,16 @@ std::vector<SampleOut> sample_rows(Tensor& logits, const SampleBatch&) {
               ", device cuda): this build has no CUDA backend");
 }
 
+SampleTicket sample_rows_async(Tensor& logits, const SampleBatch& batch) {
+  (void)sample_rows(logits, batch);
+  return {};
+}
+
+std::vector<SampleOut> sample_rows_wait(const SampleTicket&) { return {}; }
+
+const int32_t* sampled_tokens_device() {
+  QINFER_FAIL("sampled_tokens_device: this build has no CUDA backend");
+}
+
 }  // namespace qinfer::ops::cuda
 #endif

@@ -33,6 +33,16 @@ struct Result {
   std::string error;
 };
 
+// Every engine test runs with the host waiting for each step's samples (kOff) and with the
+// next step queued before they land (kOn, the placeholder tokens read through
+// Batch::token_from): the outputs must not depend on it.
+AsyncSteps g_async = AsyncSteps::kOff;
+
+class EngineSteps : public ::testing::TestWithParam<AsyncSteps> {
+ protected:
+  void SetUp() override { g_async = GetParam(); }
+};
+
 struct Harness {
   std::shared_ptr<FakeModel> model = std::make_shared<FakeModel>();
   std::unique_ptr<Engine> eng;
@@ -40,6 +50,7 @@ struct Harness {
 
   explicit Harness(EngineOptions opt) {
     opt.eos_token_ids = {128009};
+    opt.async_steps = g_async;
     eng = std::make_unique<Engine>(model, llama3_tokenizer(), opt);
   }
   void submit(Request r) {
@@ -91,7 +102,7 @@ std::vector<int32_t> prompt_of(int seed, int len) {
   return p;
 }
 
-TEST(Engine, GreedyMatchesReferenceAndDetokenizes) {
+TEST_P(EngineSteps, GreedyMatchesReferenceAndDetokenizes) {
   Harness h({.max_model_len = 256, .max_num_seqs = 4, .max_num_batched_tokens = 64});
   std::vector<int32_t> prompt = prompt_of(1, 10);
   h.submit(greedy("a", prompt, 20));
@@ -109,7 +120,7 @@ TEST(Engine, GreedyMatchesReferenceAndDetokenizes) {
   EXPECT_EQ(m.kv_usage, 0.0);
 }
 
-TEST(Engine, ManyRequestsWithPreemptionForksAndChunkingMatchReference) {
+TEST_P(EngineSteps, ManyRequestsWithPreemptionForksAndChunkingMatchReference) {
   // 40 blocks of 16 = 640 positions for 12 requests of up to 90 tokens each (some with
   // n = 3): the cache runs out, sequences are preempted and recomputed; prefill is chunked
   // at 48 tokens per step. Every sample must still equal the reference.
@@ -137,7 +148,7 @@ TEST(Engine, ManyRequestsWithPreemptionForksAndChunkingMatchReference) {
   EXPECT_EQ(h.eng->metrics().kv_usage, 0.0);
 }
 
-TEST(Engine, ForkComputesThePromptOnce) {
+TEST_P(EngineSteps, ForkComputesThePromptOnce) {
   Harness h({.max_model_len = 256, .max_num_seqs = 8, .max_num_batched_tokens = 512});
   Request r = greedy("f", prompt_of(3, 40), 5);
   r.n = 4;
@@ -149,7 +160,7 @@ TEST(Engine, ForkComputesThePromptOnce) {
   EXPECT_EQ(h.results["f"].ids.size(), 4u);
 }
 
-TEST(Engine, StopStringAcrossTokensIsCutAndHeldBack) {
+TEST_P(EngineSteps, StopStringAcrossTokensIsCutAndHeldBack) {
   Harness h({.max_model_len = 256, .max_num_seqs = 4, .max_num_batched_tokens = 64});
   std::vector<int32_t> prompt = prompt_of(5, 8);
   std::vector<int32_t> ref = reference(prompt, 30);
@@ -174,7 +185,7 @@ TEST(Engine, StopStringAcrossTokensIsCutAndHeldBack) {
   EXPECT_LE(res.ids.at(0).size(), 8u);
 }
 
-TEST(Engine, MinTokensMasksEosThenEosStops) {
+TEST_P(EngineSteps, MinTokensMasksEosThenEosStops) {
   Harness h({.max_model_len = 256, .max_num_seqs = 4, .max_num_batched_tokens = 64});
   h.model->always_eos = true;
   Request r = greedy("e", prompt_of(1, 5), 50);
@@ -188,7 +199,7 @@ TEST(Engine, MinTokensMasksEosThenEosStops) {
   EXPECT_EQ(res.finish.at(0), FinishReason::kStop);
 }
 
-TEST(Engine, LogprobsAndPromptLogprobsFollowLogSoftmax) {
+TEST_P(EngineSteps, LogprobsAndPromptLogprobsFollowLogSoftmax) {
   Harness h({.max_model_len = 256, .max_num_seqs = 4, .max_num_batched_tokens = 7});
   std::vector<int32_t> prompt = prompt_of(2, 20);
   prompt[5] = reference_next(std::vector<int32_t>(prompt.begin(), prompt.begin() + 5));
@@ -218,7 +229,7 @@ TEST(Engine, LogprobsAndPromptLogprobsFollowLogSoftmax) {
   }
 }
 
-TEST(Engine, PromptOnlyWithMaxTokensZero) {
+TEST_P(EngineSteps, PromptOnlyWithMaxTokensZero) {
   Harness h({.max_model_len = 256, .max_num_seqs = 4, .max_num_batched_tokens = 64});
   Request r = greedy("z", prompt_of(4, 12), 0);
   r.prompt_logprobs = 0;
@@ -230,7 +241,7 @@ TEST(Engine, PromptOnlyWithMaxTokensZero) {
   EXPECT_EQ(res.prompt_logprobs.size(), 12u);
 }
 
-TEST(Engine, AbortFreesBlocksAndEndsTheRequest) {
+TEST_P(EngineSteps, AbortFreesBlocksAndEndsTheRequest) {
   Harness h({.max_model_len = 256, .max_num_seqs = 4, .max_num_batched_tokens = 64});
   h.submit(greedy("x", prompt_of(1, 30), 200));
   h.submit(greedy("y", prompt_of(2, 30), 5));
@@ -245,7 +256,7 @@ TEST(Engine, AbortFreesBlocksAndEndsTheRequest) {
   EXPECT_EQ(h.eng->metrics().finished["abort"], 1u);
 }
 
-TEST(Engine, ValidateRejectsBadRequests) {
+TEST_P(EngineSteps, ValidateRejectsBadRequests) {
   Harness h({.max_model_len = 64, .max_num_seqs = 4, .max_num_batched_tokens = 64});
   EXPECT_THROW(h.eng->validate(greedy("a", {}, 5)), Error);
   EXPECT_THROW(h.eng->validate(greedy("a", prompt_of(1, 60), 10)), Error);  // past max_model_len
@@ -259,10 +270,11 @@ TEST(Engine, ValidateRejectsBadRequests) {
   EXPECT_THROW(h.eng->validate(r), Error);
 }
 
-TEST(Engine, ThreadedLoopAndQueueLimit) {
+TEST_P(EngineSteps, ThreadedLoopAndQueueLimit) {
   auto model = std::make_shared<FakeModel>();
   Engine eng(model, llama3_tokenizer(),
-             {.max_model_len = 256, .max_num_seqs = 2, .max_queue = 3, .eos_token_ids = {128009}});
+             {.max_model_len = 256, .max_num_seqs = 2, .max_queue = 3, .eos_token_ids = {128009},
+              .async_steps = GetParam()});
   std::mutex mu;
   std::map<std::string, int64_t> n_tokens;
   int n_done = 0;
@@ -282,6 +294,68 @@ TEST(Engine, ThreadedLoopAndQueueLimit) {
   EXPECT_EQ(n_done, 3);
   for (int i = 0; i < 3; ++i) EXPECT_EQ(n_tokens[std::to_string(i)], 10);
 }
+
+// A mix that exercises every way a step may wait for or run past the samples in flight:
+// forks, stop strings and stop tokens (the sequence has already been queued for one more
+// step), penalties (the next draw reads the tokens), seeded temperature sampling, and both
+// sampling paths; async and synchronous steps must give the same outputs.
+TEST(Engine, AsyncStepsGiveTheSameOutputs) {
+  auto tok = llama3_tokenizer();
+  auto requests = [&] {
+    std::vector<Request> v;
+    for (int i = 0; i < 10; ++i) {
+      std::vector<int32_t> p = prompt_of(i + 20, 6 + (i * 5) % 30);
+      Request r = greedy("q" + std::to_string(i), p, 12 + (i * 7) % 25);
+      if (i % 3 == 1) {
+        r.sampling.temperature = 0.9f;
+        r.sampling.seed = uint64_t(100 + i);
+      }
+      if (i % 4 == 2) r.sampling.repetition_penalty = 1.3f;
+      if (i % 5 == 3) r.n = 2;
+      if (i == 5) r.stop_token_ids = {reference(p, 6)[5]};
+      if (i == 6) {
+        std::vector<int32_t> ref = reference(p, 9);
+        r.stop = {tok->decode(std::vector<int32_t>{ref[7]}, true)};
+      }
+      v.push_back(std::move(r));
+    }
+    return v;
+  };
+  for (SampleOn on : {SampleOn::kHost, SampleOn::kDevice}) {
+    std::map<std::string, Result> out[2];
+    int64_t fed[2] = {0, 0};
+    for (int k = 0; k < 2; ++k) {
+      g_async = k == 0 ? AsyncSteps::kOff : AsyncSteps::kOn;
+      Harness h({.max_model_len = 128, .max_num_seqs = 6, .max_num_batched_tokens = 40,
+                 .kv_cache_bytes = 30 * 2 * 16 * 4, .sample_on = on});
+      for (Request& r : requests()) h.submit(std::move(r));
+      h.run();
+      out[k] = h.results;
+      fed[k] = h.model->fed_tokens;
+      EXPECT_EQ(h.eng->metrics().kv_usage, 0.0);
+    }
+    EXPECT_EQ(fed[0], 0);
+    EXPECT_GT(fed[1], 0) << "no step read its tokens from the samples in flight";
+    ASSERT_EQ(out[0].size(), out[1].size());
+    for (auto& [id, a] : out[0]) {
+      const Result& b = out[1].at(id);
+      EXPECT_EQ(a.ids, b.ids) << id;
+      EXPECT_EQ(a.text, b.text) << id;
+      EXPECT_EQ(a.finish, b.finish) << id;
+      EXPECT_EQ(a.n_final, 1) << id;
+      EXPECT_EQ(b.n_final, 1) << id;
+    }
+    EXPECT_EQ(out[0].at("q5").finish.at(0), FinishReason::kStop);
+    EXPECT_EQ(out[0].at("q6").finish.at(0), FinishReason::kStop);
+  }
+  g_async = AsyncSteps::kOff;
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, EngineSteps,
+                         ::testing::Values(AsyncSteps::kOff, AsyncSteps::kOn),
+                         [](const auto& info) {
+                           return info.param == AsyncSteps::kOn ? "async" : "sync";
+                         });
 
 }  // namespace
 }  // namespace qinfer::engine

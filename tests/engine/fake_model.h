@@ -55,6 +55,7 @@ class FakeModel final : public model::LlamaModel {
   // Every token the model was asked to compute (to check chunking / sharing).
   int64_t tokens_computed = 0;
   int64_t forwards = 0;
+  int64_t fed_tokens = 0;  // tokens read from Batch::fed (the engine's async steps)
   bool always_eos = false;
   int32_t eos = 128009;
 
@@ -69,9 +70,10 @@ class FakeModel final : public model::LlamaModel {
       return int64_t(s.block_table[size_t(b)]) * bs + p % bs;
     };
     std::vector<int32_t> rows;
+    const std::vector<int32_t> tokens = model::input_tokens(batch);  // fed ones included
     size_t t = 0;
     for (const model::SeqInput& s : batch.seqs) {
-      for (int64_t j = 0; j < s.n_new; ++j) k[slot(s, s.n_past + j)] = float(batch.tokens[t + size_t(j)]);
+      for (int64_t j = 0; j < s.n_new; ++j) k[slot(s, s.n_past + j)] = float(tokens[t + size_t(j)]);
       for (int64_t j = 0; j < s.n_new; ++j) {
         bool want = s.logits_all || (s.logits_last && j == s.n_new - 1);
         if (!want) continue;
@@ -83,6 +85,7 @@ class FakeModel final : public model::LlamaModel {
       t += size_t(s.n_new);
     }
     tokens_computed += int64_t(batch.tokens.size());
+    for (int32_t f : batch.token_from) fed_tokens += f >= 0;
     Tensor out = Tensor::zeros(DType::kF32, {int64_t(rows.size()), c_.vocab_size});
     for (size_t r = 0; r < rows.size(); ++r)
       out.data_as<float>()[int64_t(r) * c_.vocab_size + rows[r]] = kHot;

@@ -541,9 +541,10 @@ __global__ void gather_rows_kernel(const float* src, const int32_t* rows, int64_
 }
 
 template <typename T>
-__global__ void embedding_rows_kernel(const T* table, const int32_t* ids, int64_t n_row,
-                                      int64_t d, float* out) {
-  const int64_t id = ids[blockIdx.x];
+__global__ void embedding_rows_kernel(const T* table, const int32_t* ids, const int32_t* from,
+                                      const int32_t* fed, int64_t n_row, int64_t d, float* out) {
+  const int32_t src = from != nullptr ? from[blockIdx.x] : -1;
+  const int64_t id = src >= 0 ? fed[src] : ids[blockIdx.x];
   const bool ok = id >= 0 && id < n_row;
   const T* row = table + (ok ? id : 0) * d;
   float* o = out + blockIdx.x * d;
@@ -857,22 +858,24 @@ void gather_rows(const float* src, const int32_t* rows, int64_t n_rows, int64_t 
   QINFER_CUDA_CHECK_LAUNCH();
 }
 
-void embedding_rows(const Tensor& table, const int32_t* ids, int64_t n, float* out) {
+void embedding_rows(const Tensor& table, const int32_t* ids, int64_t n, float* out,
+                    const int32_t* from, const int32_t* fed) {
   if (n == 0) return;
   check_cuda_tensor(table, "embedding", "table");
+  QINFER_CHECK(from == nullptr || fed != nullptr, "embedding: `from` without the fed tokens");
   const int64_t rows = table.dim(0), d = table.dim(1);
   switch (table.dtype()) {
     case DType::kF32:
-      embedding_rows_kernel<<<unsigned(n), 256, 0, stream()>>>(table.data_as<float>(), ids, rows,
-                                                                d, out);
+      embedding_rows_kernel<<<unsigned(n), 256, 0, stream()>>>(table.data_as<float>(), ids, from,
+                                                                fed, rows, d, out);
       break;
     case DType::kF16:
       embedding_rows_kernel<<<unsigned(n), 256, 0, stream()>>>(
-          static_cast<const __half*>(table.data()), ids, rows, d, out);
+          static_cast<const __half*>(table.data()), ids, from, fed, rows, d, out);
       break;
     case DType::kBF16:
       embedding_rows_kernel<<<unsigned(n), 256, 0, stream()>>>(
-          static_cast<const __nv_bfloat16*>(table.data()), ids, rows, d, out);
+          static_cast<const __nv_bfloat16*>(table.data()), ids, from, fed, rows, d, out);
       break;
     default: QINFER_FAIL("embedding: unsupported table dtype ", dtype_name(table.dtype()));
   }
@@ -916,6 +919,48 @@ void* pinned_alloc(size_t bytes) {
 
 void pinned_free(void* p) {
   if (p != nullptr) (void)cudaFreeHost(p);
+}
+
+struct UploadRing::Impl {
+  struct Buf {
+    void* host = nullptr;
+    size_t bytes = 0;
+    cudaEvent_t copied = nullptr;
+  };
+  Buf bufs[2];
+  int cur = 1;
+  ~Impl() {
+    for (Buf& b : bufs) {
+      if (b.copied != nullptr) (void)cudaEventSynchronize(b.copied), (void)cudaEventDestroy(b.copied);
+      pinned_free(b.host);
+    }
+  }
+};
+
+UploadRing::UploadRing() : impl_(std::make_unique<Impl>()) {}
+UploadRing::~UploadRing() = default;
+
+void* UploadRing::acquire(size_t bytes) {
+  Impl& m = *impl_;
+  m.cur = 1 - m.cur;
+  Impl::Buf& b = m.bufs[m.cur];
+  if (b.copied == nullptr)
+    QINFER_CUDA_CHECK(cudaEventCreateWithFlags(&b.copied, cudaEventDisableTiming));
+  QINFER_CUDA_CHECK(cudaEventSynchronize(b.copied));
+  if (bytes > b.bytes) {
+    pinned_free(b.host);
+    b.bytes = std::max(bytes, 2 * b.bytes);
+    b.host = pinned_alloc(b.bytes);
+  }
+  return b.host;
+}
+
+void UploadRing::upload(void* dst, size_t bytes) {
+  Impl::Buf& b = impl_->bufs[impl_->cur];
+  QINFER_CHECK(bytes <= b.bytes, "UploadRing: upload of ", bytes, " bytes from a buffer of ",
+               b.bytes);
+  copy_to_device_async(dst, b.host, bytes);
+  QINFER_CUDA_CHECK(cudaEventRecord(b.copied, stream()));
 }
 
 struct Graph::Impl {

@@ -107,7 +107,10 @@ bool linear_act_bf16(const LinearWeight& w, const Act& x, void* y);
 // Rows `rows` (n_rows I32 on the device) of src (?, d) F32 -> dst (n_rows, d).
 void gather_rows(const float* src, const int32_t* rows, int64_t n_rows, int64_t d, float* dst);
 // out (n, d) F32 = table[ids] for ids (n) I32 on the device; table F32 / F16 / BF16.
-void embedding_rows(const Tensor& table, const int32_t* ids, int64_t n, float* out);
+// With `from` (n) I32 on the device, row i whose from[i] >= 0 takes its id from fed[from[i]]
+// instead (the previous step's sampled tokens, still on the GPU: sampled_tokens_device()).
+void embedding_rows(const Tensor& table, const int32_t* ids, int64_t n, float* out,
+                    const int32_t* from = nullptr, const int32_t* fed = nullptr);
 
 // The backend stream every op runs on (for the attention_cuda.h entry points).
 cudaStream_t backend_stream();
@@ -118,6 +121,26 @@ void copy_to_host_async(void* dst, const void* src, size_t bytes);
 // Page-locked host memory for those copies.
 void* pinned_alloc(size_t bytes);
 void pinned_free(void* p);
+
+// Page-locked host buffers for per-step uploads, used in turn: a buffer is rewritten only once
+// the copy that last read it has run (an event per buffer, not a stream synchronization), so
+// the host can fill step N+1's metadata while the GPU still runs step N.
+class UploadRing {
+ public:
+  UploadRing();
+  ~UploadRing();
+  UploadRing(const UploadRing&) = delete;
+  UploadRing& operator=(const UploadRing&) = delete;
+  // The next buffer, at least `bytes` long, its previous upload finished.
+  void* acquire(size_t bytes);
+  // Queues the copy of the last acquired buffer's first `bytes` to `dst` (device) on the
+  // backend stream.
+  void upload(void* dst, size_t bytes);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // A CUDA graph of the work queued on the backend stream between begin() and end(); launch()
 // replays it. Capture must not allocate (warm the shapes up first) or synchronize.

@@ -10,8 +10,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "ops/cuda/cuda_common.h"
+#include "ops/cuda/fused_ops.h"
 #include "ops/cuda/sampling_cuda.h"
 
 namespace qinfer::ops::cuda {
@@ -342,7 +344,7 @@ __device__ void logprobs(const float* raw, int V, float raw_mx, int token, int n
 // logits: (n_logits_rows, V); scratch: (n_scratch, V); one block per row of `rows`.
 __global__ void __launch_bounds__(kThreads)
     sample_kernel(const float* logits, int V, const RowDesc* rows, const SamplePenalty* penalties,
-                  float* scratch, SampleOut* outs) {
+                  float* scratch, SampleOut* outs, int32_t* fed) {
   __shared__ Shared sh;
   const RowDesc d = rows[blockIdx.x];
   const SampleRow& r = d.r;
@@ -380,6 +382,7 @@ __global__ void __launch_bounds__(kThreads)
     }
   }
   if (threadIdx.x == 0) {
+    fed[blockIdx.x] = token;
     out->token = token;
     out->logprob = 0.0f;
     out->n_top = 0;
@@ -401,12 +404,51 @@ size_t align_up(size_t n) {
   return (n + 255) / 256 * 256;
 }
 
-ScratchBuffer g_args;     // rows | penalties | bans | outputs
+ScratchBuffer g_args;     // rows | penalties | bans | outputs (device)
 ScratchBuffer g_scratch;  // (rows needing processing, vocab) F32
+
+// Page-locked staging of one outstanding call: its packed arguments on the way up and its
+// SampleOuts on the way down; `done` follows the download.
+struct Slot {
+  uint8_t* in = nullptr;
+  size_t in_bytes = 0;
+  SampleOut* out = nullptr;
+  size_t out_rows = 0;
+  cudaEvent_t done = nullptr;
+  uint64_t id = 0;  // the ticket whose results `out` holds (or will)
+};
+Slot g_slots[2];
+uint64_t g_next_id = 1;
+int32_t* g_fed = nullptr;  // (kMaxFedRows) I32
+
+int32_t* fed_tokens() {
+  if (g_fed == nullptr)
+    g_fed = static_cast<int32_t*>(device_alloc(size_t(kMaxFedRows) * sizeof(int32_t)));
+  return g_fed;
+}
+
+// Makes the slot's host buffers hold `in` bytes and `rows` results; waits for the slot's
+// previous call first (its buffers are about to be rewritten).
+void prepare_slot(Slot& sl, size_t in, size_t rows) {
+  if (sl.done == nullptr) QINFER_CUDA_CHECK(cudaEventCreateWithFlags(&sl.done, cudaEventDisableTiming));
+  QINFER_CUDA_CHECK(cudaEventSynchronize(sl.done));
+  if (in > sl.in_bytes) {
+    pinned_free(sl.in);
+    sl.in_bytes = std::max(in, 2 * sl.in_bytes);
+    sl.in = static_cast<uint8_t*>(pinned_alloc(sl.in_bytes));
+  }
+  if (rows > sl.out_rows) {
+    pinned_free(sl.out);
+    sl.out_rows = std::max(rows, 2 * sl.out_rows);
+    sl.out = static_cast<SampleOut*>(pinned_alloc(sl.out_rows * sizeof(SampleOut)));
+  }
+}
 
 }  // namespace
 
-std::vector<SampleOut> sample_rows(Tensor& logits, const SampleBatch& batch) {
+const int32_t* sampled_tokens_device() { return fed_tokens(); }
+
+SampleTicket sample_rows_async(Tensor& logits, const SampleBatch& batch) {
   check_cuda_tensor(logits, "sample_rows", "logits");
   QINFER_CHECK(logits.dtype() == DType::kF32 && logits.ndim() == 2,
                "sample_rows: logits must be (rows, vocab) F32, got ", dtype_name(logits.dtype()),
@@ -416,6 +458,7 @@ std::vector<SampleOut> sample_rows(Tensor& logits, const SampleBatch& batch) {
                V, " tokens is out of range");
   const int n = int(batch.rows.size());
   if (n == 0) return {};
+  QINFER_CHECK(n <= kMaxFedRows, "sample_rows: ", n, " rows exceed the limit of ", kMaxFedRows);
   std::vector<RowDesc> descs(static_cast<size_t>(n));
   std::vector<int64_t> bans;
   int n_scratch = 0;
@@ -440,22 +483,26 @@ std::vector<SampleOut> sample_rows(Tensor& logits, const SampleBatch& batch) {
     }
     descs[size_t(i)] = {.r = r, .scratch = needs_processing(r) ? n_scratch++ : -1};
   }
+  // One upload of rows | penalties | bans from page-locked memory; the outputs follow them in
+  // the device buffer.
   const size_t o_rows = 0;
   const size_t o_pen = o_rows + align_up(descs.size() * sizeof(RowDesc));
   const size_t o_ban = o_pen + align_up(batch.penalties.size() * sizeof(SamplePenalty));
   const size_t o_out = o_ban + align_up(bans.size() * sizeof(int64_t));
   const size_t bytes = o_out + align_up(size_t(n) * sizeof(SampleOut));
+  const uint64_t id = g_next_id++;
+  const int k = int(id % 2);
+  Slot& sl = g_slots[k];
+  prepare_slot(sl, o_out, size_t(n));
+  sl.id = id;
+  std::memcpy(sl.in + o_rows, descs.data(), descs.size() * sizeof(RowDesc));
+  if (!batch.penalties.empty())
+    std::memcpy(sl.in + o_pen, batch.penalties.data(),
+                batch.penalties.size() * sizeof(SamplePenalty));
+  if (!bans.empty()) std::memcpy(sl.in + o_ban, bans.data(), bans.size() * sizeof(int64_t));
   auto* args = static_cast<uint8_t*>(g_args.get(bytes));
   cudaStream_t s = stream();
-  QINFER_CUDA_CHECK(cudaMemcpyAsync(args + o_rows, descs.data(), descs.size() * sizeof(RowDesc),
-                                    cudaMemcpyHostToDevice, s));
-  if (!batch.penalties.empty())
-    QINFER_CUDA_CHECK(cudaMemcpyAsync(args + o_pen, batch.penalties.data(),
-                                      batch.penalties.size() * sizeof(SamplePenalty),
-                                      cudaMemcpyHostToDevice, s));
-  if (!bans.empty())
-    QINFER_CUDA_CHECK(cudaMemcpyAsync(args + o_ban, bans.data(), bans.size() * sizeof(int64_t),
-                                      cudaMemcpyHostToDevice, s));
+  QINFER_CUDA_CHECK(cudaMemcpyAsync(args, sl.in, o_out, cudaMemcpyHostToDevice, s));
   float* scratch =
       n_scratch > 0
           ? static_cast<float*>(g_scratch.get(size_t(n_scratch) * size_t(V) * sizeof(float)))
@@ -469,14 +516,25 @@ std::vector<SampleOut> sample_rows(Tensor& logits, const SampleBatch& batch) {
   auto* outs = reinterpret_cast<SampleOut*>(args + o_out);
   sample_kernel<<<unsigned(n), kThreads, 0, s>>>(
       l, int(V), reinterpret_cast<const RowDesc*>(args + o_rows),
-      reinterpret_cast<const SamplePenalty*>(args + o_pen), scratch, outs);
+      reinterpret_cast<const SamplePenalty*>(args + o_pen), scratch, outs, fed_tokens());
   QINFER_CUDA_CHECK_LAUNCH();
-  std::vector<SampleOut> host(static_cast<size_t>(n));
   QINFER_CUDA_CHECK(
-      cudaMemcpyAsync(host.data(), outs, size_t(n) * sizeof(SampleOut), cudaMemcpyDeviceToHost, s));
-  // The host vectors above must outlive their (pageable, hence staged) uploads: synchronize.
-  QINFER_CUDA_CHECK(cudaStreamSynchronize(s));
-  return host;
+      cudaMemcpyAsync(sl.out, outs, size_t(n) * sizeof(SampleOut), cudaMemcpyDeviceToHost, s));
+  QINFER_CUDA_CHECK(cudaEventRecord(sl.done, s));
+  return {.id = id, .slot = k, .n = n};
+}
+
+std::vector<SampleOut> sample_rows_wait(const SampleTicket& t) {
+  if (t.id == 0) return {};
+  QINFER_CHECK(t.slot >= 0 && t.slot < 2 && g_slots[t.slot].id == t.id,
+               "sample_rows_wait: ticket ", t.id, " was overwritten by a later call");
+  Slot& sl = g_slots[t.slot];
+  QINFER_CUDA_CHECK(cudaEventSynchronize(sl.done));
+  return std::vector<SampleOut>(sl.out, sl.out + t.n);
+}
+
+std::vector<SampleOut> sample_rows(Tensor& logits, const SampleBatch& batch) {
+  return sample_rows_wait(sample_rows_async(logits, batch));
 }
 
 }  // namespace qinfer::ops::cuda

@@ -70,4 +70,24 @@ struct SampleOut {
 // Throws when this build has no CUDA backend.
 std::vector<SampleOut> sample_rows(Tensor& logits, const SampleBatch& batch);
 
+// sample_rows without waiting for the GPU: queues the uploads, the kernels and the copy of the
+// results to page-locked host memory on the backend stream and returns. sample_rows_wait
+// returns the SampleOuts once they are there. Each call also leaves row i's token at entry i of
+// sampled_tokens_device(), in stream order, so that the next forward pass can read its input
+// tokens there (model::Batch::token_from) before the host has seen them: the host prepares and
+// queues step N+1 while the GPU still runs step N. Two calls may be outstanding; a third reuses
+// the first one's buffers, and waiting on that first ticket afterwards is an error.
+struct SampleTicket {
+  uint64_t id = 0;  // 0: nothing was queued (no rows)
+  int slot = 0;
+  int n = 0;
+};
+SampleTicket sample_rows_async(Tensor& logits, const SampleBatch& batch);
+std::vector<SampleOut> sample_rows_wait(const SampleTicket& ticket);
+
+// (kMaxFedRows) I32 on the GPU at a fixed address (CUDA graphs bake it in): the tokens of the
+// latest sample_rows / sample_rows_async call, by batch row.
+inline constexpr int kMaxFedRows = 1 << 16;
+const int32_t* sampled_tokens_device();
+
 }  // namespace qinfer::ops::cuda
