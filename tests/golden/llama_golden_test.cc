@@ -214,84 +214,39 @@ TEST_P(LlamaGoldenCuda, PromptLogitsBatchAndGreedy) {
   for (int64_t i = 0; i < la.numel(); ++i)
     scale = std::max(scale, std::fabs(la.data_as<float>()[i]));
   const float tol = 1e-2f * scale;
-  model::KvCache kv = m->allocate_kv_cache(10, 4);
-  model::Batch batch;
-  batch.tokens = b;
-  batch.tokens.insert(batch.tokens.end(), a.begin(), a.end());
-  batch.seqs = {seq(0, 11, {9, 1, 4}, true), seq(0, 16, {0, 8, 2, 6}, true)};
-  Tensor logits = m->forward(batch, kv);
-  ASSERT_EQ(logits.device(), Device::kCpu);
-  EXPECT_TRUE(logits_match(logits.slice_rows(0, 11), lb, 0, tol, "cuda batch: prompt B"));
-  EXPECT_TRUE(logits_match(logits.slice_rows(11, 27), la, 0, tol, "cuda batch: prompt A"));
-  std::vector<int32_t> got;
-  const int64_t V = logits.dim(1);
-  Tensor last = logits.slice_rows(26, 27);
-  for (int step = 0; step < 8; ++step) {
-    const float* l = last.data_as<float>();
-    got.push_back(int32_t(std::max_element(l, l + V) - l));
-    last = m->forward(
-        {.tokens = {got.back()}, .seqs = {seq(16 + step, 1, {0, 8, 2, 6, 3, 5}, false)}}, kv);
-  }
-  EXPECT_EQ(got, ids_of(ref.get("greedy_a")));
-}
-
-// The engine on the GPU with async scheduling (step N+1 queued before step N's tokens are on
-// the host, its input tokens read from the sampler's output on the device) and without: the
-// same tokens for greedy, seeded and forked requests, with the F32 and the BF16 cache (the
-// latter's decode attention on tensor cores where the head shape allows), and with the F32
-// cache transformers' greedy ids for prompt A. Every request ends by length, so both runs
-// schedule the same batches.
-TEST_P(LlamaGoldenCuda, EngineAsyncStepsMatchSynchronous) {
-  if (!ops::cuda::available()) GTEST_SKIP() << "no CUDA device";
-  const std::string dir = case_dir(GetParam().name);
-  io::Checkpoint ck = io::open_checkpoint(dir);
-  io::SafetensorsFile ref(dir + "/reference.safetensors");
-  const std::vector<int32_t> a = ids_of(ref.get("prompt_a"));
-  const std::vector<int32_t> greedy_a = ids_of(ref.get("greedy_a"));
-  std::shared_ptr<const tokenizer::Tokenizer> tok = tokenizer::Tokenizer::from_dir(
-      dir_from_env("QINFER_SHARED_DIR", QINFER_SHARED_DIR) + "/models/llama3.1-tokenizer");
-  for (DType kv : {DType::kF32, DType::kBF16}) {
-    std::shared_ptr<model::LlamaModel> m =
-        model::LlamaModel::load(ck, {.device = Device::kCuda, .kv_cache_dtype = kv});
-    const int64_t V = m->config().vocab_size;
-    std::map<std::string, std::map<int, std::vector<int32_t>>> ids[2];
-    for (int k = 0; k < 2; ++k) {
-      const engine::AsyncSteps mode = k == 0 ? engine::AsyncSteps::kOff : engine::AsyncSteps::kOn;
-      engine::Engine eng(m, tok,
-                         {.max_model_len = 128, .max_num_seqs = 8, .max_num_batched_tokens = 64,
-                          .async_steps = mode});
-      for (int i = 0; i < 7; ++i) {
-        Request r{.id = std::to_string(i), .prompt = a, .max_tokens = int64_t(greedy_a.size())};
-        if (i > 0) {
-          r.prompt.clear();
-          for (int j = 0; j < 5 + 9 * i; ++j)
-            r.prompt.push_back(int32_t((i * 7919 + j * 104729) % V));
-          r.max_tokens = 10 + 6 * i;
-        }
-        r.sampling.temperature = i % 2 == 0 ? 0.0f : 0.8f;
-        r.sampling.seed = uint64_t(i);
-        r.n = i == 3 ? 3 : 1;
-        r.ignore_eos = true;
-        eng.validate(r);
-        const std::string id = r.id;
-        ASSERT_TRUE(eng.submit(std::move(r), [&ids, k, id](RequestOutput&& o) {
-          for (const SeqDelta& d : o.seqs)
-            ids[k][id][d.index].insert(ids[k][id][d.index].end(), d.token_ids.begin(),
-                                       d.token_ids.end());
-        }));
+  // Block sizes the engine may be given (--block-size), over scattered block tables; prompt A
+  // alone (contiguous, then scattered blocks) and batched after prompt B.
+  for (int64_t bs : {4, 8, 16})
+    for (int scene = 0; scene < 3; ++scene) {
+      SCOPED_TRACE("block size " + std::to_string(bs) + ", " +
+                   (scene == 0 ? "A alone" : scene == 1 ? "A alone, scattered" : "B and A"));
+      model::KvCache kv = m->allocate_kv_cache(10, bs);
+      const std::vector<int32_t> table_a =
+          scene == 0 ? std::vector<int32_t>{0, 1, 2, 3, 4, 5} : std::vector<int32_t>{0, 8, 2, 6, 3, 5};
+      model::Batch batch;
+      if (scene == 2) {
+        batch.tokens = b;
+        batch.seqs = {seq(0, 11, {9, 1, 4}, true)};
       }
-      while (!eng.idle()) eng.step();
+      batch.tokens.insert(batch.tokens.end(), a.begin(), a.end());
+      batch.seqs.push_back(seq(0, 16, {table_a.begin(), table_a.begin() + 4}, true));
+      Tensor logits = m->forward(batch, kv);
+      ASSERT_EQ(logits.device(), Device::kCpu);
+      const int64_t row_a = scene == 2 ? 11 : 0;
+      if (scene == 2) {
+        EXPECT_TRUE(logits_match(logits.slice_rows(0, 11), lb, 0, tol, "cuda batch: prompt B"));
+      }
+      EXPECT_TRUE(logits_match(logits.slice_rows(row_a, row_a + 16), la, 0, tol, "cuda: prompt A"));
+      std::vector<int32_t> got;
+      const int64_t V = logits.dim(1);
+      Tensor last = logits.slice_rows(row_a + 15, row_a + 16);
+      for (int step = 0; step < 8; ++step) {
+        const float* l = last.data_as<float>();
+        got.push_back(int32_t(std::max_element(l, l + V) - l));
+        last = m->forward({.tokens = {got.back()}, .seqs = {seq(16 + step, 1, table_a, false)}}, kv);
+      }
+      EXPECT_EQ(got, ids_of(ref.get("greedy_a")));
     }
-    if (kv == DType::kF32) {
-      EXPECT_EQ(ids[0]["0"][0], greedy_a);
-      EXPECT_EQ(ids[1]["0"][0], greedy_a);
-    }
-    EXPECT_EQ(ids[0]["3"].size(), 3u);
-    for (auto& [id, seqs] : ids[0])
-      for (auto& [idx, t] : seqs)
-        EXPECT_EQ(ids[1][id][idx], t) << dtype_name(kv) << " cache, request " << id << " sample "
-                                      << idx;
-  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, LlamaGoldenCuda, ::testing::ValuesIn(kCases),

@@ -1,0 +1,24 @@
+# Session 9 device runs (H100), the tree of commit add8823 (async engine steps) plus the test edits named below.
+# Binaries: BENCHES="gpu_golden gpu_kernels" tools/gpu_pack.sh build-f (packs test_ops, test_golden, test_engine), carried as
+# .gpu_assets/b.txz, unpacked with `tar xJf .gpu_assets/b.txz -C .gpu_assets`, B=.gpu_assets/b.
+# r1: engine / golden tests on the GPU (first version of the engine test: its prompts overran max_model_len 96), golden
+#   (unchanged: dense 3.9e-7..1.5e-5, W8A8 2.5-3.8e-2, greedy = cpu = hf), 1B decode 1132.2 tok/s async:
+tools/gpu_run_all.sh e3o
+# r2: test_golden *Cuda* under QINFER_CUDA_GRAPHS=0 / _FUSED_DECODE=0 / _ATTN_TC=0 / _PDL=0 / _GENERIC=1 (the pre-existing
+#   PromptLogitsBatchAndGreedy failure: every CudaRunner variant fails, GENERIC passes), then the 1B A/B
+#   (-> gpu_1b_latency_async_{on,off}_h100_s9.json; the same 16 first tokens both ways):
+for A in on off on off; do $B/apps/qinfer bench --model /tmp/llama1b_fp8 --prompt-len 128 --decode-len 256 --async-scheduling $A --out $OUT/bench_1b_async_$A.json; done
+#   1128.8 (on) 1111.4 (off) 1129.1 (on) 1093.5 (off) tok/s
+# r3: engine GPU test (F32 and BF16 caches, async vs synchronous: 4/4 pass), golden, 8B latency and offline, async on (auto) then
+#   off (-> gpu_test_engine_h100_s9r3.log, gpu_golden_h100_s9r3.log, gpu_8b_*_s9.json):
+NPROMPTS=512 KV_DTYPES=fp8 tools/gpu_run_all.sh e357
+$B/apps/qinfer bench --model /tmp/llama8b_fp8 --prompt-len 128 --decode-len 128 --async-scheduling off
+$B/apps/qinfer bench --model /tmp/llama8b_fp8 --prompt-len 128 --decode-len 128
+$B/apps/qinfer bench --model /tmp/llama8b_fp8 --mode throughput --num-prompts 512 --input-len 1000 --output-len 1000 --max-concurrency 256 --kv-cache-dtype fp8 --async-scheduling off
+#   8B batch 1: 283.2 / 281.9 tok/s async, 281.6 off (same tokens); prefill 2048: 39.03 ms;
+#   offline 512 x 1000/1000, C 256, FP8 KV: 11,816 output tok/s async (ITL 19.75 ms), 11,350 off (ITL 20.61 ms)
+# r4, r5: test_golden LlamaGoldenCuda.PromptLogitsBatchAndGreedy with an F32 cache over block sizes 4 / 8 / 16 and three
+#   scenes (prompt A alone on blocks 0..5, alone on scattered blocks 0 8 2 6 3 5, batched after prompt B): prefill logits
+#   match transformers everywhere; greedy decode diverges from token 2 on in "scattered" at block sizes 4 and 8 and in
+#   "batched" at 4, 8 and 16; it matches with QINFER_CUDA_GENERIC=1 (r2). Not fixed this session.
+timeout 60 $B/tests/test_golden --gtest_filter='*Cuda*Prompt*tied*'
