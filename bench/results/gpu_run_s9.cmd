@@ -20,5 +20,12 @@ $B/apps/qinfer bench --model /tmp/llama8b_fp8 --mode throughput --num-prompts 51
 # r4, r5: test_golden LlamaGoldenCuda.PromptLogitsBatchAndGreedy with an F32 cache over block sizes 4 / 8 / 16 and three
 #   scenes (prompt A alone on blocks 0..5, alone on scattered blocks 0 8 2 6 3 5, batched after prompt B): prefill logits
 #   match transformers everywhere; greedy decode diverges from token 2 on in "scattered" at block sizes 4 and 8 and in
-#   "batched" at 4, 8 and 16; it matches with QINFER_CUDA_GENERIC=1 (r2). Not fixed this session.
+#   "batched" at 4, 8 and 16; it matches with QINFER_CUDA_GENERIC=1 (r2).
 timeout 60 $B/tests/test_golden --gtest_filter='*Cuda*Prompt*tied*'
+# r5b: a diagnostic test (not kept) comparing the GPU's F32 cache with the CPU model's after a scattered prefill: the
+#   prefill's positions 8-15 were missing from block 8 (fill_meta's rows list over the block tables).
+# r6: the fix: PromptLogitsBatchAndGreedy passes on all four fixtures, golden unchanged (-> gpu_golden_h100_s9r6.log):
+tools/gpu_run_all.sh e3
+# r7: with LlamaGoldenCuda.PrefillWritesItsOwnBlocks and the engine test (restored: 02cd7e1 had dropped it by mistake):
+#   12/12 LlamaGoldenCuda, 3/3 CudaSampling (-> gpu_test_engine_h100_s9r7.log):
+tools/gpu_run_all.sh e

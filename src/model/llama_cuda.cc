@@ -245,6 +245,11 @@ struct CudaRunner::Impl {
       std::fill(tb + nb, tb + m.width, 0);
     }
     out[m.q_start + m.n_seq] = int32_t(t);
+    // Only a layout with a rows list has room for it (every row wanted: n_rows == 0); copying
+    // it anyway once overwrote the block tables that follow with 0, 1, 2, ... (K/V of a
+    // prefill with logits_all went to the wrong blocks: LlamaGoldenCuda.PromptLogitsBatchAndGreedy).
+    QINFER_CHECK(int64_t(rows.size()) == m.n_rows, "forward: ", rows.size(),
+                 " logits rows for a layout of ", m.n_rows);
     std::copy(rows.begin(), rows.end(), out + m.rows);
     if (m.n_dec > 0) {
       for (int64_t i = m.n_dec; i < m.n_tok; ++i)
@@ -308,7 +313,7 @@ struct CudaRunner::Impl {
     if (n_dec == n_seq) n_dec = 0;
     const MetaLayout m(n_tok, n_seq, max_blocks, all_rows ? 0 : n_rows, n_dec);
     ensure(eager, n_tok, std::max<int64_t>(n_rows, 1));
-    const int32_t* dev = upload_eager(batch, m, rows);
+    const int32_t* dev = upload_eager(batch, m, all_rows ? std::vector<int32_t>{} : rows);
     AttnPlan plan;
     plan.all = attn_batch(dev, m, max_len, max_q);
     plan.prefill = max_q > 1;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdlib>
 #include <map>
@@ -249,8 +250,123 @@ TEST_P(LlamaGoldenCuda, PromptLogitsBatchAndGreedy) {
     }
 }
 
+// The engine on the GPU with async scheduling (step N+1 queued before step N's tokens are on
+// the host, its input tokens read from the sampler's output on the device) and without: the
+// same tokens for greedy, seeded and forked requests, with the F32 and the BF16 cache (the
+// latter's decode attention on tensor cores where the head shape allows), and with the F32
+// cache transformers' greedy ids for prompt A. Every request ends by length, so both runs
+// schedule the same batches.
+TEST_P(LlamaGoldenCuda, EngineAsyncStepsMatchSynchronous) {
+  if (!ops::cuda::available()) GTEST_SKIP() << "no CUDA device";
+  const std::string dir = case_dir(GetParam().name);
+  io::Checkpoint ck = io::open_checkpoint(dir);
+  io::SafetensorsFile ref(dir + "/reference.safetensors");
+  const std::vector<int32_t> a = ids_of(ref.get("prompt_a"));
+  const std::vector<int32_t> greedy_a = ids_of(ref.get("greedy_a"));
+  std::shared_ptr<const tokenizer::Tokenizer> tok = tokenizer::Tokenizer::from_dir(
+      dir_from_env("QINFER_SHARED_DIR", QINFER_SHARED_DIR) + "/models/llama3.1-tokenizer");
+  for (DType kv : {DType::kF32, DType::kBF16}) {
+    std::shared_ptr<model::LlamaModel> m =
+        model::LlamaModel::load(ck, {.device = Device::kCuda, .kv_cache_dtype = kv});
+    const int64_t V = m->config().vocab_size;
+    std::map<std::string, std::map<int, std::vector<int32_t>>> ids[2];
+    for (int k = 0; k < 2; ++k) {
+      const engine::AsyncSteps mode = k == 0 ? engine::AsyncSteps::kOff : engine::AsyncSteps::kOn;
+      engine::Engine eng(m, tok,
+                         {.max_model_len = 128, .max_num_seqs = 8, .max_num_batched_tokens = 64,
+                          .async_steps = mode});
+      for (int i = 0; i < 7; ++i) {
+        Request r{.id = std::to_string(i), .prompt = a, .max_tokens = int64_t(greedy_a.size())};
+        if (i > 0) {
+          r.prompt.clear();
+          for (int j = 0; j < 5 + 9 * i; ++j)
+            r.prompt.push_back(int32_t((i * 7919 + j * 104729) % V));
+          r.max_tokens = 10 + 6 * i;
+        }
+        r.sampling.temperature = i % 2 == 0 ? 0.0f : 0.8f;
+        r.sampling.seed = uint64_t(i);
+        r.n = i == 3 ? 3 : 1;
+        r.ignore_eos = true;
+        eng.validate(r);
+        const std::string id = r.id;
+        ASSERT_TRUE(eng.submit(std::move(r), [&ids, k, id](RequestOutput&& o) {
+          for (const SeqDelta& d : o.seqs)
+            ids[k][id][d.index].insert(ids[k][id][d.index].end(), d.token_ids.begin(),
+                                       d.token_ids.end());
+        }));
+      }
+      while (!eng.idle()) eng.step();
+    }
+    if (kv == DType::kF32) {
+      EXPECT_EQ(ids[0]["0"][0], greedy_a);
+      EXPECT_EQ(ids[1]["0"][0], greedy_a);
+    }
+    EXPECT_EQ(ids[0]["3"].size(), 3u);
+    for (auto& [id, seqs] : ids[0])
+      for (auto& [idx, t] : seqs)
+        EXPECT_EQ(ids[1][id][idx], t) << dtype_name(kv) << " cache, request " << id << " sample "
+                                      << idx;
+  }
+}
+
+// The K/V a prefill writes land in the sequence's own blocks: after prompt B and prompt A
+// prefilled together with every logits row wanted (prompt logprobs) on scattered blocks, and
+// after one decode step, every written slot of the GPU's F32 cache equals the CPU model's
+// (session 9: the runner's metadata once put the rows list over the block tables, sending such
+// a prefill's K/V to blocks 0, 1, 2, ...).
+TEST_P(LlamaGoldenCuda, PrefillWritesItsOwnBlocks) {
+  if (!ops::cuda::available()) GTEST_SKIP() << "no CUDA device";
+  const std::string dir = case_dir(GetParam().name);
+  io::Checkpoint ck = io::open_checkpoint(dir);
+  io::SafetensorsFile ref(dir + "/reference.safetensors");
+  const std::vector<int32_t> a = ids_of(ref.get("prompt_a")), b = ids_of(ref.get("prompt_b"));
+  auto gpu = model::LlamaModel::load(ck, {.device = Device::kCuda, .kv_cache_dtype = DType::kF32});
+  auto cpu = model::LlamaModel::load(ck);
+  const int64_t bs = 8;
+  model::KvCache kg = gpu->allocate_kv_cache(10, bs), kc = cpu->allocate_kv_cache(10, bs);
+  const std::vector<int32_t> table_b = {9, 4}, table_a = {7, 1, 5};
+  // Slots holding data: (block, first slot, slots).
+  std::vector<std::array<int64_t, 3>> written = {{9, 0, 8}, {4, 0, 3}, {7, 0, 8}, {1, 0, 8}};
+  auto compare = [&](const char* when) {
+    const Tensor hk = kg.k.to(Device::kCpu), hv = kg.v.to(Device::kCpu);
+    const int64_t per = kc.k.numel() / (kc.n_layer * kc.n_block * bs);  // floats per slot
+    for (int64_t l = 0; l < kc.n_layer; ++l)
+      for (const auto& [blk, s0, n] : written)
+        for (int64_t s = s0; s < s0 + n; ++s) {
+          const int64_t off = ((l * kc.n_block + blk) * bs + s) * per;
+          float dk = 0.0f, dv = 0.0f;
+          for (int64_t i = 0; i < per; ++i) {
+            dk = std::max(dk, std::fabs(hk.data_as<float>()[off + i] - kc.k.data_as<float>()[off + i]));
+            dv = std::max(dv, std::fabs(hv.data_as<float>()[off + i] - kc.v.data_as<float>()[off + i]));
+          }
+          EXPECT_TRUE(dk <= 1e-3f && dv <= 1e-3f) << when << ": layer " << l << ", block " << blk
+                                                  << ", slot " << s << ": |dk| " << dk
+                                                  << ", |dv| " << dv;
+        }
+  };
+  model::Batch pre;
+  pre.tokens = b;
+  pre.tokens.insert(pre.tokens.end(), a.begin(), a.end());
+  pre.seqs = {seq(0, 11, table_b, true), seq(0, 16, {table_a[0], table_a[1]}, true)};
+  const Tensor lg = gpu->forward(pre, kg), lc = cpu->forward(pre, kc);
+  compare("after the prefill");
+  const float* l = lc.data_as<float>() + 26 * lc.dim(1);
+  const int32_t next = int32_t(std::max_element(l, l + lc.dim(1)) - l);
+  const model::Batch dec{.tokens = {next}, .seqs = {seq(16, 1, table_a, false)}};
+  const Tensor dg = gpu->forward(dec, kg), dc = cpu->forward(dec, kc);
+  written.push_back({5, 0, 1});
+  compare("after a decode step");
+  float scale = 0.0f, worst = 0.0f;
+  for (int64_t i = 0; i < dc.numel(); ++i) {
+    scale = std::max(scale, std::fabs(dc.data_as<float>()[i]));
+    worst = std::max(worst, std::fabs(dg.data_as<float>()[i] - dc.data_as<float>()[i]));
+  }
+  EXPECT_LE(worst, 1e-3f * scale) << "decode logits, GPU against CPU";
+}
+
 INSTANTIATE_TEST_SUITE_P(Cases, LlamaGoldenCuda, ::testing::ValuesIn(kCases),
                          [](const auto& info) { return info.param.name; });
 
 }  // namespace
 }  // namespace qinfer
+
