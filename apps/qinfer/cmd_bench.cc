@@ -305,7 +305,8 @@ int run_bench(Args& args) {
                        .kv_cache_gib = args.get_double("kv-cache-gib", 0.0),
                        .tokenizer_dir = args.get_or("tokenizer", ""),
                        .sample_on = engine::SampleOn::kAuto,
-                       .async_steps = parse_async_scheduling(args.get_or("async-scheduling", "auto"))};
+                       .async_steps =
+                           parse_async_scheduling(args.get_or("async-scheduling", "auto"))};
   const std::string sample_on = args.get_or("sample-on", "auto");
   QINFER_CHECK(sample_on == "auto" || sample_on == "host" || sample_on == "device",
                "--sample-on must be auto, host or device, got ", sample_on);

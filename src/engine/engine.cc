@@ -228,7 +228,8 @@ bool Engine::step_body(double* forward_s, int64_t* n_decode) {
   // step, unless this step's sampling reads the tokens they bring (penalties; the host
   // sampler).
   bool needs_history = !device;
-  for (const SampleJob& j : jobs) needs_history = needs_history || has_penalties(j.sc->sampler->params());
+  for (const SampleJob& j : jobs)
+    needs_history = needs_history || has_penalties(j.sc->sampler->params());
   if (inflight_ && needs_history) {
     land_inflight();
     // A sequence that just stopped has nothing more to sample.

@@ -246,8 +246,8 @@ struct CudaRunner::Impl {
     }
     out[m.q_start + m.n_seq] = int32_t(t);
     // Only a layout with a rows list has room for it (every row wanted: n_rows == 0); copying
-    // it anyway once overwrote the block tables that follow with 0, 1, 2, ... (K/V of a
-    // prefill with logits_all went to the wrong blocks: LlamaGoldenCuda.PromptLogitsBatchAndGreedy).
+    // it anyway once overwrote the block tables that follow with 0, 1, 2, ... (the K/V of a
+    // prefill with logits_all went to the wrong blocks: LlamaGoldenCuda.PrefillWritesItsOwnBlocks).
     QINFER_CHECK(int64_t(rows.size()) == m.n_rows, "forward: ", rows.size(),
                  " logits rows for a layout of ", m.n_rows);
     std::copy(rows.begin(), rows.end(), out + m.rows);

@@ -223,7 +223,8 @@ TEST_P(LlamaGoldenCuda, PromptLogitsBatchAndGreedy) {
                    (scene == 0 ? "A alone" : scene == 1 ? "A alone, scattered" : "B and A"));
       model::KvCache kv = m->allocate_kv_cache(10, bs);
       const std::vector<int32_t> table_a =
-          scene == 0 ? std::vector<int32_t>{0, 1, 2, 3, 4, 5} : std::vector<int32_t>{0, 8, 2, 6, 3, 5};
+          scene == 0 ? std::vector<int32_t>{0, 1, 2, 3, 4, 5}
+                     : std::vector<int32_t>{0, 8, 2, 6, 3, 5};
       model::Batch batch;
       if (scene == 2) {
         batch.tokens = b;
@@ -244,7 +245,8 @@ TEST_P(LlamaGoldenCuda, PromptLogitsBatchAndGreedy) {
       for (int step = 0; step < 8; ++step) {
         const float* l = last.data_as<float>();
         got.push_back(int32_t(std::max_element(l, l + V) - l));
-        last = m->forward({.tokens = {got.back()}, .seqs = {seq(16 + step, 1, table_a, false)}}, kv);
+        last = m->forward(
+            {.tokens = {got.back()}, .seqs = {seq(16 + step, 1, table_a, false)}}, kv);
       }
       EXPECT_EQ(got, ids_of(ref.get("greedy_a")));
     }
@@ -334,10 +336,12 @@ TEST_P(LlamaGoldenCuda, PrefillWritesItsOwnBlocks) {
       for (const auto& [blk, s0, n] : written)
         for (int64_t s = s0; s < s0 + n; ++s) {
           const int64_t off = ((l * kc.n_block + blk) * bs + s) * per;
+          const float *gk = hk.data_as<float>() + off, *gv = hv.data_as<float>() + off;
+          const float *ck = kc.k.data_as<float>() + off, *cv = kc.v.data_as<float>() + off;
           float dk = 0.0f, dv = 0.0f;
           for (int64_t i = 0; i < per; ++i) {
-            dk = std::max(dk, std::fabs(hk.data_as<float>()[off + i] - kc.k.data_as<float>()[off + i]));
-            dv = std::max(dv, std::fabs(hv.data_as<float>()[off + i] - kc.v.data_as<float>()[off + i]));
+            dk = std::max(dk, std::fabs(gk[i] - ck[i]));
+            dv = std::max(dv, std::fabs(gv[i] - cv[i]));
           }
           EXPECT_TRUE(dk <= 1e-3f && dv <= 1e-3f) << when << ": layer " << l << ", block " << blk
                                                   << ", slot " << s << ": |dk| " << dk

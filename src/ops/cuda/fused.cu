@@ -931,7 +931,10 @@ struct UploadRing::Impl {
   int cur = 1;
   ~Impl() {
     for (Buf& b : bufs) {
-      if (b.copied != nullptr) (void)cudaEventSynchronize(b.copied), (void)cudaEventDestroy(b.copied);
+      if (b.copied != nullptr) {
+        (void)cudaEventSynchronize(b.copied);
+        (void)cudaEventDestroy(b.copied);
+      }
       pinned_free(b.host);
     }
   }

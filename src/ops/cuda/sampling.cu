@@ -430,7 +430,8 @@ int32_t* fed_tokens() {
 // Makes the slot's host buffers hold `in` bytes and `rows` results; waits for the slot's
 // previous call first (its buffers are about to be rewritten).
 void prepare_slot(Slot& sl, size_t in, size_t rows) {
-  if (sl.done == nullptr) QINFER_CUDA_CHECK(cudaEventCreateWithFlags(&sl.done, cudaEventDisableTiming));
+  if (sl.done == nullptr)
+    QINFER_CUDA_CHECK(cudaEventCreateWithFlags(&sl.done, cudaEventDisableTiming));
   QINFER_CUDA_CHECK(cudaEventSynchronize(sl.done));
   if (in > sl.in_bytes) {
     pinned_free(sl.in);
