@@ -29,3 +29,7 @@ tools/gpu_run_all.sh e3
 # r7: with LlamaGoldenCuda.PrefillWritesItsOwnBlocks and the engine test (restored: 02cd7e1 had dropped it by mistake):
 #   12/12 LlamaGoldenCuda, 3/3 CudaSampling (-> gpu_test_engine_h100_s9r7.log):
 tools/gpu_run_all.sh e
+# r8: branch exp/tc-rope (db02422): attention tests incl. CudaAttentionTc.FusedRopeMatchesRopeKvWriteBitForBit (16/16 pass),
+#   golden F32 / BF16 / FP8 caches (the tiny fixtures' values as in session 7), 8B and 1B latency, A/B of the fused RoPE
+#   (-> gpu_tc_rope_ab_h100_s9r8.log): 1B 1124.5 / 1123.9 fused vs 1142.7 / 1141.2 separate; 8B 274.5 / 274.4 vs 274.8 / 274.7
+TEST_FILTER='CudaAttentionTc.*:CudaAttention.*' TEST_TIMEOUT=200 F_VARIANTS='QINFER_CUDA_ATTN_TC_ROPE=1;QINFER_CUDA_ATTN_TC_ROPE=0;QINFER_CUDA_ATTN_TC_ROPE=1;QINFER_CUDA_ATTN_TC_ROPE=0' tools/gpu_run_all.sh 13b5of
