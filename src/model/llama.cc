@@ -2,6 +2,7 @@
 // device: activations are Tensors allocated with Tensor::empty on the model's device.
 #include "model/llama.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <regex>
@@ -230,14 +231,16 @@ Tensor Llama::run(const Batch& batch, KvCache& kv, Tensor* logits_buffer) {
   if (n_tok == 0) return Tensor::empty(DType::kF32, {0, c_.vocab_size});  // nothing to run
   std::vector<int32_t> tokens = batch.tokens;
   if (!batch.token_from.empty() && device_ != Device::kCpu) {
-    // The generic CUDA path reads its inputs on the host: fetch the fed tokens.
+    // The generic CUDA path reads its inputs on the host: fetch the fed tokens (one copy).
     QINFER_CHECK(batch.token_from.size() == tokens.size() && batch.fed != nullptr,
                  "forward: token_from has ", batch.token_from.size(), " entries for ", n_tok,
                  " tokens");
+    const int32_t n_fed =
+        *std::max_element(batch.token_from.begin(), batch.token_from.end()) + 1;
+    std::vector<int32_t> fed(size_t(std::max(n_fed, 0)));
+    copy_bytes(fed.data(), Device::kCpu, batch.fed, device_, fed.size() * sizeof(int32_t));
     for (size_t i = 0; i < tokens.size(); ++i)
-      if (batch.token_from[i] >= 0)
-        copy_bytes(&tokens[i], Device::kCpu, batch.fed + batch.token_from[i], device_,
-                   sizeof(int32_t));
+      if (batch.token_from[i] >= 0) tokens[i] = fed[size_t(batch.token_from[i])];
   } else {
     tokens = input_tokens(batch);
   }

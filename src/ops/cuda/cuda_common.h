@@ -77,6 +77,28 @@ class ScratchBuffer {
   std::vector<std::pair<void*, size_t>> retired_;
 };
 
+// Page-locked host memory for asynchronous copies, rewritten only once the copy that last used
+// it has run: reuse() waits for the event record() placed after that copy (not for the whole
+// stream), then grows the buffer where needed (geometrically; contents dropped). The staging of
+// UploadRing (fused_ops.h) and of the GPU sampler.
+class PinnedStaging {
+ public:
+  PinnedStaging() = default;
+  PinnedStaging(const PinnedStaging&) = delete;
+  PinnedStaging& operator=(const PinnedStaging&) = delete;
+  ~PinnedStaging();
+  void* reuse(size_t bytes);
+  void record(cudaStream_t s);  // after the copy that reads or fills data()
+  void wait();                  // until the last record() has run
+  void* data() const { return host_; }
+  size_t size() const { return bytes_; }
+
+ private:
+  void* host_ = nullptr;
+  size_t bytes_ = 0;
+  cudaEvent_t used_ = nullptr;
+};
+
 // Checks that a tensor lives on the CUDA device, naming the op and argument if not.
 void check_cuda_tensor(const Tensor& t, const char* op, const char* arg);
 

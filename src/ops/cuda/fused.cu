@@ -921,49 +921,52 @@ void pinned_free(void* p) {
   if (p != nullptr) (void)cudaFreeHost(p);
 }
 
-struct UploadRing::Impl {
-  struct Buf {
-    void* host = nullptr;
-    size_t bytes = 0;
-    cudaEvent_t copied = nullptr;
-  };
-  Buf bufs[2];
-  int cur = 1;
-  ~Impl() {
-    for (Buf& b : bufs) {
-      if (b.copied != nullptr) {
-        (void)cudaEventSynchronize(b.copied);
-        (void)cudaEventDestroy(b.copied);
-      }
-      pinned_free(b.host);
-    }
+PinnedStaging::~PinnedStaging() {
+  if (used_ != nullptr) {
+    (void)cudaEventSynchronize(used_);
+    (void)cudaEventDestroy(used_);
   }
+  pinned_free(host_);
+}
+
+void PinnedStaging::wait() {
+  if (used_ != nullptr) QINFER_CUDA_CHECK(cudaEventSynchronize(used_));
+}
+
+void* PinnedStaging::reuse(size_t bytes) {
+  wait();
+  if (bytes > bytes_) {
+    pinned_free(host_);
+    bytes_ = std::max(bytes, 2 * bytes_);
+    host_ = pinned_alloc(bytes_);
+  }
+  return host_;
+}
+
+void PinnedStaging::record(cudaStream_t s) {
+  if (used_ == nullptr) QINFER_CUDA_CHECK(cudaEventCreateWithFlags(&used_, cudaEventDisableTiming));
+  QINFER_CUDA_CHECK(cudaEventRecord(used_, s));
+}
+
+struct UploadRing::Impl {
+  PinnedStaging bufs[2];
+  int cur = 1;
 };
 
 UploadRing::UploadRing() : impl_(std::make_unique<Impl>()) {}
 UploadRing::~UploadRing() = default;
 
 void* UploadRing::acquire(size_t bytes) {
-  Impl& m = *impl_;
-  m.cur = 1 - m.cur;
-  Impl::Buf& b = m.bufs[m.cur];
-  if (b.copied == nullptr)
-    QINFER_CUDA_CHECK(cudaEventCreateWithFlags(&b.copied, cudaEventDisableTiming));
-  QINFER_CUDA_CHECK(cudaEventSynchronize(b.copied));
-  if (bytes > b.bytes) {
-    pinned_free(b.host);
-    b.bytes = std::max(bytes, 2 * b.bytes);
-    b.host = pinned_alloc(b.bytes);
-  }
-  return b.host;
+  impl_->cur = 1 - impl_->cur;
+  return impl_->bufs[impl_->cur].reuse(bytes);
 }
 
 void UploadRing::upload(void* dst, size_t bytes) {
-  Impl::Buf& b = impl_->bufs[impl_->cur];
-  QINFER_CHECK(bytes <= b.bytes, "UploadRing: upload of ", bytes, " bytes from a buffer of ",
-               b.bytes);
-  copy_to_device_async(dst, b.host, bytes);
-  QINFER_CUDA_CHECK(cudaEventRecord(b.copied, stream()));
+  PinnedStaging& b = impl_->bufs[impl_->cur];
+  QINFER_CHECK(bytes <= b.size(), "UploadRing: upload of ", bytes, " bytes from a buffer of ",
+               b.size());
+  copy_to_device_async(dst, b.data(), bytes);
+  b.record(stream());
 }
 
 struct Graph::Impl {

@@ -13,7 +13,6 @@
 #include <cstring>
 
 #include "ops/cuda/cuda_common.h"
-#include "ops/cuda/fused_ops.h"
 #include "ops/cuda/sampling_cuda.h"
 
 namespace qinfer::ops::cuda {
@@ -408,16 +407,12 @@ ScratchBuffer g_args;     // rows | penalties | bans | outputs (device)
 ScratchBuffer g_scratch;  // (rows needing processing, vocab) F32
 
 // Page-locked staging of one outstanding call: its packed arguments on the way up and its
-// SampleOuts on the way down; `done` follows the download.
+// SampleOuts on the way down.
 struct Slot {
-  uint8_t* in = nullptr;
-  size_t in_bytes = 0;
-  SampleOut* out = nullptr;
-  size_t out_rows = 0;
-  cudaEvent_t done = nullptr;
+  PinnedStaging in, out;
   uint64_t id = 0;  // the ticket whose results `out` holds (or will)
 };
-Slot g_slots[2];
+Slot* const g_slots = new Slot[2];  // never destroyed: no CUDA calls after main returns
 uint64_t g_next_id = 1;
 int32_t* g_fed = nullptr;  // (kMaxFedRows) I32
 
@@ -425,24 +420,6 @@ int32_t* fed_tokens() {
   if (g_fed == nullptr)
     g_fed = static_cast<int32_t*>(device_alloc(size_t(kMaxFedRows) * sizeof(int32_t)));
   return g_fed;
-}
-
-// Makes the slot's host buffers hold `in` bytes and `rows` results; waits for the slot's
-// previous call first (its buffers are about to be rewritten).
-void prepare_slot(Slot& sl, size_t in, size_t rows) {
-  if (sl.done == nullptr)
-    QINFER_CUDA_CHECK(cudaEventCreateWithFlags(&sl.done, cudaEventDisableTiming));
-  QINFER_CUDA_CHECK(cudaEventSynchronize(sl.done));
-  if (in > sl.in_bytes) {
-    pinned_free(sl.in);
-    sl.in_bytes = std::max(in, 2 * sl.in_bytes);
-    sl.in = static_cast<uint8_t*>(pinned_alloc(sl.in_bytes));
-  }
-  if (rows > sl.out_rows) {
-    pinned_free(sl.out);
-    sl.out_rows = std::max(rows, 2 * sl.out_rows);
-    sl.out = static_cast<SampleOut*>(pinned_alloc(sl.out_rows * sizeof(SampleOut)));
-  }
 }
 
 }  // namespace
@@ -494,16 +471,18 @@ SampleTicket sample_rows_async(Tensor& logits, const SampleBatch& batch) {
   const uint64_t id = g_next_id++;
   const int k = int(id % 2);
   Slot& sl = g_slots[k];
-  prepare_slot(sl, o_out, size_t(n));
+  auto* in = static_cast<uint8_t*>(sl.in.reuse(o_out));
+  auto* host_out = static_cast<SampleOut*>(sl.out.reuse(size_t(n) * sizeof(SampleOut)));
   sl.id = id;
-  std::memcpy(sl.in + o_rows, descs.data(), descs.size() * sizeof(RowDesc));
+  std::memcpy(in + o_rows, descs.data(), descs.size() * sizeof(RowDesc));
   if (!batch.penalties.empty())
-    std::memcpy(sl.in + o_pen, batch.penalties.data(),
+    std::memcpy(in + o_pen, batch.penalties.data(),
                 batch.penalties.size() * sizeof(SamplePenalty));
-  if (!bans.empty()) std::memcpy(sl.in + o_ban, bans.data(), bans.size() * sizeof(int64_t));
+  if (!bans.empty()) std::memcpy(in + o_ban, bans.data(), bans.size() * sizeof(int64_t));
   auto* args = static_cast<uint8_t*>(g_args.get(bytes));
   cudaStream_t s = stream();
-  QINFER_CUDA_CHECK(cudaMemcpyAsync(args, sl.in, o_out, cudaMemcpyHostToDevice, s));
+  QINFER_CUDA_CHECK(cudaMemcpyAsync(args, in, o_out, cudaMemcpyHostToDevice, s));
+  sl.in.record(s);
   float* scratch =
       n_scratch > 0
           ? static_cast<float*>(g_scratch.get(size_t(n_scratch) * size_t(V) * sizeof(float)))
@@ -520,8 +499,8 @@ SampleTicket sample_rows_async(Tensor& logits, const SampleBatch& batch) {
       reinterpret_cast<const SamplePenalty*>(args + o_pen), scratch, outs, fed_tokens());
   QINFER_CUDA_CHECK_LAUNCH();
   QINFER_CUDA_CHECK(
-      cudaMemcpyAsync(sl.out, outs, size_t(n) * sizeof(SampleOut), cudaMemcpyDeviceToHost, s));
-  QINFER_CUDA_CHECK(cudaEventRecord(sl.done, s));
+      cudaMemcpyAsync(host_out, outs, size_t(n) * sizeof(SampleOut), cudaMemcpyDeviceToHost, s));
+  sl.out.record(s);
   return {.id = id, .slot = k, .n = n};
 }
 
@@ -530,8 +509,9 @@ std::vector<SampleOut> sample_rows_wait(const SampleTicket& t) {
   QINFER_CHECK(t.slot >= 0 && t.slot < 2 && g_slots[t.slot].id == t.id,
                "sample_rows_wait: ticket ", t.id, " was overwritten by a later call");
   Slot& sl = g_slots[t.slot];
-  QINFER_CUDA_CHECK(cudaEventSynchronize(sl.done));
-  return std::vector<SampleOut>(sl.out, sl.out + t.n);
+  sl.out.wait();
+  const auto* host_out = static_cast<const SampleOut*>(sl.out.data());
+  return std::vector<SampleOut>(host_out, host_out + t.n);
 }
 
 std::vector<SampleOut> sample_rows(Tensor& logits, const SampleBatch& batch) {
