@@ -104,7 +104,9 @@ Json run_latency(model::LlamaModel& m, const BenchOptions& o, const Ceilings& ce
                     .logits_all = false};
   for (int32_t i = 0; i < n_block; ++i) s.block_table.push_back(i);
   model::Batch b{.tokens = prompt, .seqs = {s}};
-  m.forward(b, kv);  // warm-up: kernel plans, allocator
+  // Warm-up (kernel plans, allocator); it also shows where forward_device leaves the logits:
+  // on the host for a model that runs on the CPU or through QINFER_CUDA_GENERIC=1.
+  const bool on_gpu = m.forward_device(b, kv).device() == Device::kCuda;
   // The prefill is timed 5 times (it rewrites the same cache slots); the median is reported.
   std::vector<double> prefill_runs;
   Tensor logits;
@@ -123,7 +125,6 @@ Json run_latency(model::LlamaModel& m, const BenchOptions& o, const Ceilings& ce
   // scheduling (the default there) step i reads its input token from the sampler's output on
   // the GPU (Batch::token_from) and is queued before step i-1's token reaches the host; the host
   // then waits for that token, so an iteration lasts one GPU step.
-  const bool on_gpu = m.device() == Device::kCuda;
   const bool async = on_gpu && o.async_steps != engine::AsyncSteps::kOff;
   ops::cuda::SampleBatch greedy;
   greedy.rows.push_back(ops::cuda::SampleRow{.temperature = 0.0f});
