@@ -33,3 +33,11 @@ tools/gpu_run_all.sh e
 #   golden F32 / BF16 / FP8 caches (the tiny fixtures' values as in session 7), 8B and 1B latency, A/B of the fused RoPE
 #   (-> gpu_tc_rope_ab_h100_s9r8.log): 1B 1124.5 / 1123.9 fused vs 1142.7 / 1141.2 separate; 8B 274.5 / 274.4 vs 274.8 / 274.7
 TEST_FILTER='CudaAttentionTc.*:CudaAttention.*' TEST_TIMEOUT=200 F_VARIANTS='QINFER_CUDA_ATTN_TC_ROPE=1;QINFER_CUDA_ATTN_TC_ROPE=0;QINFER_CUDA_ATTN_TC_ROPE=1;QINFER_CUDA_ATTN_TC_ROPE=0' tools/gpu_run_all.sh 13b5of
+# r9: review refactor (PinnedStaging shared by UploadRing and the sampler): 12/12 LlamaGoldenCuda, 3/3 CudaSampling, golden
+#   unchanged, 1B 1125.9 tok/s async / 1112.5 synchronous:
+tools/gpu_run_all.sh e3o
+for A in on off; do $B/apps/qinfer bench --model /tmp/llama1b_fp8 --prompt-len 128 --decode-len 256 --async-scheduling $A; done
+# r10-r11: bench latency with QINFER_CUDA_GENERIC=1 failed in sample_rows ('logits is on cpu', also before this session); after
+#   the fix it samples on the host: generic 626.0 / 605.9 tok/s (on / off, same 16 tokens), runner 1195.1 / 1162.2 (P=32, D=16,
+#   same 16 tokens as each other; the generic path's prefill picks another first token on this random model):
+for A in on off; do QINFER_CUDA_GENERIC=1 $B/apps/qinfer bench --model /tmp/llama1b_fp8 --prompt-len 32 --decode-len 16 --async-scheduling $A; $B/apps/qinfer bench --model /tmp/llama1b_fp8 --prompt-len 32 --decode-len 16 --async-scheduling $A; done
