@@ -135,6 +135,9 @@ struct CudaRunner::Impl {
   bool one_split = env_switch("QINFER_CUDA_ATTN_ONE_SPLIT", 0) == 1;
   // QINFER_CUDA_GEMV_MLP=0: the MLP's producers as kernels even where mlp_from_f32 applies.
   bool mlp_gemvs = env_switch("QINFER_CUDA_GEMV_MLP", 1) != 0;
+  // QINFER_CUDA_LM_HEAD_EXACT=1: the BF16 lm_head keeps F32 inputs (two GEMMs) for every batch,
+  // not only for prompt logprobs.
+  bool lm_head_exact = env_switch("QINFER_CUDA_LM_HEAD_EXACT", 0) == 1;
 
   Buffers eager;  // grows with the largest batch seen
   Tensor meta_dev;
@@ -288,8 +291,9 @@ struct CudaRunner::Impl {
     const int64_t n_seq = int64_t(batch.seqs.size());
     std::vector<int32_t> rows;
     int64_t max_len = 0, max_q = 0, max_blocks = 1, t = 0;
-    bool decode = n_seq > 0;
+    bool decode = n_seq > 0, scoring = false;
     for (const SeqInput& q : batch.seqs) {
+      scoring = scoring || q.logits_all;
       for (int64_t i = 0; i < q.n_new; ++i)
         if (q.logits_all || (q.logits_last && i == q.n_new - 1)) rows.push_back(int32_t(t + i));
       t += q.n_new;
@@ -332,12 +336,15 @@ struct CudaRunner::Impl {
       plan.pre.n_tok = int(n_tok - n_dec);
       plan.pre.n_seq = int(n_seq - n_dec);
     }
-    run_layers(eager, dev, m, plan, kv, all_rows ? n_tok : n_rows, fed_of(batch));
+    run_layers(eager, dev, m, plan, kv, all_rows ? n_tok : n_rows, fed_of(batch), scoring);
     return eager.logits.slice_rows(0, n_rows);
   }
 
+  // scoring: some sequence wants every position's logits (prompt logprobs, echo): the lm_head
+  // keeps its F32 inputs. Otherwise the logits only pick tokens, and at more than 8 rows the
+  // BF16 lm_head takes BF16 inputs, one GEMM instead of two, as vLLM computes it.
   void run_layers(Buffers& b, const int32_t* dev, const MetaLayout& m, const AttnPlan& plan,
-                  KvCache& kv, int64_t n_rows, const int32_t* fed);
+                  KvCache& kv, int64_t n_rows, const int32_t* fed, bool scoring);
 
   Tensor run_graph(const Batch& batch, KvCache& kv, int64_t max_blocks) {
     const int64_t n_seq = int64_t(batch.seqs.size());
@@ -387,10 +394,10 @@ struct CudaRunner::Impl {
     plan.dec_tc = slot->tc;
     if (fresh) {
       // This step runs eagerly (sizing every scratch buffer), then the same work is captured.
-      run_layers(slot->buf, dev, m, plan, kv, B, fed);
+      run_layers(slot->buf, dev, m, plan, kv, B, fed, false);
       cu::synchronize();
       slot->graph.begin();
-      run_layers(slot->buf, dev, m, plan, kv, B, fed);
+      run_layers(slot->buf, dev, m, plan, kv, B, fed, false);
       slot->graph.end();
     } else {
       slot->graph.launch();
@@ -401,7 +408,7 @@ struct CudaRunner::Impl {
 
 void CudaRunner::Impl::run_layers(Buffers& b, const int32_t* dev, const MetaLayout& m,
                                   const AttnPlan& plan, KvCache& kv, int64_t n_rows,
-                                  const int32_t* fed) {
+                                  const int32_t* fed, bool scoring) {
   const int64_t n = m.n_tok;
   const float eps = c.rms_norm_eps;
   float* hid = b.hid.data_as<float>();
@@ -493,7 +500,11 @@ void CudaRunner::Impl::run_layers(Buffers& b, const int32_t* dev, const MetaLayo
   }
   prepare(w.lm_head, n_rows);
   cu::rms_norm_act(src, nullptr, w.final_norm, eps, n_rows, act);
-  cu::linear_act(w.lm_head, act, b.logits.data_as<float>(), false);
+  float* logits = b.logits.data_as<float>();
+  if (!scoring && !lm_head_exact && act.spec.layout == cu::ActLayout::kRowF32 &&
+      cu::linear_bf16_input(w.lm_head, static_cast<const float*>(act.data), n_rows, logits))
+    return;
+  cu::linear_act(w.lm_head, act, logits, false);
 }
 
 CudaRunner::CudaRunner(const io::ModelConfig& c, const LlamaWeights& w)

@@ -52,6 +52,9 @@ void to_act(const float*, int64_t, Act&) { no_cuda("to_act", DType::kF32); }
 bool linear_act_bf16(const LinearWeight& w, const Act&, void*) {
   no_cuda("linear_act_bf16", w.weight.dtype());
 }
+bool linear_bf16_input(const LinearWeight& w, const float*, int64_t, float*) {
+  no_cuda("linear_bf16_input", w.weight.dtype());
+}
 void linear_act(const LinearWeight& w, const Act&, float*, bool) {
   no_cuda("linear_act", w.weight.dtype());
 }

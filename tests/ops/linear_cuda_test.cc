@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cmath>
 #include <tuple>
@@ -610,6 +611,51 @@ TEST(FusedCuda, PrefillProducersAndBf16GateUp) {
   }
   }
   ops::cuda::set_producer_path(0);
+}
+
+// linear_bf16_input (the runner's lm_head when logits only pick tokens): x rounded to BF16 and
+// one GEMM. Against the float64 formula on the rounded x it is as close as the two-GEMM path is
+// to the exact formula (fp32 accumulation only); against F32 x it differs by x's rounding
+// (2^-9 relative per element), which the two-GEMM path does not. Not taken at n <= 8 or for
+// other weight types.
+TEST(LinearCuda, Bf16InputRoundsXAndRunsOneGemm) {
+  QINFER_SKIP_WITHOUT_CUDA();
+  const uint32_t seed = testing::fresh_seed();
+  std::mt19937 rng(seed);
+  for (bool bias : {false, true}) {
+    for (auto [n, n_in, n_out] : std::vector<std::array<int64_t, 3>>{
+             {9, 64, 48}, {32, 512, 1000}, {67, 4096, 160}, {256, 2048, 3000}}) {
+      const std::string name = str_cat("n=", n, " n_in=", n_in, " n_out=", n_out,
+                                       bias ? " +bias" : "", " seed=", seed);
+      const LinearWeight w = make_weight({DType::kBF16, ActQuant::kNone, false, bias}, n_out,
+                                         n_in, rng);
+      Tensor x = testing::random_f32({n, n_in}, rng, -2.0f, 2.0f);
+      Tensor xr = Tensor::empty(DType::kF32, {n, n_in});
+      for (int64_t i = 0; i < x.numel(); ++i)
+        xr.data_as<float>()[i] = bf16_to_f32(f32_to_bf16(x.data_as<float>()[i]));
+      Tensor xd = x.to(Device::kCuda);
+      Tensor y = testing::poisoned_cuda({n, n_out});
+      ASSERT_TRUE(ops::cuda::linear_bf16_input(to_cuda(w), xd.data_as<float>(), n,
+                                               y.data_as<float>()))
+          << name;
+      const testing::Diff d = testing::compare(y, reference(w, xr));
+      EXPECT_TRUE(d.n_nan == 0 && d.rel < 1e-5)
+          << name << " vs formula on BF16 x: " << testing::describe(d, y, reference(w, xr));
+      const testing::Diff de = testing::compare(y, reference(w, x));
+      EXPECT_TRUE(de.n_nan == 0 && de.rel > 1e-5 && de.rel < 1e-2)
+          << name << " vs formula on F32 x (x's rounding expected): " << testing::describe(de, y,
+                                                                                  reference(w, x));
+    }
+  }
+  std::mt19937 r2(seed);
+  Tensor x = testing::random_f32({8, 64}, r2).to(Device::kCuda);
+  Tensor y = testing::poisoned_cuda({8, 48});
+  const LinearWeight bf = to_cuda(make_weight({DType::kBF16, ActQuant::kNone, false, false}, 48, 64, r2));
+  EXPECT_FALSE(ops::cuda::linear_bf16_input(bf, x.data_as<float>(), 8, y.data_as<float>()));
+  const LinearWeight f8 = to_cuda(make_weight({DType::kF8E4M3, ActQuant::kDynamicPerToken, true, false}, 48, 64, r2));
+  Tensor x9 = testing::random_f32({9, 64}, r2).to(Device::kCuda);
+  Tensor y9 = testing::poisoned_cuda({9, 48});
+  EXPECT_FALSE(ops::cuda::linear_bf16_input(f8, x9.data_as<float>(), 9, y9.data_as<float>()));
 }
 
 TEST(LinearCuda, RejectsUnsupportedActivationDtype) {

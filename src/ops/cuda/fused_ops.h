@@ -104,6 +104,14 @@ void set_gemv_prologue(int mode);
 // the step, and BF16 halves what its GEMM writes and silu_mul_act_bf16 reads.
 bool linear_act_bf16(const LinearWeight& w, const Act& x, void* y);
 
+// y (n, n_out) F32 = linear(w, x) for a BF16 weight with x (n, n_in) F32 rows rounded to BF16:
+// one BF16 GEMM where linear_act runs two (x = hi + lo keeps F32 activations ~exact). These
+// are vLLM's lm_head numerics (its hidden states are BF16); the runner's sampled logits at
+// large batches. Returns false, having done nothing, where it does not apply (weight not BF16;
+// n <= 8 rows, where the GEMV reads each weight byte once whatever x is; no cuBLASLt
+// algorithm).
+bool linear_bf16_input(const LinearWeight& w, const float* x, int64_t n, float* y);
+
 // Rows `rows` (n_rows I32 on the device) of src (?, d) F32 -> dst (n_rows, d).
 void gather_rows(const float* src, const int32_t* rows, int64_t n_rows, int64_t d, float* dst);
 // out (n, d) F32 = table[ids] for ids (n) I32 on the device; table F32 / F16 / BF16.

@@ -8,6 +8,7 @@
 #include "core/env.h"
 #include "ops/cuda/cuda_common.h"
 #include "ops/cuda/cuda_ops.h"
+#include "ops/cuda/fused_ops.h"
 #include "ops/cuda/linear_cuda.h"
 #include "ops/cuda/linear_gemm.h"
 
@@ -106,6 +107,31 @@ void linear_fp8(const LinearWeight& w, const Tensor& x, Tensor& y) {
   gemv(g, s);
 }
 
+// y = x wᵀ (+ bias) for a BF16 weight on cuBLASLt, which takes one input type: split, x = hi
+// + lo in BF16 and two GEMMs accumulate in fp32 (F32 activations stay ~exact); otherwise x is
+// rounded to BF16 and one GEMM runs. False, having done nothing, where no algorithm fits.
+bool bf16_gemm(const LinearWeight& w, const Tensor& x, Tensor& y, bool split) {
+  const int64_t n = x.dim(0);
+  const DType wt = w.weight.dtype();
+  const float* bias = w.bias.defined() ? w.bias.data_as<float>() : nullptr;
+  cudaStream_t s = stream();
+  const size_t count = size_t(n * w.n_in);
+  auto* hi = static_cast<uint16_t*>(g_xq.get(count * 4 + 64));
+  uint16_t* lo = split ? hi + (count + 31) / 32 * 32 : nullptr;
+  if (!gemm_lt_supported(wt, n, w.n_in, w.n_out, w.weight.data(), hi, y.data()) ||
+      (split && !gemm_lt_supported(wt, n, w.n_in, w.n_out, w.weight.data(), lo, y.data())))
+    return false;
+  split_f32_to_bf16x2(x.data_as<float>(), n * w.n_in, hi, lo, s);
+  if (gemm_lt(wt, w.weight.data(), hi, y.data_as<float>(), n, w.n_in, w.n_out, nullptr, nullptr,
+              s) == GemmResult::kNoAlgorithm)
+    return false;
+  if (split)
+    gemm_lt(wt, w.weight.data(), lo, y.data_as<float>(), n, w.n_in, w.n_out, nullptr, nullptr, s,
+            /*accumulate=*/true);
+  scale_bias_epilogue(y.data_as<float>(), n, w.n_out, nullptr, nullptr, false, bias, s);
+  return true;
+}
+
 void linear_dense(const LinearWeight& w, const Tensor& x, Tensor& y) {
   const int64_t n = x.dim(0);
   const DType wt = w.weight.dtype();
@@ -119,22 +145,8 @@ void linear_dense(const LinearWeight& w, const Tensor& x, Tensor& y) {
         scale_bias_epilogue(y.data_as<float>(), n, w.n_out, nullptr, nullptr, false, bias, s);
         return;
       }
-    } else {
-      // cuBLASLt takes one input type: x = hi + lo in BF16, two GEMMs accumulate in fp32.
-      const size_t count = size_t(n * w.n_in);
-      auto* hi = static_cast<uint16_t*>(g_xq.get(count * 4 + 64));
-      uint16_t* lo = hi + (count + 31) / 32 * 32;
-      if (gemm_lt_supported(wt, n, w.n_in, w.n_out, w.weight.data(), hi, y.data()) &&
-          gemm_lt_supported(wt, n, w.n_in, w.n_out, w.weight.data(), lo, y.data())) {
-        split_f32_to_bf16x2(x.data_as<float>(), n * w.n_in, hi, lo, s);
-        if (gemm_lt(wt, w.weight.data(), hi, y.data_as<float>(), n, w.n_in, w.n_out, nullptr,
-                    nullptr, s) != GemmResult::kNoAlgorithm) {
-          gemm_lt(wt, w.weight.data(), lo, y.data_as<float>(), n, w.n_in, w.n_out, nullptr,
-                  nullptr, s, /*accumulate=*/true);
-          scale_bias_epilogue(y.data_as<float>(), n, w.n_out, nullptr, nullptr, false, bias, s);
-          return;
-        }
-      }
+    } else if (bf16_gemm(w, x, y, /*split=*/true)) {
+      return;
     }
   }
   GemvArgs g{.w = w.weight.data(), .w_dtype = wt, .x = x.data_as<float>(),
@@ -145,6 +157,14 @@ void linear_dense(const LinearWeight& w, const Tensor& x, Tensor& y) {
 }
 
 }  // namespace
+
+bool linear_bf16_input(const LinearWeight& w, const float* x, int64_t n, float* y) {
+  if (w.weight.dtype() != DType::kBF16 || n <= kGemvMaxRows || !gemm_enabled()) return false;
+  Tensor xt = Tensor::view(const_cast<float*>(x), DType::kF32, {n, w.n_in}, Device::kCuda);
+  Tensor yt = Tensor::view(y, DType::kF32, {n, w.n_out}, Device::kCuda);
+  check_operands(w, xt, yt);
+  return bf16_gemm(w, xt, yt, /*split=*/false);
+}
 
 void linear(const LinearWeight& w, const Tensor& x, Tensor& y) {
   check_operands(w, x, y);

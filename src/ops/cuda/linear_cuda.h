@@ -20,6 +20,7 @@ void quantize_fp8_rows(const float* x, int64_t n, int64_t k, float static_scale,
 
 // F32 -> two BF16 arrays with x = hi + lo to ~2^-16 relative: the BF16 tensor-core GEMM runs
 // on both and accumulates, so F32 activations keep ~fp32 accuracy against BF16 weights.
+// lo null: hi only (x rounded to BF16, round to nearest even).
 void split_f32_to_bf16x2(const float* x, int64_t count, uint16_t* hi, uint16_t* lo,
                          cudaStream_t stream);
 

@@ -46,7 +46,7 @@ __global__ void split_bf16_kernel(const float* __restrict__ x, int64_t count,
        i += int64_t(gridDim.x) * blockDim.x) {
     const __nv_bfloat16 h = __float2bfloat16_rn(x[i]);
     hi[i] = h;
-    lo[i] = __float2bfloat16_rn(x[i] - __bfloat162float(h));
+    if (lo != nullptr) lo[i] = __float2bfloat16_rn(x[i] - __bfloat162float(h));
   }
 }
 
