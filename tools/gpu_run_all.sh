@@ -6,7 +6,7 @@
 #   4. 8B-shaped random FP8, 4 layers, vs transformers fake-quant reference (same json)
 #   5. 8B-shaped random FP8, 32 layers: qinfer bench latency (P=128, P=2048) and throughput
 #   7. with 5: qinfer bench throughput through the engine ($NPROMPTS (512) prompts, 1000 in /
-#      1000 out, concurrency 256)
+#      1000 out, each concurrency of $CONCURRENCY (256; 512 = every prompt at once, offline))
 #   6. step 3 again with every linear on the GEMV (QINFER_CUDA_GEMV_ONLY=1), for diagnosis
 #   a. attention kernels (gpu_attention)   -> gpu_attention.json / .log
 #   b. step 3 with the BF16 and FP8 KV caches (looser tolerance: the cache rounds K/V);
@@ -88,9 +88,11 @@ case $STEPS in *5*)
   done;; esac
   case $STEPS in *7*)
   for KVD in ${KV_DTYPES:-bf16}; do
+  for C in ${CONCURRENCY:-256}; do
   timeout 300 $B/apps/qinfer bench --model $M --mode throughput --num-prompts ${NPROMPTS:-512} \
-    --input-len 1000 --output-len 1000 --max-concurrency 256 --kv-cache-dtype $KVD \
-    --out $OUT/bench_8b_throughput_kv_$KVD.json 2>&1 | tee -a $OUT/bench.log
+    --input-len 1000 --output-len 1000 --max-concurrency $C --kv-cache-dtype $KVD \
+    --out $OUT/bench_8b_throughput_kv_${KVD}_c$C.json 2>&1 | tee -a $OUT/bench.log
+  done
   done;; esac;; esac
 case $STEPS in *o*)  # Llama-3.2-1B shape, decode at batch 1
   python3 tools/gpu_make_random_fp8.py --out /tmp/llama1b_fp8 --shape 1b --layers 16 2>&1 | tail -1
