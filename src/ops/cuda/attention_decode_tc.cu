@@ -448,8 +448,13 @@ int attention_decode_tc_splits(int n_tok, int max_seq_len, const AttnDims& d,
   // was 1000 tile-times, ~2.7 us at head_dim 128 BF16 but ~1.4 us at head_dim 64, where the
   // 1B model then split 16 ways at batch 1: unsplit measured 1094 -> 1152 tok/s, 8B 281.1 ->
   // 280.4, gpu_run_s7.cmd r3.)
+  // Plus ~3.3 ns per (token, head) it merges: 17.0 us for 128 tokens x 32 heads (CUPTI timeline
+  // of the offline run, bench/results/gpu_run_s11.cmd r2). Priced at 3.5 us flat, 256-token
+  // graphs at 2048 keys split in two; unsplit, the 8B offline at concurrency 256 ran 12,539
+  // against 12,233 output tok/s (r4).
   const double tile_bytes = double(kTileKeys) * d.head_dim * 2.0 * std::max(1, kv_elem_bytes);
-  const double combine = 3.5e-6 * 3.0e12 / tile_bytes;
+  const double combine =
+      (3.5e-6 + 3.3e-9 * double(std::max(n_tok, 0)) * d.n_head) * 3.0e12 / tile_bytes;
   if (n_tok <= 0) return 1;
   const int64_t units = std::max<int64_t>(1, int64_t(n_tok) * d.n_head_kv);
   const int64_t tiles = std::max<int64_t>(1, (int64_t(max_seq_len) + kTileKeys - 1) / kTileKeys);
