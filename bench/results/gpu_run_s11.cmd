@@ -46,3 +46,17 @@ $B/tests/test_ops --gtest_filter='CudaAttentionTc*'
 for C in 256 512; do $T --max-concurrency $C; done; QINFER_CUDA_ATTN_ONE_SPLIT=1 $T --max-concurrency 256
 $B/apps/qinfer bench --model $M --prompt-len 128 --decode-len 128; $B/apps/qinfer bench --model $M --prompt-len 2048 --decode-len 32
 $B/apps/qinfer bench --model /tmp/llama1b_fp8 --prompt-len 128 --decode-len 256; $B/bench/gpu_attention --decode-only
+# r6: main + QINFER_CUDA_GEMM_TUNE=N (a fresh cuBLASLt plan of >= 64 rows times the heuristic's first N algorithms on its own
+#   operands and keeps the fastest, once per power-of-two bucket of rows; not kept). LinearCuda/FusedCuda 9/9 with N=16.
+#   Output tok/s / TTFT, N=16 vs 0: C 256 12,306 vs 12,352; C 512 12,929 vs 12,993; prefill 2048 39.48 vs 39.63 ms. The
+#   heuristic offers a single algorithm for every FP8 GEMM with outer-vector scales, so only the BF16 lm_head was ever timed
+#   (QINFER_CUDA_GEMM_TUNE_LOG=1: 3-4 % faster algorithms, 398 -> 383 us at 64 rows, nothing at 257).
+for TU in 16 0; do QINFER_CUDA_GEMM_TUNE=$TU $B/apps/qinfer bench --model $M --prompt-len 2048 --decode-len 16; done
+for V in "16 256" "0 256" "16 512" "0 512"; do set -- $V; QINFER_CUDA_GEMM_TUNE=$1 QINFER_CUDA_GEMM_TUNE_LOG=1 $T --max-concurrency $2; done
+# r7: gpu_attention --decode-only, main (base) against a build whose FP8 decode attention skips the FP8 -> F16 conversions
+#   of K and V (wrong values, same traffic; a diagnosis binary, never committed), twice each: the same speed to the digit
+#   (batch 256 ctx 1500: 306.9 / 306.6 us vs 307.7 / 307.8; 0.852 of the copy rate). The conversions do not limit the FP8
+#   path. Its ratio against the context (batch 128: 0.767 at 1024 keys, 0.829 at 1500, 0.913 at 8192) fits a fixed cost per
+#   (token, KV head) unit worth ~190 keys of streaming on top of an asymptotic 0.934: a unit's start (Q, the first tiles'
+#   latency) and end (the warps' merge) are not overlapped with streaming. BF16 units (twice the bytes a key) reach 0.98.
+for V in base nocvt base nocvt; do .gpu_assets/$V/gpu_attention --decode-only; done
