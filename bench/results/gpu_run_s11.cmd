@@ -60,3 +60,19 @@ for V in "16 256" "0 256" "16 512" "0 512"; do set -- $V; QINFER_CUDA_GEMM_TUNE=
 #   (token, KV head) unit worth ~190 keys of streaming on top of an asymptotic 0.934: a unit's start (Q, the first tiles'
 #   latency) and end (the warps' merge) are not overlapped with streaming. BF16 units (twice the bytes a key) reach 0.98.
 for V in base nocvt base nocvt; do .gpu_assets/$V/gpu_attention --decode-only; done
+# r8: branch exp/attn-stream: the decode attention in a streaming form where there are more (token, KV head, split) units
+#   than resident blocks (QINFER_CUDA_ATTN_STREAM=1): one wave of blocks, block b taking units b, b + grid, ...; each warp's
+#   cp.async pipeline runs on across units (the next unit's first tiles in flight while the block merges), the records past
+#   the pipelines. Correct: CudaAttentionTc 6/6 incl. the new StreamingManyUnits (800-1000 units; idle warps, groups 1-8,
+#   head_dim 64/128, splits, 3 tokens a sequence) (-> gpu_test_ops_attn_stream_h100_s11r8.log). Slower
+#   (-> gpu_attention_decode_stream{1,0}_h100_s11r8.log, gpu_8b_offline_c*_attnstream*_h100_s11r8.json): FP8 batch 256 ctx
+#   1500 0.841 vs 0.869 of the copy rate, BF16 0.897 vs 0.987 (its BF16 form spills 48 bytes); offline C 256 12,225 vs
+#   12,523, C 512 12,922 vs 13,138 output tok/s; 8B b1 281.1 (not affected). The static assignment keeps the last partial
+#   wave of units and adds two block barriers a unit, where the hardware's block scheduler balances units of any length.
+#   Not kept.
+$B/tests/test_ops --gtest_filter='CudaAttentionTc*'
+for S in 1 0; do QINFER_CUDA_ATTN_STREAM=$S $B/bench/gpu_attention --decode-only; done
+for V in "1 256" "0 256" "1 512" "0 512"; do set -- $V; QINFER_CUDA_ATTN_STREAM=$1 $T --max-concurrency $2; done
+# r9: main at 107a1e1 (code as a04d060): golden GPU vs CPU vs transformers unchanged (dense 3.9e-7 .. 1.5e-5, W8A8 2.5e-2 ..
+#   3.8e-2, greedy ids equal); LlamaGoldenCuda 12/12, CudaSampling 3/3 (-> gpu_golden_h100_s11r9.*, gpu_test_engine_h100_s11r9.log).
+TEST_TIMEOUT=400 tools/gpu_run_all.sh 3e
