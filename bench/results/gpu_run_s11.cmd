@@ -76,3 +76,8 @@ for V in "1 256" "0 256" "1 512" "0 512"; do set -- $V; QINFER_CUDA_ATTN_STREAM=
 # r9: main at 107a1e1 (code as a04d060): golden GPU vs CPU vs transformers unchanged (dense 3.9e-7 .. 1.5e-5, W8A8 2.5e-2 ..
 #   3.8e-2, greedy ids equal); LlamaGoldenCuda 12/12, CudaSampling 3/3 (-> gpu_golden_h100_s11r9.*, gpu_test_engine_h100_s11r9.log).
 TEST_TIMEOUT=400 tools/gpu_run_all.sh 3e
+# r10: branch exp/tc-fp8-4blocks (session 10) merged with main's split model (a throwaway merge, binary carried as
+#   .gpu_assets/b4/qinfer): the FP8 cache's decode attention at 4 blocks per multiprocessor against 3, now that the
+#   256-sequence graphs run unsplit (5.2 waves of units at 3 blocks, 3.9 at 4). Output tok/s: C 256 12,427 vs 12,275,
+#   C 512 12,961 vs 13,000 (-> gpu_8b_offline_fp8blocks*_h100_s11r10.json): within run-to-run noise (~1 %). Not kept.
+for V in "4 256" "3 256" "4 512" "3 512"; do set -- $V; QINFER_CUDA_ATTN_TC_FP8_BLOCKS=$1 .gpu_assets/b4/qinfer $T --max-concurrency $2; done
