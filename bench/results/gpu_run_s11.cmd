@@ -81,3 +81,10 @@ TEST_TIMEOUT=400 tools/gpu_run_all.sh 3e
 #   256-sequence graphs run unsplit (5.2 waves of units at 3 blocks, 3.9 at 4). Output tok/s: C 256 12,427 vs 12,275,
 #   C 512 12,961 vs 13,000 (-> gpu_8b_offline_fp8blocks*_h100_s11r10.json): within run-to-run noise (~1 %). Not kept.
 for V in "4 256" "3 256" "4 512" "3 512"; do set -- $V; QINFER_CUDA_ATTN_TC_FP8_BLOCKS=$1 .gpu_assets/b4/qinfer $T --max-concurrency $2; done
+# r11: main: offline C 512 under the engine's token budget and memory settings (vLLM's offline LLM class runs 8192-16384 tokens
+#   a step). Output tok/s, preemptions, KV capacity (-> gpu_8b_offline_c512_t*_m*_h100_s11r11.json):
+#   2048 tokens, 0.9: 13,083, 11, 940,000;  8192, 0.9: 12,537, 50, 915,424;  16384, 0.9: 12,163, 70, 882,656;
+#   8192, 0.95: 13,219, 16, 980,288. Larger steps reserve more activation memory (2 GiB + 256 KiB a token), so the cache
+#   holds fewer tokens and more sequences are preempted (recomputed) near the end, when all 512 have grown to ~2000
+#   tokens; each preemption costs more than the bigger steps save. Defaults unchanged.
+for V in "2048 0.9" "8192 0.9" "16384 0.9" "8192 0.95"; do set -- $V; $T --max-concurrency 512 --max-num-batched-tokens $1 --gpu-memory-utilization $2; done
