@@ -452,10 +452,9 @@ int attention_decode_tc_splits(int n_tok, int max_seq_len, const AttnDims& d,
   // of the offline run, bench/results/gpu_run_s11.cmd r2). Priced at 3.5 us flat, 256-token
   // graphs at 2048 keys split in two; unsplit, the 8B offline at concurrency 256 ran 12,539
   // against 12,233 output tok/s (r4).
-  const double tile_bytes = double(kTileKeys) * d.head_dim * 2.0 * std::max(1, kv_elem_bytes);
-  const double combine =
-      (3.5e-6 + 3.3e-9 * double(std::max(n_tok, 0)) * d.n_head) * 3.0e12 / tile_bytes;
   if (n_tok <= 0) return 1;
+  const double tile_bytes = double(kTileKeys) * d.head_dim * 2.0 * std::max(1, kv_elem_bytes);
+  const double combine = (3.5e-6 + 3.3e-9 * double(n_tok) * d.n_head) * 3.0e12 / tile_bytes;
   const int64_t units = std::max<int64_t>(1, int64_t(n_tok) * d.n_head_kv);
   const int64_t tiles = std::max<int64_t>(1, (int64_t(max_seq_len) + kTileKeys - 1) / kTileKeys);
   const int64_t sat = sm_count();
