@@ -438,15 +438,23 @@ void CudaRunner::Impl::run_layers(Buffers& b, const int32_t* dev, const MetaLayo
       cu::linear_act(L.qkv, act, qkv, false);
     }
     const bool pure_decode = !plan.prefill && plan.n_dec == 0;
+    // Decode tokens' older keys were written by earlier steps and the metadata by the step's
+    // upload: the tensor-core decode kernel reads them before it waits for rope_kv_write, and
+    // (pure decode) rope_kv_write lets it launch first (AttnBatch::past_ready).
+    const bool early = plan.dec_tc && cu::attention_early_loads();
     if (pure_decode && !plan.dec_tc && m.n_tok == m.n_seq && fused_decode) {
       // One token per sequence: RoPE, the K/V write and split-K attention with its merge in
       // one launch.
       cu::attention_decode_rope(qkv, plan.all, dims, w.inv_freq.data_as<float>(), kvl, attn, s);
     } else {
-      cu::rope_kv_write(qkv, plan.all, dims, w.inv_freq.data_as<float>(), kvl, s);
+      cu::AttnBatch rope_b = plan.all;
+      rope_b.past_ready = early && pure_decode && m.n_tok == m.n_seq;
+      cu::rope_kv_write(qkv, rope_b, dims, w.inv_freq.data_as<float>(), kvl, s);
       auto decode = [&](const float* q, const cu::AttnBatch& b, float* o) {
+        cu::AttnBatch db = b;
+        db.past_ready = early && db.n_tok == db.n_seq;
         if (plan.dec_tc)
-          cu::attention_decode_tc(q, b, dims, kvl, o, s);
+          cu::attention_decode_tc(q, db, dims, kvl, o, s);
         else
           cu::attention_decode(q, b, dims, kvl, o, s);
       };

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 #include <random>
 #include <string>
@@ -390,6 +391,60 @@ TEST(CudaAttentionTc, GraphReplayAcrossLengths) {
     cudaGraphDestroy(graph);
     cu::device_free(partials, bytes);
   }
+}
+
+// past_ready (the model's decode batches): the kernel reads the metadata, the block tables and
+// every key before a token's own ahead of its wait for the previous kernel. Here that kernel is
+// rope_kv_write (no rotation), held 200 us before it writes, which lays each token's own K / V
+// row over a NaN-poisoned slot: reading that row ahead of the wait would make outputs
+// non-finite. The token's row sits in a prologue tile (batch 1, planned splits), in the loop
+// (one split over 2048 keys), at tile and block edges, with block size 12 (division path).
+TEST(CudaAttentionTc, ReadsAheadOfRopeKvWrite) {
+  QINFER_SKIP_WITHOUT_CUDA();
+  const uint32_t seed = testing::fresh_seed();
+  std::mt19937 rng(seed);
+  const std::vector<TcCase> cases = {
+      {32, 8, 128, 16, {{127, 1}}},
+      {32, 8, 128, 16, {{0, 1}}},
+      {32, 8, 128, 16, {{2047, 1}}, 1},
+      {8, 2, 64, 12, {{100, 1}, {37, 1}, {0, 1}, {16, 1}, {47, 1}}},
+      {8, 2, 128, 16, {{15, 1}, {16, 1}, {63, 1}, {64, 1}, {999, 1}}, 4},
+      {16, 4, 128, 16, {{15, 1}, {16, 1}, {63, 1}, {64, 1}, {999, 1}, {300, 1}}, 1}};
+  for (DType dt : kTcTypes)
+    for (const TcCase& c : cases) {
+      Problem p = make_problem(c, dt, rng);
+      const size_t esz = dtype_size(dt);
+      const int hd = c.head_dim, nkv = c.n_head_kv, bs = c.block_size;
+      Problem poisoned = p;
+      for (int t = 0; t < p.n_tok; ++t) {
+        const int s = p.tok_seq[size_t(t)], pos = p.tok_pos[size_t(t)];
+        const int64_t slot = int64_t(p.tables[size_t(s) * p.max_blocks + pos / bs]) * bs + pos % bs;
+        for (int h = 0; h < nkv; ++h)
+          for (int d = 0; d < hd; ++d) {
+            const size_t e = size_t((slot * nkv + h) * hd + d) * esz;
+            // rope_kv_write re-encodes the decoded value to the same bytes.
+            float* row = &p.qkv[size_t(t) * p.width];
+            row[(c.n_head + h) * hd + d] = float(decode_cache_elem(dt, p.k_scale, &p.k[e]));
+            row[(c.n_head + nkv + h) * hd + d] = float(decode_cache_elem(dt, p.v_scale, &p.v[e]));
+            std::fill_n(&poisoned.k[e], esz, uint8_t(0xff));  // NaN in BF16 and E4M3
+            std::fill_n(&poisoned.v[e], esz, uint8_t(0xff));
+          }
+      }
+      poisoned.qkv = p.qkv;
+      DeviceProblem g = upload(poisoned);
+      g.b.past_ready = true;
+      cudaStream_t s = cu::stream();
+      cu::set_rope_kv_write_delay(200000);
+      cu::rope_kv_write(g.qkv.data_as<float>(), g.b, g.d, nullptr, g.kv, s);
+      cu::attention_decode_tc(g.qkv.data_as<float>(), g.b, g.d, g.kv, g.out.data_as<float>(), s);
+      cu::set_rope_kv_write_delay(0);
+      const std::string what = "read ahead " + case_str(p) + " seed " + std::to_string(seed);
+      const double rel = check_out(p, g.out, reference(p), tolerance(dt), what);
+      const Tensor k = g.k.to(Device::kCpu), v = g.v.to(Device::kCpu);
+      EXPECT_EQ(std::memcmp(k.data(), p.k.data(), p.k.size()), 0) << what << ": K cache";
+      EXPECT_EQ(std::memcmp(v.data(), p.v.data(), p.v.size()), 0) << what << ": V cache";
+      std::printf("  %-110s rel %.2e\n", what.c_str(), rel);
+    }
 }
 
 }  // namespace

@@ -48,7 +48,17 @@ struct AttnBatch {
   // launches of a different n_tok or n_head_kv used it (their partials overwrite its counters).
   int n_split = 0;
   float* partials = nullptr;
+  // Decode only: every token is its sequence's only new token and every key before its
+  // position was written before the step's kernels started (earlier steps), as the model's
+  // decode batches guarantee. attention_decode_tc may then read tok_pos, tok_seq,
+  // block_tables and those keys before it waits for the previous kernel on the stream
+  // (attention_early_loads()), so that kernel must write none of them.
+  bool past_ready = false;
 };
+
+// Whether the decode kernels read ahead of the previous kernel (AttnBatch::past_ready) and
+// rope_kv_write lets its successor launch before it waits (QINFER_CUDA_ATTN_EARLY, default 1).
+bool attention_early_loads();
 
 // One layer of the paged cache: (n_block, block_size, n_head_kv, head_dim) each.
 struct KvCacheView {
@@ -75,6 +85,10 @@ struct AttnDims {
 // inv_freq null: no rotation, qkv is only read (ops::attention receives q and k rotated).
 void rope_kv_write(float* qkv, const AttnBatch& b, const AttnDims& d, const float* inv_freq,
                    const KvCacheView& kv, cudaStream_t s);
+// Tests only: rope_kv_write's blocks wait ns nanoseconds (after the previous kernel) before
+// they read qkv and write the cache, so that a successor reading ahead of its wait
+// (AttnBatch::past_ready) would see the cache rows before the write. 0 (default): no wait.
+void set_rope_kv_write_delay(int ns);
 
 // out: (n_tok, n_head head_dim) F32. Causal GQA attention of every new token over its
 // sequence's cached keys 0 .. tok_pos (the cache already holds this step's keys).

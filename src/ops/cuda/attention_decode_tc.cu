@@ -76,6 +76,7 @@ struct TcArgs {
   AttnDims d;
   int block_size, bs_shift;  // bs_shift = log2(block_size) when a power of two, else -1
   int n_split;
+  int kvh_fast;  // grid (n_head_kv, n_tok, n_split) instead of (n_tok, n_head_kv, n_split)
   float s_mul;  // scale * log2(e) (* k_scale for FP8)
   float v_mul;  // v_scale for FP8, else 1
 };
@@ -131,9 +132,13 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs 
   constexpr int S = Gm::kStages;
   extern __shared__ uint4 smem_raw[];
   pdl_trigger();
-  pdl_wait();  // qkv and the cache come from the previous kernel
+  // qkv and the token's own K / V row come from the previous kernel; with past_ready the rest
+  // (metadata, block table, older keys) is read before the wait (file comment).
+  const bool ahead = a.b.past_ready;
+  if (!ahead) pdl_wait();
 
-  const int t = blockIdx.x, kvh = blockIdx.y, split = blockIdx.z;
+  const int t = a.kvh_fast ? blockIdx.y : blockIdx.x, kvh = a.kvh_fast ? blockIdx.x : blockIdx.y;
+  const int split = blockIdx.z;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, c = lane & 3;
   const int nkv = a.d.n_head_kv, group = a.d.n_head / nkv;
   const int len = a.b.tok_pos[t] + 1;
@@ -164,13 +169,15 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs 
       if (i < n_it && j < end) blk[rr] = __ldg(table + (bs_shift >= 0 ? j >> bs_shift : j / bs));
     }
   };
-  const auto issue = [&](int i) {
+  // skip: key index not to copy (the token's own, before the wait), else -1.
+  const auto issue = [&](int i, int skip) {
     if (i < n_it) {
       char* const sk = wsm + (i % S) * Gm::kStageBytes;
 #pragma unroll
       for (int rr = 0; rr < Gm::R; ++rr) {
         const int row = rr * (32 / Gm::RC) + cp_row;
         const int j = tile_key(i) + row;
+        if (j == skip) continue;
         const bool ok = j < end;
         int64_t off = 0;  // rows past the end: zero-filled from a valid address
         if (ok) {
@@ -191,10 +198,40 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs 
   float m = -INFINITY, l = 0.0f;  // head g: running max (base 2) and this lane's share of the sum
 
   load_blocks(0);
+  // Ahead of the wait every prologue tile but the token's own row (key len - 1, written by the
+  // previous kernel); after it that row alone, as one more copy group, which the loop's last
+  // iteration (the own tile is the warp's last) waits for with everything else.
+  const int own_i = n_it - 1;  // the warp's last tile holds key len - 1 when end == len
+  const bool own_early = ahead && end == len && n_it > 0 && own_i < S - 1 &&
+                         tile_key(own_i) + kTileKeys > len - 1;
+  int own_blk[Gm::R] = {};
 #pragma unroll
   for (int s = 0; s < S - 1; ++s) {
-    issue(s);
+    issue(s, ahead ? len - 1 : -1);
+    if (s == own_i) {
+#pragma unroll
+      for (int rr = 0; rr < Gm::R; ++rr) own_blk[rr] = blk[rr];
+    }
     load_blocks(s + 1);
+  }
+  if (ahead) {
+    pdl_wait();
+    if (own_early) {
+      const int row = len - 1 - tile_key(own_i);
+      char* const sk = wsm + (own_i % S) * Gm::kStageBytes;
+#pragma unroll
+      for (int rr = 0; rr < Gm::R; ++rr) {
+        if (rr * (32 / Gm::RC) + cp_row != row) continue;
+        const int j = len - 1;
+        const int in_blk = bs_shift >= 0 ? (j & (bs - 1)) : j % bs;
+        const int64_t off =
+            (int64_t(own_blk[rr]) * bs + in_blk) * slot_bytes + head_bytes + cp_chunk * 16;
+        const int dst = Gm::swz(row, cp_chunk);
+        mma::cp_async_16(sk + dst, kc + off, 16);
+        mma::cp_async_16(sk + Gm::kTileBytes + dst, vc + off, 16);
+      }
+      mma::cp_async_commit();
+    }
   }
   // Q fragments, loaded while the first tiles are in flight (rows g < group; a1 = a3 = 0): k-step
   // kk takes lane c's elements 4 kk .. 4 kk + 3.
@@ -215,9 +252,12 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs 
   }
 
   for (int i = 0; i < n_it; ++i) {
-    issue(i + S - 1);  // into the buffer computed on in iteration i - 1
+    issue(i + S - 1, -1);  // into the buffer computed on in iteration i - 1
     load_blocks(i + S);
-    mma::cp_async_wait<S - 1>();
+    if (i == n_it - 1)
+      mma::cp_async_wait<0>();  // only empty groups follow (and the own row's, see above)
+    else
+      mma::cp_async_wait<S - 1>();
     __syncwarp();
     const char* const sk = wsm + (i % S) * Gm::kStageBytes;
     const char* const sv = sk + Gm::kTileBytes;
@@ -423,7 +463,9 @@ int blocks_per_sm(int head_dim) {
 template <typename T, int D>
 void launch(const TcArgs& a, cudaStream_t s) {
   prepare_kernel<T, D>();
-  const dim3 grid(unsigned(a.b.n_tok), unsigned(a.d.n_head_kv), unsigned(a.n_split));
+  const dim3 grid = a.kvh_fast
+                        ? dim3(unsigned(a.d.n_head_kv), unsigned(a.b.n_tok), unsigned(a.n_split))
+                        : dim3(unsigned(a.b.n_tok), unsigned(a.d.n_head_kv), unsigned(a.n_split));
   launch_pdl_smem_on(s, decode_tc_kernel<T, D>, grid, dim3(kThreads), size_t(kBlockSmem), a);
 }
 
@@ -490,11 +532,18 @@ void attention_decode_tc(const float* qkv, const AttnBatch& b, const AttnDims& d
   TcArgs a{};
   attn::fill_launch(a, qkv, b, d, kv, out);
   a.bs_shift = attn::block_shift(kv.block_size);
+  // The KV heads of a token side by side in the grid (QINFER_CUDA_ATTN_KVH_FAST): they read
+  // the same cache rows (a token's heads are adjacent, head_dim bytes each) at about the same
+  // time. Grid y holds at most 65535 tokens.
+  static const bool kvh_fast = env_switch("QINFER_CUDA_ATTN_KVH_FAST", 1) != 0;
+  a.kvh_fast = kvh_fast && b.n_tok <= 65535 ? 1 : 0;
   a.n_split = b.n_split > 0 ? b.n_split
                             : attention_decode_tc_splits(b.n_tok, b.max_seq_len, d,
                                                          int(dtype_size(kv.dtype)));
   QINFER_CHECK(a.n_split <= 65535 && d.n_head_kv <= 65535, "attention_decode_tc: n_split ",
                a.n_split, " / n_head_kv ", d.n_head_kv, " exceed the grid");
+  QINFER_CHECK(!b.past_ready || b.n_tok == b.n_seq, "attention_decode_tc: past_ready needs one "
+               "new token per sequence (n_tok ", b.n_tok, ", n_seq ", b.n_seq, ")");
   if (a.n_split > 1)
     a.part = b.partials != nullptr ? b.partials
                                    : static_cast<float*>(g_partials.get(

@@ -16,7 +16,10 @@
 // Programmatic dependent launch: both kernels wait for the previous kernel (which wrote qkv)
 // before their first global access and let the next one (the attention kernel) launch at once
 // (a decode step's one block a token is a single wave; with many waves the dependent grid
-// launches only once every block of this one has started).
+// launches only once every block of this one has started). For a model decode batch
+// (AttnBatch::past_ready: the metadata comes from a copy before the step) they let the next
+// kernel launch first and read the metadata and tabulate cos / sin before they wait, so the
+// attention kernel's own reads ahead (attention_decode_tc.cu) overlap the QKV projection.
 #include <algorithm>
 
 #include "ops/cuda/attention_device.h"
@@ -31,15 +34,27 @@ using attn::Fp8;
 
 constexpr int kThreads = 256;
 
+int g_delay_ns = 0;  // set_rope_kv_write_delay
+
+// Tests only (set_rope_kv_write_delay): hold the block before its first qkv read and write.
+__device__ void sleep_ns(int ns) {
+  uint64_t t0, t;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t0));
+  do {
+    __nanosleep(1000);
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+  } while (t - t0 < uint64_t(ns));
+}
+
 // Any even head_dim <= 256.
 template <typename T>
 __global__ void __launch_bounds__(kThreads)
     rope_kv_write_scalar_kernel(float* __restrict__ qkv, AttnBatch b, AttnDims d,
                                 const float* __restrict__ inv_freq, T* __restrict__ k_cache,
                                 T* __restrict__ v_cache, int block_size, float k_scale,
-                                float v_scale) {
+                                float v_scale, int delay_ns) {
   __shared__ float cos_t[128], sin_t[128];  // head_dim <= 256
-  pdl_wait();
+  if (!b.past_ready) pdl_wait();
   pdl_trigger();
   const int t = blockIdx.x;
   const int hd = d.head_dim, half = hd / 2;
@@ -54,6 +69,10 @@ __global__ void __launch_bounds__(kThreads)
     for (int j = threadIdx.x; j < half; j += blockDim.x)
       attn::rope_sincos(pos, inv_freq[j], &sin_t[j], &cos_t[j]);
     __syncthreads();
+  }
+  if (b.past_ready) pdl_wait();
+  if (delay_ns > 0) sleep_ns(delay_ns);
+  if (inv_freq != nullptr) {
     const int n_pair = (d.n_head + d.n_head_kv) * half;
     for (int i = threadIdx.x; i < n_pair; i += blockDim.x) {
       const int h = i / half, j = i % half;
@@ -103,10 +122,10 @@ __global__ void __launch_bounds__(kThreads)
     rope_kv_write_vec4_kernel(float* __restrict__ qkv, AttnBatch b, AttnDims d,
                               const float* __restrict__ inv_freq, T* __restrict__ k_cache,
                               T* __restrict__ v_cache, int block_size, float k_scale,
-                              float v_scale) {
+                              float v_scale, int delay_ns) {
   __shared__ __align__(16) float cos_t[128];  // head_dim <= 256
   __shared__ __align__(16) float sin_t[128];
-  pdl_wait();
+  if (!b.past_ready) pdl_wait();
   pdl_trigger();
   const int t = blockIdx.x;
   const int hd = d.head_dim, half = hd / 2, quads = half / 4;  // quads per head half
@@ -125,6 +144,8 @@ __global__ void __launch_bounds__(kThreads)
     __syncthreads();
     n_rot = (d.n_head + d.n_head_kv) * quads;
   }
+  if (b.past_ready) pdl_wait();
+  if (delay_ns > 0) sleep_ns(delay_ns);
   const int n_copy = inv_freq != nullptr ? kv4 : 2 * kv4;
   for (int i = threadIdx.x; i < n_rot + n_copy; i += blockDim.x) {
     if (i < n_rot) {
@@ -160,6 +181,13 @@ __global__ void __launch_bounds__(kThreads)
 
 }  // namespace
 
+void set_rope_kv_write_delay(int ns) { g_delay_ns = std::max(0, ns); }
+
+bool attention_early_loads() {
+  static const bool on = env_switch("QINFER_CUDA_ATTN_EARLY", 1) != 0;
+  return on;
+}
+
 namespace attn {
 
 void check_dims(const AttnDims& d, const KvCacheView& kv, const char* op) {
@@ -189,7 +217,7 @@ void rope_kv_write(float* qkv, const AttnBatch& b, const AttnDims& d, const floa
         d.head_dim % 8 == 0 ? rope_kv_write_vec4_kernel<T> : rope_kv_write_scalar_kernel<T>;
     launch_pdl_smem_on(s, kernel, dim3(unsigned(b.n_tok)), dim3(kThreads), 0, qkv, b, d, inv_freq,
                        static_cast<T*>(kv.k), static_cast<T*>(kv.v), kv.block_size,
-                       fp8 ? kv.k_scale : 1.0f, fp8 ? kv.v_scale : 1.0f);
+                       fp8 ? kv.k_scale : 1.0f, fp8 ? kv.v_scale : 1.0f, g_delay_ns);
   });
 }
 
