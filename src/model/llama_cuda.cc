@@ -133,6 +133,8 @@ struct CudaRunner::Impl {
   // QINFER_CUDA_ATTN_ONE_SPLIT=1: graphs' tensor-core decode attention unsplit (no combine
   // kernel), for A/B runs.
   bool one_split = env_switch("QINFER_CUDA_ATTN_ONE_SPLIT", 0) == 1;
+  // Experiments: the decode graphs' tensor-core attention split count (0: planned).
+  int forced_splits = std::clamp(env_int("QINFER_CUDA_ATTN_SPLITS", 0), 0, 128);
   // QINFER_CUDA_GEMV_MLP=0: the MLP's producers as kernels even where mlp_from_f32 applies.
   bool mlp_gemvs = env_switch("QINFER_CUDA_GEMV_MLP", 1) != 0;
   // QINFER_CUDA_LM_HEAD_EXACT=1: the BF16 lm_head keeps F32 inputs (two GEMMs) for every batch,
@@ -370,6 +372,7 @@ struct CudaRunner::Impl {
                                                                 int(dtype_size(kv.k.dtype())))
                                : cu::attention_decode_splits(int(B), max_len, dims);
       if (slot->tc && one_split) slot->n_split = 1;
+      if (slot->tc && forced_splits > 0) slot->n_split = forced_splits;
       const size_t pb = slot->tc ? cu::attention_decode_tc_scratch_bytes(int(B), dims, slot->n_split)
                                  : cu::attention_decode_scratch_bytes(int(B), dims, slot->n_split);
       slot->partials = Tensor::empty(DType::kU8, {int64_t(std::max<size_t>(pb, 16))}, Device::kCuda);

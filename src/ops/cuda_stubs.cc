@@ -87,6 +87,10 @@ void attention_decode_tc(const float*, const AttnBatch&, const AttnDims&, const 
 }
 size_t attention_decode_tc_scratch_bytes(int, const AttnDims&, int) { return 0; }
 int attention_decode_tc_splits(int, int, const AttnDims&, int) { return 1; }
+int attention_decode_tc_heads(int, const AttnDims&, int) { return 1; }
+void set_attention_decode_tc_heads(int) {}
+bool attention_early_loads() { return false; }
+void set_rope_kv_write_delay(int) {}
 void rope_kv_write(float*, const AttnBatch&, const AttnDims&, const float*, const KvCacheView&,
                    cudaStream_t) {
   no_cuda("rope_kv_write", DType::kF32);

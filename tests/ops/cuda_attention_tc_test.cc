@@ -248,12 +248,44 @@ std::vector<double> to_double(const Tensor& t) {
 
 // The TC kernel against the reference, then attention_decode (fp32, Q unrounded) against the
 // TC output: they differ by Q's and P's rounding, so the tolerance is twice the reference's.
+// Two KV heads a unit (FP8, head_dim 128, group <= 4, even n_head_kv) must give the bits of
+// one head a unit: the other head's dims add exact zeros to each sum.
+bool pairs_apply(const Problem& p) {
+  return p.dt == DType::kF8E4M3 && p.c.head_dim == 128 && p.c.n_head_kv % 2 == 0 &&
+         p.c.n_head / p.c.n_head_kv <= 4;
+}
+
+void expect_same_bits(const Tensor& a, const Tensor& b, const std::string& what) {
+  const Tensor x = a.to(Device::kCpu), y = b.to(Device::kCpu);
+  ASSERT_EQ(x.nbytes(), y.nbytes());
+  EXPECT_EQ(std::memcmp(x.data(), y.data(), x.nbytes()), 0) << what;
+}
+
 void run_case(const TcCase& c, DType dt, std::mt19937& rng, uint32_t seed) {
   Problem p = make_problem(c, dt, rng);
   DeviceProblem g = upload(p);
   ASSERT_TRUE(cu::attention_decode_tc_supported(g.d, g.kv));
+  cu::set_attention_decode_tc_heads(1);
   cu::attention_decode_tc(g.qkv.data_as<float>(), g.b, g.d, g.kv, g.out.data_as<float>(),
                           cu::stream());
+  if (pairs_apply(p)) {
+    // The same split count (the summation order) gives the same bits; the count planned for
+    // pairs is held to the reference.
+    cu::AttnBatch same = g.b;
+    same.n_split = c.n_split > 0 ? c.n_split
+                                 : cu::attention_decode_tc_splits(p.n_tok, g.b.max_seq_len, g.d, 1);
+    Tensor paired = testing::poisoned_cuda({p.n_tok, int64_t(c.n_head) * c.head_dim});
+    cu::set_attention_decode_tc_heads(2);
+    EXPECT_EQ(cu::attention_decode_tc_heads(p.n_tok, g.d, 1), 2);
+    cu::attention_decode_tc(g.qkv.data_as<float>(), same, g.d, g.kv, paired.data_as<float>(),
+                            cu::stream());
+    expect_same_bits(paired, g.out, "decode_tc two heads a unit vs one " + case_str(p));
+    cu::attention_decode_tc(g.qkv.data_as<float>(), g.b, g.d, g.kv, paired.data_as<float>(),
+                            cu::stream());
+    check_out(p, paired, reference(p), tolerance(dt), "decode_tc two heads a unit, planned " +
+              case_str(p));
+  }
+  cu::set_attention_decode_tc_heads(0);
   const std::string what = "decode_tc " + case_str(p) + " seed " + std::to_string(seed);
   const double rel = check_out(p, g.out, reference(p), tolerance(dt), what);
   Tensor core = testing::poisoned_cuda({p.n_tok, int64_t(c.n_head) * c.head_dim});
@@ -293,6 +325,30 @@ TEST(CudaAttentionTc, SupportedShapes) {
     e.n_head = nh, e.n_head_kv = nkv, e.head_dim = 64;
     EXPECT_EQ(cu::attention_decode_tc_supported(e, kv), ok) << nh << "/" << nkv;
   }
+}
+
+// The planner's choices that the H100 measurements made (gpu_run_s12.cmd r2 / r3); other GPUs
+// only get the invariants.
+TEST(CudaAttentionTc, PlansMeasuredChoices) {
+  QINFER_SKIP_WITHOUT_CUDA();
+  const cu::AttnDims d8b{.n_head = 32, .n_head_kv = 8, .head_dim = 128, .scale = 0.088f};
+  const cu::AttnDims d1b{.n_head = 32, .n_head_kv = 8, .head_dim = 64, .scale = 0.125f};
+  for (int n_tok : {1, 2, 8, 64, 128, 256, 512})
+    for (int len : {16, 256, 2048, 8192}) {
+      const int ns = cu::attention_decode_tc_splits(n_tok, len, d8b, 1);
+      EXPECT_GE(ns, 1);
+      EXPECT_LE(ns, std::max(1, len / 64)) << "at least a 16-key tile per warp: " << n_tok;
+    }
+  EXPECT_EQ(cu::attention_decode_tc_heads(1, d8b, 1), 1);
+  EXPECT_EQ(cu::attention_decode_tc_heads(256, d8b, 2), 1) << "BF16 keeps one head a unit";
+  EXPECT_EQ(cu::attention_decode_tc_heads(256, d1b, 1), 1) << "head_dim 64 keeps one";
+  if (cu::sm_count() != 132) GTEST_SKIP() << "the H100 SXM's choices (" << cu::sm_count()
+                                          << " SMs here)";
+  EXPECT_EQ(cu::attention_decode_tc_splits(1, 256, d8b, 1), 4);
+  EXPECT_EQ(cu::attention_decode_tc_splits(1, 256, d1b, 1), 1);
+  EXPECT_EQ(cu::attention_decode_tc_splits(256, 2048, d8b, 1), 1);
+  EXPECT_EQ(cu::attention_decode_tc_heads(256, d8b, 1), 2);
+  EXPECT_EQ(cu::attention_decode_tc_heads(128, d8b, 1), 1);
 }
 
 // Every (cache dtype, head_dim, group) over lengths 1, 7, 16, 100, 1000, 4100 in one batch,
@@ -358,7 +414,9 @@ TEST(CudaAttentionTc, GraphReplayAcrossLengths) {
       {{6, 1}, {38, 1}, {0, 1}, {2, 1}, {15, 1}},
       {{1999, 1}, {39, 1}, {2046, 1}, {4, 1}, {299, 1}},
       {{0, 1}, {0, 1}, {0, 1}, {0, 1}, {0, 1}}};
+  for (int heads : {1, 2})
   for (DType dt : kTcTypes) {
+    cu::set_attention_decode_tc_heads(heads);
     Problem p = make_problem(c, dt, rng);
     DeviceProblem g = upload(p);
     const size_t bytes = cu::attention_decode_tc_scratch_bytes(p.n_tok, g.d, c.n_split);
@@ -390,6 +448,7 @@ TEST(CudaAttentionTc, GraphReplayAcrossLengths) {
     cudaGraphExecDestroy(exec);
     cudaGraphDestroy(graph);
     cu::device_free(partials, bytes);
+    cu::set_attention_decode_tc_heads(0);
   }
 }
 
@@ -410,8 +469,10 @@ TEST(CudaAttentionTc, ReadsAheadOfRopeKvWrite) {
       {8, 2, 64, 12, {{100, 1}, {37, 1}, {0, 1}, {16, 1}, {47, 1}}},
       {8, 2, 128, 16, {{15, 1}, {16, 1}, {63, 1}, {64, 1}, {999, 1}}, 4},
       {16, 4, 128, 16, {{15, 1}, {16, 1}, {63, 1}, {64, 1}, {999, 1}, {300, 1}}, 1}};
+  for (int heads : {1, 2})
   for (DType dt : kTcTypes)
     for (const TcCase& c : cases) {
+      cu::set_attention_decode_tc_heads(heads);
       Problem p = make_problem(c, dt, rng);
       const size_t esz = dtype_size(dt);
       const int hd = c.head_dim, nkv = c.n_head_kv, bs = c.block_size;
@@ -438,7 +499,9 @@ TEST(CudaAttentionTc, ReadsAheadOfRopeKvWrite) {
       cu::rope_kv_write(g.qkv.data_as<float>(), g.b, g.d, nullptr, g.kv, s);
       cu::attention_decode_tc(g.qkv.data_as<float>(), g.b, g.d, g.kv, g.out.data_as<float>(), s);
       cu::set_rope_kv_write_delay(0);
-      const std::string what = "read ahead " + case_str(p) + " seed " + std::to_string(seed);
+      cu::set_attention_decode_tc_heads(0);
+      const std::string what = "read ahead " + case_str(p) + " heads a unit " +
+                               std::to_string(heads) + " seed " + std::to_string(seed);
       const double rel = check_out(p, g.out, reference(p), tolerance(dt), what);
       const Tensor k = g.k.to(Device::kCpu), v = g.v.to(Device::kCpu);
       EXPECT_EQ(std::memcmp(k.data(), p.k.data(), p.k.size()), 0) << what << ": K cache";

@@ -125,9 +125,15 @@ __device__ __forceinline__ float exp2_rel(float x, float ref) {
   return exp2f(x - (ref == -INFINITY ? 0.0f : ref));
 }
 
-template <typename T, int D>
+// HP KV heads per unit (1, or 2 for FP8 at head_dim 128: rows of 256 bytes, see the file
+// comment): Gm is the geometry of the copied row (HP heads), Gh of one head.
+template <typename T, int D, int HP>
 __global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs a) {
-  using Gm = Geo<T, D>;
+  using Gm = Geo<T, D * HP>;
+  using Gh = Geo<T, D>;
+  static_assert(HP == 1 || (Gh::RB == 128 && Gm::NP == HP && Gm::NWV == 4 * HP &&
+                            Gm::EV == Gh::EV),
+                "HP heads: 128-byte head rows, one panel (and four V words a row) each");
   constexpr bool kFp8 = std::is_same_v<T, Fp8>;
   constexpr int S = Gm::kStages;
   extern __shared__ uint4 smem_raw[];
@@ -137,10 +143,12 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs 
   const bool ahead = a.b.past_ready;
   if (!ahead) pdl_wait();
 
-  const int t = a.kvh_fast ? blockIdx.y : blockIdx.x, kvh = a.kvh_fast ? blockIdx.x : blockIdx.y;
+  const int t = a.kvh_fast ? blockIdx.y : blockIdx.x;
+  const int kvh = int(a.kvh_fast ? blockIdx.x : blockIdx.y) * HP;  // the unit's first KV head
   const int split = blockIdx.z;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, c = lane & 3;
   const int nkv = a.d.n_head_kv, group = a.d.n_head / nkv;
+  const int rows = HP * group;  // query rows of the unit: heads kvh group .. + rows - 1
   const int len = a.b.tok_pos[t] + 1;
   const int per = (len + a.n_split - 1) / a.n_split;
   const int span = (per + kTileKeys - 1) / kTileKeys * kTileKeys;
@@ -154,20 +162,22 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs 
   char* const wsm = reinterpret_cast<char*>(smem_raw) + warp * kWarpSmem;
   const char* const kc = static_cast<const char*>(a.k);
   const char* const vc = static_cast<const char*>(a.v);
-  const int64_t slot_bytes = int64_t(nkv) * Gm::RB;
-  const int64_t head_bytes = int64_t(kvh) * Gm::RB;
+  const int64_t slot_bytes = int64_t(nkv) * Gh::RB;
+  const int64_t head_bytes = int64_t(kvh) * Gh::RB;
   // This lane copies chunk cp_chunk of rows rr * (32 / RC) + cp_row (rr < R) of every tile.
   const int cp_row = lane / Gm::RC, cp_chunk = lane % Gm::RC;
   const int bs = a.block_size, bs_shift = a.bs_shift;
   const auto tile_key = [&](int i) { return begin + (warp + i * kWarps) * kTileKeys; };
-  int blk[Gm::R];  // block ids of this lane's rows of the next tile to copy
+  const auto block_of = [&](int j) {
+    return __ldg(table + (bs_shift >= 0 ? j >> bs_shift : j / bs));
+  };
+  // Blocks of a multiple of 16 positions hold whole tiles (tiles start at multiples of 16):
+  // the next tile's block id is loaded an iteration ahead. Other block sizes look each row's
+  // up as it is copied.
+  const bool whole_tiles = bs % kTileKeys == 0;
+  int blk = 0;
   const auto load_blocks = [&](int i) {
-#pragma unroll
-    for (int rr = 0; rr < Gm::R; ++rr) {
-      const int j = tile_key(i) + rr * (32 / Gm::RC) + cp_row;
-      blk[rr] = 0;
-      if (i < n_it && j < end) blk[rr] = __ldg(table + (bs_shift >= 0 ? j >> bs_shift : j / bs));
-    }
+    if (whole_tiles && i < n_it) blk = block_of(tile_key(i));
   };
   // skip: key index not to copy (the token's own, before the wait), else -1.
   const auto issue = [&](int i, int skip) {
@@ -182,7 +192,8 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs 
         int64_t off = 0;  // rows past the end: zero-filled from a valid address
         if (ok) {
           const int in_blk = bs_shift >= 0 ? (j & (bs - 1)) : j % bs;
-          off = (int64_t(blk[rr]) * bs + in_blk) * slot_bytes + head_bytes + cp_chunk * 16;
+          const int b = whole_tiles ? blk : block_of(j);
+          off = (int64_t(b) * bs + in_blk) * slot_bytes + head_bytes + cp_chunk * 16;
         }
         const int dst = Gm::swz(row, cp_chunk);
         mma::cp_async_16(sk + dst, kc + off, ok ? 16 : 0);
@@ -204,14 +215,10 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs 
   const int own_i = n_it - 1;  // the warp's last tile holds key len - 1 when end == len
   const bool own_early = ahead && end == len && n_it > 0 && own_i < S - 1 &&
                          tile_key(own_i) + kTileKeys > len - 1;
-  int own_blk[Gm::R] = {};
+  const int own_blk = own_early ? block_of(len - 1) : 0;
 #pragma unroll
   for (int s = 0; s < S - 1; ++s) {
     issue(s, ahead ? len - 1 : -1);
-    if (s == own_i) {
-#pragma unroll
-      for (int rr = 0; rr < Gm::R; ++rr) own_blk[rr] = blk[rr];
-    }
     load_blocks(s + 1);
   }
   if (ahead) {
@@ -225,7 +232,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs 
         const int j = len - 1;
         const int in_blk = bs_shift >= 0 ? (j & (bs - 1)) : j % bs;
         const int64_t off =
-            (int64_t(own_blk[rr]) * bs + in_blk) * slot_bytes + head_bytes + cp_chunk * 16;
+            (int64_t(own_blk) * bs + in_blk) * slot_bytes + head_bytes + cp_chunk * 16;
         const int dst = Gm::swz(row, cp_chunk);
         mma::cp_async_16(sk + dst, kc + off, 16);
         mma::cp_async_16(sk + Gm::kTileBytes + dst, vc + off, 16);
@@ -235,17 +242,20 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs 
   }
   // Q fragments, loaded while the first tiles are in flight (rows g < group; a1 = a3 = 0): k-step
   // kk takes lane c's elements 4 kk .. 4 kk + 3.
+  // With HP heads a row g holds its own head's dims (panel my_p of the copied row) and zeros
+  // at the others' (their products add exact zeros: the same sums as one head a unit); qa
+  // keeps one head's k-steps, selected per panel in the loop.
   uint32_t qa[D / 16][2];
+  const int qg = min(g, rows - 1), my_p = qg / group;
   {
-    const float* q = a.qkv + int64_t(t) * (a.d.n_head + 2 * nkv) * D +
-                     int64_t(kvh * group + min(g, group - 1)) * D;
+    const float* q = a.qkv + int64_t(t) * (a.d.n_head + 2 * nkv) * D + int64_t(kvh * group + qg) * D;
 #pragma unroll
-    for (int qt = 0; qt < Gm::NQ; ++qt)
+    for (int qt = 0; qt < Gh::NQ; ++qt)
 #pragma unroll
-      for (int f = 0; f < Gm::E / 4; ++f) {
+      for (int f = 0; f < Gh::E / 4; ++f) {
         float4 x = make_float4(0, 0, 0, 0);
-        if (g < group) x = *reinterpret_cast<const float4*>(q + Gm::k_chunk(c, qt) * Gm::E + 4 * f);
-        const int kk = qt * (Gm::E / 4) + f;
+        if (g < rows) x = *reinterpret_cast<const float4*>(q + Gh::k_chunk(c, qt) * Gh::E + 4 * f);
+        const int kk = qt * (Gh::E / 4) + f;
         qa[kk][0] = kFp8 ? mma::pack_f16(x.x, x.y) : mma::pack_bf16(x.x, x.y);
         qa[kk][1] = kFp8 ? mma::pack_f16(x.z, x.w) : mma::pack_bf16(x.z, x.w);
       }
@@ -275,10 +285,12 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs 
           const uint32_t wv[4] = {w.x, w.y, w.z, w.w};
 #pragma unroll
           for (int wi = 0; wi < 4; ++wi) {
-            const int kk = qt * 4 + wi;
+            // HP > 1: chunk qt lies in panel qt / NCKP (head-local k-step kl).
+            const int kk = HP == 1 ? qt * 4 + wi : (qt % Gm::NCKP) * 4 + wi;
+            const bool on = HP == 1 || qt / Gm::NCKP == my_p;
             uint32_t b0, b1;
             mma::fp8x4_to_f16x4(wv[wi], b0, b1);
-            const uint32_t af[4] = {qa[kk][0], 0u, qa[kk][1], 0u};
+            const uint32_t af[4] = {on ? qa[kk][0] : 0u, 0u, on ? qa[kk][1] : 0u, 0u};
             mma::mma_f16(s[nt], af, b0, b1);
           }
         } else {
@@ -320,6 +332,38 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs 
       o[mt][0] *= corr_lo, o[mt][1] *= corr_hi, o[mt][2] *= corr_lo, o[mt][3] *= corr_hi;
     }
 
+    if constexpr (HP > 1) {
+      // Per head p (panel p of the row): Vᵀ of its dims against Pᵀ with the other heads'
+      // columns zeroed (lane g supplies column g), into the same accumulators: columns of
+      // head p collect its own V only.
+#pragma unroll 1
+      for (int p = 0; p < HP; ++p) {
+        uint32_t vw[4][4];
+#pragma unroll
+        for (int ki = 0; ki < 4; ++ki) {
+          const int r = 2 * c + (ki & 1) + 8 * (ki >> 1);
+          const uint4 w = *reinterpret_cast<const uint4*>(sv + Gm::swz(r, p * 8 + g));
+          vw[ki][0] = w.x, vw[ki][1] = w.y, vw[ki][2] = w.z, vw[ki][3] = w.w;
+        }
+        uint32_t va[2][D / 8];
+#pragma unroll
+        for (int kp = 0; kp < 2; ++kp)
+#pragma unroll
+          for (int wi = 0; wi < 4; ++wi) {
+            const uint32_t lo = vw[2 * kp][wi], hi = vw[2 * kp + 1][wi];
+            mma::fp8x4_to_f16x4(__byte_perm(lo, hi, 0x5140), va[kp][4 * wi], va[kp][4 * wi + 1]);
+            mma::fp8x4_to_f16x4(__byte_perm(lo, hi, 0x7362), va[kp][4 * wi + 2],
+                                va[kp][4 * wi + 3]);
+          }
+        const bool mine = g / group == p;
+        const uint32_t p0 = mine ? pb[0] : 0u, p1 = mine ? pb[1] : 0u;
+#pragma unroll
+        for (int mt = 0; mt < D / 16; ++mt) {
+          const uint32_t af[4] = {va[0][mt], va[0][D / 16 + mt], va[1][mt], va[1][D / 16 + mt]};
+          mma::mma_f16(o[mt], af, p0, p1);
+        }
+      }
+    } else {
     // Vᵀ fragments: V rows 2c, 2c + 1, 2c + 8, 2c + 9 at this lane's dims, paired by key.
     uint32_t vw[4][Gm::NWV];
 #pragma unroll
@@ -359,6 +403,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs 
       else
         mma::mma_bf16(o[mt], af, pb[0], pb[1]);
     }
+    }
     __syncwarp();  // every lane is done with this buffer before it is refilled
   }
 
@@ -374,13 +419,13 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs 
   for (int mt = 0; mt < D / 16; ++mt)
 #pragma unroll
     for (int e = 0; e < 4; ++e)
-      acc[(2 * c + (e & 1)) * D + Gm::v_dim(g, e < 2 ? mt : D / 16 + mt)] = o[mt][e];
+      acc[(2 * c + (e & 1)) * D + Gh::v_dim(g, e < 2 ? mt : D / 16 + mt)] = o[mt][e];
   __syncthreads();
 
   // Merge the warps: out = Σ_w exp2(m_w - M) acc_w / Σ_w exp2(m_w - M) l_w.
   const float* const recs = reinterpret_cast<const float*>(smem_raw);
   constexpr int kRecStride = kWarpSmem / 4;
-  for (int idx = threadIdx.x; idx < group * D; idx += kThreads) {
+  for (int idx = threadIdx.x; idx < rows * D; idx += kThreads) {
     const int h = idx / D, dd = idx % D;
     float mm = -INFINITY;
 #pragma unroll
@@ -429,23 +474,23 @@ ScratchBuffer g_partials;
 
 // Dynamic shared memory above 48 KB and the largest carveout (the cache bypasses L1), once
 // per instantiation (one stream, one thread: cuda_common.h).
-template <typename T, int D>
+template <typename T, int D, int HP = 1>
 void prepare_kernel() {
   static bool done = false;
   if (done) return;
-  QINFER_CUDA_CHECK(cudaFuncSetAttribute(decode_tc_kernel<T, D>,
+  QINFER_CUDA_CHECK(cudaFuncSetAttribute(decode_tc_kernel<T, D, HP>,
                                          cudaFuncAttributeMaxDynamicSharedMemorySize, kBlockSmem));
-  QINFER_CUDA_CHECK(cudaFuncSetAttribute(decode_tc_kernel<T, D>,
+  QINFER_CUDA_CHECK(cudaFuncSetAttribute(decode_tc_kernel<T, D, HP>,
                                          cudaFuncAttributePreferredSharedMemoryCarveout,
                                          int(cudaSharedmemCarveoutMaxShared)));
   done = true;
 }
 
-template <typename T, int D>
+template <typename T, int D, int HP = 1>
 int occupancy() {
-  prepare_kernel<T, D>();
+  prepare_kernel<T, D, HP>();
   int n = 0;
-  QINFER_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, decode_tc_kernel<T, D>,
+  QINFER_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, decode_tc_kernel<T, D, HP>,
                                                                   kThreads, kBlockSmem));
   return n;
 }
@@ -455,19 +500,22 @@ int blocks_per_sm(int head_dim) {
   static int cached[2] = {0, 0};
   int& n = cached[head_dim == 128 ? 1 : 0];
   if (n == 0)
-    n = std::max(1, head_dim == 128 ? std::min(occupancy<Bf16, 128>(), occupancy<Fp8, 128>())
+    n = std::max(1, head_dim == 128 ? std::min({occupancy<Bf16, 128>(), occupancy<Fp8, 128>(),
+                                                occupancy<Fp8, 128, 2>()})
                                     : std::min(occupancy<Bf16, 64>(), occupancy<Fp8, 64>()));
   return n;
 }
 
-template <typename T, int D>
+template <typename T, int D, int HP = 1>
 void launch(const TcArgs& a, cudaStream_t s) {
-  prepare_kernel<T, D>();
-  const dim3 grid = a.kvh_fast
-                        ? dim3(unsigned(a.d.n_head_kv), unsigned(a.b.n_tok), unsigned(a.n_split))
-                        : dim3(unsigned(a.b.n_tok), unsigned(a.d.n_head_kv), unsigned(a.n_split));
-  launch_pdl_smem_on(s, decode_tc_kernel<T, D>, grid, dim3(kThreads), size_t(kBlockSmem), a);
+  prepare_kernel<T, D, HP>();
+  const unsigned units = unsigned(a.d.n_head_kv / HP);
+  const dim3 grid = a.kvh_fast ? dim3(units, unsigned(a.b.n_tok), unsigned(a.n_split))
+                               : dim3(unsigned(a.b.n_tok), units, unsigned(a.n_split));
+  launch_pdl_smem_on(s, decode_tc_kernel<T, D, HP>, grid, dim3(kThreads), size_t(kBlockSmem), a);
 }
+
+int g_heads_mode = 0;  // set_attention_decode_tc_heads
 
 }  // namespace
 
@@ -477,6 +525,23 @@ bool attention_decode_tc_supported(const AttnDims& d, const KvCacheView& kv) {
   if (d.n_head_kv <= 0 || d.n_head % d.n_head_kv != 0) return false;
   const int group = d.n_head / d.n_head_kv;
   return group >= 1 && group <= kMaxGroup;
+}
+
+void set_attention_decode_tc_heads(int mode) { g_heads_mode = mode; }
+
+int attention_decode_tc_heads(int n_tok, const AttnDims& d, int kv_elem_bytes) {
+  if (kv_elem_bytes != 1 || d.head_dim != 128 || d.n_head_kv <= 0 || d.n_head_kv % 2 != 0 ||
+      d.n_head % d.n_head_kv != 0 || 2 * (d.n_head / d.n_head_kv) > kMaxGroup)
+    return 1;
+  if (g_heads_mode == 1 || g_heads_mode == 2) return g_heads_mode;
+  // Pairs halve the units: only where at least two full waves of them remain. H100, 8B heads,
+  // FP8 cache, one split (bench/results/gpu_run_s12.cmd r3): batch 256 0.870 / 0.894 of the
+  // copy rate against 0.829 / 0.854 at 1024 / 1500 keys; batch 128 (1.3 waves of pairs) 0.713
+  // / 0.738 against 0.789 / 0.845.
+  static const int min_tok = env_int("QINFER_CUDA_ATTN_PAIR_MIN_TOK", -1);
+  if (min_tok >= 0) return min_tok > 0 && n_tok >= min_tok ? 2 : 1;
+  const int64_t pair_units = int64_t(n_tok) * (d.n_head_kv / 2);
+  return pair_units >= 2 * int64_t(sm_count()) * blocks_per_sm(d.head_dim) ? 2 : 1;
 }
 
 int attention_decode_tc_splits(int n_tok, int max_seq_len, const AttnDims& d,
@@ -494,17 +559,25 @@ int attention_decode_tc_splits(int n_tok, int max_seq_len, const AttnDims& d,
   // of the offline run, bench/results/gpu_run_s11.cmd r2). Priced at 3.5 us flat, 256-token
   // graphs at 2048 keys split in two; unsplit, the 8B offline at concurrency 256 ran 12,539
   // against 12,233 output tok/s (r4).
+  // Since the kernel reads ahead of its wait (AttnBatch::past_ready) the splits' blocks are
+  // ready when rope_kv_write ends and the combine's fixed part is priced at 1.5 us; splits keep
+  // at least a tile per warp. 8B at batch 1, 128-256 keys (gpu_run_s12.cmd r2 / r3): 4 splits
+  // 294.4 / 295.3 / 296.4 tok/s against 286-290 unsplit (the old model's choice) and 292.1 at
+  // 8; the 1B stays unsplit (1196.5 against 1177.8 / 1187.7 at 2 / 4).
+  // With HP KV heads a unit, units are HP times fewer and their tiles HP times larger.
   if (n_tok <= 0) return 1;
-  const double tile_bytes = double(kTileKeys) * d.head_dim * 2.0 * std::max(1, kv_elem_bytes);
-  const double combine = (3.5e-6 + 3.3e-9 * double(n_tok) * d.n_head) * 3.0e12 / tile_bytes;
-  const int64_t units = std::max<int64_t>(1, int64_t(n_tok) * d.n_head_kv);
+  const int hp = attention_decode_tc_heads(n_tok, d, kv_elem_bytes);
+  const double tile_bytes =
+      double(kTileKeys) * d.head_dim * 2.0 * std::max(1, kv_elem_bytes) * double(hp);
+  const double combine = (1.5e-6 + 3.3e-9 * double(n_tok) * d.n_head) * 3.0e12 / tile_bytes;
+  const int64_t units = std::max<int64_t>(1, int64_t(n_tok) * d.n_head_kv / hp);
   const int64_t tiles = std::max<int64_t>(1, (int64_t(max_seq_len) + kTileKeys - 1) / kTileKeys);
   const int64_t sat = sm_count();
   const int64_t slots = sat * blocks_per_sm(d.head_dim);
-  const int64_t group = d.n_head_kv > 0 ? std::max(1, d.n_head / d.n_head_kv) : 1;
+  const int64_t group = d.n_head_kv > 0 ? std::max(1, d.n_head / d.n_head_kv) * hp : 1;
   int best = 1;
   double best_cost = 0;
-  for (int ns = 1; ns <= std::min<int64_t>(128, tiles); ++ns) {
+  for (int ns = 1; ns <= std::min<int64_t>(128, std::max<int64_t>(1, tiles / kWarps)); ++ns) {
     const int64_t w = (tiles + ns - 1) / ns + 1;
     const int64_t blocks = units * ns, full = blocks / slots, rem = blocks % slots;
     double cost = double(full) * double(w) * double(std::max(slots, sat)) +
@@ -551,6 +624,8 @@ void attention_decode_tc(const float* qkv, const AttnBatch& b, const AttnDims& d
   if (kv.dtype == DType::kF8E4M3) {
     if (d.head_dim == 64)
       launch<Fp8, 64>(a, s);
+    else if (attention_decode_tc_heads(b.n_tok, d, 1) == 2)
+      launch<Fp8, 128, 2>(a, s);
     else
       launch<Fp8, 128>(a, s);
   } else {

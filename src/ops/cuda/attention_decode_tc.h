@@ -48,5 +48,14 @@ size_t attention_decode_tc_scratch_bytes(int n_tok, const AttnDims& d, int n_spl
 // cache with kv_elem_bytes per element (2: BF16, 1: FP8).
 int attention_decode_tc_splits(int n_tok, int max_seq_len, const AttnDims& d,
                                int kv_elem_bytes = 2);
+// KV heads per unit of work (thread block) for n_tok tokens: 2 for an FP8 cache at head_dim
+// 128 with a group of at most 4 and an even n_head_kv when the pairs still fill two waves of
+// resident blocks (batch >= ~198 at 8 KV heads on an H100), so that a block streams rows of
+// 256 bytes; else 1. QINFER_CUDA_ATTN_PAIR_MIN_TOK=N: pairs from N tokens instead (0: never).
+// The outputs are the same bits either way at the same split count.
+int attention_decode_tc_heads(int n_tok, const AttnDims& d, int kv_elem_bytes);
+// For tests and benchmarks: 0 = automatic (above), 1 = one head a unit, 2 = two where
+// supported. A graph keeps the choice it was captured with; plan its n_split under the same.
+void set_attention_decode_tc_heads(int mode);
 
 }  // namespace qinfer::ops::cuda
