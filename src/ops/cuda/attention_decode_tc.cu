@@ -1,14 +1,15 @@
 // Paged decode attention on tensor cores (contract: attention_decode_tc.h).
 //
 // Work: one block of 4 warps per (token, KV head, split), as attention_decode (flash-decoding,
-// Dao et al. 2023). The block's keys are cut into tiles of 16; warp w takes tiles w, w + 4,
+// Dao et al. 2023), or per (token, pair of KV heads, split) (below). The block's keys are cut into tiles of 16; warp w takes tiles w, w + 4,
 // w + 8, ... and keeps its own online softmax (Milakov & Gimelshein 2018) in registers; the
 // warps merge through shared memory at the end, and splits through a combine kernel.
 //
 // Memory: each warp runs its own cp.async pipeline of kStages tiles (16 KB of shared memory
 // per warp, 64 KB per block, 3 blocks per multiprocessor): raw cache bytes, 16 bytes a copy,
 // each group of RC lanes copying one whole K or V row (row address from the block table,
-// attn::kv_row; the table entries of the next tile are loaded one iteration ahead). At steady
+// attn::kv_row; with blocks of a multiple of 16 positions the next tile's block id is loaded
+// one iteration ahead, other block sizes look each row's up as it is copied). At steady
 // state 3 tiles of 4 KB (FP8, head_dim 128) or one to two of 8 KB (BF16) are in flight per
 // warp, 96-144 KB per multiprocessor. No block barrier in the key loop: a warp waits for its
 // own copies only (cp.async.wait_group + __syncwarp).
@@ -36,6 +37,24 @@
 //
 // Numerics: Q and P rounded to FP16 (FP8 cache) or BF16 (BF16 cache), fp32 accumulation and
 // softmax in base 2: s = (Q·K) * scale * log2(e) (* k_scale), out *= v_scale.
+//
+// Two KV heads a unit (HP = 2: FP8 cache, head_dim 128, group <= 4; attention_decode_tc_heads
+// picks it for batches whose pairs fill two waves of resident blocks): the block copies the two
+// adjacent 128-byte head rows of a position as one 256-byte row (the BF16 geometry), so a unit
+// streams twice the bytes in longer pieces: at batch 256 and 1024-1500 keys 0.87-0.89 of the
+// copy rate against 0.83-0.85 (H100). Query rows 0..3 are the first head's, 4..7 the
+// second's, and each row's Q is zero at the other head's dims, so S = Q Kᵀ over 256 dims adds
+// exact zeros; Oᵀ += Vᵀ Pᵀ runs per head on that head's V dims with the other head's P
+// columns zeroed, into the same 32 accumulators. Same bits as one head a unit at the same
+// split count (the test checks).
+//
+// Reading ahead (AttnBatch::past_ready, the model's decode batches): the metadata, the block
+// table and every key before the token's own come from before the step, so the block loads
+// them and issues the copies of its first S - 1 tiles before griddepcontrol.wait, skipping the
+// token's own row (the previous kernel, rope_kv_write, writes it), which it copies after the
+// wait as one more copy group that the warp's last iteration waits for. At batch 1 the
+// attention then has its keys on chip when rope_kv_write ends (8B 281 -> 286 tok/s, 1B 1120 ->
+// 1171, H100, bench/results/gpu_run_s12.cmd r1).
 //
 // Splits (attention_decode_tc_splits) come from a wave model: with 3 blocks per
 // multiprocessor resident, about one block per multiprocessor already saturates HBM (each
