@@ -1,9 +1,10 @@
 // Paged decode attention on tensor cores (contract: attention_decode_tc.h).
 //
 // Work: one block of 4 warps per (token, KV head, split), as attention_decode (flash-decoding,
-// Dao et al. 2023), or per (token, pair of KV heads, split) (below). The block's keys are cut into tiles of 16; warp w takes tiles w, w + 4,
-// w + 8, ... and keeps its own online softmax (Milakov & Gimelshein 2018) in registers; the
-// warps merge through shared memory at the end, and splits through a combine kernel.
+// Dao et al. 2023), or per (token, pair of KV heads, split) (below). The block's keys are cut
+// into tiles of 16; warp w takes tiles w, w + 4, w + 8, ... and keeps its own online softmax
+// (Milakov & Gimelshein 2018) in registers; the warps merge through shared memory at the end,
+// and splits through a combine kernel.
 //
 // Memory: each warp runs its own cp.async pipeline of kStages tiles (16 KB of shared memory
 // per warp, 64 KB per block, 3 blocks per multiprocessor): raw cache bytes, 16 bytes a copy,
@@ -267,7 +268,8 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs 
   uint32_t qa[D / 16][2];
   const int qg = min(g, rows - 1), my_p = qg / group;
   {
-    const float* q = a.qkv + int64_t(t) * (a.d.n_head + 2 * nkv) * D + int64_t(kvh * group + qg) * D;
+    const float* q =
+        a.qkv + int64_t(t) * (a.d.n_head + 2 * nkv) * D + int64_t(kvh * group + qg) * D;
 #pragma unroll
     for (int qt = 0; qt < Gh::NQ; ++qt)
 #pragma unroll
@@ -383,45 +385,46 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs 
         }
       }
     } else {
-    // Vᵀ fragments: V rows 2c, 2c + 1, 2c + 8, 2c + 9 at this lane's dims, paired by key.
-    uint32_t vw[4][Gm::NWV];
+      // Vᵀ fragments: V rows 2c, 2c + 1, 2c + 8, 2c + 9 at this lane's dims, paired by key.
+      uint32_t vw[4][Gm::NWV];
 #pragma unroll
-    for (int ki = 0; ki < 4; ++ki) {
-      const int r = 2 * c + (ki & 1) + 8 * (ki >> 1);
-      if constexpr (Gm::RB >= 128) {
+      for (int ki = 0; ki < 4; ++ki) {
+        const int r = 2 * c + (ki & 1) + 8 * (ki >> 1);
+        if constexpr (Gm::RB >= 128) {
 #pragma unroll
-        for (int p = 0; p < Gm::NP; ++p) {
-          const uint4 w = *reinterpret_cast<const uint4*>(sv + Gm::swz(r, p * 8 + g));
-          vw[ki][4 * p] = w.x, vw[ki][4 * p + 1] = w.y, vw[ki][4 * p + 2] = w.z,
-                     vw[ki][4 * p + 3] = w.w;
-        }
-      } else {
-        const uint2 w = *reinterpret_cast<const uint2*>(sv + Gm::swz(r, g >> 1) + (g & 1) * 8);
-        vw[ki][0] = w.x, vw[ki][1] = w.y;
-      }
-    }
-    uint32_t va[2][D / 8];  // va[kp][j]: (key 2c + 8 kp, key 2c + 1 + 8 kp) at element j
-#pragma unroll
-    for (int kp = 0; kp < 2; ++kp)
-#pragma unroll
-      for (int wi = 0; wi < Gm::NWV; ++wi) {
-        const uint32_t lo = vw[2 * kp][wi], hi = vw[2 * kp + 1][wi];
-        if constexpr (kFp8) {
-          mma::fp8x4_to_f16x4(__byte_perm(lo, hi, 0x5140), va[kp][4 * wi], va[kp][4 * wi + 1]);
-          mma::fp8x4_to_f16x4(__byte_perm(lo, hi, 0x7362), va[kp][4 * wi + 2], va[kp][4 * wi + 3]);
+          for (int p = 0; p < Gm::NP; ++p) {
+            const uint4 w = *reinterpret_cast<const uint4*>(sv + Gm::swz(r, p * 8 + g));
+            vw[ki][4 * p] = w.x, vw[ki][4 * p + 1] = w.y, vw[ki][4 * p + 2] = w.z,
+                       vw[ki][4 * p + 3] = w.w;
+          }
         } else {
-          va[kp][2 * wi] = __byte_perm(lo, hi, 0x5410);
-          va[kp][2 * wi + 1] = __byte_perm(lo, hi, 0x7632);
+          const uint2 w = *reinterpret_cast<const uint2*>(sv + Gm::swz(r, g >> 1) + (g & 1) * 8);
+          vw[ki][0] = w.x, vw[ki][1] = w.y;
         }
       }
+      uint32_t va[2][D / 8];  // va[kp][j]: (key 2c + 8 kp, key 2c + 1 + 8 kp) at element j
 #pragma unroll
-    for (int mt = 0; mt < D / 16; ++mt) {
-      const uint32_t af[4] = {va[0][mt], va[0][D / 16 + mt], va[1][mt], va[1][D / 16 + mt]};
-      if constexpr (kFp8)
-        mma::mma_f16(o[mt], af, pb[0], pb[1]);
-      else
-        mma::mma_bf16(o[mt], af, pb[0], pb[1]);
-    }
+      for (int kp = 0; kp < 2; ++kp)
+#pragma unroll
+        for (int wi = 0; wi < Gm::NWV; ++wi) {
+          const uint32_t lo = vw[2 * kp][wi], hi = vw[2 * kp + 1][wi];
+          if constexpr (kFp8) {
+            mma::fp8x4_to_f16x4(__byte_perm(lo, hi, 0x5140), va[kp][4 * wi], va[kp][4 * wi + 1]);
+            mma::fp8x4_to_f16x4(__byte_perm(lo, hi, 0x7362), va[kp][4 * wi + 2],
+                                va[kp][4 * wi + 3]);
+          } else {
+            va[kp][2 * wi] = __byte_perm(lo, hi, 0x5410);
+            va[kp][2 * wi + 1] = __byte_perm(lo, hi, 0x7632);
+          }
+        }
+#pragma unroll
+      for (int mt = 0; mt < D / 16; ++mt) {
+        const uint32_t af[4] = {va[0][mt], va[0][D / 16 + mt], va[1][mt], va[1][D / 16 + mt]};
+        if constexpr (kFp8)
+          mma::mma_f16(o[mt], af, pb[0], pb[1]);
+        else
+          mma::mma_bf16(o[mt], af, pb[0], pb[1]);
+      }
     }
     __syncwarp();  // every lane is done with this buffer before it is refilled
   }
