@@ -22,5 +22,13 @@ if ! python3 -c "import tokenizers, openai, jinja2, pytest, numpy, gguf" >/dev/n
   python3 -m pip install -q --disable-pip-version-check -r tools/requirements-test.txt
 fi
 
+# CUTLASS's C++ headers (our Hopper FP8 GEMM tiles), from the PyPI package nvidia-cutlass,
+# only where the CUDA backend builds. Pinned: the kernels are written against this release.
+# --no-deps: only the headers are used (not its Python code generator's dependencies).
+if { command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ]; } &&
+   ! python3 -c "import importlib.util as u; exit(0 if u.find_spec('cutlass_library') else 1)"; then
+  python3 -m pip install -q --disable-pip-version-check --no-deps nvidia-cutlass==4.2.0.0
+fi
+
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$BUILD_DIR" -j "$(nproc)"

@@ -17,6 +17,10 @@
 #include "ops/rms_norm.h"
 #include "ops/silu_mul.h"
 #include "cuda_test_util.h"
+#ifdef QINFER_HAVE_CUDA
+#include "ops/cuda/cuda_common.h"
+#include "ops/cuda/linear_gemm.h"
+#endif
 
 namespace qinfer {
 namespace {
@@ -666,6 +670,76 @@ TEST(LinearCuda, RejectsUnsupportedActivationDtype) {
   Tensor y = Tensor::empty(DType::kF32, {1, 16}, Device::kCuda);
   EXPECT_THROW(ops::linear(w, x, y), Error);
 }
+
+// Each FP8 GEMM tile of our own (CUTLASS, Hopper) and the dispatching gemm_fp8_scaled against
+// the float64 formula y (+ base) = x_scale[r] * w_scale[c] * sum_k x[r, k] w[c, k] over the
+// decoded E4M3 codes, at odd row counts (partial tiles) and k loops of 4-32 tiles, writing and
+// accumulating. On a GPU without the tiles (or a build without CUTLASS) only the dispatcher runs.
+#ifdef QINFER_HAVE_CUDA
+TEST(LinearCuda, Fp8GemmTilesMatchFormula) {
+  QINFER_SKIP_WITHOUT_CUDA();
+  namespace cu = ops::cuda;
+  const uint32_t seed = testing::fresh_seed();
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::uniform_real_distribution<float> us(0.25f, 2.0f);
+  const int tiles = cu::fp8_gemm_tile_count();
+  std::printf("FP8 GEMM tiles in this build: %d, seed %u\n", tiles, seed);
+  for (auto [n, n_in, n_out] : std::vector<std::array<int64_t, 3>>{
+           {9, 512, 48}, {67, 1024, 160}, {129, 4096, 272}, {300, 2048, 528}}) {
+    Tensor x = Tensor::empty(DType::kU8, {n, n_in}), w = Tensor::empty(DType::kU8, {n_out, n_in});
+    for (int64_t i = 0; i < x.numel(); ++i) x.data_as<uint8_t>()[i] = f32_to_fp8e4m3(nd(rng));
+    for (int64_t i = 0; i < w.numel(); ++i) w.data_as<uint8_t>()[i] = f32_to_fp8e4m3(nd(rng));
+    Tensor xs = testing::random_f32({n}, rng, 0.25f, 2.0f);
+    Tensor ws = testing::random_f32({n_out}, rng, 0.25f, 2.0f);
+    Tensor base = testing::random_f32({n, n_out}, rng, -8.0f, 8.0f);
+    Tensor want = Tensor::empty(DType::kF32, {n, n_out});
+    for (int64_t r = 0; r < n; ++r)
+      for (int64_t c = 0; c < n_out; ++c) {
+        double acc = 0;
+        for (int64_t k = 0; k < n_in; ++k)
+          acc += double(fp8e4m3_to_f32(x.data_as<uint8_t>()[r * n_in + k])) *
+                 double(fp8e4m3_to_f32(w.data_as<uint8_t>()[c * n_in + k]));
+        want.data_as<float>()[r * n_out + c] =
+            float(acc * xs.data_as<float>()[r] * ws.data_as<float>()[c]);
+      }
+    Tensor want_acc = Tensor::empty(DType::kF32, {n, n_out});
+    for (int64_t i = 0; i < want.numel(); ++i)
+      want_acc.data_as<float>()[i] = want.data_as<float>()[i] + base.data_as<float>()[i];
+    Tensor xd = x.to(Device::kCuda), wd = w.to(Device::kCuda);
+    Tensor xsd = xs.to(Device::kCuda), wsd = ws.to(Device::kCuda);
+    for (bool accumulate : {false, true}) {
+      const Tensor& expect = accumulate ? want_acc : want;
+      // tile -1: the dispatcher (gemm_fp8_scaled), whatever it picks for these shapes.
+      for (int t = -1; t < tiles; ++t) {
+        const std::string name = str_cat("tile ", cu::fp8_gemm_tile_name(t), " n=", n, " n_in=",
+                                         n_in, " n_out=", n_out, accumulate ? " +=" : " =",
+                                         " seed=", seed);
+        Tensor y = accumulate ? base.to(Device::kCuda) : testing::poisoned_cuda({n, n_out});
+        bool ran;
+        if (t < 0) {
+          ran = cu::gemm_fp8_scaled(wd.data(), xd.data(), y.data_as<float>(), n, n_in, n_out,
+                                    xsd.data_as<float>(), wsd.data_as<float>(), accumulate,
+                                    cu::stream()) == cu::GemmResult::kDone;
+        } else {
+          ran = cu::gemm_fp8_run_tile(t, wd.data(), xd.data(), y.data_as<float>(), n, n_in,
+                                      n_out, xsd.data_as<float>(), wsd.data_as<float>(),
+                                      accumulate, cu::stream());
+        }
+        ASSERT_TRUE(ran) << name << ": did not run";
+        const testing::Diff d = testing::compare(y, expect);
+        // Hopper's FP8 accumulation is narrower than fp32 (as tolerance() says for cuBLASLt).
+        EXPECT_TRUE(d.n_nan == 0 && d.rel < 2e-3) << name << ": " << testing::describe(d, y, expect);
+      }
+    }
+    // Shapes TMA cannot take (rows of n_in bytes not a multiple of 16) are declined untouched.
+    for (int t = 0; t < tiles; ++t)
+      EXPECT_FALSE(cu::gemm_fp8_run_tile(t, wd.data(), xd.data(), nullptr, n, n_in - 8, n_out,
+                                         xsd.data_as<float>(), wsd.data_as<float>(), false,
+                                         cu::stream()));
+  }
+}
+#endif  // QINFER_HAVE_CUDA
 
 }  // namespace
 }  // namespace qinfer

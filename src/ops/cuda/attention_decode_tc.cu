@@ -66,6 +66,7 @@
 #include <cmath>
 #include <type_traits>
 
+#include "core/env.h"
 #include "ops/cuda/attention_decode_tc.h"
 #include "ops/cuda/attention_device.h"
 #include "ops/cuda/cuda_common.h"

@@ -22,6 +22,7 @@
 // attention kernel's own reads ahead (attention_decode_tc.cu) overlap the QKV projection.
 #include <algorithm>
 
+#include "core/env.h"
 #include "ops/cuda/attention_device.h"
 #include "ops/cuda/cuda_common.h"
 #include "ops/cuda/pdl.cuh"

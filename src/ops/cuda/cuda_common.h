@@ -57,6 +57,10 @@ void* gemm_workspace();
 int sm_count();
 int compute_capability();  // major * 10 + minor
 
+// Whether kernels launch with programmatic dependent launch (Hopper; QINFER_CUDA_PDL=0 turns
+// it off). pdl.cuh has the device side.
+bool pdl_enabled();
+
 // Raw device memory from the caching allocator (for scratch buffers that are not Tensors).
 void* device_alloc(size_t bytes);
 void device_free(void* p, size_t bytes);

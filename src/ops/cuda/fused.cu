@@ -805,19 +805,16 @@ void linear_act(const LinearWeight& w, const Act& x, float* y, bool accumulate) 
       const float* wsv = channel_scales(w, s);
       // With the scales applied inside cuBLASLt the GEMM adds into y itself (beta = 1): no
       // temporary, no separate add over (n, n_out).
-      if (accumulate &&
-          gemm_lt_supported(DType::kF8E4M3, n, w.n_in, w.n_out, w.weight.data(), x.data, y) &&
-          gemm_lt_scales_inside(n, w.n_in, w.n_out) &&
-          gemm_lt(DType::kF8E4M3, w.weight.data(), x.data, y, n, w.n_in, w.n_out, x.scale, wsv,
-                  s, /*accumulate=*/true) == GemmResult::kDone) {
+      if (accumulate && gemm_fp8_scaled(w.weight.data(), x.data, y, n, w.n_in, w.n_out, x.scale,
+                                        wsv, /*accumulate=*/true, s) == GemmResult::kDone) {
         scale_bias_epilogue(y, n, w.n_out, nullptr, nullptr, true, bias, s);
         return;
       }
       float* out = accumulate ? static_cast<float*>(g_tmp_y.get(size_t(n * w.n_out) * 4)) : y;
       GemmResult r = GemmResult::kNoAlgorithm;
-      if (gemm_lt_supported(DType::kF8E4M3, n, w.n_in, w.n_out, w.weight.data(), x.data, out))
-        r = gemm_lt(DType::kF8E4M3, w.weight.data(), x.data, out, n, w.n_in, w.n_out, x.scale,
-                    wsv, s);
+      if (fp8)
+        r = gemm_fp8_scaled(w.weight.data(), x.data, out, n, w.n_in, w.n_out, x.scale, wsv,
+                            false, s);
       if (r == GemmResult::kNoAlgorithm) {
         auto* xf = static_cast<float*>(g_tmp_x.get(size_t(n * w.n_in) * 4));
         codes_to_f32_kernel<<<grid_for(n * w.n_in, 256), 256, 0, s>>>(

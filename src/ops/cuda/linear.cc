@@ -90,8 +90,11 @@ void linear_fp8(const LinearWeight& w, const Tensor& x, Tensor& y) {
       wsv = v;
     }
     const bool epi = fp8_scales_in_epilogue();
-    GemmResult r = gemm_lt(DType::kF8E4M3, w.weight.data(), xq, y.data_as<float>(), n, w.n_in,
-                           w.n_out, epi ? nullptr : xs, epi ? nullptr : wsv, s);
+    GemmResult r =
+        epi ? gemm_lt(DType::kF8E4M3, w.weight.data(), xq, y.data_as<float>(), n, w.n_in,
+                      w.n_out, nullptr, nullptr, s)
+            : gemm_fp8_scaled(w.weight.data(), xq, y.data_as<float>(), n, w.n_in, w.n_out, xs,
+                              wsv, false, s);
     if (epi && r == GemmResult::kDone) r = GemmResult::kUnscaled;
     if (r != GemmResult::kNoAlgorithm) {
       const bool need_scales = r == GemmResult::kUnscaled;

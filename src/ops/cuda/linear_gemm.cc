@@ -1,10 +1,18 @@
 #include "ops/cuda/linear_gemm.h"
 
+#include <climits>
+#include <cstdlib>
+#include <iterator>
 #include <map>
+#include <string>
 #include <memory>
 #include <tuple>
 
+#include "core/env.h"
 #include "ops/cuda/cuda_common.h"
+#ifdef QINFER_HAVE_CUTLASS_SM90
+#include "ops/cuda/sm90/gemm_fp8_sm90.h"
+#endif
 
 namespace qinfer::ops::cuda {
 namespace {
@@ -168,6 +176,122 @@ GemmResult gemm_lt(DType ab, const void* w, const void* x, void* y, int64_t n, i
                                      plan->b.l, &beta, y, plan->d.l, y, plan->d.l, &plan->algo,
                                      gemm_workspace(), kGemmWorkspaceBytes, stream));
   return scaled || !want_scales ? GemmResult::kDone : GemmResult::kUnscaled;
+}
+
+namespace {
+
+constexpr const char* kTileNames[] = {"128x128", "64x128", "128x64", "streamk", "split2"};
+// Fp8GemmTile's values, for builds without its header.
+enum class Fp8GemmTileIndex { k128x128, k64x128, k128x64, k128x128StreamK, k128x128Split2 };
+
+#ifdef QINFER_HAVE_CUTLASS_SM90
+static_assert(std::size(kTileNames) == kFp8GemmTiles);
+static_assert(int(Fp8GemmTileIndex::k64x128) == int(Fp8GemmTile::k64x128) &&
+              int(Fp8GemmTileIndex::k128x64) == int(Fp8GemmTile::k128x64));
+constexpr int kTiles = kFp8GemmTiles;
+#else
+constexpr int kTiles = 0;
+#endif
+
+// QINFER_CUDA_FP8_GEMM: tile -2 = the measured choice, -1 = cuBLASLt, else a forced tile,
+// for batches of at most max_n rows ("TILE:MAX_N"; cuBLASLt above).
+struct Forced {
+  int tile = -2;
+  int64_t max_n = INT64_MAX;
+};
+
+const Forced& forced_tile() {
+  static const Forced f = [] {
+    Forced r;
+    const char* v = std::getenv("QINFER_CUDA_FP8_GEMM");
+    if (v == nullptr || *v == 0 || std::string(v) == "auto") return r;
+    std::string name = v;
+    if (const size_t colon = name.find(':'); colon != std::string::npos) {
+      r.max_n = std::atoll(name.c_str() + colon + 1);
+      name.resize(colon);
+    }
+    if (name == "lt") {
+      r.tile = -1;
+      return r;
+    }
+    for (int i = 0; i < kTiles; ++i)
+      if (name == kTileNames[i]) {
+        r.tile = i;
+        return r;
+      }
+    QINFER_FAIL("QINFER_CUDA_FP8_GEMM=", v, ": expected auto, lt or TILE[:MAX_ROWS] with TILE",
+                kTiles ? " one of 128x128, 64x128, 128x64, streamk, split2"
+                       : " (none in this build: no CUTLASS)");
+  }();
+  return f;
+}
+
+}  // namespace
+
+const char* fp8_gemm_tile_name(int tile) {
+  return tile >= 0 && tile < kTiles ? kTileNames[tile] : "lt";
+}
+int fp8_gemm_tile_count() { return kTiles; }
+
+int gemm_fp8_tile(int64_t n, int64_t n_in, int64_t n_out) {
+  if (kTiles == 0 || compute_capability() != 90) return -1;
+  const Forced& forced = forced_tile();
+  if (forced.tile != -2) return n <= forced.max_n ? forced.tile : -1;
+  (void)n_in;  // every tile is 128 deep in k: the k loop does not change the choice
+  // A wave model fitted to bench/gpu_gemm's measurements on the H100 (PERFORMANCE.md): a
+  // GEMM takes waves x (tile area) x (the tile's cost per element), the 64-wide tiles costing
+  // 1.15x cuBLASLt's 128 x 128 per element (more operand bytes per MAC). A narrow tile runs
+  // only when the model has it 25 % faster, which holds for batches of up to 64 rows, and for
+  // the 4096-wide projections up to ~256 (cuBLASLt's 128 x 128 tiles fill a wave only halfway).
+  struct Candidate {
+    int tile;
+    int64_t tm, tn;
+    double per_element;
+  };
+  const auto cost = [&](const Candidate& c) {
+    const int64_t tiles = (n + c.tm - 1) / c.tm * ((n_out + c.tn - 1) / c.tn);
+    const int64_t waves = (tiles + sm_count() - 1) / sm_count();
+    return double(waves) * double(c.tm * c.tn) * c.per_element;
+  };
+  const Candidate lt{-1, 128, 128, 1.0};
+  const Candidate wide{int(Fp8GemmTileIndex::k64x128), 64, 128, 1.15};
+  const Candidate tall{int(Fp8GemmTileIndex::k128x64), 128, 64, 1.15};
+  // Equal cost: the tile that pads fewer rows (128 x 64 when n fills its 128-row tiles).
+  const bool tall_pads_less = (n + 127) / 128 * 128 <= (n + 63) / 64 * 64;
+  const double c_wide = cost(wide), c_tall = cost(tall);
+  const Candidate& narrow =
+      c_tall < c_wide || (c_tall == c_wide && tall_pads_less) ? tall : wide;
+  return cost(narrow) <= 0.75 * cost(lt) ? narrow.tile : -1;
+}
+
+bool gemm_fp8_run_tile(int tile, const void* w, const void* x, float* y, int64_t n, int64_t n_in,
+                       int64_t n_out, const float* x_scale, const float* w_scale, bool accumulate,
+                       cudaStream_t stream) {
+  if (tile < 0 || tile >= kTiles || compute_capability() != 90 ||
+      !gemm_lt_supported(DType::kF8E4M3, n, n_in, n_out, w, x, y))
+    return false;
+#ifdef QINFER_HAVE_CUTLASS_SM90
+  const Fp8GemmArgs a{.w = w, .x = x, .y = y, .n = n, .n_in = n_in, .n_out = n_out,
+                      .x_scale = x_scale, .w_scale = w_scale, .accumulate = accumulate,
+                      .workspace = gemm_workspace(), .workspace_bytes = kGemmWorkspaceBytes,
+                      .pdl = pdl_enabled()};
+  return gemm_fp8_sm90_run(Fp8GemmTile(tile), a, stream);
+#else
+  (void)x_scale, (void)w_scale, (void)accumulate, (void)stream;
+  return false;
+#endif
+}
+
+GemmResult gemm_fp8_scaled(const void* w, const void* x, float* y, int64_t n, int64_t n_in,
+                           int64_t n_out, const float* x_scale, const float* w_scale,
+                           bool accumulate, cudaStream_t stream) {
+  if (!gemm_lt_supported(DType::kF8E4M3, n, n_in, n_out, w, x, y)) return GemmResult::kNoAlgorithm;
+  if (const int tile = gemm_fp8_tile(n, n_in, n_out);
+      tile >= 0 &&
+      gemm_fp8_run_tile(tile, w, x, y, n, n_in, n_out, x_scale, w_scale, accumulate, stream))
+    return GemmResult::kDone;
+  if (accumulate && !gemm_lt_scales_inside(n, n_in, n_out)) return GemmResult::kNoAlgorithm;
+  return gemm_lt(DType::kF8E4M3, w, x, y, n, n_in, n_out, x_scale, w_scale, stream, accumulate);
 }
 
 }  // namespace qinfer::ops::cuda

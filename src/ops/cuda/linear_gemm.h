@@ -26,6 +26,26 @@ GemmResult gemm_lt(DType ab, const void* w, const void* x, void* y, int64_t n, i
 // cuBLASLt (then it can also accumulate into y: D = scales ⊙ (x · wᵀ) + y).
 bool gemm_lt_scales_inside(int64_t n, int64_t n_in, int64_t n_out);
 
+// FP8 W8A8 with the per-token x_scale (n) and per-channel w_scale (n_out) applied inside:
+// y = (accumulate: y +) x_scale ⊙ (x · wᵀ) ⊙ w_scale, F32. Runs our CUTLASS tile where
+// gemm_fp8_tile picks one (Hopper builds with CUTLASS), else cuBLASLt's outer-vector scale
+// mode; kNoAlgorithm when neither can (nothing ran; the caller falls back).
+GemmResult gemm_fp8_scaled(const void* w, const void* x, float* y, int64_t n, int64_t n_in,
+                           int64_t n_out, const float* x_scale, const float* w_scale,
+                           bool accumulate, cudaStream_t stream);
+
+// The CUTLASS tile gemm_fp8_scaled runs for these shapes (an Fp8GemmTile value), or -1 for
+// cuBLASLt. QINFER_CUDA_FP8_GEMM overrides the measured choice: "lt" (always cuBLASLt) or a
+// tile's name from fp8_gemm_tile_name (forced wherever it can run).
+int gemm_fp8_tile(int64_t n, int64_t n_in, int64_t n_out);
+const char* fp8_gemm_tile_name(int tile);  // "lt" for -1
+// Runs one CUTLASS tile (benchmarks, tests); false when it cannot take these shapes (or this
+// build / GPU has none), having done nothing.
+bool gemm_fp8_run_tile(int tile, const void* w, const void* x, float* y, int64_t n, int64_t n_in,
+                       int64_t n_out, const float* x_scale, const float* w_scale, bool accumulate,
+                       cudaStream_t stream);
+int fp8_gemm_tile_count();                  // 0 when built without CUTLASS
+
 // Whether cuBLASLt can take these shapes for dtype ab (FP8 needs dims that are multiples
 // of 16 and 16-byte aligned pointers).
 bool gemm_lt_supported(DType ab, int64_t n, int64_t n_in, int64_t n_out, const void* w,

@@ -11,8 +11,6 @@
 
 #include <utility>
 
-#include "core/env.h"
-
 #include "ops/cuda/cuda_common.h"
 
 namespace qinfer::ops::cuda {
@@ -26,11 +24,6 @@ __device__ __forceinline__ void pdl_trigger() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
 #endif
-}
-
-inline bool pdl_enabled() {
-  static const bool on = env_switch("QINFER_CUDA_PDL", 1) != 0 && compute_capability() >= 90;
-  return on;
 }
 
 // Launches kernel<<<grid, block, smem, s>>>(args...) with programmatic stream serialization

@@ -5,6 +5,7 @@
 #include <mutex>
 #include <vector>
 
+#include "core/env.h"
 #include "ops/cuda/cuda_common.h"
 #include "ops/cuda/cuda_ops.h"
 
@@ -157,6 +158,10 @@ cublasLtHandle_t cublaslt() { return state().lt; }
 void* gemm_workspace() { return state().workspace; }
 int sm_count() { return state().sm_count; }
 int compute_capability() { return state().cc; }
+bool pdl_enabled() {
+  static const bool on = env_switch("QINFER_CUDA_PDL", 1) != 0 && compute_capability() >= 90;
+  return on;
+}
 
 void* device_alloc(size_t bytes) { return state().allocator->allocate(bytes); }
 void device_free(void* p, size_t bytes) { state().allocator->deallocate(p, bytes); }
