@@ -732,6 +732,31 @@ TEST(LinearCuda, Fp8GemmTilesMatchFormula) {
         EXPECT_TRUE(d.n_nan == 0 && d.rel < 2e-3) << name << ": " << testing::describe(d, y, expect);
       }
     }
+    // BF16 outputs (the prefill's gate_up): the data-parallel tiles and the dispatcher write
+    // the formula rounded to BF16; the stream-K tiles decline them.
+    for (int t = -1; t < tiles; ++t) {
+      const std::string name = str_cat("tile ", cu::fp8_gemm_tile_name(t), " BF16 out n=", n,
+                                       " n_in=", n_in, " n_out=", n_out, " seed=", seed);
+      Tensor yb = Tensor::empty(DType::kBF16, {n, n_out}, Device::kCuda);
+      bool ran;
+      if (t < 0) {
+        ran = cu::gemm_fp8_scaled(wd.data(), xd.data(), yb.data(), n, n_in, n_out,
+                                  xsd.data_as<float>(), wsd.data_as<float>(), false,
+                                  cu::stream(), DType::kBF16) == cu::GemmResult::kDone;
+      } else {
+        ran = cu::gemm_fp8_run_tile(t, wd.data(), xd.data(), yb.data(), n, n_in, n_out,
+                                    xsd.data_as<float>(), wsd.data_as<float>(), false,
+                                    cu::stream(), DType::kBF16);
+      }
+      const std::string tn = cu::fp8_gemm_tile_name(t);
+      if (tn == "streamk" || tn == "split2") {
+        EXPECT_FALSE(ran) << name;
+        continue;
+      }
+      ASSERT_TRUE(ran) << name << ": did not run";
+      const testing::Diff d = testing::compare(yb, want);
+      EXPECT_TRUE(d.n_nan == 0 && d.rel < 5e-3) << name << ": " << testing::describe(d, yb, want);
+    }
     // Shapes TMA cannot take (rows of n_in bytes not a multiple of 16) are declined untouched.
     for (int t = 0; t < tiles; ++t)
       EXPECT_FALSE(cu::gemm_fp8_run_tile(t, wd.data(), xd.data(), nullptr, n, n_in - 8, n_out,

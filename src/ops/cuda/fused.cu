@@ -699,8 +699,8 @@ bool linear_act_bf16(const LinearWeight& w, const Act& x, void* y) {
                x.spec.n_in, " inputs, weight ", w.n_in);
   cudaStream_t s = stream();
   const float* wsv = channel_scales(w, s);
-  return gemm_lt(DType::kF8E4M3, w.weight.data(), x.data, y, n, w.n_in, w.n_out, x.scale, wsv, s,
-                 /*accumulate=*/false, DType::kBF16) == GemmResult::kDone;
+  return gemm_fp8_scaled(w.weight.data(), x.data, y, n, w.n_in, w.n_out, x.scale, wsv,
+                         /*accumulate=*/false, s, DType::kBF16) == GemmResult::kDone;
 }
 
 void set_gemv_prologue(int mode) { set_gemv_bulk_prologue(mode); }

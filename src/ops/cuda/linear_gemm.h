@@ -30,9 +30,10 @@ bool gemm_lt_scales_inside(int64_t n, int64_t n_in, int64_t n_out);
 // y = (accumulate: y +) x_scale ⊙ (x · wᵀ) ⊙ w_scale, F32. Runs our CUTLASS tile where
 // gemm_fp8_tile picks one (Hopper builds with CUTLASS), else cuBLASLt's outer-vector scale
 // mode; kNoAlgorithm when neither can (nothing ran; the caller falls back).
-GemmResult gemm_fp8_scaled(const void* w, const void* x, float* y, int64_t n, int64_t n_in,
+// y_dtype BF16: y holds (n, n_out) BF16 (not with accumulate).
+GemmResult gemm_fp8_scaled(const void* w, const void* x, void* y, int64_t n, int64_t n_in,
                            int64_t n_out, const float* x_scale, const float* w_scale,
-                           bool accumulate, cudaStream_t stream);
+                           bool accumulate, cudaStream_t stream, DType y_dtype = DType::kF32);
 
 // The CUTLASS tile gemm_fp8_scaled runs for these shapes (an Fp8GemmTile value), or -1 for
 // cuBLASLt. QINFER_CUDA_FP8_GEMM overrides the measured choice: "lt" (always cuBLASLt) or a
@@ -41,9 +42,9 @@ int gemm_fp8_tile(int64_t n, int64_t n_in, int64_t n_out);
 const char* fp8_gemm_tile_name(int tile);  // "lt" for -1
 // Runs one CUTLASS tile (benchmarks, tests); false when it cannot take these shapes (or this
 // build / GPU has none), having done nothing.
-bool gemm_fp8_run_tile(int tile, const void* w, const void* x, float* y, int64_t n, int64_t n_in,
+bool gemm_fp8_run_tile(int tile, const void* w, const void* x, void* y, int64_t n, int64_t n_in,
                        int64_t n_out, const float* x_scale, const float* w_scale, bool accumulate,
-                       cudaStream_t stream);
+                       cudaStream_t stream, DType y_dtype = DType::kF32);
 int fp8_gemm_tile_count();                  // 0 when built without CUTLASS
 
 // Whether cuBLASLt can take these shapes for dtype ab (FP8 needs dims that are multiples

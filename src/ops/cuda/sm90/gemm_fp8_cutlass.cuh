@@ -28,16 +28,17 @@ constexpr auto kRound = cutlass::FloatRoundStyle::round_to_nearest;
 
 // The epilogue tree: w_scale varies along n_out (a row broadcast in CUTLASS's terms), x_scale
 // along the tokens (a column broadcast); with kAccumulate the source C (= y) is added.
-template <class TileShape, bool kAccumulate>
+template <class TileShape, bool kAccumulate, class ElementD>
 struct ScaledEpilogue {
   using WScale = fusion::Sm90RowBroadcast<0, TileShape, float, float, Stride<_0, _1, _0>>;
   using XScale = fusion::Sm90ColBroadcast<0, TileShape, float, float, Stride<_1, _0, _0>>;
   using Mul = fusion::Sm90Compute<cutlass::multiplies, float, float, kRound>;
   using MulAdd = fusion::Sm90Compute<cutlass::homogeneous_multiply_add, float, float, kRound>;
+  using MulOut = fusion::Sm90Compute<cutlass::multiplies, ElementD, float, kRound>;
   using ScaledAcc = fusion::Sm90EVT<Mul, WScale, fusion::Sm90AccFetch>;
   using Tree = std::conditional_t<
       kAccumulate, fusion::Sm90EVT<MulAdd, XScale, ScaledAcc, fusion::Sm90SrcFetch<float>>,
-      fusion::Sm90EVT<Mul, XScale, ScaledAcc>>;
+      fusion::Sm90EVT<MulOut, XScale, ScaledAcc>>;
 
   static typename Tree::Arguments args(const float* x_scale, const float* w_scale) {
     typename ScaledAcc::Arguments scaled{{w_scale, 0.0f, {}}, {}, {}};
@@ -48,17 +49,20 @@ struct ScaledEpilogue {
   }
 };
 
+// ElementD: float, or cutlass::bfloat16_t (without accumulation) for the BF16 gate_up.
 template <class TileShape, class ClusterShape, class KernelSchedule, class EpilogueSchedule,
-          class Scheduler, bool kAccumulate>
+          class Scheduler, bool kAccumulate, class ElementD = float>
 struct Fp8Gemm {
-  using Epi = ScaledEpilogue<TileShape, kAccumulate>;
+  static_assert(!kAccumulate || std::is_same_v<ElementD, float>);
+  using Epi = ScaledEpilogue<TileShape, kAccumulate, ElementD>;
+  static constexpr int kAlignD = 16 / int(sizeof(ElementD));
   using ElementC = std::conditional_t<kAccumulate, float, void>;
   using RowMajor = cutlass::layout::RowMajor;
   using ColMajor = cutlass::layout::ColumnMajor;
   using CollectiveEpilogue = typename cutlass::epilogue::collective::CollectiveBuilder<
       cutlass::arch::Sm90, cutlass::arch::OpClassTensorOp, TileShape, ClusterShape,
-      cutlass::epilogue::collective::EpilogueTileAuto, float, float, ElementC, RowMajor, 4, float,
-      RowMajor, 4, EpilogueSchedule, typename Epi::Tree>::CollectiveOp;
+      cutlass::epilogue::collective::EpilogueTileAuto, float, float, ElementC, RowMajor, kAlignD,
+      ElementD, RowMajor, kAlignD, EpilogueSchedule, typename Epi::Tree>::CollectiveOp;
   using CollectiveMainloop = typename cutlass::gemm::collective::CollectiveBuilder<
       cutlass::arch::Sm90, cutlass::arch::OpClassTensorOp, cutlass::float_e4m3_t, RowMajor, 16,
       cutlass::float_e4m3_t, ColMajor, 16, float, TileShape, ClusterShape,
@@ -79,7 +83,8 @@ struct Fp8Gemm {
         {m, n, k, 1},
         {static_cast<const cutlass::float_e4m3_t*>(a.x), stride_a,
          static_cast<const cutlass::float_e4m3_t*>(a.w), stride_b},
-        {{}, kAccumulate ? a.y : nullptr, stride_d, a.y, stride_d}};
+        {{}, kAccumulate ? static_cast<const float*>(a.y) : nullptr, stride_d,
+         static_cast<ElementD*>(a.y), stride_d}};
     args.epilogue.thread = Epi::args(a.x_scale, a.w_scale);
     if constexpr (std::is_same_v<Scheduler, cutlass::gemm::StreamKScheduler>) {
       if (splits > 1) {

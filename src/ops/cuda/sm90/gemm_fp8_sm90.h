@@ -19,17 +19,20 @@ enum class Fp8GemmTile {
   k128x64,          // two consumer warpgroups on one 128 x 64 tile
   k128x128StreamK,  // 128 x 128, stream-K: the k loop of the last wave split over the SMs
   k128x128Split2,   // 128 x 128, every tile's k loop split in two (reduced in the workspace)
+  k128x224,         // two consumer warpgroups on one 128 x 224 tile (a 28672-wide gate_up
+                    // is 128 such columns: two full waves of 2 x 128 tiles on 132 SMs)
 };
-inline constexpr int kFp8GemmTiles = 5;
+inline constexpr int kFp8GemmTiles = 6;
 
 struct Fp8GemmArgs {
   const void* w;         // (n_out, n_in) E4M3, row-major
   const void* x;         // (n, n_in) E4M3, row-major
-  float* y;              // (n, n_out) F32
+  void* y;               // (n, n_out) F32, or BF16 when bf16_out
   int64_t n, n_in, n_out;
   const float* x_scale;  // (n)
   const float* w_scale;  // (n_out)
-  bool accumulate;       // y += ..., else y = ...
+  bool accumulate;       // y += ..., else y = ... (F32 only)
+  bool bf16_out;         // y in BF16 (no accumulation; the data-parallel tiles only)
   void* workspace;       // device scratch for split / stream-K partial tiles
   size_t workspace_bytes;
   bool pdl;              // launch with programmatic stream serialization
