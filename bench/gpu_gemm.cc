@@ -5,6 +5,7 @@
 // per call (CUDA-graph replay, weights rotated so they never sit in L2) and its TFLOP/s as a
 // ratio to the 8192^3 FP8 GEMM rate measured in the same run; every tile's output is checked
 // against cuBLASLt's (max |diff| / max |y|). The "pick" column is what gemm_fp8_tile chooses.
+// F32 outputs only (the BF16 output of the prefill's gate_up is checked by the op test).
 //
 //   gpu_gemm [--out FILE.json] [--n 256,512]
 #include <algorithm>
