@@ -1,7 +1,8 @@
 // FP8 W8A8 GEMMs of our own tile shapes on Hopper (CUTLASS 3, sm_90a), for the batch sizes
 // where cuBLASLt's one algorithm for per-token x per-channel scales leaves SMs idle.
-// Built only when CUTLASS's headers are found and the build targets sm_90a
-// (QINFER_HAVE_CUTLASS_SM90); ops::cuda::gemm_fp8 (linear_gemm.h) is the caller's entry point.
+// The kernels are built only when CUTLASS's headers are found and the build targets sm_90a
+// (QINFER_HAVE_CUTLASS_SM90); this header needs neither. linear_gemm.h's gemm_fp8_scaled is
+// the callers' entry point.
 #pragma once
 
 #include <cuda_runtime.h>
