@@ -108,10 +108,11 @@ bool use_tc_decode(const cu::AttnDims& d, const cu::KvCacheView& kv) {
   return on && cu::attention_decode_tc_supported(d, kv);
 }
 
-// Activations for up to `cap` tokens and `cap_rows` logits rows.
+// Activations for up to `cap` tokens and `cap_rows` logits rows; rope_cs (cap, head_dim / 2,
+// 2) and rope_slot (cap) int64 for the QKV GEMV's RoPE epilogue (cu::rope_prepare).
 struct Buffers {
   int64_t cap = 0, cap_rows = 0;
-  Tensor hid, qkv, attn, gate_up, act, act_scale, sel, logits;
+  Tensor hid, qkv, attn, gate_up, act, act_scale, sel, logits, rope_cs, rope_slot;
 };
 
 }  // namespace
@@ -137,6 +138,9 @@ struct CudaRunner::Impl {
   int forced_splits = std::clamp(env_int("QINFER_CUDA_ATTN_SPLITS", 0), 0, 128);
   // QINFER_CUDA_GEMV_MLP=0: the MLP's producers as kernels even where mlp_from_f32 applies.
   bool mlp_gemvs = env_switch("QINFER_CUDA_GEMV_MLP", 1) != 0;
+  // QINFER_CUDA_GEMV_ROPE=0: rope_kv_write as its own kernel even where the QKV GEMV's
+  // epilogue can do it (linear_from_f32_rope).
+  bool gemv_rope = env_switch("QINFER_CUDA_GEMV_ROPE", 1) != 0;
   // QINFER_CUDA_LM_HEAD_EXACT=1: the BF16 lm_head keeps F32 inputs (two GEMMs) for every batch,
   // not only for prompt logprobs.
   bool lm_head_exact = env_switch("QINFER_CUDA_LM_HEAD_EXACT", 0) == 1;
@@ -191,6 +195,8 @@ struct CudaRunner::Impl {
     b.act_scale = Tensor::empty(f32, {n}, d);
     b.sel = Tensor::empty(f32, {r, h}, d);
     b.logits = Tensor::empty(f32, {r, c.vocab_size}, d);
+    b.rope_cs = Tensor::empty(f32, {n, hd}, d);
+    b.rope_slot = Tensor::empty(DType::kU8, {n * int64_t(sizeof(int64_t))}, d);
     b.cap = n;
     b.cap_rows = r;
   }
@@ -428,31 +434,48 @@ void CudaRunner::Impl::run_layers(Buffers& b, const int32_t* dev, const MetaLayo
     act.spec = cu::act_spec(lw, rows);
     act.n = rows;
   };
+  const bool pure_decode = !plan.prefill && plan.n_dec == 0;
+  // A decode batch of one token a sequence on the tensor-core attention.
+  const bool tc_decode = pure_decode && plan.dec_tc && m.n_tok == m.n_seq;
+  // Its QKV GEMVs may run RoPE and the K / V write in their epilogue (at batch 1-2): the
+  // operands, the same for every layer, once a step.
+  const bool rope_gemv = tc_decode && gemv_rope && n <= 2;
+  const float* rope_cs = b.rope_cs.data_as<float>();
+  const auto* rope_slot = static_cast<const int64_t*>(b.rope_slot.data());
+  if (rope_gemv)
+    cu::rope_prepare(plan.all, dims, w.inv_freq.data_as<float>(), int(kv.block_size),
+                     b.rope_cs.data_as<float>(), static_cast<int64_t*>(b.rope_slot.data()), s);
   cu::embedding_rows(w.embed, dev + m.tokens, n, hid, fed != nullptr ? dev + m.from : nullptr,
                      fed);
   for (int64_t l = 0; l < c.n_layer; ++l) {
     const LayerWeights& L = w.layers[size_t(l)];
     const cu::KvCacheView kvl = layer_view(kv, l);
     // At batch 1-2 (W8A8, sm_90) the norm and the quantization run inside the GEMV
-    // (linear_from_f32): no producer kernel between the residual stream and the GEMV.
-    if (!cu::linear_from_f32(L.qkv, hid, &L.attn_norm, eps, n, qkv, false)) {
+    // (linear_from_f32): no producer kernel between the residual stream and the GEMV; for a
+    // decode batch RoPE and the K / V write run in its epilogue (linear_from_f32_rope).
+    const bool rope_done = rope_gemv && cu::linear_from_f32_rope(L.qkv, hid, L.attn_norm, eps, n,
+                                                                 qkv, rope_cs, rope_slot, dims,
+                                                                 kvl);
+    if (!rope_done && !cu::linear_from_f32(L.qkv, hid, &L.attn_norm, eps, n, qkv, false)) {
       prepare(L.qkv, n);
       cu::rms_norm_act(hid, nullptr, L.attn_norm, eps, n, act);
       cu::linear_act(L.qkv, act, qkv, false);
     }
-    const bool pure_decode = !plan.prefill && plan.n_dec == 0;
     // Decode tokens' older keys were written by earlier steps and the metadata by the step's
-    // upload: the tensor-core decode kernel reads them before it waits for rope_kv_write, and
-    // (pure decode) rope_kv_write lets it launch first (AttnBatch::past_ready).
+    // upload: the tensor-core decode kernel reads them before it waits for the kernel that
+    // writes the token's own K / V row (rope_kv_write, which in a pure decode step lets it
+    // launch first, or the QKV GEMV), AttnBatch::past_ready.
     const bool early = plan.dec_tc && cu::attention_early_loads();
     if (pure_decode && !plan.dec_tc && m.n_tok == m.n_seq && fused_decode) {
       // One token per sequence: RoPE, the K/V write and split-K attention with its merge in
       // one launch.
       cu::attention_decode_rope(qkv, plan.all, dims, w.inv_freq.data_as<float>(), kvl, attn, s);
     } else {
-      cu::AttnBatch rope_b = plan.all;
-      rope_b.past_ready = early && pure_decode && m.n_tok == m.n_seq;
-      cu::rope_kv_write(qkv, rope_b, dims, w.inv_freq.data_as<float>(), kvl, s);
+      if (!rope_done) {
+        cu::AttnBatch rope_b = plan.all;
+        rope_b.past_ready = early && pure_decode && m.n_tok == m.n_seq;
+        cu::rope_kv_write(qkv, rope_b, dims, w.inv_freq.data_as<float>(), kvl, s);
+      }
       auto decode = [&](const float* q, const cu::AttnBatch& b, float* o) {
         cu::AttnBatch db = b;
         db.past_ready = early && db.n_tok == db.n_seq;

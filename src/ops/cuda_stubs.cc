@@ -62,6 +62,15 @@ bool linear_from_f32(const LinearWeight&, const float*, const Tensor*, float, in
                      bool) {
   return false;
 }
+bool linear_from_f32_rope(const LinearWeight&, const float*, const Tensor&, float, int64_t,
+                          float*, const float*, const int64_t*, const AttnDims&,
+                          const KvCacheView&) {
+  return false;
+}
+void rope_prepare(const AttnBatch&, const AttnDims&, const float*, int, float*, int64_t*,
+                  cudaStream_t) {
+  no_cuda("rope_prepare", DType::kF32);
+}
 bool mlp_from_f32(const LinearWeight&, const LinearWeight&, const float*, const Tensor&, float,
                   int64_t, float*, float*) {
   return false;

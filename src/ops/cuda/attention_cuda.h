@@ -83,6 +83,13 @@ struct AttnDims {
 // place to the q and k heads, then k and v of every token go to their cache slots
 // (block_tables[seq][pos / block_size], slot pos % block_size), converted to the cache dtype.
 // inv_freq null: no rotation, qkv is only read (ops::attention receives q and k rotated).
+// A decode batch's operands for the QKV GEMV's RoPE epilogue (linear_from_f32_rope, fused_ops.h),
+// the same for every layer of a step: cos_sin (n_tok, head_dim / 2, 2) = cos, sin of tok_pos[t]
+// * inv_freq[j] (the arithmetic of rope_kv_write) and slot (n_tok) = the cache slot of each
+// token's position (block id * block_size + pos % block_size). A plain launch (it waits for
+// the previous kernel and the next one waits for it).
+void rope_prepare(const AttnBatch& b, const AttnDims& d, const float* inv_freq, int block_size,
+                  float* cos_sin, int64_t* slot, cudaStream_t s);
 void rope_kv_write(float* qkv, const AttnBatch& b, const AttnDims& d, const float* inv_freq,
                    const KvCacheView& kv, cudaStream_t s);
 // Tests only: rope_kv_write's blocks wait ns nanoseconds (after the previous kernel) before

@@ -180,7 +180,35 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
+// One block per token: cos / sin of its position for every frequency, and its cache slot.
+__global__ void __launch_bounds__(kThreads)
+    rope_prepare_kernel(AttnBatch b, int half, const float* __restrict__ inv_freq,
+                        int block_size, float* __restrict__ cos_sin, int64_t* __restrict__ slot) {
+  const int t = blockIdx.x, pos = b.tok_pos[t];
+  for (int j = threadIdx.x; j < half; j += blockDim.x) {
+    float sn, cs;
+    attn::rope_sincos(pos, inv_freq[j], &sn, &cs);
+    cos_sin[(int64_t(t) * half + j) * 2] = cs;
+    cos_sin[(int64_t(t) * half + j) * 2 + 1] = sn;
+  }
+  if (threadIdx.x == 0) {
+    const int32_t* table = b.block_tables + int64_t(b.tok_seq[t]) * b.max_blocks;
+    slot[t] = attn::kv_row(table, pos, block_size, 1, 0);
+  }
+}
+
 }  // namespace
+
+void rope_prepare(const AttnBatch& b, const AttnDims& d, const float* inv_freq, int block_size,
+                  float* cos_sin, int64_t* slot, cudaStream_t s) {
+  QINFER_CHECK(inv_freq != nullptr && block_size > 0 && d.head_dim >= 2 && d.head_dim % 2 == 0,
+               "rope_prepare: needs inv_freq, a positive block size and an even head_dim (",
+               d.head_dim, ")");
+  if (b.n_tok == 0) return;
+  rope_prepare_kernel<<<unsigned(b.n_tok), kThreads, 0, s>>>(b, d.head_dim / 2, inv_freq,
+                                                             block_size, cos_sin, slot);
+  QINFER_CUDA_CHECK_LAUNCH();
+}
 
 void set_rope_kv_write_delay(int ns) { g_delay_ns = std::max(0, ns); }
 

@@ -740,6 +740,32 @@ bool linear_from_f32(const LinearWeight& w, const float* src, const Tensor* norm
   return gemv_bulk(b, stream());
 }
 
+bool linear_from_f32_rope(const LinearWeight& w, const float* src, const Tensor& norm, float eps,
+                          int64_t n, float* qkv, const float* cos_sin, const int64_t* slot,
+                          const AttnDims& d, const KvCacheView& kv) {
+  if (n == 0 || cos_sin == nullptr || slot == nullptr ||
+      w.weight.dtype() != DType::kF8E4M3 || w.act_quant == ActQuant::kNone ||
+      !gemv_bulk_prologue_applies(n, w.n_in, w.n_out, w.weight.data()))
+    return false;
+  const int cache_bytes = kv.dtype == DType::kF8E4M3 ? 1
+                          : kv.dtype == DType::kBF16 ? 2
+                          : kv.dtype == DType::kF32  ? 4
+                                                     : 0;
+  if (cache_bytes == 0) return false;
+  check_cuda_tensor(norm, "linear_from_f32_rope", "norm");
+  QINFER_CHECK(norm.dtype() == DType::kF32 && norm.numel() == w.n_in, "linear_from_f32_rope ",
+               w.name, ": norm weight must be F32 (", w.n_in, ")");
+  BulkGemvArgs a = bulk_args_from_f32(w, src, qkv, n, false);
+  a.norm_w = norm.data_as<float>();
+  a.eps = eps;
+  a.rope = BulkRope{.cos_sin = cos_sin, .slot = slot, .k_cache = kv.k, .v_cache = kv.v,
+                    .cache_bytes = cache_bytes,
+                    .k_scale = cache_bytes == 1 ? kv.k_scale : 1.0f,
+                    .v_scale = cache_bytes == 1 ? kv.v_scale : 1.0f, .n_head = d.n_head,
+                    .n_head_kv = d.n_head_kv, .head_dim = d.head_dim};
+  return gemv_bulk(a, stream());
+}
+
 ScratchBuffer g_mlp_amax;  // mlp_from_f32: each gate_up block's max |h| per row
 
 bool mlp_from_f32(const LinearWeight& gu, const LinearWeight& down, const float* hid,

@@ -85,6 +85,15 @@ void linear_act(const LinearWeight& w, const Act& x, float* y, bool accumulate);
 // done nothing, elsewhere: the caller then runs rms_norm_act / to_act and linear_act.
 bool linear_from_f32(const LinearWeight& w, const float* src, const Tensor* norm, float eps,
                      int64_t n, float* y, bool accumulate);
+// The QKV projection of a decode batch (n <= 2 tokens, one per sequence) as linear_from_f32
+// with the norm, with rope_kv_write in its epilogue: q and k rotated in qkv and the token's K /
+// V rows in their cache slots, the bits of rope_kv_write. cos_sin (n, head_dim / 2, 2) and slot
+// (n) are rope_prepare's (attention_cuda.h), made once a step. Returns false, having done
+// nothing, where linear_from_f32 would not apply or the shapes do not fit (the caller then runs
+// linear_from_f32 / the producers and rope_kv_write).
+bool linear_from_f32_rope(const LinearWeight& w, const float* src, const Tensor& norm, float eps,
+                          int64_t n, float* qkv, const float* cos_sin, const int64_t* slot,
+                          const AttnDims& d, const KvCacheView& kv);
 // The MLP at batch 1-2 in two GEMVs: y += down(silu(gate) * up) with (gate, up) =
 // gate_up(rms_norm(hid) * norm). gate_up's GEMV makes its input in its prologue (as
 // linear_from_f32), pairs each block's gate and up rows and writes h = silu(gate) * up (n,

@@ -50,6 +50,21 @@ bool gemv_fused(const GemvArgs& a, int quant_mode, float static_scale, cudaStrea
 // w_scale + bias. gemv_bulk_applies says whether it takes these shapes (sm_90, switched on,
 // n_in % 64 == 0, aligned weight); gemv_bulk returns false, having launched nothing, where it
 // does not.
+// gemv_bulk's epilogue for the QKV projection of a decode batch (each row of x one sequence's
+// new token; n_out = (n_head + 2 n_head_kv) head_dim): the rotate-half RoPE of the q and k
+// heads (attn::rope_*, the bits of rope_kv_write) and the token's K and V rows stored into its
+// paged-cache slot; y gets q and k rotated and v as computed, as rope_kv_write leaves qkv.
+// cos_sin and slot come from rope_prepare (attention_cuda.h), once a step for every layer.
+struct BulkRope {
+  const float* cos_sin = nullptr;  // (n, head_dim / 2, 2); null: no RoPE epilogue
+  const int64_t* slot = nullptr;   // (n) each row's cache slot
+  void* k_cache = nullptr;  // (n_block, block_size, n_head_kv, head_dim) of cache_bytes each
+  void* v_cache = nullptr;
+  int cache_bytes = 0;  // 4: F32, 2: BF16, 1: FP8 E4M3 (code = fp8(x / k_scale or v_scale))
+  float k_scale = 1.0f, v_scale = 1.0f;
+  int n_head = 0, n_head_kv = 0, head_dim = 0;
+};
+
 struct BulkGemvArgs {
   const void* w = nullptr;         // (n_out, n_in) FP8 E4M3
   const uint8_t* x = nullptr;      // (n, n_in) E4M3 codes, row-major
@@ -78,6 +93,7 @@ struct BulkGemvArgs {
   // the scale max(max_j amax_in[t, j] / 448, kMinDynScale), src being such a y.
   const float* amax_in = nullptr;
   int amax_n = 0;
+  BulkRope rope = {};  // rope.inv_freq set: the QKV epilogue above (no accumulate, no silu_pair)
 };
 // Blocks of gemv_bulk over `rows` output rows (inter for silu_pair).
 int gemv_bulk_grid(int64_t rows);
