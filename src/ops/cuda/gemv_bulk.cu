@@ -75,6 +75,8 @@ constexpr int kHeaderBytes = kBarrierBytes + kPartBytes + kScratchBytes;  // 128
 constexpr int kPrologueV = 4;
 constexpr int kPrologueMaxIn = kConsumers * 32 * 4 * kPrologueV;
 constexpr int kPrologueMaxRows = 2;
+static_assert((kPairScratch + kTileRows * kPrologueMaxRows) * 4 <= kScratchBytes,
+              "the RoPE epilogue's pairs fit the scratch");
 
 // Where the consumers' x comes from.
 enum XMode : int { kXFromGlobal = 0, kXCopied = 1, kXMade = 2, kXFromSilu = 3 };
