@@ -29,3 +29,12 @@
 #     head 296.0 / 295.3; 1B rope 1205.2 / 1203.1 vs base 1190.3 / 1192.0 vs head 1186.9 /
 #     1188.1; timeline (traced 299.5): QKV GEMV + epilogue 11.1-11.5 us a layer, against
 #     12.0 + rope_kv_write 3.4-4.2 -> *_s14r4.*.
+# r5 (final RoPE code, ring 160 KiB): sweeps with one setting for every GEMV: 8B default
+#     300.2 / 300.9, one split 292.5 / 291.2, 2 splits 292.4 / 291.6, 8 splits 300.7 / 300.0,
+#     QINFER_CUDA_GEMV_BULK_KIB=128 277.1 / 277.1, =192 302.2 / 302.2; 1B default 1201.0 /
+#     1202.9, 2 splits 1184.5 / 1183.6, KIB 128 1223.2 / 1218.7, 192 1166.1 / 1167.2;
+#     8B P2048 TTFT 39.33 ms; offline C256 12,854, C512 13,380 (11 preemptions) -> *_s14r5.json.
+# r6 (the ring sized by the bytes a block streams: <= 256 KiB -> 128 KiB budget, else 192):
+#     test_ops FusedDecodeCuda.* + FusedCuda.* + LinearCuda.LlamaShapes 7/7, test_golden
+#     *Cuda* 12/12, test_engine *Cuda* 3/3; 8B rule 301.3 / 299.3, all 192 301.9 / 302.6,
+#     all 160 301.4 / 300.7; 1B rule 1221.2 / 1225.3, all 160 1200.5 / 1203.5 -> *_s14r6.*.

@@ -71,7 +71,8 @@ void set_gemv_split(int s);
 // For n <= 8 FP8 rows on sm_90 the GEMV streams weights through shared memory with the bulk copy
 // engine (linear_cuda.h gemv_bulk). set_gemv_bulk(mode, smem_kib, flags): mode 0 =
 // QINFER_CUDA_GEMV_BULK (default 1), 1 = off, 2 = on; smem_kib = its shared memory per SM (0:
-// 160; more where x and two stages need it); flags (-1: from the environment,
+// 128 KiB for up to 256 KiB of weights a block, else 192; more where x and two stages need
+// it); flags (-1: from the environment,
 // QINFER_CUDA_GEMV_BULK_FLAGS=1 and QINFER_CUDA_GEMV_XSMEM=0) is a sum of 1 = skip the
 // arithmetic (measures the copy rate; wrong results), 2 = 1 KiB pieces, 4 = read x from global
 // memory instead of shared memory. For tests and benchmarks.

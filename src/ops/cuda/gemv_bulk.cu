@@ -525,7 +525,7 @@ __global__ void __launch_bounds__(kThreads, 1) gemv_bulk_kernel(BulkParams p) {
 
 // 0: QINFER_CUDA_GEMV_BULK (default 1), 1: never, 2: wherever it applies.
 int g_mode = 0;
-int g_smem_kib = 0;  // 0: QINFER_CUDA_GEMV_BULK_KIB (default 160)
+int g_smem_kib = 0;  // 0: QINFER_CUDA_GEMV_BULK_KIB, else by the bytes a block streams
 int g_flags = -1;    // -1: from the environment (flags())
 
 bool bulk_on() {
@@ -549,11 +549,14 @@ int flags() {
   return g_flags >= 0 ? g_flags : env;
 }
 
-// Shared memory per block: set_gemv_bulk's, or QINFER_CUDA_GEMV_BULK_KIB (default 160; 113 or
-// less lets two blocks share a multiprocessor, so the next GEMV streams while this one ends).
-int64_t smem_budget() {
-  static const int env = env_int("QINFER_CUDA_GEMV_BULK_KIB", 160);
-  const int kib = g_smem_kib > 0 ? g_smem_kib : env;
+// Shared memory per block: set_gemv_bulk's, or QINFER_CUDA_GEMV_BULK_KIB, or by the weight
+// bytes a block streams: up to QINFER_CUDA_GEMV_SMALL_RING_KB (default 256) a 128 KiB budget
+// (three 2 KiB-piece stages; at n_in <= 4096 two blocks share a multiprocessor, so the next
+// GEMV's ring fills while this one ends), above it 192 KiB (five stages).
+int64_t smem_budget(int64_t block_bytes) {
+  static const int env = env_int("QINFER_CUDA_GEMV_BULK_KIB", 0);
+  static const int64_t small = int64_t(env_int("QINFER_CUDA_GEMV_SMALL_RING_KB", 256)) << 10;
+  const int kib = g_smem_kib > 0 ? g_smem_kib : env > 0 ? env : block_bytes <= small ? 128 : 192;
   return int64_t(std::clamp(kib, 32, 227)) << 10;
 }
 
@@ -566,7 +569,7 @@ struct Ring {
     return size_t(kHeaderBytes) + size_t(x_region) + size_t(stages) * kTileRows * size_t(pitch);
   }
 };
-Ring ring_for(int64_t n, int64_t n_in, bool made = false) {
+Ring ring_for(int64_t n, int64_t n_in, int64_t n_out, bool made = false) {
   const int f = flags();
   const int64_t want = (f & kSmallPieces) ? 1024 : kMaxPiece;
   Ring r{};
@@ -577,7 +580,9 @@ Ring ring_for(int64_t n, int64_t n_in, bool made = false) {
     r.x_region = int((n * r.x_pitch + 127) / 128 * 128);
   }
   const int64_t stage = int64_t(kTileRows) * r.pitch;
-  for (int64_t budget : {smem_budget(), int64_t(227) << 10}) {
+  const int64_t blocks = std::max<int64_t>(1, std::min<int64_t>(sm_count(), n_out));
+  const int64_t block_bytes = (n_out + blocks - 1) / blocks * n_in;
+  for (int64_t budget : {smem_budget(block_bytes), int64_t(227) << 10}) {
     const int64_t stages =
         std::min<int64_t>(kMaxStages, (budget - kHeaderBytes - r.x_region) / stage);
     r.stages = stages >= 2 ? int(stages) : 0;
@@ -615,17 +620,17 @@ void set_gemv_bulk(int mode, int smem_kib, int flags) {
 bool gemv_bulk_applies(int64_t n, int64_t n_in, int64_t n_out, const void* w) {
   return bulk_on() && compute_capability() >= 90 && n >= 1 && n <= kTokens && n_in > 0 &&
          n_in % 64 == 0 && n_out > 0 && reinterpret_cast<uintptr_t>(w) % 16 == 0 &&
-         ring_for(n, n_in).stages > 0;
+         ring_for(n, n_in, n_out).stages > 0;
 }
 
 bool gemv_bulk_prologue_applies(int64_t n, int64_t n_in, int64_t n_out, const void* w) {
   return prologue_on() && n <= kPrologueMaxRows && n_in <= kPrologueMaxIn &&
-         gemv_bulk_applies(n, n_in, n_out, w) && ring_for(n, n_in, true).stages > 0;
+         gemv_bulk_applies(n, n_in, n_out, w) && ring_for(n, n_in, n_out, true).stages > 0;
 }
 
 bool gemv_bulk_from_silu_applies(int64_t n, int64_t n_in, int64_t n_out, const void* w) {
   return prologue_on() && n <= kPrologueMaxRows && gemv_bulk_applies(n, n_in, n_out, w) &&
-         ring_for(n, n_in, true).stages > 0;
+         ring_for(n, n_in, n_out, true).stages > 0;
 }
 
 int gemv_bulk_grid(int64_t rows) { return int(std::min<int64_t>(sm_count(), rows)); }
@@ -662,7 +667,7 @@ bool gemv_bulk(const BulkGemvArgs& a, cudaStream_t stream) {
              reinterpret_cast<uintptr_t>(a.x) % 16 != 0 || a.x_scale == nullptr) {
     return false;
   }
-  const Ring r = ring_for(a.n, a.n_in, made);
+  const Ring r = ring_for(a.n, a.n_in, a.n_out, made);
   const BulkParams p{static_cast<const uint8_t*>(a.w), a.x, a.x_scale, a.w_scale,
                      a.w_scale_stride, a.bias, a.y, a.n, a.n_in, a.n_out, a.accumulate ? 1 : 0,
                      r.piece, r.pitch, r.stages, flags(), r.x_pitch, r.x_region,
