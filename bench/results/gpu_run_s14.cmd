@@ -38,3 +38,9 @@
 #     test_ops FusedDecodeCuda.* + FusedCuda.* + LinearCuda.LlamaShapes 7/7, test_golden
 #     *Cuda* 12/12, test_engine *Cuda* 3/3; 8B rule 301.3 / 299.3, all 192 301.9 / 302.6,
 #     all 160 301.4 / 300.7; 1B rule 1221.2 / 1225.3, all 160 1200.5 / 1203.5 -> *_s14r6.*.
+# r7 (review refactor: shared epilogue sum, rope_dim helper, checks moved up; the non-RoPE
+#     gemv_bulk instantiations' SASS identical to r6's): test_ops FusedDecodeCuda.* +
+#     FusedCuda.{BulkGemv,LinearFromF32,MlpFromF32}* 4/4, test_golden 12/12, test_engine 3/3;
+#     8B rope 301.4 / 301.4 vs QINFER_CUDA_GEMV_ROPE=0 296.6 / 296.5; 1B rope 1222.0 / 1221.0
+#     vs ROPE=0 1246.9 / 1238.8: with the 128 KiB rings the 1B is faster without the
+#     epilogue (not measured in r6) -> *_s14r7.*.

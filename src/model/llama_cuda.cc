@@ -440,11 +440,11 @@ void CudaRunner::Impl::run_layers(Buffers& b, const int32_t* dev, const MetaLayo
   // Its QKV GEMVs may run RoPE and the K / V write in their epilogue (at batch 1-2): the
   // operands, the same for every layer, once a step.
   const bool rope_gemv = tc_decode && gemv_rope && n <= 2;
-  const float* rope_cs = b.rope_cs.data_as<float>();
-  const auto* rope_slot = static_cast<const int64_t*>(b.rope_slot.data());
+  float* rope_cs = b.rope_cs.data_as<float>();
+  auto* rope_slot = static_cast<int64_t*>(b.rope_slot.data());
   if (rope_gemv)
-    cu::rope_prepare(plan.all, dims, w.inv_freq.data_as<float>(), int(kv.block_size),
-                     b.rope_cs.data_as<float>(), static_cast<int64_t*>(b.rope_slot.data()), s);
+    cu::rope_prepare(plan.all, dims, w.inv_freq.data_as<float>(), int(kv.block_size), rope_cs,
+                     rope_slot, s);
   cu::embedding_rows(w.embed, dev + m.tokens, n, hid, fed != nullptr ? dev + m.from : nullptr,
                      fed);
   for (int64_t l = 0; l < c.n_layer; ++l) {
@@ -473,7 +473,7 @@ void CudaRunner::Impl::run_layers(Buffers& b, const int32_t* dev, const MetaLayo
     } else {
       if (!rope_done) {
         cu::AttnBatch rope_b = plan.all;
-        rope_b.past_ready = early && pure_decode && m.n_tok == m.n_seq;
+        rope_b.past_ready = early && tc_decode;
         cu::rope_kv_write(qkv, rope_b, dims, w.inv_freq.data_as<float>(), kvl, s);
       }
       auto decode = [&](const float* q, const cu::AttnBatch& b, float* o) {

@@ -172,13 +172,14 @@ __device__ __forceinline__ float consumers_reduce(float v, float* red, bool is_m
 
 // RoPE epilogue: the blocks take pairs of logical rows, and logical row 2 i + s of a q or k
 // head is its dimension i + s head_dim / 2 (the rotate-half partner of 2 i), so both halves
-// of a rotation finish in the same tile. Returns the weight (and output) row of logical row l.
+// of a rotation finish in the same tile. rope_dim: the dimension of the head's w-th logical
+// row; rope_row: the weight (and output) row of logical row l (rows < 2^31).
+__device__ __forceinline__ int rope_dim(int w, int hd) { return (w >> 1) + (w & 1) * (hd / 2); }
 __device__ __forceinline__ int64_t rope_row(const BulkParams& p, int64_t l) {
   const int hd = p.rope.head_dim;
-  if (p.rope.cos_sin == nullptr || l >= int64_t(p.rope.n_head + p.rope.n_head_kv) * hd)
-    return l;
-  const int h = int(l) / hd, w = int(l) - h * hd;  // rows < 2^31
-  return int64_t(h) * hd + (w >> 1) + (w & 1) * (hd / 2);
+  if (l >= int64_t(p.rope.n_head + p.rope.n_head_kv) * hd) return l;  // a v row
+  const int h = int(l) / hd;
+  return int64_t(h) * hd + rope_dim(int(l) - h * hd, hd);
 }
 
 // The RoPE epilogue's operands for token t's logical row o, loaded when its tile starts and
@@ -365,7 +366,7 @@ __global__ void __launch_bounds__(kThreads, 1) gemv_bulk_kernel(BulkParams p) {
           int h = int(l0) / hd, w = int(l0) - h * hd;
           for (int r = 0; r < rows; ++r) {
             const int l = int(l0) + r;
-            const int64_t wr = l < rot_end ? h * hd + (w >> 1) + (w & 1) * (hd / 2) : l;
+            const int64_t wr = l < rot_end ? h * hd + rope_dim(w, hd) : l;
             bulk_load(dst + r * p.pitch, p.w + wr * p.n_in + k0, kb, full + slot, policy);
             if (++w == hd) w = 0, ++h;
           }
@@ -480,26 +481,22 @@ __global__ void __launch_bounds__(kThreads, 1) gemv_bulk_kernel(BulkParams p) {
 #pragma unroll
     for (int i = 0; i < 4; ++i) acc[i] = 0.0f;
     asm volatile("bar.sync 1, %0;" ::"n"(kConsumers * 32) : "memory");
+    const bool mine = finisher && o < row_end;
+    float v = 0.0f;
+    if (mine) {
+      float sum = 0.0f;
+#pragma unroll
+      for (int w = 0; w < kConsumers; ++w) sum += pt[(w * kTileRows + er) * kTokens + et];
+      v = sum * e_xs * e_ws + e_bias;
+    }
     if constexpr (kRope) {  // each value meets its rotation partner (row o ^ 1)
       float* pair = scratch + kPairScratch;
-      float v = 0.0f;
-      const bool mine = finisher && o < row_end;
-      if (mine) {
-        float sum = 0.0f;
-#pragma unroll
-        for (int w = 0; w < kConsumers; ++w) sum += pt[(w * kTileRows + er) * kTokens + et];
-        v = sum * e_xs * e_ws + e_bias;
-        pair[er * nt + et] = v;
-      }
+      if (mine) pair[er * nt + et] = v;
       asm volatile("bar.sync 1, %0;" ::"n"(kConsumers * 32) : "memory");
       if (mine) rope_store(p, n_rows, o, et, e_rope, v, pair[(er ^ 1) * nt + et]);
       continue;
     }
-    if (finisher && o < row_end) {
-      float sum = 0.0f;
-#pragma unroll
-      for (int w = 0; w < kConsumers; ++w) sum += pt[(w * kTileRows + er) * kTokens + et];
-      const float v = sum * e_xs * e_ws + e_bias;
+    if (mine) {
       if (!p.silu_pair) {
         p.y[et * n_rows + o] = p.accumulate ? e_y + v : v;
       } else if (!(tile & 1)) {
@@ -580,7 +577,7 @@ Ring ring_for(int64_t n, int64_t n_in, int64_t n_out, bool made = false) {
     r.x_region = int((n * r.x_pitch + 127) / 128 * 128);
   }
   const int64_t stage = int64_t(kTileRows) * r.pitch;
-  const int64_t blocks = std::max<int64_t>(1, std::min<int64_t>(sm_count(), n_out));
+  const int64_t blocks = std::max(1, gemv_bulk_grid(n_out));
   const int64_t block_bytes = (n_out + blocks - 1) / blocks * n_in;
   for (int64_t budget : {smem_budget(block_bytes), int64_t(227) << 10}) {
     const int64_t stages =
@@ -653,7 +650,7 @@ bool gemv_bulk(const BulkGemvArgs& a, cudaStream_t stream) {
   const bool from_silu = made && a.amax_in != nullptr;
   const bool rope = a.rope.cos_sin != nullptr;
   if (a.silu_pair && (a.n_out % 2 != 0 || a.accumulate || a.amax == nullptr)) return false;
-  if (rope && !rope_fits(a)) return false;
+  if (rope && (!made || from_silu || !rope_fits(a))) return false;  // norm prologue only
   if (from_silu) {
     if (!gemv_bulk_from_silu_applies(a.n, a.n_in, a.n_out, a.w) || a.quant != 1 ||
         a.amax_n <= 0 || reinterpret_cast<uintptr_t>(a.src) % 16 != 0)
@@ -682,7 +679,6 @@ bool gemv_bulk(const BulkGemvArgs& a, cudaStream_t stream) {
                  : xm == kXMade       ? gemv_bulk_kernel<kXMade>
                  : xm == kXCopied     ? gemv_bulk_kernel<kXCopied>
                                       : gemv_bulk_kernel<kXFromGlobal>;
-  if (rope && xm != kXMade) return false;
   const int ki = rope ? 4 : xm;
   static bool configured[5] = {false, false, false, false, false};
   if (smem > 48 * 1024 && !configured[ki]) {
@@ -691,7 +687,7 @@ bool gemv_bulk(const BulkGemvArgs& a, cudaStream_t stream) {
     configured[ki] = true;
   }
   const unsigned grid =
-      unsigned(gemv_bulk_grid(a.silu_pair ? a.n_out / 2 : rope ? a.n_out / 2 : a.n_out));
+      unsigned(gemv_bulk_grid(a.silu_pair || rope ? a.n_out / 2 : a.n_out));
   launch_pdl_smem_on(stream, kernel, dim3(grid), dim3(kThreads), smem, p);
   return true;
 }

@@ -45,11 +45,6 @@ void gemv(const GemvArgs& a, cudaStream_t stream);
 // (n > 8, n_in % 16 != 0, x larger than 160 KiB).
 bool gemv_fused(const GemvArgs& a, int quant_mode, float static_scale, cudaStream_t stream);
 
-// The decode GEMV for FP8 weights and FP8 activation codes, n <= 8 rows, on Hopper (gemv_bulk.cu:
-// bulk-copy ring, tensor cores): y (n, n_out) = (or += when accumulate) (x W^T) * x_scale *
-// w_scale + bias. gemv_bulk_applies says whether it takes these shapes (sm_90, switched on,
-// n_in % 64 == 0, aligned weight); gemv_bulk returns false, having launched nothing, where it
-// does not.
 // gemv_bulk's epilogue for the QKV projection of a decode batch (each row of x one sequence's
 // new token; n_out = (n_head + 2 n_head_kv) head_dim): the rotate-half RoPE of the q and k
 // heads (attn::rope_*, the bits of rope_kv_write) and the token's K and V rows stored into its
@@ -65,6 +60,11 @@ struct BulkRope {
   int n_head = 0, n_head_kv = 0, head_dim = 0;
 };
 
+// The decode GEMV for FP8 weights and FP8 activation codes, n <= 8 rows, on Hopper (gemv_bulk.cu:
+// bulk-copy ring, tensor cores): y (n, n_out) = (or += when accumulate) (x W^T) * x_scale *
+// w_scale + bias. gemv_bulk_applies says whether it takes these shapes (sm_90, switched on,
+// n_in % 64 == 0, aligned weight); gemv_bulk returns false, having launched nothing, where it
+// does not.
 struct BulkGemvArgs {
   const void* w = nullptr;         // (n_out, n_in) FP8 E4M3
   const uint8_t* x = nullptr;      // (n, n_in) E4M3 codes, row-major
@@ -93,7 +93,7 @@ struct BulkGemvArgs {
   // the scale max(max_j amax_in[t, j] / 448, kMinDynScale), src being such a y.
   const float* amax_in = nullptr;
   int amax_n = 0;
-  BulkRope rope = {};  // rope.inv_freq set: the QKV epilogue above (no accumulate, no silu_pair)
+  BulkRope rope = {};  // rope.cos_sin set: the QKV epilogue (BulkRope; made x, norm, n_out)
 };
 // Blocks of gemv_bulk over `rows` output rows (inter for silu_pair).
 int gemv_bulk_grid(int64_t rows);
