@@ -1,0 +1,46 @@
+# Session 15 device runs (nvidia-h100-x1; scripts as run: gpu_run_s15qN.sh, each on the
+# machine as found). Binaries: cmake -DQINFER_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90a-real
+# (nvcc 13.0, CUTLASS 4.2 headers), packed by TESTS="test_ops test_golden test_engine"
+# BENCHES=gpu_attention tools/gpu_pack.sh build-f and run as
+#   run command="bash .gpu_assets/qN.sh" carry=[.gpu_assets/b.txz, (.gpu_assets/head.txz,)
+#   .gpu_assets/qN.sh]
+# "head" (q1, q2) = apps/qinfer of main at 9161005 (session 14's final tree): the same build
+# with gemv_bulk.cu.o compiled from 9161005's source and relinked, run in the same run.
+# Latency: qinfer bench --prompt-len 128 (q5 also 1024) --decode-len 128 (8B) / 256 (1B),
+# random FP8 checkpoints from tools/gpu_make_random_fp8.py (32 layers 8B shape, 16 layers 1B).
+# Every bench JSON of run qN is in gpu_s15qN.json ("decode_tok_s" by tag, "bench" in full);
+# timelines (tools/cupti_timeline.py --positions) in timeline_<tag>_s15qN.log.
+# q1 (branch exp/gemv-dynamic, first cut: the schedule's branches in the shared kernel, the
+#    static producer loop rewritten): test_ops FusedDecodeCuda.* + FusedCuda.* +
+#    LinearCuda.LlamaShapes 8/8 (new FusedCuda.BulkGemvDynamicScheduleGivesTheSameBits),
+#    test_golden *Cuda* 12/12, test_engine *Cuda* 3/3, 8B greedy ids equal with
+#    QINFER_CUDA_GEMV_DYN=0 / 100. 8B head 300.0 / 299.8, DYN 0 296.3 / 296.3, 100 297.0 /
+#    296.3, 50 298.2 / 298.2, 25 286.8; 1B head 1222.4 / 1219.4, DYN 0 1226.6 / 1227.0, 100
+#    1229.4 / 1227.5, QINFER_CUDA_GEMV_ROPE=0 1215.5 / 1211.9 (with DYN 100 1212.1 / 1215.1).
+#    Timelines DYN 0 / 100: gate_up 46.1 -> 41.4-41.9 us a layer, down 20.0 -> 22.3-22.5, the
+#    QKV GEMV (then also dynamic) 13.5 -> 15.2-15.5. Between steps (trace_d0): graph end +3.4
+#    us sample_kernel (8.5 us), next graph's first kernel 10 us after it.
+# q2 (exp/gemv-dynamic final: kDyn instantiations for x made / copied, never the RoPE GEMV;
+#    the fixed-schedule kernels' SASS identical to head's but for constants): test_ops
+#    FusedDecodeCuda.* + FusedCuda.{BulkGemv,LinearFromF32,MlpFromF32}* 5/5, test_golden 12/12,
+#    test_engine 3/3, greedy ids equal DYN 0 / 100. 8B head 302.4 / 301.9, DYN 0 301.5 / 302.0,
+#    100 300.8 / 301.4, 50 302.8 / 302.7, 75 301.3, 25 290.8, 100 with
+#    QINFER_CUDA_GEMV_SMALL_RING_KB=500 (down's ring 128 KiB) 301.6 / 300.8, 0 with it 295.8 /
+#    295.8; 1B head 1221.8 / 1220.9, DYN 0 1222.9 / 1224.2, 100 1215.7 / 1214.5, 50 1216.8 /
+#    1220.1. Timeline DYN 100: gate_up 41.4-41.7, down 22.2-22.3, qkv 11.9, attention 6.0,
+#    combine 2.2, o 7.8 us. Not merged.
+# q3 (branch exp/gemv-whole-ring: QINFER_CUDA_GEMV_WHOLE_KB, a ring holding a block's whole
+#    weight up to that many KB a block): test_golden 12/12 and test_ops 5/5 with
+#    WHOLE_KB=256, greedy ids equal 0 / 256. 8B 0: 301.8 / 302.5, 140 (o) 303.2 / 303.3, 200
+#    (o, qkv) 302.2 / 301.9; 1B 0: 1222.4 / 1223.9, 140 (down) 1192.2 / 1187.6. Not merged.
+# q4 (main's code): 1B timeline (traced 1200.5; 802.7 us a step + 22.9 between): a layer qkv
+#    6.0-6.6, decode_tc 2.5-2.9, combine 4.5-4.6, o 3.3, gate_up 14.5-14.7, down 7.4 us;
+#    lm_head 162.6. 1 KiB pieces (QINFER_CUDA_GEMV_BULK_FLAGS=2) at
+#    QINFER_CUDA_GEMV_BULK_KIB=76 / 100 / 128: 1B 998.9 / 995.1, 1014.4 / 1016.3, 1136.8 /
+#    1126.0; KIB 110 (2 stages) 1188.8 / 1185.9; default 1212.4 / 1215.8. 8B FLAGS=2 240.6 /
+#    240.6 against 300.4 / 300.7.
+# q5 (main's code): decode attention splits. 1B P=128: default (8 at 512 keys) 1218.6 /
+#    1218.3, QINFER_CUDA_ATTN_ONE_SPLIT=1 1222.9 / 1225.1, QINFER_CUDA_ATTN_SPLITS=2 1198.2 /
+#    1203.2, 4 1223.9 / 1224.2; P=1024: default 1172.5 / 1155.7, one 982.8 / 986.4, four
+#    1174.3 / 1174.3; timeline with one split (traced 1231.8): decode_tc 3.8-3.9 us a layer,
+#    no combine. 8B P=128: default (4) 301.2 / 301.2, one 291.3 / 291.5, two 292.3 / 292.4.
