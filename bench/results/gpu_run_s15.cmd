@@ -44,3 +44,18 @@
 #    1203.2, 4 1223.9 / 1224.2; P=1024: default 1172.5 / 1155.7, one 982.8 / 986.4, four
 #    1174.3 / 1174.3; timeline with one split (traced 1231.8): decode_tc 3.8-3.9 us a layer,
 #    no combine. 8B P=128: default (4) 301.2 / 301.2, one 291.3 / 291.5, two 292.3 / 292.4.
+# q6 (main's code): gpu_attention --prefill-only: BF16 140.8, FP8 142.2, F32 119.9 TFLOP/s
+#    (2048 tokens, 8B dims); Nsight Compute on prefill_kernel<bf16, 128, 32, 3> ->
+#    ncu_prefill_tile0_s15q6.txt (tensor pipe 24.5 %, IPC 1.66, 12 warps / SM, 0.62 eligible).
+# q7 (prefill kernel with MT MMA tiles a warp, QINFER_CUDA_PREFILL_TILE 0 = 64 rows / 32 keys,
+#    1 = 128 rows / 32 keys, 2 = 128 rows / 64 keys): CudaAttention.Prefill* for all three
+#    shapes + Generic* 3/3; golden 12/12 with tile 1; greedy ids equal across tiles.
+#    gpu_attention BF16 / FP8 TFLOP/s: tile 0 138.7, 141.7 / 134.4, 143.5; tile 1 187.7, 176.4
+#    / 166.4, 163.4; tile 2 166.9, 157.8 / 162.8, 162.8. 8B TTFT P2048: tile 0 39.67 / 39.55,
+#    1 38.68 / 38.94, 2 38.53 / 38.38; P8192: 232.97 / 212.52 / 213.36. Offline C256 FP8 KV:
+#    12,990.8 / 12,997.8 / 12,994.9 output tok/s.
+# q8 (final: tile 1 the default, tile 2 removed): test_ops CudaAttention* + FusedDecodeCuda.*
+#    18/18, test_golden *Cuda* 12/12, test_engine *Cuda* 3/3. gpu_attention tile 1 / 0: BF16
+#    168.7 / 147.2, FP8 165.8 / 143.6, F32 152.1 / 120.4. TTFT 8B P2048 37.86, 37.58 / 39.22,
+#    39.05; P8192 207.55 / 227.07; P32768 1726.18 / 2024.87; 1B P2048 7.68, 7.68 / 7.89, 7.89;
+#    P32768 424.60 / 468.75 ms.

@@ -98,6 +98,7 @@ size_t attention_decode_tc_scratch_bytes(int, const AttnDims&, int) { return 0; 
 int attention_decode_tc_splits(int, int, const AttnDims&, int) { return 1; }
 int attention_decode_tc_heads(int, const AttnDims&, int) { return 1; }
 void set_attention_decode_tc_heads(int) {}
+void set_attention_prefill_tile(int) {}
 bool attention_early_loads() { return false; }
 void set_rope_kv_write_delay(int) {}
 void rope_kv_write(float*, const AttnBatch&, const AttnDims&, const float*, const KvCacheView&,

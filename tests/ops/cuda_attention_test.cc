@@ -418,10 +418,17 @@ TEST(CudaAttention, PrefillAllCacheDtypes) {
       {8, 1, 40, 16, {{16, 30}, {0, 1}}},   // hd 40
       {32, 8, 80, 16, {{0, 100}}},          // hd 80, 8B-like heads
       {6, 3, 18, 16, {{0, 25}, {3, 17}}}};  // hd 18: two elements a lane
-  for (const Case& c : cases) {
-    const bool tc = c.head_dim == 64 || c.head_dim == 128;
-    for (DType dt : kCacheTypes) run_case(c, dt, Kernel::kPrefill, tc ? 3e-3 : 2e-5, rng, seed);
+  // Both tile shapes (set_attention_prefill_tile: 128 query rows a block, and 64).
+  for (int tile : {1, 0}) {
+    cu::set_attention_prefill_tile(tile);
+    std::printf("  prefill tile %d\n", tile);
+    for (const Case& c : cases) {
+      const bool tc = c.head_dim == 64 || c.head_dim == 128;
+      for (DType dt : kCacheTypes)
+        run_case(c, dt, Kernel::kPrefill, tc ? 3e-3 : 2e-5, rng, seed);
+    }
   }
+  cu::set_attention_prefill_tile(-1);
 }
 
 // The decode launch replayed from a CUDA graph after the batch's lengths and positions change

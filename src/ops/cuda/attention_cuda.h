@@ -143,10 +143,16 @@ void set_attention_latency_path(int p);
 // sequence against its cached keys; for batches whose sequences bring many new tokens.
 // Q and K/V are rounded to BF16 (FP8 codes are exact in BF16), P to BF16: outputs agree with
 // fp32 to about 1e-3 relative. Any batch is correct, decode tokens (n_new = 1) included, but
-// a token is one 64-row tile with G live rows and a single split, so batches of mostly
+// a token is one 128-row tile with G live rows and a single split, so batches of mostly
 // decode tokens belong to attention_decode. head_dim 64 and 128 run on tensor cores; every
-// other (even) head_dim goes to attention_decode. Grid: (ceil(max_q_len G / 64), n_head_kv, n_seq).
+// other (even) head_dim goes to attention_decode. Grid: (ceil(max_q_len G / 128) n_head_kv, 1,
+// n_seq).
 void attention_prefill(const float* qkv, const AttnBatch& b, const AttnDims& d,
                        const KvCacheView& kv, float* out, cudaStream_t s);
+// attention_prefill's tile shape (for tests and benchmarks): -1 = QINFER_CUDA_PREFILL_TILE
+// (default 1); 1 = 128 query rows a block (32 a warp: each K / V fragment feeds two MMAs, Q's
+// fragments re-read from shared memory), 0 = 64 rows (16 a warp, Q in registers); 32 keys a
+// tile in both.
+void set_attention_prefill_tile(int t);
 
 }  // namespace qinfer::ops::cuda

@@ -1,16 +1,19 @@
 // Paged prefill attention on tensor cores (contract: attention_cuda.h, attention_prefill).
 //
 // FlashAttention-2 (Dao 2023) with mma.sync m16n8k16 (BF16 in, FP32 accumulate). A block of
-// 4 warps owns a tile of kRows = 64 query rows of one sequence and one KV head. GQA rows are packed
-// (as FlashInfer / TensorRT-LLM do): row r of the sequence's n_new * G rows is token r / G,
-// query head kvh * G + r % G, so the G heads that share a KV head share each K/V tile and a
-// tile spans kRows / G tokens of the causal diagonal. Each warp owns 16 rows: S = Q Kᵀ for a
-// tile of kKeys keys, the online softmax in fp32 registers (base 2), then O += P V with P
-// reused from the S accumulators as the A operand (the C and A fragment layouts match).
+// 4 warps owns a tile of kRows = 128 query rows (64 with MT = 1) of one sequence and one KV
+// head. GQA rows are packed (as FlashInfer / TensorRT-LLM do): row r of the sequence's n_new * G
+// rows is token r / G, query head kvh * G + r % G, so the G heads that share a KV head share
+// each K/V tile and a tile spans kRows / G tokens of the causal diagonal. Each warp owns MT = 2
+// MMA tiles of 16 rows (as FlashAttention-2's 128-row blocks of 4 warps), so each K / V
+// fragment loaded from shared memory feeds two independent MMAs: S = Q Kᵀ for a tile of kKeys
+// keys, the online softmax in fp32 registers (base 2), then O += P V with P reused from the S
+// accumulators as the A operand (the C and A fragment layouts match).
 //
-// Q: F32 qkv rows -> BF16 in shared memory -> registers (ldmatrix) for the whole key loop.
-// K / V: paged cache -> BF16 tiles in shared memory, double-buffered (the Q tile is staged in
-// the second buffer before the key loop, so three blocks fit a multiprocessor); a BF16 cache is
+// Q: F32 qkv rows -> BF16 in shared memory, its fragments read (ldmatrix) at each key tile
+// (MT = 1: held in registers for the whole key loop). K / V: paged cache -> BF16 tiles in
+// shared memory, double-buffered (with MT = 1 the Q tile is staged in the second buffer before
+// the key loop, so three blocks fit a multiprocessor); a BF16 cache is
 // copied with cp.async (16 bytes a thread, zero-fill past the last key) while the previous tile
 // computes; F32 and FP8 caches are converted through registers (F32 rounds to BF16; FP8 codes
 // are exact in BF16, and k_scale / v_scale fold into the softmax scale / the output).
@@ -28,6 +31,7 @@
 #include <cmath>
 #include <type_traits>
 
+#include "core/env.h"
 #include "ops/cuda/attention_device.h"
 #include "ops/cuda/cuda_common.h"
 #include "ops/cuda/mma.cuh"
@@ -41,12 +45,15 @@ using attn::Fp8;
 using attn::Vec8;
 
 constexpr int kWarps = 4;
-constexpr int kRows = 16 * kWarps;  // query rows per block
 // Keys per tile and blocks per multiprocessor, measured on H100 (Llama-3.1-8B dims, 2048
-// tokens, BF16 cache; bench/gpu_attention.cc): 64 keys / 2 blocks (254 registers) 144
-// TFLOP/s, 64 / 3 (168 registers) 141, 32 / 3 150, 32 / 4 (128 registers, spills) 149.
+// tokens, BF16 cache; bench/gpu_attention.cc). One MMA tile a warp (64 rows a block): 64 keys
+// / 2 blocks (254 registers) 144 TFLOP/s, 64 / 3 (168 registers) 141, 32 / 3 150, 32 / 4 (128
+// registers, spills) 149. Two MMA tiles a warp (128 rows a block, the default; session 15,
+// bench/results/gpu_run_s15.cmd q7): 32 keys / 2 blocks (254 registers) 176-188 against 139-142
+// for 32 / 3 with one, FP8 cache 163-166 against 134-144; 64 keys / 2 blocks (spills) 158-167.
 constexpr int kKeys = 32;
-constexpr int kMinBlocks = 3;
+constexpr int kMinBlocks = 3;   // one MMA tile a warp
+constexpr int kMinBlocks2 = 2;  // two
 
 struct PrefillArgs {
   const float* qkv;  // (n_tok, (n_head + 2 n_head_kv) head_dim)
@@ -109,15 +116,31 @@ __device__ __forceinline__ void load_kv_tile(const PrefillArgs& a, const int32_t
   }
 }
 
-// BN: keys per tile; MINB: blocks per multiprocessor to fit (caps the registers).
-template <typename T, int D, int BN, int MINB>
+// Query rows of a block with MT 16-row MMA tiles a warp.
+template <int MT>
+constexpr int rows_per_block() {
+  return 16 * MT * kWarps;
+}
+// Shared memory: the two K/V buffers (BN, LD) x 2 each, and with MT > 1 the block's Q tile
+// after them (with MT = 1 Q is staged in the second buffer until it sits in registers).
+template <int D, int BN, int MT>
+constexpr size_t prefill_smem() {
+  return size_t(4 * BN + (MT > 1 ? rows_per_block<MT>() : 0)) * (D + 8) * sizeof(Bf16);
+}
+
+// BN: keys per tile; MT: 16-row MMA tiles a warp (MT 2: each K / V fragment feeds two MMAs,
+// Q's fragments are read from shared memory each tile instead of held in registers); MINB:
+// blocks per multiprocessor to fit (caps the registers).
+template <typename T, int D, int BN, int MT, int MINB>
 __global__ void __launch_bounds__(kWarps * 32, MINB) prefill_kernel(PrefillArgs a) {
   constexpr int LD = D + 8;  // shared row stride (elements): +16 bytes against bank conflicts
-  static_assert(2 * BN >= kRows, "the Q tile is staged in the second K/V buffer");
+  constexpr int kRows = rows_per_block<MT>();
+  constexpr bool kQRegs = MT == 1;  // Q's fragments in registers for the whole key loop
+  static_assert(!kQRegs || 2 * BN >= kRows, "the Q tile is staged in the second K/V buffer");
   extern __shared__ uint4 smem_raw[];
   // Buffer b: K at base + 2 b BN LD, V right after it, (BN, LD) each.
   Bf16* const base = reinterpret_cast<Bf16*>(smem_raw);
-  Bf16* sq = base + 2 * BN * LD;  // (kRows, LD), only until Q sits in registers
+  Bf16* sq = base + (kQRegs ? 2 : 4) * BN * LD;  // (kRows, LD)
   pdl_wait();
 
   // Grid x: (tile rank, KV head) with the head fastest, so every head's longest rows go first.
@@ -157,22 +180,32 @@ __global__ void __launch_bounds__(kWarps * 32, MINB) prefill_kernel(PrefillArgs 
   __syncthreads();
 
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-  uint32_t qf[D / 16][4];
+  // The warp's rows: MMA tile mt is rows r0 + (warp MT + mt) 16 .. + 15 of the block.
+  const Bf16* sq_warp = sq + (warp * MT * 16 + lane % 16) * LD + (lane / 16) * 8;
+  uint32_t qf[kQRegs ? D / 16 : 1][4];
+  if constexpr (kQRegs) {
 #pragma unroll
-  for (int kk = 0; kk < D / 16; ++kk)
-    ldmatrix_x4(qf[kk], sq + (warp * 16 + lane % 16) * LD + kk * 16 + (lane / 16) * 8);
-  __syncthreads();  // the Q staging area becomes K/V buffer 1
+    for (int kk = 0; kk < D / 16; ++kk) ldmatrix_x4(qf[kk], sq_warp + kk * 16);
+    __syncthreads();  // the Q staging area becomes K/V buffer 1
+  }
 
-  // This thread's two rows (fragment rows lane / 4 and lane / 4 + 8 of the warp's 16).
-  int pos[2];
+  // This thread's rows: fragment rows lane / 4 and lane / 4 + 8 of each of the warp's tiles.
+  int pos[MT][2];
 #pragma unroll
-  for (int i = 0; i < 2; ++i)
-    pos[i] = n_past + min(r0 + warp * 16 + lane / 4 + 8 * i, r_last) / group;
+  for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+    for (int i = 0; i < 2; ++i)
+      pos[mt][i] =
+          n_past + min(r0 + (warp * MT + mt) * 16 + lane / 4 + 8 * i, r_last) / group;
 
-  float o[D / 8][4];
+  float o[MT][D / 8][4];
 #pragma unroll
-  for (int n = 0; n < D / 8; ++n) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.0f;
-  float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};
+  for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+    for (int n = 0; n < D / 8; ++n) o[mt][n][0] = o[mt][n][1] = o[mt][n][2] = o[mt][n][3] = 0.0f;
+  float m[MT][2], l[MT][2];
+#pragma unroll
+  for (int mt = 0; mt < MT; ++mt) m[mt][0] = m[mt][1] = -INFINITY, l[mt][0] = l[mt][1] = 0.0f;
 
   for (int kt = 0; kt < n_kt; ++kt) {
     const int buf = kt & 1;
@@ -188,71 +221,97 @@ __global__ void __launch_bounds__(kWarps * 32, MINB) prefill_kernel(PrefillArgs 
     const Bf16* tk = base + buf * 2 * BN * LD;
     const Bf16* tv = tk + BN * LD;
 
-    // S = Q Kᵀ: (16 rows, BN) per warp.
-    float s[BN / 8][4];
+    // S = Q Kᵀ: (16 MT rows, BN) per warp.
+    float s[MT][BN / 8][4];
 #pragma unroll
-    for (int n = 0; n < BN / 8; ++n) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.0f;
+    for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-    for (int kk = 0; kk < D / 16; kk += 2)
+      for (int n = 0; n < BN / 8; ++n) s[mt][n][0] = s[mt][n][1] = s[mt][n][2] = s[mt][n][3] = 0.0f;
+#pragma unroll
+    for (int kk = 0; kk < D / 16; kk += 2) {
+      uint32_t qs[MT][2][4];  // MT > 1: this k step's Q fragments from shared memory
+      if constexpr (!kQRegs) {
+#pragma unroll
+        for (int mt = 0; mt < MT; ++mt) {
+          ldmatrix_x4(qs[mt][0], sq_warp + mt * 16 * LD + kk * 16);
+          ldmatrix_x4(qs[mt][1], sq_warp + mt * 16 * LD + (kk + 1) * 16);
+        }
+      }
 #pragma unroll
       for (int n = 0; n < BN / 8; ++n) {
         uint32_t bk[4];
         ldmatrix_x4(bk, tk + (n * 8 + lane % 8) * LD + kk * 16 + (lane / 8) * 8);
-        mma_bf16(s[n], qf[kk], bk[0], bk[1]);
-        mma_bf16(s[n], qf[kk + 1], bk[2], bk[3]);
+#pragma unroll
+        for (int mt = 0; mt < MT; ++mt) {
+          mma_bf16(s[mt][n], kQRegs ? qf[kk] : qs[mt][0], bk[0], bk[1]);
+          mma_bf16(s[mt][n], kQRegs ? qf[kk + 1] : qs[mt][1], bk[2], bk[3]);
+        }
       }
+    }
 
     // Causal mask, only where some key of the tile lies past the first row's position.
     const int j0 = kt * BN;
     if (j0 + BN - 1 > pos_first) {
 #pragma unroll
-      for (int n = 0; n < BN / 8; ++n)
+      for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          const int j = j0 + n * 8 + (lane % 4) * 2 + (e & 1);
-          if (j > pos[e / 2]) s[n][e] = -INFINITY;
-        }
+        for (int n = 0; n < BN / 8; ++n)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) {
+            const int j = j0 + n * 8 + (lane % 4) * 2 + (e & 1);
+            if (j > pos[mt][e / 2]) s[mt][n][e] = -INFINITY;
+          }
     }
 
     // Online softmax in base 2 (row i of the thread: elements 2i, 2i + 1 of each n-tile).
 #pragma unroll
-    for (int i = 0; i < 2; ++i) {
-      float mx = -INFINITY;
+    for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-      for (int n = 0; n < BN / 8; ++n) mx = fmaxf(mx, fmaxf(s[n][2 * i], s[n][2 * i + 1]));
-      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-      // Key 0 lies in the first tile for every row, so m is finite from then on.
-      const float mn = fmaxf(m[i], mx * a.s_mul);
-      const float corr = fast_exp2(m[i] - mn);
-      float sum = 0.0f;
+      for (int i = 0; i < 2; ++i) {
+        float(&sm)[BN / 8][4] = s[mt];
+        float mx = -INFINITY;
 #pragma unroll
-      for (int n = 0; n < BN / 8; ++n)
+        for (int n = 0; n < BN / 8; ++n) mx = fmaxf(mx, fmaxf(sm[n][2 * i], sm[n][2 * i + 1]));
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+        // Key 0 lies in the first tile for every row, so m is finite from then on.
+        const float mn = fmaxf(m[mt][i], mx * a.s_mul);
+        const float corr = fast_exp2(m[mt][i] - mn);
+        float sum = 0.0f;
 #pragma unroll
-        for (int e = 2 * i; e < 2 * i + 2; ++e) {
-          s[n][e] = fast_exp2(s[n][e] * a.s_mul - mn);
-          sum += s[n][e];
-        }
-      l[i] = l[i] * corr + sum;
-      m[i] = mn;
+        for (int n = 0; n < BN / 8; ++n)
 #pragma unroll
-      for (int n = 0; n < D / 8; ++n) o[n][2 * i] *= corr, o[n][2 * i + 1] *= corr;
-    }
+          for (int e = 2 * i; e < 2 * i + 2; ++e) {
+            sm[n][e] = fast_exp2(sm[n][e] * a.s_mul - mn);
+            sum += sm[n][e];
+          }
+        l[mt][i] = l[mt][i] * corr + sum;
+        m[mt][i] = mn;
+#pragma unroll
+        for (int n = 0; n < D / 8; ++n) o[mt][n][2 * i] *= corr, o[mt][n][2 * i + 1] *= corr;
+      }
 
     // O += P V, P from the S accumulators (BF16), V through ldmatrix.trans.
 #pragma unroll
     for (int kk = 0; kk < BN / 16; ++kk) {
-      const uint32_t pa[4] = {pack_bf16(s[2 * kk][0], s[2 * kk][1]),
-                              pack_bf16(s[2 * kk][2], s[2 * kk][3]),
-                              pack_bf16(s[2 * kk + 1][0], s[2 * kk + 1][1]),
-                              pack_bf16(s[2 * kk + 1][2], s[2 * kk + 1][3])};
+      uint32_t pa[MT][4];
+#pragma unroll
+      for (int mt = 0; mt < MT; ++mt) {
+        pa[mt][0] = pack_bf16(s[mt][2 * kk][0], s[mt][2 * kk][1]);
+        pa[mt][1] = pack_bf16(s[mt][2 * kk][2], s[mt][2 * kk][3]);
+        pa[mt][2] = pack_bf16(s[mt][2 * kk + 1][0], s[mt][2 * kk + 1][1]);
+        pa[mt][3] = pack_bf16(s[mt][2 * kk + 1][2], s[mt][2 * kk + 1][3]);
+      }
 #pragma unroll
       for (int n = 0; n < D / 16; ++n) {
         uint32_t bv[4];
         ldmatrix_x4_trans(
             bv, tv + (kk * 16 + lane % 8 + ((lane / 8) % 2) * 8) * LD + n * 16 + (lane / 16) * 8);
-        mma_bf16(o[2 * n], pa, bv[0], bv[1]);
-        mma_bf16(o[2 * n + 1], pa, bv[2], bv[3]);
+#pragma unroll
+        for (int mt = 0; mt < MT; ++mt) {
+          mma_bf16(o[mt][2 * n], pa[mt], bv[0], bv[1]);
+          mma_bf16(o[mt][2 * n + 1], pa[mt], bv[2], bv[3]);
+        }
       }
     }
     __syncthreads();  // the next iteration's loads overwrite this buffer's twin
@@ -260,35 +319,54 @@ __global__ void __launch_bounds__(kWarps * 32, MINB) prefill_kernel(PrefillArgs 
 
   // out = O / l (l summed over the four threads of the row).
 #pragma unroll
-  for (int i = 0; i < 2; ++i) {
-    l[i] += __shfl_xor_sync(0xffffffffu, l[i], 1);
-    l[i] += __shfl_xor_sync(0xffffffffu, l[i], 2);
-    const int rr = r0 + warp * 16 + lane / 4 + 8 * i;
-    if (rr >= n_rows) continue;
-    const int tok = q_first + rr / group, h = kvh * group + rr % group;
-    float* dst = a.out + int64_t(tok) * a.d.n_head * D + h * D + (lane % 4) * 2;
-    const float inv = a.v_mul / l[i];
+  for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-    for (int n = 0; n < D / 8; ++n)
-      *reinterpret_cast<float2*>(dst + n * 8) =
-          make_float2(o[n][2 * i] * inv, o[n][2 * i + 1] * inv);
-  }
+    for (int i = 0; i < 2; ++i) {
+      float li = l[mt][i];
+      li += __shfl_xor_sync(0xffffffffu, li, 1);
+      li += __shfl_xor_sync(0xffffffffu, li, 2);
+      const int rr = r0 + (warp * MT + mt) * 16 + lane / 4 + 8 * i;
+      if (rr >= n_rows) continue;
+      const int tok = q_first + rr / group, h = kvh * group + rr % group;
+      float* dst = a.out + int64_t(tok) * a.d.n_head * D + h * D + (lane % 4) * 2;
+      const float inv = a.v_mul / li;
+#pragma unroll
+      for (int n = 0; n < D / 8; ++n)
+        *reinterpret_cast<float2*>(dst + n * 8) =
+            make_float2(o[mt][n][2 * i] * inv, o[mt][n][2 * i + 1] * inv);
+    }
 }
 
-template <typename T, int D, int BN, int MINB>
+template <typename T, int D, int BN, int MT, int MINB>
 void launch_prefill(const PrefillArgs& a, cudaStream_t s) {
-  constexpr int LD = D + 8;
-  constexpr size_t smem = size_t(4 * BN) * LD * sizeof(Bf16);
+  constexpr size_t smem = prefill_smem<D, BN, MT>();
+  constexpr int kRows = rows_per_block<MT>();
   static bool attr_set = false;  // one stream, one thread (cuda_common.h)
   if (!attr_set) {
-    QINFER_CUDA_CHECK(cudaFuncSetAttribute(prefill_kernel<T, D, BN, MINB>,
+    QINFER_CUDA_CHECK(cudaFuncSetAttribute(prefill_kernel<T, D, BN, MT, MINB>,
                                            cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
     attr_set = true;
   }
   const int group = a.d.n_head / a.d.n_head_kv;
   const int64_t tiles = (int64_t(a.b.max_q_len) * group + kRows - 1) / kRows;
   const dim3 grid(unsigned(tiles * a.d.n_head_kv), 1, unsigned(a.b.n_seq));
-  launch_pdl_smem_on(s, prefill_kernel<T, D, BN, MINB>, grid, dim3(kWarps * 32), smem, a);
+  launch_pdl_smem_on(s, prefill_kernel<T, D, BN, MT, MINB>, grid, dim3(kWarps * 32), smem, a);
+}
+
+// The tile shape (set_attention_prefill_tile; -1: QINFER_CUDA_PREFILL_TILE, default 1).
+int g_prefill_tile = -1;
+
+int prefill_tile() {
+  static const int env = std::clamp(env_int("QINFER_CUDA_PREFILL_TILE", 1), 0, 1);
+  return g_prefill_tile >= 0 ? g_prefill_tile : env;
+}
+
+template <typename T, int D>
+void launch_prefill_tile(const PrefillArgs& a, cudaStream_t s) {
+  if (prefill_tile() == 1)
+    launch_prefill<T, D, kKeys, 2, kMinBlocks2>(a, s);
+  else
+    launch_prefill<T, D, kKeys, 1, kMinBlocks>(a, s);
 }
 
 }  // namespace
@@ -308,10 +386,16 @@ void attention_prefill(const float* qkv, const AttnBatch& b, const AttnDims& d,
   attn::dispatch_cache(kv.dtype, "attention_prefill", [&](auto tag) {
     using T = decltype(tag);
     if (d.head_dim == 64)
-      launch_prefill<T, 64, kKeys, kMinBlocks>(a, s);
+      launch_prefill_tile<T, 64>(a, s);
     else
-      launch_prefill<T, 128, kKeys, kMinBlocks>(a, s);
+      launch_prefill_tile<T, 128>(a, s);
   });
+}
+
+void set_attention_prefill_tile(int t) {
+  QINFER_CHECK(t >= -1 && t <= 1, "set_attention_prefill_tile: ", t,
+               " is not -1 (QINFER_CUDA_PREFILL_TILE), 0 or 1");
+  g_prefill_tile = t;
 }
 
 }  // namespace qinfer::ops::cuda
