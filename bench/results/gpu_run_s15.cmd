@@ -59,3 +59,13 @@
 #    168.7 / 147.2, FP8 165.8 / 143.6, F32 152.1 / 120.4. TTFT 8B P2048 37.86, 37.58 / 39.22,
 #    39.05; P8192 207.55 / 227.07; P32768 1726.18 / 2024.87; 1B P2048 7.68, 7.68 / 7.89, 7.89;
 #    P32768 424.60 / 468.75 ms.
+# q9 (main at 1aa3c7d): long contexts, qinfer bench --prompt-len P --decode-len D
+#    --kv-cache-dtype C: 1B P131072 FP8 TTFT 7467.83 ms, decode 412.4 tok/s (0.500 of roofline);
+#    BF16 5683.90 ms, 330.2 (0.636); 1B P32768 FP8 517.36 ms, 800.5; 8B P32768 BF16 1707.41 ms,
+#    190.4 (0.780); FP8 1877.41 ms, 207.5 (0.702); 8B P131072 FP8 23178.14 ms, 113.3 (0.627).
+# q10 (FP8 caches staged by cp.async in attention_prefill): test_ops CudaAttention.Prefill* +
+#    Generic* 3/3 (both tile shapes, F32 / BF16 / FP8), test_golden *Cuda* 12/12.
+#    gpu_attention tile 1 / 0: BF16 169.7 / 147.0, FP8 188.5 / 153.0, F32 151.9 / 115.7.
+#    1B P131072 FP8 5761.69 ms (410.9 tok/s), BF16 5716.03 (335.0); 8B P32768 FP8 1748.57
+#    (207.6), BF16 1727.17 (190.1); 8B P2048 FP8 cache 37.89 ms; offline C256 FP8 KV
+#    12,912.5 output tok/s.

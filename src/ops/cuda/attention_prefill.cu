@@ -116,16 +116,76 @@ __device__ __forceinline__ void load_kv_tile(const PrefillArgs& a, const int32_t
   }
 }
 
+// FP8 caches: keys [j0, j0 + BN) of K and V copied as codes into staging tiles (BN, D) bytes
+// with cp.async (16 codes a copy, zero past the last key), so that the copies of the next tile
+// fly while this one computes; convert_fp8_tile turns each thread's own chunks into BF16 once
+// they have landed. (Loaded through registers and converted at once, as the F32 cache is, each
+// tile's load latency was exposed: 1B, 131,072-token prompt, TTFT 7.47 s against 5.68 s with
+// a BF16 cache, bench/results/gpu_run_s15.cmd q9.)
+template <int D, int BN>
+__device__ __forceinline__ void stage_fp8_tile(const PrefillArgs& a, const int32_t* table,
+                                               int kvh, int j0, int n_keys, uint8_t* stk,
+                                               uint8_t* stv) {
+  constexpr int kChunks = D / 16;  // 16-code chunks per row
+  const uint8_t* kc = static_cast<const uint8_t*>(a.k);
+  const uint8_t* vc = static_cast<const uint8_t*>(a.v);
+  static_assert(BN * kChunks % (kWarps * 32) == 0, "whole chunks a thread");
+#pragma unroll
+  for (int i = 0; i < BN * kChunks / (kWarps * 32); ++i) {
+    const int c = int(threadIdx.x) + i * kWarps * 32;
+    const int key = c / kChunks, e = (c % kChunks) * 16;
+    const int j = j0 + key;
+    const bool ok = j < n_keys;
+    const int64_t off = ok ? attn::kv_row(table, j, a.block_size, a.d.n_head_kv, kvh) * D + e : 0;
+    cp_async_16(stk + key * D + e, kc + off, ok ? 16 : 0);
+    cp_async_16(stv + key * D + e, vc + off, ok ? 16 : 0);
+  }
+}
+
+// This thread's chunks of stage_fp8_tile's codes -> the BF16 tiles (BN, LD) (codes are exact
+// in BF16).
+template <int D, int LD, int BN>
+__device__ __forceinline__ void convert_fp8_tile(const uint8_t* stk, const uint8_t* stv, Bf16* sk,
+                                                 Bf16* sv) {
+  constexpr int kChunks = D / 16;
+#pragma unroll
+  for (int i = 0; i < BN * kChunks / (kWarps * 32); ++i) {
+    const int c = int(threadIdx.x) + i * kWarps * 32;
+    const int key = c / kChunks, e = (c % kChunks) * 16;
+#pragma unroll
+    for (int kv = 0; kv < 2; ++kv) {
+      const uint4 w = *reinterpret_cast<const uint4*>((kv ? stv : stk) + key * D + e);
+      Bf16* dst = (kv ? sv : sk) + key * LD + e;
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        Vec8<Fp8> r;
+        r.w = h ? make_uint2(w.z, w.w) : make_uint2(w.x, w.y);
+        float f[8];
+        r.to_float(f);
+        *reinterpret_cast<uint4*>(dst + 8 * h) =
+            make_uint4(pack_bf16(f[0], f[1]), pack_bf16(f[2], f[3]), pack_bf16(f[4], f[5]),
+                       pack_bf16(f[6], f[7]));
+      }
+    }
+  }
+}
+
 // Query rows of a block with MT 16-row MMA tiles a warp.
 template <int MT>
 constexpr int rows_per_block() {
   return 16 * MT * kWarps;
 }
 // Shared memory: the two K/V buffers (BN, LD) x 2 each, and with MT > 1 the block's Q tile
-// after them (with MT = 1 Q is staged in the second buffer until it sits in registers).
-template <int D, int BN, int MT>
+// after them (with MT = 1 Q is staged in the second buffer until it sits in registers); for an
+// FP8 cache then two staging buffers of codes (BN, D) x 2 each.
+template <int MT, int BN, int D>
+constexpr size_t prefill_bf16_elems() {
+  return size_t(4 * BN + (MT > 1 ? rows_per_block<MT>() : 0)) * (D + 8);
+}
+template <typename T, int D, int BN, int MT>
 constexpr size_t prefill_smem() {
-  return size_t(4 * BN + (MT > 1 ? rows_per_block<MT>() : 0)) * (D + 8) * sizeof(Bf16);
+  return prefill_bf16_elems<MT, BN, D>() * sizeof(Bf16) +
+         (std::is_same_v<T, Fp8> ? size_t(4 * BN * D) : 0);
 }
 
 // BN: keys per tile; MT: 16-row MMA tiles a warp (MT 2: each K / V fragment feeds two MMAs,
@@ -141,6 +201,8 @@ __global__ void __launch_bounds__(kWarps * 32, MINB) prefill_kernel(PrefillArgs 
   // Buffer b: K at base + 2 b BN LD, V right after it, (BN, LD) each.
   Bf16* const base = reinterpret_cast<Bf16*>(smem_raw);
   Bf16* sq = base + (kQRegs ? 2 : 4) * BN * LD;  // (kRows, LD)
+  constexpr bool kStaged = std::is_same_v<T, Fp8>;  // codes staged by cp.async, then converted
+  uint8_t* const stage = reinterpret_cast<uint8_t*>(base + prefill_bf16_elems<MT, BN, D>());
   pdl_wait();
 
   // Grid x: (tile rank, KV head) with the head fastest, so every head's longest rows go first.
@@ -162,8 +224,19 @@ __global__ void __launch_bounds__(kWarps * 32, MINB) prefill_kernel(PrefillArgs 
   const int32_t* table = a.b.block_tables + int64_t(seq) * a.b.max_blocks;
   const int row_w = (a.d.n_head + 2 * a.d.n_head_kv) * D;
 
-  load_kv_tile<T, D, LD, BN>(a, table, kvh, 0, n_keys, base, base + BN * LD);
-  cp_async_commit();
+  // Tile t's copies into buffer t % 2 (FP8: its staging buffer).
+  auto fetch = [&](int t) {
+    const int b = t & 1;
+    if constexpr (kStaged) {
+      uint8_t* st = stage + b * 2 * BN * D;
+      stage_fp8_tile<D, BN>(a, table, kvh, t * BN, n_keys, st, st + BN * D);
+    } else {
+      Bf16* bk = base + b * 2 * BN * LD;
+      load_kv_tile<T, D, LD, BN>(a, table, kvh, t * BN, n_keys, bk, bk + BN * LD);
+    }
+    cp_async_commit();
+  };
+  fetch(0);
 
   // Q tile -> BF16 shared memory (rows past the sequence are zero).
   for (int c = threadIdx.x; c < kRows * D / 4; c += kWarps * 32) {
@@ -210,12 +283,15 @@ __global__ void __launch_bounds__(kWarps * 32, MINB) prefill_kernel(PrefillArgs 
   for (int kt = 0; kt < n_kt; ++kt) {
     const int buf = kt & 1;
     if (kt + 1 < n_kt) {
-      Bf16* nk = base + (buf ^ 1) * 2 * BN * LD;
-      load_kv_tile<T, D, LD, BN>(a, table, kvh, (kt + 1) * BN, n_keys, nk, nk + BN * LD);
-      cp_async_commit();
+      fetch(kt + 1);
       cp_async_wait<1>();
     } else {
       cp_async_wait<0>();
+    }
+    if constexpr (kStaged) {  // this thread's own copies have landed
+      const uint8_t* st = stage + buf * 2 * BN * D;
+      Bf16* bk = base + buf * 2 * BN * LD;
+      convert_fp8_tile<D, LD, BN>(st, st + BN * D, bk, bk + BN * LD);
     }
     __syncthreads();
     const Bf16* tk = base + buf * 2 * BN * LD;
@@ -339,7 +415,7 @@ __global__ void __launch_bounds__(kWarps * 32, MINB) prefill_kernel(PrefillArgs 
 
 template <typename T, int D, int BN, int MT, int MINB>
 void launch_prefill(const PrefillArgs& a, cudaStream_t s) {
-  constexpr size_t smem = prefill_smem<D, BN, MT>();
+  constexpr size_t smem = prefill_smem<T, D, BN, MT>();
   constexpr int kRows = rows_per_block<MT>();
   static bool attr_set = false;  // one stream, one thread (cuda_common.h)
   if (!attr_set) {
