@@ -13,10 +13,11 @@
 // Q: F32 qkv rows -> BF16 in shared memory, its fragments read (ldmatrix) at each key tile
 // (MT = 1: held in registers for the whole key loop). K / V: paged cache -> BF16 tiles in
 // shared memory, double-buffered (with MT = 1 the Q tile is staged in the second buffer before
-// the key loop, so three blocks fit a multiprocessor); a BF16 cache is
-// copied with cp.async (16 bytes a thread, zero-fill past the last key) while the previous tile
-// computes; F32 and FP8 caches are converted through registers (F32 rounds to BF16; FP8 codes
-// are exact in BF16, and k_scale / v_scale fold into the softmax scale / the output).
+// the key loop, so three blocks fit a multiprocessor); a BF16 cache is copied with cp.async
+// (16 bytes a thread, zero-fill past the last key) while the previous tile computes; an FP8
+// cache's codes likewise, into staging buffers, then converted to BF16 by the thread that
+// copied them (codes are exact in BF16; k_scale / v_scale fold into the softmax scale / the
+// output); an F32 cache is loaded and rounded to BF16 through registers.
 // Rows of 16-byte-padded shared memory keep ldmatrix free of bank conflicts.
 //
 // Causality: key j is visible to a row at position p when j <= p; tiles wholly below every
