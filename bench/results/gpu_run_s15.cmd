@@ -69,3 +69,19 @@
 #    1B P131072 FP8 5761.69 ms (410.9 tok/s), BF16 5716.03 (335.0); 8B P32768 FP8 1748.57
 #    (207.6), BF16 1727.17 (190.1); 8B P2048 FP8 cache 37.89 ms; offline C256 FP8 KV
 #    12,912.5 output tok/s.
+# q11 (main at 73efc96): forced decode-attention splits (QINFER_CUDA_ATTN_SPLITS), batch-1
+#    decode tok/s: 1B FP8 cache P32768 default 804.6, 32 868.5, 64 837.0, 128 723.6; P8192
+#    default 1034.7, 64 961.0; 8B FP8 P8192 default 260.9, 32 266.2, 64 255.0, 128 225.3; BF16
+#    P8192 default 253.5, 64 246.8; 8B FP8 P32768 default 209.0, 64 215.3, 128 194.1.
+# q12 (split model with QINFER_CUDA_ATTN_SAT_BLOCKS, default 2; A/B against 1): test_ops
+#    CudaAttentionTc* + CudaAttention.Decode*: PlansMeasuredChoices failed on the old
+#    expectation (1B FP8 at 256 keys now 4 splits), the rest passed. gpu_attention --decode-only
+#    k1 -> k2 (splits, us): BF16 b1 8192 19 -> 37, 22.1 -> 19.0; b32 8192 1 -> 3, 401.9 ->
+#    365.3; b128 8192 1 -> 3, 1429.3 -> 1446.1; FP8 b1 8192 20.2 -> 19.0; b32 8192 207.1 ->
+#    203.3; b128 8192 784.3 -> 778.6; other rows same plan. Decode tok/s k1 / k2: 1B FP8 P32768
+#    802.3 / 869.6, P8192 1021.6 / 1029.7, BF16 P8192 976.6 / 993.7; 8B FP8 P8192 258.2 /
+#    261.9, P32768 208.6 / 229.1, BF16 P8192 252.8 / 257.7, FP8 P128 299.5 / 298.2. Offline
+#    C256 (k2) 12,904.6; 64 prompts x 4000 in / 500 out at C16, FP8 cache: 1,550.7 / 1,781.9
+#    output tok/s.
+# q13 (final, PlansMeasuredChoices updated): test_ops CudaAttention* + FusedDecodeCuda.* +
+#    FusedCuda.{BulkGemv,MlpFromF32}* 20/20, test_golden *Cuda* 12/12, test_engine *Cuda* 3/3.

@@ -571,8 +571,9 @@ int attention_decode_tc_splits(int n_tok, int max_seq_len, const AttnDims& d,
                                int kv_elem_bytes) {
   // Time in tile-times (one 16-key tile of K and V streamed at full bandwidth, ~3 TB/s). A wave
   // of `active` blocks of w tiles each takes w max(active, sat): one block alone pulls about
-  // 1 / sat of HBM (sat = one block per multiprocessor). Waves of slots = resident blocks, a
-  // partial last wave, one tile of start-up per block, and with splits the combine kernel plus
+  // 1 / sat of HBM (sat = sat_blocks a multiprocessor, below). Waves of slots = resident
+  // blocks, a partial last wave, one tile of start-up per block, and with splits the combine
+  // kernel plus
   // its partials traffic. The combine costs 3.2-3.8 us of a decode step in its CUDA graph (H100,
   // CUPTI timelines, bench/results/timeline_*_s7*): 3.5 us in tile-times of this cache. (It
   // was 1000 tile-times, ~2.7 us at head_dim 128 BF16 but ~1.4 us at head_dim 64, where the
@@ -595,8 +596,18 @@ int attention_decode_tc_splits(int n_tok, int max_seq_len, const AttnDims& d,
   const double combine = (1.5e-6 + 3.3e-9 * double(n_tok) * d.n_head) * 3.0e12 / tile_bytes;
   const int64_t units = std::max<int64_t>(1, int64_t(n_tok) * d.n_head_kv / hp);
   const int64_t tiles = std::max<int64_t>(1, (int64_t(max_seq_len) + kTileKeys - 1) / kTileKeys);
-  const int64_t sat = sm_count();
-  const int64_t slots = sat * blocks_per_sm(d.head_dim);
+  // Blocks that pull the whole HBM: QINFER_CUDA_ATTN_SAT_BLOCKS (default 2) a multiprocessor.
+  // With one (one block alone pulling 1 / sm_count of it) the model gave batch 1 one block a
+  // multiprocessor (~17-19 splits of 8 KV heads) at long contexts, where two measured faster
+  // (H100, bench/results/gpu_run_s15.cmd q11 / q12, FP8 cache unless said: batch-1 decode, 1B
+  // at 32,768 tokens 869.6 against 802.3 tok/s, 8B at 32,768 229.1 against 208.6, at 8,192
+  // 261.9 against 258.2 (BF16 257.7 / 252.8); 16 sequences of 4,000-token prompts 1,781.9
+  // against 1,550.7 output tok/s; batch 32 at 8,192 keys, BF16, 365.3 against 401.9 us a layer;
+  // batch 128 at 8,192, BF16, 1,446 against 1,429 us; the offline batches of 256 plan as before).
+  // Full waves are unchanged: slots (3-4 blocks a multiprocessor) > sat.
+  static const int sat_blocks = std::clamp(env_int("QINFER_CUDA_ATTN_SAT_BLOCKS", 2), 1, 8);
+  const int64_t sat = int64_t(sm_count()) * sat_blocks;
+  const int64_t slots = int64_t(sm_count()) * blocks_per_sm(d.head_dim);
   const int64_t group = d.n_head_kv > 0 ? std::max(1, d.n_head / d.n_head_kv) * hp : 1;
   int best = 1;
   double best_cost = 0;
