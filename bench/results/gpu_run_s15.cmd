@@ -85,3 +85,6 @@
 #    output tok/s.
 # q13 (final, PlansMeasuredChoices updated): test_ops CudaAttention* + FusedDecodeCuda.* +
 #    FusedCuda.{BulkGemv,MlpFromF32}* 20/20, test_golden *Cuda* 12/12, test_engine *Cuda* 3/3.
+# q14 (final code): serving mixes, qinfer bench --mode throughput, SAT_BLOCKS 2 / 1: 128 x
+#    1000 -> 500 at C64 FP8 cache 6,728.9 / 6,742.1 output tok/s; 128 x 2000 -> 300 at C64 BF16
+#    3,430.7 / 3,304.4; 64 x 4000 -> 300 at C32 FP8 1,925.9 / 1,911.8.
