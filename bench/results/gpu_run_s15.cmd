@@ -88,3 +88,5 @@
 # q14 (final code): serving mixes, qinfer bench --mode throughput, SAT_BLOCKS 2 / 1: 128 x
 #    1000 -> 500 at C64 FP8 cache 6,728.9 / 6,742.1 output tok/s; 128 x 2000 -> 300 at C64 BF16
 #    3,430.7 / 3,304.4; 64 x 4000 -> 300 at C32 FP8 1,925.9 / 1,911.8.
+# q15 (final code): 1B FP8 decode b1 P128 D256 with an FP8 cache (the model now plans 4 splits
+#    at 256-512 keys, was 1): SAT_BLOCKS 2: 1214.0 / 1219.9, 1: 1218.0 / 1222.1 tok/s.
