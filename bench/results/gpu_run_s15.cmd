@@ -90,3 +90,8 @@
 #    3,430.7 / 3,304.4; 64 x 4000 -> 300 at C32 FP8 1,925.9 / 1,911.8.
 # q15 (final code): 1B FP8 decode b1 P128 D256 with an FP8 cache (the model now plans 4 splits
 #    at 256-512 keys, was 1): SAT_BLOCKS 2: 1214.0 / 1219.9, 1: 1218.0 / 1222.1 tok/s.
+# q16 (branch exp/prefill-hd64-3blocks, first cut: QINFER_CUDA_PREFILL_TILE=2 forced three
+#    128-row blocks a multiprocessor at head_dim 64): 1B TTFT tile 1 / tile 2: P2048 BF16
+#    7.55, 7.55 / 7.76, 7.83 ms; P32768 BF16 424.59 / 372.89; P32768 FP8 428.84, 428.20 /
+#    377.63, 377.90. (q17, the branch's final rule and its op test, could not start: the
+#    session's device time ran out.)
