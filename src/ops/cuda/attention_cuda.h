@@ -146,7 +146,7 @@ void set_attention_latency_path(int p);
 // a token is one 128-row tile with G live rows and a single split, so batches of mostly
 // decode tokens belong to attention_decode. head_dim 64 and 128 run on tensor cores; every
 // other (even) head_dim goes to attention_decode. Grid: (ceil(max_q_len G / 128) n_head_kv, 1,
-// n_seq).
+// n_seq) (64 rows a tile under set_attention_prefill_tile(0)).
 void attention_prefill(const float* qkv, const AttnBatch& b, const AttnDims& d,
                        const KvCacheView& kv, float* out, cudaStream_t s);
 // attention_prefill's tile shape (for tests and benchmarks): -1 = QINFER_CUDA_PREFILL_TILE

@@ -573,9 +573,9 @@ int attention_decode_tc_splits(int n_tok, int max_seq_len, const AttnDims& d,
   // of `active` blocks of w tiles each takes w max(active, sat): one block alone pulls about
   // 1 / sat of HBM (sat = sat_blocks a multiprocessor, below). Waves of slots = resident
   // blocks, a partial last wave, one tile of start-up per block, and with splits the combine
-  // kernel plus
-  // its partials traffic. The combine costs 3.2-3.8 us of a decode step in its CUDA graph (H100,
-  // CUPTI timelines, bench/results/timeline_*_s7*): 3.5 us in tile-times of this cache. (It
+  // kernel plus its partials traffic. The combine costs 3.2-3.8 us of a decode step in its
+  // CUDA graph (H100, CUPTI timelines, bench/results/timeline_*_s7*): 3.5 us in tile-times of
+  // this cache. (It
   // was 1000 tile-times, ~2.7 us at head_dim 128 BF16 but ~1.4 us at head_dim 64, where the
   // 1B model then split 16 ways at batch 1: unsplit measured 1094 -> 1152 tok/s, 8B 281.1 ->
   // 280.4, gpu_run_s7.cmd r3.)
@@ -587,7 +587,8 @@ int attention_decode_tc_splits(int n_tok, int max_seq_len, const AttnDims& d,
   // ready when rope_kv_write ends and the combine's fixed part is priced at 1.5 us; splits keep
   // at least a tile per warp. 8B at batch 1, 128-256 keys (gpu_run_s12.cmd r2 / r3): 4 splits
   // 294.4 / 295.3 / 296.4 tok/s against 286-290 unsplit (the old model's choice) and 292.1 at
-  // 8; the 1B stays unsplit (1196.5 against 1177.8 / 1187.7 at 2 / 4).
+  // 8; the 1B stayed unsplit (1196.5 against 1177.8 / 1187.7 at 2 / 4; with sat_blocks 2 it
+  // takes 4 with an FP8 cache, within noise of 1: gpu_run_s15.cmd q15).
   // With HP KV heads a unit, units are HP times fewer and their tiles HP times larger.
   if (n_tok <= 0) return 1;
   const int hp = attention_decode_tc_heads(n_tok, d, kv_elem_bytes);

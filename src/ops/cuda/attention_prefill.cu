@@ -78,20 +78,36 @@ using mma::mma_bf16;
 using mma::pack_bf16;
 
 
+// Chunk c of a tile of keys [j0, j0 + BN) cut into chunks of W elements a row: its key in the
+// tile, its first element, and its element offset in the paged cache (0 and !ok past n_keys).
+struct KvChunk {
+  int key, e;
+  int64_t off;
+  bool ok;
+};
+template <int D, int W>
+__device__ __forceinline__ KvChunk kv_chunk(const PrefillArgs& a, const int32_t* table, int kvh,
+                                            int j0, int n_keys, int c) {
+  constexpr int kChunks = D / W;
+  KvChunk k;
+  k.key = c / kChunks;
+  k.e = (c % kChunks) * W;
+  const int j = j0 + k.key;
+  k.ok = j < n_keys;
+  k.off = k.ok ? attn::kv_row(table, j, a.block_size, a.d.n_head_kv, kvh) * D + k.e : 0;
+  return k;
+}
+
 // Loads keys [j0, j0 + BN) of K and V into BF16 tiles (BN, LD); keys >= n_keys are zero.
 template <typename T, int D, int LD, int BN>
 __device__ __forceinline__ void load_kv_tile(const PrefillArgs& a, const int32_t* table, int kvh,
                                              int j0, int n_keys, Bf16* sk, Bf16* sv) {
-  constexpr int kChunks = D / 8;  // 8-element chunks per row
   const T* kc = static_cast<const T*>(a.k);
   const T* vc = static_cast<const T*>(a.v);
 #pragma unroll
-  for (int i = 0; i < BN * kChunks / (kWarps * 32); ++i) {
-    const int c = int(threadIdx.x) + i * kWarps * 32;
-    const int key = c / kChunks, e = (c % kChunks) * 8;
-    const int j = j0 + key;
-    const bool ok = j < n_keys;
-    const int64_t off = ok ? attn::kv_row(table, j, a.block_size, a.d.n_head_kv, kvh) * D + e : 0;
+  for (int i = 0; i < BN * (D / 8) / (kWarps * 32); ++i) {
+    const auto [key, e, off, ok] =
+        kv_chunk<D, 8>(a, table, kvh, j0, n_keys, int(threadIdx.x) + i * kWarps * 32);
     Bf16* dk = sk + key * LD + e;
     Bf16* dv = sv + key * LD + e;
     if constexpr (std::is_same_v<T, Bf16>) {
@@ -133,11 +149,8 @@ __device__ __forceinline__ void stage_fp8_tile(const PrefillArgs& a, const int32
   static_assert(BN * kChunks % (kWarps * 32) == 0, "whole chunks a thread");
 #pragma unroll
   for (int i = 0; i < BN * kChunks / (kWarps * 32); ++i) {
-    const int c = int(threadIdx.x) + i * kWarps * 32;
-    const int key = c / kChunks, e = (c % kChunks) * 16;
-    const int j = j0 + key;
-    const bool ok = j < n_keys;
-    const int64_t off = ok ? attn::kv_row(table, j, a.block_size, a.d.n_head_kv, kvh) * D + e : 0;
+    const auto [key, e, off, ok] =
+        kv_chunk<D, 16>(a, table, kvh, j0, n_keys, int(threadIdx.x) + i * kWarps * 32);
     cp_async_16(stk + key * D + e, kc + off, ok ? 16 : 0);
     cp_async_16(stv + key * D + e, vc + off, ok ? 16 : 0);
   }
@@ -179,13 +192,13 @@ constexpr int rows_per_block() {
 // Shared memory: the two K/V buffers (BN, LD) x 2 each, and with MT > 1 the block's Q tile
 // after them (with MT = 1 Q is staged in the second buffer until it sits in registers); for an
 // FP8 cache then two staging buffers of codes (BN, D) x 2 each.
-template <int MT, int BN, int D>
+template <int D, int BN, int MT>
 constexpr size_t prefill_bf16_elems() {
   return size_t(4 * BN + (MT > 1 ? rows_per_block<MT>() : 0)) * (D + 8);
 }
 template <typename T, int D, int BN, int MT>
 constexpr size_t prefill_smem() {
-  return prefill_bf16_elems<MT, BN, D>() * sizeof(Bf16) +
+  return prefill_bf16_elems<D, BN, MT>() * sizeof(Bf16) +
          (std::is_same_v<T, Fp8> ? size_t(4 * BN * D) : 0);
 }
 
@@ -203,7 +216,7 @@ __global__ void __launch_bounds__(kWarps * 32, MINB) prefill_kernel(PrefillArgs 
   Bf16* const base = reinterpret_cast<Bf16*>(smem_raw);
   Bf16* sq = base + (kQRegs ? 2 : 4) * BN * LD;  // (kRows, LD)
   constexpr bool kStaged = std::is_same_v<T, Fp8>;  // codes staged by cp.async, then converted
-  uint8_t* const stage = reinterpret_cast<uint8_t*>(base + prefill_bf16_elems<MT, BN, D>());
+  uint8_t* const stage = reinterpret_cast<uint8_t*>(base + prefill_bf16_elems<D, BN, MT>());
   pdl_wait();
 
   // Grid x: (tile rank, KV head) with the head fastest, so every head's longest rows go first.
