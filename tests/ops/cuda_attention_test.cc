@@ -418,8 +418,9 @@ TEST(CudaAttention, PrefillAllCacheDtypes) {
       {8, 1, 40, 16, {{16, 30}, {0, 1}}},   // hd 40
       {32, 8, 80, 16, {{0, 100}}},          // hd 80, 8B-like heads
       {6, 3, 18, 16, {{0, 25}, {3, 17}}}};  // hd 18: two elements a lane
-  // Both tile shapes (set_attention_prefill_tile: 128 query rows a block, and 64).
-  for (int tile : {1, 0}) {
+  // Every tile shape (set_attention_prefill_tile: 128 query rows a block, with three blocks a
+  // multiprocessor at head_dim 64, and 64 rows).
+  for (int tile : {1, 2, 0}) {
     cu::set_attention_prefill_tile(tile);
     std::printf("  prefill tile %d\n", tile);
     for (const Case& c : cases) {

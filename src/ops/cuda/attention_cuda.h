@@ -151,8 +151,9 @@ void attention_prefill(const float* qkv, const AttnBatch& b, const AttnDims& d,
                        const KvCacheView& kv, float* out, cudaStream_t s);
 // attention_prefill's tile shape (for tests and benchmarks): -1 = QINFER_CUDA_PREFILL_TILE
 // (default 1); 1 = 128 query rows a block (32 a warp: each K / V fragment feeds two MMAs, Q's
-// fragments re-read from shared memory), 0 = 64 rows (16 a warp, Q in registers); 32 keys a
-// tile in both.
+// fragments re-read from shared memory), at head_dim 64 three blocks a multiprocessor where
+// the grid spans four waves of them (else two); 2 = the same with three at head_dim 64
+// always; 0 = 64 rows (16 a warp, Q in registers); 32 keys a tile in all.
 void set_attention_prefill_tile(int t);
 
 }  // namespace qinfer::ops::cuda

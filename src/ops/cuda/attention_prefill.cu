@@ -447,13 +447,28 @@ void launch_prefill(const PrefillArgs& a, cudaStream_t s) {
 int g_prefill_tile = -1;
 
 int prefill_tile() {
-  static const int env = std::clamp(env_int("QINFER_CUDA_PREFILL_TILE", 1), 0, 1);
+  static const int env = std::clamp(env_int("QINFER_CUDA_PREFILL_TILE", 1), 0, 2);
   return g_prefill_tile >= 0 ? g_prefill_tile : env;
+}
+
+// 128-row tiles at head_dim 64 fit three blocks a multiprocessor in 168 registers: faster where
+// the grid spans many waves, slower in a grid of one or two (the partial last wave).
+// H100, 1B (bench/results/gpu_run_s15.cmd q16): 32,768-token prompt TTFT 372.9 ms against 424.6
+// (BF16 cache; FP8 377.6 against 428.8); 2,048 tokens (512 blocks) 7.76-7.83 against 7.55.
+bool three_blocks_pay(const PrefillArgs& a) {
+  const int64_t rows = int64_t(a.b.max_q_len) * (a.d.n_head / a.d.n_head_kv);
+  const int64_t blocks = (rows + rows_per_block<2>() - 1) / rows_per_block<2>() *
+                         a.d.n_head_kv * a.b.n_seq;
+  return blocks >= int64_t(4) * 3 * sm_count();  // four waves of three a multiprocessor
 }
 
 template <typename T, int D>
 void launch_prefill_tile(const PrefillArgs& a, cudaStream_t s) {
-  if (prefill_tile() == 1)
+  const int t = prefill_tile();
+  if constexpr (D == 64) {
+    if (t == 2 || (t == 1 && three_blocks_pay(a))) return launch_prefill<T, D, kKeys, 2, 3>(a, s);
+  }
+  if (t >= 1)
     launch_prefill<T, D, kKeys, 2, kMinBlocks2>(a, s);
   else
     launch_prefill<T, D, kKeys, 1, kMinBlocks>(a, s);
@@ -483,8 +498,8 @@ void attention_prefill(const float* qkv, const AttnBatch& b, const AttnDims& d,
 }
 
 void set_attention_prefill_tile(int t) {
-  QINFER_CHECK(t >= -1 && t <= 1, "set_attention_prefill_tile: ", t,
-               " is not -1 (QINFER_CUDA_PREFILL_TILE), 0 or 1");
+  QINFER_CHECK(t >= -1 && t <= 2, "set_attention_prefill_tile: ", t,
+               " is not -1 (QINFER_CUDA_PREFILL_TILE), 0, 1 or 2");
   g_prefill_tile = t;
 }
 
