@@ -419,8 +419,8 @@ TEST(CudaAttention, PrefillAllCacheDtypes) {
       {32, 8, 80, 16, {{0, 100}}},          // hd 80, 8B-like heads
       {6, 3, 18, 16, {{0, 25}, {3, 17}}}};  // hd 18: two elements a lane
   // Every tile shape (set_attention_prefill_tile: 128 query rows a block, with three blocks a
-  // multiprocessor at head_dim 64, and 64 rows).
-  for (int tile : {1, 2, 0}) {
+  // multiprocessor at head_dim 64, and 64 rows; 3: the warpgroup-MMA kernel on Hopper).
+  for (int tile : {3, 1, 2, 0}) {
     cu::set_attention_prefill_tile(tile);
     std::printf("  prefill tile %d\n", tile);
     for (const Case& c : cases) {

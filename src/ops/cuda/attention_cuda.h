@@ -153,7 +153,16 @@ void attention_prefill(const float* qkv, const AttnBatch& b, const AttnDims& d,
 // (default 1); 1 = 128 query rows a block (32 a warp: each K / V fragment feeds two MMAs, Q's
 // fragments re-read from shared memory), at head_dim 64 three blocks a multiprocessor where
 // the grid spans four waves of them (else two); 2 = the same with three at head_dim 64
-// always; 0 = 64 rows (16 a warp, Q in registers); 32 keys a tile in all.
+// always; 0 = 64 rows (16 a warp, Q in registers); 32 keys a tile in all; 3 = the warpgroup-MMA
+// kernel (attention_prefill_wg) where it applies, else as 1.
 void set_attention_prefill_tile(int t);
+
+// attention_prefill on Hopper's warpgroup MMAs (attention_prefill_wg.cu): the same contract and
+// numerics (Q and P rounded to BF16, fp32 accumulation) for BF16 and FP8 caches at head_dim 64
+// and 128 on an sm_90 device of a build with sm_90a code; returns false (launching nothing)
+// elsewhere.
+bool attention_prefill_wg_supported(const AttnDims& d, const KvCacheView& kv);
+bool attention_prefill_wg(const float* qkv, const AttnBatch& b, const AttnDims& d,
+                          const KvCacheView& kv, float* out, cudaStream_t s);
 
 }  // namespace qinfer::ops::cuda

@@ -447,7 +447,7 @@ void launch_prefill(const PrefillArgs& a, cudaStream_t s) {
 int g_prefill_tile = -1;
 
 int prefill_tile() {
-  static const int env = std::clamp(env_int("QINFER_CUDA_PREFILL_TILE", 1), 0, 2);
+  static const int env = std::clamp(env_int("QINFER_CUDA_PREFILL_TILE", 1), 0, 3);
   return g_prefill_tile >= 0 ? g_prefill_tile : env;
 }
 
@@ -464,7 +464,7 @@ bool three_blocks_pay(const PrefillArgs& a) {
 
 template <typename T, int D>
 void launch_prefill_tile(const PrefillArgs& a, cudaStream_t s) {
-  const int t = prefill_tile();
+  const int t = prefill_tile() == 3 ? 1 : prefill_tile();  // 3 where wgmma does not apply
   if constexpr (D == 64) {
     if (t == 2 || (t == 1 && three_blocks_pay(a))) return launch_prefill<T, D, kKeys, 2, 3>(a, s);
   }
@@ -486,6 +486,7 @@ void attention_prefill(const float* qkv, const AttnBatch& b, const AttnDims& d,
   }
   QINFER_CHECK(b.max_q_len > 0 && b.n_seq > 0 && b.n_seq <= 65535, "attention_prefill: batch of ",
                b.n_seq, " sequences, max_q_len ", b.max_q_len, " (need 1..65535 sequences)");
+  if (prefill_tile() == 3 && attention_prefill_wg(qkv, b, d, kv, out, s)) return;
   PrefillArgs a{};
   attn::fill_launch(a, qkv, b, d, kv, out);
   attn::dispatch_cache(kv.dtype, "attention_prefill", [&](auto tag) {
@@ -498,8 +499,8 @@ void attention_prefill(const float* qkv, const AttnBatch& b, const AttnDims& d,
 }
 
 void set_attention_prefill_tile(int t) {
-  QINFER_CHECK(t >= -1 && t <= 2, "set_attention_prefill_tile: ", t,
-               " is not -1 (QINFER_CUDA_PREFILL_TILE), 0, 1 or 2");
+  QINFER_CHECK(t >= -1 && t <= 3, "set_attention_prefill_tile: ", t,
+               " is not -1 (QINFER_CUDA_PREFILL_TILE), 0, 1, 2 or 3");
   g_prefill_tile = t;
 }
 

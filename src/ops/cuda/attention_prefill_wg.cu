@@ -1,0 +1,373 @@
+// Paged prefill attention on Hopper's warpgroup MMAs (contract: attention_cuda.h,
+// attention_prefill_wg; wgmma.cuh for the instructions and the shared-memory layout).
+//
+// The same algorithm and row packing as attention_prefill.cu's FlashAttention-2 kernel (GQA
+// rows packed, row r of a sequence's n_new * G rows being token r / G and query head kvh * G +
+// r % G; online softmax in base 2; causal mask only on tiles that cross a row's position), with
+// the products on wgmma instead of mma.sync: a block of two warpgroups owns 128 query rows,
+// each warpgroup 64 of them. Per tile of kKeys = 64 keys:
+//   S = Q Kᵀ   wgmma m64n64k16, Q and K from shared memory (K-major, 128-byte swizzle),
+//   softmax    on S's accumulators (fp32, each thread holds two rows' 16 values of a tile),
+//   O += P V   wgmma m64nDk16, P from registers (S's accumulator layout is the A operand's,
+//              rounded to BF16, as FlashAttention-3), V from shared memory read N-major
+//              (the transpose bit: V's rows are keys, its dims contiguous).
+// Operands are BF16 with fp32 accumulation, the arithmetic of the mma.sync kernel: Q rounded to
+// BF16, P rounded to BF16, K and V exact (BF16 cache) or exactly converted (FP8 codes; k_scale
+// and v_scale fold into the score scale and the output).
+//
+// Loads: every thread issues cp.async copies of 16 bytes for the next K / V tile (double
+// buffered) while this tile computes, into the swizzled layout (a BF16 cache) or, for an FP8
+// cache, into staging buffers of codes that each thread converts to BF16 once its own copies
+// have landed (as attention_prefill.cu does). Generic-proxy writes are published to the MMAs'
+// async proxy with fence.proxy.async before the block barrier.
+//
+// sm_90a only (wgmma); elsewhere attention_prefill_wg returns false and the mma.sync kernel runs.
+#include <algorithm>
+#include <cmath>
+#include <type_traits>
+
+#include "ops/cuda/attention_cuda.h"
+#include "ops/cuda/attention_device.h"
+#include "ops/cuda/cuda_common.h"
+#include "ops/cuda/mma.cuh"
+#include "ops/cuda/pdl.cuh"
+#include "ops/cuda/wgmma.cuh"
+
+namespace qinfer::ops::cuda {
+namespace {
+
+using attn::Bf16;
+using attn::Fp8;
+using attn::Vec8;
+
+constexpr int kRows = 128;  // query rows a block: two warpgroups of 64
+constexpr int kKeys = 64;   // keys a tile
+constexpr int kThreads = 256;
+
+struct WgArgs {
+  const float* qkv;  // (n_tok, (n_head + 2 n_head_kv) head_dim)
+  const void* k;     // (n_block, block_size, n_head_kv, head_dim)
+  const void* v;
+  float* out;  // (n_tok, n_head head_dim)
+  AttnBatch b;
+  AttnDims d;
+  int block_size;
+  float s_mul;  // scale * log2(e) (* k_scale for FP8)
+  float v_mul;  // v_scale for FP8, else 1
+};
+
+// Shared memory (from a 1024-byte aligned base): Q (kRows, D), then buffers 0 and 1 of K and V
+// (kKeys, D) each, all BF16 in the swizzled layout; for an FP8 cache then two staging buffers of
+// K and V codes (kKeys, D) bytes each, row-major.
+template <int D>
+constexpr int q_bytes() {
+  return kRows * D * 2;
+}
+template <int D>
+constexpr int tile_bytes() {
+  return kKeys * D * 2;
+}
+template <typename T, int D>
+constexpr int wg_smem() {
+  return 1024 + q_bytes<D>() + 4 * tile_bytes<D>() +
+         (std::is_same_v<T, Fp8> ? 4 * kKeys * D : 0);
+}
+// Blocks a multiprocessor: one at head_dim 128 (the accumulators take ~100 registers a thread),
+// two at 64.
+template <int D>
+constexpr int wg_min_blocks() {
+  return D == 64 ? 2 : 1;
+}
+
+template <typename T, int D>
+__global__ void __launch_bounds__(kThreads, wg_min_blocks<D>()) prefill_wg_kernel(WgArgs a) {
+#ifdef QINFER_WGMMA
+  using mma::cp_async_16;
+  using mma::fast_exp2;
+  using mma::pack_bf16;
+  constexpr bool kStaged = std::is_same_v<T, Fp8>;
+  constexpr int kChunks = D / 8;       // 16-byte BF16 chunks a row
+  constexpr int kCodeChunks = D / 16;  // 16-byte FP8 chunks a row
+  extern __shared__ uint8_t smem_raw[];
+  uint8_t* const base = reinterpret_cast<uint8_t*>(
+      (reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t(1023));
+  uint8_t* const sq = base;
+  uint8_t* const skv = base + q_bytes<D>();  // buffer b: K at skv + 2 b tile, V after it
+  uint8_t* const stage = skv + 4 * tile_bytes<D>();
+  pdl_wait();
+
+  // Grid x: (tile rank, KV head) with the head fastest, so every head's longest rows go first.
+  const int seq = blockIdx.z, kvh = int(blockIdx.x) % a.d.n_head_kv;
+  const int rank = int(blockIdx.x) / a.d.n_head_kv;
+  const int group = a.d.n_head / a.d.n_head_kv;
+  const int q_first = a.b.seq_q_start[seq];
+  const int n_new = a.b.seq_q_start[seq + 1] - q_first;
+  const int n_rows = n_new * group;
+  const int n_tiles = (n_rows + kRows - 1) / kRows;
+  if (rank >= n_tiles) return;
+  const int tile = n_tiles - 1 - rank;
+  const int n_past = a.b.seq_len[seq] - n_new;
+  const int r0 = tile * kRows;
+  const int r_last = min(r0 + kRows, n_rows) - 1;
+  const int pos_first = n_past + r0 / group;
+  const int n_keys = n_past + r_last / group + 1;  // keys 0 .. the last row's position
+  const int n_kt = (n_keys + kKeys - 1) / kKeys;
+  const int32_t* table = a.b.block_tables + int64_t(seq) * a.b.max_blocks;
+  const int row_w = (a.d.n_head + 2 * a.d.n_head_kv) * D;
+  const int tid = threadIdx.x;
+
+  // Cache element offset of chunk `e` elements into key j's row (0 past the keys).
+  auto kv_off = [&](int j, int e) -> int64_t {
+    return j < n_keys ? attn::kv_row(table, j, a.block_size, a.d.n_head_kv, kvh) * D + e : 0;
+  };
+  // Tile t's copies into buffer t % 2 (FP8: its staging buffer).
+  auto fetch = [&](int t) {
+    const int b = t & 1;
+    if constexpr (kStaged) {
+      const uint8_t* kc = static_cast<const uint8_t*>(a.k);
+      const uint8_t* vc = static_cast<const uint8_t*>(a.v);
+      uint8_t* st = stage + b * 2 * kKeys * D;
+#pragma unroll
+      for (int i = 0; i < kKeys * kCodeChunks / kThreads; ++i) {
+        const int c = tid + i * kThreads, key = c / kCodeChunks, e = (c % kCodeChunks) * 16;
+        const int j = t * kKeys + key;
+        const int64_t off = kv_off(j, e);
+        const int bytes = j < n_keys ? 16 : 0;
+        cp_async_16(st + key * D + e, kc + off, bytes);
+        cp_async_16(st + kKeys * D + key * D + e, vc + off, bytes);
+      }
+    } else {
+      const Bf16* kc = static_cast<const Bf16*>(a.k);
+      const Bf16* vc = static_cast<const Bf16*>(a.v);
+      uint8_t* tk = skv + 2 * b * tile_bytes<D>();
+#pragma unroll
+      for (int i = 0; i < kKeys * kChunks / kThreads; ++i) {
+        const int c = tid + i * kThreads, key = c / kChunks, q = c % kChunks;
+        const int j = t * kKeys + key;
+        const int64_t off = kv_off(j, q * 8);
+        const int bytes = j < n_keys ? 16 : 0;
+        const int at = wg::swz128(kKeys, key, q);
+        cp_async_16(tk + at, kc + off, bytes);
+        cp_async_16(tk + tile_bytes<D>() + at, vc + off, bytes);
+      }
+    }
+    mma::cp_async_commit();
+  };
+  // FP8: this thread's own chunks of buffer b's codes -> BF16 (codes are exact in BF16).
+  auto convert = [&](int b) {
+    const uint8_t* st = stage + b * 2 * kKeys * D;
+    uint8_t* tk = skv + 2 * b * tile_bytes<D>();
+#pragma unroll
+    for (int i = 0; i < kKeys * kCodeChunks / kThreads; ++i) {
+      const int c = tid + i * kThreads, key = c / kCodeChunks, e = (c % kCodeChunks) * 16;
+#pragma unroll
+      for (int kv = 0; kv < 2; ++kv) {
+        const uint4 w = *reinterpret_cast<const uint4*>(st + kv * kKeys * D + key * D + e);
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+          Vec8<Fp8> r;
+          r.w = h ? make_uint2(w.z, w.w) : make_uint2(w.x, w.y);
+          float f[8];
+          r.to_float(f);
+          *reinterpret_cast<uint4*>(tk + kv * tile_bytes<D>() +
+                                    wg::swz128(kKeys, key, e / 8 + h)) =
+              make_uint4(pack_bf16(f[0], f[1]), pack_bf16(f[2], f[3]), pack_bf16(f[4], f[5]),
+                         pack_bf16(f[6], f[7]));
+        }
+      }
+    }
+  };
+  fetch(0);
+
+  // Q tile -> BF16 shared memory (rows past the sequence are zero).
+  for (int c = tid; c < kRows * kChunks; c += kThreads) {
+    const int r = c / kChunks, q = c % kChunks;
+    const int rr = r0 + r;
+    float4 x0 = make_float4(0, 0, 0, 0), x1 = x0;
+    if (rr < n_rows) {
+      const int tok = q_first + rr / group, h = kvh * group + rr % group;
+      const float* src = a.qkv + int64_t(tok) * row_w + h * D + q * 8;
+      x0 = *reinterpret_cast<const float4*>(src);
+      x1 = *reinterpret_cast<const float4*>(src + 4);
+    }
+    *reinterpret_cast<uint4*>(sq + wg::swz128(kRows, r, q)) =
+        make_uint4(pack_bf16(x0.x, x0.y), pack_bf16(x0.z, x0.w), pack_bf16(x1.x, x1.y),
+                   pack_bf16(x1.z, x1.w));
+  }
+
+  const int lane = tid % 32, warp = tid / 32, wgi = warp / 4;
+  const int g = lane / 4, c4 = lane % 4;
+  // This thread's rows (block rows wgi 64 + (warp % 4) 16 + g + 8 i) and their positions.
+  int pos[2];
+#pragma unroll
+  for (int i = 0; i < 2; ++i)
+    pos[i] = n_past + min(r0 + wgi * 64 + (warp % 4) * 16 + g + 8 * i, r_last) / group;
+
+  float o[D / 2];
+#pragma unroll
+  for (int i = 0; i < D / 2; ++i) o[i] = 0.0f;
+  float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};
+  // The warpgroup's Q rows: 64 of the 128 in each panel.
+  uint8_t* const sq_wg = sq + wgi * 64 * 128;
+
+  for (int kt = 0; kt < n_kt; ++kt) {
+    const int buf = kt & 1;
+    if (kt + 1 < n_kt) {
+      fetch(kt + 1);
+      mma::cp_async_wait<1>();
+    } else {
+      mma::cp_async_wait<0>();
+    }
+    if constexpr (kStaged) convert(buf);
+    wg::fence_proxy_async();
+    __syncthreads();
+    const uint8_t* tk = skv + 2 * buf * tile_bytes<D>();
+    const uint8_t* tv = tk + tile_bytes<D>();
+
+    // S = Q Kᵀ: (64, kKeys) a warpgroup.
+    float s[kKeys / 2];
+    wg::wgmma_fence();
+#pragma unroll
+    for (int kk = 0; kk < D / 16; ++kk) {
+      const int off = (kk % 4) * 32;  // 16 elements along k inside the 128-byte row
+      const uint64_t da = wg::desc128(sq_wg + (kk / 4) * kRows * 128 + off, 16, 1024);
+      const uint64_t db = wg::desc128(tk + (kk / 4) * kKeys * 128 + off, 16, 1024);
+      wg::wgmma_ss_n64(s, da, db, kk > 0 ? 1 : 0);
+    }
+    wg::wgmma_commit();
+    wg::wgmma_wait<0>();
+    wg::wgmma_fence_regs(s);
+
+    // Causal mask, only where some key of the tile lies past the first row's position.
+    const int j0 = kt * kKeys;
+    if (j0 + kKeys - 1 > pos_first) {
+#pragma unroll
+      for (int n = 0; n < kKeys / 8; ++n)
+#pragma unroll
+        for (int e = 0; e < 4; ++e)
+          if (j0 + n * 8 + c4 * 2 + (e & 1) > pos[e / 2]) s[4 * n + e] = -INFINITY;
+    }
+
+    // Online softmax in base 2 (row i of the thread: elements 4 n + 2 i, 4 n + 2 i + 1).
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      float mx = -INFINITY;
+#pragma unroll
+      for (int n = 0; n < kKeys / 8; ++n)
+        mx = fmaxf(mx, fmaxf(s[4 * n + 2 * i], s[4 * n + 2 * i + 1]));
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+      // Key 0 lies in the first tile for every row, so m is finite from then on.
+      const float mn = fmaxf(m[i], mx * a.s_mul);
+      const float corr = fast_exp2(m[i] - mn);
+      float sum = 0.0f;
+#pragma unroll
+      for (int n = 0; n < kKeys / 8; ++n)
+#pragma unroll
+        for (int e = 2 * i; e < 2 * i + 2; ++e) {
+          s[4 * n + e] = fast_exp2(s[4 * n + e] * a.s_mul - mn);
+          sum += s[4 * n + e];
+        }
+      l[i] = l[i] * corr + sum;
+      m[i] = mn;
+#pragma unroll
+      for (int n = 0; n < D / 8; ++n) o[4 * n + 2 * i] *= corr, o[4 * n + 2 * i + 1] *= corr;
+    }
+
+    // O += P V: P (BF16) from the S accumulators as the A operand, 16 keys a step.
+    uint32_t pa[kKeys / 16][4];
+#pragma unroll
+    for (int kk = 0; kk < kKeys / 16; ++kk) {
+      pa[kk][0] = pack_bf16(s[8 * kk + 0], s[8 * kk + 1]);
+      pa[kk][1] = pack_bf16(s[8 * kk + 2], s[8 * kk + 3]);
+      pa[kk][2] = pack_bf16(s[8 * kk + 4], s[8 * kk + 5]);
+      pa[kk][3] = pack_bf16(s[8 * kk + 6], s[8 * kk + 7]);
+    }
+    wg::wgmma_fence();
+#pragma unroll
+    for (int kk = 0; kk < kKeys / 16; ++kk) {
+      // V rows 16 kk .. 16 kk + 15 (two 8-key atoms, 1024 bytes apart); panels of 64 dims
+      // kKeys * 128 bytes apart (the leading offset of an N-major operand).
+      const uint64_t db = wg::desc128(tv + kk * 16 * 128, kKeys * 128, 1024);
+      if constexpr (D == 128)
+        wg::wgmma_rs_n128(o, pa[kk], db);
+      else
+        wg::wgmma_rs_n64(o, pa[kk], db);
+    }
+    wg::wgmma_commit();
+    wg::wgmma_wait<0>();
+    wg::wgmma_fence_regs(o);
+    __syncthreads();  // the next iteration's copies overwrite this buffer's twin
+  }
+
+  // out = O / l (l summed over the four threads of the row).
+#pragma unroll
+  for (int i = 0; i < 2; ++i) {
+    float li = l[i];
+    li += __shfl_xor_sync(0xffffffffu, li, 1);
+    li += __shfl_xor_sync(0xffffffffu, li, 2);
+    const int rr = r0 + wgi * 64 + (warp % 4) * 16 + g + 8 * i;
+    if (rr >= n_rows) continue;
+    const int tok = q_first + rr / group, h = kvh * group + rr % group;
+    float* dst = a.out + int64_t(tok) * a.d.n_head * D + h * D + c4 * 2;
+    const float inv = a.v_mul / li;
+#pragma unroll
+    for (int n = 0; n < D / 8; ++n)
+      *reinterpret_cast<float2*>(dst + n * 8) =
+          make_float2(o[4 * n + 2 * i] * inv, o[4 * n + 2 * i + 1] * inv);
+  }
+#endif
+}
+
+template <typename T, int D>
+void launch_wg(const WgArgs& a, cudaStream_t s) {
+  constexpr int smem = wg_smem<T, D>();
+  static bool attr_set = false;  // one stream, one thread (cuda_common.h)
+  if (!attr_set) {
+    QINFER_CUDA_CHECK(cudaFuncSetAttribute(prefill_wg_kernel<T, D>,
+                                           cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+    attr_set = true;
+  }
+  const int group = a.d.n_head / a.d.n_head_kv;
+  const int64_t tiles = (int64_t(a.b.max_q_len) * group + kRows - 1) / kRows;
+  const dim3 grid(unsigned(tiles * a.d.n_head_kv), 1, unsigned(a.b.n_seq));
+  launch_pdl_smem_on(s, prefill_wg_kernel<T, D>, grid, dim3(kThreads), size_t(smem), a);
+}
+
+}  // namespace
+
+bool attention_prefill_wg_supported(const AttnDims& d, const KvCacheView& kv) {
+#ifdef QINFER_HAVE_SM90A
+  return compute_capability() == 90 && (d.head_dim == 64 || d.head_dim == 128) &&
+         (kv.dtype == DType::kBF16 || kv.dtype == DType::kF8E4M3);
+#else
+  (void)d;
+  (void)kv;
+  return false;
+#endif
+}
+
+bool attention_prefill_wg(const float* qkv, const AttnBatch& b, const AttnDims& d,
+                          const KvCacheView& kv, float* out, cudaStream_t s) {
+  if (!attention_prefill_wg_supported(d, kv)) return false;
+  if (b.n_tok == 0) return true;
+  QINFER_CHECK(b.max_q_len > 0 && b.n_seq > 0 && b.n_seq <= 65535,
+               "attention_prefill_wg: batch of ", b.n_seq, " sequences, max_q_len ", b.max_q_len,
+               " (need 1..65535 sequences)");
+  WgArgs a{};
+  attn::fill_launch(a, qkv, b, d, kv, out);
+  if (kv.dtype == DType::kF8E4M3) {
+    if (d.head_dim == 64)
+      launch_wg<Fp8, 64>(a, s);
+    else
+      launch_wg<Fp8, 128>(a, s);
+  } else {
+    if (d.head_dim == 64)
+      launch_wg<Bf16, 64>(a, s);
+    else
+      launch_wg<Bf16, 128>(a, s);
+  }
+  return true;
+}
+
+}  // namespace qinfer::ops::cuda
