@@ -144,17 +144,18 @@ void set_attention_latency_path(int p);
 // Q and K/V are rounded to BF16 (FP8 codes are exact in BF16), P to BF16: outputs agree with
 // fp32 to about 1e-3 relative. Any batch is correct, decode tokens (n_new = 1) included, but
 // a token is one 128-row tile with G live rows and a single split, so batches of mostly
-// decode tokens belong to attention_decode. head_dim 64 and 128 run on tensor cores; every
-// other (even) head_dim goes to attention_decode. Grid: (ceil(max_q_len G / 128) n_head_kv, 1,
-// n_seq) (64 rows a tile under set_attention_prefill_tile(0)).
+// decode tokens belong to attention_decode. head_dim 64 and 128 run on tensor cores (wgmma on
+// Hopper, attention_prefill_wg; mma.sync elsewhere and for F32 caches); every other (even)
+// head_dim goes to attention_decode. Grid: (ceil(max_q_len G / 128) n_head_kv, 1, n_seq) (64
+// rows a tile under set_attention_prefill_tile(0)).
 void attention_prefill(const float* qkv, const AttnBatch& b, const AttnDims& d,
                        const KvCacheView& kv, float* out, cudaStream_t s);
 // attention_prefill's tile shape (for tests and benchmarks): -1 = QINFER_CUDA_PREFILL_TILE
-// (default 1); 1 = 128 query rows a block (32 a warp: each K / V fragment feeds two MMAs, Q's
+// (default 3); 1 = 128 query rows a block (32 a warp: each K / V fragment feeds two MMAs, Q's
 // fragments re-read from shared memory), at head_dim 64 three blocks a multiprocessor where
 // the grid spans four waves of them (else two); 2 = the same with three at head_dim 64
 // always; 0 = 64 rows (16 a warp, Q in registers); 32 keys a tile in all; 3 = the warpgroup-MMA
-// kernel (attention_prefill_wg) where it applies, else as 1.
+// kernel (attention_prefill_wg) where it applies (sm_90a; BF16 and FP8 caches), else as 1.
 void set_attention_prefill_tile(int t);
 
 // attention_prefill on Hopper's warpgroup MMAs (attention_prefill_wg.cu): the same contract and

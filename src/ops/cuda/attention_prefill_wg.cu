@@ -40,9 +40,6 @@ using attn::Bf16;
 using attn::Fp8;
 using attn::Vec8;
 
-constexpr int kRows = 128;  // query rows a block: two warpgroups of 64
-constexpr int kKeys = 64;   // keys a tile
-constexpr int kThreads = 256;
 
 struct WgArgs {
   const float* qkv;  // (n_tok, (n_head + 2 n_head_kv) head_dim)
@@ -56,9 +53,14 @@ struct WgArgs {
   float v_mul;  // v_scale for FP8, else 1
 };
 
-// Shared memory (from a 1024-byte aligned base): Q (kRows, D), then buffers 0 and 1 of K and V
-// (kKeys, D) each, all BF16 in the swizzled layout; for an FP8 cache then two staging buffers of
-// K and V codes (kKeys, D) bytes each, row-major.
+constexpr int kRows = 128;  // query rows a block: two warpgroups of 64
+constexpr int kKeys = 64;   // keys a tile
+constexpr int kThreads = 256;
+constexpr int kStages = 3;  // K / V tiles in flight: the copies run two tiles ahead
+
+// Shared memory (from a 1024-byte aligned base): Q (kRows, D), then kStages buffers of K and V
+// (kKeys, D) each, all BF16 in the swizzled layout; for an FP8 cache then kStages staging
+// buffers of K and V codes (kKeys, D) bytes each, row-major.
 template <int D>
 constexpr int q_bytes() {
   return kRows * D * 2;
@@ -69,11 +71,10 @@ constexpr int tile_bytes() {
 }
 template <typename T, int D>
 constexpr int wg_smem() {
-  return 1024 + q_bytes<D>() + 4 * tile_bytes<D>() +
-         (std::is_same_v<T, Fp8> ? 4 * kKeys * D : 0);
+  return 1024 + q_bytes<D>() + 2 * kStages * tile_bytes<D>() +
+         (std::is_same_v<T, Fp8> ? 2 * kStages * kKeys * D : 0);
 }
-// Blocks a multiprocessor: one at head_dim 128 (the accumulators take ~100 registers a thread),
-// two at 64.
+// Blocks a multiprocessor to fit (caps the registers): ~160 registers a thread at head_dim 128.
 template <int D>
 constexpr int wg_min_blocks() {
   return D == 64 ? 2 : 1;
@@ -86,14 +87,16 @@ __global__ void __launch_bounds__(kThreads, wg_min_blocks<D>()) prefill_wg_kerne
   using mma::fast_exp2;
   using mma::pack_bf16;
   constexpr bool kStaged = std::is_same_v<T, Fp8>;
-  constexpr int kChunks = D / 8;       // 16-byte BF16 chunks a row
-  constexpr int kCodeChunks = D / 16;  // 16-byte FP8 chunks a row
+  constexpr int kChunks = D / 8;                  // 16-byte BF16 chunks a row
+  constexpr int kCodeChunks = D / 16;             // 16-byte FP8 chunks a row
+  constexpr int kCopyW = kStaged ? kCodeChunks : kChunks;  // chunks a row a copy takes
+  constexpr int kCopies = kKeys * kCopyW / kThreads;       // a thread's copies a tile (of K)
   extern __shared__ uint8_t smem_raw[];
   uint8_t* const base = reinterpret_cast<uint8_t*>(
       (reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t(1023));
   uint8_t* const sq = base;
   uint8_t* const skv = base + q_bytes<D>();  // buffer b: K at skv + 2 b tile, V after it
-  uint8_t* const stage = skv + 4 * tile_bytes<D>();
+  uint8_t* const stage = skv + 2 * kStages * tile_bytes<D>();
   pdl_wait();
 
   // Grid x: (tile rank, KV head) with the head fastest, so every head's longest rows go first.
@@ -116,46 +119,49 @@ __global__ void __launch_bounds__(kThreads, wg_min_blocks<D>()) prefill_wg_kerne
   const int row_w = (a.d.n_head + 2 * a.d.n_head_kv) * D;
   const int tid = threadIdx.x;
 
-  // Cache element offset of chunk `e` elements into key j's row (0 past the keys).
-  auto kv_off = [&](int j, int e) -> int64_t {
-    return j < n_keys ? attn::kv_row(table, j, a.block_size, a.d.n_head_kv, kvh) * D + e : 0;
+  // Block-table entries of this thread's keys in the next tile to copy, loaded one tile ahead
+  // of their copies so that no copy waits on the table (the copies are asm with a memory
+  // clobber: a table load between two of them would be one L2 round trip each).
+  const int bs = a.block_size;
+  int32_t blk[kCopies];
+  auto load_blk = [&](int t) {
+#pragma unroll
+    for (int i = 0; i < kCopies; ++i) {
+      const int j = t * kKeys + (tid + i * kThreads) / kCopyW;
+      blk[i] = j < n_keys ? table[j / bs] : 0;
+    }
   };
-  // Tile t's copies into buffer t % 2 (FP8: its staging buffer).
+  // Tile t's copies into buffer t % kStages (FP8: its staging buffer), then the table entries
+  // of tile t + 1. Keys past n_keys are zero-filled; past the last tile the group is empty.
   auto fetch = [&](int t) {
-    const int b = t & 1;
-    if constexpr (kStaged) {
-      const uint8_t* kc = static_cast<const uint8_t*>(a.k);
-      const uint8_t* vc = static_cast<const uint8_t*>(a.v);
-      uint8_t* st = stage + b * 2 * kKeys * D;
+    const int b = t % kStages;
+    const uint8_t* kc = static_cast<const uint8_t*>(a.k);
+    const uint8_t* vc = static_cast<const uint8_t*>(a.v);
 #pragma unroll
-      for (int i = 0; i < kKeys * kCodeChunks / kThreads; ++i) {
-        const int c = tid + i * kThreads, key = c / kCodeChunks, e = (c % kCodeChunks) * 16;
-        const int j = t * kKeys + key;
-        const int64_t off = kv_off(j, e);
-        const int bytes = j < n_keys ? 16 : 0;
-        cp_async_16(st + key * D + e, kc + off, bytes);
-        cp_async_16(st + kKeys * D + key * D + e, vc + off, bytes);
-      }
-    } else {
-      const Bf16* kc = static_cast<const Bf16*>(a.k);
-      const Bf16* vc = static_cast<const Bf16*>(a.v);
-      uint8_t* tk = skv + 2 * b * tile_bytes<D>();
-#pragma unroll
-      for (int i = 0; i < kKeys * kChunks / kThreads; ++i) {
-        const int c = tid + i * kThreads, key = c / kChunks, q = c % kChunks;
-        const int j = t * kKeys + key;
-        const int64_t off = kv_off(j, q * 8);
-        const int bytes = j < n_keys ? 16 : 0;
-        const int at = wg::swz128(kKeys, key, q);
-        cp_async_16(tk + at, kc + off, bytes);
-        cp_async_16(tk + tile_bytes<D>() + at, vc + off, bytes);
+    for (int i = 0; i < kCopies; ++i) {
+      if (t >= n_kt) break;
+      const int c = tid + i * kThreads, key = c / kCopyW, q = c % kCopyW;
+      const int j = t * kKeys + key;
+      const int64_t row = (int64_t(blk[i]) * bs + j % bs) * a.d.n_head_kv + kvh;
+      const int bytes = j < n_keys ? 16 : 0;
+      const int64_t off = j < n_keys ? (row * D + q * (kStaged ? 16 : 8)) * int64_t(sizeof(T)) : 0;
+      if constexpr (kStaged) {
+        uint8_t* st = stage + b * 2 * kKeys * D + key * D + q * 16;
+        cp_async_16(st, kc + off, bytes);
+        cp_async_16(st + kKeys * D, vc + off, bytes);
+      } else {
+        uint8_t* tk = skv + 2 * b * tile_bytes<D>() + wg::swz128(kKeys, key, q);
+        cp_async_16(tk, kc + off, bytes);
+        cp_async_16(tk + tile_bytes<D>(), vc + off, bytes);
       }
     }
     mma::cp_async_commit();
+    load_blk(t + 1);
   };
   // FP8: this thread's own chunks of buffer b's codes -> BF16 (codes are exact in BF16).
   auto convert = [&](int b) {
     const uint8_t* st = stage + b * 2 * kKeys * D;
+    static_assert(kKeys * kCodeChunks % kThreads == 0, "whole chunks a thread");
     uint8_t* tk = skv + 2 * b * tile_bytes<D>();
 #pragma unroll
     for (int i = 0; i < kKeys * kCodeChunks / kThreads; ++i) {
@@ -177,7 +183,9 @@ __global__ void __launch_bounds__(kThreads, wg_min_blocks<D>()) prefill_wg_kerne
       }
     }
   };
+  load_blk(0);
   fetch(0);
+  fetch(1);  // an empty group past the last tile keeps the count uniform
 
   // Q tile -> BF16 shared memory (rows past the sequence are zero).
   for (int c = tid; c < kRows * kChunks; c += kThreads) {
@@ -211,20 +219,17 @@ __global__ void __launch_bounds__(kThreads, wg_min_blocks<D>()) prefill_wg_kerne
   uint8_t* const sq_wg = sq + wgi * 64 * 128;
 
   for (int kt = 0; kt < n_kt; ++kt) {
-    const int buf = kt & 1;
-    if (kt + 1 < n_kt) {
-      fetch(kt + 1);
-      mma::cp_async_wait<1>();
-    } else {
-      mma::cp_async_wait<0>();
-    }
+    const int buf = kt % kStages;
+    mma::cp_async_wait<1>();  // tile kt landed (tile kt + 1 may still fly)
     if constexpr (kStaged) convert(buf);
     wg::fence_proxy_async();
-    __syncthreads();
+    __syncthreads();  // every thread's tile kt visible; every warp done with tile kt - 1
+    fetch(kt + 2);    // into the buffer tile kt - 1 used (empty past the last tile)
     const uint8_t* tk = skv + 2 * buf * tile_bytes<D>();
     const uint8_t* tv = tk + tile_bytes<D>();
 
     // S = Q Kᵀ: (64, kKeys) a warpgroup.
+    static_assert(kKeys == 64, "S is one m64n64 accumulator");
     float s[kKeys / 2];
     wg::wgmma_fence();
 #pragma unroll
@@ -297,7 +302,6 @@ __global__ void __launch_bounds__(kThreads, wg_min_blocks<D>()) prefill_wg_kerne
     wg::wgmma_commit();
     wg::wgmma_wait<0>();
     wg::wgmma_fence_regs(o);
-    __syncthreads();  // the next iteration's copies overwrite this buffer's twin
   }
 
   // out = O / l (l summed over the four threads of the row).
