@@ -33,3 +33,27 @@
 #    TTFT (ms) tile 3 / 1: 8B FP8 P2048 36.50 / 37.34, P8192 195.18 / 206.30, P32768 1581.8 /
 #    1727.9 (BF16 cache 1505.8 / 1706.7); 1B P32768 FP8 320.9 / 377.1 (BF16 327.5 / 373.6),
 #    P2048 BF16 7.06 / 7.48. Tile 3 made the default after this run.
+# q6 (branch exp/prefill-wg-overlap, not merged: each tile's softmax under the previous tile's
+#    P V, FlashAttention-3's intra-warpgroup overlap; four K/V buffers): PrefillAllCacheDtypes,
+#    golden 12/12, engine 3/3 pass. gpu_attention tile 3 / 1: BF16 208.8 / 181.4, FP8 207.8 /
+#    188.4 (q5's three-buffer kernel: 220.1 / 212.9). TTFT tile 3 / 1: 8B FP8 P2048 36.69 /
+#    37.30, P32768 1582.6 / 1736.1 (BF16 1546.1 / 1717.0); 1B P32768 FP8 320.9 / 379.9, P2048
+#    7.14 / 7.59, P131072 FP8 4108.8 (tile 3); 8B P131072 printed nothing (the 100 s timeout).
+#    8B offline 512 x 1000/1000 C256 FP8 KV: 13,011.6 (tile 3) / 12,952.3 (tile 1).
+# q7 (main at 91b106f, 64-key tiles): Nsight Compute on gpu_attention --prefill-only, the first
+#    BF16 launch of prefill_wg_kernel (ncu_prefill_wg_s16q7.txt): 184.6 us under the profiler,
+#    8 warps a multiprocessor (165 registers, 132 KB shared memory: one block), 1.52
+#    instructions issued a cycle, 0.50 of 1.99 warps eligible a scheduler, shared pipeline
+#    (tensor) 24.3 %, 3.88 waves.
+# q8 (QINFER_CUDA_PREFILL_WG_KEYS=32: 32-key tiles at head_dim 128, 123 registers, two blocks a
+#    multiprocessor): PrefillAllCacheDtypes and golden 12/12 pass under it. gpu_attention 32 /
+#    64 keys: BF16 220.2 / 201.7, FP8 231.0 / 209.1 TFLOP/s. 8B TTFT 32 / 64: FP8 P2048 36.81 /
+#    37.17, P8192 199.67 / 199.86, P32768 1566.7 / 1591.6, BF16 P32768 1496.7 / 1514.6. 32
+#    keys made the default at head_dim 128 after this run.
+# q9 (the final tree: main with 32-key tiles at head_dim 128): test_ops CudaAttention* +
+#    FusedDecodeCuda.* 18/18, test_golden *Cuda* 12/12, test_engine *Cuda* 3/3. gpu_attention
+#    tile 3 (default) / 1: BF16 235.4 / 180.1, FP8 237.8 / 188.6 TFLOP/s (F32 cache, the
+#    mma.sync kernel either way, 152.4 / 152.7). TTFT (ms) tile 3 / 1: 8B FP8 P2048 36.34 /
+#    37.30, P8192 194.35 / 208.48, P32768 1550.0 / 1731.3, BF16 cache P32768 1483.4 / 1707.8;
+#    1B P32768 FP8 321.3 / 379.2, P2048 BF16 6.95 / 7.51; 1B P131072 FP8 (tile 3) 4106.8. 8B b1
+#    decode P128 300.9 tok/s; 8B offline C256 FP8 KV 13,092.7 output tok/s.

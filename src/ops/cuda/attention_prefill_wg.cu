@@ -5,9 +5,9 @@
 // rows packed, row r of a sequence's n_new * G rows being token r / G and query head kvh * G +
 // r % G; online softmax in base 2; causal mask only on tiles that cross a row's position), with
 // the products on wgmma instead of mma.sync: a block of two warpgroups owns 128 query rows,
-// each warpgroup 64 of them. Per tile of kKeys = 64 keys:
-//   S = Q Kᵀ   wgmma m64n64k16, Q and K from shared memory (K-major, 128-byte swizzle),
-//   softmax    on S's accumulators (fp32, each thread holds two rows' 16 values of a tile),
+// each warpgroup 64 of them. Per tile of kKeys keys (32 at head_dim 128, 64 at head_dim 64):
+//   S = Q Kᵀ   wgmma m64nKk16, Q and K from shared memory (K-major, 128-byte swizzle),
+//   softmax    on S's accumulators (fp32, each thread holds two rows' kKeys / 4 values),
 //   O += P V   wgmma m64nDk16, P from registers (S's accumulator layout is the A operand's,
 //              rounded to BF16, as FlashAttention-3), V from shared memory read N-major
 //              (the transpose bit: V's rows are keys, its dims contiguous).
@@ -15,17 +15,27 @@
 // BF16, P rounded to BF16, K and V exact (BF16 cache) or exactly converted (FP8 codes; k_scale
 // and v_scale fold into the score scale and the output).
 //
-// Loads: every thread issues cp.async copies of 16 bytes for the next K / V tile (double
-// buffered) while this tile computes, into the swizzled layout (a BF16 cache) or, for an FP8
-// cache, into staging buffers of codes that each thread converts to BF16 once its own copies
-// have landed (as attention_prefill.cu does). Generic-proxy writes are published to the MMAs'
-// async proxy with fence.proxy.async before the block barrier.
+// Loads: every thread issues cp.async copies of 16 bytes for the K / V tile two ahead (three
+// buffers, one block barrier a tile) while this tile computes, into the swizzled layout (a
+// BF16 cache) or, for an FP8 cache, into staging buffers of codes that each thread converts to
+// BF16 once its own copies have landed (as attention_prefill.cu does); each copy's block-table
+// entry is loaded a tile ahead. Generic-proxy writes are published to the MMAs' async proxy
+// with fence.proxy.async before the block barrier.
+//
+// Occupancy: the kernel is latency-bound (Nsight Compute, 8B dims, 2048 tokens, 64-key tiles:
+// 8 warps a multiprocessor, 1.5 instructions issued a cycle, 0.5 warps of 2 eligible a
+// scheduler, bench/results/ncu_prefill_wg_s16q7.txt), so at head_dim 128 the tiles are 32 keys,
+// which fits two blocks a multiprocessor in 123 registers: H100 (gpu_run_s16.cmd q8, same
+// run) BF16 / FP8 cache 220.2 / 231.0 TFLOP/s against 201.7 / 209.1 with 64-key tiles, 8B
+// 32,768-token TTFT 1,566.7 against 1,591.6 ms. (Each tile's softmax under the previous tile's
+// P V, FlashAttention-3's intra-warpgroup overlap, measured no faster: q6.)
 //
 // sm_90a only (wgmma); elsewhere attention_prefill_wg returns false and the mma.sync kernel runs.
 #include <algorithm>
 #include <cmath>
 #include <type_traits>
 
+#include "core/env.h"
 #include "ops/cuda/attention_cuda.h"
 #include "ops/cuda/attention_device.h"
 #include "ops/cuda/cuda_common.h"
@@ -54,7 +64,6 @@ struct WgArgs {
 };
 
 constexpr int kRows = 128;  // query rows a block: two warpgroups of 64
-constexpr int kKeys = 64;   // keys a tile
 constexpr int kThreads = 256;
 constexpr int kStages = 3;  // K / V tiles in flight: the copies run two tiles ahead
 
@@ -65,24 +74,26 @@ template <int D>
 constexpr int q_bytes() {
   return kRows * D * 2;
 }
-template <int D>
+template <int D, int BN>
 constexpr int tile_bytes() {
-  return kKeys * D * 2;
+  return BN * D * 2;
 }
-template <typename T, int D>
+template <typename T, int D, int BN>
 constexpr int wg_smem() {
-  return 1024 + q_bytes<D>() + 2 * kStages * tile_bytes<D>() +
-         (std::is_same_v<T, Fp8> ? 2 * kStages * kKeys * D : 0);
+  return 1024 + q_bytes<D>() + 2 * kStages * tile_bytes<D, BN>() +
+         (std::is_same_v<T, Fp8> ? 2 * kStages * BN * D : 0);
 }
-// Blocks a multiprocessor to fit (caps the registers): ~160 registers a thread at head_dim 128.
-template <int D>
+// Blocks a multiprocessor to fit (caps the registers): ~160 registers a thread at head_dim 128
+// with 64 keys a tile.
+template <int D, int BN>
 constexpr int wg_min_blocks() {
-  return D == 64 ? 2 : 1;
+  return D == 64 || BN == 32 ? 2 : 1;
 }
 
-template <typename T, int D>
-__global__ void __launch_bounds__(kThreads, wg_min_blocks<D>()) prefill_wg_kernel(WgArgs a) {
+template <typename T, int D, int BN>
+__global__ void __launch_bounds__(kThreads, wg_min_blocks<D, BN>()) prefill_wg_kernel(WgArgs a) {
 #ifdef QINFER_WGMMA
+  constexpr int kKeys = BN;
   using mma::cp_async_16;
   using mma::fast_exp2;
   using mma::pack_bf16;
@@ -96,7 +107,7 @@ __global__ void __launch_bounds__(kThreads, wg_min_blocks<D>()) prefill_wg_kerne
       (reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t(1023));
   uint8_t* const sq = base;
   uint8_t* const skv = base + q_bytes<D>();  // buffer b: K at skv + 2 b tile, V after it
-  uint8_t* const stage = skv + 2 * kStages * tile_bytes<D>();
+  uint8_t* const stage = skv + 2 * kStages * tile_bytes<D, BN>();
   pdl_wait();
 
   // Grid x: (tile rank, KV head) with the head fastest, so every head's longest rows go first.
@@ -150,9 +161,9 @@ __global__ void __launch_bounds__(kThreads, wg_min_blocks<D>()) prefill_wg_kerne
         cp_async_16(st, kc + off, bytes);
         cp_async_16(st + kKeys * D, vc + off, bytes);
       } else {
-        uint8_t* tk = skv + 2 * b * tile_bytes<D>() + wg::swz128(kKeys, key, q);
+        uint8_t* tk = skv + 2 * b * tile_bytes<D, BN>() + wg::swz128(kKeys, key, q);
         cp_async_16(tk, kc + off, bytes);
-        cp_async_16(tk + tile_bytes<D>(), vc + off, bytes);
+        cp_async_16(tk + tile_bytes<D, BN>(), vc + off, bytes);
       }
     }
     mma::cp_async_commit();
@@ -162,7 +173,7 @@ __global__ void __launch_bounds__(kThreads, wg_min_blocks<D>()) prefill_wg_kerne
   auto convert = [&](int b) {
     const uint8_t* st = stage + b * 2 * kKeys * D;
     static_assert(kKeys * kCodeChunks % kThreads == 0, "whole chunks a thread");
-    uint8_t* tk = skv + 2 * b * tile_bytes<D>();
+    uint8_t* tk = skv + 2 * b * tile_bytes<D, BN>();
 #pragma unroll
     for (int i = 0; i < kKeys * kCodeChunks / kThreads; ++i) {
       const int c = tid + i * kThreads, key = c / kCodeChunks, e = (c % kCodeChunks) * 16;
@@ -175,7 +186,7 @@ __global__ void __launch_bounds__(kThreads, wg_min_blocks<D>()) prefill_wg_kerne
           r.w = h ? make_uint2(w.z, w.w) : make_uint2(w.x, w.y);
           float f[8];
           r.to_float(f);
-          *reinterpret_cast<uint4*>(tk + kv * tile_bytes<D>() +
+          *reinterpret_cast<uint4*>(tk + kv * tile_bytes<D, BN>() +
                                     wg::swz128(kKeys, key, e / 8 + h)) =
               make_uint4(pack_bf16(f[0], f[1]), pack_bf16(f[2], f[3]), pack_bf16(f[4], f[5]),
                          pack_bf16(f[6], f[7]));
@@ -225,11 +236,10 @@ __global__ void __launch_bounds__(kThreads, wg_min_blocks<D>()) prefill_wg_kerne
     wg::fence_proxy_async();
     __syncthreads();  // every thread's tile kt visible; every warp done with tile kt - 1
     fetch(kt + 2);    // into the buffer tile kt - 1 used (empty past the last tile)
-    const uint8_t* tk = skv + 2 * buf * tile_bytes<D>();
-    const uint8_t* tv = tk + tile_bytes<D>();
+    const uint8_t* tk = skv + 2 * buf * tile_bytes<D, BN>();
+    const uint8_t* tv = tk + tile_bytes<D, BN>();
 
     // S = Q Kᵀ: (64, kKeys) a warpgroup.
-    static_assert(kKeys == 64, "S is one m64n64 accumulator");
     float s[kKeys / 2];
     wg::wgmma_fence();
 #pragma unroll
@@ -237,7 +247,10 @@ __global__ void __launch_bounds__(kThreads, wg_min_blocks<D>()) prefill_wg_kerne
       const int off = (kk % 4) * 32;  // 16 elements along k inside the 128-byte row
       const uint64_t da = wg::desc128(sq_wg + (kk / 4) * kRows * 128 + off, 16, 1024);
       const uint64_t db = wg::desc128(tk + (kk / 4) * kKeys * 128 + off, 16, 1024);
-      wg::wgmma_ss_n64(s, da, db, kk > 0 ? 1 : 0);
+      if constexpr (kKeys == 32)
+        wg::wgmma_ss_n32(s, da, db, kk > 0 ? 1 : 0);
+      else
+        wg::wgmma_ss_n64(s, da, db, kk > 0 ? 1 : 0);
     }
     wg::wgmma_commit();
     wg::wgmma_wait<0>();
@@ -323,19 +336,30 @@ __global__ void __launch_bounds__(kThreads, wg_min_blocks<D>()) prefill_wg_kerne
 #endif
 }
 
-template <typename T, int D>
-void launch_wg(const WgArgs& a, cudaStream_t s) {
-  constexpr int smem = wg_smem<T, D>();
+template <typename T, int D, int BN>
+void launch_keys(const WgArgs& a, cudaStream_t s) {
+  constexpr int smem = wg_smem<T, D, BN>();
   static bool attr_set = false;  // one stream, one thread (cuda_common.h)
   if (!attr_set) {
-    QINFER_CUDA_CHECK(cudaFuncSetAttribute(prefill_wg_kernel<T, D>,
+    QINFER_CUDA_CHECK(cudaFuncSetAttribute(prefill_wg_kernel<T, D, BN>,
                                            cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
     attr_set = true;
   }
   const int group = a.d.n_head / a.d.n_head_kv;
   const int64_t tiles = (int64_t(a.b.max_q_len) * group + kRows - 1) / kRows;
   const dim3 grid(unsigned(tiles * a.d.n_head_kv), 1, unsigned(a.b.n_seq));
-  launch_pdl_smem_on(s, prefill_wg_kernel<T, D>, grid, dim3(kThreads), size_t(smem), a);
+  launch_pdl_smem_on(s, prefill_wg_kernel<T, D, BN>, grid, dim3(kThreads), size_t(smem), a);
+}
+
+// Keys a tile: 32 at head_dim 128 (two blocks a multiprocessor; QINFER_CUDA_PREFILL_WG_KEYS=64
+// for one block of 64-key tiles), 64 at head_dim 64 (two blocks either way).
+template <typename T, int D>
+void launch_wg(const WgArgs& a, cudaStream_t s) {
+  static const int keys = env_int("QINFER_CUDA_PREFILL_WG_KEYS", 32);
+  if constexpr (D == 128) {
+    if (keys != 64) return launch_keys<T, D, 32>(a, s);
+  }
+  launch_keys<T, D, 64>(a, s);
 }
 
 }  // namespace

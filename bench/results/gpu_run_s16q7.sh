@@ -1,0 +1,4 @@
+tar xJf .gpu_assets/b.txz -C .gpu_assets && export B=.gpu_assets/b && L=$(dirname "$(find / -name 'libcublasLt.so.13*' -not -path '/proc/*' 2>/dev/null | head -1)") && export LD_LIBRARY_PATH=$L:$PWD/$B/lib
+NCU=$(find / -name ncu -type f -perm -u+x -not -path '/proc/*' 2>/dev/null | head -1); echo "ncu: $NCU"
+timeout 300 $NCU -k regex:prefill_wg_kernel -c 1 --section SpeedOfLight --section WarpStateStats --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis --section Occupancy --section LaunchStats --section SchedulerStats --section SourceCounters $B/bench/gpu_attention --prefill-only > $OUT/ncu_prefill_wg.txt 2>&1; grep -E "Duration|Throughput|Issued|Eligible|Active Warps|Registers|Stall|stall|Pipe|Tensor|Bank|Shared|smsp__pcsamp" $OUT/ncu_prefill_wg.txt | head -60
+cd $OUT && tar czf all.tgz --remove-files *
