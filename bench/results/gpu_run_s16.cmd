@@ -57,3 +57,8 @@
 #    37.30, P8192 194.35 / 208.48, P32768 1550.0 / 1731.3, BF16 cache P32768 1483.4 / 1707.8;
 #    1B P32768 FP8 321.3 / 379.2, P2048 BF16 6.95 / 7.51; 1B P131072 FP8 (tile 3) 4106.8. 8B b1
 #    decode P128 300.9 tok/s; 8B offline C256 FP8 KV 13,092.7 output tok/s.
+# q10 (review: both prefill kernels take their rows from attn::prefill_rows and convert FP8
+#    codes with attn::fp8x8_to_bf16x8; SASS not identical, registers renamed and reordered):
+#    test_ops CudaAttention* + FusedDecodeCuda.* + FusedCuda.* 23/23, test_golden *Cuda* 12/12,
+#    test_engine *Cuda* 3/3; gpu_attention tile 3 / 1: BF16 249.0 / 186.9, FP8 237.5 / 183.4
+#    TFLOP/s (F32 151.9 both).

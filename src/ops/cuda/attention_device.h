@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "ops/cuda/attention_cuda.h"
+#include "ops/cuda/mma.cuh"
 
 namespace qinfer::ops::cuda::attn {
 
@@ -93,6 +94,16 @@ struct Vec8<Fp8> {
     }
   }
 };
+
+// Eight E4M3 codes -> their BF16 values (exact), as the 16 bytes of a BF16 row chunk.
+__device__ __forceinline__ uint4 fp8x8_to_bf16x8(uint2 codes) {
+  Vec8<Fp8> r;
+  r.w = codes;
+  float f[8];
+  r.to_float(f);
+  return make_uint4(mma::pack_bf16(f[0], f[1]), mma::pack_bf16(f[2], f[3]),
+                    mma::pack_bf16(f[4], f[5]), mma::pack_bf16(f[6], f[7]));
+}
 
 // Four cache elements -> floats (the F32 decode path loads 16 bytes a lane).
 struct F32x4 {
@@ -198,6 +209,51 @@ void fill_launch(Args& a, const float* qkv, const AttnBatch& b, const AttnDims& 
   const bool fp8 = kv.dtype == DType::kF8E4M3;
   a.s_mul = d.scale * kLog2e * (fp8 ? kv.k_scale : 1.0f);
   a.v_mul = fp8 ? kv.v_scale : 1.0f;
+}
+
+// The launch arguments of the prefill attention kernels (attention_prefill.cu and
+// attention_prefill_wg.cu); attn::fill_launch fills them.
+struct PrefillArgs {
+  const float* qkv;  // (n_tok, (n_head + 2 n_head_kv) head_dim)
+  const void* k;     // (n_block, block_size, n_head_kv, head_dim)
+  const void* v;
+  float* out;  // (n_tok, n_head head_dim)
+  AttnBatch b;
+  AttnDims d;
+  int block_size;
+  float s_mul;  // scale * log2(e) (* k_scale for FP8)
+  float v_mul;  // v_scale for FP8, else 1
+};
+
+// The rows of a prefill attention block. Grid x is (tile rank, KV head) with the head fastest,
+// grid z the sequence; the sequence's n_new * G GQA-packed query rows (row r: token r / G,
+// query head kvh * G + r % G) are cut into tiles of `rows`, and rank 0 takes the last tile, so
+// every head's longest rows (causal: the most keys) go first.
+struct PrefillRows {
+  int seq, kvh, group, q_first, n_rows, n_past, r0, r_last;
+  int pos_first;  // the tile's first row's position
+  int n_keys;     // keys 0 .. the tile's last row's position
+  const int32_t* table;  // the sequence's block table
+};
+// False where the block has no tile (its sequence has fewer rows than the batch's longest).
+__device__ __forceinline__ bool prefill_rows(const AttnBatch& b, const AttnDims& d, int rows,
+                                             PrefillRows& p) {
+  p.seq = int(blockIdx.z);
+  p.kvh = int(blockIdx.x) % d.n_head_kv;
+  const int rank = int(blockIdx.x) / d.n_head_kv;
+  p.group = d.n_head / d.n_head_kv;
+  p.q_first = b.seq_q_start[p.seq];
+  const int n_new = b.seq_q_start[p.seq + 1] - p.q_first;
+  p.n_rows = n_new * p.group;
+  const int n_tiles = (p.n_rows + rows - 1) / rows;
+  if (rank >= n_tiles) return false;
+  p.n_past = b.seq_len[p.seq] - n_new;
+  p.r0 = (n_tiles - 1 - rank) * rows;
+  p.r_last = min(p.r0 + rows, p.n_rows) - 1;
+  p.pos_first = p.n_past + p.r0 / p.group;
+  p.n_keys = p.n_past + p.r_last / p.group + 1;
+  p.table = b.block_tables + int64_t(p.seq) * b.max_blocks;
+  return true;
 }
 
 // log2(block_size) for a power of two, else -1 (the kernels then divide).

@@ -56,17 +56,7 @@ constexpr int kKeys = 32;
 constexpr int kMinBlocks = 3;   // one MMA tile a warp
 constexpr int kMinBlocks2 = 2;  // two
 
-struct PrefillArgs {
-  const float* qkv;  // (n_tok, (n_head + 2 n_head_kv) head_dim)
-  const void* k;     // (n_block, block_size, n_head_kv, head_dim)
-  const void* v;
-  float* out;  // (n_tok, n_head head_dim)
-  AttnBatch b;
-  AttnDims d;
-  int block_size;
-  float s_mul;  // scale * log2(e) (* k_scale for FP8)
-  float v_mul;  // v_scale for FP8, else 1
-};
+using attn::PrefillArgs;
 
 using mma::cp_async_16;
 using mma::cp_async_commit;
@@ -170,16 +160,8 @@ __device__ __forceinline__ void convert_fp8_tile(const uint8_t* stk, const uint8
     for (int kv = 0; kv < 2; ++kv) {
       const uint4 w = *reinterpret_cast<const uint4*>((kv ? stv : stk) + key * D + e);
       Bf16* dst = (kv ? sv : sk) + key * LD + e;
-#pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        Vec8<Fp8> r;
-        r.w = h ? make_uint2(w.z, w.w) : make_uint2(w.x, w.y);
-        float f[8];
-        r.to_float(f);
-        *reinterpret_cast<uint4*>(dst + 8 * h) =
-            make_uint4(pack_bf16(f[0], f[1]), pack_bf16(f[2], f[3]), pack_bf16(f[4], f[5]),
-                       pack_bf16(f[6], f[7]));
-      }
+      *reinterpret_cast<uint4*>(dst) = attn::fp8x8_to_bf16x8(make_uint2(w.x, w.y));
+      *reinterpret_cast<uint4*>(dst + 8) = attn::fp8x8_to_bf16x8(make_uint2(w.z, w.w));
     }
   }
 }
@@ -219,23 +201,9 @@ __global__ void __launch_bounds__(kWarps * 32, MINB) prefill_kernel(PrefillArgs 
   uint8_t* const stage = reinterpret_cast<uint8_t*>(base + prefill_bf16_elems<D, BN, MT>());
   pdl_wait();
 
-  // Grid x: (tile rank, KV head) with the head fastest, so every head's longest rows go first.
-  const int seq = blockIdx.z, kvh = int(blockIdx.x) % a.d.n_head_kv;
-  const int rank = int(blockIdx.x) / a.d.n_head_kv;
-  const int group = a.d.n_head / a.d.n_head_kv;
-  const int q_first = a.b.seq_q_start[seq];
-  const int n_new = a.b.seq_q_start[seq + 1] - q_first;
-  const int n_rows = n_new * group;
-  const int n_tiles = (n_rows + kRows - 1) / kRows;
-  if (rank >= n_tiles) return;
-  const int tile = n_tiles - 1 - rank;
-  const int n_past = a.b.seq_len[seq] - n_new;
-  const int r0 = tile * kRows;
-  const int r_last = min(r0 + kRows, n_rows) - 1;
-  const int pos_first = n_past + r0 / group;
-  const int n_keys = n_past + r_last / group + 1;  // keys 0 .. the last row's position
-  const int n_kt = (n_keys + BN - 1) / BN;
-  const int32_t* table = a.b.block_tables + int64_t(seq) * a.b.max_blocks;
+  attn::PrefillRows pr;  // the block's rows, their positions and keys
+  if (!attn::prefill_rows(a.b, a.d, kRows, pr)) return;
+  const int n_kt = (pr.n_keys + BN - 1) / BN;
   const int row_w = (a.d.n_head + 2 * a.d.n_head_kv) * D;
 
   // Tile t's copies into buffer t % 2 (FP8: its staging buffer).
@@ -243,10 +211,10 @@ __global__ void __launch_bounds__(kWarps * 32, MINB) prefill_kernel(PrefillArgs 
     const int b = t & 1;
     if constexpr (kStaged) {
       uint8_t* st = stage + b * 2 * BN * D;
-      stage_fp8_tile<D, BN>(a, table, kvh, t * BN, n_keys, st, st + BN * D);
+      stage_fp8_tile<D, BN>(a, pr.table, pr.kvh, t * BN, pr.n_keys, st, st + BN * D);
     } else {
       Bf16* bk = base + b * 2 * BN * LD;
-      load_kv_tile<T, D, LD, BN>(a, table, kvh, t * BN, n_keys, bk, bk + BN * LD);
+      load_kv_tile<T, D, LD, BN>(a, pr.table, pr.kvh, t * BN, pr.n_keys, bk, bk + BN * LD);
     }
     cp_async_commit();
   };
@@ -255,10 +223,10 @@ __global__ void __launch_bounds__(kWarps * 32, MINB) prefill_kernel(PrefillArgs 
   // Q tile -> BF16 shared memory (rows past the sequence are zero).
   for (int c = threadIdx.x; c < kRows * D / 4; c += kWarps * 32) {
     const int r = c / (D / 4), e = (c % (D / 4)) * 4;
-    const int rr = r0 + r;
+    const int rr = pr.r0 + r;
     float4 x = make_float4(0, 0, 0, 0);
-    if (rr < n_rows) {
-      const int tok = q_first + rr / group, h = kvh * group + rr % group;
+    if (rr < pr.n_rows) {
+      const int tok = pr.q_first + rr / pr.group, h = pr.kvh * pr.group + rr % pr.group;
       x = *reinterpret_cast<const float4*>(a.qkv + int64_t(tok) * row_w + h * D + e);
     }
     *reinterpret_cast<uint2*>(sq + r * LD + e) =
@@ -282,8 +250,8 @@ __global__ void __launch_bounds__(kWarps * 32, MINB) prefill_kernel(PrefillArgs 
   for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
     for (int i = 0; i < 2; ++i)
-      pos[mt][i] =
-          n_past + min(r0 + (warp * MT + mt) * 16 + lane / 4 + 8 * i, r_last) / group;
+      pos[mt][i] = pr.n_past +
+                   min(pr.r0 + (warp * MT + mt) * 16 + lane / 4 + 8 * i, pr.r_last) / pr.group;
 
   float o[MT][D / 8][4];
 #pragma unroll
@@ -341,7 +309,7 @@ __global__ void __launch_bounds__(kWarps * 32, MINB) prefill_kernel(PrefillArgs 
 
     // Causal mask, only where some key of the tile lies past the first row's position.
     const int j0 = kt * BN;
-    if (j0 + BN - 1 > pos_first) {
+    if (j0 + BN - 1 > pr.pos_first) {
 #pragma unroll
       for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
@@ -415,9 +383,9 @@ __global__ void __launch_bounds__(kWarps * 32, MINB) prefill_kernel(PrefillArgs 
       float li = l[mt][i];
       li += __shfl_xor_sync(0xffffffffu, li, 1);
       li += __shfl_xor_sync(0xffffffffu, li, 2);
-      const int rr = r0 + (warp * MT + mt) * 16 + lane / 4 + 8 * i;
-      if (rr >= n_rows) continue;
-      const int tok = q_first + rr / group, h = kvh * group + rr % group;
+      const int rr = pr.r0 + (warp * MT + mt) * 16 + lane / 4 + 8 * i;
+      if (rr >= pr.n_rows) continue;
+      const int tok = pr.q_first + rr / pr.group, h = pr.kvh * pr.group + rr % pr.group;
       float* dst = a.out + int64_t(tok) * a.d.n_head * D + h * D + (lane % 4) * 2;
       const float inv = a.v_mul / li;
 #pragma unroll

@@ -48,20 +48,7 @@ namespace {
 
 using attn::Bf16;
 using attn::Fp8;
-using attn::Vec8;
-
-
-struct WgArgs {
-  const float* qkv;  // (n_tok, (n_head + 2 n_head_kv) head_dim)
-  const void* k;     // (n_block, block_size, n_head_kv, head_dim)
-  const void* v;
-  float* out;  // (n_tok, n_head head_dim)
-  AttnBatch b;
-  AttnDims d;
-  int block_size;
-  float s_mul;  // scale * log2(e) (* k_scale for FP8)
-  float v_mul;  // v_scale for FP8, else 1
-};
+using WgArgs = attn::PrefillArgs;
 
 constexpr int kRows = 128;  // query rows a block: two warpgroups of 64
 constexpr int kThreads = 256;
@@ -110,23 +97,9 @@ __global__ void __launch_bounds__(kThreads, wg_min_blocks<D, BN>()) prefill_wg_k
   uint8_t* const stage = skv + 2 * kStages * tile_bytes<D, BN>();
   pdl_wait();
 
-  // Grid x: (tile rank, KV head) with the head fastest, so every head's longest rows go first.
-  const int seq = blockIdx.z, kvh = int(blockIdx.x) % a.d.n_head_kv;
-  const int rank = int(blockIdx.x) / a.d.n_head_kv;
-  const int group = a.d.n_head / a.d.n_head_kv;
-  const int q_first = a.b.seq_q_start[seq];
-  const int n_new = a.b.seq_q_start[seq + 1] - q_first;
-  const int n_rows = n_new * group;
-  const int n_tiles = (n_rows + kRows - 1) / kRows;
-  if (rank >= n_tiles) return;
-  const int tile = n_tiles - 1 - rank;
-  const int n_past = a.b.seq_len[seq] - n_new;
-  const int r0 = tile * kRows;
-  const int r_last = min(r0 + kRows, n_rows) - 1;
-  const int pos_first = n_past + r0 / group;
-  const int n_keys = n_past + r_last / group + 1;  // keys 0 .. the last row's position
-  const int n_kt = (n_keys + kKeys - 1) / kKeys;
-  const int32_t* table = a.b.block_tables + int64_t(seq) * a.b.max_blocks;
+  attn::PrefillRows pr;  // the block's rows, their positions and keys
+  if (!attn::prefill_rows(a.b, a.d, kRows, pr)) return;
+  const int n_kt = (pr.n_keys + kKeys - 1) / kKeys;
   const int row_w = (a.d.n_head + 2 * a.d.n_head_kv) * D;
   const int tid = threadIdx.x;
 
@@ -139,7 +112,7 @@ __global__ void __launch_bounds__(kThreads, wg_min_blocks<D, BN>()) prefill_wg_k
 #pragma unroll
     for (int i = 0; i < kCopies; ++i) {
       const int j = t * kKeys + (tid + i * kThreads) / kCopyW;
-      blk[i] = j < n_keys ? table[j / bs] : 0;
+      blk[i] = j < pr.n_keys ? pr.table[j / bs] : 0;
     }
   };
   // Tile t's copies into buffer t % kStages (FP8: its staging buffer), then the table entries
@@ -153,9 +126,10 @@ __global__ void __launch_bounds__(kThreads, wg_min_blocks<D, BN>()) prefill_wg_k
       if (t >= n_kt) break;
       const int c = tid + i * kThreads, key = c / kCopyW, q = c % kCopyW;
       const int j = t * kKeys + key;
-      const int64_t row = (int64_t(blk[i]) * bs + j % bs) * a.d.n_head_kv + kvh;
-      const int bytes = j < n_keys ? 16 : 0;
-      const int64_t off = j < n_keys ? (row * D + q * (kStaged ? 16 : 8)) * int64_t(sizeof(T)) : 0;
+      const int64_t row = (int64_t(blk[i]) * bs + j % bs) * a.d.n_head_kv + pr.kvh;
+      const int bytes = j < pr.n_keys ? 16 : 0;
+      const int64_t off =
+          j < pr.n_keys ? (row * D + q * (kStaged ? 16 : 8)) * int64_t(sizeof(T)) : 0;
       if constexpr (kStaged) {
         uint8_t* st = stage + b * 2 * kKeys * D + key * D + q * 16;
         cp_async_16(st, kc + off, bytes);
@@ -180,17 +154,11 @@ __global__ void __launch_bounds__(kThreads, wg_min_blocks<D, BN>()) prefill_wg_k
 #pragma unroll
       for (int kv = 0; kv < 2; ++kv) {
         const uint4 w = *reinterpret_cast<const uint4*>(st + kv * kKeys * D + key * D + e);
-#pragma unroll
-        for (int h = 0; h < 2; ++h) {
-          Vec8<Fp8> r;
-          r.w = h ? make_uint2(w.z, w.w) : make_uint2(w.x, w.y);
-          float f[8];
-          r.to_float(f);
-          *reinterpret_cast<uint4*>(tk + kv * tile_bytes<D, BN>() +
-                                    wg::swz128(kKeys, key, e / 8 + h)) =
-              make_uint4(pack_bf16(f[0], f[1]), pack_bf16(f[2], f[3]), pack_bf16(f[4], f[5]),
-                         pack_bf16(f[6], f[7]));
-        }
+        uint8_t* dst = tk + kv * tile_bytes<D, BN>();
+        *reinterpret_cast<uint4*>(dst + wg::swz128(kKeys, key, e / 8)) =
+            attn::fp8x8_to_bf16x8(make_uint2(w.x, w.y));
+        *reinterpret_cast<uint4*>(dst + wg::swz128(kKeys, key, e / 8 + 1)) =
+            attn::fp8x8_to_bf16x8(make_uint2(w.z, w.w));
       }
     }
   };
@@ -201,10 +169,10 @@ __global__ void __launch_bounds__(kThreads, wg_min_blocks<D, BN>()) prefill_wg_k
   // Q tile -> BF16 shared memory (rows past the sequence are zero).
   for (int c = tid; c < kRows * kChunks; c += kThreads) {
     const int r = c / kChunks, q = c % kChunks;
-    const int rr = r0 + r;
+    const int rr = pr.r0 + r;
     float4 x0 = make_float4(0, 0, 0, 0), x1 = x0;
-    if (rr < n_rows) {
-      const int tok = q_first + rr / group, h = kvh * group + rr % group;
+    if (rr < pr.n_rows) {
+      const int tok = pr.q_first + rr / pr.group, h = pr.kvh * pr.group + rr % pr.group;
       const float* src = a.qkv + int64_t(tok) * row_w + h * D + q * 8;
       x0 = *reinterpret_cast<const float4*>(src);
       x1 = *reinterpret_cast<const float4*>(src + 4);
@@ -220,7 +188,7 @@ __global__ void __launch_bounds__(kThreads, wg_min_blocks<D, BN>()) prefill_wg_k
   int pos[2];
 #pragma unroll
   for (int i = 0; i < 2; ++i)
-    pos[i] = n_past + min(r0 + wgi * 64 + (warp % 4) * 16 + g + 8 * i, r_last) / group;
+    pos[i] = pr.n_past + min(pr.r0 + wgi * 64 + (warp % 4) * 16 + g + 8 * i, pr.r_last) / pr.group;
 
   float o[D / 2];
 #pragma unroll
@@ -258,7 +226,7 @@ __global__ void __launch_bounds__(kThreads, wg_min_blocks<D, BN>()) prefill_wg_k
 
     // Causal mask, only where some key of the tile lies past the first row's position.
     const int j0 = kt * kKeys;
-    if (j0 + kKeys - 1 > pos_first) {
+    if (j0 + kKeys - 1 > pr.pos_first) {
 #pragma unroll
       for (int n = 0; n < kKeys / 8; ++n)
 #pragma unroll
@@ -323,9 +291,9 @@ __global__ void __launch_bounds__(kThreads, wg_min_blocks<D, BN>()) prefill_wg_k
     float li = l[i];
     li += __shfl_xor_sync(0xffffffffu, li, 1);
     li += __shfl_xor_sync(0xffffffffu, li, 2);
-    const int rr = r0 + wgi * 64 + (warp % 4) * 16 + g + 8 * i;
-    if (rr >= n_rows) continue;
-    const int tok = q_first + rr / group, h = kvh * group + rr % group;
+    const int rr = pr.r0 + wgi * 64 + (warp % 4) * 16 + g + 8 * i;
+    if (rr >= pr.n_rows) continue;
+    const int tok = pr.q_first + rr / pr.group, h = pr.kvh * pr.group + rr % pr.group;
     float* dst = a.out + int64_t(tok) * a.d.n_head * D + h * D + c4 * 2;
     const float inv = a.v_mul / li;
 #pragma unroll
