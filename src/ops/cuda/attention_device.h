@@ -223,6 +223,7 @@ struct PrefillArgs {
   int block_size;
   float s_mul;  // scale * log2(e) (* k_scale for FP8)
   float v_mul;  // v_scale for FP8, else 1
+  int always_rescale;  // attention_prefill_wg: rescale O at every tile (A/B runs)
 };
 
 // The rows of a prefill attention block. Grid x is (tile rank, KV head) with the head fastest,

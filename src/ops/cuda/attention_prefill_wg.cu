@@ -235,6 +235,7 @@ __global__ void __launch_bounds__(kThreads, wg_min_blocks<D, BN>()) prefill_wg_k
     }
 
     // Online softmax in base 2 (row i of the thread: elements 4 n + 2 i, 4 n + 2 i + 1).
+    float corr[2];
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
       float mx = -INFINITY;
@@ -245,7 +246,7 @@ __global__ void __launch_bounds__(kThreads, wg_min_blocks<D, BN>()) prefill_wg_k
       mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
       // Key 0 lies in the first tile for every row, so m is finite from then on.
       const float mn = fmaxf(m[i], mx * a.s_mul);
-      const float corr = fast_exp2(m[i] - mn);
+      corr[i] = fast_exp2(m[i] - mn);
       float sum = 0.0f;
 #pragma unroll
       for (int n = 0; n < kKeys / 8; ++n)
@@ -254,10 +255,16 @@ __global__ void __launch_bounds__(kThreads, wg_min_blocks<D, BN>()) prefill_wg_k
           s[4 * n + e] = fast_exp2(s[4 * n + e] * a.s_mul - mn);
           sum += s[4 * n + e];
         }
-      l[i] = l[i] * corr + sum;
+      l[i] = l[i] * corr[i] + sum;
       m[i] = mn;
+    }
+    // O rescaled where a row's maximum moved (corr = 1 elsewhere: skipping the multiply is
+    // exact); past the first tiles the maxima rarely move, so most warps skip it.
+    if (a.always_rescale || __any_sync(0xffffffffu, corr[0] != 1.0f || corr[1] != 1.0f)) {
 #pragma unroll
-      for (int n = 0; n < D / 8; ++n) o[4 * n + 2 * i] *= corr, o[4 * n + 2 * i + 1] *= corr;
+      for (int n = 0; n < D / 8; ++n)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) o[4 * n + e] *= corr[e / 2];
     }
 
     // O += P V: P (BF16) from the S accumulators as the A operand, 16 keys a step.
@@ -352,6 +359,8 @@ bool attention_prefill_wg(const float* qkv, const AttnBatch& b, const AttnDims& 
                " (need 1..65535 sequences)");
   WgArgs a{};
   attn::fill_launch(a, qkv, b, d, kv, out);
+  static const int always = env_int("QINFER_CUDA_PREFILL_WG_RESCALE", 0);  // 1: every tile
+  a.always_rescale = always;
   if (kv.dtype == DType::kF8E4M3) {
     if (d.head_dim == 64)
       launch_wg<Fp8, 64>(a, s);
