@@ -67,3 +67,9 @@
 #    and golden 12/12 pass. gpu_attention, two runs each, skip / always: BF16 216.5, 224.5 /
 #    215.2, 206.6; FP8 243.3, 241.0 / 229.7, 217.8 TFLOP/s. 8B FP8 TTFT P32768 (FP8 cache)
 #    1516.7 / 1569.5 ms. Made the default.
+# q12 (attention_prefill_wg indexes the block table with shifts where the block size is a power
+#    of two; QINFER_CUDA_PREFILL_WG_DIV=1 divides as before; PrefillAllCacheDtypes gains a
+#    block-size-12 case, which takes the division path): PrefillAllCacheDtypes (every tile
+#    shape) and golden 12/12 pass. gpu_attention, two runs each, shifts / divisions: BF16 275.4,
+#    254.4 / 212.1, 220.3; FP8 255.5, 240.4 / 221.5, 231.0 TFLOP/s. 8B FP8 TTFT P32768 (FP8
+#    cache) 1439.9 / 1538.7 ms. Made the default.

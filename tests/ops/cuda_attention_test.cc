@@ -412,6 +412,7 @@ TEST(CudaAttention, PrefillAllCacheDtypes) {
       {32, 8, 128, 16, {{0, 520}}},                               // many key tiles
       {12, 4, 80, 16, {{0, 40}, {20, 3}}},                        // hd 80: the decode kernel
       {16, 16, 128, 16, {{17, 2}, {0, 1}}},                       // short rows only
+      {8, 2, 128, 12, {{40, 100}, {0, 30}}},                      // block size 12 (divisions)
       // Head dims with no tensor-core tile: the decode kernel.
       {8, 1, 8, 16, {{0, 40}, {7, 20}}},    // hd 8, G 8 (tests/golden gqa8_bf16)
       {6, 2, 24, 16, {{0, 33}}},            // hd 24

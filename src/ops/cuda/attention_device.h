@@ -224,6 +224,7 @@ struct PrefillArgs {
   float s_mul;  // scale * log2(e) (* k_scale for FP8)
   float v_mul;  // v_scale for FP8, else 1
   int always_rescale;  // attention_prefill_wg: rescale O at every tile (A/B runs)
+  int bs_shift;        // attention_prefill_wg: log2(block_size), or -1 (block_shift)
 };
 
 // The rows of a prefill attention block. Grid x is (tile rank, KV head) with the head fastest,

@@ -106,13 +106,17 @@ __global__ void __launch_bounds__(kThreads, wg_min_blocks<D, BN>()) prefill_wg_k
   // Block-table entries of this thread's keys in the next tile to copy, loaded one tile ahead
   // of their copies so that no copy waits on the table (the copies are asm with a memory
   // clobber: a table load between two of them would be one L2 round trip each).
-  const int bs = a.block_size;
+  // Block sizes that are powers of two index with shifts (bs_shift >= 0), others divide: a
+  // 32-bit division is ~20 instructions, two a copy, in a kernel bound by instruction latency.
+  const int bs = a.block_size, bs_shift = a.bs_shift;
+  auto blk_of = [&](int j) { return bs_shift >= 0 ? j >> bs_shift : j / bs; };
+  auto in_blk = [&](int j) { return bs_shift >= 0 ? j & (bs - 1) : j % bs; };
   int32_t blk[kCopies];
   auto load_blk = [&](int t) {
 #pragma unroll
     for (int i = 0; i < kCopies; ++i) {
       const int j = t * kKeys + (tid + i * kThreads) / kCopyW;
-      blk[i] = j < pr.n_keys ? pr.table[j / bs] : 0;
+      blk[i] = j < pr.n_keys ? pr.table[blk_of(j)] : 0;
     }
   };
   // Tile t's copies into buffer t % kStages (FP8: its staging buffer), then the table entries
@@ -126,7 +130,7 @@ __global__ void __launch_bounds__(kThreads, wg_min_blocks<D, BN>()) prefill_wg_k
       if (t >= n_kt) break;
       const int c = tid + i * kThreads, key = c / kCopyW, q = c % kCopyW;
       const int j = t * kKeys + key;
-      const int64_t row = (int64_t(blk[i]) * bs + j % bs) * a.d.n_head_kv + pr.kvh;
+      const int64_t row = (int64_t(blk[i]) * bs + in_blk(j)) * a.d.n_head_kv + pr.kvh;
       const int bytes = j < pr.n_keys ? 16 : 0;
       const int64_t off =
           j < pr.n_keys ? (row * D + q * (kStaged ? 16 : 8)) * int64_t(sizeof(T)) : 0;
@@ -361,6 +365,8 @@ bool attention_prefill_wg(const float* qkv, const AttnBatch& b, const AttnDims& 
   attn::fill_launch(a, qkv, b, d, kv, out);
   static const int always = env_int("QINFER_CUDA_PREFILL_WG_RESCALE", 0);  // 1: every tile
   a.always_rescale = always;
+  static const bool divide = env_switch("QINFER_CUDA_PREFILL_WG_DIV", 0) == 1;  // A/B runs
+  a.bs_shift = divide ? -1 : attn::block_shift(kv.block_size);
   if (kv.dtype == DType::kF8E4M3) {
     if (d.head_dim == 64)
       launch_wg<Fp8, 64>(a, s);
