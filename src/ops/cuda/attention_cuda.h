@@ -162,7 +162,6 @@ void set_attention_prefill_tile(int t);
 // numerics (Q and P rounded to BF16, fp32 accumulation) for BF16 and FP8 caches at head_dim 64
 // and 128 on an sm_90 device of a build with sm_90a code; returns false (launching nothing)
 // elsewhere.
-bool attention_prefill_wg_supported(const AttnDims& d, const KvCacheView& kv);
 bool attention_prefill_wg(const float* qkv, const AttnBatch& b, const AttnDims& d,
                           const KvCacheView& kv, float* out, cudaStream_t s);
 

@@ -257,6 +257,11 @@ __device__ __forceinline__ bool prefill_rows(const AttnBatch& b, const AttnDims&
   p.table = b.block_tables + int64_t(p.seq) * b.max_blocks;
   return true;
 }
+// The grid prefill_rows reads: (ceil(max_q_len G / rows) n_head_kv, 1, n_seq).
+inline dim3 prefill_grid(const AttnBatch& b, const AttnDims& d, int rows) {
+  const int64_t tiles = (int64_t(b.max_q_len) * (d.n_head / d.n_head_kv) + rows - 1) / rows;
+  return dim3(unsigned(tiles * d.n_head_kv), 1, unsigned(b.n_seq));
+}
 
 // log2(block_size) for a power of two, else -1 (the kernels then divide).
 inline int block_shift(int block_size) {

@@ -405,10 +405,8 @@ void launch_prefill(const PrefillArgs& a, cudaStream_t s) {
                                            cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
     attr_set = true;
   }
-  const int group = a.d.n_head / a.d.n_head_kv;
-  const int64_t tiles = (int64_t(a.b.max_q_len) * group + kRows - 1) / kRows;
-  const dim3 grid(unsigned(tiles * a.d.n_head_kv), 1, unsigned(a.b.n_seq));
-  launch_pdl_smem_on(s, prefill_kernel<T, D, BN, MT, MINB>, grid, dim3(kWarps * 32), smem, a);
+  launch_pdl_smem_on(s, prefill_kernel<T, D, BN, MT, MINB>, attn::prefill_grid(a.b, a.d, kRows),
+                     dim3(kWarps * 32), smem, a);
 }
 
 // The tile shape (set_attention_prefill_tile; -1: QINFER_CUDA_PREFILL_TILE, default 3: the
@@ -427,9 +425,8 @@ int prefill_tile() {
 // H100, 1B (bench/results/gpu_run_s15.cmd q16): 32,768-token prompt TTFT 372.9 ms against 424.6
 // (BF16 cache; FP8 377.6 against 428.8); 2,048 tokens (512 blocks) 7.76-7.83 against 7.55.
 bool three_blocks_pay(const PrefillArgs& a) {
-  const int64_t rows = int64_t(a.b.max_q_len) * (a.d.n_head / a.d.n_head_kv);
-  const int64_t blocks = (rows + rows_per_block<2>() - 1) / rows_per_block<2>() *
-                         a.d.n_head_kv * a.b.n_seq;
+  const dim3 grid = attn::prefill_grid(a.b, a.d, rows_per_block<2>());
+  const int64_t blocks = int64_t(grid.x) * grid.z;
   return blocks >= int64_t(4) * 3 * sm_count();  // four waves of three a multiprocessor
 }
 

@@ -48,7 +48,7 @@ namespace {
 
 using attn::Bf16;
 using attn::Fp8;
-using WgArgs = attn::PrefillArgs;
+using attn::PrefillArgs;
 
 constexpr int kRows = 128;  // query rows a block: two warpgroups of 64
 constexpr int kThreads = 256;
@@ -78,7 +78,7 @@ constexpr int wg_min_blocks() {
 }
 
 template <typename T, int D, int BN>
-__global__ void __launch_bounds__(kThreads, wg_min_blocks<D, BN>()) prefill_wg_kernel(WgArgs a) {
+__global__ void __launch_bounds__(kThreads, wg_min_blocks<D, BN>()) prefill_wg_kernel(PrefillArgs a) {
 #ifdef QINFER_WGMMA
   constexpr int kKeys = BN;
   using mma::cp_async_16;
@@ -316,7 +316,7 @@ __global__ void __launch_bounds__(kThreads, wg_min_blocks<D, BN>()) prefill_wg_k
 }
 
 template <typename T, int D, int BN>
-void launch_keys(const WgArgs& a, cudaStream_t s) {
+void launch_keys(const PrefillArgs& a, cudaStream_t s) {
   constexpr int smem = wg_smem<T, D, BN>();
   static bool attr_set = false;  // one stream, one thread (cuda_common.h)
   if (!attr_set) {
@@ -324,16 +324,14 @@ void launch_keys(const WgArgs& a, cudaStream_t s) {
                                            cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
     attr_set = true;
   }
-  const int group = a.d.n_head / a.d.n_head_kv;
-  const int64_t tiles = (int64_t(a.b.max_q_len) * group + kRows - 1) / kRows;
-  const dim3 grid(unsigned(tiles * a.d.n_head_kv), 1, unsigned(a.b.n_seq));
-  launch_pdl_smem_on(s, prefill_wg_kernel<T, D, BN>, grid, dim3(kThreads), size_t(smem), a);
+  launch_pdl_smem_on(s, prefill_wg_kernel<T, D, BN>, attn::prefill_grid(a.b, a.d, kRows),
+                     dim3(kThreads), size_t(smem), a);
 }
 
 // Keys a tile: 32 at head_dim 128 (two blocks a multiprocessor; QINFER_CUDA_PREFILL_WG_KEYS=64
 // for one block of 64-key tiles), 64 at head_dim 64 (two blocks either way).
 template <typename T, int D>
-void launch_wg(const WgArgs& a, cudaStream_t s) {
+void launch_wg(const PrefillArgs& a, cudaStream_t s) {
   static const int keys = env_int("QINFER_CUDA_PREFILL_WG_KEYS", 32);
   if constexpr (D == 128) {
     if (keys != 64) return launch_keys<T, D, 32>(a, s);
@@ -341,9 +339,8 @@ void launch_wg(const WgArgs& a, cudaStream_t s) {
   launch_keys<T, D, 64>(a, s);
 }
 
-}  // namespace
-
-bool attention_prefill_wg_supported(const AttnDims& d, const KvCacheView& kv) {
+// Hopper (sm_90) with sm_90a code in the build, BF16 or FP8 cache, head_dim 64 or 128.
+bool wg_supported(const AttnDims& d, const KvCacheView& kv) {
 #ifdef QINFER_HAVE_SM90A
   return compute_capability() == 90 && (d.head_dim == 64 || d.head_dim == 128) &&
          (kv.dtype == DType::kBF16 || kv.dtype == DType::kF8E4M3);
@@ -354,14 +351,16 @@ bool attention_prefill_wg_supported(const AttnDims& d, const KvCacheView& kv) {
 #endif
 }
 
+}  // namespace
+
 bool attention_prefill_wg(const float* qkv, const AttnBatch& b, const AttnDims& d,
                           const KvCacheView& kv, float* out, cudaStream_t s) {
-  if (!attention_prefill_wg_supported(d, kv)) return false;
+  if (!wg_supported(d, kv)) return false;
   if (b.n_tok == 0) return true;
   QINFER_CHECK(b.max_q_len > 0 && b.n_seq > 0 && b.n_seq <= 65535,
                "attention_prefill_wg: batch of ", b.n_seq, " sequences, max_q_len ", b.max_q_len,
                " (need 1..65535 sequences)");
-  WgArgs a{};
+  PrefillArgs a{};
   attn::fill_launch(a, qkv, b, d, kv, out);
   static const int always = env_int("QINFER_CUDA_PREFILL_WG_RESCALE", 0);  // 1: every tile
   a.always_rescale = always;
