@@ -78,7 +78,8 @@ constexpr int wg_min_blocks() {
 }
 
 template <typename T, int D, int BN>
-__global__ void __launch_bounds__(kThreads, wg_min_blocks<D, BN>()) prefill_wg_kernel(PrefillArgs a) {
+__global__ void __launch_bounds__(kThreads, wg_min_blocks<D, BN>())
+    prefill_wg_kernel(PrefillArgs a) {
 #ifdef QINFER_WGMMA
   constexpr int kKeys = BN;
   using mma::cp_async_16;
