@@ -45,7 +45,11 @@
 // rope_kv_write launch between the QKV GEMV and the attention is gone (H100, 8B FP8 batch 1:
 // 301 against 296 tok/s; 1B 1204 against 1191, bench/results/gpu_run_s14.cmd r4).
 #include <algorithm>
+#include <array>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
 
 #include "core/env.h"
 #include "ops/cuda/attention_device.h"
@@ -550,10 +554,36 @@ int flags() {
 // bytes a block streams: up to QINFER_CUDA_GEMV_SMALL_RING_KB (default 256) a 128 KiB budget
 // (three 2 KiB-piece stages; at n_in <= 4096 two blocks share a multiprocessor, so the next
 // GEMV's ring fills while this one ends), above it 192 KiB (five stages).
-int64_t smem_budget(int64_t block_bytes) {
+// QINFER_CUDA_GEMV_RING_KIB="NINxNOUT:KIB,...": the budget for the GEMVs of those shapes (A/B
+// runs of which GEMVs share a multiprocessor), before the rules above; 0 where none is named.
+int shape_kib(int64_t n_in, int64_t n_out) {
+  static const std::vector<std::array<int64_t, 3>> table = [] {
+    std::vector<std::array<int64_t, 3>> t;
+    const char* v = std::getenv("QINFER_CUDA_GEMV_RING_KIB");
+    for (const char* c = v; c != nullptr && *c != '\0';) {
+      long long a = 0, b = 0, k = 0;
+      int used = 0;
+      QINFER_CHECK(std::sscanf(c, "%lldx%lld:%lld%n", &a, &b, &k, &used) == 3,
+                   "QINFER_CUDA_GEMV_RING_KIB: expected NINxNOUT:KIB at \"", c, "\"");
+      t.push_back({a, b, k});
+      c += used;
+      if (*c == ',') ++c;
+    }
+    return t;
+  }();
+  for (const auto& e : table)
+    if (e[0] == n_in && e[1] == n_out) return int(e[2]);
+  return 0;
+}
+
+int64_t smem_budget(int64_t block_bytes, int64_t n_in, int64_t n_out) {
   static const int env = env_int("QINFER_CUDA_GEMV_BULK_KIB", 0);
   static const int64_t small = int64_t(env_int("QINFER_CUDA_GEMV_SMALL_RING_KB", 256)) << 10;
-  const int kib = g_smem_kib > 0 ? g_smem_kib : env > 0 ? env : block_bytes <= small ? 128 : 192;
+  const int shape = shape_kib(n_in, n_out);
+  const int kib = g_smem_kib > 0 ? g_smem_kib
+                  : shape > 0    ? shape
+                  : env > 0      ? env
+                  : block_bytes <= small ? 128 : 192;
   return int64_t(std::clamp(kib, 32, 227)) << 10;
 }
 
@@ -579,7 +609,7 @@ Ring ring_for(int64_t n, int64_t n_in, int64_t n_out, bool made = false) {
   const int64_t stage = int64_t(kTileRows) * r.pitch;
   const int64_t blocks = std::max(1, gemv_bulk_grid(n_out));
   const int64_t block_bytes = (n_out + blocks - 1) / blocks * n_in;
-  for (int64_t budget : {smem_budget(block_bytes), int64_t(227) << 10}) {
+  for (int64_t budget : {smem_budget(block_bytes, n_in, n_out), int64_t(227) << 10}) {
     const int64_t stages =
         std::min<int64_t>(kMaxStages, (budget - kHeaderBytes - r.x_region) / stage);
     r.stages = stages >= 2 ? int(stages) : 0;
