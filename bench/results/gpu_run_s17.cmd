@@ -20,3 +20,13 @@
 #    ring beside o (4096x28672:113) 279.1 / 279.8: two gate_up blocks share a multiprocessor and
 #    down starts 49 us early on the free ones (timeline_8b_gu3_s17q2.log); gate_up 4 stages + o 2
 #    (4096x28672:146,4096x4096:80) 302.2 / 301.0.
+# q3 (QINFER_CUDA_GEMV_SMEM: a GEMV's blocks ask for just over half a multiprocessor, so two
+#    of the same grid cannot share one; one GEMV at a time). Decode b1 tok/s: 1B base 1220.6,
+#    1220.4; qkv 1216.9, 1222.1; o 1225.8, 1219.6; gate_up 1241.2, 1241.5; qkv + gate_up
+#    1244.5, 1241.9. 8B (qkv / o; gate_up asks for 188 KiB already): base 302.1, 302.3; qkv
+#    302.2, 301.5; o 300.4, 301.2.
+# q4 (gate_up alone on its multiprocessor by default, QINFER_CUDA_GEMV_ALONE=0 the old way):
+#    test_ops FusedCuda / LinearCuda / FusedDecodeCuda 11/11, golden 12/12, engine 3/3. 1B
+#    1247.5, 1252.0, 1249.8 against 1221.0, 1226.6, 1225.5; 8B 301.9, 302.0 against 302.1,
+#    301.5. Traced 1B: 780.6 against 798.7 us of GPU time a step; down starts 2.9 us before
+#    gate_up ends against 15.5 (it ran on the multiprocessors gate_up's doubled blocks left).

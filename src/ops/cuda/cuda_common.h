@@ -56,6 +56,8 @@ void* gemm_workspace();
 // Device properties read once.
 int sm_count();
 int compute_capability();  // major * 10 + minor
+size_t smem_per_sm();              // shared memory of a multiprocessor (bytes)
+size_t smem_reserved_per_block();  // what the system takes of it for each resident block
 
 // Whether kernels launch with programmatic dependent launch (Hopper; QINFER_CUDA_PDL=0 turns
 // it off). pdl.cuh has the device side.

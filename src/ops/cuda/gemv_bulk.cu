@@ -554,26 +554,40 @@ int flags() {
 // bytes a block streams: up to QINFER_CUDA_GEMV_SMALL_RING_KB (default 256) a 128 KiB budget
 // (three 2 KiB-piece stages; at n_in <= 4096 two blocks share a multiprocessor, so the next
 // GEMV's ring fills while this one ends), above it 192 KiB (five stages).
-// QINFER_CUDA_GEMV_RING_KIB="NINxNOUT:KIB,...": the budget for the GEMVs of those shapes (A/B
-// runs of which GEMVs share a multiprocessor), before the rules above; 0 where none is named.
-int shape_kib(int64_t n_in, int64_t n_out) {
-  static const std::vector<std::array<int64_t, 3>> table = [] {
-    std::vector<std::array<int64_t, 3>> t;
-    const char* v = std::getenv("QINFER_CUDA_GEMV_RING_KIB");
+// A per-shape table from the environment, "NINxNOUT:VALUE,...": the value for the GEMVs of that
+// shape, 0 where none is named. QINFER_CUDA_GEMV_RING_KIB: the ring's budget (KiB), before the
+// rules below; QINFER_CUDA_GEMV_SMEM: the shared memory a block asks for (bytes; at least what
+// its ring needs). For A/B runs of which GEMVs share a multiprocessor: two blocks of the same
+// GEMV can share one where each asks for less than half of it.
+struct ShapeTable {
+  std::vector<std::array<int64_t, 3>> rows;
+  explicit ShapeTable(const char* name) {
+    const char* v = std::getenv(name);
     for (const char* c = v; c != nullptr && *c != '\0';) {
       long long a = 0, b = 0, k = 0;
       int used = 0;
-      QINFER_CHECK(std::sscanf(c, "%lldx%lld:%lld%n", &a, &b, &k, &used) == 3,
-                   "QINFER_CUDA_GEMV_RING_KIB: expected NINxNOUT:KIB at \"", c, "\"");
-      t.push_back({a, b, k});
+      QINFER_CHECK(std::sscanf(c, "%lldx%lld:%lld%n", &a, &b, &k, &used) == 3, name,
+                   ": expected NINxNOUT:VALUE at \"", c, "\"");
+      rows.push_back({a, b, k});
       c += used;
       if (*c == ',') ++c;
     }
-    return t;
-  }();
-  for (const auto& e : table)
-    if (e[0] == n_in && e[1] == n_out) return int(e[2]);
-  return 0;
+  }
+  int64_t at(int64_t n_in, int64_t n_out) const {
+    for (const auto& e : rows)
+      if (e[0] == n_in && e[1] == n_out) return e[2];
+    return 0;
+  }
+};
+
+int shape_kib(int64_t n_in, int64_t n_out) {
+  static const ShapeTable t("QINFER_CUDA_GEMV_RING_KIB");
+  return int(t.at(n_in, n_out));
+}
+
+int64_t shape_smem(int64_t n_in, int64_t n_out) {
+  static const ShapeTable t("QINFER_CUDA_GEMV_SMEM");
+  return std::min<int64_t>(t.at(n_in, n_out), int64_t(227) << 10);
 }
 
 int64_t smem_budget(int64_t block_bytes, int64_t n_in, int64_t n_out) {
@@ -675,6 +689,25 @@ bool rope_fits(const BulkGemvArgs& a) {
          (r.cache_bytes != 1 || (r.k_scale > 0.0f && r.v_scale > 0.0f));
 }
 
+namespace {
+
+// The shared memory a block asks for so that no two blocks of its grid share a multiprocessor
+// (0 with QINFER_CUDA_GEMV_ALONE=0). For gate_up: its blocks become resident as o's end, and an
+// idle multiprocessor could take two of them, which then stream twice a block's weights through
+// one multiprocessor while others are done: 1B FP8 decode b1 1241.2 / 1241.5 tok/s with this
+// against 1220.6 / 1220.4 (H100, bench/results/gpu_run_s17.cmd q3). Just over half of a
+// multiprocessor, so one o block (the 1B's 110 KiB) still fits beside it.
+size_t alone_smem() {
+  static const size_t bytes = [] {
+    if (env_switch("QINFER_CUDA_GEMV_ALONE", 1) == 0) return size_t(0);
+    const size_t half = smem_per_sm() / 2 - smem_reserved_per_block() + 1;
+    return (half + 127) / 128 * 128;
+  }();
+  return bytes;
+}
+
+}  // namespace
+
 bool gemv_bulk(const BulkGemvArgs& a, cudaStream_t stream) {
   const bool made = a.src != nullptr;
   const bool from_silu = made && a.amax_in != nullptr;
@@ -700,7 +733,8 @@ bool gemv_bulk(const BulkGemvArgs& a, cudaStream_t stream) {
                      r.piece, r.pitch, r.stages, flags(), r.x_pitch, r.x_region,
                      a.src, a.norm_w, a.eps, a.quant, a.static_scale, a.silu_pair ? 1 : 0,
                      a.amax, a.amax_in, a.amax_n, a.rope};
-  const size_t smem = r.smem();
+  size_t smem = std::max<size_t>(r.smem(), size_t(shape_smem(a.n_in, a.n_out)));
+  if (a.silu_pair) smem = std::max(smem, alone_smem());
   const int xm = from_silu ? kXFromSilu : made ? kXMade : r.x_pitch > 0 ? kXCopied : kXFromGlobal;
   // The RoPE epilogue has a kernel of its own, so that the other GEMVs compile as without it
   // (one kernel with both measured 8B decode 247 against 296 tok/s, H100, every GEMV slower).

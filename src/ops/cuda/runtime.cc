@@ -105,6 +105,7 @@ struct State {
   void* workspace = nullptr;
   int sm_count = 0;
   int cc = 0;
+  size_t smem_per_sm = 0, smem_reserved = 0;
   CachingAllocator* allocator = nullptr;
 };
 
@@ -126,6 +127,8 @@ void init_state() {
   QINFER_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
   st->sm_count = prop.multiProcessorCount;
   st->cc = prop.major * 10 + prop.minor;
+  st->smem_per_sm = prop.sharedMemPerMultiprocessor;
+  st->smem_reserved = prop.reservedSharedMemPerBlock;
   QINFER_CUDA_CHECK(cudaStreamCreateWithFlags(&st->stream, cudaStreamNonBlocking));
   QINFER_CUBLAS_CHECK(cublasLtCreate(&st->lt));
   st->allocator = new CachingAllocator();
@@ -158,6 +161,8 @@ cublasLtHandle_t cublaslt() { return state().lt; }
 void* gemm_workspace() { return state().workspace; }
 int sm_count() { return state().sm_count; }
 int compute_capability() { return state().cc; }
+size_t smem_per_sm() { return state().smem_per_sm; }
+size_t smem_reserved_per_block() { return state().smem_reserved; }
 bool pdl_enabled() {
   static const bool on = env_switch("QINFER_CUDA_PDL", 1) != 0 && compute_capability() >= 90;
   return on;
