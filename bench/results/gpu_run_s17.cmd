@@ -30,3 +30,6 @@
 #    1247.5, 1252.0, 1249.8 against 1221.0, 1226.6, 1225.5; 8B 301.9, 302.0 against 302.1,
 #    301.5. Traced 1B: 780.6 against 798.7 us of GPU time a step; down starts 2.9 us before
 #    gate_up ends against 15.5 (it ran on the multiprocessors gate_up's doubled blocks left).
+# q5 (the q4 binary, 1B): default 1247.8, 1247.3; down on a 2-stage ring beside gate_up
+#    (8192x2048:84) 1181.0, 1179.9; qkv or o also alone (QINFER_CUDA_GEMV_SMEM 115840)
+#    1248.3, 1245.5 / 1248.9, 1249.3.
