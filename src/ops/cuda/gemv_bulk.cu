@@ -550,13 +550,9 @@ int flags() {
   return g_flags >= 0 ? g_flags : env;
 }
 
-// Shared memory per block: set_gemv_bulk's, or QINFER_CUDA_GEMV_BULK_KIB, or by the weight
-// bytes a block streams: up to QINFER_CUDA_GEMV_SMALL_RING_KB (default 256) a 128 KiB budget
-// (three 2 KiB-piece stages; at n_in <= 4096 two blocks share a multiprocessor, so the next
-// GEMV's ring fills while this one ends), above it 192 KiB (five stages).
 // A per-shape table from the environment, "NINxNOUT:VALUE,...": the value for the GEMVs of that
-// shape, 0 where none is named. QINFER_CUDA_GEMV_RING_KIB: the ring's budget (KiB), before the
-// rules below; QINFER_CUDA_GEMV_SMEM: the shared memory a block asks for (bytes; at least what
+// shape, 0 where none is named. QINFER_CUDA_GEMV_RING_KIB: the ring's budget (KiB, smem_budget);
+// QINFER_CUDA_GEMV_SMEM: the shared memory a block asks for (bytes; at least what
 // its ring needs). For A/B runs of which GEMVs share a multiprocessor: two blocks of the same
 // GEMV can share one where each asks for less than half of it.
 struct ShapeTable {
@@ -590,6 +586,11 @@ int64_t shape_smem(int64_t n_in, int64_t n_out) {
   return std::min<int64_t>(t.at(n_in, n_out), int64_t(227) << 10);
 }
 
+// Shared memory per block: set_gemv_bulk's, or QINFER_CUDA_GEMV_RING_KIB's for the shape, or
+// QINFER_CUDA_GEMV_BULK_KIB, or by the weight bytes a block streams: up to
+// QINFER_CUDA_GEMV_SMALL_RING_KB (default 256) a 128 KiB budget (three 2 KiB-piece stages; at
+// n_in <= 4096 two blocks share a multiprocessor, so the next GEMV's ring fills while this one
+// ends), above it 192 KiB (five stages).
 int64_t smem_budget(int64_t block_bytes, int64_t n_in, int64_t n_out) {
   static const int env = env_int("QINFER_CUDA_GEMV_BULK_KIB", 0);
   static const int64_t small = int64_t(env_int("QINFER_CUDA_GEMV_SMALL_RING_KB", 256)) << 10;
@@ -694,8 +695,8 @@ namespace {
 // The shared memory a block asks for so that no two blocks of its grid share a multiprocessor
 // (0 with QINFER_CUDA_GEMV_ALONE=0). For gate_up: its blocks become resident as o's end, and an
 // idle multiprocessor could take two of them, which then stream twice a block's weights through
-// one multiprocessor while others are done: 1B FP8 decode b1 1241.2 / 1241.5 tok/s with this
-// against 1220.6 / 1220.4 (H100, bench/results/gpu_run_s17.cmd q3). Just over half of a
+// one multiprocessor while others are done: 1B FP8 decode b1 1247.5-1252.0 tok/s with this
+// against 1221.0-1226.6 (H100, bench/results/gpu_run_s17.cmd q4). Just over half of a
 // multiprocessor, so one o block (the 1B's 110 KiB) still fits beside it.
 size_t alone_smem() {
   static const size_t bytes = [] {
