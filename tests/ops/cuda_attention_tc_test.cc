@@ -294,6 +294,20 @@ void run_case(const TcCase& c, DType dt, std::mt19937& rng, uint32_t seed) {
       check_out(p, g.out, to_double(core), 2 * tolerance(dt), what + " vs attention_decode");
   const int splits =
       c.n_split > 0 ? c.n_split : cu::attention_decode_tc_splits(g.b.n_tok, g.b.max_seq_len, g.d);
+  const int launched = c.n_split > 0 ? c.n_split
+                                     : cu::attention_decode_tc_splits(g.b.n_tok, g.b.max_seq_len,
+                                                                      g.d, int(dtype_size(dt)));
+  if (cu::attention_decode_tc_cluster_merge(launched)) {
+    // The splits merged in a cluster against the combine kernel: the same arithmetic in the
+    // same order, so the same bits.
+    Tensor combined = testing::poisoned_cuda({p.n_tok, int64_t(c.n_head) * c.head_dim});
+    cu::set_attention_decode_tc_cluster(1);
+    EXPECT_FALSE(cu::attention_decode_tc_cluster_merge(launched));
+    cu::attention_decode_tc(g.qkv.data_as<float>(), g.b, g.d, g.kv, combined.data_as<float>(),
+                            cu::stream());
+    cu::set_attention_decode_tc_cluster(0);
+    expect_same_bits(combined, g.out, "decode_tc combine kernel vs cluster merge " + what);
+  }
   std::printf("  %-110s splits %3d rel %.2e vs decode %.2e\n", what.c_str(), splits, rel, rel_core);
 }
 

@@ -4,7 +4,11 @@
 // Dao et al. 2023), or per (token, pair of KV heads, split) (below). The block's keys are cut
 // into tiles of 16; warp w takes tiles w, w + 4, w + 8, ... and keeps its own online softmax
 // (Milakov & Gimelshein 2018) in registers; the warps merge through shared memory at the end,
-// and splits through a combine kernel.
+// and splits either as one thread-block cluster through distributed shared memory
+// (cluster_merge; sm_90, up to kMaxCluster splits) or through a combine kernel. The cluster
+// merge took the combine kernel's launch out of the decode step: H100 batch 1, 1B 1,270.8 /
+// 1,272.0 / 1,270.8 tok/s against 1,245.0 / 1,244.2 / 1,245.1, 8B 301.7 / 301.7 against 299.3
+// / 298.7 (bench/results/gpu_run_s18.cmd q1).
 //
 // Memory: each warp runs its own cp.async pipeline of kStages tiles (16 KB of shared memory
 // per warp, 64 KB per block, 3 blocks per multiprocessor): raw cache bytes, 16 bytes a copy,
@@ -66,6 +70,8 @@
 #include <cmath>
 #include <type_traits>
 
+#include <cooperative_groups.h>
+
 #include "core/env.h"
 #include "ops/cuda/attention_decode_tc.h"
 #include "ops/cuda/attention_device.h"
@@ -76,6 +82,7 @@
 namespace qinfer::ops::cuda {
 namespace {
 
+namespace cg = cooperative_groups;
 using attn::Bf16;
 using attn::Fp8;
 
@@ -86,6 +93,7 @@ constexpr int kMaxGroup = 8;
 constexpr int kWarpSmem = 16 * 1024;  // one warp's pipeline (and, after the loop, its record)
 constexpr int kBlockSmem = kWarps * kWarpSmem;
 constexpr int kMinBlocks = 3;  // per multiprocessor: caps registers at 168
+constexpr int kMaxCluster = 8;  // the portable cluster size: splits merged in a cluster
 
 struct TcArgs {
   const float* qkv;  // (n_tok, (n_head + 2 n_head_kv) head_dim)
@@ -98,6 +106,7 @@ struct TcArgs {
   int block_size, bs_shift;  // bs_shift = log2(block_size) when a power of two, else -1
   int n_split;
   int kvh_fast;  // grid (n_head_kv, n_tok, n_split) instead of (n_tok, n_head_kv, n_split)
+  int cluster;   // the splits of a unit are one cluster and merge there (no combine kernel)
   float s_mul;  // scale * log2(e) (* k_scale for FP8)
   float v_mul;  // v_scale for FP8, else 1
 };
@@ -144,6 +153,54 @@ struct Geo {
 
 __device__ __forceinline__ float exp2_rel(float x, float ref) {
   return exp2f(x - (ref == -INFINITY ? 0.0f : ref));
+}
+
+// The splits of a unit as one thread-block cluster (TcArgs::cluster, n_split <= kMaxCluster):
+// each block has put its record (m, l, acc * v_mul per query row, rows x (2 + D) floats) in
+// shared memory; after a cluster barrier block `split` merges outputs [split per, (split + 1)
+// per) of the unit's rows x D over the blocks' records, in split order, with the combine
+// kernel's arithmetic (the same bits), and writes them; a second barrier keeps every block's
+// record alive until the others have read it. The combine kernel's launch and its round trip
+// through global memory go away.
+__device__ __forceinline__ void cluster_merge(const TcArgs& a, float* blk_rec, int rows, int D,
+                                              int t, int head0) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  cg::cluster_group cl = cg::this_cluster();
+  cl.sync();
+  const int ns = a.n_split, rank = int(cl.block_rank()), n_out = rows * D, rec = 2 + D;
+  const int per = (n_out + ns - 1) / ns, stop = min(n_out, (rank + 1) * per);
+  for (int i = rank * per + int(threadIdx.x); i < stop; i += int(blockDim.x)) {
+    const int h = i / D, dd = i - h * D;
+    float ms[kMaxCluster], ls[kMaxCluster], as[kMaxCluster];
+#pragma unroll
+    for (int s = 0; s < kMaxCluster; ++s) {
+      ms[s] = -INFINITY;
+      ls[s] = as[s] = 0.0f;
+      if (s < ns) {
+        const float* r = cl.map_shared_rank(blk_rec, s) + h * rec;
+        ms[s] = r[0];
+        ls[s] = r[1];
+        as[s] = r[2 + dd];
+      }
+    }
+    float mm = -INFINITY;
+#pragma unroll
+    for (int s = 0; s < kMaxCluster; ++s) mm = fmaxf(mm, ms[s]);
+    float ll = 0.0f, aa = 0.0f;
+#pragma unroll
+    for (int s = 0; s < kMaxCluster; ++s) {
+      if (s >= ns) break;
+      const float wt = exp2_rel(ms[s], mm);
+      ll += ls[s] * wt;
+      aa += as[s] * wt;
+    }
+    a.out[(int64_t(t) * a.d.n_head + head0 + h) * D + dd] = aa / ll;
+  }
+  cl.sync();
+#else
+  (void)a, (void)blk_rec, (void)rows, (void)D, (void)t, (void)head0;
+  __trap();  // the host launches clusters only on sm_90 code
+#endif
 }
 
 // HP KV heads per unit (1, or 2 for FP8 at head_dim 128: rows of 256 bytes, see the file
@@ -448,6 +505,11 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs 
   // Merge the warps: out = Σ_w exp2(m_w - M) acc_w / Σ_w exp2(m_w - M) l_w.
   const float* const recs = reinterpret_cast<const float*>(smem_raw);
   constexpr int kRecStride = kWarpSmem / 4;
+  // The block's record for a cluster merge: past warp 0's record in its pipeline memory.
+  float* const blk_rec = reinterpret_cast<float*>(smem_raw) + kRecStride / 2;
+  static_assert((2 * kMaxGroup + kMaxGroup * D) * 4 <= kWarpSmem / 2 &&
+                    kMaxGroup * (2 + D) * 4 <= kWarpSmem / 2,
+                "warp 0's record and the block's fit its pipeline memory");
   for (int idx = threadIdx.x; idx < rows * D; idx += kThreads) {
     const int h = idx / D, dd = idx % D;
     float mm = -INFINITY;
@@ -465,11 +527,14 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs 
     if (a.n_split == 1) {
       a.out[(int64_t(t) * a.d.n_head + head) * D + dd] = aa / ll * a.v_mul;
     } else {
-      float* r = a.part + ((int64_t(t) * a.d.n_head + head) * a.n_split + split) * (2 + D);
+      float* r = a.cluster ? blk_rec + h * (2 + D)
+                           : a.part + ((int64_t(t) * a.d.n_head + head) * a.n_split + split) *
+                                          (2 + D);
       if (dd == 0) r[0] = mm, r[1] = ll;
       r[2 + dd] = aa * a.v_mul;
     }
   }
+  if (a.cluster) cluster_merge(a, blk_rec, rows, D, t, kvh * group);
 }
 
 // One block per (token, head): out = Σ_s exp2(m_s - M) acc_s / Σ_s exp2(m_s - M) l_s; empty
@@ -535,10 +600,59 @@ void launch(const TcArgs& a, cudaStream_t s) {
   const unsigned units = unsigned(a.d.n_head_kv / HP);
   const dim3 grid = a.kvh_fast ? dim3(units, unsigned(a.b.n_tok), unsigned(a.n_split))
                                : dim3(unsigned(a.b.n_tok), units, unsigned(a.n_split));
-  launch_pdl_smem_on(s, decode_tc_kernel<T, D, HP>, grid, dim3(kThreads), size_t(kBlockSmem), a);
+  if (!a.cluster) {
+    launch_pdl_smem_on(s, decode_tc_kernel<T, D, HP>, grid, dim3(kThreads), size_t(kBlockSmem),
+                       a);
+    return;
+  }
+  cudaLaunchConfig_t cfg{};
+  cfg.gridDim = grid;
+  cfg.blockDim = dim3(kThreads);
+  cfg.dynamicSmemBytes = size_t(kBlockSmem);
+  cfg.stream = s;
+  cudaLaunchAttribute attr[2];
+  attr[0].id = cudaLaunchAttributeClusterDimension;
+  attr[0].val.clusterDim.x = 1;
+  attr[0].val.clusterDim.y = 1;
+  attr[0].val.clusterDim.z = unsigned(a.n_split);
+  attr[1].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr[1].val.programmaticStreamSerializationAllowed = 1;
+  cfg.attrs = attr;
+  cfg.numAttrs = pdl_enabled() ? 2 : 1;
+  QINFER_CUDA_CHECK(cudaLaunchKernelEx(&cfg, decode_tc_kernel<T, D, HP>, a));
+}
+
+// Whether a cluster of kMaxCluster blocks of this instantiation fits a GPC.
+template <typename T, int D, int HP = 1>
+bool cluster_fits() {
+  prepare_kernel<T, D, HP>();
+  cudaLaunchConfig_t cfg{};
+  cfg.gridDim = dim3(1, 1, kMaxCluster);
+  cfg.blockDim = dim3(kThreads);
+  cfg.dynamicSmemBytes = size_t(kBlockSmem);
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeClusterDimension;
+  attr[0].val.clusterDim.x = 1;
+  attr[0].val.clusterDim.y = 1;
+  attr[0].val.clusterDim.z = kMaxCluster;
+  cfg.attrs = attr;
+  cfg.numAttrs = 1;
+  int n = 0;
+  const cudaError_t e = cudaOccupancyMaxActiveClusters(&n, decode_tc_kernel<T, D, HP>, &cfg);
+  if (e != cudaSuccess) (void)cudaGetLastError();  // a failed query leaves nothing behind
+  return e == cudaSuccess && n >= 1;
+}
+
+// Clusters on sm_90 where every instantiation's fit, once.
+bool clusters_fit() {
+  static const bool fit = compute_capability() >= 90 && cluster_fits<Bf16, 64>() &&
+                          cluster_fits<Fp8, 64>() && cluster_fits<Bf16, 128>() &&
+                          cluster_fits<Fp8, 128>() && cluster_fits<Fp8, 128, 2>();
+  return fit;
 }
 
 int g_heads_mode = 0;  // set_attention_decode_tc_heads
+int g_cluster_mode = 0;  // set_attention_decode_tc_cluster
 
 }  // namespace
 
@@ -551,6 +665,18 @@ bool attention_decode_tc_supported(const AttnDims& d, const KvCacheView& kv) {
 }
 
 void set_attention_decode_tc_heads(int mode) { g_heads_mode = mode; }
+
+void set_attention_decode_tc_cluster(int mode) {
+  QINFER_CHECK(mode >= 0 && mode <= 2, "set_attention_decode_tc_cluster: mode ", mode,
+               " is not 0 (QINFER_CUDA_ATTN_CLUSTER), 1 (never) or 2 (wherever it fits)");
+  g_cluster_mode = mode;
+}
+
+bool attention_decode_tc_cluster_merge(int n_split) {
+  static const bool env = env_switch("QINFER_CUDA_ATTN_CLUSTER", 1) != 0;
+  const bool on = g_cluster_mode == 2 || (g_cluster_mode == 0 && env);
+  return on && n_split >= 2 && n_split <= kMaxCluster && clusters_fit();
+}
 
 int attention_decode_tc_heads(int n_tok, const AttnDims& d, int kv_elem_bytes) {
   if (kv_elem_bytes != 1 || d.head_dim != 128 || d.n_head_kv <= 0 || d.n_head_kv % 2 != 0 ||
@@ -652,7 +778,8 @@ void attention_decode_tc(const float* qkv, const AttnBatch& b, const AttnDims& d
                a.n_split, " / n_head_kv ", d.n_head_kv, " exceed the grid");
   QINFER_CHECK(!b.past_ready || b.n_tok == b.n_seq, "attention_decode_tc: past_ready needs one "
                "new token per sequence (n_tok ", b.n_tok, ", n_seq ", b.n_seq, ")");
-  if (a.n_split > 1)
+  a.cluster = attention_decode_tc_cluster_merge(a.n_split) ? 1 : 0;
+  if (a.n_split > 1 && !a.cluster)
     a.part = b.partials != nullptr ? b.partials
                                    : static_cast<float*>(g_partials.get(
                                          attention_decode_tc_scratch_bytes(b.n_tok, d, a.n_split)));
@@ -669,7 +796,7 @@ void attention_decode_tc(const float* qkv, const AttnBatch& b, const AttnDims& d
     else
       launch<Bf16, 128>(a, s);
   }
-  if (a.n_split > 1)
+  if (a.n_split > 1 && !a.cluster)
     launch_pdl_smem_on(s, combine_tc_kernel, dim3(unsigned(b.n_tok), unsigned(d.n_head)),
                        dim3(unsigned(d.head_dim)), 0, a);
 }

@@ -57,5 +57,12 @@ int attention_decode_tc_heads(int n_tok, const AttnDims& d, int kv_elem_bytes);
 // For tests and benchmarks: 0 = automatic (above), 1 = one head a unit, 2 = two where
 // supported. A graph keeps the choice it was captured with; plan its n_split under the same.
 void set_attention_decode_tc_heads(int mode);
+// Whether a launch with n_split splits merges them inside the attention kernel: the splits of
+// a (token, KV head) unit are one thread-block cluster that merges its records through
+// distributed shared memory (sm_90, 2 to 8 splits; QINFER_CUDA_ATTN_CLUSTER, default 1), so
+// no combine kernel follows. The same bits as the combine kernel.
+bool attention_decode_tc_cluster_merge(int n_split);
+// For tests and benchmarks: 0 = QINFER_CUDA_ATTN_CLUSTER, 1 = never, 2 = wherever it fits.
+void set_attention_decode_tc_cluster(int mode);
 
 }  // namespace qinfer::ops::cuda
