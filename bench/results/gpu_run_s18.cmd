@@ -13,3 +13,27 @@
 #    (QINFER_CUDA_ATTN_SPLITS): 1B 2 1257.4, 8 1275.0; 8B 2 295.2, 8 305.0 (planned: 4).
 #    Offline 512 x 1000/1000 C256 FP8 KV: 13050.4 / 13029.2. Traced: 1B step 773.9 us on the
 #    GPU, attention 5.4-5.5 us a layer (was 2.4 + 3.1 combine), 8B attention 7.7-8.1.
+# q2 (the split planner prices splits merged in a cluster, up to 16 then; the bit test compared
+#    planned counts that differ without the cluster: 13 failures of that test, not of the
+#    kernel). Decode b1 tok/s, planned (16 splits) / 8 forced / 4 forced / cluster off: 1B
+#    1250.6, 1252.3, 1252.0 / 1273.0, 1272.9, 1274.8 / 1256.6 / 1241.1; 8B 299.7, 299.0 /
+#    302.8, 302.7 / 300.2 / 299.3. Batch 4 (8 prompts 128 -> 256, C 4; output tok/s), planned
+#    8 / forced 4: 1B 3194.6, 3185.9 / 3179.6, 3200.8; 8B 996.1, 996.7 / 982.1, 980.1. Prompt
+#    2048, decode 128, planned / cluster off: 1B 1127.3, 1115.8 / 1118.8, 1119.0; 8B 279.9,
+#    279.9 / 279.5, 279.3. So: clusters of at most 8, priced only in one wave of blocks.
+# q3 (clusters of at most 8; the sampler writing its results into mapped page-locked memory,
+#    skipping identical argument uploads, and the raw argmax in chunks over several blocks for
+#    few rows): test_ops CudaAttentionTc 7/7, golden 12/12; test_engine's sampler tests failed
+#    (chunks covered 4096 logits each whatever their count, and the new test's NaN row has no
+#    defined answer): fixed for q4. Decode b1 tok/s: 1B both 1297.5, 1295.6, 1297.2 / chunks
+#    off (QINFER_CUDA_SAMPLE_CHUNKS=0) 1294.4, 1292.1, 1294.4 / mapped off
+#    (QINFER_CUDA_SAMPLE_MAPPED=0) 1282.9, 1283.2, 1282.4 / both off 1280.9, 1279.0; 8B new
+#    305.6, 305.9 / both off 305.7, 305.6. Traced 1B: 11.2 us between steps (was 22.7, q1).
+#    Offline C256 13084.7.
+# q4 (the fixed chunks; block_argmax reduces the warps' maxima in one warp; and the final norm
+#    loading its weight before its PDL wait, not kept: its end stayed 6.2 us after the last
+#    layer's, against 6.6 in q3): test_ops CudaAttentionTc / Fused / FusedDecode / Linear 18/18,
+#    golden 12/12, engine 4/4 CudaSampling + the Cuda engine tests. Decode b1 tok/s, new /
+#    sampler as before (both switches off): 1B 1294.6, 1293.8, 1293.8 / 1280.2, 1276.8, 1277.7;
+#    8B 306.4, 305.5 / 304.9, 304.6. Traced: 11.0 us between steps (1B), 11.2 (8B); 8B
+#    attention 7.0 us a layer at 8 splits. Offline C256 13050.0.

@@ -112,6 +112,44 @@ TEST(CudaSampling, MatchesCpuSamplerOverParameterGrid) {
   EXPECT_EQ(n_rows, 4 * int(params.size()));
 }
 
+// Few rows (a decode batch of 1-3): the raw argmax runs over chunks of the row in several blocks
+// (sample_kernel's row_argmax), so the first maximum must win across chunk boundaries: maxima
+// tied in two chunks, at the last id, an all-equal row, an all -inf row, -inf entries; greedy
+// with and without logprobs, and a sampled row.
+TEST(CudaSampling, FewRowsArgmaxAcrossChunks) {
+  SKIP_WITHOUT_CUDA();
+  const int64_t V = 128256;
+  std::mt19937_64 rng(11);
+  std::normal_distribution<float> nd(0.0f, 2.0f);
+  const int kinds = 7;
+  Tensor logits = Tensor::empty(DType::kF32, {kinds, V});
+  float* l = logits.data_as<float>();
+  for (int64_t i = 0; i < logits.numel(); ++i) l[i] = nd(rng);
+  l[0 * V + 90000] = 50.0f, l[0 * V + 5000] = 50.0f;  // tied in two chunks: 5000
+  l[1 * V + V - 1] = 50.0f;                           // the last id
+  for (int64_t v = 0; v < V; ++v) l[2 * V + v] = 0.25f, l[3 * V + v] = -INFINITY;
+  for (int64_t v = 0; v < V; v += 3) l[4 * V + v] = -INFINITY;  // banned-like entries
+  l[4 * V + 70001] = 40.0f;
+  l[5 * V + 4095] = 30.0f, l[5 * V + 4096] = 30.0f;  // either side of a chunk edge: 4095
+  const SamplingParams greedy{.temperature = 0.0f, .logprobs = false};
+  const SamplingParams greedy_lp{.temperature = 0.0f, .top_logprobs = 3};
+  const SamplingParams sampled{.temperature = 0.7f, .top_k = 20};
+  for (const SamplingParams* p : {&greedy, &greedy_lp, &sampled})
+    for (int n : {1, 3}) {
+      for (int first = 0; first + n <= kinds; ++first) {
+        std::vector<RowToSample> rows;
+        for (int i = 0; i < n; ++i)
+          rows.push_back({.logits_row = first + i, .params = p, .prompt = {}, .generated = {},
+                          .banned = {}, .uniform = 0.3});
+        // The all -inf row (3) only greedy without log-probabilities.
+        if (p != &greedy && first <= 3 && first + n > 3) continue;
+        check_batch(logits, plan_samples(rows, V),
+                    "few rows from " + std::to_string(first) + " n " + std::to_string(n) +
+                        " T " + std::to_string(p->temperature));
+      }
+    }
+}
+
 // Decode-like use: each step's uniform from the sequence's own Sampler, against that
 // Sampler's own sample() on the same rows.
 TEST(CudaSampling, SeededSequencesPickTheSameTokensAsTheCpuSampler) {

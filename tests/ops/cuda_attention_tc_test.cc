@@ -300,10 +300,13 @@ void run_case(const TcCase& c, DType dt, std::mt19937& rng, uint32_t seed) {
   if (cu::attention_decode_tc_cluster_merge(launched)) {
     // The splits merged in a cluster against the combine kernel: the same arithmetic in the
     // same order, so the same bits.
+    // The split count fixed: without the cluster merge the planner prices splits otherwise.
     Tensor combined = testing::poisoned_cuda({p.n_tok, int64_t(c.n_head) * c.head_dim});
+    cu::AttnBatch same = g.b;
+    same.n_split = launched;
     cu::set_attention_decode_tc_cluster(1);
     EXPECT_FALSE(cu::attention_decode_tc_cluster_merge(launched));
-    cu::attention_decode_tc(g.qkv.data_as<float>(), g.b, g.d, g.kv, combined.data_as<float>(),
+    cu::attention_decode_tc(g.qkv.data_as<float>(), same, g.d, g.kv, combined.data_as<float>(),
                             cu::stream());
     cu::set_attention_decode_tc_cluster(0);
     expect_same_bits(combined, g.out, "decode_tc combine kernel vs cluster merge " + what);
@@ -353,15 +356,20 @@ TEST(CudaAttentionTc, PlansMeasuredChoices) {
     for (int len : {16, 256, 2048, 8192}) {
       const int ns = cu::attention_decode_tc_splits(n_tok, len, d8b, 1);
       EXPECT_GE(ns, 1);
-      EXPECT_LE(ns, std::max(1, len / 64)) << "at least a 16-key tile per warp: " << n_tok;
+      if (cu::attention_decode_tc_cluster_merge(ns))
+        EXPECT_LE(ns, std::max(1, len / 16)) << "at least a 16-key tile a block: " << n_tok;
+      else
+        EXPECT_LE(ns, std::max(1, len / 64)) << "at least a 16-key tile per warp: " << n_tok;
     }
   EXPECT_EQ(cu::attention_decode_tc_heads(1, d8b, 1), 1);
   EXPECT_EQ(cu::attention_decode_tc_heads(256, d8b, 2), 1) << "BF16 keeps one head a unit";
   EXPECT_EQ(cu::attention_decode_tc_heads(256, d1b, 1), 1) << "head_dim 64 keeps one";
   if (cu::sm_count() != 132) GTEST_SKIP() << "the H100 SXM's choices (" << cu::sm_count()
                                           << " SMs here)";
-  EXPECT_EQ(cu::attention_decode_tc_splits(1, 256, d8b, 1), 4);
-  EXPECT_EQ(cu::attention_decode_tc_splits(1, 256, d1b, 1), 4);
+  // Merged in a cluster, short contexts at batch 1 take 8 splits (s18 q1 / q2); else 4.
+  const int short_splits = cu::attention_decode_tc_cluster_merge(8) ? 8 : 4;
+  EXPECT_EQ(cu::attention_decode_tc_splits(1, 256, d8b, 1), short_splits);
+  EXPECT_EQ(cu::attention_decode_tc_splits(1, 256, d1b, 1), short_splits);
   EXPECT_GE(cu::attention_decode_tc_splits(1, 8192, d8b, 1), 32) << "two blocks an SM";
   EXPECT_GE(cu::attention_decode_tc_splits(1, 8192, d8b, 2), 32) << "two blocks an SM, BF16";
   EXPECT_EQ(cu::attention_decode_tc_splits(256, 2048, d8b, 1), 1);

@@ -93,7 +93,10 @@ constexpr int kMaxGroup = 8;
 constexpr int kWarpSmem = 16 * 1024;  // one warp's pipeline (and, after the loop, its record)
 constexpr int kBlockSmem = kWarps * kWarpSmem;
 constexpr int kMinBlocks = 3;  // per multiprocessor: caps registers at 168
-constexpr int kMaxCluster = 8;  // the portable cluster size: splits merged in a cluster
+// Splits merged in a cluster: up to 8, the portable cluster size. 16 (non-portable) measured
+// slower at batch 1 than 8 (H100, 128-384 keys, bench/results/gpu_run_s18.cmd q2: 1B 1,250.6 -
+// 1,252.3 tok/s against 1,272.9 - 1,274.8, 8B 299.0 / 299.7 against 302.7 / 302.8).
+constexpr int kMaxCluster = 8;
 
 struct TcArgs {
   const float* qkv;  // (n_tok, (n_head + 2 n_head_kv) head_dim)
@@ -637,13 +640,13 @@ bool cluster_fits() {
   attr[0].val.clusterDim.z = kMaxCluster;
   cfg.attrs = attr;
   cfg.numAttrs = 1;
-  int n = 0;
-  const cudaError_t e = cudaOccupancyMaxActiveClusters(&n, decode_tc_kernel<T, D, HP>, &cfg);
+  int k = 0;
+  const cudaError_t e = cudaOccupancyMaxActiveClusters(&k, decode_tc_kernel<T, D, HP>, &cfg);
   if (e != cudaSuccess) (void)cudaGetLastError();  // a failed query leaves nothing behind
-  return e == cudaSuccess && n >= 1;
+  return e == cudaSuccess && k >= 1;
 }
 
-// Clusters on sm_90 where every instantiation's fit, once.
+// Clusters (sm_90) of every instantiation fit, once.
 bool clusters_fit() {
   static const bool fit = compute_capability() >= 90 && cluster_fits<Bf16, 64>() &&
                           cluster_fits<Fp8, 64>() && cluster_fits<Bf16, 128>() &&
@@ -736,14 +739,33 @@ int attention_decode_tc_splits(int n_tok, int max_seq_len, const AttnDims& d,
   const int64_t sat = int64_t(sm_count()) * sat_blocks;
   const int64_t slots = int64_t(sm_count()) * blocks_per_sm(d.head_dim);
   const int64_t group = d.n_head_kv > 0 ? std::max(1, d.n_head / d.n_head_kv) * hp : 1;
+  // Splits merged in a cluster (attention_decode_tc_cluster_merge, up to kMaxCluster) launch
+  // no combine kernel and move no partials through global memory. Where the blocks fit one
+  // wave of slots (the latency regime, where it was measured) they are priced at 0.5 us fixed
+  // (a cluster barrier pair and the merge in the blocks' tails) plus the combine's time per
+  // (token, head), and they may go down to one tile a block. H100, 128-256 keys
+  // (bench/results/gpu_run_s18.cmd q1 / q2): 8B batch 1 at 8 splits 305.0 / 302.7 / 302.8 tok/s
+  // against 301.7 / 300.2 at 4 (the most the tile-per-warp rule allowed), 295.2 at 2; 1B 1,275.0
+  // / 1,272.9 - 1,274.8 against 1,271 / 1,256.6; 8B batch 4 996.1 / 996.7 against 982.1 / 980.1.
+  // More waves keep the combine's price (the offline batches plan as before).
+  const int cmax = attention_decode_tc_cluster_merge(2) ? kMaxCluster : 0;
+  const double merge = (0.5e-6 + 3.3e-9 * double(n_tok) * d.n_head) * 3.0e12 / tile_bytes;
+  const int64_t per_warp = std::max<int64_t>(1, tiles / kWarps);
+  const int64_t top = std::min<int64_t>(128, std::max(per_warp, std::min<int64_t>(tiles, cmax)));
   int best = 1;
   double best_cost = 0;
-  for (int ns = 1; ns <= std::min<int64_t>(128, std::max<int64_t>(1, tiles / kWarps)); ++ns) {
+  for (int ns = 1; ns <= top; ++ns) {
+    const int64_t blocks = units * ns;
+    const bool clustered = ns >= 2 && ns <= cmax && blocks <= slots;
+    if (ns > per_warp && !clustered) continue;
     const int64_t w = (tiles + ns - 1) / ns + 1;
-    const int64_t blocks = units * ns, full = blocks / slots, rem = blocks % slots;
+    const int64_t full = blocks / slots, rem = blocks % slots;
     double cost = double(full) * double(w) * double(std::max(slots, sat)) +
                   (rem > 0 ? double(w) * double(std::max(rem, sat)) : 0.0);
-    if (ns > 1) cost += combine + double(blocks) * double(group) * (d.head_dim + 2) * 8.0 / 6144.0;
+    if (clustered)
+      cost += merge;
+    else if (ns > 1)
+      cost += combine + double(blocks) * double(group) * (d.head_dim + 2) * 8.0 / 6144.0;
     if (ns == 1 || cost < best_cost) best = ns, best_cost = cost;
   }
   return best;
