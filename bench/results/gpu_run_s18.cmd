@@ -37,3 +37,14 @@
 #    sampler as before (both switches off): 1B 1294.6, 1293.8, 1293.8 / 1280.2, 1276.8, 1277.7;
 #    8B 306.4, 305.5 / 304.9, 304.6. Traced: 11.0 us between steps (1B), 11.2 (8B); 8B
 #    attention 7.0 us a layer at 8 splits. Offline C256 13050.0.
+# q5 (two early loads in the decode GEMV, QINFER_CUDA_GEMV_EARLY=0 neither: the first tile's
+#    epilogue operands before the prologue, w_scale / bias before the PDL wait and y / RoPE's
+#    right after it; and down's input rows loaded with the gate_up maxima instead of after their
+#    reduction): FusedCuda / FusedDecodeCuda / LinearCuda 11/11, golden 12/12, engine 4/4 + Cuda.
+#    Decode b1 tok/s, early / late: 1B 1277.2, 1277.9, 1277.2 / 1281.1, 1282.8, 1285.3; 8B
+#    302.8, 304.3 / 305.6, 306.3. Traced 1B per layer (advance, us): qkv 6.43 / 5.86 and 6.88 /
+#    5.98, gate_up 13.73 / 13.28, down 8.67 / 9.28. So only down's early rows were kept.
+# q6 (down's early rows alone, QINFER_CUDA_GEMV_EARLY=0 off): same tests pass. Decode b1 tok/s,
+#    early / late: 1B 1303.0, 1302.5, 1303.7 / 1291.0, 1293.4, 1290.7; 8B 306.1, 306.7 / 306.6,
+#    305.6. Traced 1B: step 762.6 us on the GPU, 11.1 us between steps; per layer qkv 5.6-5.8,
+#    attention 5.1, o 3.3, gate_up 13.3, down 8.8.

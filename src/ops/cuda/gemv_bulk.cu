@@ -122,6 +122,7 @@ struct BulkParams {
   const float* amax_in;
   int amax_n;
   BulkRope rope;  // rope.cos_sin set: the QKV epilogue (linear_cuda.h; kernel<XM, true>)
+  int early_rows;  // kXFromSilu: the row's first loads with the maxima' (QINFER_CUDA_GEMV_EARLY)
 };
 
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
@@ -279,26 +280,32 @@ __device__ __forceinline__ void make_x(const BulkParams& p, const float4 (&wv)[k
 }
 
 // kXFromSilu: the row's dynamic scale from the previous GEMV's per-block maxima (the max over
-// the whole row, as silu_mul_act_vec_kernel takes it), then x's codes from its F32 values.
+// the whole row, as silu_mul_act_vec_kernel takes it), then x's codes from its F32 values. The
+// first kBatch groups a thread converts are loaded with the maxima, so that one L2 round trip
+// serves both (the 1B's 8192 inputs are all of them).
 __device__ __forceinline__ void make_x_from_silu(const BulkParams& p, uint8_t* xs,
                                                  float* scratch) {
   const int tid = threadIdx.x, n4 = int(p.n_in / 4);
-  constexpr int kThreadsC = kConsumers * 32, kBatch = 4;
+  constexpr int kThreadsC = kConsumers * 32, kBatch = 8;
   float* xsc = scratch + 2 * kPrologueMaxRows * kConsumers;
   for (int t = 0; t < int(p.n); ++t) {
-    float m = 0.0f;
-    for (int j = tid; j < p.amax_n; j += kThreadsC) m = fmaxf(m, p.amax_in[t * p.amax_n + j]);
-    m = consumers_reduce(m, scratch + (2 * t + 1) * kConsumers, true);
-    const float s = fmaxf(m / kFp8Max, kMinDynScale);
-    const Fp8Quant q(s, false);
     const float* src = p.src + int64_t(t) * p.n_in;
-    for (int i0 = tid; i0 < n4; i0 += kBatch * kThreadsC) {
-      float4 v[kBatch];
+    float4 v[kBatch];
+    const auto load = [&](int i0) {
 #pragma unroll
       for (int j = 0; j < kBatch; ++j) {
         const int i4 = i0 + j * kThreadsC;
         if (i4 < n4) v[j] = *reinterpret_cast<const float4*>(src + 4 * i4);
       }
+    };
+    if (p.early_rows) load(tid);
+    float m = 0.0f;
+    for (int j = tid; j < p.amax_n; j += kThreadsC) m = fmaxf(m, p.amax_in[t * p.amax_n + j]);
+    m = consumers_reduce(m, scratch + (2 * t + 1) * kConsumers, true);
+    const float s = fmaxf(m / kFp8Max, kMinDynScale);
+    const Fp8Quant q(s, false);
+    for (int i0 = tid; i0 < n4; i0 += kBatch * kThreadsC) {
+      if (i0 != tid || !p.early_rows) load(i0);
 #pragma unroll
       for (int j = 0; j < kBatch; ++j) {
         const int i4 = i0 + j * kThreadsC;
@@ -414,6 +421,8 @@ __global__ void __launch_bounds__(kThreads, 1) gemv_bulk_kernel(BulkParams p) {
   const uint8_t* xrow = XM == kXFromGlobal ? p.x + int64_t(g < nt ? g : 0) * p.n_in + 16 * c
                                            : xs + (g < nt ? g : 0) * p.x_pitch + 16 * c;
   // The epilogue's operands for the (row, token) this thread finishes, loaded as a tile starts.
+  // (The first tile's loaded before the prologue instead measured slower: H100 batch 1, qkv
+  // 0.5-0.9 us and gate_up 0.45 us longer a layer, bench/results/gpu_run_s18.cmd q5.)
   const int er = threadIdx.x / nt, et = threadIdx.x % nt;
   const bool finisher = threadIdx.x < kTileRows * nt;
   const float e_xs = !finisher ? 0.0f
@@ -707,6 +716,12 @@ size_t alone_smem() {
   return bytes;
 }
 
+// QINFER_CUDA_GEMV_EARLY=0: kXFromSilu's rows loaded after the maxima are reduced.
+bool early_rows() {
+  static const bool on = env_switch("QINFER_CUDA_GEMV_EARLY", 1) != 0;
+  return on;
+}
+
 }  // namespace
 
 bool gemv_bulk(const BulkGemvArgs& a, cudaStream_t stream) {
@@ -733,7 +748,7 @@ bool gemv_bulk(const BulkGemvArgs& a, cudaStream_t stream) {
                      a.w_scale_stride, a.bias, a.y, a.n, a.n_in, a.n_out, a.accumulate ? 1 : 0,
                      r.piece, r.pitch, r.stages, flags(), r.x_pitch, r.x_region,
                      a.src, a.norm_w, a.eps, a.quant, a.static_scale, a.silu_pair ? 1 : 0,
-                     a.amax, a.amax_in, a.amax_n, a.rope};
+                     a.amax, a.amax_in, a.amax_n, a.rope, early_rows() ? 1 : 0};
   size_t smem = std::max<size_t>(r.smem(), size_t(shape_smem(a.n_in, a.n_out)));
   if (a.silu_pair) smem = std::max(smem, alone_smem());
   const int xm = from_silu ? kXFromSilu : made ? kXMade : r.x_pitch > 0 ? kXCopied : kXFromGlobal;
