@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <random>
@@ -156,6 +157,9 @@ Json run_latency(model::LlamaModel& m, const BenchOptions& o, const Ceilings& ce
     }
   }
   if (async) generated.push_back(ops::cuda::sample_rows_wait(prev)[0].token);
+  // QINFER_CUDA_PROBE=1: the decode steps' block timelines (tools/probe_summary.py).
+  if (const char* probe = std::getenv("QINFER_CUDA_PROBE_OUT"); on_gpu && probe != nullptr)
+    ops::cuda::probe_dump(probe);
   std::vector<double> sorted = step_ms;
   std::sort(sorted.begin(), sorted.end());
   const double med = sorted[sorted.size() / 2];

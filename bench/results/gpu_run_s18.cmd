@@ -48,3 +48,21 @@
 #    early / late: 1B 1303.0, 1302.5, 1303.7 / 1291.0, 1293.4, 1290.7; 8B 306.1, 306.7 / 306.6,
 #    305.6. Traced 1B: step 762.6 us on the GPU, 11.1 us between steps; per layer qkv 5.6-5.8,
 #    attention 5.1, o 3.3, gate_up 13.3, down 8.8.
+# q7 (block timelines: QINFER_CUDA_PROBE=1 QINFER_CUDA_PROBE_OUT=FILE, src/ops/cuda/probe.cuh,
+#    tools/probe_summary.py; decode 16 (1B) / 10 (8B) steps so that the ring does not wrap).
+#    The summaries printed in the run (probe_*_s18q7.log) show the eager step: the script took
+#    the launch count shared by most launches and the eager and captured launches tied; fixed
+#    (the graph's). Unprobed decode b1: 1B 1302.3, 1300.3; 8B 302.7; probed 1233.6 / 292.4.
+# q8 (six stamps a record: the attention's keys done, warps merged, cluster barrier passed,
+#    end). Per layer (us), 1B / 8B, medians over all blocks: release after the previous
+#    kernel's last block ~0.8-1.1 for every kernel; attention keys 0.93 / 2.4, warp merge 0.67
+#    / 1.47, first cluster barrier 1.02 / 1.22, remote loads + second barrier 1.79 / 1.41; GEMV
+#    prologues (x made) qkv 1.4-1.7 / 2.1-2.4, o 1.2 / 1.6, gate_up 1.4 / 2.1, down 3.0-3.7 /
+#    3.6-4.0. Attention blocks start 3.5-4.5 us before qkv ends on the 1B, but after it ends
+#    on the 8B (their read-ahead finds no time there).
+# q9 (the push merge: blocks store their records into block 0's receiving region and arrive;
+#    only block 0 waits and merges; QINFER_CUDA_ATTN_PUSH=0 the pull merge): CudaAttentionTc
+#    7/7 (bits as the combine kernel), golden 12/12, engine 4/4 + Cuda. Decode b1 tok/s, push /
+#    pull: 1B 1314.2, 1314.0, 1313.7 / 1296.0, 1295.5, 1293.3; 8B 301.1, 301.0 / 301.5, 302.1;
+#    8B prompt 2048 282.5 / 282.6. Probed: 1B attention post-wait 4.08 us (5.02 pull); 8B
+#    unchanged (its keys phase 3.0 us a working block: the past keys arrive after the wait).

@@ -99,6 +99,7 @@ int attention_decode_tc_splits(int, int, const AttnDims&, int) { return 1; }
 int attention_decode_tc_heads(int, const AttnDims&, int) { return 1; }
 void set_attention_decode_tc_heads(int) {}
 bool attention_decode_tc_cluster_merge(int) { return false; }
+void probe_dump(const char*) {}
 void set_attention_decode_tc_cluster(int) {}
 void set_attention_prefill_tile(int) {}
 bool attention_early_loads() { return false; }

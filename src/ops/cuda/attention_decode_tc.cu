@@ -78,6 +78,7 @@
 #include "ops/cuda/cuda_common.h"
 #include "ops/cuda/mma.cuh"
 #include "ops/cuda/pdl.cuh"
+#include "ops/cuda/probe.cuh"
 
 namespace qinfer::ops::cuda {
 namespace {
@@ -97,6 +98,8 @@ constexpr int kMinBlocks = 3;  // per multiprocessor: caps registers at 168
 // slower at batch 1 than 8 (H100, 128-384 keys, bench/results/gpu_run_s18.cmd q2: 1B 1,250.6 -
 // 1,252.3 tok/s against 1,272.9 - 1,274.8, 8B 299.0 / 299.7 against 302.7 / 302.8).
 constexpr int kMaxCluster = 8;
+// The push merge's receiving region at most: kMaxCluster records of kMaxGroup rows of 2 + 128.
+constexpr int kMaxPushBytes = kMaxCluster * kMaxGroup * (2 + 128) * 4;
 
 struct TcArgs {
   const float* qkv;  // (n_tok, (n_head + 2 n_head_kv) head_dim)
@@ -110,6 +113,10 @@ struct TcArgs {
   int n_split;
   int kvh_fast;  // grid (n_head_kv, n_tok, n_split) instead of (n_tok, n_head_kv, n_split)
   int cluster;   // the splits of a unit are one cluster and merge there (no combine kernel)
+  int push;      // cluster: the blocks push their records to block 0, which merges (push_merge)
+  ProbeRing probe;  // block timelines (probe.cuh): start, wait, keys done, warps merged,
+                    // cluster barrier passed, end
+  uint32_t probe_id;
   float s_mul;  // scale * log2(e) (* k_scale for FP8)
   float v_mul;  // v_scale for FP8, else 1
 };
@@ -166,10 +173,12 @@ __device__ __forceinline__ float exp2_rel(float x, float ref) {
 // record alive until the others have read it. The combine kernel's launch and its round trip
 // through global memory go away.
 __device__ __forceinline__ void cluster_merge(const TcArgs& a, float* blk_rec, int rows, int D,
-                                              int t, int head0) {
+                                              int t, int head0,
+                                              uint64_t (&stamp)[kProbeStamps]) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   cg::cluster_group cl = cg::this_cluster();
   cl.sync();
+  if (a.probe.data != nullptr) stamp[4] = probe_now();
   const int ns = a.n_split, rank = int(cl.block_rank()), n_out = rows * D, rec = 2 + D;
   const int per = (n_out + ns - 1) / ns, stop = min(n_out, (rank + 1) * per);
   for (int i = rank * per + int(threadIdx.x); i < stop; i += int(blockDim.x)) {
@@ -201,7 +210,55 @@ __device__ __forceinline__ void cluster_merge(const TcArgs& a, float* blk_rec, i
   }
   cl.sync();
 #else
-  (void)a, (void)blk_rec, (void)rows, (void)D, (void)t, (void)head0;
+  (void)a, (void)blk_rec, (void)rows, (void)D, (void)t, (void)head0, (void)stamp;
+  __trap();  // the host launches clusters only on sm_90 code
+#endif
+}
+
+// The push merge (TcArgs::push; a cluster whose blocks fit one wave): every block has stored
+// its record with remote stores into block 0's receiving region (shared memory past the
+// pipelines, one rows x (2 + D) record a split), then arrived on the cluster barrier with
+// release semantics; the others exit there, and block 0 alone waits, merges every output of
+// the unit from its own shared memory in split order with the combine kernel's arithmetic (the
+// same bits) and writes them. One barrier that only block 0 waits on, and no remote loads:
+// the pull merge (cluster_merge) measured 1.8 us a layer from its first barrier to its end on
+// the H100 1B at batch 1 (probe timelines, bench/results/gpu_run_s18.cmd q8).
+__device__ __forceinline__ void push_merge(const TcArgs& a, const float* recv, int rows, int D,
+                                           int t, int head0) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("barrier.cluster.arrive.release.aligned;" ::: "memory");
+  if (cg::this_cluster().block_rank() != 0) return;
+  asm volatile("barrier.cluster.wait.acquire.aligned;" ::: "memory");
+  const int ns = a.n_split, n_out = rows * D, rec = 2 + D, split_stride = rows * rec;
+  for (int i = int(threadIdx.x); i < n_out; i += int(blockDim.x)) {
+    const int h = i / D, dd = i - h * D;
+    float ms[kMaxCluster], ls[kMaxCluster], as[kMaxCluster];
+#pragma unroll
+    for (int s = 0; s < kMaxCluster; ++s) {
+      ms[s] = -INFINITY;
+      ls[s] = as[s] = 0.0f;
+      if (s < ns) {
+        const float* r = recv + s * split_stride + h * rec;
+        ms[s] = r[0];
+        ls[s] = r[1];
+        as[s] = r[2 + dd];
+      }
+    }
+    float mm = -INFINITY;
+#pragma unroll
+    for (int s = 0; s < kMaxCluster; ++s) mm = fmaxf(mm, ms[s]);
+    float ll = 0.0f, aa = 0.0f;
+#pragma unroll
+    for (int s = 0; s < kMaxCluster; ++s) {
+      if (s >= ns) break;
+      const float wt = exp2_rel(ms[s], mm);
+      ll += ls[s] * wt;
+      aa += as[s] * wt;
+    }
+    a.out[(int64_t(t) * a.d.n_head + head0 + h) * D + dd] = aa / ll;
+  }
+#else
+  (void)a, (void)recv, (void)rows, (void)D, (void)t, (void)head0;
   __trap();  // the host launches clusters only on sm_90 code
 #endif
 }
@@ -218,11 +275,18 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs 
   constexpr bool kFp8 = std::is_same_v<T, Fp8>;
   constexpr int S = Gm::kStages;
   extern __shared__ uint4 smem_raw[];
+  uint64_t stamp[kProbeStamps] = {a.probe.data != nullptr ? probe_now() : 0};
   pdl_trigger();
   // qkv and the token's own K / V row come from the previous kernel; with past_ready the rest
   // (metadata, block table, older keys) is read before the wait (file comment).
   const bool ahead = a.b.past_ready;
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  // The push merge's first barrier phase: "started" (a block may store into another's shared
+  // memory only once that one runs; waited for before the first remote store).
+  if (a.push) asm volatile("barrier.cluster.arrive.relaxed.aligned;" ::: "memory");
+#endif
   if (!ahead) pdl_wait();
+  if (!ahead && a.probe.data != nullptr) stamp[1] = probe_now();
 
   const int t = a.kvh_fast ? blockIdx.y : blockIdx.x;
   const int kvh = int(a.kvh_fast ? blockIdx.x : blockIdx.y) * HP;  // the unit's first KV head
@@ -304,6 +368,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs 
   }
   if (ahead) {
     pdl_wait();
+    if (a.probe.data != nullptr) stamp[1] = probe_now();
     if (own_early) {
       const int row = len - 1 - tile_key(own_i);
       char* const sk = wsm + (own_i % S) * Gm::kStageBytes;
@@ -493,6 +558,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs 
   // The warp's record in its own pipeline memory: m[8], l[8], acc[8][D] (heads of the group).
   mma::cp_async_wait<0>();
   __syncwarp();
+  if (a.probe.data != nullptr) stamp[2] = probe_now();
   l += __shfl_xor_sync(0xffffffffu, l, 1);
   l += __shfl_xor_sync(0xffffffffu, l, 2);
   float* const rec = reinterpret_cast<float*>(wsm);
@@ -508,8 +574,16 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs 
   // Merge the warps: out = Σ_w exp2(m_w - M) acc_w / Σ_w exp2(m_w - M) l_w.
   const float* const recs = reinterpret_cast<const float*>(smem_raw);
   constexpr int kRecStride = kWarpSmem / 4;
-  // The block's record for a cluster merge: past warp 0's record in its pipeline memory.
-  float* const blk_rec = reinterpret_cast<float*>(smem_raw) + kRecStride / 2;
+  // The block's record for a cluster merge: past warp 0's record in its pipeline memory; for
+  // the push merge its slot of block 0's receiving region, past the pipelines.
+  float* const recv = reinterpret_cast<float*>(smem_raw) + kBlockSmem / 4;
+  float* blk_rec = reinterpret_cast<float*>(smem_raw) + kRecStride / 2;
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  if (a.push) {
+    blk_rec = cg::this_cluster().map_shared_rank(recv, 0) + split * rows * (2 + D);
+    asm volatile("barrier.cluster.wait.aligned;" ::: "memory");  // every block has started
+  }
+#endif
   static_assert((2 * kMaxGroup + kMaxGroup * D) * 4 <= kWarpSmem / 2 &&
                     kMaxGroup * (2 + D) * 4 <= kWarpSmem / 2,
                 "warp 0's record and the block's fit its pipeline memory");
@@ -537,7 +611,15 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs 
       r[2 + dd] = aa * a.v_mul;
     }
   }
-  if (a.cluster) cluster_merge(a, blk_rec, rows, D, t, kvh * group);
+  if (a.probe.data != nullptr) stamp[3] = probe_now();
+  if (a.push)
+    push_merge(a, recv, rows, D, t, kvh * group);
+  else if (a.cluster)
+    cluster_merge(a, blk_rec, rows, D, t, kvh * group, stamp);
+  if (a.probe.data != nullptr) {
+    stamp[5] = probe_now();
+    probe_write(a.probe, a.probe_id, stamp);
+  }
 }
 
 // One block per (token, head): out = Σ_s exp2(m_s - M) acc_s / Σ_s exp2(m_s - M) l_s; empty
@@ -570,7 +652,8 @@ void prepare_kernel() {
   static bool done = false;
   if (done) return;
   QINFER_CUDA_CHECK(cudaFuncSetAttribute(decode_tc_kernel<T, D, HP>,
-                                         cudaFuncAttributeMaxDynamicSharedMemorySize, kBlockSmem));
+                                         cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                         kBlockSmem + kMaxPushBytes));
   QINFER_CUDA_CHECK(cudaFuncSetAttribute(decode_tc_kernel<T, D, HP>,
                                          cudaFuncAttributePreferredSharedMemoryCarveout,
                                          int(cudaSharedmemCarveoutMaxShared)));
@@ -611,7 +694,9 @@ void launch(const TcArgs& a, cudaStream_t s) {
   cudaLaunchConfig_t cfg{};
   cfg.gridDim = grid;
   cfg.blockDim = dim3(kThreads);
-  cfg.dynamicSmemBytes = size_t(kBlockSmem);
+  const int rows = HP * (a.d.n_head / a.d.n_head_kv);
+  cfg.dynamicSmemBytes =
+      size_t(kBlockSmem) + (a.push ? size_t(a.n_split) * size_t(rows) * (2 + D) * 4 : 0);
   cfg.stream = s;
   cudaLaunchAttribute attr[2];
   attr[0].id = cudaLaunchAttributeClusterDimension;
@@ -801,6 +886,17 @@ void attention_decode_tc(const float* qkv, const AttnBatch& b, const AttnDims& d
   QINFER_CHECK(!b.past_ready || b.n_tok == b.n_seq, "attention_decode_tc: past_ready needs one "
                "new token per sequence (n_tok ", b.n_tok, ", n_seq ", b.n_seq, ")");
   a.cluster = attention_decode_tc_cluster_merge(a.n_split) ? 1 : 0;
+  // The push merge where the blocks fit one wave (its receiving region would cost block 0 a
+  // resident slot beyond that; QINFER_CUDA_ATTN_PUSH=0: the pull merge everywhere).
+  static const bool push_on = env_switch("QINFER_CUDA_ATTN_PUSH", 1) != 0;
+  const int hp_units = d.n_head_kv / attention_decode_tc_heads(b.n_tok, d, int(dtype_size(kv.dtype)));
+  a.push = a.cluster && push_on &&
+                   int64_t(b.n_tok) * hp_units * a.n_split <=
+                       int64_t(sm_count()) * blocks_per_sm(d.head_dim)
+               ? 1
+               : 0;
+  a.probe = probe_ring();
+  if (a.probe.data != nullptr) a.probe_id = (1u << 24) | (probe_launch() & 0xffffffu);
   if (a.n_split > 1 && !a.cluster)
     a.part = b.partials != nullptr ? b.partials
                                    : static_cast<float*>(g_partials.get(

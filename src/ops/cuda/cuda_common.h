@@ -7,6 +7,7 @@
 #include <cuda_runtime.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <utility>
 #include <vector>
 
@@ -62,6 +63,20 @@ size_t smem_reserved_per_block();  // what the system takes of it for each resid
 // Whether kernels launch with programmatic dependent launch (Hopper; QINFER_CUDA_PDL=0 turns
 // it off). pdl.cuh has the device side.
 bool pdl_enabled();
+
+// Block timelines (probe.cuh; QINFER_CUDA_PROBE=1): the ring the probed kernels write, null
+// data when off, and its launch numbers: probe_launch() gives each probed launch (each node of
+// a captured graph) its own number. probe_dump writes the ring's records (kProbeWords u64
+// each: launch << 32 | block, multiprocessor, kProbeStamps timestamps in ns, 0 where unset).
+inline constexpr int kProbeStamps = 6;
+inline constexpr int kProbeWords = 2 + kProbeStamps;
+struct ProbeRing {
+  uint64_t* data = nullptr;
+  unsigned long long* count = nullptr;
+  unsigned long long records = 0;
+};
+ProbeRing probe_ring();
+uint32_t probe_launch();
 
 // Raw device memory from the caching allocator (for scratch buffers that are not Tensors).
 void* device_alloc(size_t bytes);

@@ -30,6 +30,10 @@ float absmax(const Tensor& x);
 // Waits for all queued GPU work (for timing from the host).
 void synchronize();
 
+// With QINFER_CUDA_PROBE=1: writes the probed kernels' block timelines (probe.cuh) to `path`;
+// otherwise does nothing.
+void probe_dump(const char* path);
+
 // Ceilings for rooflines, measured on this GPU (engineer F: `qinfer bench`):
 //   HBM bandwidth in GB/s from a device-to-device copy of `bytes` (read + write counted);
 //   FP8 (or BF16 when fp8 is false) tensor-core rate in TFLOP/s from an m x m x m cuBLASLt GEMM.

@@ -58,6 +58,7 @@
 #include "ops/cuda/linear_cuda.h"
 #include "ops/cuda/mma.cuh"
 #include "ops/cuda/pdl.cuh"
+#include "ops/cuda/probe.cuh"
 
 namespace qinfer::ops::cuda {
 namespace {
@@ -123,6 +124,8 @@ struct BulkParams {
   int amax_n;
   BulkRope rope;  // rope.cos_sin set: the QKV epilogue (linear_cuda.h; kernel<XM, true>)
   int early_rows;  // kXFromSilu: the row's first loads with the maxima' (QINFER_CUDA_GEMV_EARLY)
+  ProbeRing probe;  // block timelines (probe.cuh): start, wait, prologue done, end
+  uint32_t probe_id;
 };
 
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
@@ -344,6 +347,7 @@ __global__ void __launch_bounds__(kThreads, 1) gemv_bulk_kernel(BulkParams p) {
   const int stage_bytes = kTileRows * p.pitch;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
 
+  uint64_t stamp[kProbeStamps] = {p.probe.data != nullptr ? probe_now() : 0};
   if (threadIdx.x == 0) {
     for (int i = 0; i < p.stages; ++i) {
       mbar_init(full + i, 1);
@@ -402,6 +406,7 @@ __global__ void __launch_bounds__(kThreads, 1) gemv_bulk_kernel(BulkParams p) {
     }
   }
   pdl_wait();  // x and its scales come from the previous kernel
+  if (p.probe.data != nullptr) stamp[1] = probe_now();
   const int g = lane / 4, c = lane % 4;
   const int nt = int(p.n);
   if constexpr (XM == kXMade) {
@@ -418,6 +423,7 @@ __global__ void __launch_bounds__(kThreads, 1) gemv_bulk_kernel(BulkParams p) {
     }
     mbar_wait(xbar, 0);
   }
+  if (p.probe.data != nullptr) stamp[2] = probe_now();
   const uint8_t* xrow = XM == kXFromGlobal ? p.x + int64_t(g < nt ? g : 0) * p.n_in + 16 * c
                                            : xs + (g < nt ? g : 0) * p.x_pitch + 16 * c;
   // The epilogue's operands for the (row, token) this thread finishes, loaded as a tile starts.
@@ -520,6 +526,10 @@ __global__ void __launch_bounds__(kThreads, 1) gemv_bulk_kernel(BulkParams p) {
         e_amax = fmaxf(e_amax, fabsf(h));
       }
     }
+  }
+  if (p.probe.data != nullptr) {
+    stamp[3] = probe_now();
+    probe_write(p.probe, p.probe_id, stamp);
   }
   if (p.silu_pair) {  // the block's max |y| per row: over the finishing threads of each token
     if (finisher) scratch[er * nt + et] = e_amax;
@@ -744,11 +754,12 @@ bool gemv_bulk(const BulkGemvArgs& a, cudaStream_t stream) {
     return false;
   }
   const Ring r = ring_for(a.n, a.n_in, a.n_out, made);
-  const BulkParams p{static_cast<const uint8_t*>(a.w), a.x, a.x_scale, a.w_scale,
+  BulkParams p{static_cast<const uint8_t*>(a.w), a.x, a.x_scale, a.w_scale,
                      a.w_scale_stride, a.bias, a.y, a.n, a.n_in, a.n_out, a.accumulate ? 1 : 0,
                      r.piece, r.pitch, r.stages, flags(), r.x_pitch, r.x_region,
                      a.src, a.norm_w, a.eps, a.quant, a.static_scale, a.silu_pair ? 1 : 0,
-                     a.amax, a.amax_in, a.amax_n, a.rope, early_rows() ? 1 : 0};
+                     a.amax, a.amax_in, a.amax_n, a.rope, early_rows() ? 1 : 0, probe_ring(),
+                     0};
   size_t smem = std::max<size_t>(r.smem(), size_t(shape_smem(a.n_in, a.n_out)));
   if (a.silu_pair) smem = std::max(smem, alone_smem());
   const int xm = from_silu ? kXFromSilu : made ? kXMade : r.x_pitch > 0 ? kXCopied : kXFromGlobal;
@@ -768,6 +779,11 @@ bool gemv_bulk(const BulkGemvArgs& a, cudaStream_t stream) {
   }
   const unsigned grid =
       unsigned(gemv_bulk_grid(a.silu_pair || rope ? a.n_out / 2 : a.n_out));
+  if (p.probe.data != nullptr)  // kind: 16 + 2 XMode + RoPE, then silu_pair 32, accumulate 64
+    p.probe_id = ((16u + 2u * unsigned(xm) + (rope ? 1u : 0u) + (a.silu_pair ? 32u : 0u) +
+                   (a.accumulate ? 64u : 0u))
+                  << 24) |
+                 (probe_launch() & 0xffffffu);
   launch_pdl_smem_on(stream, kernel, dim3(grid), dim3(kThreads), smem, p);
   return true;
 }

@@ -1,6 +1,7 @@
 // The CUDA backend's process-wide state: device selection, one stream, a caching device
 // allocator registered with core/tensor.h, the host<->device copy function, cuBLASLt.
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <mutex>
 #include <vector>
@@ -186,6 +187,41 @@ void* ScratchBuffer::get(size_t bytes) {
     bytes_ = n;
   }
   return p_;
+}
+
+ProbeRing probe_ring() {
+  static const ProbeRing ring = [] {
+    ProbeRing r;
+    if (env_switch("QINFER_CUDA_PROBE", 0) == 0) return r;
+    r.records = 1 << 18;
+    r.data = static_cast<uint64_t*>(device_alloc(r.records * kProbeWords * sizeof(uint64_t)));
+    r.count = static_cast<unsigned long long*>(device_alloc(sizeof(unsigned long long)));
+    QINFER_CUDA_CHECK(cudaMemset(r.data, 0, r.records * kProbeWords * sizeof(uint64_t)));
+    QINFER_CUDA_CHECK(cudaMemset(r.count, 0, sizeof(unsigned long long)));
+    return r;
+  }();
+  return ring;
+}
+
+uint32_t probe_launch() {
+  static uint32_t next = 0;
+  return ++next;
+}
+
+void probe_dump(const char* path) {
+  const ProbeRing r = probe_ring();
+  if (r.data == nullptr) return;
+  synchronize();
+  std::vector<uint64_t> host(r.records * kProbeWords);
+  unsigned long long count = 0;
+  QINFER_CUDA_CHECK(cudaMemcpy(host.data(), r.data, host.size() * sizeof(uint64_t),
+                               cudaMemcpyDeviceToHost));
+  QINFER_CUDA_CHECK(cudaMemcpy(&count, r.count, sizeof(count), cudaMemcpyDeviceToHost));
+  std::FILE* f = std::fopen(path, "wb");
+  QINFER_CHECK(f != nullptr, "probe_dump: cannot write ", path);
+  const size_t n = size_t(std::min<unsigned long long>(count, r.records));
+  std::fwrite(host.data(), sizeof(uint64_t), n * kProbeWords, f);
+  std::fclose(f);
 }
 
 void check_cuda_tensor(const Tensor& t, const char* op, const char* arg) {
