@@ -66,3 +66,22 @@
 #    pull: 1B 1314.2, 1314.0, 1313.7 / 1296.0, 1295.5, 1293.3; 8B 301.1, 301.0 / 301.5, 302.1;
 #    8B prompt 2048 282.5 / 282.6. Probed: 1B attention post-wait 4.08 us (5.02 pull); 8B
 #    unchanged (its keys phase 3.0 us a working block: the past keys arrive after the wait).
+# q10 (every decode GEMV asking for the largest shared-memory carveout, QINFER_CUDA_GEMV_CARVEOUT
+#    =0 the driver's choice; not kept): tests pass. Decode b1 tok/s, max carveout / driver's: 1B
+#    1315.4, 1315.0, 1315.6 / 1312.3, 1315.4, 1313.5; 8B 302.1, 300.9 / 300.9, 302.7; 8B prompt
+#    2048 282.4 / 281.6. The 8B attention's blocks still started as qkv ended (probed).
+# q11 (8B probed: cluster merge / combine kernel / one split / 4 splits): the attention's blocks
+#    start at qkv's end in every case (-0.5 to +0.1 us), so not the cluster's doing. Probed
+#    tok/s 292.1 / 295.3 / 281.3 / 291.6.
+# q12 (8B probed with qkv on a 2-stage ring, QINFER_CUDA_GEMV_RING_KIB=4096x6144:96: 81 KB a
+#    block): the attention's blocks still start at qkv's end; unprobed 300.4, 300.8 (base) /
+#    300.9, 299.9. Not shared memory then. What it is (found after the run, from ptxas -v): the
+#    8B bench's cache is BF16 (the CUDA default), whose head_dim-128 attention kernel uses 168
+#    registers, 5,376 a warp; a qkv block (9 warps) puts 3 warps on one of the multiprocessor's
+#    four 16,384-register files, 3 x 3,584 at the 110 registers of the unprobed kernel (an
+#    attention warp still fits beside them, 16,128) but 3 x 3,840 at the probed kernel's 116
+#    (16,896: it does not). So the probe builds delay the 8B attention's start by themselves,
+#    and their 8B attention phases (q7-q12) overstate the unprobed kernel's; the 1B's (112 and
+#    100 registers) are not affected. The probes now change no kernel's registers? Not checked:
+#    read probe timelines of a kernel next to one whose registers are near a file's limit with
+#    that in mind.
