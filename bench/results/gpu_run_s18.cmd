@@ -82,6 +82,5 @@
 #    attention warp still fits beside them, 16,128) but 3 x 3,840 at the probed kernel's 116
 #    (16,896: it does not). So the probe builds delay the 8B attention's start by themselves,
 #    and their 8B attention phases (q7-q12) overstate the unprobed kernel's; the 1B's (112 and
-#    100 registers) are not affected. The probes now change no kernel's registers? Not checked:
-#    read probe timelines of a kernel next to one whose registers are near a file's limit with
-#    that in mind.
+#    100 registers) are not affected. Probe timelines of a kernel that shares multiprocessors
+#    with one near a register file's limit are to be read with that in mind.
