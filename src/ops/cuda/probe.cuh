@@ -4,6 +4,10 @@
 // more the kernel picks) into a ring in device memory; probe_dump (cuda_common.h) writes the ring
 // to a file for tools/probe_summary.py. CUPTI gives each kernel's start and end; this gives
 // when a kernel's blocks were released by their wait and where their time after it went.
+// The probes cost registers: the qkv GEMV went from 110 to 116 a thread, and an 8B attention
+// block (BF16 cache, 168 registers) then no longer fit beside a qkv block on a multiprocessor
+// (one of its four register files holds 3 qkv warps), so probed 8B timelines show the
+// attention starting later than it does unprobed (bench/results/gpu_run_s18.cmd q12).
 // Include from .cu files only.
 #pragma once
 
