@@ -33,14 +33,14 @@
 # q4 (the fixed chunks; block_argmax reduces the warps' maxima in one warp; and the final norm
 #    loading its weight before its PDL wait, not kept: its end stayed 6.2 us after the last
 #    layer's, against 6.6 in q3): test_ops CudaAttentionTc / Fused / FusedDecode / Linear 18/18,
-#    golden 12/12, engine 4/4 CudaSampling + the Cuda engine tests. Decode b1 tok/s, new /
+#    golden 12/12, engine 4/4 (the CudaSampling tests). Decode b1 tok/s, new /
 #    sampler as before (both switches off): 1B 1294.6, 1293.8, 1293.8 / 1280.2, 1276.8, 1277.7;
 #    8B 306.4, 305.5 / 304.9, 304.6. Traced: 11.0 us between steps (1B), 11.2 (8B); 8B
 #    attention 7.0 us a layer at 8 splits. Offline C256 13050.0.
 # q5 (two early loads in the decode GEMV, QINFER_CUDA_GEMV_EARLY=0 neither: the first tile's
 #    epilogue operands before the prologue, w_scale / bias before the PDL wait and y / RoPE's
 #    right after it; and down's input rows loaded with the gate_up maxima instead of after their
-#    reduction): FusedCuda / FusedDecodeCuda / LinearCuda 11/11, golden 12/12, engine 4/4 + Cuda.
+#    reduction): FusedCuda / FusedDecodeCuda / LinearCuda 11/11, golden 12/12, engine 4/4 (CudaSampling).
 #    Decode b1 tok/s, early / late: 1B 1277.2, 1277.9, 1277.2 / 1281.1, 1282.8, 1285.3; 8B
 #    302.8, 304.3 / 305.6, 306.3. Traced 1B per layer (advance, us): qkv 6.43 / 5.86 and 6.88 /
 #    5.98, gate_up 13.73 / 13.28, down 8.67 / 9.28. So only down's early rows were kept.
@@ -62,7 +62,7 @@
 #    on the 8B (their read-ahead finds no time there).
 # q9 (the push merge: blocks store their records into block 0's receiving region and arrive;
 #    only block 0 waits and merges; QINFER_CUDA_ATTN_PUSH=0 the pull merge): CudaAttentionTc
-#    7/7 (bits as the combine kernel), golden 12/12, engine 4/4 + Cuda. Decode b1 tok/s, push /
+#    7/7 (bits as the combine kernel), golden 12/12, engine 4/4 (CudaSampling). Decode b1 tok/s, push /
 #    pull: 1B 1314.2, 1314.0, 1313.7 / 1296.0, 1295.5, 1293.3; 8B 301.1, 301.0 / 301.5, 302.1;
 #    8B prompt 2048 282.5 / 282.6. Probed: 1B attention post-wait 4.08 us (5.02 pull); 8B
 #    unchanged (its keys phase 3.0 us a working block: the past keys arrive after the wait).
@@ -84,3 +84,8 @@
 #    and their 8B attention phases (q7-q12) overstate the unprobed kernel's; the 1B's (112 and
 #    100 registers) are not affected. Probe timelines of a kernel that shares multiprocessors
 #    with one near a register file's limit are to be read with that in mind.
+# q13 (the final code: the split merge's arithmetic shared by both decode kernels' cluster
+#    merges (attn::merge_splits), the cluster helpers in pdl.cuh): test_ops CudaAttention /
+#    CudaAttentionTc / FusedCuda / FusedDecodeCuda / LinearCuda 28/28, golden 12/12, engine 4/4
+#    (the CudaSampling tests). Decode b1 tok/s, push / pull: 1B 1315.2, 1316.0 / 1298.6, 1299.6;
+#    8B 302.2, 302.1. Offline C256 FP8 KV 13124.5 output tok/s.

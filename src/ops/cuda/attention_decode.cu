@@ -109,10 +109,7 @@ struct DecodeArgs {
   float k_store, v_store;
 };
 
-// exp2 of (x - ref) where ref may be -inf (then every x is -inf too and the result is 0).
-__device__ __forceinline__ float exp2_rel(float x, float ref) {
-  return exp2f(x - (ref == -INFINITY ? 0.0f : ref));
-}
+using attn::exp2_rel;
 
 // Cache row of position j (attn::kv_row), with a shift for power-of-two block sizes.
 __device__ __forceinline__ int64_t cache_row(const DecodeArgs& a, const int32_t* table, int j,
@@ -651,31 +648,10 @@ __global__ void __launch_bounds__(kLatencyWarps * 32) decode_cluster_kernel(Deco
   const int per = (n_out + n_blk - 1) / n_blk, stop = min(n_out, (split + 1) * per);
   for (int i = split * per + int(threadIdx.x); i < stop; i += blockDim.x) {
     const int g = i / hd, dd = i % hd;
-    float ms[kMaxCluster], ls[kMaxCluster], as[kMaxCluster];
-    float mm = -INFINITY;
-#pragma unroll
-    for (int s = 0; s < kMaxCluster; ++s) {
-      ms[s] = -INFINITY;
-      ls[s] = as[s] = 0.0f;
-      if (s < n_blk) {
-        const float* p = cluster_peer(blk, s, n_blk) + g * rec;
-        ms[s] = p[0];
-        ls[s] = p[1];
-        as[s] = p[2 + dd];
-      }
-    }
-#pragma unroll
-    for (int s = 0; s < kMaxCluster; ++s) mm = fmaxf(mm, ms[s]);
-    float ll = 0.0f, aa = 0.0f;
-#pragma unroll
-    for (int s = 0; s < kMaxCluster; ++s) {
-      if (s >= n_blk) break;
-      const float c = exp2_rel(ms[s], mm);
-      ll += ls[s] * c;
-      aa += as[s] * c;
-    }
+    const float o = attn::merge_splits<kMaxCluster>(
+        n_blk, dd, [&](int s) { return cluster_peer(blk, s, n_blk) + g * rec; });
     const int h = kvh * group + g;
-    a.out[int64_t(t) * a.d.n_head * hd + int64_t(h) * hd + dd] = aa / ll * a.v_mul;
+    a.out[int64_t(t) * a.d.n_head * hd + int64_t(h) * hd + dd] = o * a.v_mul;
   }
   // No block leaves while another may still read its record.
   if (n_blk > 1) cluster_barrier(n_blk);
@@ -758,19 +734,8 @@ bool cluster_kernel_ready(K* kernel, size_t smem_max) {
     e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem_max));
     if (e != cudaSuccess) return not_ready("shared memory limit", e);
   }
-  cudaLaunchConfig_t cfg{};
-  cfg.gridDim = dim3(1, 1, kMaxCluster);
-  cfg.blockDim = dim3(kLatencyWarps * 32);
-  cfg.dynamicSmemBytes = smem_max;
-  cudaLaunchAttribute attr[1];
-  attr[0].id = cudaLaunchAttributeClusterDimension;
-  attr[0].val.clusterDim.x = 1;
-  attr[0].val.clusterDim.y = 1;
-  attr[0].val.clusterDim.z = kMaxCluster;
-  cfg.attrs = attr;
-  cfg.numAttrs = 1;
   int n = 0;
-  e = cudaOccupancyMaxActiveClusters(&n, kernel, &cfg);
+  e = active_clusters_z(kernel, kMaxCluster, kLatencyWarps * 32, smem_max, &n);
   if (e != cudaSuccess) return not_ready("cudaOccupancyMaxActiveClusters", e);
   if (n < 1) return not_ready("no cluster of 8 blocks fits", cudaSuccess);
   return true;
@@ -797,13 +762,7 @@ bool launch_cluster(DecodeArgs a, cudaStream_t s) {
   cfg.stream = s;
   cudaLaunchAttribute attr[2];
   unsigned n = 0;
-  if (a.n_split > 1) {
-    attr[n].id = cudaLaunchAttributeClusterDimension;
-    attr[n].val.clusterDim.x = 1;
-    attr[n].val.clusterDim.y = 1;
-    attr[n].val.clusterDim.z = unsigned(a.n_split);
-    ++n;
-  }
+  if (a.n_split > 1) attr[n++] = cluster_z_attr(unsigned(a.n_split));
   if (pdl_enabled()) {
     attr[n].id = cudaLaunchAttributeProgrammaticStreamSerialization;
     attr[n].val.programmaticStreamSerializationAllowed = 1;

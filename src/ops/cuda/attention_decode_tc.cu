@@ -161,9 +161,7 @@ struct Geo {
   }
 };
 
-__device__ __forceinline__ float exp2_rel(float x, float ref) {
-  return exp2f(x - (ref == -INFINITY ? 0.0f : ref));
-}
+using attn::exp2_rel;
 
 // The splits of a unit as one thread-block cluster (TcArgs::cluster, n_split <= kMaxCluster):
 // each block has put its record (m, l, acc * v_mul per query row, rows x (2 + D) floats) in
@@ -183,30 +181,9 @@ __device__ __forceinline__ void cluster_merge(const TcArgs& a, float* blk_rec, i
   const int per = (n_out + ns - 1) / ns, stop = min(n_out, (rank + 1) * per);
   for (int i = rank * per + int(threadIdx.x); i < stop; i += int(blockDim.x)) {
     const int h = i / D, dd = i - h * D;
-    float ms[kMaxCluster], ls[kMaxCluster], as[kMaxCluster];
-#pragma unroll
-    for (int s = 0; s < kMaxCluster; ++s) {
-      ms[s] = -INFINITY;
-      ls[s] = as[s] = 0.0f;
-      if (s < ns) {
-        const float* r = cl.map_shared_rank(blk_rec, s) + h * rec;
-        ms[s] = r[0];
-        ls[s] = r[1];
-        as[s] = r[2 + dd];
-      }
-    }
-    float mm = -INFINITY;
-#pragma unroll
-    for (int s = 0; s < kMaxCluster; ++s) mm = fmaxf(mm, ms[s]);
-    float ll = 0.0f, aa = 0.0f;
-#pragma unroll
-    for (int s = 0; s < kMaxCluster; ++s) {
-      if (s >= ns) break;
-      const float wt = exp2_rel(ms[s], mm);
-      ll += ls[s] * wt;
-      aa += as[s] * wt;
-    }
-    a.out[(int64_t(t) * a.d.n_head + head0 + h) * D + dd] = aa / ll;
+    const float o = attn::merge_splits<kMaxCluster>(
+        ns, dd, [&](int s) { return cl.map_shared_rank(blk_rec, s) + h * rec; });
+    a.out[(int64_t(t) * a.d.n_head + head0 + h) * D + dd] = o;
   }
   cl.sync();
 #else
@@ -232,30 +209,9 @@ __device__ __forceinline__ void push_merge(const TcArgs& a, const float* recv, i
   const int ns = a.n_split, n_out = rows * D, rec = 2 + D, split_stride = rows * rec;
   for (int i = int(threadIdx.x); i < n_out; i += int(blockDim.x)) {
     const int h = i / D, dd = i - h * D;
-    float ms[kMaxCluster], ls[kMaxCluster], as[kMaxCluster];
-#pragma unroll
-    for (int s = 0; s < kMaxCluster; ++s) {
-      ms[s] = -INFINITY;
-      ls[s] = as[s] = 0.0f;
-      if (s < ns) {
-        const float* r = recv + s * split_stride + h * rec;
-        ms[s] = r[0];
-        ls[s] = r[1];
-        as[s] = r[2 + dd];
-      }
-    }
-    float mm = -INFINITY;
-#pragma unroll
-    for (int s = 0; s < kMaxCluster; ++s) mm = fmaxf(mm, ms[s]);
-    float ll = 0.0f, aa = 0.0f;
-#pragma unroll
-    for (int s = 0; s < kMaxCluster; ++s) {
-      if (s >= ns) break;
-      const float wt = exp2_rel(ms[s], mm);
-      ll += ls[s] * wt;
-      aa += as[s] * wt;
-    }
-    a.out[(int64_t(t) * a.d.n_head + head0 + h) * D + dd] = aa / ll;
+    const float o = attn::merge_splits<kMaxCluster>(
+        ns, dd, [&](int s) { return recv + s * split_stride + h * rec; });
+    a.out[(int64_t(t) * a.d.n_head + head0 + h) * D + dd] = o;
   }
 #else
   (void)a, (void)recv, (void)rows, (void)D, (void)t, (void)head0;
@@ -699,10 +655,7 @@ void launch(const TcArgs& a, cudaStream_t s) {
       size_t(kBlockSmem) + (a.push ? size_t(a.n_split) * size_t(rows) * (2 + D) * 4 : 0);
   cfg.stream = s;
   cudaLaunchAttribute attr[2];
-  attr[0].id = cudaLaunchAttributeClusterDimension;
-  attr[0].val.clusterDim.x = 1;
-  attr[0].val.clusterDim.y = 1;
-  attr[0].val.clusterDim.z = unsigned(a.n_split);
+  attr[0] = cluster_z_attr(unsigned(a.n_split));
   attr[1].id = cudaLaunchAttributeProgrammaticStreamSerialization;
   attr[1].val.programmaticStreamSerializationAllowed = 1;
   cfg.attrs = attr;
@@ -714,21 +667,10 @@ void launch(const TcArgs& a, cudaStream_t s) {
 template <typename T, int D, int HP = 1>
 bool cluster_fits() {
   prepare_kernel<T, D, HP>();
-  cudaLaunchConfig_t cfg{};
-  cfg.gridDim = dim3(1, 1, kMaxCluster);
-  cfg.blockDim = dim3(kThreads);
-  cfg.dynamicSmemBytes = size_t(kBlockSmem);
-  cudaLaunchAttribute attr[1];
-  attr[0].id = cudaLaunchAttributeClusterDimension;
-  attr[0].val.clusterDim.x = 1;
-  attr[0].val.clusterDim.y = 1;
-  attr[0].val.clusterDim.z = kMaxCluster;
-  cfg.attrs = attr;
-  cfg.numAttrs = 1;
   int k = 0;
-  const cudaError_t e = cudaOccupancyMaxActiveClusters(&k, decode_tc_kernel<T, D, HP>, &cfg);
-  if (e != cudaSuccess) (void)cudaGetLastError();  // a failed query leaves nothing behind
-  return e == cudaSuccess && k >= 1;
+  return active_clusters_z(decode_tc_kernel<T, D, HP>, kMaxCluster, kThreads,
+                           size_t(kBlockSmem), &k) == cudaSuccess &&
+         k >= 1;
 }
 
 // Clusters (sm_90) of every instantiation fit, once.

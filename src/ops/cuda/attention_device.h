@@ -166,6 +166,43 @@ __device__ __forceinline__ float rope_hi(float x1, float x2, float c, float s) {
   return __fmaf_rn(x2, c, __fmul_rn(x1, s));
 }
 
+// exp2 of (x - ref) where ref may be -inf (then every x is -inf too and the result is 0).
+__device__ __forceinline__ float exp2_rel(float x, float ref) {
+  return exp2f(x - (ref == -INFINITY ? 0.0f : ref));
+}
+
+// A split output's merge over its ns <= kMax split records in split order: out = Σ_s exp2(m_s
+// - M) a_s / Σ_s exp2(m_s - M) l_s with M = max_s m_s, where rec(s) points at split s's
+// record (m, l, then the accumulators) of the output's row and dd is the element. Empty splits
+// (m = -inf, l = 0) weigh nothing. The cluster merges of both decode kernels use it.
+template <int kMax, class Rec>
+__device__ __forceinline__ float merge_splits(int ns, int dd, Rec rec) {
+  float ms[kMax], ls[kMax], as[kMax];
+#pragma unroll
+  for (int s = 0; s < kMax; ++s) {
+    ms[s] = -INFINITY;
+    ls[s] = as[s] = 0.0f;
+    if (s < ns) {
+      const float* r = rec(s);
+      ms[s] = r[0];
+      ls[s] = r[1];
+      as[s] = r[2 + dd];
+    }
+  }
+  float mm = -INFINITY;
+#pragma unroll
+  for (int s = 0; s < kMax; ++s) mm = fmaxf(mm, ms[s]);
+  float ll = 0.0f, aa = 0.0f;
+#pragma unroll
+  for (int s = 0; s < kMax; ++s) {
+    if (s >= ns) break;
+    const float wt = exp2_rel(ms[s], mm);
+    ll += ls[s] * wt;
+    aa += as[s] * wt;
+  }
+  return aa / ll;
+}
+
 // Row of (slot, kv head) in a cache of (n_block, block_size, n_head_kv, head_dim): position
 // `pos` of a sequence lives in block table[pos / block_size], slot pos % block_size.
 __device__ __forceinline__ int64_t kv_row(const int32_t* table, int pos, int block_size,

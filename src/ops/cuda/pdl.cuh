@@ -44,6 +44,33 @@ void launch_pdl_smem_on(cudaStream_t s, void (*kernel)(KArgs...), dim3 grid, dim
   QINFER_CUDA_CHECK(cudaLaunchKernelEx(&cfg, kernel, std::forward<Args>(args)...));
 }
 
+// Thread-block clusters of (1, 1, z) blocks (sm_90): the launch attribute, and how many such
+// clusters of `kernel` with `threads` threads and `smem` bytes a block fit on the GPU at once
+// (cudaOccupancyMaxActiveClusters; its error, if any, is returned and cleared).
+inline cudaLaunchAttribute cluster_z_attr(unsigned z) {
+  cudaLaunchAttribute a{};
+  a.id = cudaLaunchAttributeClusterDimension;
+  a.val.clusterDim.x = 1;
+  a.val.clusterDim.y = 1;
+  a.val.clusterDim.z = z;
+  return a;
+}
+template <typename... KArgs>
+cudaError_t active_clusters_z(void (*kernel)(KArgs...), unsigned z, unsigned threads,
+                              size_t smem, int* n) {
+  cudaLaunchConfig_t cfg{};
+  cfg.gridDim = dim3(1, 1, z);
+  cfg.blockDim = dim3(threads);
+  cfg.dynamicSmemBytes = smem;
+  cudaLaunchAttribute attr[1] = {cluster_z_attr(z)};
+  cfg.attrs = attr;
+  cfg.numAttrs = 1;
+  *n = 0;
+  const cudaError_t e = cudaOccupancyMaxActiveClusters(n, kernel, &cfg);
+  if (e != cudaSuccess) (void)cudaGetLastError();
+  return e;
+}
+
 template <typename... KArgs, typename... Args>
 void launch_pdl_smem(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem,
                      Args&&... args) {
