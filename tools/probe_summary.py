@@ -75,7 +75,8 @@ def main():
     lids = [lid for lid, g in replays.items() if len(g) == n_steps]
     k = a.step if a.step >= 0 else n_steps // 2
     kernels = sorted((replays[lid][k] for lid in lids), key=lambda g: min(r[2] for r in g))
-    print("%d records, %d probed launches a step, %d steps; step %d" % (n, len(kernels), n_steps, k))
+    print("%d records, %d probed launches a step, %d steps; step %d"
+          % (n, len(kernels), n_steps, k))
     print("%3s %-28s %6s %8s %8s %8s %8s %8s %8s %8s %8s" % (
         "#", "kernel", "blocks", "rel0", "relmed", "rellast", "mid med", "end med", "end max",
         "postwait", "advance"))

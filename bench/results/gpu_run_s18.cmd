@@ -40,7 +40,8 @@
 # q5 (two early loads in the decode GEMV, QINFER_CUDA_GEMV_EARLY=0 neither: the first tile's
 #    epilogue operands before the prologue, w_scale / bias before the PDL wait and y / RoPE's
 #    right after it; and down's input rows loaded with the gate_up maxima instead of after their
-#    reduction): FusedCuda / FusedDecodeCuda / LinearCuda 11/11, golden 12/12, engine 4/4 (CudaSampling).
+#    reduction): FusedCuda / FusedDecodeCuda / LinearCuda 11/11, golden 12/12, engine 4/4
+#    (CudaSampling).
 #    Decode b1 tok/s, early / late: 1B 1277.2, 1277.9, 1277.2 / 1281.1, 1282.8, 1285.3; 8B
 #    302.8, 304.3 / 305.6, 306.3. Traced 1B per layer (advance, us): qkv 6.43 / 5.86 and 6.88 /
 #    5.98, gate_up 13.73 / 13.28, down 8.67 / 9.28. So only down's early rows were kept.
@@ -62,7 +63,8 @@
 #    on the 8B (their read-ahead finds no time there).
 # q9 (the push merge: blocks store their records into block 0's receiving region and arrive;
 #    only block 0 waits and merges; QINFER_CUDA_ATTN_PUSH=0 the pull merge): CudaAttentionTc
-#    7/7 (bits as the combine kernel), golden 12/12, engine 4/4 (CudaSampling). Decode b1 tok/s, push /
+#    7/7 (bits as the combine kernel), golden 12/12, engine 4/4 (CudaSampling). Decode b1 tok/s,
+#    push /
 #    pull: 1B 1314.2, 1314.0, 1313.7 / 1296.0, 1295.5, 1293.3; 8B 301.1, 301.0 / 301.5, 302.1;
 #    8B prompt 2048 282.5 / 282.6. Probed: 1B attention post-wait 4.08 us (5.02 pull); 8B
 #    unchanged (its keys phase 3.0 us a working block: the past keys arrive after the wait).

@@ -831,7 +831,8 @@ void attention_decode_tc(const float* qkv, const AttnBatch& b, const AttnDims& d
   // The push merge where the blocks fit one wave (its receiving region would cost block 0 a
   // resident slot beyond that; QINFER_CUDA_ATTN_PUSH=0: the pull merge everywhere).
   static const bool push_on = env_switch("QINFER_CUDA_ATTN_PUSH", 1) != 0;
-  const int hp_units = d.n_head_kv / attention_decode_tc_heads(b.n_tok, d, int(dtype_size(kv.dtype)));
+  const int hp_units =
+      d.n_head_kv / attention_decode_tc_heads(b.n_tok, d, int(dtype_size(kv.dtype)));
   a.push = a.cluster && push_on &&
                    int64_t(b.n_tok) * hp_units * a.n_split <=
                        int64_t(sm_count()) * blocks_per_sm(d.head_dim)
