@@ -91,3 +91,6 @@
 #    CudaAttentionTc / FusedCuda / FusedDecodeCuda / LinearCuda 28/28, golden 12/12, engine 4/4
 #    (the CudaSampling tests). Decode b1 tok/s, push / pull: 1B 1315.2, 1316.0 / 1298.6, 1299.6;
 #    8B 302.2, 302.1. Offline C256 FP8 KV 13124.5 output tok/s.
+# q14 (8B down on a 2-stage ring, QINFER_CUDA_GEMV_RING_KIB=14336x4096:112, 91.5 KB a block, so
+#    that the next qkv block (115 KB) fits beside it and fills its ring during down's tail; not
+#    kept): decode b1 291.6, 292.3 against 301.3, 302.2 tok/s.
