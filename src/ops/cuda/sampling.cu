@@ -352,10 +352,9 @@ __device__ void logprobs(const float* raw, int V, float raw_mx, int token, int n
 // The raw argmax of a row over gridDim.y blocks (few rows: one block alone reads a 128k
 // vocabulary at ~60 GB/s, 8.3 us of the H100's batch-1 step): block y takes the y-th of
 // gridDim.y equal runs of the row, leaves its (max, id) in parts and counts itself on the
-// row's counter; the block that
-// counts last reduces the parts (the lowest id among equal maxima, as one block would) and goes
-// on with the row alone, resetting the counter for the next launch. Returns false in the other
-// blocks, which are done.
+// row's counter; the block that counts last reduces the parts (the lowest id among equal
+// maxima, as one block would) and goes on with the row alone, resetting the counter for the
+// next launch. Returns false in the other blocks, which are done.
 constexpr int kChunk = 4096;  // the least a block of row_argmax takes
 
 struct ArgPart {
