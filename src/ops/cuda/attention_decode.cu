@@ -754,23 +754,11 @@ bool launch_cluster(DecodeArgs a, cudaStream_t s) {
   const int group = a.d.n_head / a.d.n_head_kv;
   a.n_split = std::min(a.n_split, kMaxCluster);
   a.bs_shift = attn::block_shift(a.block_size);
-  cudaLaunchConfig_t cfg{};
-  cfg.gridDim = dim3(unsigned(a.b.n_tok), unsigned(a.d.n_head_kv), unsigned(a.n_split));
-  cfg.blockDim = dim3(kLatencyWarps * 32);
-  cfg.dynamicSmemBytes =
-      size_t(cluster_smem(group, a.d.head_dim, int(sizeof(T))).total) * sizeof(float);
-  cfg.stream = s;
-  cudaLaunchAttribute attr[2];
-  unsigned n = 0;
-  if (a.n_split > 1) attr[n++] = cluster_z_attr(unsigned(a.n_split));
-  if (pdl_enabled()) {
-    attr[n].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-    attr[n].val.programmaticStreamSerializationAllowed = 1;
-    ++n;
-  }
-  cfg.attrs = attr;
-  cfg.numAttrs = n;
-  QINFER_CUDA_CHECK(cudaLaunchKernelEx(&cfg, kernel, a));
+  launch_pdl_cluster_on(
+      s, kernel, dim3(unsigned(a.b.n_tok), unsigned(a.d.n_head_kv), unsigned(a.n_split)),
+      dim3(kLatencyWarps * 32),
+      size_t(cluster_smem(group, a.d.head_dim, int(sizeof(T))).total) * sizeof(float),
+      unsigned(a.n_split), a);
   return true;
 }
 

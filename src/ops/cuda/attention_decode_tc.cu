@@ -642,25 +642,12 @@ void launch(const TcArgs& a, cudaStream_t s) {
   const unsigned units = unsigned(a.d.n_head_kv / HP);
   const dim3 grid = a.kvh_fast ? dim3(units, unsigned(a.b.n_tok), unsigned(a.n_split))
                                : dim3(unsigned(a.b.n_tok), units, unsigned(a.n_split));
-  if (!a.cluster) {
-    launch_pdl_smem_on(s, decode_tc_kernel<T, D, HP>, grid, dim3(kThreads), size_t(kBlockSmem),
-                       a);
-    return;
-  }
-  cudaLaunchConfig_t cfg{};
-  cfg.gridDim = grid;
-  cfg.blockDim = dim3(kThreads);
+  // The push merge's receiving region past the pipelines: a record of the unit's rows a split.
   const int rows = HP * (a.d.n_head / a.d.n_head_kv);
-  cfg.dynamicSmemBytes =
+  const size_t smem =
       size_t(kBlockSmem) + (a.push ? size_t(a.n_split) * size_t(rows) * (2 + D) * 4 : 0);
-  cfg.stream = s;
-  cudaLaunchAttribute attr[2];
-  attr[0] = cluster_z_attr(unsigned(a.n_split));
-  attr[1].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attr[1].val.programmaticStreamSerializationAllowed = 1;
-  cfg.attrs = attr;
-  cfg.numAttrs = pdl_enabled() ? 2 : 1;
-  QINFER_CUDA_CHECK(cudaLaunchKernelEx(&cfg, decode_tc_kernel<T, D, HP>, a));
+  launch_pdl_cluster_on(s, decode_tc_kernel<T, D, HP>, grid, dim3(kThreads), smem,
+                        a.cluster ? unsigned(a.n_split) : 1u, a);
 }
 
 // Whether a cluster of kMaxCluster blocks of this instantiation fits a GPC.

@@ -755,11 +755,10 @@ bool gemv_bulk(const BulkGemvArgs& a, cudaStream_t stream) {
   }
   const Ring r = ring_for(a.n, a.n_in, a.n_out, made);
   BulkParams p{static_cast<const uint8_t*>(a.w), a.x, a.x_scale, a.w_scale,
-                     a.w_scale_stride, a.bias, a.y, a.n, a.n_in, a.n_out, a.accumulate ? 1 : 0,
-                     r.piece, r.pitch, r.stages, flags(), r.x_pitch, r.x_region,
-                     a.src, a.norm_w, a.eps, a.quant, a.static_scale, a.silu_pair ? 1 : 0,
-                     a.amax, a.amax_in, a.amax_n, a.rope, early_rows() ? 1 : 0, probe_ring(),
-                     0};
+               a.w_scale_stride, a.bias, a.y, a.n, a.n_in, a.n_out, a.accumulate ? 1 : 0,
+               r.piece, r.pitch, r.stages, flags(), r.x_pitch, r.x_region,
+               a.src, a.norm_w, a.eps, a.quant, a.static_scale, a.silu_pair ? 1 : 0,
+               a.amax, a.amax_in, a.amax_n, a.rope, early_rows() ? 1 : 0, probe_ring(), 0};
   size_t smem = std::max<size_t>(r.smem(), size_t(shape_smem(a.n_in, a.n_out)));
   if (a.silu_pair) smem = std::max(smem, alone_smem());
   const int xm = from_silu ? kXFromSilu : made ? kXMade : r.x_pitch > 0 ? kXCopied : kXFromGlobal;

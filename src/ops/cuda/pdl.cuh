@@ -26,24 +26,6 @@ __device__ __forceinline__ void pdl_trigger() {
 #endif
 }
 
-// Launches kernel<<<grid, block, smem, s>>>(args...) with programmatic stream serialization
-// when PDL is on (the kernel must pdl_wait() before touching what earlier kernels wrote).
-template <typename... KArgs, typename... Args>
-void launch_pdl_smem_on(cudaStream_t s, void (*kernel)(KArgs...), dim3 grid, dim3 block,
-                        size_t smem, Args&&... args) {
-  cudaLaunchConfig_t cfg{};
-  cfg.gridDim = grid;
-  cfg.blockDim = block;
-  cfg.dynamicSmemBytes = smem;
-  cfg.stream = s;
-  cudaLaunchAttribute attr[1];
-  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attr[0].val.programmaticStreamSerializationAllowed = 1;
-  cfg.attrs = attr;
-  cfg.numAttrs = pdl_enabled() ? 1 : 0;
-  QINFER_CUDA_CHECK(cudaLaunchKernelEx(&cfg, kernel, std::forward<Args>(args)...));
-}
-
 // Thread-block clusters of (1, 1, z) blocks (sm_90): the launch attribute, and how many such
 // clusters of `kernel` with `threads` threads and `smem` bytes a block fit on the GPU at once
 // (cudaOccupancyMaxActiveClusters; its error, if any, is returned and cleared).
@@ -69,6 +51,36 @@ cudaError_t active_clusters_z(void (*kernel)(KArgs...), unsigned z, unsigned thr
   const cudaError_t e = cudaOccupancyMaxActiveClusters(n, kernel, &cfg);
   if (e != cudaSuccess) (void)cudaGetLastError();
   return e;
+}
+
+// Launches kernel<<<grid, block, smem, s>>>(args...) with programmatic stream serialization
+// when PDL is on (the kernel must pdl_wait() before touching what earlier kernels wrote), its
+// blocks in clusters of (1, 1, cluster_z) where cluster_z > 1 (sm_90; grid.z a multiple).
+template <typename... KArgs, typename... Args>
+void launch_pdl_cluster_on(cudaStream_t s, void (*kernel)(KArgs...), dim3 grid, dim3 block,
+                           size_t smem, unsigned cluster_z, Args&&... args) {
+  cudaLaunchConfig_t cfg{};
+  cfg.gridDim = grid;
+  cfg.blockDim = block;
+  cfg.dynamicSmemBytes = smem;
+  cfg.stream = s;
+  cudaLaunchAttribute attr[2];
+  unsigned n = 0;
+  if (cluster_z > 1) attr[n++] = cluster_z_attr(cluster_z);
+  if (pdl_enabled()) {
+    attr[n].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[n].val.programmaticStreamSerializationAllowed = 1;
+    ++n;
+  }
+  cfg.attrs = attr;
+  cfg.numAttrs = n;
+  QINFER_CUDA_CHECK(cudaLaunchKernelEx(&cfg, kernel, std::forward<Args>(args)...));
+}
+
+template <typename... KArgs, typename... Args>
+void launch_pdl_smem_on(cudaStream_t s, void (*kernel)(KArgs...), dim3 grid, dim3 block,
+                        size_t smem, Args&&... args) {
+  launch_pdl_cluster_on(s, kernel, grid, block, smem, 1u, std::forward<Args>(args)...);
 }
 
 template <typename... KArgs, typename... Args>
