@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Summarizes the block timelines that `qinfer bench` writes with QINFER_CUDA_PROBE=1 and
-QINFER_CUDA_PROBE_OUT=FILE (src/ops/cuda/probe.cuh): records of 8 little-endian u64, launch << 32
+QINFER_CUDA_PROBE_OUT=FILE in a build configured with -DQINFER_CUDA_PROBES=ON
+(src/ops/cuda/probe.cuh): records of 8 little-endian u64, launch << 32
 | block, multiprocessor, then six %globaltimer stamps (ns, 0 where unset): start, after the PDL
 wait, then the kernel's own: the GEMV its prologue done (x made) and its end; the attention its
 keys done, its warps merged, its cluster barrier passed, its end.

@@ -157,7 +157,8 @@ Json run_latency(model::LlamaModel& m, const BenchOptions& o, const Ceilings& ce
     }
   }
   if (async) generated.push_back(ops::cuda::sample_rows_wait(prev)[0].token);
-  // QINFER_CUDA_PROBE=1: the decode steps' block timelines (tools/probe_summary.py).
+  // QINFER_CUDA_PROBE=1 (a -DQINFER_CUDA_PROBES=ON build): the decode steps' block timelines
+  // (tools/probe_summary.py).
   if (const char* probe = std::getenv("QINFER_CUDA_PROBE_OUT"); on_gpu && probe != nullptr)
     ops::cuda::probe_dump(probe);
   std::vector<double> sorted = step_ms;

@@ -94,3 +94,11 @@
 # q14 (8B down on a 2-stage ring, QINFER_CUDA_GEMV_RING_KIB=14336x4096:112, 91.5 KB a block, so
 #    that the next qkv block (115 KB) fits beside it and fills its ring during down's tail; not
 #    kept): decode b1 291.6, 292.3 against 301.3, 302.2 tok/s.
+# q15 (review: the probes compiled in only with -DQINFER_CUDA_PROBES=ON; "probed" is q13's
+#    binary, probes built in but off; carried as .gpu_assets/old.txz): test_ops CudaAttention /
+#    CudaAttentionTc / FusedCuda / FusedDecodeCuda / LinearCuda 28/28, golden 12/12, engine 4/4.
+#    Decode b1 tok/s, new / probes built in: 8B 306.3, 306.3, 306.4 / 302.7, 301.3, 302.7; 1B
+#    1313.0, 1315.6 / 1310.2, 1308.1. The qkv GEMV is back at 110 registers (116 with probes),
+#    so the 8B's BF16 attention fits beside it again: q7-q14's 8B numbers (300-302) carried
+#    that cost. QINFER_CUDA_PROBE=1 in this build: "this build has no kernel probes (configure
+#    with -DQINFER_CUDA_PROBES=ON)".

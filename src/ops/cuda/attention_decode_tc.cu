@@ -176,7 +176,7 @@ __device__ __forceinline__ void cluster_merge(const TcArgs& a, float* blk_rec, i
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   cg::cluster_group cl = cg::this_cluster();
   cl.sync();
-  if (a.probe.data != nullptr) stamp[4] = probe_now();
+  if (probing(a.probe)) stamp[4] = probe_now();
   const int ns = a.n_split, rank = int(cl.block_rank()), n_out = rows * D, rec = 2 + D;
   const int per = (n_out + ns - 1) / ns, stop = min(n_out, (rank + 1) * per);
   for (int i = rank * per + int(threadIdx.x); i < stop; i += int(blockDim.x)) {
@@ -231,7 +231,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs 
   constexpr bool kFp8 = std::is_same_v<T, Fp8>;
   constexpr int S = Gm::kStages;
   extern __shared__ uint4 smem_raw[];
-  uint64_t stamp[kProbeStamps] = {a.probe.data != nullptr ? probe_now() : 0};
+  uint64_t stamp[kProbeStamps] = {probing(a.probe) ? probe_now() : 0};
   pdl_trigger();
   // qkv and the token's own K / V row come from the previous kernel; with past_ready the rest
   // (metadata, block table, older keys) is read before the wait (file comment).
@@ -242,7 +242,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs 
   if (a.push) asm volatile("barrier.cluster.arrive.relaxed.aligned;" ::: "memory");
 #endif
   if (!ahead) pdl_wait();
-  if (!ahead && a.probe.data != nullptr) stamp[1] = probe_now();
+  if (!ahead && probing(a.probe)) stamp[1] = probe_now();
 
   const int t = a.kvh_fast ? blockIdx.y : blockIdx.x;
   const int kvh = int(a.kvh_fast ? blockIdx.x : blockIdx.y) * HP;  // the unit's first KV head
@@ -324,7 +324,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs 
   }
   if (ahead) {
     pdl_wait();
-    if (a.probe.data != nullptr) stamp[1] = probe_now();
+    if (probing(a.probe)) stamp[1] = probe_now();
     if (own_early) {
       const int row = len - 1 - tile_key(own_i);
       char* const sk = wsm + (own_i % S) * Gm::kStageBytes;
@@ -514,7 +514,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs 
   // The warp's record in its own pipeline memory: m[8], l[8], acc[8][D] (heads of the group).
   mma::cp_async_wait<0>();
   __syncwarp();
-  if (a.probe.data != nullptr) stamp[2] = probe_now();
+  if (probing(a.probe)) stamp[2] = probe_now();
   l += __shfl_xor_sync(0xffffffffu, l, 1);
   l += __shfl_xor_sync(0xffffffffu, l, 2);
   float* const rec = reinterpret_cast<float*>(wsm);
@@ -567,12 +567,12 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs 
       r[2 + dd] = aa * a.v_mul;
     }
   }
-  if (a.probe.data != nullptr) stamp[3] = probe_now();
+  if (probing(a.probe)) stamp[3] = probe_now();
   if (a.push)
     push_merge(a, recv, rows, D, t, kvh * group);
   else if (a.cluster)
     cluster_merge(a, blk_rec, rows, D, t, kvh * group, stamp);
-  if (a.probe.data != nullptr) {
+  if (probing(a.probe)) {
     stamp[5] = probe_now();
     probe_write(a.probe, a.probe_id, stamp);
   }

@@ -64,10 +64,17 @@ size_t smem_reserved_per_block();  // what the system takes of it for each resid
 // it off). pdl.cuh has the device side.
 bool pdl_enabled();
 
-// Block timelines (probe.cuh; QINFER_CUDA_PROBE=1): the ring the probed kernels write, null
-// data when off, and its launch numbers: probe_launch() gives each probed launch (each node of
-// a captured graph) its own number. probe_dump writes the ring's records (kProbeWords u64
-// each: launch << 32 | block, multiprocessor, kProbeStamps timestamps in ns, 0 where unset).
+// Block timelines (probe.cuh): compiled into the kernels only in a build configured with
+// -DQINFER_CUDA_PROBES=ON (they cost registers), and written when QINFER_CUDA_PROBE=1. The ring
+// the probed kernels write, null data when off (QINFER_CUDA_PROBE=1 in a build without them is
+// an error), and its launch numbers: probe_launch() gives each probed launch (each node of a
+// captured graph) its own number. probe_dump writes the ring's records (kProbeWords u64 each:
+// launch << 32 | block, multiprocessor, kProbeStamps timestamps in ns, 0 where unset).
+#if defined(QINFER_CUDA_PROBES)
+inline constexpr bool kProbesBuilt = true;
+#else
+inline constexpr bool kProbesBuilt = false;
+#endif
 inline constexpr int kProbeStamps = 6;
 inline constexpr int kProbeWords = 2 + kProbeStamps;
 struct ProbeRing {

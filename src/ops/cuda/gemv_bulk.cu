@@ -347,7 +347,7 @@ __global__ void __launch_bounds__(kThreads, 1) gemv_bulk_kernel(BulkParams p) {
   const int stage_bytes = kTileRows * p.pitch;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
 
-  uint64_t stamp[kProbeStamps] = {p.probe.data != nullptr ? probe_now() : 0};
+  uint64_t stamp[kProbeStamps] = {probing(p.probe) ? probe_now() : 0};
   if (threadIdx.x == 0) {
     for (int i = 0; i < p.stages; ++i) {
       mbar_init(full + i, 1);
@@ -406,7 +406,7 @@ __global__ void __launch_bounds__(kThreads, 1) gemv_bulk_kernel(BulkParams p) {
     }
   }
   pdl_wait();  // x and its scales come from the previous kernel
-  if (p.probe.data != nullptr) stamp[1] = probe_now();
+  if (probing(p.probe)) stamp[1] = probe_now();
   const int g = lane / 4, c = lane % 4;
   const int nt = int(p.n);
   if constexpr (XM == kXMade) {
@@ -423,7 +423,7 @@ __global__ void __launch_bounds__(kThreads, 1) gemv_bulk_kernel(BulkParams p) {
     }
     mbar_wait(xbar, 0);
   }
-  if (p.probe.data != nullptr) stamp[2] = probe_now();
+  if (probing(p.probe)) stamp[2] = probe_now();
   const uint8_t* xrow = XM == kXFromGlobal ? p.x + int64_t(g < nt ? g : 0) * p.n_in + 16 * c
                                            : xs + (g < nt ? g : 0) * p.x_pitch + 16 * c;
   // The epilogue's operands for the (row, token) this thread finishes, loaded as a tile starts.
@@ -527,7 +527,7 @@ __global__ void __launch_bounds__(kThreads, 1) gemv_bulk_kernel(BulkParams p) {
       }
     }
   }
-  if (p.probe.data != nullptr) {
+  if (probing(p.probe)) {
     stamp[3] = probe_now();
     probe_write(p.probe, p.probe_id, stamp);
   }

@@ -193,6 +193,8 @@ ProbeRing probe_ring() {
   static const ProbeRing ring = [] {
     ProbeRing r;
     if (env_switch("QINFER_CUDA_PROBE", 0) == 0) return r;
+    QINFER_CHECK(kProbesBuilt, "QINFER_CUDA_PROBE=1: this build has no kernel probes "
+                 "(configure with -DQINFER_CUDA_PROBES=ON)");
     r.records = 1 << 18;
     r.data = static_cast<uint64_t*>(device_alloc(r.records * kProbeWords * sizeof(uint64_t)));
     r.count = static_cast<unsigned long long*>(device_alloc(sizeof(unsigned long long)));
