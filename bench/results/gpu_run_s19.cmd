@@ -1,0 +1,32 @@
+# Session 19 device runs (nvidia-h100-x1; scripts as run: gpu_run_s19qN.sh, each on the
+# machine as found). Binaries: cmake -DQINFER_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90a-real
+# (nvcc 13.0), packed by TOKENIZER_DIR=../shared/models/llama3.1-tokenizer TESTS="test_ops
+# test_golden test_engine" BENCHES=gpu_kernels tools/gpu_pack.sh build-f. Run as
+#   run command="bash .gpu_assets/s19qN.sh" carry=[.gpu_assets/b.txz, .gpu_assets/s19qN.sh]
+# Results: gpu_s19qN.json (every bench JSON of the run, by name), timeline_*_s19qN.log.
+#
+# q1 (L2 ahead: the QKV GEMV's producer, once its last weight copy is out, prefetches into L2
+#    (cp.async.bulk.prefetch.L2) the first tile pairs of each of the layer's gate_up blocks,
+#    QINFER_CUDA_L2_AHEAD_QKV pairs; o's producer the next QINFER_CUDA_L2_AHEAD_O; every
+#    QINFER_CUDA_L2_AHEAD_STEP-th pair; default 0 = off, the code as main): test_ops
+#    CudaAttentionTc / FusedCuda / FusedDecodeCuda / LinearCuda 19/19 (new
+#    FusedDecodeCuda.L2AheadChangesNoBits), golden 12/12 and engine 4/4 with QKV=2, O=1.
+#    Decode b1 tok/s (P=128; two rounds): 1B off 1312.3, 1314.2 / Q1 1282.7, 1281.9 / Q2
+#    1269.8, 1270.8 / Q3 1275.9, 1274.5 / Q4 (all of gate_up) 1259.1, 1259.6 / Q2+O2 1265.3,
+#    1267.6 / Q2 step 2 1289.9, 1289.2. 8B off 304.0, 303.1 / Q1 296.3, 296.1 / Q2 297.1, 296.4
+#    / Q3 297.3, 296.5 / Q1+O1 295.3, 294.6 / Q2+O1 297.1, 296.5 / Q2 step 2 297.9, 298.5.
+#    Every arm slower (1B -1.8 to -4.1 %, 8B -1.7 to -2.9 %): as session 10's side-stream
+#    prefetch, but issued inside the GEMVs (no fork / join in the graph).
+#    Code on branch exp/l2-ahead (faaabbe).
+# q2 (the same binary with QINFER_CUDA_L2_AHEAD_KEEP=1: the prefetched lines marked evict_last;
+#    CUPTI timelines of off / on): FusedDecodeCuda 2/2. Decode b1 tok/s: 1B off 1306.2 (and
+#    one more) / Q2 keep 1253.7 / O2 only 1263.9, 1260.1 / Q4 keep 1206.8, 1202.1 / Q1 keep
+#    1273.4, 1277.1; 8B off 300.8, 300.9 / Q2 keep 287.6, 286.2 / O1 only 297.3, 297.1.
+#    Traced (timeline_*_s19q2.log), mean advance a layer (us), qkv / attention / o / gate_up /
+#    down: 1B off 6.42 / 4.23 / 3.46 / 13.28 / 9.18, step 762.4 us on the GPU; Q4 10.18 /
+#    4.27 / 3.32 / 11.05 / 9.95, step 793.6; Q4 keep 12.27 / 4.16 / 3.28 / 10.91 / 9.89, step
+#    822.9. 8B off 12.75 / 7.34 / 7.77 / 43.64 / 20.44, step 3300.2 (lm_head 343.6 us, at the
+#    copy rate); Q2 15.94 / 8.29 / 7.67 / 41.94 / 21.08, step 3394.3. So: the prefetch's bytes
+#    share HBM with qkv's own (qkv +3.2 to +5.9 us a layer), and gate_up gains only 1.7-2.4 us
+#    although 29 % (8B) to all (1B) of its bytes were fetched ahead: most of them do not stay
+#    in L2 until gate_up reads them (evict_last keeps them and makes it worse). Not kept.

@@ -1,0 +1,15 @@
+tar xJf .gpu_assets/b.txz -C .gpu_assets && export B=.gpu_assets/b && L=$(dirname "$(find / -name 'libcublasLt.so.13*' -not -path '/proc/*' 2>/dev/null | head -1)") && export LD_LIBRARY_PATH=$L:$PWD/$B/lib
+nvidia-smi --query-gpu=name,clocks.sm,clocks.mem --format=csv > $OUT/smi.txt 2>&1
+python3 tools/gpu_make_random_fp8.py --out /tmp/llama1b_fp8 --shape 1b --layers 16 > $OUT/mk.log 2>&1
+(python3 tools/gpu_make_random_fp8.py --out /tmp/llama8b_fp8 --layers 32 >> $OUT/mk.log 2>&1; echo mkdone >> $OUT/mk.log) &
+timeout 300 $B/tests/test_ops --gtest_filter='CudaAttentionTc.*:FusedCuda.*:FusedDecodeCuda.*:LinearCuda.*' > $OUT/test_ops.log 2>&1; echo "test_ops rc=$?"; grep -E "^\[  (PASSED|FAILED)|FAILED  \]|Failure" $OUT/test_ops.log | head -8
+S=$PWD/.gpu_assets/shared/models/llama3.1-tokenizer; mkdir -p $S && gunzip -c $B/tok/tokenizer.json.gz > $S/tokenizer.json && cp $B/tok/*.json $S/
+for t in test_golden test_engine; do QINFER_CUDA_L2_AHEAD_QKV=2 QINFER_CUDA_L2_AHEAD_O=1 QINFER_SOURCE_DIR=$PWD QINFER_SHARED_DIR=$PWD/.gpu_assets/shared timeout 200 $B/tests/$t --gtest_filter='*Cuda*' > $OUT/$t.log 2>&1; echo "$t rc=$?"; grep -E "^\[  (PASSED|FAILED)|FAILED  \]|Failure" $OUT/$t.log | head -6; done
+lat() { tag=$1; shift; env "$@" timeout 60 $B/apps/qinfer bench --model $M --prompt-len 128 --decode-len $DL --out $OUT/lat_${tag}.json 2>&1 | grep -iE "^decode tok/s|error" | sed "s/^/$tag /"; }
+A=QINFER_CUDA_L2_AHEAD_QKV; O=QINFER_CUDA_L2_AHEAD_O; ST=QINFER_CUDA_L2_AHEAD_STEP
+M=/tmp/llama1b_fp8; DL=256; gunzip -c $B/tok/tokenizer.json.gz > $M/tokenizer.json; cp $B/tok/tokenizer_config.json $M/
+for r in 1 2; do lat 1b_off$r X=1; lat 1b_q1_$r $A=1; lat 1b_q2_$r $A=2; lat 1b_q4_$r $A=4; lat 1b_q2o2_$r $A=2 $O=2; lat 1b_q2s2_$r $A=2 $ST=2; lat 1b_q3_$r $A=3; done
+wait; tail -1 $OUT/mk.log
+M=/tmp/llama8b_fp8; DL=128; gunzip -c $B/tok/tokenizer.json.gz > $M/tokenizer.json; cp $B/tok/tokenizer_config.json $M/
+for r in 1 2; do lat 8b_off$r X=1; lat 8b_q1_$r $A=1; lat 8b_q2_$r $A=2; lat 8b_q1o1_$r $A=1 $O=1; lat 8b_q2s2_$r $A=2 $ST=2; lat 8b_q3_$r $A=3; lat 8b_q2o1_$r $A=2 $O=1; done
+cd $OUT && tar czf all.tgz --remove-files *
