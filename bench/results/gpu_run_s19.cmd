@@ -20,7 +20,7 @@
 #    Code on branch exp/l2-ahead (faaabbe).
 # q2 (the same binary with QINFER_CUDA_L2_AHEAD_KEEP=1: the prefetched lines marked evict_last;
 #    CUPTI timelines of off / on): FusedDecodeCuda 2/2. Decode b1 tok/s: 1B off 1306.2 (and
-#    one more) / Q2 keep 1253.7 / O2 only 1263.9, 1260.1 / Q4 keep 1206.8, 1202.1 / Q1 keep
+#    1304.3) / Q2 keep 1252.6, 1253.7 / O2 only 1263.9, 1260.1 / Q4 keep 1206.8, 1202.1 / Q1 keep
 #    1273.4, 1277.1; 8B off 300.8, 300.9 / Q2 keep 287.6, 286.2 / O1 only 297.3, 297.1.
 #    Traced (timeline_*_s19q2.log), mean advance a layer (us), qkv / attention / o / gate_up /
 #    down: 1B off 6.42 / 4.23 / 3.46 / 13.28 / 9.18, step 762.4 us on the GPU; Q4 10.18 /
