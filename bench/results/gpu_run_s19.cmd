@@ -30,3 +30,14 @@
 #    share HBM with qkv's own (qkv +3.2 to +5.9 us a layer), and gate_up gains only 1.7-2.4 us
 #    although 29 % (8B) to all (1B) of its bytes were fetched ahead: most of them do not stay
 #    in L2 until gate_up reads them (evict_last keeps them and makes it worse). Not kept.
+# q3 (embedding_rows launched under PDL right after rope_prepare, its rows made while that runs
+#    and its wait at the end, QINFER_CUDA_EMBED_EARLY=0 as before; env-only arms on the 8B):
+#    test_ops CudaAttention* / FusedCuda / FusedDecodeCuda / LinearCuda / OpsCuda 32/32,
+#    golden 12/12, engine 4/4. Decode b1 tok/s: 1B early 1322.0, 1325.4, 1323.4 / late 1323.0,
+#    1320.8, 1321.2; 8B early 304.7, 304.4 / late 304.4, 305.1 / o's whole weight in its ring
+#    (QINFER_CUDA_GEMV_RING_KIB=4096x4096:146, 4 stages) 305.0, 304.4 / qkv's whole weight
+#    (4096x6144:212, 6 stages; the attention then no longer fits beside it) 299.1, 298.5 / FP8
+#    KV cache (--kv-cache-dtype fp8) 304.3, 305.5. Traced (timeline_*_s19q3.log): the
+#    embedding still starts 2.37 us after rope_prepare's end either way (a dependent launch
+#    after a 1.3 us kernel comes no sooner than a plain one); 1B step 749.4 / 749.6 us on the
+#    GPU, 8B 3288.7. Nothing kept; the embedding change is on branch exp/embed-early.
