@@ -141,6 +141,7 @@ struct CudaRunner::Impl {
   // QINFER_CUDA_GEMV_ROPE=0: rope_kv_write as its own kernel even where the QKV GEMV's
   // epilogue can do it (linear_from_f32_rope).
   bool gemv_rope = env_switch("QINFER_CUDA_GEMV_ROPE", 1) != 0;
+  bool embed_rope = env_switch("QINFER_CUDA_EMBED_ROPE", 1) != 0;
   // QINFER_CUDA_LM_HEAD_EXACT=1: the BF16 lm_head keeps F32 inputs (two GEMMs) for every batch,
   // not only for prompt logprobs.
   bool lm_head_exact = env_switch("QINFER_CUDA_LM_HEAD_EXACT", 0) == 1;
@@ -442,11 +443,17 @@ void CudaRunner::Impl::run_layers(Buffers& b, const int32_t* dev, const MetaLayo
   const bool rope_gemv = tc_decode && gemv_rope && n <= 2;
   float* rope_cs = b.rope_cs.data_as<float>();
   auto* rope_slot = static_cast<int64_t*>(b.rope_slot.data());
-  if (rope_gemv)
-    cu::rope_prepare(plan.all, dims, w.inv_freq.data_as<float>(), int(kv.block_size), rope_cs,
-                     rope_slot, s);
-  cu::embedding_rows(w.embed, dev + m.tokens, n, hid, fed != nullptr ? dev + m.from : nullptr,
-                     fed);
+  // One launch for both where the QKV epilogue wants them (QINFER_CUDA_EMBED_ROPE=0: two).
+  const int32_t* from = fed != nullptr ? dev + m.from : nullptr;
+  if (rope_gemv && embed_rope) {
+    cu::embedding_rows_rope(w.embed, dev + m.tokens, n, hid, from, fed, plan.all, dims,
+                            w.inv_freq.data_as<float>(), int(kv.block_size), rope_cs, rope_slot);
+  } else {
+    if (rope_gemv)
+      cu::rope_prepare(plan.all, dims, w.inv_freq.data_as<float>(), int(kv.block_size), rope_cs,
+                       rope_slot, s);
+    cu::embedding_rows(w.embed, dev + m.tokens, n, hid, from, fed);
+  }
   for (int64_t l = 0; l < c.n_layer; ++l) {
     const LayerWeights& L = w.layers[size_t(l)];
     const cu::KvCacheView kvl = layer_view(kv, l);

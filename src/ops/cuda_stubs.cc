@@ -83,6 +83,11 @@ void embedding_rows(const Tensor& t, const int32_t*, int64_t, float*, const int3
                     const int32_t*) {
   no_cuda("embedding", t.dtype());
 }
+void embedding_rows_rope(const Tensor& t, const int32_t*, int64_t, float*, const int32_t*,
+                         const int32_t*, const AttnBatch&, const AttnDims&, const float*, int,
+                         float*, int64_t*) {
+  no_cuda("embedding", t.dtype());
+}
 cudaStream_t backend_stream() { return nullptr; }
 void attention_decode_rope(float*, const AttnBatch&, const AttnDims&, const float*,
                            const KvCacheView&, float*, cudaStream_t) {

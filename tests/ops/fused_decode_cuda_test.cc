@@ -213,6 +213,80 @@ TEST(FusedDecodeCuda, QkvGemvRopeEpilogueEqualsRopeKvWrite) {
   cu::set_gemv_bulk(0, 0);
 }
 
+// The decode step's first launch: embedding_rows_rope (the embedding rows and rope_prepare's
+// cos / sin and slots in one kernel) against embedding_rows and rope_prepare, bit for bit: a
+// BF16 table, rows fed from the previous step's tokens and from the ids, 1-2 tokens at
+// positions across cache blocks, head_dim 128 and 64.
+TEST(FusedDecodeCuda, EmbeddingRowsRopeEqualsTheTwoKernels) {
+  QINFER_SKIP_WITHOUT_CUDA();
+  const uint32_t seed = testing::fresh_seed();
+  std::mt19937 rng(seed);
+  const int64_t n_row = 1000, d_model = 2048;
+  Tensor th = Tensor::empty(DType::kBF16, {n_row, d_model});
+  const Tensor tf = testing::random_f32({n_row, d_model}, rng);
+  for (int64_t i = 0; i < n_row * d_model; ++i)
+    th.data_as<uint16_t>()[i] = f32_to_bf16(tf.data_as<float>()[i]);
+  const Tensor table = th.to(Device::kCuda);
+  cudaStream_t s = cu::stream();
+  for (int head_dim : {128, 64})
+    for (const std::vector<int>& pos : {std::vector<int>{37}, std::vector<int>{4095, 16}}) {
+      const int n = int(pos.size());
+      const std::string what = str_cat("head_dim ", head_dim, " n=", n, " seed ", seed);
+      Batch bt = make_batch(pos, 16, 0, rng);
+      std::vector<float> inv(size_t(head_dim / 2));
+      for (size_t j = 0; j < inv.size(); ++j)
+        inv[j] = std::pow(500000.0f, -2.0f * float(j) / float(head_dim));
+      Tensor inv_h = Tensor::empty(DType::kF32, {int64_t(inv.size())});
+      std::copy(inv.begin(), inv.end(), inv_h.data_as<float>());
+      const Tensor inv_d = inv_h.to(Device::kCuda);
+      cu::AttnDims d;
+      d.n_head = 32;
+      d.n_head_kv = 8;
+      d.head_dim = head_dim;
+      d.scale = 0.125f;
+      // Row 0 takes the id, row 1 (if any) the previous step's token 1 (an id past the table:
+      // NaN rows, as embedding_rows writes them).
+      std::vector<uint8_t> ids_b(8), from_b(8), fed_b(8);
+      const int32_t ids[2] = {int32_t(rng() % n_row), 3}, from[2] = {-1, 1},
+                    fed[2] = {5, n == 2 ? int32_t(n_row + 7) : 0};
+      std::memcpy(ids_b.data(), ids, 8);
+      std::memcpy(from_b.data(), from, 8);
+      std::memcpy(fed_b.data(), fed, 8);
+      const Tensor ids_d = testing::upload_bytes(ids_b), from_d = testing::upload_bytes(from_b),
+                   fed_d = testing::upload_bytes(fed_b);
+      struct Out {
+        Tensor rows, cs, slot;
+      };
+      auto fresh = [&] {
+        return Out{testing::poisoned_cuda({n, d_model}), testing::poisoned_cuda({n, head_dim}),
+                   Tensor::empty(DType::kU8, {n * 8}, Device::kCuda)};
+      };
+      Out two = fresh(), one = fresh();
+      cu::rope_prepare(bt.b, d, inv_d.data_as<float>(), 16, two.cs.data_as<float>(),
+                       static_cast<int64_t*>(two.slot.data()), s);
+      cu::embedding_rows(table, ids_d.data_as<int32_t>(), n, two.rows.data_as<float>(),
+                         from_d.data_as<int32_t>(), fed_d.data_as<int32_t>());
+      cu::embedding_rows_rope(table, ids_d.data_as<int32_t>(), n, one.rows.data_as<float>(),
+                              from_d.data_as<int32_t>(), fed_d.data_as<int32_t>(), bt.b, d,
+                              inv_d.data_as<float>(), 16, one.cs.data_as<float>(),
+                              static_cast<int64_t*>(one.slot.data()));
+      cu::synchronize();
+      EXPECT_TRUE(host_bytes(one.rows) == host_bytes(two.rows)) << what << ": rows differ";
+      EXPECT_TRUE(host_bytes(one.cs) == host_bytes(two.cs)) << what << ": cos / sin differ";
+      EXPECT_TRUE(host_bytes(one.slot) == host_bytes(two.slot)) << what << ": slots differ";
+      const Tensor r = one.rows.to(Device::kCpu);
+      EXPECT_EQ(r.data_as<float>()[0], bf16_to_f32(th.data_as<uint16_t>()[ids[0] * d_model]))
+          << what;
+      if (n == 2) {
+        EXPECT_TRUE(std::isnan(r.data_as<float>()[d_model])) << what;
+      }
+    }
+  EXPECT_THROW(cu::embedding_rows_rope(table, nullptr, 3, nullptr, nullptr, nullptr,
+                                       make_batch({1}, 16, 0, rng).b, cu::AttnDims{}, nullptr,
+                                       16, nullptr, nullptr),
+               Error);
+}
+
 }  // namespace
 }  // namespace qinfer
 

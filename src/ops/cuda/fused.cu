@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "core/env.h"
+#include "ops/cuda/attention_device.h"
 #include "ops/cuda/cuda_common.h"
 #include "ops/cuda/cuda_ops.h"
 #include "ops/cuda/fp8_device.cuh"
@@ -540,9 +541,37 @@ __global__ void gather_rows_kernel(const float* src, const int32_t* rows, int64_
   for (int64_t i = threadIdx.x; i < d; i += blockDim.x) o[i] = s[i];
 }
 
+// rope_prepare's work (attention_cuda.h) for the token of the embedding's block, done by a warp
+// of its own in the same launch (embedding_rows_rope); tok_pos null: none.
+struct RopePrep {
+  const int32_t* tok_pos = nullptr;
+  const int32_t* tok_seq = nullptr;
+  const int32_t* block_tables = nullptr;
+  int max_blocks = 0, half = 0, block_size = 0;
+  const float* inv_freq = nullptr;
+  float* cos_sin = nullptr;
+  int64_t* slot = nullptr;
+};
+constexpr int kEmbedThreads = 256;  // the row's; + 32 with RopePrep
+
 template <typename T>
 __global__ void embedding_rows_kernel(const T* table, const int32_t* ids, const int32_t* from,
-                                      const int32_t* fed, int64_t n_row, int64_t d, float* out) {
+                                      const int32_t* fed, int64_t n_row, int64_t d, float* out,
+                                      RopePrep rp) {
+  if (threadIdx.x >= kEmbedThreads) {  // rope_prepare_kernel's arithmetic, token blockIdx.x
+    const int t = blockIdx.x, pos = rp.tok_pos[t];
+    for (int j = threadIdx.x - kEmbedThreads; j < rp.half; j += 32) {
+      float sn, cs;
+      attn::rope_sincos(pos, rp.inv_freq[j], &sn, &cs);
+      rp.cos_sin[(int64_t(t) * rp.half + j) * 2] = cs;
+      rp.cos_sin[(int64_t(t) * rp.half + j) * 2 + 1] = sn;
+    }
+    if (threadIdx.x == kEmbedThreads) {
+      const int32_t* table_row = rp.block_tables + int64_t(rp.tok_seq[t]) * rp.max_blocks;
+      rp.slot[t] = attn::kv_row(table_row, pos, rp.block_size, 1, 0);
+    }
+    return;
+  }
   const int32_t src = from != nullptr ? from[blockIdx.x] : -1;
   const int64_t id = src >= 0 ? fed[src] : ids[blockIdx.x];
   const bool ok = id >= 0 && id < n_row;
@@ -553,11 +582,11 @@ __global__ void embedding_rows_kernel(const T* table, const int32_t* ids, const 
   // 4096 elements (one load, then its store, an element at a time took 7.4 us for the 8B's
   // BF16 row at batch 1 on the H100: bench/results/gpu_run_s17.cmd q1).
   constexpr int kLoads = 16;
-  for (int64_t i0 = threadIdx.x; i0 < d; i0 += int64_t(blockDim.x) * kLoads) {
+  for (int64_t i0 = threadIdx.x; i0 < d; i0 += int64_t(kEmbedThreads) * kLoads) {
     float v[kLoads];
 #pragma unroll
     for (int u = 0; u < kLoads; ++u) {
-      const int64_t i = i0 + int64_t(u) * blockDim.x;
+      const int64_t i = i0 + int64_t(u) * kEmbedThreads;
       v[u] = 0.0f;
       if (i < d) {
         if constexpr (std::is_same_v<T, float>)
@@ -570,7 +599,7 @@ __global__ void embedding_rows_kernel(const T* table, const int32_t* ids, const 
     }
 #pragma unroll
     for (int u = 0; u < kLoads; ++u) {
-      const int64_t i = i0 + int64_t(u) * blockDim.x;
+      const int64_t i = i0 + int64_t(u) * kEmbedThreads;
       if (i < d) o[i] = ok ? v[u] : nan;
     }
   }
@@ -896,28 +925,52 @@ void gather_rows(const float* src, const int32_t* rows, int64_t n_rows, int64_t 
   QINFER_CUDA_CHECK_LAUNCH();
 }
 
-void embedding_rows(const Tensor& table, const int32_t* ids, int64_t n, float* out,
-                    const int32_t* from, const int32_t* fed) {
-  if (n == 0) return;
+namespace {
+
+void launch_embedding(const Tensor& table, const int32_t* ids, int64_t n, float* out,
+                      const int32_t* from, const int32_t* fed, const RopePrep& rp) {
   check_cuda_tensor(table, "embedding", "table");
   QINFER_CHECK(from == nullptr || fed != nullptr, "embedding: `from` without the fed tokens");
   const int64_t rows = table.dim(0), d = table.dim(1);
+  const unsigned threads = kEmbedThreads + (rp.tok_pos != nullptr ? 32 : 0);
+  auto go = [&](auto* kernel, const auto* t) {
+    kernel<<<unsigned(n), threads, 0, stream()>>>(t, ids, from, fed, rows, d, out, rp);
+    QINFER_CUDA_CHECK_LAUNCH();
+  };
   switch (table.dtype()) {
-    case DType::kF32:
-      embedding_rows_kernel<<<unsigned(n), 256, 0, stream()>>>(table.data_as<float>(), ids, from,
-                                                                fed, rows, d, out);
-      break;
+    case DType::kF32: return go(embedding_rows_kernel<float>, table.data_as<float>());
     case DType::kF16:
-      embedding_rows_kernel<<<unsigned(n), 256, 0, stream()>>>(
-          static_cast<const __half*>(table.data()), ids, from, fed, rows, d, out);
-      break;
+      return go(embedding_rows_kernel<__half>, static_cast<const __half*>(table.data()));
     case DType::kBF16:
-      embedding_rows_kernel<<<unsigned(n), 256, 0, stream()>>>(
-          static_cast<const __nv_bfloat16*>(table.data()), ids, from, fed, rows, d, out);
-      break;
+      return go(embedding_rows_kernel<__nv_bfloat16>,
+                static_cast<const __nv_bfloat16*>(table.data()));
     default: QINFER_FAIL("embedding: unsupported table dtype ", dtype_name(table.dtype()));
   }
-  QINFER_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace
+
+void embedding_rows(const Tensor& table, const int32_t* ids, int64_t n, float* out,
+                    const int32_t* from, const int32_t* fed) {
+  if (n == 0) return;
+  launch_embedding(table, ids, n, out, from, fed, RopePrep{});
+}
+
+void embedding_rows_rope(const Tensor& table, const int32_t* ids, int64_t n, float* out,
+                         const int32_t* from, const int32_t* fed, const AttnBatch& b,
+                         const AttnDims& d, const float* inv_freq, int block_size,
+                         float* cos_sin, int64_t* slot) {
+  QINFER_CHECK(inv_freq != nullptr && block_size > 0 && d.head_dim >= 2 && d.head_dim % 2 == 0,
+               "embedding_rows_rope: needs inv_freq, a positive block size and an even "
+               "head_dim (", d.head_dim, ")");
+  QINFER_CHECK(b.n_tok == n, "embedding_rows_rope: ", n, " rows for a batch of ", b.n_tok,
+               " tokens");
+  if (n == 0) return;
+  launch_embedding(table, ids, n, out, from, fed,
+                   RopePrep{.tok_pos = b.tok_pos, .tok_seq = b.tok_seq,
+                            .block_tables = b.block_tables, .max_blocks = b.max_blocks,
+                            .half = d.head_dim / 2, .block_size = block_size,
+                            .inv_freq = inv_freq, .cos_sin = cos_sin, .slot = slot});
 }
 
 cudaStream_t backend_stream() { return stream(); }

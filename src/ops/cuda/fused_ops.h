@@ -129,6 +129,13 @@ void gather_rows(const float* src, const int32_t* rows, int64_t n_rows, int64_t 
 // instead (the previous step's sampled tokens, still on the GPU: sampled_tokens_device()).
 void embedding_rows(const Tensor& table, const int32_t* ids, int64_t n, float* out,
                     const int32_t* from = nullptr, const int32_t* fed = nullptr);
+// embedding_rows and rope_prepare (attention_cuda.h) of a decode batch (b.n_tok == n) in one
+// launch, the same numbers: the decode step's first two kernels, which ran 2.4 us apart on the
+// H100 (bench/results/gpu_run_s19.cmd q3).
+void embedding_rows_rope(const Tensor& table, const int32_t* ids, int64_t n, float* out,
+                         const int32_t* from, const int32_t* fed, const AttnBatch& b,
+                         const AttnDims& d, const float* inv_freq, int block_size,
+                         float* cos_sin, int64_t* slot);
 
 // The backend stream every op runs on (for the attention_cuda.h entry points).
 cudaStream_t backend_stream();
