@@ -41,3 +41,11 @@
 #    embedding still starts 2.37 us after rope_prepare's end either way (a dependent launch
 #    after a 1.3 us kernel comes no sooner than a plain one); 1B step 749.4 / 749.6 us on the
 #    GPU, 8B 3288.7. Nothing kept; the embedding change is on branch exp/embed-early.
+# q4 (branch exp/embed-rope, merged to main as b5b9782: the decode step's first launch makes the
+#    embedding rows and rope_prepare's cos / sin and slots together, an extra warp of each
+#    embedding block doing rope_prepare's arithmetic; QINFER_CUDA_EMBED_ROPE=0 launches the
+#    two): test_ops 33/33 (new FusedDecodeCuda.EmbeddingRowsRopeEqualsTheTwoKernels: bit for
+#    bit the two kernels), golden 12/12, engine 4/4. Decode b1 tok/s, one launch / two: 1B
+#    1321.2, 1320.8, 1322.4 / 1317.6, 1317.7, 1316.3; 8B 305.9, 305.0, 304.9 / 305.0, 305.6,
+#    305.8 (within noise). Traced: 1B step 743.2 / 748.8 us on the GPU (the first qkv now
+#    starts 1.99 us after the 1.70 us launch), 8B 3275.2 us. Kept.
