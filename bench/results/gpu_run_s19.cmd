@@ -40,7 +40,7 @@
 #    KV cache (--kv-cache-dtype fp8) 304.3, 305.5. Traced (timeline_*_s19q3.log): the
 #    embedding still starts 2.37 us after rope_prepare's end either way (a dependent launch
 #    after a 1.3 us kernel comes no sooner than a plain one); 1B step 749.4 / 749.6 us on the
-#    GPU, 8B 3288.7. Nothing kept; the embedding change is on branch exp/embed-early.
+#    GPU, 8B 3288.7. Nothing kept; the embedding change is on branch exp/embed-early (7f6b9bc).
 # q4 (branch exp/embed-rope, merged to main as b5b9782: the decode step's first launch makes the
 #    embedding rows and rope_prepare's cos / sin and slots together, an extra warp of each
 #    embedding block doing rope_prepare's arithmetic; QINFER_CUDA_EMBED_ROPE=0 launches the
