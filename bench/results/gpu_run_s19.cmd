@@ -59,3 +59,9 @@
 #    / 305.4, 305.2, 305.2. Traced: the first qkv still starts 2.02 / 1.99 us after the
 #    embedding's end, step 743.1 / 742.8 us: no mechanism, so not kept. Offline 512 x
 #    1000/1000, C256, FP8 KV (main's code): 12,940.1 output tok/s (ITL 17.97 ms).
+# q6 (the LinearCuda tolerance fixed: an output passes relative to y or, where its products
+#    cancel, within the tolerance times the products' magnitude, the scale of an fp32
+#    accumulation's rounding; QINFER_TEST_SEED=N replays a printed seed): the failing seed
+#    3433711589 passes (QINFER_TEST_SEED=3433711589 test_ops
+#    --gtest_filter=LinearCuda.MatchesCpuAndFormulaAcrossFormatsAndShapes), and test_ops
+#    --gtest_filter='*Cuda*:*CUDA*' 33/33 with fresh seeds.

@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
@@ -24,8 +25,12 @@ namespace qinfer::testing {
   } while (0)
 
 // A fresh seed per test run (printed by the callers on failure), so that repeated runs
-// explore different inputs.
-inline uint32_t fresh_seed() { return std::random_device{}(); }
+// explore different inputs; QINFER_TEST_SEED=N replays a printed one.
+inline uint32_t fresh_seed() {
+  if (const char* v = std::getenv("QINFER_TEST_SEED"); v != nullptr && *v != '\0')
+    return uint32_t(std::strtoul(v, nullptr, 10));
+  return std::random_device{}();
+}
 
 inline Tensor random_f32(Shape shape, std::mt19937& rng, float lo = -1.0f, float hi = 1.0f) {
   Tensor t = Tensor::empty(DType::kF32, std::move(shape));
