@@ -68,3 +68,8 @@
 # q7 (the same rule for FusedCuda.ActivationProducersFeedLinearAct, whose shapes include one
 #    output of 1,040 products): the seed of q5 passes again, and LinearCuda.* / FusedCuda.*
 #    10/10 three times over with fresh seeds (--gtest_repeat=3).
+# q8 (review: rope_prepare's per-token arithmetic as one device function, attn::rope_prepare_token,
+#    that rope_prepare_kernel and embedding_rows_rope's extra warp both call, instead of a copy
+#    in each): test_ops CudaAttention* / FusedDecodeCuda / OpsCuda 23/23 (incl.
+#    FusedDecodeCuda.EmbeddingRowsRopeEqualsTheTwoKernels), golden 12/12, engine 4/4. Decode b1
+#    tok/s, one launch / two (QINFER_CUDA_EMBED_ROPE=0): 1B 1320.3, 1319.9 / 1316.8, 1319.1.

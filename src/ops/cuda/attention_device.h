@@ -211,6 +211,26 @@ __device__ __forceinline__ int64_t kv_row(const int32_t* table, int pos, int blo
   return slot * n_head_kv + kvh;
 }
 
+// rope_prepare's values (attention_cuda.h) for token t of b: cos / sin of tok_pos[t] *
+// inv_freq[j] into cos_sin (n_tok, half, 2) for j = j0, j0 + stride, ... < half, and, from the
+// thread with j0 == 0, the token's cache slot. rope_prepare_kernel and embedding_rows_rope.
+__device__ __forceinline__ void rope_prepare_token(const AttnBatch& b, int t, int half,
+                                                   const float* inv_freq, int block_size,
+                                                   float* cos_sin, int64_t* slot, int j0,
+                                                   int stride) {
+  const int pos = b.tok_pos[t];
+  for (int j = j0; j < half; j += stride) {
+    float sn, cs;
+    rope_sincos(pos, inv_freq[j], &sn, &cs);
+    cos_sin[(int64_t(t) * half + j) * 2] = cs;
+    cos_sin[(int64_t(t) * half + j) * 2 + 1] = sn;
+  }
+  if (j0 == 0) {
+    const int32_t* table = b.block_tables + int64_t(b.tok_seq[t]) * b.max_blocks;
+    slot[t] = kv_row(table, pos, block_size, 1, 0);
+  }
+}
+
 // Calls f(T{}) with T the cache's element type.
 template <typename F>
 void dispatch_cache(DType dt, const char* op, F&& f) {

@@ -184,17 +184,8 @@ __global__ void __launch_bounds__(kThreads)
 __global__ void __launch_bounds__(kThreads)
     rope_prepare_kernel(AttnBatch b, int half, const float* __restrict__ inv_freq,
                         int block_size, float* __restrict__ cos_sin, int64_t* __restrict__ slot) {
-  const int t = blockIdx.x, pos = b.tok_pos[t];
-  for (int j = threadIdx.x; j < half; j += blockDim.x) {
-    float sn, cs;
-    attn::rope_sincos(pos, inv_freq[j], &sn, &cs);
-    cos_sin[(int64_t(t) * half + j) * 2] = cs;
-    cos_sin[(int64_t(t) * half + j) * 2 + 1] = sn;
-  }
-  if (threadIdx.x == 0) {
-    const int32_t* table = b.block_tables + int64_t(b.tok_seq[t]) * b.max_blocks;
-    slot[t] = attn::kv_row(table, pos, block_size, 1, 0);
-  }
+  attn::rope_prepare_token(b, blockIdx.x, half, inv_freq, block_size, cos_sin, slot,
+                           threadIdx.x, blockDim.x);
 }
 
 }  // namespace

@@ -542,12 +542,10 @@ __global__ void gather_rows_kernel(const float* src, const int32_t* rows, int64_
 }
 
 // rope_prepare's work (attention_cuda.h) for the token of the embedding's block, done by a warp
-// of its own in the same launch (embedding_rows_rope); tok_pos null: none.
+// of its own in the same launch (embedding_rows_rope); cos_sin null: none.
 struct RopePrep {
-  const int32_t* tok_pos = nullptr;
-  const int32_t* tok_seq = nullptr;
-  const int32_t* block_tables = nullptr;
-  int max_blocks = 0, half = 0, block_size = 0;
+  AttnBatch b;
+  int half = 0, block_size = 0;
   const float* inv_freq = nullptr;
   float* cos_sin = nullptr;
   int64_t* slot = nullptr;
@@ -558,18 +556,9 @@ template <typename T>
 __global__ void embedding_rows_kernel(const T* table, const int32_t* ids, const int32_t* from,
                                       const int32_t* fed, int64_t n_row, int64_t d, float* out,
                                       RopePrep rp) {
-  if (threadIdx.x >= kEmbedThreads) {  // rope_prepare_kernel's arithmetic, token blockIdx.x
-    const int t = blockIdx.x, pos = rp.tok_pos[t];
-    for (int j = threadIdx.x - kEmbedThreads; j < rp.half; j += 32) {
-      float sn, cs;
-      attn::rope_sincos(pos, rp.inv_freq[j], &sn, &cs);
-      rp.cos_sin[(int64_t(t) * rp.half + j) * 2] = cs;
-      rp.cos_sin[(int64_t(t) * rp.half + j) * 2 + 1] = sn;
-    }
-    if (threadIdx.x == kEmbedThreads) {
-      const int32_t* table_row = rp.block_tables + int64_t(rp.tok_seq[t]) * rp.max_blocks;
-      rp.slot[t] = attn::kv_row(table_row, pos, rp.block_size, 1, 0);
-    }
+  if (threadIdx.x >= kEmbedThreads) {  // the extra warp: rope_prepare's token blockIdx.x
+    attn::rope_prepare_token(rp.b, blockIdx.x, rp.half, rp.inv_freq, rp.block_size, rp.cos_sin,
+                             rp.slot, threadIdx.x - kEmbedThreads, 32);
     return;
   }
   const int32_t src = from != nullptr ? from[blockIdx.x] : -1;
@@ -932,7 +921,7 @@ void launch_embedding(const Tensor& table, const int32_t* ids, int64_t n, float*
   check_cuda_tensor(table, "embedding", "table");
   QINFER_CHECK(from == nullptr || fed != nullptr, "embedding: `from` without the fed tokens");
   const int64_t rows = table.dim(0), d = table.dim(1);
-  const unsigned threads = kEmbedThreads + (rp.tok_pos != nullptr ? 32 : 0);
+  const unsigned threads = kEmbedThreads + (rp.cos_sin != nullptr ? 32 : 0);
   auto go = [&](auto* kernel, const auto* t) {
     kernel<<<unsigned(n), threads, 0, stream()>>>(t, ids, from, fed, rows, d, out, rp);
     QINFER_CUDA_CHECK_LAUNCH();
@@ -967,9 +956,7 @@ void embedding_rows_rope(const Tensor& table, const int32_t* ids, int64_t n, flo
                " tokens");
   if (n == 0) return;
   launch_embedding(table, ids, n, out, from, fed,
-                   RopePrep{.tok_pos = b.tok_pos, .tok_seq = b.tok_seq,
-                            .block_tables = b.block_tables, .max_blocks = b.max_blocks,
-                            .half = d.head_dim / 2, .block_size = block_size,
+                   RopePrep{.b = b, .half = d.head_dim / 2, .block_size = block_size,
                             .inv_freq = inv_freq, .cos_sin = cos_sin, .slot = slot});
 }
 
