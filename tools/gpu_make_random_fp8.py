@@ -4,12 +4,17 @@ FP8_DYNAMIC scheme: F8_E4M3 weights with per-output-channel BF16 scales, dynamic
 activations, lm_head kept in BF16) and, with --reference, transformers' fp32 fake-quant
 reference for it: every Linear but lm_head quantizes its input per token as vLLM does
     s = max(amax(x_row) / 448, 1 / (448 * 512)),  x_q = fp8(clamp(x / s, -448, 448)) * s
-and uses the dequantized weight w_q * s_w. reference.safetensors holds prompt_a (I32, 32
-tokens), logits_a (F32, every prompt position) and greedy_a (8 greedy tokens), the layout
-bench/gpu_golden.cc reads.
+and uses the dequantized weight w_q * s_w.
+With --static, activations are static per tensor instead (llm-compressor's FP8 preset, also the
+activation scheme of TensorRT-LLM's FP8 checkpoints; weights stay per channel): each Linear's
+input_scale (BF16 [1]) = bf16(amax / 448), amax being its input's max |x| over a calibration
+forward of the unquantized-activation model on 4 random 128-token prompts (llm-compressor's
+min-max observer), and the reference quantizes x_q = fp8(clamp(x * (1 / s), -448, 448)) * s.
+reference.safetensors holds prompt_a (I32, 32 tokens), logits_a (F32, every prompt position)
+and greedy_a (8 greedy tokens), the layout bench/gpu_golden.cc reads.
 
 Run ON the device machine (needs a GPU with torch; writes GBs to local disk, never committed):
-  python3 tools/gpu_make_random_fp8.py --out /tmp/llama8b_fp8 [--layers 32] [--reference]
+  python3 tools/gpu_make_random_fp8.py --out /tmp/llama8b_fp8 [--layers 32] [--static] [--reference]
 """
 import argparse
 import json
@@ -50,7 +55,9 @@ def quant_config():
         return {"num_bits": 8, "type": "float", "symmetric": True, "group_size": None,
                 "strategy": strategy, "dynamic": dynamic}
     return {"config_groups": {"group_0": {"targets": ["Linear"], "weights": args("channel", False),
-                                          "input_activations": args("token", True) if ACT_QUANT else None,
+                                          "input_activations": (args("tensor", False) if STATIC
+                                                                else args("token", True))
+                                          if ACT_QUANT else None,
                                           "output_activations": None, "format": None}},
             "format": "float-quantized", "global_compression_ratio": None, "ignore": ["lm_head"],
             "kv_cache_scheme": None, "quant_method": "compressed-tensors",
@@ -97,37 +104,70 @@ def make_tensors(cfg, gen):
 
 
 ACT_QUANT = True
+STATIC = False
 
 
 class FakeQuantLinear(torch.nn.Module):
-    def __init__(self, wq, ws):
+    """in_scale: a static input_scale (float), "calibrate" (no activation quantization; records
+    max |x| in self.amax), or None (dynamic per token)."""
+
+    def __init__(self, wq, ws, in_scale=None):
         super().__init__()
         self.w = wq.float() * ws.float()  # (out, in), dequantized once
+        self.in_scale = in_scale
+        self.amax = 0.0
 
     def forward(self, x):
+        if self.in_scale == "calibrate":
+            self.amax = max(self.amax, x.abs().max().item())
+            return x @ self.w.t()
         if not ACT_QUANT:
             return x @ self.w.t()
+        if self.in_scale is not None:
+            s = torch.tensor(self.in_scale, dtype=torch.float32, device=x.device)
+            xq = (x * (1.0 / s)).clamp(-FP8_MAX, FP8_MAX).to(FP8).float() * s
+            return xq @ self.w.t()
         s = (x.abs().amax(dim=-1, keepdim=True) / FP8_MAX).clamp(min=1.0 / (FP8_MAX * 512))
         xq = (x / s).clamp(-FP8_MAX, FP8_MAX).to(FP8).float() * s
         return xq @ self.w.t()
 
 
-def reference(cfg, tensors, out_dir):
+def build_model(cfg, tensors, in_scale):
+    """transformers' fp32 model with FakeQuantLinear layers; in_scale(key) as FakeQuantLinear's."""
     torch.set_default_dtype(torch.float32)
     with torch.device("meta"):
         model = LlamaForCausalLM(cfg)
     dense = {k: v.float() for k, v in tensors.items() if not k.endswith("weight_scale")
-             and v.dtype != FP8}
+             and not k.endswith("input_scale") and v.dtype != FP8}
     model.load_state_dict(dense, strict=False, assign=True)
+    linears = {}
     for l in range(cfg.num_hidden_layers):
         for n in linear_shapes(cfg):
             key = f"model.layers.{l}.{n}"
             parent, child = key.rsplit(".", 1)
-            setattr(model.get_submodule(parent), child,
-                    FakeQuantLinear(tensors[key + ".weight"].to(DEV),
-                                    tensors[key + ".weight_scale"].to(DEV)))
+            linears[key] = FakeQuantLinear(tensors[key + ".weight"].to(DEV),
+                                           tensors[key + ".weight_scale"].to(DEV), in_scale(key))
+            setattr(model.get_submodule(parent), child, linears[key])
     model.model.rotary_emb = type(model.model.rotary_emb)(config=cfg)  # real buffers
-    model = model.to(DEV).eval()
+    return model.to(DEV).eval(), linears
+
+
+def calibrate(cfg, tensors):
+    """Static input scales: bf16(amax / 448) of each Linear's input over a calibration forward."""
+    model, linears = build_model(cfg, tensors, lambda key: "calibrate")
+    g = torch.Generator().manual_seed(5)
+    prompts = torch.randint(0, cfg.vocab_size, (4, 128), generator=g)
+    with torch.no_grad():
+        model(prompts.to(DEV))
+    for key, lin in linears.items():
+        tensors[key + ".input_scale"] = torch.tensor([lin.amax / FP8_MAX]).to(torch.bfloat16)
+    del model, linears
+
+
+def reference(cfg, tensors, out_dir):
+    def in_scale(key):
+        return tensors[key + ".input_scale"].float().item() if STATIC else None
+    model, _ = build_model(cfg, tensors, in_scale)
     g = torch.Generator().manual_seed(3)
     prompt = torch.randint(0, cfg.vocab_size, (1, 32), generator=g)
     with torch.no_grad():
@@ -147,15 +187,20 @@ def main():
     ap.add_argument("--tiny", action="store_true", help="hidden 64 on the CPU: checks the script")
     ap.add_argument("--cpu", action="store_true", help="generate and run the reference on the CPU")
     ap.add_argument("--weight-only", action="store_true", help="no activation quantization")
+    ap.add_argument("--static", action="store_true",
+                    help="static per-tensor activations with calibrated input_scale")
     ap.add_argument("--shape", choices=["8b", "1b"], default="8b",
                     help="Llama-3.1-8B (default) or Llama-3.2-1B dimensions (use --layers 16)")
     a = ap.parse_args()
-    global DEV, ACT_QUANT
+    global DEV, ACT_QUANT, STATIC
     ACT_QUANT = not a.weight_only
+    STATIC = a.static and ACT_QUANT
     DEV = "cpu" if a.tiny or a.cpu else "cuda"
     cfg = config(a.layers, a.tiny, a.shape)
     gen = torch.Generator(device=DEV).manual_seed(0)
     tensors = make_tensors(cfg, gen)
+    if STATIC:
+        calibrate(cfg, tensors)
     os.makedirs(a.out, exist_ok=True)
     save_file(tensors, os.path.join(a.out, "model.safetensors"), metadata={"format": "pt"})
     c = cfg.to_dict()
@@ -167,7 +212,7 @@ def main():
         json.dump(c, f, indent=2, sort_keys=True)
     if a.reference:
         reference(cfg, tensors, a.out)
-    print(f"wrote {a.out}: {a.layers} layers, reference={a.reference}")
+    print(f"wrote {a.out}: {a.layers} layers, static={STATIC}, reference={a.reference}")
 
 
 if __name__ == "__main__":

@@ -475,29 +475,37 @@ TEST(FusedCuda, LinearFromF32MakesTheActivationInsideTheGemv) {
 // MLP through the producer kernel: linear_from_f32 (gate_up), silu_mul_act, linear_act (down,
 // adding into the residual stream), bit for bit; and against the float64 formula. Widths of
 // the 1B model and small odd ones (a few rows per block: ragged tiles), a gate_up with a bias
-// (the up rows' bias is the second half), dynamic and static gate_up quantization, n = 1, 2.
+// (the up rows' bias is the second half), dynamic and static gate_up quantization, dynamic and
+// static down quantization (static: gate_up writes h's codes, the same bytes as silu_mul_act's),
+// n = 1, 2.
 TEST(FusedCuda, MlpFromF32EqualsTheProducerPath) {
   QINFER_SKIP_WITHOUT_CUDA();
   const uint32_t seed = testing::fresh_seed();
   std::mt19937 rng(seed);
   struct MlpCase {
-    Case gu;
+    Case gu, down;
     int64_t hidden, inter;
   };
+  const Case dyn_down{DType::kF8E4M3, ActQuant::kDynamicPerToken, true, false};
   const std::vector<MlpCase> cases = {
-      {{DType::kF8E4M3, ActQuant::kDynamicPerToken, true, false}, 2048, 8192},
-      {{DType::kF8E4M3, ActQuant::kStaticPerTensor, false, true}, 192, 320},
-      {{DType::kF8E4M3, ActQuant::kDynamicPerToken, true, true}, 1024, 2112}};
-  const Case down_case{DType::kF8E4M3, ActQuant::kDynamicPerToken, true, false};
+      {{DType::kF8E4M3, ActQuant::kDynamicPerToken, true, false}, dyn_down, 2048, 8192},
+      {{DType::kF8E4M3, ActQuant::kStaticPerTensor, false, true}, dyn_down, 192, 320},
+      {{DType::kF8E4M3, ActQuant::kDynamicPerToken, true, true}, dyn_down, 1024, 2112},
+      {{DType::kF8E4M3, ActQuant::kStaticPerTensor, true, false},
+       {DType::kF8E4M3, ActQuant::kStaticPerTensor, true, false}, 2048, 8192},
+      {{DType::kF8E4M3, ActQuant::kDynamicPerToken, false, true},
+       {DType::kF8E4M3, ActQuant::kStaticPerTensor, false, true}, 192, 320}};
   ops::cuda::set_gemv_bulk(2, 0);
   ops::cuda::set_gemv_prologue(2);
   for (const MlpCase& mc : cases) {
     const LinearWeight gu = make_weight(mc.gu, 2 * mc.inter, mc.hidden, rng);
-    const LinearWeight down = make_weight(down_case, mc.hidden, mc.inter, rng);
+    const LinearWeight down = make_weight(mc.down, mc.hidden, mc.inter, rng);
+    const bool static_down = mc.down.aq == ActQuant::kStaticPerTensor;
     const LinearWeight gud = to_cuda(gu), downd = to_cuda(down);
     for (int64_t n : {1, 2}) {
-      const std::string name = str_cat(case_name(mc.gu, n, mc.hidden, 2 * mc.inter),
-                                       " inter=", mc.inter, " seed=", seed);
+      const std::string name =
+          str_cat(case_name(mc.gu, n, mc.hidden, 2 * mc.inter), " inter=", mc.inter,
+                  static_down ? " static down" : "", " seed=", seed);
       Tensor x = testing::random_f32({n, mc.hidden}, rng, -2.0f, 2.0f);
       Tensor nw = testing::random_f32({mc.hidden}, rng, 0.5f, 1.5f);
       Tensor nwd = nw.to(Device::kCuda);
@@ -522,12 +530,20 @@ TEST(FusedCuda, MlpFromF32EqualsTheProducerPath) {
       const testing::Diff d = testing::compare(got, want_dev);
       ASSERT_TRUE(d.n_nan == 0 && d.max_abs == 0.0)
           << name << " vs producer path: " << testing::describe(d, got, want_dev);
+      if (static_down) {  // h's buffer holds the codes: silu_mul_act's bytes
+        const Tensor codes = a.data.to(Device::kCpu), hb = h.to(Device::kCpu);
+        const auto* want_c = codes.data_as<uint8_t>();
+        const auto* got_c = reinterpret_cast<const uint8_t*>(hb.data_as<float>());
+        for (int64_t i = 0; i < n * mc.inter; ++i)
+          ASSERT_EQ(got_c[i], want_c[i]) << name << " code " << i;
+      }
       // h against silu(gate) * up of the producer path's gate_up output.
       Tensor gh = g.to(Device::kCpu), hh = h.to(Device::kCpu);
       Tensor ref_h = Tensor::empty(DType::kF32, {n, mc.inter});
       ops::silu_mul(gh, ref_h);
       const testing::Diff dh = testing::compare(hh, ref_h);
-      ASSERT_TRUE(dh.n_nan == 0 && dh.rel < 1e-6) << name << " h: " << testing::describe(dh, hh, ref_h);
+      ASSERT_TRUE(static_down || (dh.n_nan == 0 && dh.rel < 1e-6))
+          << name << " h: " << testing::describe(dh, hh, ref_h);
       // The float64 formula from the CPU's norm: one FP8 step of an element moves y ~1e-3.
       Tensor xn = Tensor::empty(DType::kF32, {n, mc.hidden});
       ops::rms_norm(x, nw, 1e-5f, xn);
@@ -539,9 +555,10 @@ TEST(FusedCuda, MlpFromF32EqualsTheProducerPath) {
       ASSERT_TRUE(dr.n_nan == 0 && dr.rel < 3e-2) << name << " vs formula: " << testing::describe(dr, got, want);
     }
   }
-  // A static down projection is not taken (its scale needs no maximum; the producer path runs).
+  // A weight-only FP8 down projection is not taken (the producer path runs).
   const LinearWeight gu = to_cuda(make_weight(cases[1].gu, 640, 192, rng));
-  const LinearWeight st = to_cuda(make_weight({DType::kF8E4M3, ActQuant::kStaticPerTensor, true, false}, 192, 320, rng));
+  const LinearWeight st =
+      to_cuda(make_weight({DType::kF8E4M3, ActQuant::kNone, true, false}, 192, 320, rng));
   Tensor x = testing::random_f32({1, 192}, rng).to(Device::kCuda);
   Tensor nwd = testing::random_f32({192}, rng, 0.5f, 1.5f).to(Device::kCuda);
   Tensor h = testing::poisoned_cuda({1, 320}), y = testing::poisoned_cuda({1, 192});

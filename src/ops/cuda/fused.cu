@@ -804,28 +804,48 @@ ScratchBuffer g_mlp_amax;  // mlp_from_f32: each gate_up block's max |h| per row
 bool mlp_from_f32(const LinearWeight& gu, const LinearWeight& down, const float* hid,
                   const Tensor& norm, float eps, int64_t n, float* h, float* y) {
   const int64_t inter = down.n_in;
+  // A dynamic down projection quantizes h (F32) in its prologue from the blocks' maxima; a
+  // static one gets h's codes from gate_up's epilogue and copies them (no maximum to wait for).
+  const bool dynamic = down.act_quant == ActQuant::kDynamicPerToken;
+  const bool static_down = down.act_quant == ActQuant::kStaticPerTensor && down.input_scale > 0.0f;
   if (n == 0 || gu.weight.dtype() != DType::kF8E4M3 || down.weight.dtype() != DType::kF8E4M3 ||
-      gu.act_quant == ActQuant::kNone || down.act_quant != ActQuant::kDynamicPerToken ||
-      gu.n_out != 2 * inter ||
+      gu.act_quant == ActQuant::kNone || !(dynamic || static_down) || gu.n_out != 2 * inter ||
       !gemv_bulk_prologue_applies(n, gu.n_in, gu.n_out, gu.weight.data()) ||
-      !gemv_bulk_from_silu_applies(n, inter, down.n_out, down.weight.data()) ||
+      !(dynamic ? gemv_bulk_from_silu_applies(n, inter, down.n_out, down.weight.data())
+                : gemv_bulk_applies(n, inter, down.n_out, down.weight.data())) ||
       reinterpret_cast<uintptr_t>(h) % 16 != 0)
     return false;
   check_cuda_tensor(norm, "mlp_from_f32", "norm");
   QINFER_CHECK(norm.dtype() == DType::kF32 && norm.numel() == gu.n_in, "mlp_from_f32 ", gu.name,
                ": norm weight must be F32 (", gu.n_in, ")");
   cudaStream_t s = stream();
-  const int blocks = gemv_bulk_grid(inter);
-  auto* amax = static_cast<float*>(g_mlp_amax.get(size_t(n * blocks) * sizeof(float)));
   BulkGemvArgs g = bulk_args_from_f32(gu, hid, h, n, false);
   g.norm_w = norm.data_as<float>();
   g.eps = eps;
   g.silu_pair = true;
-  g.amax = amax;
+  BulkGemvArgs d;
+  if (dynamic) {
+    const int blocks = gemv_bulk_grid(inter);
+    auto* amax = static_cast<float*>(g_mlp_amax.get(size_t(n * blocks) * sizeof(float)));
+    g.amax = amax;
+    d = bulk_args_from_f32(down, h, y, n, true);
+    d.amax_in = amax;
+    d.amax_n = blocks;
+  } else {
+    // h's buffer (n x inter floats) holds the codes (n x inter bytes, rows a multiple of 64)
+    // and after them, 16-byte aligned, the n scales.
+    auto* codes = reinterpret_cast<uint8_t*>(h);
+    g.codes = codes;
+    g.codes_scale = down.input_scale;
+    g.codes_xs = reinterpret_cast<float*>(codes + (n * inter + 15) / 16 * 16);
+    const bool per_channel = down.weight_scale.numel() == down.n_out && down.n_out != 1;
+    d = BulkGemvArgs{.w = down.weight.data(), .x = codes, .x_scale = g.codes_xs,
+                     .w_scale = down.weight_scale.data_as<float>(),
+                     .w_scale_stride = per_channel ? 1 : 0,
+                     .bias = down.bias.defined() ? down.bias.data_as<float>() : nullptr, .y = y,
+                     .n = n, .n_in = inter, .n_out = down.n_out, .accumulate = true};
+  }
   QINFER_CHECK(gemv_bulk(g, s), "mlp_from_f32 ", gu.name, ": the gate_up GEMV did not launch");
-  BulkGemvArgs d = bulk_args_from_f32(down, h, y, n, true);
-  d.amax_in = amax;
-  d.amax_n = blocks;
   QINFER_CHECK(gemv_bulk(d, s), "mlp_from_f32 ", down.name, ": the down GEMV did not launch");
   return true;
 }

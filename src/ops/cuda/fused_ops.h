@@ -100,8 +100,11 @@ bool linear_from_f32_rope(const LinearWeight& w, const float* src, const Tensor&
 // linear_from_f32), pairs each block's gate and up rows and writes h = silu(gate) * up (n,
 // inter) F32 and each block's max |h| per row; down's GEMV makes h's FP8 codes in its prologue
 // with the scale from those maxima: the same numbers as rms_norm_act, linear_act, silu_mul_act
-// and linear_act, with two kernels instead of four. Where it does not apply (down not dynamic
-// per-token FP8, or as linear_from_f32) returns false, having done nothing. h: (n, inter) F32.
+// and linear_act, with two kernels instead of four. With a static per-tensor down projection
+// gate_up's epilogue writes h's FP8 codes under down's input_scale into h's buffer instead (and
+// the row scales after them), which down's GEMV copies as its x: no maximum and no conversion
+// in down's prologue. Where it does not apply (down not FP8 with dynamic per-token or static
+// activations, or as linear_from_f32) returns false, having done nothing. h: (n, inter) F32.
 bool mlp_from_f32(const LinearWeight& gate_up, const LinearWeight& down, const float* hid,
                   const Tensor& norm, float eps, int64_t n, float* h, float* y);
 // 0: QINFER_CUDA_GEMV_PROLOGUE (default 1), 1: linear_from_f32 and mlp_from_f32 never apply,

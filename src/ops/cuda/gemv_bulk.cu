@@ -118,6 +118,11 @@ struct BulkParams {
   // and amax (n, gridDim.x) gets each block's max |y| per row.
   int silu_pair;
   float* amax;
+  // silu_pair with a static next projection: E4M3 codes of y under codes_scale instead of y and
+  // amax, and codes_xs[t] = codes_scale (BulkGemvArgs).
+  uint8_t* codes;
+  float codes_scale;
+  float* codes_xs;
   // kXFromSilu: x = src (n, n_in), quantized per row with the scale max(max_j amax_in[t, j] /
   // 448, kMinDynScale) (amax_in (n, amax_n)).
   const float* amax_in;
@@ -522,8 +527,12 @@ __global__ void __launch_bounds__(kThreads, 1) gemv_bulk_kernel(BulkParams p) {
         e_gate = v;  // the same thread finishes this row's up tile next
       } else {
         const float h = silu_times(e_gate, v);
-        p.y[et * n_rows + o] = h;
-        e_amax = fmaxf(e_amax, fabsf(h));
+        if (XM == kXMade && p.codes != nullptr) {  // (made x only: the others' registers)
+          p.codes[et * n_rows + o] = Fp8Quant(p.codes_scale, true)(h);
+        } else {
+          p.y[et * n_rows + o] = h;
+          e_amax = fmaxf(e_amax, fabsf(h));
+        }
       }
     }
   }
@@ -531,7 +540,10 @@ __global__ void __launch_bounds__(kThreads, 1) gemv_bulk_kernel(BulkParams p) {
     stamp[3] = probe_now();
     probe_write(p.probe, p.probe_id, stamp);
   }
-  if (p.silu_pair) {  // the block's max |y| per row: over the finishing threads of each token
+  const bool codes = XM == kXMade && p.codes != nullptr;
+  if (codes && blockIdx.x == 0 && threadIdx.x < nt) p.codes_xs[threadIdx.x] = p.codes_scale;
+  if (p.silu_pair && !codes) {  // the block's max |y| per row: over the finishing
+                                            // threads of each token
     if (finisher) scratch[er * nt + et] = e_amax;
     asm volatile("bar.sync 1, %0;" ::"n"(kConsumers * 32) : "memory");
     if (threadIdx.x < nt) {
@@ -738,7 +750,12 @@ bool gemv_bulk(const BulkGemvArgs& a, cudaStream_t stream) {
   const bool made = a.src != nullptr;
   const bool from_silu = made && a.amax_in != nullptr;
   const bool rope = a.rope.cos_sin != nullptr;
-  if (a.silu_pair && (a.n_out % 2 != 0 || a.accumulate || a.amax == nullptr)) return false;
+  const bool codes = a.codes != nullptr;
+  if (a.silu_pair && (a.n_out % 2 != 0 || a.accumulate ||
+                      (codes ? a.codes_scale <= 0.0f || a.codes_xs == nullptr
+                             : a.amax == nullptr)))
+    return false;
+  if (codes && (!a.silu_pair || !made || from_silu)) return false;
   if (rope && (!made || from_silu || !rope_fits(a))) return false;  // norm prologue only
   if (from_silu) {
     if (!gemv_bulk_from_silu_applies(a.n, a.n_in, a.n_out, a.w) || a.quant != 1 ||
@@ -758,7 +775,8 @@ bool gemv_bulk(const BulkGemvArgs& a, cudaStream_t stream) {
                a.w_scale_stride, a.bias, a.y, a.n, a.n_in, a.n_out, a.accumulate ? 1 : 0,
                r.piece, r.pitch, r.stages, flags(), r.x_pitch, r.x_region,
                a.src, a.norm_w, a.eps, a.quant, a.static_scale, a.silu_pair ? 1 : 0,
-               a.amax, a.amax_in, a.amax_n, a.rope, early_rows() ? 1 : 0, probe_ring(), 0};
+               a.amax, a.codes, a.codes_scale, a.codes_xs, a.amax_in, a.amax_n, a.rope,
+               early_rows() ? 1 : 0, probe_ring(), 0};
   size_t smem = std::max<size_t>(r.smem(), size_t(shape_smem(a.n_in, a.n_out)));
   if (a.silu_pair) smem = std::max(smem, alone_smem());
   const int xm = from_silu ? kXFromSilu : made ? kXMade : r.x_pitch > 0 ? kXCopied : kXFromGlobal;

@@ -86,9 +86,14 @@ struct BulkGemvArgs {
   float static_scale = 0.0f;
   // silu_pair (the gate_up projection, n_out = 2 inter, no accumulate): y (n, inter) = silu(gate)
   // * up (silu_mul_act's formula), and amax (n, gemv_bulk_grid(inter)) each block's max |y|
-  // per row.
+  // per row. With codes set instead (a static next projection): codes (n, inter) = E4M3 of
+  // silu(gate) * up under the static scale codes_scale (silu_mul_act's static arithmetic) and
+  // codes_xs (n) = codes_scale, the next GEMV's x and x_scale; neither y nor amax is written.
   bool silu_pair = false;
   float* amax = nullptr;
+  uint8_t* codes = nullptr;
+  float codes_scale = 0.0f;
+  float* codes_xs = nullptr;
   // With src and amax_in (n, amax_n; dynamic quantization only): x = src quantized per row with
   // the scale max(max_j amax_in[t, j] / 448, kMinDynScale), src being such a y.
   const float* amax_in = nullptr;
