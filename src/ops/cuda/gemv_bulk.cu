@@ -44,6 +44,13 @@
 // rotated and v to y, and K and V converted to the cache's type into the token's slot: the
 // rope_kv_write launch between the QKV GEMV and the attention is gone (H100, 8B FP8 batch 1:
 // 301 against 296 tok/s; 1B 1204 against 1191, bench/results/gpu_run_s14.cmd r4).
+//
+// silu_pair's outputs: h = silu(gate) * up in F32 with each block's max |h| per row, which a
+// dynamic down projection's prologue (kXFromSilu) turns into the row's scale; or, for a static
+// down projection, h's E4M3 codes under its input_scale (BulkParams::codes), which down's GEMV
+// copies as a producer kernel's (kXCopied). H100 batch 1 with static activations, 1B 1,401
+// against 1,292-1,299 tok/s through silu_mul_act, 8B 311-313 against 301-303
+// (bench/results/gpu_run_s20.cmd q1, q2).
 #include <algorithm>
 #include <array>
 #include <cstdint>
