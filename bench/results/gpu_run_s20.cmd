@@ -31,3 +31,7 @@
 #    dynamic: 12.75 / 7.34 / 7.77 / 43.64 / 20.44, 3300.2).
 # q3 (same binary): 8B offline 512 x 1000/1000, C 256, FP8 KV: static 13,124.5 output tok/s,
 #    dynamic 12,925.4.
+# q4 (review: down's arguments from bulk_args_from_f32, the codes flag hoisted; registers
+#    unchanged): test_ops FusedCuda / FusedDecodeCuda / LinearCuda 12/12, golden 12/12, engine
+#    4/4, gpu_golden on the five FP8 fixtures =cpu OK. 1B static decode b1: 1401.4 / 1399.5
+#    against 1294.4 / 1290.5 with QINFER_CUDA_GEMV_MLP=0; the first 16 tokens the same.

@@ -838,12 +838,9 @@ bool mlp_from_f32(const LinearWeight& gu, const LinearWeight& down, const float*
     g.codes = codes;
     g.codes_scale = down.input_scale;
     g.codes_xs = reinterpret_cast<float*>(codes + (n * inter + 15) / 16 * 16);
-    const bool per_channel = down.weight_scale.numel() == down.n_out && down.n_out != 1;
-    d = BulkGemvArgs{.w = down.weight.data(), .x = codes, .x_scale = g.codes_xs,
-                     .w_scale = down.weight_scale.data_as<float>(),
-                     .w_scale_stride = per_channel ? 1 : 0,
-                     .bias = down.bias.defined() ? down.bias.data_as<float>() : nullptr, .y = y,
-                     .n = n, .n_in = inter, .n_out = down.n_out, .accumulate = true};
+    d = bulk_args_from_f32(down, nullptr, y, n, true);  // no src: x is copied
+    d.x = codes;
+    d.x_scale = g.codes_xs;
   }
   QINFER_CHECK(gemv_bulk(g, s), "mlp_from_f32 ", gu.name, ": the gate_up GEMV did not launch");
   QINFER_CHECK(gemv_bulk(d, s), "mlp_from_f32 ", down.name, ": the down GEMV did not launch");

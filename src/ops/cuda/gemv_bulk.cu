@@ -450,6 +450,8 @@ __global__ void __launch_bounds__(kThreads, 1) gemv_bulk_kernel(BulkParams p) {
   float e_ws = 0.0f, e_bias = 0.0f, e_y = 0.0f;
   float e_gate = 0.0f, e_amax = 0.0f;  // silu_pair: this row's gate value; max |y| so far
   RopeRow e_rope;                       // kRope
+  // silu_pair: h's codes instead of h and its maxima (made x only: the others' registers).
+  const bool codes = XM == kXMade && p.codes != nullptr;
   float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
   for (int st = 0; st < n_stages; ++st) {
     const int slot = st % p.stages;
@@ -534,7 +536,7 @@ __global__ void __launch_bounds__(kThreads, 1) gemv_bulk_kernel(BulkParams p) {
         e_gate = v;  // the same thread finishes this row's up tile next
       } else {
         const float h = silu_times(e_gate, v);
-        if (XM == kXMade && p.codes != nullptr) {  // (made x only: the others' registers)
+        if (codes) {
           p.codes[et * n_rows + o] = Fp8Quant(p.codes_scale, true)(h);
         } else {
           p.y[et * n_rows + o] = h;
@@ -547,10 +549,8 @@ __global__ void __launch_bounds__(kThreads, 1) gemv_bulk_kernel(BulkParams p) {
     stamp[3] = probe_now();
     probe_write(p.probe, p.probe_id, stamp);
   }
-  const bool codes = XM == kXMade && p.codes != nullptr;
   if (codes && blockIdx.x == 0 && threadIdx.x < nt) p.codes_xs[threadIdx.x] = p.codes_scale;
-  if (p.silu_pair && !codes) {  // the block's max |y| per row: over the finishing
-                                            // threads of each token
+  if (p.silu_pair && !codes) {  // the block's max |y| per row: over each token's finishers
     if (finisher) scratch[er * nt + et] = e_amax;
     asm volatile("bar.sync 1, %0;" ::"n"(kConsumers * 32) : "memory");
     if (threadIdx.x < nt) {
