@@ -13,6 +13,7 @@ import argparse
 import collections
 import csv
 import json
+import re
 import statistics
 import sys
 
@@ -21,12 +22,11 @@ from cupti_timeline import short_name  # noqa: E402
 
 
 def label(name):
-    s = short_name(name)
-    if s == "device_kernel" and "cutlass" in name:  # CUTLASS GEMMs: their tile shape
-        tile = name.split("MMA_64x")[1].split("_")[0] if "MMA_64x" in name else "?"
-        coop = "coop" if "Cooperative" in name else "pingpong" if "Pingpong" in name else ""
-        return f"cutlass_gemm_64x{tile}_{coop}"
-    return s
+    if "cutlass" in name and "device_kernel" in name:  # CUTLASS GEMMs (names come mangled)
+        mma = re.search(r"MMA_64x(\d+)x32", name)
+        kind = "coop" if "Cooperative" in name else "pingpong" if "Pingpong" in name else ""
+        return f"cutlass_gemm_mma64x{mma.group(1) if mma else '?'}_{kind}"
+    return short_name(name)
 
 
 def main():
@@ -43,7 +43,7 @@ def main():
     if not rows:
         sys.exit(f"{a.trace}: no kernels")
     rows.sort()
-    adv = {0: collections.defaultdict(lambda: [0, 0.0]), 1: collections.defaultdict(lambda: [0, 0.0])}
+    adv = {k: collections.defaultdict(lambda: [0, 0.0]) for k in (0, 1)}
     last_end, idle, busy = rows[0][0], 0.0, 0.0
     for s, e, g, _, n in rows:
         if s > last_end:
@@ -86,8 +86,8 @@ def main():
     print(f"\n  {'graph':>6} {'replays':>8} {'median span us':>15} {'sum s':>8}")
     for g, sp in sorted(replays.items(), key=lambda kv: -sum(kv[1])):
         print(f"  {g:>6} {len(sp):>8} {statistics.median(sp) / 1e3:>15.1f} {sum(sp) / 1e9:>8.3f}")
-        out["decode_graphs"][str(g)] = {"replays": len(sp), "median_us": statistics.median(sp) / 1e3,
-                                        "sum_s": sum(sp) / 1e9}
+        out["decode_graphs"][str(g)] = {"replays": len(sp), "sum_s": sum(sp) / 1e9,
+                                        "median_us": statistics.median(sp) / 1e3}
     if a.out:
         with open(a.out, "w") as f:
             json.dump(out, f, indent=1)

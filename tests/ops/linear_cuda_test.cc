@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdio>
 #include <cmath>
+#include <cstring>
 #include <tuple>
 #include <vector>
 
@@ -654,6 +655,58 @@ TEST(FusedCuda, PrefillProducersAndBf16GateUp) {
     }
   }
   }
+  ops::cuda::set_producer_path(0);
+}
+
+// The element-wise static producer (a static per-tensor input scale: codes need no row
+// reduction, fused.cu's silu_mul_static_kernel, taken by the default producer path) writes
+// the classic row producer's bytes: codes and row scales, F32 and BF16 gate_up, decode and
+// prefill batch sizes, widths 48 to 14336; to_act's vectorized and classic paths likewise.
+TEST(FusedCuda, StaticProducersMatchRowProducersBitForBit) {
+  QINFER_SKIP_WITHOUT_CUDA();
+  const uint32_t seed = testing::fresh_seed();
+  std::mt19937 rng(seed);
+  const Case c{DType::kF8E4M3, ActQuant::kStaticPerTensor, true, false};
+  int compared = 0;
+  for (int64_t n_in : {14336, 4096, 1040, 48}) {
+    const LinearWeight wd = to_cuda(make_weight(c, 16, n_in, rng));
+    for (int64_t n : {1, 3, 77, 256}) {
+      // Codes are for the tensor cores (n_in a multiple of 16); small batches of weights the
+      // GEMV does not take get F32 slots, which no element-wise producer writes.
+      if (ops::cuda::act_spec(wd, n).layout != ops::cuda::ActLayout::kCodesU8) continue;
+      ++compared;
+      const std::string name =
+          str_cat("n=", n, " n_in=", n_in, " scale=", wd.input_scale, " seed=", seed);
+      Tensor x = testing::random_f32({n, n_in}, rng, -4.0f, 4.0f);
+      Tensor gu = testing::random_f32({n, 2 * n_in}, rng, -6.0f, 6.0f);
+      Tensor gu_bf = Tensor::empty(DType::kBF16, {n, 2 * n_in});
+      for (int64_t i = 0; i < gu.numel(); ++i)
+        gu_bf.data_as<uint16_t>()[i] = f32_to_bf16(gu.data_as<float>()[i]);
+      Tensor xd = x.to(Device::kCuda), gud = gu.to(Device::kCuda), gbd = gu_bf.to(Device::kCuda);
+      for (int what = 0; what < 3; ++what) {
+        Tensor codes[2], scales[2];
+        for (int path : {1, 2}) {
+          ops::cuda::set_producer_path(path);
+          DeviceAct a(wd, n);
+          if (what == 0) ops::cuda::to_act(xd.data_as<float>(), n, a.act);
+          if (what == 1) ops::cuda::silu_mul_act(gud.data_as<float>(), n, n_in, a.act);
+          if (what == 2) ops::cuda::silu_mul_act_bf16(gbd.data(), n, n_in, a.act);
+          codes[path - 1] = a.data.to(Device::kCpu);
+          scales[path - 1] = a.scale.to(Device::kCpu);
+        }
+        const char* op = what == 0 ? "to_act" : what == 1 ? "silu_mul_act" : "silu_mul_act_bf16";
+        const int64_t stride = ops::cuda::act_spec(wd, n).row_stride;
+        for (int64_t r = 0; r < n; ++r) {
+          ASSERT_EQ(scales[0].data_as<float>()[r], scales[1].data_as<float>()[r])
+              << name << " " << op << " row " << r << " scale";
+          ASSERT_EQ(0, std::memcmp(codes[0].data_as<uint8_t>() + r * stride,
+                                   codes[1].data_as<uint8_t>() + r * stride, size_t(n_in)))
+              << name << " " << op << " row " << r << " codes";
+        }
+      }
+    }
+  }
+  EXPECT_GE(compared, 12) << "too few shapes took FP8 codes";
   ops::cuda::set_producer_path(0);
 }
 

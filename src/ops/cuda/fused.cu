@@ -283,6 +283,71 @@ __global__ void __launch_bounds__(kVecThreads)
   finish_row_vec<V>(x, blockIdx.x, o);
 }
 
+// ---- Static-scale FP8 codes, element by element (ActOut quant 2, layout kCodesU8) ----
+// With a static per-tensor scale a code depends on its element alone, so no block needs a
+// whole row: each thread makes 8 codes (16-byte loads, one 8-byte store) and blocks of
+// kFlatThreads tile the batch. A block a row (the vectorized producers) launches 1024-thread
+// blocks that become resident only as the GEMM before them leaves whole multiprocessors, and
+// waits on one round of loads each; at the offline decode batches (256 rows of 14336) the
+// silu_mul_act that fed the static down_proj GEMM took ~10 us a layer for ~18 MB. H100, 8B
+// static FP8 offline C 256 (bench/results/gpu_run_s21.cmd q3): silu 7.25 against 9.93 us a
+// layer in the decode graphs and 52.6 against 72.8 us in the prefill chunks; 13,393 / 13,365
+// against 13,301 / 13,293 output tok/s (QINFER_CUDA_FLAT_STATIC=0). to_act the same way was
+// no faster (2.89 against 2.40 us in the graphs), so it keeps a block a row.
+// Same arithmetic as the row producers (silu_times, Fp8Quant(s, true)): the same bytes.
+constexpr int kFlatThreads = 256;
+
+__device__ __forceinline__ void load8(const float* p, float (&v)[8]) {
+  const float4 a = *reinterpret_cast<const float4*>(p), b = *reinterpret_cast<const float4*>(p + 4);
+  v[0] = a.x, v[1] = a.y, v[2] = a.z, v[3] = a.w, v[4] = b.x, v[5] = b.y, v[6] = b.z, v[7] = b.w;
+}
+__device__ __forceinline__ void load8(const __nv_bfloat16* p, float (&v)[8]) {
+  const uint4 w = *reinterpret_cast<const uint4*>(p);
+  const uint32_t u[4] = {w.x, w.y, w.z, w.w};
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    v[2 * i] = __uint_as_float(u[i] << 16);
+    v[2 * i + 1] = __uint_as_float(u[i] & 0xffff0000u);
+  }
+}
+
+// Element group i (8 elements) of the (n, n_in) batch: its row, its first column; false past
+// the end. Writes the row's scale from the row's first group.
+__device__ __forceinline__ bool flat_group(const ActOut& o, int64_t n, int64_t& row,
+                                           int64_t& col) {
+  const int64_t per_row = o.n_in / 8;
+  const int64_t i = int64_t(blockIdx.x) * kFlatThreads + threadIdx.x;
+  if (i >= n * per_row) return false;
+  row = i / per_row;
+  col = (i - row * per_row) * 8;
+  if (col == 0 && o.scale != nullptr) o.scale[row] = o.static_scale;
+  return true;
+}
+
+__device__ __forceinline__ void store8(const ActOut& o, int64_t row, int64_t col,
+                                       const float (&v)[8]) {
+  const Fp8Quant q(o.static_scale, true);
+  const uint2 c{quant4(q, make_float4(v[0], v[1], v[2], v[3])),
+                quant4(q, make_float4(v[4], v[5], v[6], v[7]))};
+  *reinterpret_cast<uint2*>(static_cast<uint8_t*>(o.data) + row * o.stride + col) = c;
+}
+
+template <typename GT>
+__global__ void __launch_bounds__(kFlatThreads)
+    silu_mul_static_kernel(const GT* gate_up, int64_t n, ActOut o) {
+  pdl_trigger();
+  pdl_wait();
+  int64_t row, col;
+  if (!flat_group(o, n, row, col)) return;
+  const GT* g = gate_up + row * 2 * o.n_in + col;
+  float a[8], u[8];
+  load8(g, a);
+  load8(g + o.n_in, u);
+#pragma unroll
+  for (int k = 0; k < 8; ++k) a[k] = silu_times(a[k], u[k]);
+  store8(o, row, col, a);
+}
+
 template <int V>
 __global__ void __launch_bounds__(kVecThreads) to_act_vec_kernel(const float* xs, ActOut o) {
   pdl_trigger();
@@ -470,6 +535,22 @@ void launch_vec(int v, int64_t n, Make make, Args&&... args) {
     case 2: return launch_pdl(make(std::integral_constant<int, 2>{}), grid, block, std::forward<Args>(args)...);
     default: return launch_pdl(make(std::integral_constant<int, 4>{}), grid, block, std::forward<Args>(args)...);
   }
+}
+
+// Whether the element-wise static producer (silu_mul_static_kernel) takes
+// the batch: vectorized producers on, static codes, rows of 8-element groups, 16-byte aligned
+// source and 8-byte aligned rows. QINFER_CUDA_FLAT_STATIC=0 leaves them to a block a row.
+bool flat_static(const ActOut& o, const void* src) {
+  static const bool env = env_switch("QINFER_CUDA_FLAT_STATIC", 1) != 0;
+  return env && vec_producers_on() && o.quant == 2 && o.layout == int(ActLayout::kCodesU8) &&
+         o.n_in % 8 == 0 && o.stride % 8 == 0 && aligned_to(o.data, 8) && aligned_to(src, 16);
+}
+
+template <typename... KArgs, typename... Args>
+void launch_flat(void (*kernel)(KArgs...), int64_t n, const ActOut& o, Args&&... args) {
+  const int64_t groups = n * (o.n_in / 8);
+  const dim3 grid{unsigned((groups + kFlatThreads - 1) / kFlatThreads)};
+  launch_pdl(kernel, grid, dim3(kFlatThreads), std::forward<Args>(args)..., n, o);
 }
 
 int g_split_override = 0;
@@ -690,6 +771,7 @@ void silu_mul_act(const float* gate_up, int64_t n, int64_t inter, Act& out) {
                " inputs, the MLP has ", inter);
   out.n = n;
   const ActOut o = act_out(out);
+  if (flat_static(o, gate_up)) return launch_flat(silu_mul_static_kernel<float>, n, o, gate_up);
   if (const int v = vec_groups(o); v > 0 && aligned_to(gate_up, 16))
     return launch_vec(
         v, n, [](auto V) { return silu_mul_act_vec_kernel<decltype(V)::value, float>; }, gate_up,
@@ -704,6 +786,7 @@ void silu_mul_act_bf16(const void* gate_up, int64_t n, int64_t inter, Act& out) 
   out.n = n;
   const ActOut o = act_out(out);
   const auto* g = static_cast<const __nv_bfloat16*>(gate_up);
+  if (flat_static(o, g)) return launch_flat(silu_mul_static_kernel<__nv_bfloat16>, n, o, g);
   if (const int v = vec_groups(o); v > 0 && aligned_to(g, 8))
     return launch_vec(
         v, n,
