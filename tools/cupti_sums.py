@@ -11,14 +11,13 @@ Usage: tools/cupti_sums.py trace.csv [--top N] [--out sums.json]
 """
 import argparse
 import collections
-import csv
 import json
 import re
 import statistics
 import sys
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from cupti_timeline import short_name  # noqa: E402
+from cupti_timeline import load, short_name  # noqa: E402
 
 
 def label(name):
@@ -35,14 +34,9 @@ def main():
     ap.add_argument("--top", type=int, default=25)
     ap.add_argument("--out")
     a = ap.parse_args()
-    rows = []
-    with open(a.trace, newline="") as f:
-        for r in csv.DictReader(f):
-            rows.append((int(r["start_ns"]), int(r["end_ns"]), int(r["graph_id"]),
-                         int(r["graph_node"]), r["name"]))
+    rows = [(r["start"], r["end"], r["graph"], r["node"], r["name"]) for r in load(a.trace)]
     if not rows:
         sys.exit(f"{a.trace}: no kernels")
-    rows.sort()
     adv = {k: collections.defaultdict(lambda: [0, 0.0]) for k in (0, 1)}
     last_end, idle, busy = rows[0][0], 0.0, 0.0
     for s, e, g, _, n in rows:

@@ -537,9 +537,9 @@ void launch_vec(int v, int64_t n, Make make, Args&&... args) {
   }
 }
 
-// Whether the element-wise static producer (silu_mul_static_kernel) takes
-// the batch: vectorized producers on, static codes, rows of 8-element groups, 16-byte aligned
-// source and 8-byte aligned rows. QINFER_CUDA_FLAT_STATIC=0 leaves them to a block a row.
+// Whether the element-wise static producer (silu_mul_static_kernel) takes the batch:
+// vectorized producers on, static codes, rows of 8-element groups, 16-byte aligned source and
+// 8-byte aligned rows. QINFER_CUDA_FLAT_STATIC=0 leaves it to a block a row.
 bool flat_static(const ActOut& o, const void* src) {
   static const bool env = env_switch("QINFER_CUDA_FLAT_STATIC", 1) != 0;
   return env && vec_producers_on() && o.quant == 2 && o.layout == int(ActLayout::kCodesU8) &&
