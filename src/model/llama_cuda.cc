@@ -473,7 +473,15 @@ void CudaRunner::Impl::run_layers(Buffers& b, const int32_t* dev, const MetaLayo
     // writes the token's own K / V row (rope_kv_write, which in a pure decode step lets it
     // launch first, or the QKV GEMV), AttnBatch::past_ready.
     const bool early = plan.dec_tc && cu::attention_early_loads();
-    if (pure_decode && !plan.dec_tc && m.n_tok == m.n_seq && fused_decode) {
+    // One token, its RoPE and K / V row done by the QKV GEMV, o with a static input scale: the
+    // attention and o in one kernel, o's weight streaming during the attention (attention_o;
+    // QINFER_CUDA_ATTN_O, off by default).
+    cu::AttnBatch one = plan.all;
+    one.past_ready = early;
+    const bool attn_o_done = rope_done && n == 1 && cu::attention_o(L.o, qkv, one, dims, kvl, hid);
+    if (attn_o_done) {
+      // hid += o(attention(qkv))
+    } else if (pure_decode && !plan.dec_tc && m.n_tok == m.n_seq && fused_decode) {
       // One token per sequence: RoPE, the K/V write and split-K attention with its merge in
       // one launch.
       cu::attention_decode_rope(qkv, plan.all, dims, w.inv_freq.data_as<float>(), kvl, attn, s);
@@ -502,7 +510,8 @@ void CudaRunner::Impl::run_layers(Buffers& b, const int32_t* dev, const MetaLayo
       }
     }
     prepare(L.o, n);
-    if (act.spec.layout == cu::ActLayout::kRowF32) {
+    if (attn_o_done) {
+    } else if (act.spec.layout == cu::ActLayout::kRowF32) {
       cu::Act direct = act;
       direct.data = attn;
       cu::linear_act(L.o, direct, hid, true);

@@ -110,6 +110,25 @@ bool mlp_from_f32(const LinearWeight& gate_up, const LinearWeight& down, const f
 // 0: QINFER_CUDA_GEMV_PROLOGUE (default 1), 1: linear_from_f32 and mlp_from_f32 never apply,
 // 2: wherever they can. For tests and benchmarks.
 void set_gemv_prologue(int mode);
+// A decode step of one token: y (1, w.n_out) += o(attention(qkv)) in one kernel, where
+// attention is attention_decode_tc's contract (the token's q heads in qkv rotated, the cache
+// already holding its K / V row; b one token, AttnBatch::past_ready honoured) and o = w is FP8
+// W8A8 with a static per-tensor input scale: the attention's output quantized as to_act does
+// (x * (1 / input_scale)), multiplied as linear_act, added to y with w's bias. The blocks own
+// (KV head, slice of o's rows): o's weight streams into shared memory during the attention
+// (attention_o.cu). The attention runs in fp32 (as attention_decode), so its output differs
+// from attention_decode_tc's (BF16 / FP16 rounding of Q and P) by ~1e-3 relative and the FP8
+// codes of o's input may differ by one step here and there. attn_out (1, n_head head_dim),
+// when set, receives the attention's output (tests). Applies on sm_90 with QINFER_CUDA_ATTN_O
+// (default 0: not yet measured on the H100) or set_attention_o(2), for BF16 / FP8 caches,
+// head_dim 64 / 128, groups of 4 or 8 and b.max_seq_len <= attention_o_max_keys()
+// (QINFER_CUDA_ATTN_O_MAX_KEYS, default 512); elsewhere returns false, having done nothing.
+// Not inside a graph capture first: the first call allocates and zeroes its scratch.
+bool attention_o(const LinearWeight& w, const float* qkv, const AttnBatch& b, const AttnDims& d,
+                 const KvCacheView& kv, float* y, float* attn_out = nullptr);
+int attention_o_max_keys();
+// 0: QINFER_CUDA_ATTN_O, 1: never, 2: wherever attention_o applies. For tests and benchmarks.
+void set_attention_o(int mode);
 // y (n, n_out) BF16 = linear(w, x) for an FP8 weight without bias and x in kCodesU8 form, on
 // cuBLASLt with the scales applied inside (vLLM's W8A8 GEMM writes BF16 the same way). Returns
 // false, having done nothing, where that kernel is not available (the caller then runs
