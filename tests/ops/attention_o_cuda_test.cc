@@ -97,15 +97,6 @@ Batch one_token(int pos, int block_size, std::mt19937& rng) {
   return r;
 }
 
-std::vector<uint8_t> random_cache(DType dt, float scale, int64_t elems, std::mt19937& rng) {
-  const size_t esz = dtype_size(dt);
-  std::vector<uint8_t> bytes(size_t(elems) * esz);
-  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  for (int64_t i = 0; i < elems; ++i)
-    testing::encode_cache_elem(dt, scale, u(rng) * 8.0f * scale, &bytes[size_t(i) * esz]);
-  return bytes;
-}
-
 std::vector<float> host_f32(const Tensor& t) {
   const Tensor h = t.to(Device::kCpu);
   return std::vector<float>(h.data_as<float>(), h.data_as<float>() + h.numel());
@@ -125,8 +116,8 @@ void run_case(const Shape& s, DType dt, int pos, bool ahead, uint32_t seed) {
   bt.b.past_ready = ahead;
   const int64_t row_elems = int64_t(nkv) * D;
   const int64_t elems = int64_t(bt.n_block) * block_size * row_elems;
-  const std::vector<uint8_t> kh = random_cache(dt, k_scale, elems, rng);
-  const std::vector<uint8_t> vh = random_cache(dt, v_scale, elems, rng);
+  const std::vector<uint8_t> kh = testing::random_cache(dt, k_scale, elems, rng);
+  const std::vector<uint8_t> vh = testing::random_cache(dt, v_scale, elems, rng);
   Tensor kd = testing::upload_bytes(kh), vd = testing::upload_bytes(vh);
   const cu::KvCacheView kv =
       testing::cache_view(kd, vd, dt, bt.n_block, block_size, k_scale, v_scale);

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <random>
 #include <vector>
 
 #include "core/dtype.h"
@@ -37,6 +38,16 @@ inline double decode_cache_elem(DType dt, float scale, const uint8_t* src) {
     return bf16_to_f32(h);
   }
   return double(fp8e4m3_to_f32(*src)) * scale;
+}
+
+// A cache of `elems` elements, each a random value in [-8, 8) scale encoded in dt.
+inline std::vector<uint8_t> random_cache(DType dt, float scale, int64_t elems, std::mt19937& rng) {
+  const size_t esz = dtype_size(dt);
+  std::vector<uint8_t> bytes(size_t(elems) * esz);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  for (int64_t i = 0; i < elems; ++i)
+    encode_cache_elem(dt, scale, u(rng) * 8.0f * scale, &bytes[size_t(i) * esz]);
+  return bytes;
 }
 
 inline Tensor upload_bytes(const std::vector<uint8_t>& bytes) {

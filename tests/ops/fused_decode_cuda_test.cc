@@ -87,16 +87,6 @@ Batch make_batch(const std::vector<int>& pos, int block_size, int n_split, std::
   return r;
 }
 
-// A cache of n_block blocks with every element a random value encoded in dt.
-std::vector<uint8_t> random_cache(DType dt, float scale, int64_t elems, std::mt19937& rng) {
-  const size_t esz = dtype_size(dt);
-  std::vector<uint8_t> bytes(size_t(elems) * esz);
-  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  for (int64_t i = 0; i < elems; ++i)
-    testing::encode_cache_elem(dt, scale, u(rng) * 8.0f * scale, &bytes[size_t(i) * esz]);
-  return bytes;
-}
-
 std::vector<uint8_t> host_bytes(const Tensor& t) {
   const Tensor h = t.to(Device::kCpu);
   std::vector<uint8_t> v(size_t(h.nbytes()));
@@ -138,8 +128,8 @@ TEST(FusedDecodeCuda, QkvGemvRopeEpilogueEqualsRopeKvWrite) {
           const int64_t elems =
               int64_t(bt.n_block) * h.block_size * h.n_head_kv * h.head_dim;
           const float ks = 0.05f, vs = 0.07f;
-          const std::vector<uint8_t> k0 = random_cache(dt, ks, elems, rng);
-          const std::vector<uint8_t> v0 = random_cache(dt, vs, elems, rng);
+          const std::vector<uint8_t> k0 = testing::random_cache(dt, ks, elems, rng);
+          const std::vector<uint8_t> v0 = testing::random_cache(dt, vs, elems, rng);
           Tensor x = testing::random_f32({n, h.hidden}, rng, -2.0f, 2.0f).to(Device::kCuda);
           Tensor nw = testing::random_f32({h.hidden}, rng, 0.5f, 1.5f).to(Device::kCuda);
           cu::AttnDims d;

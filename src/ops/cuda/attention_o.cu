@@ -36,6 +36,7 @@
 
 #include "core/env.h"
 #include "ops/cuda/attention_device.h"
+#include "ops/cuda/bulk_copy.cuh"
 #include "ops/cuda/cuda_common.h"
 #include "ops/cuda/fp8_device.cuh"
 #include "ops/cuda/fused_ops.h"
@@ -103,31 +104,10 @@ __host__ __device__ inline Layout layout(int G, int D, int elem, int rows, int p
 }
 
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-__device__ __forceinline__ void mbar_init(uint64_t* bar, int count) {
-  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(mma::smem_addr(bar)), "r"(count));
-}
-__device__ __forceinline__ void mbar_wait(uint64_t* bar, uint32_t parity) {
-  asm volatile(
-      "{\n .reg .pred p;\n"
-      "WAIT_%=:\n"
-      " mbarrier.try_wait.parity.shared::cta.b64 p, [%0], %1;\n"
-      " @!p bra WAIT_%=;\n}" ::"r"(mma::smem_addr(bar)),
-      "r"(parity)
-      : "memory");
-}
-__device__ __forceinline__ void mbar_expect(uint64_t* bar, uint32_t bytes) {
-  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(mma::smem_addr(bar)),
-               "r"(bytes)
-               : "memory");
-}
-__device__ __forceinline__ void bulk_load(void* dst, const void* src, uint32_t bytes, uint64_t* bar,
-                                          uint64_t policy) {
-  asm volatile(
-      "cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes.L2::cache_hint"
-      " [%0], [%1], %2, [%3], %4;" ::"r"(mma::smem_addr(dst)),
-      "l"(src), "r"(bytes), "r"(mma::smem_addr(bar)), "l"(policy)
-      : "memory");
-}
+using bulk::bulk_load;
+using bulk::mbar_expect;
+using bulk::mbar_init;
+using bulk::mbar_wait;
 #endif
 
 // The key's K row (D elements of T) in registers, as 8-element vectors.
