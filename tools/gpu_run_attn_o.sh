@@ -16,9 +16,11 @@ python3 $MK --out /tmp/l1b_s --shape 1b --layers 16 --static --reference > $OUT/
 echo "1b static rc=$?"
 (python3 $MK --out /tmp/l8b_s4 --layers 4 --static --reference >> $OUT/mk.log 2>&1
  python3 $MK --out /tmp/l8b_s --layers 32 --static >> $OUT/mk.log 2>&1; echo mkdone >> $OUT/mk.log) &
-timeout 300 $B/tests/test_ops --gtest_filter='AttentionOCuda.*:FusedDecodeCuda.*:CudaAttentionTc*' \
+timeout 150 $B/tests/test_ops --gtest_filter='AttentionOCuda.*:FusedDecodeCuda.*:CudaAttentionTc*' \
   > $OUT/test_ops.log 2>&1
-echo "test_ops rc=$?"; grep -E "^\[  (PASSED|FAILED)|FAILED  \]|Failure|y\[|rel" $OUT/test_ops.log | head -12
+rc=$?; echo "test_ops rc=$rc"
+grep -E "^\[  (PASSED|FAILED)|FAILED  \]|Failure|y\[|rel|Which is|attention output" $OUT/test_ops.log | head -16
+if [ $rc -ne 0 ]; then wait; cd $OUT && tar czf all.tgz --remove-files *; exit 1; fi  # no A/B
 gold() {  # tag, env, checkpoints...
   tag=$1; e=$2; shift 2
   env $e timeout 300 $B/bench/gpu_golden --tol-fp8 5e-2 --out $OUT/gpu_golden_$tag.json "$@" \
