@@ -388,8 +388,10 @@ __global__ void __launch_bounds__(kThreads, 1) attention_o_kernel(AoArgs a) {
 #endif
 }
 
-int g_mode = 0;  // set_attention_o
-ScratchBuffer g_scratch;
+int g_mode = 0;           // set_attention_o
+ScratchBuffer g_scratch;  // (kMaxSlices) counters, then (n_head_kv, n_out) partials
+constexpr int kMaxSlices = 1024;
+constexpr size_t kCounterBytes = kMaxSlices * sizeof(unsigned);
 void* g_zeroed = nullptr;  // the scratch whose counters were zeroed
 
 template <typename T, int D, int G>
@@ -456,8 +458,11 @@ bool attention_o(const LinearWeight& w, const float* qkv, const AttnBatch& b, co
   const Layout lay = layout(G, D, elem, rows, pitch);
   if (size_t(lay.total) > smem_per_sm() - smem_reserved_per_block()) return false;
 
+  // The counters first, at a fixed place whatever the shape (a launch of another shape must
+  // find them zero), then the partials.
+  if (slices > kMaxSlices) return false;
   const size_t part_bytes = size_t(d.n_head_kv) * size_t(n_out) * sizeof(float);
-  const size_t bytes = part_bytes + size_t(slices) * sizeof(unsigned);
+  const size_t bytes = kCounterBytes + part_bytes;
   void* scratch = g_scratch.get(bytes);
   cudaStream_t s = stream();
   if (scratch != g_zeroed) {  // a fresh buffer (not inside a capture: the eager step comes first)
@@ -481,8 +486,8 @@ bool attention_o(const LinearWeight& w, const float* qkv, const AttnBatch& b, co
            .bias = w.bias.defined() ? w.bias.data_as<float>() : nullptr,
            .x_scale = w.input_scale,
            .y = y,
-           .part = static_cast<float*>(scratch),
-           .count = reinterpret_cast<unsigned*>(static_cast<uint8_t*>(scratch) + part_bytes),
+           .part = reinterpret_cast<float*>(static_cast<uint8_t*>(scratch) + kCounterBytes),
+           .count = static_cast<unsigned*>(scratch),
            .attn_out = attn_out,
            .n_out = n_out,
            .rows = rows,
