@@ -28,6 +28,12 @@
 // across chunks, Milakov & Gimelshein 2018). The warps' sums meet in shared memory in warp
 // order, divided by the softmax sum (times v_scale).
 //
+// Measured (H100, bench/results/gpu_run_s22.cmd q2): correct, and slower than the pair it
+// replaces: 8B batch 1 297 against 310 tok/s, 1B 1,242 against 1,400. The fused kernel takes
+// 16.5 us a layer against 8.1 + 7.2 (the one-block fp32 attention, repeated by 16 slices, and
+// the last-block merge cost more than the overlap saves), and gate_up, which used to fill its
+// ring during o, finds no room beside its 220 KB blocks (+3 us). Off by default.
+//
 // o: rows x G D codes as 16-row tiles x 64-byte k blocks, mma.sync m16n8k32 E4M3 with the
 // activation as the MMA's column 0 and gemv_bulk's k permutation (exact), each k block's two
 // MMAs from zero added to fp32 accumulators; weight rows `pitch` = 64 (mod 128) bytes apart.

@@ -120,7 +120,8 @@ void set_gemv_prologue(int mode);
 // from attention_decode_tc's (BF16 / FP16 rounding of Q and P) by ~1e-3 relative and the FP8
 // codes of o's input may differ by one step here and there. attn_out (1, n_head head_dim),
 // when set, receives the attention's output (tests). Applies on sm_90 with QINFER_CUDA_ATTN_O
-// (default 0: not yet measured on the H100) or set_attention_o(2), for BF16 / FP8 caches,
+// (default 0: slower on the H100, 8B batch 1 297 against 310 tok/s,
+// bench/results/gpu_run_s22.cmd q2) or set_attention_o(2), for BF16 / FP8 caches,
 // head_dim 64 / 128, groups of 4 or 8 and b.max_seq_len <= attention_o_max_keys()
 // (QINFER_CUDA_ATTN_O_MAX_KEYS, default 512); elsewhere returns false, having done nothing.
 // Not inside a graph capture first: the first call allocates and zeroes its scratch.
