@@ -2,7 +2,8 @@
 # Binaries: cmake -DQINFER_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90a-real (nvcc 13.0), packed by
 # TOKENIZER_DIR=../shared/models/llama3.1-tokenizer TESTS="test_ops test_golden test_engine"
 # BENCHES="gpu_golden" tools/gpu_pack.sh build-f (with tools/cupti_trace/build.sh). Run as
-#   run command="bash tools/gpu_run_attn_o.sh" carry=[.gpu_assets/b.txz]
+#   run command="bash tools/gpu_run_attn_o.sh" carry=[.gpu_assets/b.txz] (that script is now
+#   kept only as gpu_run_s22q2.sh, which reruns it as it stands)
 # (the script as run: gpu_run_s22q2.sh). Results: gpu_s22q2.json (every JSON of the run, by
 # name), timeline_{1b,8b}_{off,on}_s22q2.log (tools/cupti_timeline.py over CUPTI traces).
 # Checkpoints: tools/gpu_make_random_fp8.py --static (1B: --shape 1b --layers 16 --reference;

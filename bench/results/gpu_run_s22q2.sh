@@ -6,7 +6,8 @@
 # after the wait) and CUPTI timelines of each arm. Everything under $OUT, tarred.
 # Here: TOKENIZER_DIR=../shared/models/llama3.1-tokenizer TESTS="test_ops test_golden
 # test_engine" BENCHES="gpu_golden" tools/gpu_pack.sh build-f (with tools/cupti_trace built);
-# then `run` with carry [".gpu_assets/b.txz"] and command `bash tools/gpu_run_attn_o.sh`.
+# then `run` with carry [".gpu_assets/b.txz"] and command `bash bench/results/gpu_run_s22q2.sh`
+# (run this session as tools/gpu_run_attn_o.sh, the same file; kept only here).
 set -u
 tar xJf .gpu_assets/b.txz -C .gpu_assets && export B=.gpu_assets/b
 L=$(dirname "$(find / -name 'libcublasLt.so.13*' -not -path '/proc/*' 2>/dev/null | head -1)")

@@ -509,15 +509,16 @@ void CudaRunner::Impl::run_layers(Buffers& b, const int32_t* dev, const MetaLayo
         decode(qkv, plan.all, attn);
       }
     }
-    prepare(L.o, n);
-    if (attn_o_done) {
-    } else if (act.spec.layout == cu::ActLayout::kRowF32) {
-      cu::Act direct = act;
-      direct.data = attn;
-      cu::linear_act(L.o, direct, hid, true);
-    } else if (!cu::linear_from_f32(L.o, attn, nullptr, 0.0f, n, hid, true)) {
-      cu::to_act(attn, n, act);
-      cu::linear_act(L.o, act, hid, true);
+    if (!attn_o_done) {
+      prepare(L.o, n);
+      if (act.spec.layout == cu::ActLayout::kRowF32) {
+        cu::Act direct = act;
+        direct.data = attn;
+        cu::linear_act(L.o, direct, hid, true);
+      } else if (!cu::linear_from_f32(L.o, attn, nullptr, 0.0f, n, hid, true)) {
+        cu::to_act(attn, n, act);
+        cu::linear_act(L.o, act, hid, true);
+      }
     }
     // Large prefills (FP8 tensor cores, n >= kBf16GateUpMin): gate_up in BF16, as vLLM keeps
     // it, halving the largest write and read of the step; smaller batches keep it in F32 (the

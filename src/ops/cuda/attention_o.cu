@@ -38,7 +38,6 @@
 // activation as the MMA's column 0 and gemv_bulk's k permutation (exact), each k block's two
 // MMAs from zero added to fp32 accumulators; weight rows `pitch` = 64 (mod 128) bytes apart.
 #include <cstdint>
-#include <cstdio>
 
 #include "core/env.h"
 #include "ops/cuda/attention_device.h"
