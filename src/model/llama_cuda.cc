@@ -215,6 +215,17 @@ struct CudaRunner::Impl {
     return v;
   }
 
+  std::vector<cu::DecodeLayer> decode_layers(KvCache& kv) const {
+    std::vector<cu::DecodeLayer> r;
+    for (int64_t l = 0; l < c.n_layer; ++l) {
+      const LayerWeights& L = w.layers[size_t(l)];
+      r.push_back(cu::DecodeLayer{.qkv = &L.qkv, .o = &L.o, .gate_up = &L.gate_up,
+                                  .down = &L.down, .attn_norm = &L.attn_norm,
+                                  .mlp_norm = &L.mlp_norm, .kv = layer_view(kv, l)});
+    }
+    return r;
+  }
+
   cu::AttnBatch attn_batch(const int32_t* dev, const MetaLayout& m, int64_t max_seq_len,
                            int64_t max_q_len) const {
     cu::AttnBatch b;
@@ -454,7 +465,11 @@ void CudaRunner::Impl::run_layers(Buffers& b, const int32_t* dev, const MetaLayo
                        rope_slot, s);
     cu::embedding_rows(w.embed, dev + m.tokens, n, hid, from, fed);
   }
-  for (int64_t l = 0; l < c.n_layer; ++l) {
+  // One token: every layer in one persistent kernel where it applies (decode_layers_persistent).
+  const bool persistent = rope_gemv && n == 1 && m.n_seq == 1 &&
+                          cu::decode_layers_persistent(decode_layers(kv), hid, eps, qkv, rope_cs,
+                                                       rope_slot, plan.all, dims);
+  for (int64_t l = 0; l < (persistent ? 0 : c.n_layer); ++l) {
     const LayerWeights& L = w.layers[size_t(l)];
     const cu::KvCacheView kvl = layer_view(kv, l);
     // At batch 1-2 (W8A8, sm_90) the norm and the quantization run inside the GEMV

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "core/tensor.h"
 #include "ops/cuda/attention_cuda.h"
@@ -130,6 +131,36 @@ bool attention_o(const LinearWeight& w, const float* qkv, const AttnBatch& b, co
 int attention_o_max_keys();
 // 0: QINFER_CUDA_ATTN_O, 1: never, 2: wherever attention_o applies. For tests and benchmarks.
 void set_attention_o(int mode);
+// A batch-1 decode step's layers in one persistent kernel (decode_persistent.cu): for each
+// layer, in the arithmetic of linear_from_f32_rope, attention (fp32, as attention_o), o with
+// its input quantized as to_act, and mlp_from_f32's static path:
+//   hid += o(attention(rope(qkv(rms_norm(hid) * attn_norm))));
+//   hid += down(silu(gate) * up), (gate, up) = gate_up(rms_norm(hid) * mlp_norm),
+// the token's K / V rows written to each layer's cache slot and the last layer's qkv in qkv.
+// One block a multiprocessor streams its share of every weight through shared memory while
+// the phases wait for one another through counters in global memory. cos_sin and slot are
+// rope_prepare's (embedding_rows_rope). Applies on sm_90 with QINFER_CUDA_PERSIST (default 0)
+// or set_decode_persistent(2), for one token (b.n_tok == b.n_seq == 1), every linear FP8 with
+// a static per-tensor input scale, head_dim 128, group <= 8, hidden size <= 4096, BF16 or FP8
+// caches, b.max_seq_len <= decode_persistent_max_keys() (QINFER_CUDA_PERSIST_MAX_KEYS, 4096);
+// elsewhere returns false, having done nothing. The first call for a set of layers uploads
+// their descriptors and zeroes its scratch (not inside a graph capture: it then returns false).
+struct DecodeLayer {
+  const LinearWeight* qkv = nullptr;  // (n_head + 2 n_head_kv) head_dim x hidden
+  const LinearWeight* o = nullptr;
+  const LinearWeight* gate_up = nullptr;  // 2 inter x hidden, gate rows then up rows
+  const LinearWeight* down = nullptr;
+  const Tensor* attn_norm = nullptr;  // F32 (hidden)
+  const Tensor* mlp_norm = nullptr;
+  KvCacheView kv;
+};
+bool decode_layers_persistent(const std::vector<DecodeLayer>& layers, float* hid, float eps,
+                              float* qkv, const float* cos_sin, const int64_t* slot,
+                              const AttnBatch& b, const AttnDims& d);
+int decode_persistent_max_keys();
+// 0: QINFER_CUDA_PERSIST, 1: never, 2: wherever decode_layers_persistent applies.
+void set_decode_persistent(int mode);
+
 // y (n, n_out) BF16 = linear(w, x) for an FP8 weight without bias and x in kCodesU8 form, on
 // cuBLASLt with the scales applied inside (vLLM's W8A8 GEMM writes BF16 the same way). Returns
 // false, having done nothing, where that kernel is not available (the caller then runs

@@ -1,0 +1,870 @@
+// Batch-1 decode: every layer of a step in one persistent kernel (contract: fused_ops.h
+// decode_layers_persistent).
+//
+// Why. At batch 1 a layer is five kernels (QKV GEMV with RoPE, attention, o, gate_up, down) and
+// each boundary costs more than its bytes: the next kernel's blocks become resident only as
+// the last one's leave their multiprocessors, so its weight stream starts ~1 us late, and HBM
+// idles through the attention (H100 traces, bench/results/gpu_run_s20.cmd q2: the 1B's layer
+// takes 33.2 us for 20.3 us of weight bytes, the 8B's 89.4 for 72.7). Here one block a
+// multiprocessor runs the whole layer stack: its producer warp streams the block's share of
+// every weight of every layer, in order, through a ring of shared-memory stages (bulk copies,
+// as gemv_bulk), never waiting for activations, so the stream runs on through the phase
+// boundaries and the attention; the consumer warps wait only where the data does.
+//
+// Phases of a layer, each ended by a counter in global memory that every block adds to
+// (release: block barrier, fence, atomic; acquire: one thread spins, then a block barrier;
+// data written inside the kernel by other blocks is read through L2, ld.cg / bulk copies):
+//   qkv      x = fp8(rms_norm(hid) * attn_norm) made by each block in shared memory; the GEMV's
+//            RoPE epilogue stores q, k rotated and v to qkv and K / V into the token's cache slot
+//            (gemv_bulk's linear_from_f32_rope arithmetic)
+//   attention (KV head, split) items on the first blocks: one key a thread for the scores, fp32,
+//            online softmax over passes of 64 keys, warp w adds keys w, w + 8, ... into its
+//            lanes' 4 dims of each head; each item stores (m, l, acc) per head; the KV head's
+//            last item to arrive merges them (fixed split order) and writes o's input codes
+//            under o's static scale (to_act's x * (1 / s)); the counter counts merged KV heads
+//   o        x = those codes; hid += o(x) (each block owns a fixed run of hid's rows)
+//   gate_up  x = fp8(rms_norm(hid) * mlp_norm); the epilogue pairs gate and up tiles and writes
+//            the codes of silu(gate) * up under down's static scale (gemv_bulk's silu_pair)
+//   down     x = those codes; hid += down(x)
+// GEMV tiles are gemv_bulk's: 16 rows x piece bytes a stage, mma.sync m16n8k32 E4M3 with the
+// token as column 0 and its k permutation, the warps' sums added in warp order.
+// The last block to leave zeroes the counters for the next launch (every other block has
+// passed its last wait by then). A wait that outlives 2 s traps (an error, not a hang).
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "core/env.h"
+#include "ops/cuda/attention_device.h"
+#include "ops/cuda/bulk_copy.cuh"
+#include "ops/cuda/cuda_common.h"
+#include "ops/cuda/fp8_device.cuh"
+#include "ops/cuda/fused_ops.h"
+#include "ops/cuda/mma.cuh"
+#include "ops/cuda/pdl.cuh"
+
+namespace qinfer::ops::cuda {
+namespace {
+
+using attn::Bf16;
+using attn::Fp8;
+
+constexpr int kConsumers = 8;                    // consumer warps
+constexpr int kThreads = (kConsumers + 1) * 32;  // + the producer warp
+constexpr int kCThreads = kConsumers * 32;
+constexpr int kMaxStages = 16;
+constexpr int kTileRows = 16;  // MMA M
+constexpr int kRowPad = 64;
+constexpr int kMaxPiece = 2048;
+constexpr int kPrologueV = 4;  // float4 groups a consumer thread holds while making x
+constexpr int kMaxEmbd = kCThreads * 4 * kPrologueV;
+constexpr int kKeys = 64;  // keys a block takes a pass
+constexpr int kMaxGroup = 8;
+constexpr int kMaxSplits = 16;
+constexpr int kMaxD = 128;  // head_dim: 64 or 128 (the attention's template argument)
+constexpr int kHeader = 2560;  // barriers, flags, tile partials, scratch
+constexpr int kPartAt = 384, kScratchAt = 1408;
+enum Op : int { kQkv = 0, kO = 1, kGateUp = 2, kDown = 3 };
+// Counters a layer: the phases' (qkv, merged KV heads, o, gate_up, down), then the KV heads'
+// item arrivals.
+constexpr int kPhaseCounters = 5;
+
+struct OpW {
+  const uint8_t* w;      // (n_out, n_in) E4M3
+  const float* w_scale;  // indexed row * ws_stride
+  const float* bias;     // (n_out) or null
+  float x_scale;         // the static input scale
+  int ws_stride;
+};
+struct LayerDesc {
+  OpW op[4];
+  const float* attn_norm;  // (n_embd)
+  const float* mlp_norm;
+  void* k;  // (n_block, block_size, n_head_kv, D) of the cache's type
+  void* v;
+  float k_scale, v_scale;  // FP8 caches (1 otherwise)
+};
+
+struct Params {
+  const LayerDesc* layers;  // (n_layer) on the device
+  int n_layer;
+  int n_in[4], n_out[4];
+  int n_head, n_head_kv, group, head_dim, cache_bytes, block_size, max_blocks;
+  float eps, q_scale;  // q_scale: 1 / sqrt(D) log2(e), times the layer's k_scale
+  float* hid;          // (n_embd) the residual stream
+  float* qkv;          // ((n_head + 2 n_head_kv) D) q and k rotated, v
+  uint8_t* xo;         // (n_head D) o's input codes
+  uint8_t* hc;         // (inter) down's input codes
+  float* part;         // (n_head_kv, max_splits, group, 2 + D) the items' (m, l, acc)
+  unsigned* count;     // (n_layer, kPhaseCounters + n_head_kv), then the exit counter
+  const float* cos_sin;  // (D / 2, 2) rope_prepare's
+  const int64_t* slot;   // (1) the token's cache slot
+  const int32_t* tok_pos;
+  const int32_t* tok_seq;
+  const int32_t* tables;
+  int max_splits, piece, pitch, stages, region;
+};
+
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+using bulk::bulk_load;
+using bulk::mbar_arrive;
+using bulk::mbar_expect;
+using bulk::mbar_init;
+using bulk::mbar_wait;
+
+__device__ __forceinline__ void consumers_bar() {
+  asm volatile("bar.sync 1, %0;" ::"n"(kCThreads) : "memory");
+}
+
+// Sum (or max) over the consumer threads; red: 8 floats of its own.
+__device__ __forceinline__ float consumers_reduce(float v, float* red, bool is_max) {
+  for (int o = 16; o > 0; o >>= 1) {
+    const float u = __shfl_xor_sync(0xffffffffu, v, o);
+    v = is_max ? fmaxf(v, u) : v + u;
+  }
+  if (threadIdx.x % 32 == 0) red[threadIdx.x / 32] = v;
+  consumers_bar();
+  v = red[0];
+#pragma unroll
+  for (int w = 1; w < kConsumers; ++w) v = is_max ? fmaxf(v, red[w]) : v + red[w];
+  return v;
+}
+
+__device__ __forceinline__ uint64_t global_ns() {
+  uint64_t t;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+  return t;
+}
+
+// Until *c >= target (every consumer thread returns after it).
+__device__ __forceinline__ void wait_count(const unsigned* c, unsigned target) {
+  if (threadIdx.x == 0) {
+    unsigned v;
+    uint64_t t0 = 0;
+    for (int spin = 0;; ++spin) {
+      asm volatile("ld.acquire.gpu.global.u32 %0, [%1];" : "=r"(v) : "l"(c) : "memory");
+      if (v >= target) break;
+      if ((spin & 1023) == 1023) {
+        const uint64_t t = global_ns();
+        if (t0 == 0) t0 = t;
+        if (t - t0 > 2000000000ull) __trap();  // a block never arrived: not all resident
+      }
+    }
+  }
+  consumers_bar();
+}
+
+// Every consumer thread's writes so far, then one arrival at c.
+__device__ __forceinline__ void signal_count(unsigned* c) {
+  consumers_bar();
+  if (threadIdx.x == 0) {
+    __threadfence();
+    atomicAdd(c, 1u);
+  }
+}
+
+// Block blockIdx.x's output rows of op: [begin, end) of n_rows (gate_up: of inter, each row a
+// gate row and an up row; qkv: pairs of logical rows), its tiles and k pieces.
+struct Rows {
+  int64_t begin, end, n_rows;
+  int n_tiles, n_pieces;
+};
+__device__ __forceinline__ Rows rows_of(const Params& p, int op) {
+  Rows r;
+  const bool pair = op == kGateUp;
+  const int64_t unit = op == kQkv ? 2 : 1;
+  r.n_rows = pair ? p.n_out[op] / 2 : p.n_out[op];
+  r.begin = unit * (int64_t(blockIdx.x) * (r.n_rows / unit) / gridDim.x);
+  r.end = unit * (int64_t(blockIdx.x + 1) * (r.n_rows / unit) / gridDim.x);
+  r.n_tiles = int((r.end - r.begin + kTileRows - 1) / kTileRows) * (pair ? 2 : 1);
+  r.n_pieces = (p.n_in[op] + p.piece - 1) / p.piece;
+  return r;
+}
+
+// RoPE's row order (gemv_bulk.cu): logical row 2 i + s of a q or k head is its dimension i +
+// s D / 2, so a rotation's two values finish in the same tile.
+__device__ __forceinline__ int rope_dim(int w, int hd) { return (w >> 1) + (w & 1) * (hd / 2); }
+__device__ __forceinline__ int64_t rope_row(const Params& p, int64_t l) {
+  const int hd = p.head_dim;
+  if (l >= int64_t(p.n_head + p.n_head_kv) * hd) return l;  // a v row
+  const int h = int(l) / hd;
+  return int64_t(h) * hd + rope_dim(int(l) - h * hd, hd);
+}
+
+// The producer: every stage of every phase of every layer, in the consumers' order.
+__device__ void produce(const Params& p, uint8_t* ring, uint64_t* full, uint64_t* empty) {
+  uint64_t policy;  // every weight byte is read once a step
+  asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(policy));
+  const int stage_bytes = kTileRows * p.pitch;
+  const int hd = p.head_dim, rot_end = (p.n_head + p.n_head_kv) * hd;
+  int st = 0;
+  for (int l = 0; l < p.n_layer; ++l) {
+    for (int op = 0; op < 4; ++op) {
+      const Rows r = rows_of(p, op);
+      const uint8_t* w = p.layers[l].op[op].w;
+      const int64_t n_in = p.n_in[op];
+      const int n_stages = r.n_tiles * r.n_pieces;
+      for (int s = 0; s < n_stages; ++s, ++st) {
+        const int slot = st % p.stages;
+        if (st >= p.stages) mbar_wait(empty + slot, uint32_t((st / p.stages - 1) & 1));
+        const int tile = s / r.n_pieces;
+        const int64_t l0 = r.begin + int64_t(op == kGateUp ? tile / 2 : tile) * kTileRows;
+        const int rows = int(min(int64_t(kTileRows), r.end - l0));
+        const int64_t r0 = l0 + (op == kGateUp && (tile & 1) ? r.n_rows : 0);
+        const int64_t k0 = int64_t(s % r.n_pieces) * p.piece;
+        const uint32_t kb = uint32_t(min(int64_t(p.piece), n_in - k0));
+        mbar_expect(full + slot, uint32_t(rows) * kb);
+        uint8_t* dst = ring + slot * stage_bytes;
+        if (op == kQkv) {
+          int h = int(l0) / hd, wi = int(l0) - h * hd;
+          for (int i = 0; i < rows; ++i) {
+            const int li = int(l0) + i;
+            const int64_t wr = li < rot_end ? h * hd + rope_dim(wi, hd) : li;
+            bulk_load(dst + i * p.pitch, w + wr * n_in + k0, kb, full + slot, policy);
+            if (++wi == hd) wi = 0, ++h;
+          }
+        } else {
+          for (int i = 0; i < rows; ++i)
+            bulk_load(dst + i * p.pitch, w + (r0 + i) * n_in + k0, kb, full + slot, policy);
+        }
+      }
+    }
+  }
+}
+
+// x's codes from src (n_in F32, read through L2): fp8(rms_norm(src) * norm_w) under the static
+// scale s, the arithmetic of gemv_bulk's prologue (make_x).
+__device__ void make_x(const float* src, const float* norm_w, float eps, int n_in, float s,
+                       uint8_t* xs, float* red) {
+  const int tid = threadIdx.x, n4 = n_in / 4;
+  float4 v[kPrologueV], wv[kPrologueV];
+#pragma unroll
+  for (int j = 0; j < kPrologueV; ++j) {
+    const int i4 = tid + kCThreads * j;
+    const bool in = i4 < n4;
+    v[j] = in ? __ldcg(reinterpret_cast<const float4*>(src) + i4) : make_float4(0, 0, 0, 0);
+    wv[j] = in ? __ldg(reinterpret_cast<const float4*>(norm_w) + i4) : make_float4(0, 0, 0, 0);
+  }
+  const float ss = consumers_reduce(add_squares<kPrologueV>(v, 0.0f), red, false);
+  const float r = rsqrtf(ss / float(n_in) + eps);
+  const float4 rv = make_float4(r, r, r, r);
+  const Fp8Quant q(s, true);
+#pragma unroll
+  for (int j = 0; j < kPrologueV; ++j) {
+    const int i4 = tid + kCThreads * j;
+    if (i4 < n4) *reinterpret_cast<uint32_t*>(xs + 4 * i4) = quant4(q, (v[j] * rv) * wv[j]);
+  }
+  consumers_bar();
+}
+
+// x's codes copied from another phase's output (n bytes, a multiple of 16).
+__device__ void copy_x(const uint8_t* src, int n, uint8_t* xs) {
+  for (int i = threadIdx.x * 16; i < n; i += kCThreads * 16)
+    *reinterpret_cast<uint4*>(xs + i) = __ldcg(reinterpret_cast<const uint4*>(src + i));
+  consumers_bar();
+}
+
+// The RoPE epilogue's operands of logical row o (loaded as its tile starts).
+struct RopeRow {
+  int64_t out = 0;
+  float c = 1.0f, s = 0.0f;
+};
+__device__ __forceinline__ RopeRow rope_operands(const Params& p, int64_t o) {
+  RopeRow e;
+  e.out = rope_row(p, o);
+  if (o < int64_t(p.n_head + p.n_head_kv) * p.head_dim) {
+    const float2 cs =
+        *reinterpret_cast<const float2*>(p.cos_sin + ((int(o) % p.head_dim) >> 1) * 2);
+    e.c = cs.x;
+    e.s = cs.y;
+  }
+  return e;
+}
+
+// Value v of logical row o, u its partner's: rotated (q and k), stored to qkv, K / V rows to
+// the token's slot (gemv_bulk's rope_store).
+__device__ __forceinline__ void rope_store(const Params& p, const LayerDesc& L, int64_t o,
+                                           const RopeRow& e, float v, float u) {
+  const int64_t kv0 = int64_t(p.n_head) * p.head_dim, kv_w = int64_t(p.n_head_kv) * p.head_dim;
+  float y = v;
+  if (o < kv0 + kv_w) y = (o & 1) == 0 ? attn::rope_lo(v, u, e.c, e.s) : attn::rope_hi(u, v, e.c, e.s);
+  p.qkv[e.out] = y;
+  if (e.out < kv0) return;
+  const bool is_v = e.out >= kv0 + kv_w;
+  const int64_t at = *p.slot * kv_w + e.out - kv0 - (is_v ? kv_w : 0);
+  void* cache = is_v ? L.v : L.k;
+  const float sc = is_v ? L.v_scale : L.k_scale;
+  if (p.cache_bytes == 1)
+    static_cast<Fp8*>(cache)[at] = attn::from_float<Fp8>(y, sc);
+  else
+    static_cast<Bf16*>(cache)[at] = attn::from_float<Bf16>(y, sc);
+}
+
+// One phase's GEMV over the block's rows, x in xs; st: the running stage number.
+template <int kOp>
+__device__ void gemv(const Params& p, const LayerDesc& L, uint8_t* ring, uint64_t* full,
+                     uint64_t* empty, const uint8_t* xs, float* part, float* scratch, int& st) {
+  const OpW& w = L.op[kOp];
+  const Rows r = rows_of(p, kOp);
+  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g = lane / 4, c = lane % 4;
+  const int n_in = p.n_in[kOp], n_stages = r.n_tiles * r.n_pieces;
+  const int stage_bytes = kTileRows * p.pitch;
+  const bool finisher = tid < kTileRows;
+  const float down_scale = L.op[kDown].x_scale;
+  float e_ws = 0.0f, e_bias = 0.0f, e_y = 0.0f, e_gate = 0.0f;
+  RopeRow e_rope;
+  float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+  for (int s = 0; s < n_stages; ++s, ++st) {
+    const int slot = st % p.stages;
+    const int tile = s / r.n_pieces, pc = s % r.n_pieces;
+    const int k0 = pc * p.piece;
+    const int blocks = min(p.piece, n_in - k0) / 64;
+    const int64_t o = r.begin + int64_t(kOp == kGateUp ? tile / 2 : tile) * kTileRows + tid;
+    if (pc == 0 && finisher && o < r.end) {
+      int64_t wr = o + (kOp == kGateUp && (tile & 1) ? r.n_rows : 0);
+      if constexpr (kOp == kQkv) {
+        e_rope = rope_operands(p, o);
+        wr = e_rope.out;
+      }
+      e_ws = w.w_scale != nullptr ? w.w_scale[wr * w.ws_stride] : 1.0f;
+      e_bias = w.bias != nullptr ? w.bias[wr] : 0.0f;
+      if constexpr (kOp == kO || kOp == kDown) e_y = __ldcg(p.hid + o);
+    }
+    mbar_wait(full + slot, uint32_t((st / p.stages) & 1));
+    const uint8_t* base = ring + slot * stage_bytes + 16 * c;
+    constexpr int kBlocksPerWarp = kMaxPiece / 64 / kConsumers;
+    uint4 lo[kBlocksPerWarp], hi[kBlocksPerWarp], xv[kBlocksPerWarp];
+#pragma unroll
+    for (int j = 0; j < kBlocksPerWarp; ++j) {
+      const int b = warp + kConsumers * j;
+      lo[j] = hi[j] = xv[j] = make_uint4(0, 0, 0, 0);
+      if (b < blocks) {
+        lo[j] = *reinterpret_cast<const uint4*>(base + g * p.pitch + 64 * b);
+        hi[j] = *reinterpret_cast<const uint4*>(base + (g + 8) * p.pitch + 64 * b);
+        if (g == 0) xv[j] = *reinterpret_cast<const uint4*>(xs + k0 + 64 * b + 16 * c);
+      }
+    }
+#pragma unroll
+    for (int j = 0; j < kBlocksPerWarp; ++j) {
+      if (warp + kConsumers * j >= blocks) break;
+      float d[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+      mma::mma_e4m3(d, lo[j].x, hi[j].x, lo[j].y, hi[j].y, xv[j].x, xv[j].y);
+      mma::mma_e4m3(d, lo[j].z, hi[j].z, lo[j].w, hi[j].w, xv[j].z, xv[j].w);
+#pragma unroll
+      for (int i = 0; i < 4; ++i) acc[i] += d[i];
+    }
+    __syncwarp();
+    if (lane == 0) mbar_arrive(empty + slot);
+    if (pc != r.n_pieces - 1) continue;
+
+    // Tile done: lane (g, 0) holds the token's rows g and g + 8.
+    float* pt = part + (tile & 1) * kConsumers * kTileRows;
+    if (c == 0) {
+      pt[warp * kTileRows + g] = acc[0];
+      pt[warp * kTileRows + g + 8] = acc[2];
+    }
+#pragma unroll
+    for (int i = 0; i < 4; ++i) acc[i] = 0.0f;
+    consumers_bar();
+    const bool mine = finisher && o < r.end;
+    float v = 0.0f;
+    if (mine) {
+      float sum = 0.0f;
+#pragma unroll
+      for (int k = 0; k < kConsumers; ++k) sum += pt[k * kTileRows + tid];
+      v = sum * w.x_scale * e_ws + e_bias;
+    }
+    if constexpr (kOp == kQkv) {  // each value meets its rotation partner (row o ^ 1)
+      float* pair = scratch + 32;
+      if (mine) pair[tid] = v;
+      consumers_bar();
+      if (mine) rope_store(p, L, o, e_rope, v, pair[tid ^ 1]);
+    } else if constexpr (kOp == kGateUp) {
+      if (mine && !(tile & 1)) e_gate = v;  // the same thread finishes the up tile next
+      if (mine && (tile & 1)) p.hc[o] = Fp8Quant(down_scale, true)(silu_times(e_gate, v));
+    } else {
+      if (mine) p.hid[o] = e_y + v;
+    }
+  }
+}
+
+// The V row's E dims of lane `lane` (E sizeof(T) = 2, 4 or 8 bytes, one load).
+template <int kBytes>
+struct RawOf;
+template <>
+struct RawOf<2> {
+  using type = unsigned short;
+};
+template <>
+struct RawOf<4> {
+  using type = unsigned;
+};
+template <>
+struct RawOf<8> {
+  using type = uint2;
+};
+template <typename T, int E>
+struct VLane {
+  using Raw = typename RawOf<E * int(sizeof(T))>::type;
+  Raw w{};
+  __device__ __forceinline__ void load(const T* row, int lane, bool cg) {
+    const Raw* at = reinterpret_cast<const Raw*>(row + lane * E);
+    w = cg ? __ldcg(at) : *at;
+  }
+  __device__ __forceinline__ void to_float(float* f) const {
+    T t[E];
+    memcpy(t, &w, sizeof w);
+#pragma unroll
+    for (int e = 0; e < E; e += 2) {
+      attn::Vec2<T> v;
+      memcpy(&v, t + e, 2 * sizeof(T));
+      v.to_float(f + e);
+    }
+  }
+};
+
+// The K row of D elements in registers; load_cg reads through L2 (a row this launch wrote).
+__device__ __forceinline__ void load_cg(attn::Vec8<Bf16>& v, const Bf16* p) {
+  v.w = __ldcg(reinterpret_cast<const uint4*>(p));
+}
+__device__ __forceinline__ void load_cg(attn::Vec8<Fp8>& v, const Fp8* p) {
+  v.w = __ldcg(reinterpret_cast<const uint2*>(p));
+}
+template <typename T, int kD>
+struct KRow {
+  attn::Vec8<T> c[kD / 8];
+  __device__ __forceinline__ void load(const T* row, bool cg) {
+#pragma unroll
+    for (int i = 0; i < kD / 8; ++i) {
+      if (cg)
+        load_cg(c[i], row + 8 * i);
+      else
+        c[i].load(row + 8 * i);
+    }
+  }
+};
+
+// The attention phase of layer L (blocks with an item), ending in o's input codes.
+template <typename T, int kD>
+__device__ void attention(const Params& p, const LayerDesc& L, unsigned* cnt, uint8_t* region,
+                          float* scratch, int* flag, int len, const int32_t* table) {
+  constexpr int kE = kD / 32;  // dims a lane in P V
+  const int nkv = p.n_head_kv, G = p.group;
+  const int S = max(1, min(p.max_splits, (len + 31) / 32));
+  if (int(blockIdx.x) >= nkv * S) return;
+  const int kvh = int(blockIdx.x) / S, split = int(blockIdx.x) % S;
+  const int kps = (len + S - 1) / S, k0 = split * kps, k1 = min(len, k0 + kps);
+  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+  float* qs = reinterpret_cast<float*>(region);  // (G, D)
+  float* ps = qs + kMaxGroup * kMaxD;              // (G, kKeys)
+  float* osum = ps + kMaxGroup * kKeys;           // (kConsumers, G, D)
+  float* m_run = scratch + 64;                    // (G)
+  float* l_run = m_run + kMaxGroup;
+  float* alpha = l_run + kMaxGroup;
+  const T* kc = static_cast<const T*>(L.k);
+  const T* vc = static_cast<const T*>(L.v);
+  auto row_of = [&](int pos) { return attn::kv_row(table, pos, p.block_size, nkv, kvh) * kD; };
+  if (tid < G) {
+    m_run[tid] = -INFINITY;
+    l_run[tid] = 0.0f;
+  }
+  float acc[kMaxGroup][kE];
+#pragma unroll
+  for (int j = 0; j < kMaxGroup; ++j)
+#pragma unroll
+    for (int e = 0; e < kE; ++e) acc[j][e] = 0.0f;
+  for (int c0 = k0; c0 < k1; c0 += kKeys) {
+    const int kt = c0 + tid;
+    const bool kin = tid < kKeys && kt < k1;
+    KRow<T, kD> kr;
+    VLane<T, kE> vr[kKeys / kConsumers];
+    // Rows older than the token's own were written by earlier steps: loaded before the wait.
+    if (kin && kt != len - 1) kr.load(kc + row_of(kt), false);
+#pragma unroll
+    for (int i = 0; i < kKeys / kConsumers; ++i) {
+      const int key = c0 + warp + kConsumers * i;
+      if (key < k1 && key != len - 1) vr[i].load(vc + row_of(key), lane, false);
+    }
+    if (c0 == k0) {
+      wait_count(cnt + kQkv, gridDim.x);
+      const float qsc = p.q_scale * L.k_scale;
+      const float* q = p.qkv + int64_t(kvh) * G * kD;
+      for (int i = tid; i < G * kD; i += kCThreads) qs[i] = __ldcg(q + i) * qsc;
+    }
+    if (kin && kt == len - 1) kr.load(kc + row_of(kt), true);  // this step's qkv phase wrote it
+#pragma unroll
+    for (int i = 0; i < kKeys / kConsumers; ++i) {
+      const int key = c0 + warp + kConsumers * i;
+      if (key == len - 1 && key < k1) vr[i].load(vc + row_of(key), lane, true);
+    }
+    consumers_bar();  // Q; the last pass's P read by every warp
+    if (tid < kKeys) {
+      float sc[kMaxGroup];
+#pragma unroll
+      for (int j = 0; j < kMaxGroup; ++j) sc[j] = 0.0f;
+#pragma unroll
+      for (int i = 0; i < kD / 8; ++i) {
+        float kf[8];
+        kr.c[i].to_float(kf);
+#pragma unroll
+        for (int j = 0; j < kMaxGroup; ++j) {
+          if (j >= G) break;
+          const float4 qa = *reinterpret_cast<const float4*>(qs + j * kD + 8 * i);
+          const float4 qb = *reinterpret_cast<const float4*>(qs + j * kD + 8 * i + 4);
+          sc[j] += qa.x * kf[0] + qa.y * kf[1] + qa.z * kf[2] + qa.w * kf[3] + qb.x * kf[4] +
+                   qb.y * kf[5] + qb.z * kf[6] + qb.w * kf[7];
+        }
+      }
+#pragma unroll
+      for (int j = 0; j < kMaxGroup; ++j)
+        if (j < G) ps[j * kKeys + tid] = kin ? sc[j] : -INFINITY;
+    }
+    consumers_bar();
+    if (warp < G) {  // warp j: head j's pass maximum, P = 2^(s - m) and its sum
+      const int j = warp;
+      const float a = ps[j * kKeys + lane], b = ps[j * kKeys + 32 + lane];
+      float m = fmaxf(a, b);
+      for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
+      const float m_new = fmaxf(m_run[j], m);  // finite: the pass has a key
+      const float pa = exp2f(a - m_new), pb = exp2f(b - m_new);
+      ps[j * kKeys + lane] = pa;
+      ps[j * kKeys + 32 + lane] = pb;
+      float t = pa + pb;
+      for (int o = 16; o > 0; o >>= 1) t += __shfl_xor_sync(0xffffffffu, t, o);
+      __syncwarp();
+      if (lane == 0) {
+        const float al = attn::exp2_rel(m_run[j], m_new);
+        alpha[j] = al;
+        l_run[j] = l_run[j] * al + t;
+        m_run[j] = m_new;
+      }
+    }
+    consumers_bar();
+#pragma unroll
+    for (int j = 0; j < kMaxGroup; ++j) {
+      if (j >= G) break;
+      const float al = alpha[j];
+#pragma unroll
+      for (int e = 0; e < kE; ++e) acc[j][e] *= al;
+    }
+#pragma unroll
+    for (int i = 0; i < kKeys / kConsumers; ++i) {
+      const int kk = warp + kConsumers * i;
+      if (c0 + kk >= k1) break;
+      float vf[kE];
+      vr[i].to_float(vf);
+#pragma unroll
+      for (int j = 0; j < kMaxGroup; ++j) {
+        if (j >= G) break;
+        const float pj = ps[j * kKeys + kk];
+#pragma unroll
+        for (int e = 0; e < kE; ++e) acc[j][e] += pj * vf[e];
+      }
+    }
+  }
+  if (k0 >= k1) {  // an empty split (len < S kps rounding): wait as the others do
+    wait_count(cnt + kQkv, gridDim.x);
+  }
+  consumers_bar();  // ps / qs free: osum overlaps nothing, but every warp is done with P
+#pragma unroll
+  for (int j = 0; j < kMaxGroup; ++j) {
+    if (j >= G) break;
+#pragma unroll
+    for (int e = 0; e < kE; ++e) osum[(warp * G + j) * kD + lane * kE + e] = acc[j][e];
+  }
+  consumers_bar();
+  const int rec_len = 2 + kD;
+  float* rec = p.part + (int64_t(kvh) * p.max_splits + split) * G * rec_len;
+  for (int i = tid; i < G * kD; i += kCThreads) {
+    const int j = i / kD, d = i % kD;
+    float a = 0.0f;
+    for (int k = 0; k < kConsumers; ++k) a += osum[(k * G + j) * kD + d];
+    rec[j * rec_len + 2 + d] = a;
+  }
+  if (tid < G) {
+    rec[tid * rec_len] = m_run[tid];
+    rec[tid * rec_len + 1] = l_run[tid];
+  }
+  // The KV head's last item merges (threadFenceReduction).
+  consumers_bar();
+  if (tid == 0) {
+    __threadfence();
+    *flag = atomicAdd(cnt + kPhaseCounters + kvh, 1u) == unsigned(S - 1);
+  }
+  consumers_bar();
+  if (*flag == 0) return;
+  __threadfence();
+  const Fp8Quant quant(L.op[kO].x_scale, true);  // to_act's static arithmetic
+  const float* recs = p.part + int64_t(kvh) * p.max_splits * G * rec_len;
+  for (int i = tid; i < G * kD; i += kCThreads) {
+    const int j = i / kD, d = i % kD;
+    float mm = -INFINITY;
+    for (int s = 0; s < S; ++s) mm = fmaxf(mm, __ldcg(recs + (s * G + j) * rec_len));
+    float ll = 0.0f, aa = 0.0f;
+    for (int s = 0; s < S; ++s) {
+      const float* r = recs + (s * G + j) * rec_len;
+      const float wt = attn::exp2_rel(__ldcg(r), mm);
+      ll += __ldcg(r + 1) * wt;
+      aa += __ldcg(r + 2 + d) * wt;
+    }
+    p.xo[int64_t(kvh) * G * kD + i] = quant(aa / ll * L.v_scale);
+  }
+  signal_count(cnt + 1);
+}
+#endif
+
+template <typename T, int kD>
+__global__ void __launch_bounds__(kThreads, 1) decode_persistent_kernel(Params p) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  extern __shared__ __align__(128) uint8_t smem[];
+  uint64_t* full = reinterpret_cast<uint64_t*>(smem);
+  uint64_t* empty = full + kMaxStages;
+  int* flag = reinterpret_cast<int*>(smem + 2 * kMaxStages * 8);
+  float* part = reinterpret_cast<float*>(smem + kPartAt);        // (2, kConsumers, 16)
+  float* scratch = reinterpret_cast<float*>(smem + kScratchAt);  // reductions, pairs, softmax
+  uint8_t* region = smem + kHeader;                               // x's codes / the attention's
+  uint8_t* ring = region + p.region;
+  const int warp = threadIdx.x / 32;
+  if (threadIdx.x == 0) {
+    for (int i = 0; i < p.stages; ++i) {
+      mbar_init(full + i, 1);
+      mbar_init(empty + i, kConsumers);
+    }
+    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+  }
+  __syncthreads();
+  pdl_trigger();
+  if (warp == kConsumers) {  // weights do not depend on anything this step computes
+    if (threadIdx.x % 32 == 0) produce(p, ring, full, empty);
+    return;
+  }
+  pdl_wait();  // hid, cos / sin and the slot come from the previous kernel
+  const int len = p.tok_pos[0] + 1;
+  const int32_t* table = p.tables + int64_t(p.tok_seq[0]) * p.max_blocks;
+  const int per_layer = kPhaseCounters + p.n_head_kv;
+  const unsigned nb = gridDim.x;
+  int st = 0;
+  for (int l = 0; l < p.n_layer; ++l) {
+    const LayerDesc& L = p.layers[l];
+    unsigned* cnt = p.count + l * per_layer;
+    if (l > 0) wait_count(cnt - per_layer + kDown, nb);
+    make_x(p.hid, L.attn_norm, p.eps, p.n_in[kQkv], L.op[kQkv].x_scale, region, scratch);
+    gemv<kQkv>(p, L, ring, full, empty, region, part, scratch, st);
+    signal_count(cnt + kQkv);
+    attention<T, kD>(p, L, cnt, region, scratch, flag, len, table);
+    wait_count(cnt + 1, unsigned(p.n_head_kv));
+    copy_x(p.xo, p.n_in[kO], region);
+    gemv<kO>(p, L, ring, full, empty, region, part, scratch, st);
+    signal_count(cnt + kO);
+    wait_count(cnt + kO, nb);
+    make_x(p.hid, L.mlp_norm, p.eps, p.n_in[kGateUp], L.op[kGateUp].x_scale, region, scratch);
+    gemv<kGateUp>(p, L, ring, full, empty, region, part, scratch, st);
+    signal_count(cnt + kGateUp);
+    wait_count(cnt + kGateUp, nb);
+    copy_x(p.hc, p.n_in[kDown], region);
+    gemv<kDown>(p, L, ring, full, empty, region, part, scratch, st);
+    signal_count(cnt + kDown);
+  }
+  // The last block out zeroes every counter for the next launch.
+  if (threadIdx.x == 0) {
+    unsigned* exit = p.count + p.n_layer * per_layer;
+    __threadfence();
+    if (atomicAdd(exit, 1u) == nb - 1) {
+      for (int i = 0; i <= p.n_layer * per_layer; ++i) p.count[i] = 0;
+      __threadfence();
+    }
+  }
+#endif
+}
+
+int g_mode = 0;  // set_decode_persistent
+struct State {
+  std::vector<LayerDesc> host;  // the descriptors on the device
+  void* layers = nullptr;
+  size_t layers_bytes = 0;
+  void* scratch = nullptr;  // counters, then the split records, qkv-free buffers
+  size_t scratch_bytes = 0;
+};
+State g_state;
+
+// Launches one block a multiprocessor; false (nothing launched) where one block of this size
+// would not be resident on each (the blocks wait for one another).
+template <typename T, int kD>
+bool launch(const Params& p, size_t smem, cudaStream_t s) {
+  static bool done = false;
+  if (!done) {
+    QINFER_CUDA_CHECK(cudaFuncSetAttribute(decode_persistent_kernel<T, kD>,
+                                           cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                           int(smem_per_sm() - smem_reserved_per_block())));
+    done = true;
+  }
+  int occ = 0;
+  QINFER_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(
+      &occ, decode_persistent_kernel<T, kD>, kThreads, smem));
+  if (occ < 1) return false;
+  launch_pdl_smem_on(s, decode_persistent_kernel<T, kD>, dim3(unsigned(sm_count())),
+                     dim3(kThreads), smem, p);
+  return true;
+}
+
+bool capturing(cudaStream_t s) {
+  cudaStreamCaptureStatus st = cudaStreamCaptureStatusNone;
+  QINFER_CUDA_CHECK(cudaStreamIsCapturing(s, &st));
+  return st != cudaStreamCaptureStatusNone;
+}
+
+size_t align256(size_t x) { return (x + 255) / 256 * 256; }
+
+OpW op_of(const LinearWeight& w) {
+  const bool per_channel = w.weight_scale.numel() == w.n_out && w.n_out != 1;
+  OpW o;
+  std::memset(&o, 0, sizeof o);
+  o.w = static_cast<const uint8_t*>(w.weight.data());
+  o.w_scale = w.weight_scale.defined() ? w.weight_scale.data_as<float>() : nullptr;
+  o.bias = w.bias.defined() ? w.bias.data_as<float>() : nullptr;
+  o.x_scale = w.input_scale;
+  o.ws_stride = per_channel ? 1 : 0;
+  return o;
+}
+
+bool static_fp8(const LinearWeight& w, int64_t n_in, int64_t n_out) {
+  return w.weight.dtype() == DType::kF8E4M3 && w.act_quant == ActQuant::kStaticPerTensor &&
+         w.input_scale > 0.0f && w.n_in == n_in && w.n_out == n_out && n_in % 64 == 0 &&
+         reinterpret_cast<uintptr_t>(w.weight.data()) % 16 == 0;
+}
+
+}  // namespace
+
+void set_decode_persistent(int mode) { g_mode = mode; }
+
+int decode_persistent_max_keys() {
+  static const int n = env_int("QINFER_CUDA_PERSIST_MAX_KEYS", 4096);
+  return n;
+}
+
+bool decode_layers_persistent(const std::vector<DecodeLayer>& layers, float* hid, float eps,
+                              float* qkv, const float* cos_sin, const int64_t* slot,
+                              const AttnBatch& b, const AttnDims& d) {
+  static const int env_on = env_switch("QINFER_CUDA_PERSIST", 0);
+  const bool on = g_mode == 2 || (g_mode == 0 && env_on != 0);
+#if defined(QINFER_HAVE_SM90A)
+  constexpr bool kBuilt = true;
+#else
+  constexpr bool kBuilt = false;
+#endif
+  if (!on || !kBuilt || layers.empty() || compute_capability() < 90 || b.n_tok != 1 ||
+      b.n_seq != 1 || b.max_q_len > 1 || b.max_seq_len > decode_persistent_max_keys() ||
+      (d.head_dim != 64 && d.head_dim != 128) || d.n_head_kv <= 0 || d.n_head % d.n_head_kv != 0 ||
+      d.n_head / d.n_head_kv > kMaxGroup)
+    return false;
+  const DecodeLayer& f = layers.front();
+  const int64_t n_embd = f.qkv->n_in, inter = f.down->n_in;
+  const int D = d.head_dim;
+  const int64_t qkv_w = int64_t(d.n_head + 2 * d.n_head_kv) * D, attn_w = int64_t(d.n_head) * D;
+  const DType cdt = f.kv.dtype;
+  if (n_embd > kMaxEmbd || n_embd % 64 != 0 || inter % 64 != 0 ||
+      !(cdt == DType::kBF16 || cdt == DType::kF8E4M3))
+    return false;
+  std::vector<LayerDesc> descs;
+  for (const DecodeLayer& L : layers) {
+    if (!static_fp8(*L.qkv, n_embd, qkv_w) || !static_fp8(*L.o, attn_w, n_embd) ||
+        !static_fp8(*L.gate_up, n_embd, 2 * inter) || !static_fp8(*L.down, inter, n_embd) ||
+        L.kv.dtype != cdt || L.kv.block_size != f.kv.block_size ||
+        L.attn_norm->numel() != n_embd || L.mlp_norm->numel() != n_embd)
+      return false;
+    const bool fp8 = cdt == DType::kF8E4M3;
+    LayerDesc ld;
+    std::memset(&ld, 0, sizeof ld);  // padding too: the descriptors are compared bytewise
+    const LinearWeight* ws[4] = {L.qkv, L.o, L.gate_up, L.down};
+    for (int i = 0; i < 4; ++i) ld.op[i] = op_of(*ws[i]);
+    ld.attn_norm = L.attn_norm->data_as<float>();
+    ld.mlp_norm = L.mlp_norm->data_as<float>();
+    ld.k = L.kv.k;
+    ld.v = L.kv.v;
+    ld.k_scale = fp8 ? L.kv.k_scale : 1.0f;
+    ld.v_scale = fp8 ? L.kv.v_scale : 1.0f;
+    descs.push_back(ld);
+  }
+  // Shared memory: header, x's codes / the attention's arrays, the ring.
+  const int G = d.n_head / d.n_head_kv;
+  const size_t attn_bytes = size_t(kMaxGroup * kMaxD + kMaxGroup * kKeys + kConsumers * G * D) * 4;
+  const size_t x_bytes = size_t(std::max({n_embd, attn_w, inter}));
+  const int region = int((std::max(attn_bytes, x_bytes) + 127) / 128 * 128);
+  static const int env_piece = env_int("QINFER_CUDA_PERSIST_PIECE", kMaxPiece);
+  const int piece = env_piece == 1024 ? 1024 : kMaxPiece;
+  const int pitch = piece + kRowPad;
+  const size_t avail = smem_per_sm() - smem_reserved_per_block();
+  const size_t ring_room = avail - size_t(kHeader) - size_t(region);
+  const int stages = int(std::min<size_t>(kMaxStages, ring_room / size_t(kTileRows * pitch)));
+  if (avail < size_t(kHeader + region) || stages < 2) return false;
+  const size_t smem = size_t(kHeader + region) + size_t(stages) * kTileRows * pitch;
+
+  cudaStream_t s = stream();
+  const bool cap = capturing(s);
+  // The descriptors (uploaded once; a capture must find them in place).
+  const size_t lb = descs.size() * sizeof(LayerDesc);
+  const bool same = g_state.host.size() == descs.size() &&
+                    std::memcmp(g_state.host.data(), descs.data(), lb) == 0;
+  // Scratch: counters, split records, o's and down's input codes.
+  const int max_splits = std::min(kMaxSplits, sm_count() / d.n_head_kv);
+  const size_t n_count = layers.size() * size_t(kPhaseCounters + d.n_head_kv) + 1;
+  const size_t part_bytes = size_t(d.n_head_kv) * max_splits * G * (2 + D) * 4;
+  const size_t bytes = align256(n_count * 4) + align256(part_bytes) + align256(size_t(attn_w)) +
+                       align256(size_t(inter));
+  if (cap && (!same || bytes > g_state.scratch_bytes)) return false;
+  if (!same) {
+    if (lb > g_state.layers_bytes) {
+      if (g_state.layers != nullptr) device_free(g_state.layers, g_state.layers_bytes);
+      g_state.layers = device_alloc(lb);
+      g_state.layers_bytes = lb;
+    }
+    QINFER_CUDA_CHECK(cudaMemcpyAsync(g_state.layers, descs.data(), lb, cudaMemcpyHostToDevice, s));
+    QINFER_CUDA_CHECK(cudaStreamSynchronize(s));
+    g_state.host = descs;
+  }
+  if (bytes > g_state.scratch_bytes) {
+    QINFER_CUDA_CHECK(cudaStreamSynchronize(s));  // no launch still uses the old one
+    if (g_state.scratch != nullptr) device_free(g_state.scratch, g_state.scratch_bytes);
+    g_state.scratch = device_alloc(bytes);
+    g_state.scratch_bytes = bytes;
+    QINFER_CUDA_CHECK(cudaMemsetAsync(g_state.scratch, 0, bytes, s));
+  }
+  auto* base = static_cast<uint8_t*>(g_state.scratch);
+  Params p{};
+  p.layers = static_cast<const LayerDesc*>(g_state.layers);
+  p.n_layer = int(layers.size());
+  const int64_t n_in[4] = {n_embd, attn_w, n_embd, inter};
+  const int64_t n_out[4] = {qkv_w, n_embd, 2 * inter, n_embd};
+  for (int i = 0; i < 4; ++i) p.n_in[i] = int(n_in[i]), p.n_out[i] = int(n_out[i]);
+  p.n_head = d.n_head;
+  p.n_head_kv = d.n_head_kv;
+  p.group = G;
+  p.head_dim = D;
+  p.cache_bytes = cdt == DType::kF8E4M3 ? 1 : 2;
+  p.block_size = f.kv.block_size;
+  p.max_blocks = b.max_blocks;
+  p.eps = eps;
+  p.q_scale = d.scale * attn::kLog2e;
+  p.hid = hid;
+  p.qkv = qkv;
+  p.count = reinterpret_cast<unsigned*>(base);
+  p.part = reinterpret_cast<float*>(base + align256(n_count * 4));
+  p.xo = base + align256(n_count * 4) + align256(part_bytes);
+  p.hc = p.xo + align256(size_t(attn_w));
+  p.cos_sin = cos_sin;
+  p.slot = slot;
+  p.tok_pos = b.tok_pos;
+  p.tok_seq = b.tok_seq;
+  p.tables = b.block_tables;
+  p.max_splits = max_splits;
+  p.piece = piece;
+  p.pitch = pitch;
+  p.stages = stages;
+  p.region = region;
+  if (cdt == DType::kF8E4M3)
+    return D == 64 ? launch<Fp8, 64>(p, smem, s) : launch<Fp8, 128>(p, smem, s);
+  return D == 64 ? launch<Bf16, 64>(p, smem, s) : launch<Bf16, 128>(p, smem, s);
+}
+
+}  // namespace qinfer::ops::cuda
