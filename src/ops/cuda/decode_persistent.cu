@@ -685,6 +685,7 @@ struct State {
   size_t layers_bytes = 0;
   void* scratch = nullptr;  // counters, then the split records, qkv-free buffers
   size_t scratch_bytes = 0;
+  size_t n_count = 0;  // counters of the last launch
 };
 State g_state;
 
@@ -812,7 +813,10 @@ bool decode_layers_persistent(const std::vector<DecodeLayer>& layers, float* hid
   const size_t part_bytes = size_t(d.n_head_kv) * max_splits * G * (2 + D) * 4;
   const size_t bytes = align256(n_count * 4) + align256(part_bytes) + align256(size_t(attn_w)) +
                        align256(size_t(inter));
-  if (cap && (!same || bytes > g_state.scratch_bytes)) return false;
+  // The counters must read zero where this launch has them: a launch of another shape left
+  // its split records where this one's counters may lie (zeroed again when the count changes).
+  if (cap && (!same || bytes > g_state.scratch_bytes || n_count != g_state.n_count))
+    return false;
   if (!same) {
     if (lb > g_state.layers_bytes) {
       if (g_state.layers != nullptr) device_free(g_state.layers, g_state.layers_bytes);
@@ -829,6 +833,10 @@ bool decode_layers_persistent(const std::vector<DecodeLayer>& layers, float* hid
     g_state.scratch = device_alloc(bytes);
     g_state.scratch_bytes = bytes;
     QINFER_CUDA_CHECK(cudaMemsetAsync(g_state.scratch, 0, bytes, s));
+  }
+  if (n_count != g_state.n_count) {
+    QINFER_CUDA_CHECK(cudaMemsetAsync(g_state.scratch, 0, n_count * 4, s));
+    g_state.n_count = n_count;
   }
   auto* base = static_cast<uint8_t*>(g_state.scratch);
   Params p{};
