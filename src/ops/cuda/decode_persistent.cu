@@ -32,6 +32,8 @@
 // passed its last wait by then). A wait that outlives 2 s traps (an error, not a hang).
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -69,6 +71,9 @@ enum Op : int { kQkv = 0, kO = 1, kGateUp = 2, kDown = 3 };
 // Counters a layer: the phases' (qkv, merged KV heads, o, gate_up, down), then the KV heads'
 // item arrivals.
 constexpr int kPhaseCounters = 5;
+// Trace stamps a layer (QINFER_CUDA_PERSIST_TRACE): qkv starts, qkv done, attention done, o
+// starts, o done, gate_up starts, gate_up done, down starts, down done.
+constexpr int kStamps = 9;
 
 struct OpW {
   const uint8_t* w;      // (n_out, n_in) E4M3
@@ -104,6 +109,9 @@ struct Params {
   const int32_t* tok_seq;
   const int32_t* tables;
   int max_splits, piece, pitch, stages, region;
+  int l2_ahead;     // stages the producer prefetches into L2 past the one it copies
+  int barrier;      // 1: fence.acq_rel + red.relaxed / relaxed spin (CUTLASS's); 0: fence.sc
+  uint64_t* trace;  // (gridDim.x, n_layer, kStamps) phase times in ns, or null
 };
 
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
@@ -137,13 +145,17 @@ __device__ __forceinline__ uint64_t global_ns() {
   return t;
 }
 
-// Until *c >= target (every consumer thread returns after it).
-__device__ __forceinline__ void wait_count(const unsigned* c, unsigned target) {
+// Until *c >= target (every consumer thread returns after it). relaxed: spin on relaxed loads,
+// then one acquire fence.
+__device__ __forceinline__ void wait_count(const unsigned* c, unsigned target, bool relaxed) {
   if (threadIdx.x == 0) {
     unsigned v;
     uint64_t t0 = 0;
     for (int spin = 0;; ++spin) {
-      asm volatile("ld.acquire.gpu.global.u32 %0, [%1];" : "=r"(v) : "l"(c) : "memory");
+      if (relaxed)
+        asm volatile("ld.relaxed.gpu.global.u32 %0, [%1];" : "=r"(v) : "l"(c) : "memory");
+      else
+        asm volatile("ld.acquire.gpu.global.u32 %0, [%1];" : "=r"(v) : "l"(c) : "memory");
       if (v >= target) break;
       if ((spin & 1023) == 1023) {
         const uint64_t t = global_ns();
@@ -151,16 +163,22 @@ __device__ __forceinline__ void wait_count(const unsigned* c, unsigned target) {
         if (t - t0 > 2000000000ull) __trap();  // a block never arrived: not all resident
       }
     }
+    if (relaxed) asm volatile("fence.acq_rel.gpu;" ::: "memory");
   }
   consumers_bar();
 }
 
 // Every consumer thread's writes so far, then one arrival at c.
-__device__ __forceinline__ void signal_count(unsigned* c) {
+__device__ __forceinline__ void signal_count(unsigned* c, bool relaxed) {
   consumers_bar();
   if (threadIdx.x == 0) {
-    __threadfence();
-    atomicAdd(c, 1u);
+    if (relaxed) {
+      asm volatile("fence.acq_rel.gpu;\n red.relaxed.gpu.global.add.u32 [%0], 1;" ::"l"(c)
+                   : "memory");
+    } else {
+      __threadfence();
+      atomicAdd(c, 1u);
+    }
   }
 }
 
@@ -192,44 +210,84 @@ __device__ __forceinline__ int64_t rope_row(const Params& p, int64_t l) {
   return int64_t(h) * hd + rope_dim(int(l) - h * hd, hd);
 }
 
-// The producer: every stage of every phase of every layer, in the consumers' order.
+// A place in the block's schedule of weight stages: layer l, phase op, stage s of n.
+struct Cursor {
+  int l = 0, op = 0, s = 0, n = 0;
+  Rows r;
+  __device__ __forceinline__ bool done(const Params& p) const { return l >= p.n_layer; }
+  __device__ __forceinline__ void settle(const Params& p) {  // skip phases without stages
+    while (l < p.n_layer && s >= n) {
+      s = 0;
+      if (++op == 4) op = 0, ++l;
+      if (l < p.n_layer) r = rows_of(p, op), n = r.n_tiles * r.n_pieces;
+    }
+  }
+  __device__ __forceinline__ void start(const Params& p) {
+    r = rows_of(p, 0);
+    n = r.n_tiles * r.n_pieces;
+    settle(p);
+  }
+  __device__ __forceinline__ void next(const Params& p) {
+    ++s;
+    settle(p);
+  }
+};
+
+// The rows of the cursor's stage: f(i, src, bytes) for row i of the stage.
+template <class F>
+__device__ __forceinline__ int stage_rows(const Params& p, const Cursor& c, F&& f) {
+  const Rows& r = c.r;
+  const uint8_t* w = p.layers[c.l].op[c.op].w;
+  const int64_t n_in = p.n_in[c.op];
+  const int tile = c.s / r.n_pieces;
+  const int64_t l0 = r.begin + int64_t(c.op == kGateUp ? tile / 2 : tile) * kTileRows;
+  const int rows = int(min(int64_t(kTileRows), r.end - l0));
+  const int64_t r0 = l0 + (c.op == kGateUp && (tile & 1) ? r.n_rows : 0);
+  const int64_t k0 = int64_t(c.s % r.n_pieces) * p.piece;
+  const uint32_t kb = uint32_t(min(int64_t(p.piece), n_in - k0));
+  if (c.op == kQkv) {
+    const int hd = p.head_dim, rot_end = (p.n_head + p.n_head_kv) * hd;
+    int h = int(l0) / hd, wi = int(l0) - h * hd;
+    for (int i = 0; i < rows; ++i) {
+      const int li = int(l0) + i;
+      const int64_t wr = li < rot_end ? h * hd + rope_dim(wi, hd) : li;
+      f(i, w + wr * n_in + k0, kb);
+      if (++wi == hd) wi = 0, ++h;
+    }
+  } else {
+    for (int i = 0; i < rows; ++i) f(i, w + (r0 + i) * n_in + k0, kb);
+  }
+  return rows;
+}
+
+// The producer: every stage of every phase of every layer, in the consumers' order; with
+// l2_ahead > 0 it also asks L2 for the stage that many stages past the one it copies, so that
+// HBM keeps streaming while the ring is full (the consumers waiting for a phase).
 __device__ void produce(const Params& p, uint8_t* ring, uint64_t* full, uint64_t* empty) {
   uint64_t policy;  // every weight byte is read once a step
   asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(policy));
   const int stage_bytes = kTileRows * p.pitch;
-  const int hd = p.head_dim, rot_end = (p.n_head + p.n_head_kv) * hd;
-  int st = 0;
-  for (int l = 0; l < p.n_layer; ++l) {
-    for (int op = 0; op < 4; ++op) {
-      const Rows r = rows_of(p, op);
-      const uint8_t* w = p.layers[l].op[op].w;
-      const int64_t n_in = p.n_in[op];
-      const int n_stages = r.n_tiles * r.n_pieces;
-      for (int s = 0; s < n_stages; ++s, ++st) {
-        const int slot = st % p.stages;
-        if (st >= p.stages) mbar_wait(empty + slot, uint32_t((st / p.stages - 1) & 1));
-        const int tile = s / r.n_pieces;
-        const int64_t l0 = r.begin + int64_t(op == kGateUp ? tile / 2 : tile) * kTileRows;
-        const int rows = int(min(int64_t(kTileRows), r.end - l0));
-        const int64_t r0 = l0 + (op == kGateUp && (tile & 1) ? r.n_rows : 0);
-        const int64_t k0 = int64_t(s % r.n_pieces) * p.piece;
-        const uint32_t kb = uint32_t(min(int64_t(p.piece), n_in - k0));
-        mbar_expect(full + slot, uint32_t(rows) * kb);
-        uint8_t* dst = ring + slot * stage_bytes;
-        if (op == kQkv) {
-          int h = int(l0) / hd, wi = int(l0) - h * hd;
-          for (int i = 0; i < rows; ++i) {
-            const int li = int(l0) + i;
-            const int64_t wr = li < rot_end ? h * hd + rope_dim(wi, hd) : li;
-            bulk_load(dst + i * p.pitch, w + wr * n_in + k0, kb, full + slot, policy);
-            if (++wi == hd) wi = 0, ++h;
-          }
-        } else {
-          for (int i = 0; i < rows; ++i)
-            bulk_load(dst + i * p.pitch, w + (r0 + i) * n_in + k0, kb, full + slot, policy);
-        }
-      }
+  Cursor cur, ahead;
+  cur.start(p);
+  ahead.start(p);
+  for (int i = 0; i < p.l2_ahead && !ahead.done(p); ++i) ahead.next(p);
+  for (int st = 0; !cur.done(p); ++st, cur.next(p)) {
+    if (p.l2_ahead > 0 && !ahead.done(p)) {
+      stage_rows(p, ahead, [&](int, const uint8_t* src, uint32_t kb) {
+        asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(src), "r"(kb) : "memory");
+      });
+      ahead.next(p);
     }
+    const int slot = st % p.stages;
+    if (st >= p.stages) mbar_wait(empty + slot, uint32_t((st / p.stages - 1) & 1));
+    uint8_t* dst = ring + slot * stage_bytes;
+    uint32_t bytes = 0;
+    // The expected bytes first: a copy may complete before the count is set otherwise.
+    stage_rows(p, cur, [&](int, const uint8_t*, uint32_t kb) { bytes += kb; });
+    mbar_expect(full + slot, bytes);
+    stage_rows(p, cur, [&](int i, const uint8_t* src, uint32_t kb) {
+      bulk_load(dst + i * p.pitch, src, kb, full + slot, policy);
+    });
   }
 }
 
@@ -487,7 +545,7 @@ __device__ void attention(const Params& p, const LayerDesc& L, unsigned* cnt, ui
       if (key < k1 && key != len - 1) vr[i].load(vc + row_of(key), lane, false);
     }
     if (c0 == k0) {
-      wait_count(cnt + kQkv, gridDim.x);
+      wait_count(cnt + kQkv, gridDim.x, p.barrier);
       const float qsc = p.q_scale * L.k_scale;
       const float* q = p.qkv + int64_t(kvh) * G * kD;
       for (int i = tid; i < G * kD; i += kCThreads) qs[i] = __ldcg(q + i) * qsc;
@@ -564,7 +622,7 @@ __device__ void attention(const Params& p, const LayerDesc& L, unsigned* cnt, ui
     }
   }
   if (k0 >= k1) {  // an empty split (len < S kps rounding): wait as the others do
-    wait_count(cnt + kQkv, gridDim.x);
+    wait_count(cnt + kQkv, gridDim.x, p.barrier);
   }
   consumers_bar();  // ps / qs free: osum overlaps nothing, but every warp is done with P
 #pragma unroll
@@ -610,7 +668,7 @@ __device__ void attention(const Params& p, const LayerDesc& L, unsigned* cnt, ui
     }
     p.xo[int64_t(kvh) * G * kD + i] = quant(aa / ll * L.v_scale);
   }
-  signal_count(cnt + 1);
+  signal_count(cnt + 1, p.barrier);
 }
 #endif
 
@@ -645,26 +703,41 @@ __global__ void __launch_bounds__(kThreads, 1) decode_persistent_kernel(Params p
   const int per_layer = kPhaseCounters + p.n_head_kv;
   const unsigned nb = gridDim.x;
   int st = 0;
+  const bool rb = p.barrier != 0;
   for (int l = 0; l < p.n_layer; ++l) {
     const LayerDesc& L = p.layers[l];
     unsigned* cnt = p.count + l * per_layer;
-    if (l > 0) wait_count(cnt - per_layer + kDown, nb);
+    uint64_t* stamp = p.trace != nullptr ? p.trace + (int64_t(blockIdx.x) * p.n_layer + l) * kStamps
+                                         : nullptr;
+    const auto mark = [&](int k) {
+      if (stamp != nullptr && threadIdx.x == 0) stamp[k] = global_ns();
+    };
+    if (l > 0) wait_count(cnt - per_layer + kDown, nb, rb);
+    mark(0);
     make_x(p.hid, L.attn_norm, p.eps, p.n_in[kQkv], L.op[kQkv].x_scale, region, scratch);
     gemv<kQkv>(p, L, ring, full, empty, region, part, scratch, st);
-    signal_count(cnt + kQkv);
+    mark(1);
+    signal_count(cnt + kQkv, rb);
     attention<T, kD>(p, L, cnt, region, scratch, flag, len, table);
-    wait_count(cnt + 1, unsigned(p.n_head_kv));
+    mark(2);
+    wait_count(cnt + 1, unsigned(p.n_head_kv), rb);
+    mark(3);
     copy_x(p.xo, p.n_in[kO], region);
     gemv<kO>(p, L, ring, full, empty, region, part, scratch, st);
-    signal_count(cnt + kO);
-    wait_count(cnt + kO, nb);
+    mark(4);
+    signal_count(cnt + kO, rb);
+    wait_count(cnt + kO, nb, rb);
+    mark(5);
     make_x(p.hid, L.mlp_norm, p.eps, p.n_in[kGateUp], L.op[kGateUp].x_scale, region, scratch);
     gemv<kGateUp>(p, L, ring, full, empty, region, part, scratch, st);
-    signal_count(cnt + kGateUp);
-    wait_count(cnt + kGateUp, nb);
+    mark(6);
+    signal_count(cnt + kGateUp, rb);
+    wait_count(cnt + kGateUp, nb, rb);
+    mark(7);
     copy_x(p.hc, p.n_in[kDown], region);
     gemv<kDown>(p, L, ring, full, empty, region, part, scratch, st);
-    signal_count(cnt + kDown);
+    mark(8);
+    signal_count(cnt + kDown, rb);
   }
   // The last block out zeroes every counter for the next launch.
   if (threadIdx.x == 0) {
@@ -686,6 +759,7 @@ struct State {
   void* scratch = nullptr;  // counters, then the split records, qkv-free buffers
   size_t scratch_bytes = 0;
   size_t n_count = 0;  // counters of the last launch
+  void* trace = nullptr;
 };
 State g_state;
 
@@ -870,9 +944,38 @@ bool decode_layers_persistent(const std::vector<DecodeLayer>& layers, float* hid
   p.pitch = pitch;
   p.stages = stages;
   p.region = region;
-  if (cdt == DType::kF8E4M3)
-    return D == 64 ? launch<Fp8, 64>(p, smem, s) : launch<Fp8, 128>(p, smem, s);
-  return D == 64 ? launch<Bf16, 64>(p, smem, s) : launch<Bf16, 128>(p, smem, s);
+  static const int env_ahead = env_int("QINFER_CUDA_PERSIST_L2_AHEAD", 0);
+  static const int env_barrier = env_int("QINFER_CUDA_PERSIST_BARRIER", 0);
+  p.l2_ahead = std::clamp(env_ahead, 0, 64);
+  p.barrier = env_barrier;
+  // QINFER_CUDA_PERSIST_TRACE=FILE (eager steps only, QINFER_CUDA_GRAPHS=0): each launch's
+  // phase stamps, written to FILE after it (the last launch's remain).
+  static const char* trace_file = std::getenv("QINFER_CUDA_PERSIST_TRACE");
+  const bool tracing = trace_file != nullptr && *trace_file != 0 && !cap;
+  const size_t trace_n = size_t(sm_count()) * layers.size() * kStamps;
+  if (tracing) {
+    if (g_state.trace == nullptr) g_state.trace = device_alloc(trace_n * 8);
+    QINFER_CUDA_CHECK(cudaMemsetAsync(g_state.trace, 0, trace_n * 8, s));
+    p.trace = static_cast<uint64_t*>(g_state.trace);
+  }
+  const bool ok = cdt == DType::kF8E4M3
+                      ? (D == 64 ? launch<Fp8, 64>(p, smem, s) : launch<Fp8, 128>(p, smem, s))
+                      : (D == 64 ? launch<Bf16, 64>(p, smem, s) : launch<Bf16, 128>(p, smem, s));
+  if (ok && tracing) {
+    std::vector<uint64_t> h(trace_n);
+    QINFER_CUDA_CHECK(cudaMemcpyAsync(h.data(), p.trace, trace_n * 8, cudaMemcpyDeviceToHost, s));
+    QINFER_CUDA_CHECK(cudaStreamSynchronize(s));
+    if (FILE* f = std::fopen(trace_file, "w")) {
+      std::fprintf(f, "block,layer,stamps_ns\n");
+      for (size_t i = 0; i < trace_n; i += kStamps) {
+        std::fprintf(f, "%zu,%zu", i / kStamps / layers.size(), i / kStamps % layers.size());
+        for (int k = 0; k < kStamps; ++k) std::fprintf(f, ",%llu", (unsigned long long)h[i + k]);
+        std::fprintf(f, "\n");
+      }
+      std::fclose(f);
+    }
+  }
+  return ok;
 }
 
 }  // namespace qinfer::ops::cuda

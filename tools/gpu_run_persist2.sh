@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Second device run for decode_layers_persistent: the op test under both barrier forms and an
+# L2 look-ahead, batch-1 A/B of the variants (QINFER_CUDA_PERSIST_BARRIER, _L2_AHEAD) on the
+# static 1B and 8B, and phase traces (tools/persist_trace.py) of eager steps.
+set -u
+tar xJf .gpu_assets/b.txz -C .gpu_assets && export B=.gpu_assets/b
+L=$(dirname "$(find / -name 'libcublasLt.so.13*' -not -path '/proc/*' 2>/dev/null | head -1)")
+export LD_LIBRARY_PATH=$L:$PWD/$B/lib
+MK=tools/gpu_make_random_fp8.py
+python3 $MK --out /tmp/l1b_s --shape 1b --layers 16 --static > $OUT/mk.log 2>&1
+(python3 $MK --out /tmp/l8b_s --layers 32 --static >> $OUT/mk8.log 2>&1; echo mkdone >> $OUT/mk8.log) &
+for v in "QINFER_CUDA_PERSIST_BARRIER=0" "QINFER_CUDA_PERSIST_BARRIER=1 QINFER_CUDA_PERSIST_L2_AHEAD=6"; do
+  env $v timeout 150 $B/tests/test_ops --gtest_filter='DecodePersistentCuda.*' > $OUT/test_ops.log 2>&1
+  echo "test_ops [$v] rc=$?"; grep -E "^\[  (PASSED|FAILED)|Failure|differs" $OUT/test_ops.log | head -6
+done
+lat() {
+  tag=$1; shift
+  env "$@" timeout 60 $B/apps/qinfer bench --model $M --prompt-len 128 --decode-len $DL \
+    --out $OUT/lat_$tag.json 2>&1 | grep -iE "^decode tok/s|error" | head -3 | sed "s/^/$tag /"
+}
+ptr() {  # eager steps, the last one's phase trace
+  tag=$1; shift
+  env QINFER_CUDA_GRAPHS=0 QINFER_CUDA_PERSIST=1 QINFER_CUDA_PERSIST_TRACE=$OUT/ptrace_$tag.csv "$@" \
+    timeout 60 $B/apps/qinfer bench --model $M --prompt-len 128 --decode-len 32 \
+    --out $OUT/lat_ptrace_$tag.json 2>&1 | grep -iE "error" | head -3
+  echo "== trace $tag"; python3 tools/persist_trace.py $OUT/ptrace_$tag.csv
+}
+tk() { gunzip -c $B/tok/tokenizer.json.gz > $1/tokenizer.json; cp $B/tok/tokenizer_config.json $1/; }
+P=QINFER_CUDA_PERSIST=1
+DL=256; tk /tmp/l1b_s; M=/tmp/l1b_s
+for r in 1 2; do
+  lat 1b_off$r QINFER_CUDA_PERSIST=0; lat 1b_on$r $P
+  lat 1b_bar$r $P QINFER_CUDA_PERSIST_BARRIER=1
+  lat 1b_a6_$r $P QINFER_CUDA_PERSIST_BARRIER=1 QINFER_CUDA_PERSIST_L2_AHEAD=6
+  lat 1b_a12_$r $P QINFER_CUDA_PERSIST_BARRIER=1 QINFER_CUDA_PERSIST_L2_AHEAD=12
+done
+ptr 1b_base; ptr 1b_a12 QINFER_CUDA_PERSIST_BARRIER=1 QINFER_CUDA_PERSIST_L2_AHEAD=12
+while ! grep -q mkdone $OUT/mk8.log; do sleep 3; done; grep -iE "wrote|error|Traceback" $OUT/mk8.log
+DL=128; tk /tmp/l8b_s; M=/tmp/l8b_s
+lat 8b_off QINFER_CUDA_PERSIST=0; lat 8b_on $P; lat 8b_bar $P QINFER_CUDA_PERSIST_BARRIER=1
+lat 8b_a6 $P QINFER_CUDA_PERSIST_BARRIER=1 QINFER_CUDA_PERSIST_L2_AHEAD=6
+lat 8b_a12 $P QINFER_CUDA_PERSIST_BARRIER=1 QINFER_CUDA_PERSIST_L2_AHEAD=12
+ptr 8b_base; ptr 8b_a12 QINFER_CUDA_PERSIST_BARRIER=1 QINFER_CUDA_PERSIST_L2_AHEAD=12
+cd $OUT && tar czf all.tgz --remove-files *
