@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# Second device run for decode_layers_persistent: the op test under both barrier forms and an
-# L2 look-ahead, batch-1 A/B of the variants (QINFER_CUDA_PERSIST_BARRIER, _L2_AHEAD) on the
-# static 1B and 8B, and phase traces (tools/persist_trace.py) of eager steps.
+# Device run for decode_layers_persistent: its op test, gpu_golden with it on and off, batch-1
+# A/B on the static 1B and 8B, and phase traces (tools/persist_trace.py) of eager steps.
 set -u
 tar xJf .gpu_assets/b.txz -C .gpu_assets && export B=.gpu_assets/b
 L=$(dirname "$(find / -name 'libcublasLt.so.13*' -not -path '/proc/*' 2>/dev/null | head -1)")
@@ -9,10 +8,16 @@ export LD_LIBRARY_PATH=$L:$PWD/$B/lib
 MK=tools/gpu_make_random_fp8.py
 python3 $MK --out /tmp/l1b_s --shape 1b --layers 16 --static > $OUT/mk.log 2>&1
 (python3 $MK --out /tmp/l8b_s --layers 32 --static >> $OUT/mk8.log 2>&1; echo mkdone >> $OUT/mk8.log) &
-for v in "QINFER_CUDA_PERSIST_BARRIER=0" "QINFER_CUDA_PERSIST_BARRIER=1 QINFER_CUDA_PERSIST_L2_AHEAD=6"; do
-  env $v timeout 150 $B/tests/test_ops --gtest_filter='DecodePersistentCuda.*' > $OUT/test_ops.log 2>&1
-  echo "test_ops [$v] rc=$?"; grep -E "^\[  (PASSED|FAILED)|Failure|differs" $OUT/test_ops.log | head -6
-done
+timeout 200 $B/tests/test_ops --gtest_filter='DecodePersistentCuda.*' > $OUT/test_ops.log 2>&1
+echo "test_ops rc=$?"; grep -E "^\[  (PASSED|FAILED)|Failure|differs|actual" $OUT/test_ops.log | head -12
+gold() {  # tag, env, checkpoints...
+  tag=$1; e=$2; shift 2
+  env $e timeout 200 $B/bench/gpu_golden --tol-fp8 5e-2 --out $OUT/gpu_golden_$tag.json "$@" \
+    > $OUT/gpu_golden_$tag.log 2>&1
+  echo "gpu_golden $tag rc=$?"; grep -E "OK|FAIL|rror|l1b" $OUT/gpu_golden_$tag.log | tail -5
+}
+gold on QINFER_CUDA_PERSIST=1 tests/quant/data/fp8_*_static /tmp/l1b_s
+gold off QINFER_CUDA_PERSIST=0 tests/quant/data/fp8_*_static /tmp/l1b_s
 lat() {
   tag=$1; shift
   env "$@" timeout 60 $B/apps/qinfer bench --model $M --prompt-len 128 --decode-len $DL \
@@ -28,17 +33,10 @@ ptr() {  # eager steps, the last one's phase trace
 tk() { gunzip -c $B/tok/tokenizer.json.gz > $1/tokenizer.json; cp $B/tok/tokenizer_config.json $1/; }
 P=QINFER_CUDA_PERSIST=1
 DL=256; tk /tmp/l1b_s; M=/tmp/l1b_s
-for r in 1 2; do
-  lat 1b_off$r QINFER_CUDA_PERSIST=0; lat 1b_on$r $P
-  lat 1b_bar$r $P QINFER_CUDA_PERSIST_BARRIER=1
-  lat 1b_a6_$r $P QINFER_CUDA_PERSIST_BARRIER=1 QINFER_CUDA_PERSIST_L2_AHEAD=6
-  lat 1b_a12_$r $P QINFER_CUDA_PERSIST_BARRIER=1 QINFER_CUDA_PERSIST_L2_AHEAD=12
-done
-ptr 1b_base; ptr 1b_a12 QINFER_CUDA_PERSIST_BARRIER=1 QINFER_CUDA_PERSIST_L2_AHEAD=12
+for r in 1 2 3; do lat 1b_off$r QINFER_CUDA_PERSIST=0; lat 1b_on$r $P; done
+ptr 1b
 while ! grep -q mkdone $OUT/mk8.log; do sleep 3; done; grep -iE "wrote|error|Traceback" $OUT/mk8.log
 DL=128; tk /tmp/l8b_s; M=/tmp/l8b_s
-lat 8b_off QINFER_CUDA_PERSIST=0; lat 8b_on $P; lat 8b_bar $P QINFER_CUDA_PERSIST_BARRIER=1
-lat 8b_a6 $P QINFER_CUDA_PERSIST_BARRIER=1 QINFER_CUDA_PERSIST_L2_AHEAD=6
-lat 8b_a12 $P QINFER_CUDA_PERSIST_BARRIER=1 QINFER_CUDA_PERSIST_L2_AHEAD=12
-ptr 8b_base; ptr 8b_a12 QINFER_CUDA_PERSIST_BARRIER=1 QINFER_CUDA_PERSIST_L2_AHEAD=12
+for r in 1 2; do lat 8b_off$r QINFER_CUDA_PERSIST=0; lat 8b_on$r $P; done
+ptr 8b
 cd $OUT && tar czf all.tgz --remove-files *

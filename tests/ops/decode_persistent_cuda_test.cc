@@ -1,6 +1,6 @@
 // decode_layers_persistent (src/ops/cuda/fused_ops.h): a batch-1 decode step's layers in one
 // persistent kernel, against the kernels it replaces run one after another on the same inputs:
-// linear_from_f32_rope (QKV, RoPE, the K / V write), attention_decode (fp32, split-K) into
+// linear_from_f32_rope (QKV, RoPE, the K / V write), attention_decode (fp32, one split) into
 // linear_from_f32 (o, to_act's static quantization), mlp_from_f32 (static down). Both sides
 // are fp32 attention over the same cache, but they add in different orders, so an FP8 code of
 // o's input may land on its neighbour: the residual after all layers and every cache row must
@@ -135,6 +135,13 @@ void run_case(const Shape& s, DType dt, int pos, uint32_t seed) {
     v0.push_back(testing::random_cache(dt, vs, elems, rng));
   }
   const Tensor hid0 = testing::random_f32({1, s.hidden}, rng, -2.0f, 2.0f);
+  // The reference attention unsplit, on scratch of its own (no split counters to share).
+  Tensor ref_part = Tensor::empty(
+      DType::kU8, {int64_t(std::max<size_t>(cu::attention_decode_scratch_bytes(1, dims, 1), 16))},
+      Device::kCuda);
+  cu::AttnBatch one_split = b;
+  one_split.n_split = 1;
+  one_split.partials = reinterpret_cast<float*>(ref_part.data());
 
   // Runs the step one way (persistent or the kernels one after another) from the same start.
   struct Out {
@@ -171,7 +178,7 @@ void run_case(const Shape& s, DType dt, int pos, uint32_t seed) {
         EXPECT_TRUE(cu::linear_from_f32_rope(L.qkv, hp, L.attn_norm, 1e-5f, 1,
                                              qkv.data_as<float>(), cos_sin.data_as<float>(),
                                              slot_p, dims, kv));
-        cu::attention_decode(qkv.data_as<float>(), b, dims, kv, attn.data_as<float>(),
+        cu::attention_decode(qkv.data_as<float>(), one_split, dims, kv, attn.data_as<float>(),
                              cu::stream());
         EXPECT_TRUE(cu::linear_from_f32(L.o, attn.data_as<float>(), nullptr, 0.0f, 1, hp, true));
         EXPECT_TRUE(cu::mlp_from_f32(L.gate_up, L.down, hp, L.mlp_norm, 1e-5f, 1,

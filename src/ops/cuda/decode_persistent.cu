@@ -109,8 +109,6 @@ struct Params {
   const int32_t* tok_seq;
   const int32_t* tables;
   int max_splits, piece, pitch, stages, region;
-  int l2_ahead;     // stages the producer prefetches into L2 past the one it copies
-  int barrier;      // 1: fence.acq_rel + red.relaxed / relaxed spin (CUTLASS's); 0: fence.sc
   uint64_t* trace;  // (gridDim.x, n_layer, kStamps) phase times in ns, or null
 };
 
@@ -145,17 +143,15 @@ __device__ __forceinline__ uint64_t global_ns() {
   return t;
 }
 
-// Until *c >= target (every consumer thread returns after it). relaxed: spin on relaxed loads,
-// then one acquire fence.
-__device__ __forceinline__ void wait_count(const unsigned* c, unsigned target, bool relaxed) {
+// Until *c >= target (every consumer thread returns after it). (Measured on the H100, session
+// 23 q2: spinning on relaxed loads with one acquire fence after, and releasing with fence.acq_rel
+// + red.relaxed (CUTLASS's barrier), made the 1B's step 6 % slower.)
+__device__ __forceinline__ void wait_count(const unsigned* c, unsigned target) {
   if (threadIdx.x == 0) {
     unsigned v;
     uint64_t t0 = 0;
     for (int spin = 0;; ++spin) {
-      if (relaxed)
-        asm volatile("ld.relaxed.gpu.global.u32 %0, [%1];" : "=r"(v) : "l"(c) : "memory");
-      else
-        asm volatile("ld.acquire.gpu.global.u32 %0, [%1];" : "=r"(v) : "l"(c) : "memory");
+      asm volatile("ld.acquire.gpu.global.u32 %0, [%1];" : "=r"(v) : "l"(c) : "memory");
       if (v >= target) break;
       if ((spin & 1023) == 1023) {
         const uint64_t t = global_ns();
@@ -163,22 +159,16 @@ __device__ __forceinline__ void wait_count(const unsigned* c, unsigned target, b
         if (t - t0 > 2000000000ull) __trap();  // a block never arrived: not all resident
       }
     }
-    if (relaxed) asm volatile("fence.acq_rel.gpu;" ::: "memory");
   }
   consumers_bar();
 }
 
 // Every consumer thread's writes so far, then one arrival at c.
-__device__ __forceinline__ void signal_count(unsigned* c, bool relaxed) {
+__device__ __forceinline__ void signal_count(unsigned* c) {
   consumers_bar();
   if (threadIdx.x == 0) {
-    if (relaxed) {
-      asm volatile("fence.acq_rel.gpu;\n red.relaxed.gpu.global.add.u32 [%0], 1;" ::"l"(c)
-                   : "memory");
-    } else {
-      __threadfence();
-      atomicAdd(c, 1u);
-    }
+    __threadfence();
+    atomicAdd(c, 1u);
   }
 }
 
@@ -260,29 +250,21 @@ __device__ __forceinline__ int stage_rows(const Params& p, const Cursor& c, F&& 
   return rows;
 }
 
-// The producer: every stage of every phase of every layer, in the consumers' order; with
-// l2_ahead > 0 it also asks L2 for the stage that many stages past the one it copies, so that
-// HBM keeps streaming while the ring is full (the consumers waiting for a phase).
+// The producer: every stage of every phase of every layer, in the consumers' order. (Also
+// asking L2 for the stage 6 or 12 stages ahead, cp.async.bulk.prefetch, so that HBM would
+// stream while the ring is full, measured slower: 1B 1,047 / 932 against 1,168 tok/s, session
+// 23 q2.)
 __device__ void produce(const Params& p, uint8_t* ring, uint64_t* full, uint64_t* empty) {
   uint64_t policy;  // every weight byte is read once a step
   asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(policy));
   const int stage_bytes = kTileRows * p.pitch;
-  Cursor cur, ahead;
+  Cursor cur;
   cur.start(p);
-  ahead.start(p);
-  for (int i = 0; i < p.l2_ahead && !ahead.done(p); ++i) ahead.next(p);
   for (int st = 0; !cur.done(p); ++st, cur.next(p)) {
-    if (p.l2_ahead > 0 && !ahead.done(p)) {
-      stage_rows(p, ahead, [&](int, const uint8_t* src, uint32_t kb) {
-        asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(src), "r"(kb) : "memory");
-      });
-      ahead.next(p);
-    }
     const int slot = st % p.stages;
     if (st >= p.stages) mbar_wait(empty + slot, uint32_t((st / p.stages - 1) & 1));
     uint8_t* dst = ring + slot * stage_bytes;
     uint32_t bytes = 0;
-    // The expected bytes first: a copy may complete before the count is set otherwise.
     stage_rows(p, cur, [&](int, const uint8_t*, uint32_t kb) { bytes += kb; });
     mbar_expect(full + slot, bytes);
     stage_rows(p, cur, [&](int i, const uint8_t* src, uint32_t kb) {
@@ -359,19 +341,42 @@ __device__ __forceinline__ void rope_store(const Params& p, const LayerDesc& L, 
     static_cast<Bf16*>(cache)[at] = attn::from_float<Bf16>(y, sc);
 }
 
-// One phase's GEMV over the block's rows, x in xs; st: the running stage number.
+// A finishing thread's epilogue operands for its row of a tile (threads < 16): weight scale,
+// bias, the residual's old value (o, down: the rows a block owns are written only by the same
+// thread, so they may be read before the phase's wait), RoPE's operands (qkv).
+struct Epi {
+  float ws = 0.0f, bias = 0.0f, y = 0.0f;
+  RopeRow rope;
+};
 template <int kOp>
-__device__ void gemv(const Params& p, const LayerDesc& L, uint8_t* ring, uint64_t* full,
-                     uint64_t* empty, const uint8_t* xs, float* part, float* scratch, int& st) {
+__device__ __forceinline__ Epi load_epi(const Params& p, const OpW& w, const Rows& r, int tile) {
+  Epi e;
+  const int64_t o = r.begin + int64_t(kOp == kGateUp ? tile / 2 : tile) * kTileRows + threadIdx.x;
+  if (threadIdx.x >= kTileRows || o >= r.end || tile >= r.n_tiles) return e;
+  int64_t wr = o + (kOp == kGateUp && (tile & 1) ? r.n_rows : 0);
+  if constexpr (kOp == kQkv) {
+    e.rope = rope_operands(p, o);
+    wr = e.rope.out;
+  }
+  e.ws = w.w_scale != nullptr ? w.w_scale[wr * w.ws_stride] : 1.0f;
+  e.bias = w.bias != nullptr ? w.bias[wr] : 0.0f;
+  if constexpr (kOp == kO || kOp == kDown) e.y = __ldcg(p.hid + o);
+  return e;
+}
+
+// One phase's GEMV over the block's rows r, x in xs; first: tile 0's epilogue operands (loaded
+// by the caller before the phase's wait); st: the running stage number.
+template <int kOp>
+__device__ void gemv(const Params& p, const LayerDesc& L, const Rows& r, Epi e, uint8_t* ring,
+                     uint64_t* full, uint64_t* empty, const uint8_t* xs, float* part,
+                     float* scratch, int& st) {
   const OpW& w = L.op[kOp];
-  const Rows r = rows_of(p, kOp);
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g = lane / 4, c = lane % 4;
   const int n_in = p.n_in[kOp], n_stages = r.n_tiles * r.n_pieces;
   const int stage_bytes = kTileRows * p.pitch;
   const bool finisher = tid < kTileRows;
   const float down_scale = L.op[kDown].x_scale;
-  float e_ws = 0.0f, e_bias = 0.0f, e_y = 0.0f, e_gate = 0.0f;
-  RopeRow e_rope;
+  float e_gate = 0.0f;
   float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
   for (int s = 0; s < n_stages; ++s, ++st) {
     const int slot = st % p.stages;
@@ -379,16 +384,7 @@ __device__ void gemv(const Params& p, const LayerDesc& L, uint8_t* ring, uint64_
     const int k0 = pc * p.piece;
     const int blocks = min(p.piece, n_in - k0) / 64;
     const int64_t o = r.begin + int64_t(kOp == kGateUp ? tile / 2 : tile) * kTileRows + tid;
-    if (pc == 0 && finisher && o < r.end) {
-      int64_t wr = o + (kOp == kGateUp && (tile & 1) ? r.n_rows : 0);
-      if constexpr (kOp == kQkv) {
-        e_rope = rope_operands(p, o);
-        wr = e_rope.out;
-      }
-      e_ws = w.w_scale != nullptr ? w.w_scale[wr * w.ws_stride] : 1.0f;
-      e_bias = w.bias != nullptr ? w.bias[wr] : 0.0f;
-      if constexpr (kOp == kO || kOp == kDown) e_y = __ldcg(p.hid + o);
-    }
+    if (pc == 0 && s > 0) e = load_epi<kOp>(p, w, r, tile);
     mbar_wait(full + slot, uint32_t((st / p.stages) & 1));
     const uint8_t* base = ring + slot * stage_bytes + 16 * c;
     constexpr int kBlocksPerWarp = kMaxPiece / 64 / kConsumers;
@@ -431,18 +427,18 @@ __device__ void gemv(const Params& p, const LayerDesc& L, uint8_t* ring, uint64_
       float sum = 0.0f;
 #pragma unroll
       for (int k = 0; k < kConsumers; ++k) sum += pt[k * kTileRows + tid];
-      v = sum * w.x_scale * e_ws + e_bias;
+      v = sum * w.x_scale * e.ws + e.bias;
     }
     if constexpr (kOp == kQkv) {  // each value meets its rotation partner (row o ^ 1)
       float* pair = scratch + 32;
       if (mine) pair[tid] = v;
       consumers_bar();
-      if (mine) rope_store(p, L, o, e_rope, v, pair[tid ^ 1]);
+      if (mine) rope_store(p, L, o, e.rope, v, pair[tid ^ 1]);
     } else if constexpr (kOp == kGateUp) {
       if (mine && !(tile & 1)) e_gate = v;  // the same thread finishes the up tile next
       if (mine && (tile & 1)) p.hc[o] = Fp8Quant(down_scale, true)(silu_times(e_gate, v));
     } else {
-      if (mine) p.hid[o] = e_y + v;
+      if (mine) p.hid[o] = e.y + v;
     }
   }
 }
@@ -545,7 +541,7 @@ __device__ void attention(const Params& p, const LayerDesc& L, unsigned* cnt, ui
       if (key < k1 && key != len - 1) vr[i].load(vc + row_of(key), lane, false);
     }
     if (c0 == k0) {
-      wait_count(cnt + kQkv, gridDim.x, p.barrier);
+      wait_count(cnt + kQkv, gridDim.x);
       const float qsc = p.q_scale * L.k_scale;
       const float* q = p.qkv + int64_t(kvh) * G * kD;
       for (int i = tid; i < G * kD; i += kCThreads) qs[i] = __ldcg(q + i) * qsc;
@@ -622,7 +618,7 @@ __device__ void attention(const Params& p, const LayerDesc& L, unsigned* cnt, ui
     }
   }
   if (k0 >= k1) {  // an empty split (len < S kps rounding): wait as the others do
-    wait_count(cnt + kQkv, gridDim.x, p.barrier);
+    wait_count(cnt + kQkv, gridDim.x);
   }
   consumers_bar();  // ps / qs free: osum overlaps nothing, but every warp is done with P
 #pragma unroll
@@ -655,20 +651,34 @@ __device__ void attention(const Params& p, const LayerDesc& L, unsigned* cnt, ui
   __threadfence();
   const Fp8Quant quant(L.op[kO].x_scale, true);  // to_act's static arithmetic
   const float* recs = p.part + int64_t(kvh) * p.max_splits * G * rec_len;
-  for (int i = tid; i < G * kD; i += kCThreads) {
+  for (int i = tid; i < G * kD; i += kCThreads) {  // every split's record in flight at once
     const int j = i / kD, d = i % kD;
+    float ms[kMaxSplits], ls[kMaxSplits], as[kMaxSplits];
+#pragma unroll
+    for (int sp = 0; sp < kMaxSplits; ++sp) {
+      ms[sp] = -INFINITY;
+      ls[sp] = as[sp] = 0.0f;
+      if (sp < S) {
+        const float* r = recs + (sp * G + j) * rec_len;
+        ms[sp] = __ldcg(r);
+        ls[sp] = __ldcg(r + 1);
+        as[sp] = __ldcg(r + 2 + d);
+      }
+    }
     float mm = -INFINITY;
-    for (int s = 0; s < S; ++s) mm = fmaxf(mm, __ldcg(recs + (s * G + j) * rec_len));
+#pragma unroll
+    for (int sp = 0; sp < kMaxSplits; ++sp) mm = fmaxf(mm, ms[sp]);
     float ll = 0.0f, aa = 0.0f;
-    for (int s = 0; s < S; ++s) {
-      const float* r = recs + (s * G + j) * rec_len;
-      const float wt = attn::exp2_rel(__ldcg(r), mm);
-      ll += __ldcg(r + 1) * wt;
-      aa += __ldcg(r + 2 + d) * wt;
+#pragma unroll
+    for (int sp = 0; sp < kMaxSplits; ++sp) {
+      if (sp >= S) break;
+      const float wt = attn::exp2_rel(ms[sp], mm);
+      ll += ls[sp] * wt;
+      aa += as[sp] * wt;
     }
     p.xo[int64_t(kvh) * G * kD + i] = quant(aa / ll * L.v_scale);
   }
-  signal_count(cnt + 1, p.barrier);
+  signal_count(cnt + 1);
 }
 #endif
 
@@ -703,7 +713,6 @@ __global__ void __launch_bounds__(kThreads, 1) decode_persistent_kernel(Params p
   const int per_layer = kPhaseCounters + p.n_head_kv;
   const unsigned nb = gridDim.x;
   int st = 0;
-  const bool rb = p.barrier != 0;
   for (int l = 0; l < p.n_layer; ++l) {
     const LayerDesc& L = p.layers[l];
     unsigned* cnt = p.count + l * per_layer;
@@ -712,32 +721,38 @@ __global__ void __launch_bounds__(kThreads, 1) decode_persistent_kernel(Params p
     const auto mark = [&](int k) {
       if (stamp != nullptr && threadIdx.x == 0) stamp[k] = global_ns();
     };
-    if (l > 0) wait_count(cnt - per_layer + kDown, nb, rb);
+    const Rows rq = rows_of(p, kQkv), ro = rows_of(p, kO);
+    const Rows rg = rows_of(p, kGateUp), rd = rows_of(p, kDown);
+    Epi e = load_epi<kQkv>(p, L.op[kQkv], rq, 0);
+    if (l > 0) wait_count(cnt - per_layer + kDown, nb);
     mark(0);
     make_x(p.hid, L.attn_norm, p.eps, p.n_in[kQkv], L.op[kQkv].x_scale, region, scratch);
-    gemv<kQkv>(p, L, ring, full, empty, region, part, scratch, st);
+    gemv<kQkv>(p, L, rq, e, ring, full, empty, region, part, scratch, st);
     mark(1);
-    signal_count(cnt + kQkv, rb);
+    signal_count(cnt + kQkv);
+    e = load_epi<kO>(p, L.op[kO], ro, 0);
     attention<T, kD>(p, L, cnt, region, scratch, flag, len, table);
     mark(2);
-    wait_count(cnt + 1, unsigned(p.n_head_kv), rb);
+    wait_count(cnt + 1, unsigned(p.n_head_kv));
     mark(3);
     copy_x(p.xo, p.n_in[kO], region);
-    gemv<kO>(p, L, ring, full, empty, region, part, scratch, st);
+    gemv<kO>(p, L, ro, e, ring, full, empty, region, part, scratch, st);
     mark(4);
-    signal_count(cnt + kO, rb);
-    wait_count(cnt + kO, nb, rb);
+    signal_count(cnt + kO);
+    e = load_epi<kGateUp>(p, L.op[kGateUp], rg, 0);
+    wait_count(cnt + kO, nb);
     mark(5);
     make_x(p.hid, L.mlp_norm, p.eps, p.n_in[kGateUp], L.op[kGateUp].x_scale, region, scratch);
-    gemv<kGateUp>(p, L, ring, full, empty, region, part, scratch, st);
+    gemv<kGateUp>(p, L, rg, e, ring, full, empty, region, part, scratch, st);
     mark(6);
-    signal_count(cnt + kGateUp, rb);
-    wait_count(cnt + kGateUp, nb, rb);
+    signal_count(cnt + kGateUp);
+    e = load_epi<kDown>(p, L.op[kDown], rd, 0);
+    wait_count(cnt + kGateUp, nb);
     mark(7);
     copy_x(p.hc, p.n_in[kDown], region);
-    gemv<kDown>(p, L, ring, full, empty, region, part, scratch, st);
+    gemv<kDown>(p, L, rd, e, ring, full, empty, region, part, scratch, st);
     mark(8);
-    signal_count(cnt + kDown, rb);
+    signal_count(cnt + kDown);
   }
   // The last block out zeroes every counter for the next launch.
   if (threadIdx.x == 0) {
@@ -944,10 +959,6 @@ bool decode_layers_persistent(const std::vector<DecodeLayer>& layers, float* hid
   p.pitch = pitch;
   p.stages = stages;
   p.region = region;
-  static const int env_ahead = env_int("QINFER_CUDA_PERSIST_L2_AHEAD", 0);
-  static const int env_barrier = env_int("QINFER_CUDA_PERSIST_BARRIER", 0);
-  p.l2_ahead = std::clamp(env_ahead, 0, 64);
-  p.barrier = env_barrier;
   // QINFER_CUDA_PERSIST_TRACE=FILE (eager steps only, QINFER_CUDA_GRAPHS=0): each launch's
   // phase stamps, written to FILE after it (the last launch's remain).
   static const char* trace_file = std::getenv("QINFER_CUDA_PERSIST_TRACE");
