@@ -8,8 +8,12 @@ export LD_LIBRARY_PATH=$L:$PWD/$B/lib
 MK=tools/gpu_make_random_fp8.py
 python3 $MK --out /tmp/l1b_s --shape 1b --layers 16 --static > $OUT/mk.log 2>&1
 (python3 $MK --out /tmp/l8b_s --layers 32 --static >> $OUT/mk8.log 2>&1; echo mkdone >> $OUT/mk8.log) &
-timeout 200 $B/tests/test_ops --gtest_filter='DecodePersistentCuda.*' > $OUT/test_ops.log 2>&1
-echo "test_ops rc=$?"; grep -E "^\[  (PASSED|FAILED)|Failure|differs|actual" $OUT/test_ops.log | head -12
+for f in 1 0; do
+  QINFER_CUDA_PERSIST_FENCE=$f timeout 250 $B/tests/test_ops --gtest_filter='DecodePersistentCuda.*' \
+    > $OUT/test_ops_f$f.log 2>&1
+  echo "test_ops fence=$f rc=$?"
+  grep -E "^\[  (PASSED|FAILED)|Failure|differs|actual" $OUT/test_ops_f$f.log | head -12
+done
 gold() {  # tag, env, checkpoints...
   tag=$1; e=$2; shift 2
   env $e timeout 200 $B/bench/gpu_golden --tol-fp8 5e-2 --out $OUT/gpu_golden_$tag.json "$@" \
@@ -17,7 +21,6 @@ gold() {  # tag, env, checkpoints...
   echo "gpu_golden $tag rc=$?"; grep -E "OK|FAIL|rror|l1b" $OUT/gpu_golden_$tag.log | tail -5
 }
 gold on QINFER_CUDA_PERSIST=1 tests/quant/data/fp8_*_static /tmp/l1b_s
-gold off QINFER_CUDA_PERSIST=0 tests/quant/data/fp8_*_static /tmp/l1b_s
 lat() {
   tag=$1; shift
   env "$@" timeout 60 $B/apps/qinfer bench --model $M --prompt-len 128 --decode-len $DL \
@@ -33,10 +36,14 @@ ptr() {  # eager steps, the last one's phase trace
 tk() { gunzip -c $B/tok/tokenizer.json.gz > $1/tokenizer.json; cp $B/tok/tokenizer_config.json $1/; }
 P=QINFER_CUDA_PERSIST=1
 DL=256; tk /tmp/l1b_s; M=/tmp/l1b_s
-for r in 1 2 3; do lat 1b_off$r QINFER_CUDA_PERSIST=0; lat 1b_on$r $P; done
-ptr 1b
+for r in 1 2; do
+  lat 1b_off$r QINFER_CUDA_PERSIST=0; lat 1b_on$r $P; lat 1b_nf$r $P QINFER_CUDA_PERSIST_FENCE=0
+done
+ptr 1b; ptr 1b_nf QINFER_CUDA_PERSIST_FENCE=0
 while ! grep -q mkdone $OUT/mk8.log; do sleep 3; done; grep -iE "wrote|error|Traceback" $OUT/mk8.log
 DL=128; tk /tmp/l8b_s; M=/tmp/l8b_s
-for r in 1 2; do lat 8b_off$r QINFER_CUDA_PERSIST=0; lat 8b_on$r $P; done
-ptr 8b
+for r in 1 2; do
+  lat 8b_off$r QINFER_CUDA_PERSIST=0; lat 8b_on$r $P; lat 8b_nf$r $P QINFER_CUDA_PERSIST_FENCE=0
+done
+ptr 8b; ptr 8b_nf QINFER_CUDA_PERSIST_FENCE=0
 cd $OUT && tar czf all.tgz --remove-files *

@@ -10,7 +10,8 @@ import csv
 import sys
 
 NAMES = ["qkv starts", "qkv done", "attention done", "o starts", "o done", "gate_up starts",
-         "gate_up done", "down starts", "down done"]
+         "gate_up done", "down starts", "down done", "item: wait done", "item: P V done",
+         "item: records stored", "item: arrival counted", "merge done"]
 
 
 def main(path):
@@ -32,8 +33,9 @@ def main(path):
         t0 = min(b[0] for b in blocks)
         for i in range(k):
             vals = [b[i] - t0 for b in blocks if b[i] > 0]
-            mean[i] += sum(vals) / len(vals) / len(used) / 1000.0
-            late[i] += max(vals) / len(used) / 1000.0
+            if vals:
+                mean[i] += sum(vals) / len(vals) / len(used) / 1000.0
+                late[i] += max(vals) / len(used) / 1000.0
     first = min(b[0] for b in by_layer[layers[0]])
     last = max(b[8] for b in by_layer[layers[-1]])
     print(f"{len(layers)} layers, {len(by_layer[layers[0]])} blocks; span {(last - first) / 1000:.1f} us,"

@@ -73,7 +73,9 @@ enum Op : int { kQkv = 0, kO = 1, kGateUp = 2, kDown = 3 };
 constexpr int kPhaseCounters = 5;
 // Trace stamps a layer (QINFER_CUDA_PERSIST_TRACE): qkv starts, qkv done, attention done, o
 // starts, o done, gate_up starts, gate_up done, down starts, down done.
-constexpr int kStamps = 9;
+// Then, on blocks with an attention item: its wait done, P V done, records stored, its arrival
+// counted, the merge done.
+constexpr int kStamps = 14;
 
 struct OpW {
   const uint8_t* w;      // (n_out, n_in) E4M3
@@ -109,6 +111,7 @@ struct Params {
   const int32_t* tok_seq;
   const int32_t* tables;
   int max_splits, piece, pitch, stages, region;
+  int fence;        // 1: __threadfence + atomics; 0: release / acquire-release atomics
   uint64_t* trace;  // (gridDim.x, n_layer, kStamps) phase times in ns, or null
 };
 
@@ -163,12 +166,17 @@ __device__ __forceinline__ void wait_count(const unsigned* c, unsigned target) {
   consumers_bar();
 }
 
-// Every consumer thread's writes so far, then one arrival at c.
-__device__ __forceinline__ void signal_count(unsigned* c) {
+// Every consumer thread's writes so far, then one arrival at c: a full fence and an atomic, or
+// (fence false) one release reduction.
+__device__ __forceinline__ void signal_count(unsigned* c, bool fence) {
   consumers_bar();
   if (threadIdx.x == 0) {
-    __threadfence();
-    atomicAdd(c, 1u);
+    if (fence) {
+      __threadfence();
+      atomicAdd(c, 1u);
+    } else {
+      asm volatile("red.release.gpu.global.add.u32 [%0], 1;" ::"l"(c) : "memory");
+    }
   }
 }
 
@@ -502,7 +510,11 @@ struct KRow {
 // The attention phase of layer L (blocks with an item), ending in o's input codes.
 template <typename T, int kD>
 __device__ void attention(const Params& p, const LayerDesc& L, unsigned* cnt, uint8_t* region,
-                          float* scratch, int* flag, int len, const int32_t* table) {
+                          float* scratch, int* flag, int len, const int32_t* table,
+                          uint64_t* stamp) {
+  const auto mark = [&](int k) {
+    if (stamp != nullptr && threadIdx.x == 0) stamp[k] = global_ns();
+  };
   constexpr int kE = kD / 32;  // dims a lane in P V
   const int nkv = p.n_head_kv, G = p.group;
   const int S = max(1, min(p.max_splits, (len + 31) / 32));
@@ -542,6 +554,7 @@ __device__ void attention(const Params& p, const LayerDesc& L, unsigned* cnt, ui
     }
     if (c0 == k0) {
       wait_count(cnt + kQkv, gridDim.x);
+      mark(9);
       const float qsc = p.q_scale * L.k_scale;
       const float* q = p.qkv + int64_t(kvh) * G * kD;
       for (int i = tid; i < G * kD; i += kCThreads) qs[i] = __ldcg(q + i) * qsc;
@@ -620,6 +633,7 @@ __device__ void attention(const Params& p, const LayerDesc& L, unsigned* cnt, ui
   if (k0 >= k1) {  // an empty split (len < S kps rounding): wait as the others do
     wait_count(cnt + kQkv, gridDim.x);
   }
+  mark(10);
   consumers_bar();  // ps / qs free: osum overlaps nothing, but every warp is done with P
 #pragma unroll
   for (int j = 0; j < kMaxGroup; ++j) {
@@ -642,13 +656,23 @@ __device__ void attention(const Params& p, const LayerDesc& L, unsigned* cnt, ui
   }
   // The KV head's last item merges (threadFenceReduction).
   consumers_bar();
+  mark(11);
   if (tid == 0) {
-    __threadfence();
-    *flag = atomicAdd(cnt + kPhaseCounters + kvh, 1u) == unsigned(S - 1);
+    unsigned* arrive = cnt + kPhaseCounters + kvh;
+    unsigned old;
+    if (p.fence) {
+      __threadfence();
+      old = atomicAdd(arrive, 1u);
+      __threadfence();
+    } else {
+      asm volatile("atom.acq_rel.gpu.global.add.u32 %0, [%1], 1;" : "=r"(old) : "l"(arrive)
+                   : "memory");
+    }
+    *flag = old == unsigned(S - 1);
   }
   consumers_bar();
+  mark(12);
   if (*flag == 0) return;
-  __threadfence();
   const Fp8Quant quant(L.op[kO].x_scale, true);  // to_act's static arithmetic
   const float* recs = p.part + int64_t(kvh) * p.max_splits * G * rec_len;
   for (int i = tid; i < G * kD; i += kCThreads) {  // every split's record in flight at once
@@ -678,7 +702,8 @@ __device__ void attention(const Params& p, const LayerDesc& L, unsigned* cnt, ui
     }
     p.xo[int64_t(kvh) * G * kD + i] = quant(aa / ll * L.v_scale);
   }
-  signal_count(cnt + 1);
+  mark(13);
+  signal_count(cnt + 1, p.fence);
 }
 #endif
 
@@ -729,30 +754,30 @@ __global__ void __launch_bounds__(kThreads, 1) decode_persistent_kernel(Params p
     make_x(p.hid, L.attn_norm, p.eps, p.n_in[kQkv], L.op[kQkv].x_scale, region, scratch);
     gemv<kQkv>(p, L, rq, e, ring, full, empty, region, part, scratch, st);
     mark(1);
-    signal_count(cnt + kQkv);
+    signal_count(cnt + kQkv, p.fence);
     e = load_epi<kO>(p, L.op[kO], ro, 0);
-    attention<T, kD>(p, L, cnt, region, scratch, flag, len, table);
+    attention<T, kD>(p, L, cnt, region, scratch, flag, len, table, stamp);
     mark(2);
     wait_count(cnt + 1, unsigned(p.n_head_kv));
     mark(3);
     copy_x(p.xo, p.n_in[kO], region);
     gemv<kO>(p, L, ro, e, ring, full, empty, region, part, scratch, st);
     mark(4);
-    signal_count(cnt + kO);
+    signal_count(cnt + kO, p.fence);
     e = load_epi<kGateUp>(p, L.op[kGateUp], rg, 0);
     wait_count(cnt + kO, nb);
     mark(5);
     make_x(p.hid, L.mlp_norm, p.eps, p.n_in[kGateUp], L.op[kGateUp].x_scale, region, scratch);
     gemv<kGateUp>(p, L, rg, e, ring, full, empty, region, part, scratch, st);
     mark(6);
-    signal_count(cnt + kGateUp);
+    signal_count(cnt + kGateUp, p.fence);
     e = load_epi<kDown>(p, L.op[kDown], rd, 0);
     wait_count(cnt + kGateUp, nb);
     mark(7);
     copy_x(p.hc, p.n_in[kDown], region);
     gemv<kDown>(p, L, rd, e, ring, full, empty, region, part, scratch, st);
     mark(8);
-    signal_count(cnt + kDown);
+    signal_count(cnt + kDown, p.fence);
   }
   // The last block out zeroes every counter for the next launch.
   if (threadIdx.x == 0) {
@@ -959,6 +984,8 @@ bool decode_layers_persistent(const std::vector<DecodeLayer>& layers, float* hid
   p.pitch = pitch;
   p.stages = stages;
   p.region = region;
+  static const int env_fence = env_int("QINFER_CUDA_PERSIST_FENCE", 1);
+  p.fence = env_fence;
   // QINFER_CUDA_PERSIST_TRACE=FILE (eager steps only, QINFER_CUDA_GRAPHS=0): each launch's
   // phase stamps, written to FILE after it (the last launch's remain).
   static const char* trace_file = std::getenv("QINFER_CUDA_PERSIST_TRACE");
