@@ -86,14 +86,9 @@ double rel_rms(const std::vector<double>& got, const std::vector<double>& want) 
   return std::sqrt(num / std::max(den, 1e-30));
 }
 
-void run_case(const Shape& s, DType dt, int pos, uint32_t seed) {
-  SCOPED_TRACE("heads " + std::to_string(s.n_head) + "/" + std::to_string(s.n_head_kv) + "x" +
-               std::to_string(s.head_dim) + " hidden " + std::to_string(s.hidden) + " cache " +
-               std::string(dtype_name(dt)) + " pos " + std::to_string(pos) + " seed " +
-               std::to_string(seed));
-  std::mt19937 rng(seed);
-  const int D = s.head_dim, nkv = s.n_head_kv, block_size = 16;
-  const int64_t qkv_w = int64_t(s.n_head + 2 * nkv) * D, attn_w = int64_t(s.n_head) * D;
+std::vector<Layer> random_layers(const Shape& s, std::mt19937& rng) {
+  const int64_t qkv_w = int64_t(s.n_head + 2 * s.n_head_kv) * s.head_dim;
+  const int64_t attn_w = int64_t(s.n_head) * s.head_dim;
   std::vector<Layer> layers(size_t(s.n_layer));
   for (Layer& L : layers) {
     L.qkv = static_weight(qkv_w, s.hidden, 0.01f, 5e-4f, s, rng);
@@ -103,6 +98,18 @@ void run_case(const Shape& s, DType dt, int pos, uint32_t seed) {
     L.attn_norm = testing::random_f32({s.hidden}, rng, 0.5f, 1.5f).to(Device::kCuda);
     L.mlp_norm = testing::random_f32({s.hidden}, rng, 0.5f, 1.5f).to(Device::kCuda);
   }
+  return layers;
+}
+
+void run_case(const Shape& s, const std::vector<Layer>& layers, DType dt, int pos,
+              uint32_t seed) {
+  SCOPED_TRACE("heads " + std::to_string(s.n_head) + "/" + std::to_string(s.n_head_kv) + "x" +
+               std::to_string(s.head_dim) + " hidden " + std::to_string(s.hidden) + " cache " +
+               std::string(dtype_name(dt)) + " pos " + std::to_string(pos) + " seed " +
+               std::to_string(seed));
+  std::mt19937 rng(seed);
+  const int D = s.head_dim, nkv = s.n_head_kv, block_size = 16;
+  const int64_t qkv_w = int64_t(s.n_head + 2 * nkv) * D, attn_w = int64_t(s.n_head) * D;
   // One token at pos over a shuffled table of its own blocks.
   const int blocks = pos / block_size + 1, n_block = blocks + 2;
   std::vector<int32_t> ids(static_cast<size_t>(n_block));
@@ -270,9 +277,12 @@ TEST(DecodePersistentCuda, MatchesTheKernelsItReplaces) {
                           {32, 8, 128, 4096, 1024, 2, false, true},  // the 8B's heads
                           {16, 2, 128, 2048, 512, 3, true, false}};  // group 8, bias, per tensor
   int i = 0;
-  for (const Shape& s : shapes)
+  for (const Shape& s : shapes) {
+    std::mt19937 rng(seed + 1000u * uint32_t(i));
+    const std::vector<Layer> layers = random_layers(s, rng);
     for (DType dt : {DType::kBF16, DType::kF8E4M3})
-      for (int pos : {0, 40, 300, 1500}) run_case(s, dt, pos, seed + uint32_t(i++));
+      for (int pos : {0, 40, 300, 1500}) run_case(s, layers, dt, pos, seed + uint32_t(i++));
+  }
   cu::set_decode_persistent(0);
   cu::set_gemv_bulk(0, 0);
   cu::set_gemv_prologue(0);
