@@ -8,7 +8,7 @@ export LD_LIBRARY_PATH=$L:$PWD/$B/lib
 MK=tools/gpu_make_random_fp8.py
 python3 $MK --out /tmp/l1b_s --shape 1b --layers 16 --static > $OUT/mk.log 2>&1
 (python3 $MK --out /tmp/l8b_s --layers 32 --static >> $OUT/mk8.log 2>&1; echo mkdone >> $OUT/mk8.log) &
-for f in 1 0; do
+for f in 1; do
   QINFER_CUDA_PERSIST_FENCE=$f timeout 250 $B/tests/test_ops --gtest_filter='DecodePersistentCuda.*' \
     > $OUT/test_ops_f$f.log 2>&1
   echo "test_ops fence=$f rc=$?"
@@ -37,13 +37,16 @@ tk() { gunzip -c $B/tok/tokenizer.json.gz > $1/tokenizer.json; cp $B/tok/tokeniz
 P=QINFER_CUDA_PERSIST=1
 DL=256; tk /tmp/l1b_s; M=/tmp/l1b_s
 for r in 1 2; do
-  lat 1b_off$r QINFER_CUDA_PERSIST=0; lat 1b_on$r $P; lat 1b_nf$r $P QINFER_CUDA_PERSIST_FENCE=0
+  lat 1b_off$r QINFER_CUDA_PERSIST=0
+  for f in 1 2 3 4 16; do lat 1b_if${f}_$r $P QINFER_CUDA_PERSIST_IN_FLIGHT=$f; done
 done
-ptr 1b; ptr 1b_nf QINFER_CUDA_PERSIST_FENCE=0
+lat 1b_if2_p1k $P QINFER_CUDA_PERSIST_PIECE=1024; lat 1b_if4_p1k $P QINFER_CUDA_PERSIST_PIECE=1024 QINFER_CUDA_PERSIST_IN_FLIGHT=4
+ptr 1b_if1 QINFER_CUDA_PERSIST_IN_FLIGHT=1; ptr 1b_if2 QINFER_CUDA_PERSIST_IN_FLIGHT=2
 while ! grep -q mkdone $OUT/mk8.log; do sleep 3; done; grep -iE "wrote|error|Traceback" $OUT/mk8.log
 DL=128; tk /tmp/l8b_s; M=/tmp/l8b_s
 for r in 1 2; do
-  lat 8b_off$r QINFER_CUDA_PERSIST=0; lat 8b_on$r $P; lat 8b_nf$r $P QINFER_CUDA_PERSIST_FENCE=0
+  lat 8b_off$r QINFER_CUDA_PERSIST=0
+  for f in 1 2 3 4; do lat 8b_if${f}_$r $P QINFER_CUDA_PERSIST_IN_FLIGHT=$f; done
 done
-ptr 8b; ptr 8b_nf QINFER_CUDA_PERSIST_FENCE=0
+ptr 8b_if2 QINFER_CUDA_PERSIST_IN_FLIGHT=2
 cd $OUT && tar czf all.tgz --remove-files *

@@ -112,6 +112,12 @@ struct Params {
   const int32_t* tables;
   int max_splits, piece, pitch, stages, region;
   int fence;        // 1: __threadfence + atomics; 0: release / acquire-release atomics
+  // Stages a producer keeps requested and not yet landed. The whole ring in flight (132 SMs x
+  // ~200 KB = 26 MB at 3 TB/s) queued every other access of the step behind ~9 us of weight
+  // reads (session 23 q4 traces: the attention's K / V loads, the counters, the L2 round trips
+  // of each phase's prologue), so only a few stages are requested at a time: enough bytes in
+  // flight to keep HBM busy (Little's law), no more.
+  int in_flight;
   uint64_t* trace;  // (gridDim.x, n_layer, kStamps) phase times in ns, or null
 };
 
@@ -270,6 +276,12 @@ __device__ void produce(const Params& p, uint8_t* ring, uint64_t* full, uint64_t
   cur.start(p);
   for (int st = 0; !cur.done(p); ++st, cur.next(p)) {
     const int slot = st % p.stages;
+    // At most `in_flight` stages requested and not landed: the queues of the memory system
+    // stay short for everything else (see in_flight).
+    if (st >= p.in_flight) {
+      const int prev = st - p.in_flight;
+      mbar_wait(full + prev % p.stages, uint32_t((prev / p.stages) & 1));
+    }
     if (st >= p.stages) mbar_wait(empty + slot, uint32_t((st / p.stages - 1) & 1));
     uint8_t* dst = ring + slot * stage_bytes;
     uint32_t bytes = 0;
@@ -985,7 +997,9 @@ bool decode_layers_persistent(const std::vector<DecodeLayer>& layers, float* hid
   p.stages = stages;
   p.region = region;
   static const int env_fence = env_int("QINFER_CUDA_PERSIST_FENCE", 1);
+  static const int env_in_flight = env_int("QINFER_CUDA_PERSIST_IN_FLIGHT", 2);
   p.fence = env_fence;
+  p.in_flight = std::clamp(env_in_flight, 1, stages);
   // QINFER_CUDA_PERSIST_TRACE=FILE (eager steps only, QINFER_CUDA_GRAPHS=0): each launch's
   // phase stamps, written to FILE after it (the last launch's remain).
   static const char* trace_file = std::getenv("QINFER_CUDA_PERSIST_TRACE");
