@@ -553,12 +553,15 @@ __device__ void attention(const Params& p, const LayerDesc& L, unsigned* cnt, ui
 #pragma unroll
     for (int e = 0; e < kE; ++e) acc[j][e] = 0.0f;
   for (int c0 = k0; c0 < k1; c0 += kKeys) {
-    const int kt = c0 + tid;
-    const bool kin = tid < kKeys && kt < k1;
-    KRow<T, kD> kr;
+    // Scores: four threads a key (kKeys keys), each a quarter of the row in registers (a
+    // whole row a thread spilled and went to local memory, an L2 round trip a reload).
+    constexpr int kQ = kD / 4;
+    const int kt = c0 + tid / 4, quarter = tid % 4;
+    const bool kin = kt < k1;
+    KRow<T, kQ> kr;
     VLane<T, kE> vr[kKeys / kConsumers];
     // Rows older than the token's own were written by earlier steps: loaded before the wait.
-    if (kin && kt != len - 1) kr.load(kc + row_of(kt), false);
+    if (kin && kt != len - 1) kr.load(kc + row_of(kt) + quarter * kQ, false);
 #pragma unroll
     for (int i = 0; i < kKeys / kConsumers; ++i) {
       const int key = c0 + warp + kConsumers * i;
@@ -571,33 +574,38 @@ __device__ void attention(const Params& p, const LayerDesc& L, unsigned* cnt, ui
       const float* q = p.qkv + int64_t(kvh) * G * kD;
       for (int i = tid; i < G * kD; i += kCThreads) qs[i] = __ldcg(q + i) * qsc;
     }
-    if (kin && kt == len - 1) kr.load(kc + row_of(kt), true);  // this step's qkv phase wrote it
+    if (kin && kt == len - 1) kr.load(kc + row_of(kt) + quarter * kQ, true);  // written this step
 #pragma unroll
     for (int i = 0; i < kKeys / kConsumers; ++i) {
       const int key = c0 + warp + kConsumers * i;
       if (key == len - 1 && key < k1) vr[i].load(vc + row_of(key), lane, true);
     }
     consumers_bar();  // Q; the last pass's P read by every warp
-    if (tid < kKeys) {
+    {
       float sc[kMaxGroup];
 #pragma unroll
       for (int j = 0; j < kMaxGroup; ++j) sc[j] = 0.0f;
 #pragma unroll
-      for (int i = 0; i < kD / 8; ++i) {
+      for (int i = 0; i < kQ / 8; ++i) {
         float kf[8];
         kr.c[i].to_float(kf);
 #pragma unroll
         for (int j = 0; j < kMaxGroup; ++j) {
           if (j >= G) break;
-          const float4 qa = *reinterpret_cast<const float4*>(qs + j * kD + 8 * i);
-          const float4 qb = *reinterpret_cast<const float4*>(qs + j * kD + 8 * i + 4);
+          const float* qj = qs + j * kD + quarter * kQ + 8 * i;
+          const float4 qa = *reinterpret_cast<const float4*>(qj);
+          const float4 qb = *reinterpret_cast<const float4*>(qj + 4);
           sc[j] += qa.x * kf[0] + qa.y * kf[1] + qa.z * kf[2] + qa.w * kf[3] + qb.x * kf[4] +
                    qb.y * kf[5] + qb.z * kf[6] + qb.w * kf[7];
         }
       }
 #pragma unroll
-      for (int j = 0; j < kMaxGroup; ++j)
-        if (j < G) ps[j * kKeys + tid] = kin ? sc[j] : -INFINITY;
+      for (int j = 0; j < kMaxGroup; ++j) {
+        if (j >= G) break;
+        sc[j] += __shfl_xor_sync(0xffffffffu, sc[j], 1);
+        sc[j] += __shfl_xor_sync(0xffffffffu, sc[j], 2);
+        if (quarter == 0) ps[j * kKeys + tid / 4] = kin ? sc[j] : -INFINITY;
+      }
     }
     consumers_bar();
     if (warp < G) {  // warp j: head j's pass maximum, P = 2^(s - m) and its sum
