@@ -38,14 +38,14 @@ P=QINFER_CUDA_PERSIST=1
 DL=256; tk /tmp/l1b_s; M=/tmp/l1b_s
 for r in 1 2; do
   lat 1b_off$r QINFER_CUDA_PERSIST=0
-  for f in 2 16; do lat 1b_if${f}_$r $P QINFER_CUDA_PERSIST_IN_FLIGHT=$f; done
+  lat 1b_on$r $P
 done
-ptr 1b_if2 QINFER_CUDA_PERSIST_IN_FLIGHT=2
+ptr 1b
 while ! grep -q mkdone $OUT/mk8.log; do sleep 3; done; grep -iE "wrote|error|Traceback" $OUT/mk8.log
 DL=128; tk /tmp/l8b_s; M=/tmp/l8b_s
 for r in 1 2; do
   lat 8b_off$r QINFER_CUDA_PERSIST=0
-  for f in 2 16; do lat 8b_if${f}_$r $P QINFER_CUDA_PERSIST_IN_FLIGHT=$f; done
+  lat 8b_on$r $P
 done
-ptr 8b_if2 QINFER_CUDA_PERSIST_IN_FLIGHT=2
+ptr 8b
 cd $OUT && tar czf all.tgz --remove-files *

@@ -67,6 +67,10 @@ constexpr int kMaxSplits = 16;
 constexpr int kMaxD = 128;  // head_dim: 64 or 128 (the attention's template argument)
 constexpr int kHeader = 2560;  // barriers, flags, tile partials, scratch
 constexpr int kPartAt = 384, kScratchAt = 1408;
+// The thread that polls the counters: one with no loads of its own in flight before a wait (an
+// acquire load waits for them; the finishing threads 0-15 load their epilogue operands and the
+// attention's threads their K / V rows before the waits).
+constexpr int kSpinner = 32;
 enum Op : int { kQkv = 0, kO = 1, kGateUp = 2, kDown = 3 };
 // Counters a layer: the phases' (qkv, merged KV heads, o, gate_up, down), then the KV heads'
 // item arrivals.
@@ -156,7 +160,7 @@ __device__ __forceinline__ uint64_t global_ns() {
 // 23 q2: spinning on relaxed loads with one acquire fence after, and releasing with fence.acq_rel
 // + red.relaxed (CUTLASS's barrier), made the 1B's step 6 % slower.)
 __device__ __forceinline__ void wait_count(const unsigned* c, unsigned target) {
-  if (threadIdx.x == 0) {
+  if (threadIdx.x == kSpinner) {
     unsigned v;
     uint64_t t0 = 0;
     for (int spin = 0;; ++spin) {
@@ -561,11 +565,12 @@ __device__ void attention(const Params& p, const LayerDesc& L, unsigned* cnt, ui
     KRow<T, kQ> kr;
     VLane<T, kE> vr[kKeys / kConsumers];
     // Rows older than the token's own were written by earlier steps: loaded before the wait.
-    if (kin && kt != len - 1) kr.load(kc + row_of(kt) + quarter * kQ, false);
+    const bool ahead = tid != kSpinner;  // the spinner loads after the wait
+    if (ahead && kin && kt != len - 1) kr.load(kc + row_of(kt) + quarter * kQ, false);
 #pragma unroll
     for (int i = 0; i < kKeys / kConsumers; ++i) {
       const int key = c0 + warp + kConsumers * i;
-      if (key < k1 && key != len - 1) vr[i].load(vc + row_of(key), lane, false);
+      if (ahead && key < k1 && key != len - 1) vr[i].load(vc + row_of(key), lane, false);
     }
     if (c0 == k0) {
       wait_count(cnt + kQkv, gridDim.x);
@@ -574,11 +579,12 @@ __device__ void attention(const Params& p, const LayerDesc& L, unsigned* cnt, ui
       const float* q = p.qkv + int64_t(kvh) * G * kD;
       for (int i = tid; i < G * kD; i += kCThreads) qs[i] = __ldcg(q + i) * qsc;
     }
-    if (kin && kt == len - 1) kr.load(kc + row_of(kt) + quarter * kQ, true);  // written this step
+    if (kin && (kt == len - 1 || !ahead))  // the token's own row: written this step
+      kr.load(kc + row_of(kt) + quarter * kQ, true);
 #pragma unroll
     for (int i = 0; i < kKeys / kConsumers; ++i) {
       const int key = c0 + warp + kConsumers * i;
-      if (key == len - 1 && key < k1) vr[i].load(vc + row_of(key), lane, true);
+      if (key < k1 && (key == len - 1 || !ahead)) vr[i].load(vc + row_of(key), lane, true);
     }
     consumers_bar();  // Q; the last pass's P read by every warp
     {
