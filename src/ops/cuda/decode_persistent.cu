@@ -160,11 +160,16 @@ __device__ __forceinline__ uint64_t global_ns() {
 // 23 q2: spinning on relaxed loads with one acquire fence after, and releasing with fence.acq_rel
 // + red.relaxed (CUTLASS's barrier), made the 1B's step 6 % slower.)
 __device__ __forceinline__ void wait_count(const unsigned* c, unsigned target) {
-  if (threadIdx.x == kSpinner) {
-    unsigned v;
+  // The spinner's whole warp loops (lane 0 loads, the value broadcast), so that the warp
+  // reaches the barrier converged: bar.sync is .aligned, and a warp whose other lanes arrive
+  // while one still spins would be counted as arrived.
+  if (threadIdx.x / 32 == kSpinner / 32) {
     uint64_t t0 = 0;
     for (int spin = 0;; ++spin) {
-      asm volatile("ld.acquire.gpu.global.u32 %0, [%1];" : "=r"(v) : "l"(c) : "memory");
+      unsigned v = 0;
+      if (threadIdx.x == kSpinner)
+        asm volatile("ld.acquire.gpu.global.u32 %0, [%1];" : "=r"(v) : "l"(c) : "memory");
+      v = __shfl_sync(0xffffffffu, v, kSpinner % 32);
       if (v >= target) break;
       if ((spin & 1023) == 1023) {
         const uint64_t t = global_ns();
