@@ -24,7 +24,7 @@ def main(path):
             continue
         by_layer.setdefault(layer, []).append(st)
     layers = sorted(by_layer)
-    k = len(NAMES)
+    k = min(len(NAMES), len(rows[0]) - 2)  # traces before the items' stamps have 9
     mean = [0.0] * k
     late = [0.0] * k
     used = layers[1:] if len(layers) > 1 else layers

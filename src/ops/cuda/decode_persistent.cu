@@ -30,6 +30,17 @@
 // token as column 0 and its k permutation, the warps' sums added in warp order.
 // The last block to leave zeroes the counters for the next launch (every other block has
 // passed its last wait by then). A wait that outlives 2 s traps (an error, not a hang).
+//
+// Measured (H100, session 23, bench/results/gpu_run_s23.cmd): correct (the op test against the
+// kernels it replaces, layer by layer, and one launch against one launch a layer bit for bit)
+// and slower, off by default: batch 1, 1B 1,247-1,252 against 1,385-1,400 tok/s, 8B 284-288
+// against 309-311. Phase traces (QINFER_CUDA_PERSIST_TRACE, tools/persist_trace.py) show the
+// weight phases at the stream's rate (8B gate_up 39 us for 117 MB, down 20.5 us for 59 MB) and
+// the rest of a layer spent in latency: each grid-wide wait 1.6-3 us (fence, atomic, polling,
+// then the next prologue's L2 round trips, all under a saturated memory system) and the
+// attention ~9 us on the 1B, ~14 us on the 8B from the last QKV block to the merged codes.
+// That is more than the ring (~200 KB a multiprocessor, ~9 us of stream) can cover, so HBM
+// idles each layer about as long as it did at the five kernel boundaries, and longer.
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -115,13 +126,6 @@ struct Params {
   const int32_t* tok_seq;
   const int32_t* tables;
   int max_splits, piece, pitch, stages, region;
-  int fence;        // 1: __threadfence + atomics; 0: release / acquire-release atomics
-  // Stages a producer keeps requested and not yet landed. The whole ring in flight (132 SMs x
-  // ~200 KB = 26 MB at 3 TB/s) queued every other access of the step behind ~9 us of weight
-  // reads (session 23 q4 traces: the attention's K / V loads, the counters, the L2 round trips
-  // of each phase's prologue), so only a few stages are requested at a time: enough bytes in
-  // flight to keep HBM busy (Little's law), no more.
-  int in_flight;
   uint64_t* trace;  // (gridDim.x, n_layer, kStamps) phase times in ns, or null
 };
 
@@ -181,17 +185,13 @@ __device__ __forceinline__ void wait_count(const unsigned* c, unsigned target) {
   consumers_bar();
 }
 
-// Every consumer thread's writes so far, then one arrival at c: a full fence and an atomic, or
-// (fence false) one release reduction.
-__device__ __forceinline__ void signal_count(unsigned* c, bool fence) {
+// Every consumer thread's writes so far, then one arrival at c. (A release reduction instead of
+// the fence and the atomic measured the same, session 23 q4.)
+__device__ __forceinline__ void signal_count(unsigned* c) {
   consumers_bar();
   if (threadIdx.x == 0) {
-    if (fence) {
-      __threadfence();
-      atomicAdd(c, 1u);
-    } else {
-      asm volatile("red.release.gpu.global.add.u32 [%0], 1;" ::"l"(c) : "memory");
-    }
+    __threadfence();
+    atomicAdd(c, 1u);
   }
 }
 
@@ -273,10 +273,12 @@ __device__ __forceinline__ int stage_rows(const Params& p, const Cursor& c, F&& 
   return rows;
 }
 
-// The producer: every stage of every phase of every layer, in the consumers' order. (Also
-// asking L2 for the stage 6 or 12 stages ahead, cp.async.bulk.prefetch, so that HBM would
-// stream while the ring is full, measured slower: 1B 1,047 / 932 against 1,168 tok/s, session
-// 23 q2.)
+// The producer: every stage of every phase of every layer, in the consumers' order. Measured
+// and not kept (session 23): asking L2 for the stage 6 or 12 stages ahead (cp.async.bulk.
+// prefetch), so that HBM would stream while the ring is full, slower (1B 1,047 / 932 against
+// 1,168 tok/s, q2); keeping only 1-4 stages requested and not landed, so that the other
+// accesses of the step would not queue behind the ring's reads, no faster (1B 1,159-1,184
+// against 1,181, 8B 230-270 against 270, q5).
 __device__ void produce(const Params& p, uint8_t* ring, uint64_t* full, uint64_t* empty) {
   uint64_t policy;  // every weight byte is read once a step
   asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(policy));
@@ -285,12 +287,6 @@ __device__ void produce(const Params& p, uint8_t* ring, uint64_t* full, uint64_t
   cur.start(p);
   for (int st = 0; !cur.done(p); ++st, cur.next(p)) {
     const int slot = st % p.stages;
-    // At most `in_flight` stages requested and not landed: the queues of the memory system
-    // stay short for everything else (see in_flight).
-    if (st >= p.in_flight) {
-      const int prev = st - p.in_flight;
-      mbar_wait(full + prev % p.stages, uint32_t((prev / p.stages) & 1));
-    }
     if (st >= p.stages) mbar_wait(empty + slot, uint32_t((st / p.stages - 1) & 1));
     uint8_t* dst = ring + slot * stage_bytes;
     uint32_t bytes = 0;
@@ -690,15 +686,9 @@ __device__ void attention(const Params& p, const LayerDesc& L, unsigned* cnt, ui
   mark(11);
   if (tid == 0) {
     unsigned* arrive = cnt + kPhaseCounters + kvh;
-    unsigned old;
-    if (p.fence) {
-      __threadfence();
-      old = atomicAdd(arrive, 1u);
-      __threadfence();
-    } else {
-      asm volatile("atom.acq_rel.gpu.global.add.u32 %0, [%1], 1;" : "=r"(old) : "l"(arrive)
-                   : "memory");
-    }
+    __threadfence();
+    const unsigned old = atomicAdd(arrive, 1u);
+    __threadfence();
     *flag = old == unsigned(S - 1);
   }
   consumers_bar();
@@ -734,7 +724,7 @@ __device__ void attention(const Params& p, const LayerDesc& L, unsigned* cnt, ui
     p.xo[int64_t(kvh) * G * kD + i] = quant(aa / ll * L.v_scale);
   }
   mark(13);
-  signal_count(cnt + 1, p.fence);
+  signal_count(cnt + 1);
 }
 #endif
 
@@ -785,7 +775,7 @@ __global__ void __launch_bounds__(kThreads, 1) decode_persistent_kernel(Params p
     make_x(p.hid, L.attn_norm, p.eps, p.n_in[kQkv], L.op[kQkv].x_scale, region, scratch);
     gemv<kQkv>(p, L, rq, e, ring, full, empty, region, part, scratch, st);
     mark(1);
-    signal_count(cnt + kQkv, p.fence);
+    signal_count(cnt + kQkv);
     e = load_epi<kO>(p, L.op[kO], ro, 0);
     attention<T, kD>(p, L, cnt, region, scratch, flag, len, table, stamp);
     mark(2);
@@ -794,21 +784,21 @@ __global__ void __launch_bounds__(kThreads, 1) decode_persistent_kernel(Params p
     copy_x(p.xo, p.n_in[kO], region);
     gemv<kO>(p, L, ro, e, ring, full, empty, region, part, scratch, st);
     mark(4);
-    signal_count(cnt + kO, p.fence);
+    signal_count(cnt + kO);
     e = load_epi<kGateUp>(p, L.op[kGateUp], rg, 0);
     wait_count(cnt + kO, nb);
     mark(5);
     make_x(p.hid, L.mlp_norm, p.eps, p.n_in[kGateUp], L.op[kGateUp].x_scale, region, scratch);
     gemv<kGateUp>(p, L, rg, e, ring, full, empty, region, part, scratch, st);
     mark(6);
-    signal_count(cnt + kGateUp, p.fence);
+    signal_count(cnt + kGateUp);
     e = load_epi<kDown>(p, L.op[kDown], rd, 0);
     wait_count(cnt + kGateUp, nb);
     mark(7);
     copy_x(p.hc, p.n_in[kDown], region);
     gemv<kDown>(p, L, rd, e, ring, full, empty, region, part, scratch, st);
     mark(8);
-    signal_count(cnt + kDown, p.fence);
+    signal_count(cnt + kDown);
   }
   // The last block out zeroes every counter for the next launch.
   if (threadIdx.x == 0) {
@@ -937,8 +927,7 @@ bool decode_layers_persistent(const std::vector<DecodeLayer>& layers, float* hid
   const size_t attn_bytes = size_t(kMaxGroup * kMaxD + kMaxGroup * kKeys + kConsumers * G * D) * 4;
   const size_t x_bytes = size_t(std::max({n_embd, attn_w, inter}));
   const int region = int((std::max(attn_bytes, x_bytes) + 127) / 128 * 128);
-  static const int env_piece = env_int("QINFER_CUDA_PERSIST_PIECE", kMaxPiece);
-  const int piece = env_piece == 1024 ? 1024 : kMaxPiece;
+  const int piece = kMaxPiece;  // 1 KiB pieces measured slower (1B 1,061 against 1,181, q5)
   const int pitch = piece + kRowPad;
   const size_t avail = smem_per_sm() - smem_reserved_per_block();
   const size_t ring_room = avail - size_t(kHeader) - size_t(region);
@@ -1015,10 +1004,6 @@ bool decode_layers_persistent(const std::vector<DecodeLayer>& layers, float* hid
   p.pitch = pitch;
   p.stages = stages;
   p.region = region;
-  static const int env_fence = env_int("QINFER_CUDA_PERSIST_FENCE", 1);
-  static const int env_in_flight = env_int("QINFER_CUDA_PERSIST_IN_FLIGHT", 2);
-  p.fence = env_fence;
-  p.in_flight = std::clamp(env_in_flight, 1, stages);
   // QINFER_CUDA_PERSIST_TRACE=FILE (eager steps only, QINFER_CUDA_GRAPHS=0): each launch's
   // phase stamps, written to FILE after it (the last launch's remain).
   static const char* trace_file = std::getenv("QINFER_CUDA_PERSIST_TRACE");

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Device run for decode_layers_persistent (src/ops/cuda/decode_persistent.cu, off by default
-# until measured): its op test, gpu_golden with QINFER_CUDA_PERSIST=1 and =0, batch-1 decode
-# A/B at P=128 on the random static 1B and 8B, and CUPTI timelines of the persistent arm.
-# Packed here by TOKENIZER_DIR=../shared/models/llama3.1-tokenizer TESTS="test_ops test_golden
-# test_engine" BENCHES="gpu_golden" tools/gpu_pack.sh build-f; run with carry
-# [".gpu_assets/b.txz"]. Everything lands under $OUT, tarred.
+# Session 23 run q1 (as run, then tools/gpu_run_persist.sh; kept only here): the first device
+# run of decode_layers_persistent (src/ops/cuda/decode_persistent.cu): its op test, gpu_golden
+# with QINFER_CUDA_PERSIST=1 and =0, batch-1 decode A/B at P=128 on the random static 1B and 8B,
+# and CUPTI timelines of the persistent arm. Packed by TOKENIZER_DIR=../shared/models/llama3.1-
+# tokenizer TESTS="test_ops test_golden test_engine" BENCHES="gpu_golden" tools/gpu_pack.sh
+# build-f; run with carry [".gpu_assets/b.txz"]. Everything lands under $OUT, tarred.
 set -u
 tar xJf .gpu_assets/b.txz -C .gpu_assets && export B=.gpu_assets/b
 L=$(dirname "$(find / -name 'libcublasLt.so.13*' -not -path '/proc/*' 2>/dev/null | head -1)")

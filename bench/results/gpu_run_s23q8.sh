@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Device run for decode_layers_persistent: its op test, gpu_golden with it on and off, batch-1
-# A/B on the static 1B and 8B, and phase traces (tools/persist_trace.py) of eager steps.
+# Session 23 runs q2-q8 (as run, then tools/gpu_run_persist2.sh, edited between runs: this is
+# q8, the arms of the others are in gpu_run_s23.cmd): the op test of decode_layers_persistent,
+# gpu_golden with it on, batch-1 A/B on the static 1B and 8B, and phase traces
+# (tools/persist_trace.py) of eager steps (QINFER_CUDA_GRAPHS=0, QINFER_CUDA_PERSIST_TRACE).
 set -u
 tar xJf .gpu_assets/b.txz -C .gpu_assets && export B=.gpu_assets/b
 L=$(dirname "$(find / -name 'libcublasLt.so.13*' -not -path '/proc/*' 2>/dev/null | head -1)")
