@@ -465,7 +465,8 @@ void CudaRunner::Impl::run_layers(Buffers& b, const int32_t* dev, const MetaLayo
                        rope_slot, s);
     cu::embedding_rows(w.embed, dev + m.tokens, n, hid, from, fed);
   }
-  // One token: every layer in one persistent kernel where it applies (decode_layers_persistent).
+  // One token: every layer in one persistent kernel where it applies (decode_layers_persistent;
+  // QINFER_CUDA_PERSIST, off by default: correct and slower on the H100, session 23).
   const bool persistent = rope_gemv && n == 1 && m.n_seq == 1 &&
                           cu::decode_layers_persistent(decode_layers(kv), hid, eps, qkv, rope_cs,
                                                        rope_slot, plan.all, dims);
