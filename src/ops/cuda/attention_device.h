@@ -166,6 +166,15 @@ __device__ __forceinline__ float rope_hi(float x1, float x2, float c, float s) {
   return __fmaf_rn(x2, c, __fmul_rn(x1, s));
 }
 
+// q[0..8) . k[0..8), added left to right (q 16-byte aligned: two float4 loads): the fp32
+// decode scores of attention_o and decode_persistent.
+__device__ __forceinline__ float dot8(const float* q, const float (&k)[8]) {
+  const float4 a = *reinterpret_cast<const float4*>(q);
+  const float4 b = *reinterpret_cast<const float4*>(q + 4);
+  return a.x * k[0] + a.y * k[1] + a.z * k[2] + a.w * k[3] + b.x * k[4] + b.y * k[5] +
+         b.z * k[6] + b.w * k[7];
+}
+
 // exp2 of (x - ref) where ref may be -inf (then every x is -inf too and the result is 0).
 __device__ __forceinline__ float exp2_rel(float x, float ref) {
   return exp2f(x - (ref == -INFINITY ? 0.0f : ref));

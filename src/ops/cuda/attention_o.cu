@@ -277,12 +277,7 @@ __global__ void __launch_bounds__(kThreads, 1) attention_o_kernel(AoArgs a) {
       float kf[8];
       kr.c[i].to_float(kf);
 #pragma unroll
-      for (int j = 0; j < G; ++j) {
-        const float4 qa = *reinterpret_cast<const float4*>(qs + j * D + 8 * i);
-        const float4 qb = *reinterpret_cast<const float4*>(qs + j * D + 8 * i + 4);
-        s[j] += qa.x * kf[0] + qa.y * kf[1] + qa.z * kf[2] + qa.w * kf[3] + qb.x * kf[4] +
-                qb.y * kf[5] + qb.z * kf[6] + qb.w * kf[7];
-      }
+      for (int j = 0; j < G; ++j) s[j] += attn::dot8(qs + j * D + 8 * i, kf);
     }
     // The chunk's maximum a head, then P = 2^(s - m) and its sum.
 #pragma unroll
@@ -434,13 +429,8 @@ bool attention_o(const LinearWeight& w, const float* qkv, const AttnBatch& b, co
   // QINFER_CUDA_ATTN_O_W_LATE=1: o's weight copies wait for the previous kernel (AoArgs).
   static const int w_late = env_switch("QINFER_CUDA_ATTN_O_W_LATE", 0);
   const bool on = g_mode == 2 || (g_mode == 0 && env_on != 0);
-#if defined(QINFER_HAVE_SM90A)
-  constexpr bool kBuilt = true;
-#else
-  constexpr bool kBuilt = false;
-#endif
   const int D = d.head_dim, G = d.n_head_kv > 0 ? d.n_head / d.n_head_kv : 0;
-  if (!on || !kBuilt || compute_capability() < 90 || b.n_tok != 1 || b.n_seq != 1 ||
+  if (!on || !sm90a_available() || b.n_tok != 1 || b.n_seq != 1 ||
       b.max_q_len > 1 || b.max_seq_len > attention_o_max_keys() ||
       w.weight.dtype() != DType::kF8E4M3 || w.act_quant != ActQuant::kStaticPerTensor ||
       !(w.input_scale > 0.0f) || (D != 64 && D != 128) || (G != 4 && G != 8) ||

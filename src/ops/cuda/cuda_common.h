@@ -57,6 +57,9 @@ void* gemm_workspace();
 // Device properties read once.
 int sm_count();
 int compute_capability();  // major * 10 + minor
+// Whether kernels with sm_90a-only code can run: the build carries sm_90a code
+// (QINFER_HAVE_SM90A) and the device is a Hopper (compute capability 9.x).
+bool sm90a_available();
 size_t smem_per_sm();              // shared memory of a multiprocessor (bytes)
 size_t smem_reserved_per_block();  // what the system takes of it for each resident block
 

@@ -150,7 +150,7 @@ struct State {
   std::vector<LayerDesc> host;  // the descriptors on the device
   void* layers = nullptr;
   size_t layers_bytes = 0;
-  void* scratch = nullptr;  // counters, then the split records, qkv-free buffers
+  void* scratch = nullptr;  // counters, split records, o's and down's input codes
   size_t scratch_bytes = 0;
   size_t n_count = 0;  // counters of the last launch
   void* trace = nullptr;
@@ -219,12 +219,7 @@ namespace {
 bool wanted(const AttnBatch& b, const AttnDims& d) {
   static const int env_on = env_switch("QINFER_CUDA_PERSIST", 0);
   const bool on = g_mode == 2 || (g_mode == 0 && env_on != 0);
-#if defined(QINFER_HAVE_SM90A)
-  constexpr bool kBuilt = true;
-#else
-  constexpr bool kBuilt = false;
-#endif
-  return on && kBuilt && compute_capability() >= 90 && b.n_tok == 1 && b.n_seq == 1 &&
+  return on && sm90a_available() && b.n_tok == 1 && b.n_seq == 1 &&
          b.max_q_len <= 1 && b.max_seq_len <= decode_persistent_max_keys() &&
          (d.head_dim == 64 || d.head_dim == 128) && d.n_head_kv > 0 &&
          d.n_head % d.n_head_kv == 0 && d.n_head / d.n_head_kv <= kMaxGroup;

@@ -551,11 +551,7 @@ __device__ void attention(const Params& p, const LayerDesc& L, unsigned* cnt, ui
 #pragma unroll
         for (int j = 0; j < kMaxGroup; ++j) {
           if (j >= G) break;
-          const float* qj = qs + j * kD + quarter * kQ + 8 * i;
-          const float4 qa = *reinterpret_cast<const float4*>(qj);
-          const float4 qb = *reinterpret_cast<const float4*>(qj + 4);
-          sc[j] += qa.x * kf[0] + qa.y * kf[1] + qa.z * kf[2] + qa.w * kf[3] + qb.x * kf[4] +
-                   qb.y * kf[5] + qb.z * kf[6] + qb.w * kf[7];
+          sc[j] += attn::dot8(qs + j * kD + quarter * kQ + 8 * i, kf);
         }
       }
 #pragma unroll

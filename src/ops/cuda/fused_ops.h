@@ -141,7 +141,7 @@ void set_attention_o(int mode);
 // the phases wait for one another through counters in global memory. cos_sin and slot are
 // rope_prepare's (embedding_rows_rope). Applies on sm_90 with QINFER_CUDA_PERSIST (default 0)
 // or set_decode_persistent(2), for one token (b.n_tok == b.n_seq == 1), every linear FP8 with
-// a static per-tensor input scale, head_dim 128, group <= 8, hidden size <= 4096, BF16 or FP8
+// a static per-tensor input scale, head_dim 64 or 128, group <= 8, hidden size <= 4096, BF16 or FP8
 // caches, b.max_seq_len <= decode_persistent_max_keys() (QINFER_CUDA_PERSIST_MAX_KEYS, 4096);
 // elsewhere returns false, having done nothing. The first call for a set of layers uploads
 // their descriptors and zeroes its scratch (not inside a graph capture: it then returns false).

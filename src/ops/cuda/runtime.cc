@@ -162,6 +162,13 @@ cublasLtHandle_t cublaslt() { return state().lt; }
 void* gemm_workspace() { return state().workspace; }
 int sm_count() { return state().sm_count; }
 int compute_capability() { return state().cc; }
+bool sm90a_available() {
+#if defined(QINFER_HAVE_SM90A)
+  return compute_capability() >= 90;
+#else
+  return false;
+#endif
+}
 size_t smem_per_sm() { return state().smem_per_sm; }
 size_t smem_reserved_per_block() { return state().smem_reserved; }
 bool pdl_enabled() {
