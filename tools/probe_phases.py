@@ -16,9 +16,12 @@ layout: tools/probe_summary.py). For each probed kernel of the middle replay, in
           that held one of that attention's blocks, and on the others.
 Then the means over the layers by the kernel's position in the layer (0 = qkv).
 Usage: probe_phases.py FILE"""
+import os
 import statistics
-import struct
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from probe_summary import load_step  # noqa: E402
 
 
 def quant(xs, q):
@@ -27,31 +30,7 @@ def quant(xs, q):
 
 
 def main():
-    data = open(sys.argv[1], "rb").read()
-    n = len(data) // 64
-    recs = [struct.unpack_from("<8Q", data, 64 * i) for i in range(n)]
-    by = {}
-    for r in recs:
-        if r[2]:
-            by.setdefault(r[0] >> 32, []).append(r)
-    reps = {}
-    for lid, rs in by.items():
-        rs.sort(key=lambda r: r[2])
-        gs, cur = [], [rs[0]]
-        for r in rs[1:]:
-            if r[2] - cur[-1][2] > 50_000:
-                gs.append(cur)
-                cur = []
-            cur.append(r)
-        gs.append(cur)
-        reps[lid] = gs
-    cnt = {}
-    for g in reps.values():
-        cnt[len(g)] = cnt.get(len(g), 0) + 1
-    ns = max(cnt, key=lambda c: (cnt[c], c))
-    k = ns // 2
-    ks = sorted((reps[l][k] for l in reps if len(reps[l]) == ns),
-                key=lambda g: min(r[2] for r in g))
+    n, ks, ns, k = load_step(sys.argv[1])
     us = lambda x: x / 1e3
     med = lambda xs: us(statistics.median(xs)) if xs else float("nan")
     mx = lambda xs: us(max(xs)) if xs else float("nan")

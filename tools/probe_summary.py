@@ -41,16 +41,13 @@ def kind_name(k):
     return "kind %d" % k
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("file")
-    ap.add_argument("--step", type=int, default=-1, help="which replay (default: the middle)")
-    a = ap.parse_args()
-    data = open(a.file, "rb").read()
+def load_step(path, step=-1):
+    """The records of FILE (8-tuples: launch << 32 | block, multiprocessor, six stamps), and of
+    one replay (step; -1: the middle) the probed kernels in time order, each a list of its
+    blocks' records: (records, kernels, steps, step)."""
+    data = open(path, "rb").read()
     n = len(data) // 64
     recs = [struct.unpack_from("<8Q", data, 64 * i) for i in range(n)]
-    # The end stamp: the last one set.
-    recs = [r[:4] + (r[4], max(r[4:])) + r[4:] for r in recs]
     by_launch = {}
     for r in recs:
         if r[2] == 0:
@@ -74,8 +71,19 @@ def main():
         counts[len(g)] = counts.get(len(g), 0) + 1
     n_steps = max(counts, key=lambda c: (counts[c], c))
     lids = [lid for lid, g in replays.items() if len(g) == n_steps]
-    k = a.step if a.step >= 0 else n_steps // 2
+    k = step if step >= 0 else n_steps // 2
     kernels = sorted((replays[lid][k] for lid in lids), key=lambda g: min(r[2] for r in g))
+    return n, kernels, n_steps, k
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("file")
+    ap.add_argument("--step", type=int, default=-1, help="which replay (default: the middle)")
+    a = ap.parse_args()
+    n, kernels, n_steps, k = load_step(a.file, a.step)
+    # The end stamp: the last one set.
+    kernels = [[r[:4] + (r[4], max(r[4:])) + r[4:] for r in g] for g in kernels]
     print("%d records, %d probed launches a step, %d steps; step %d"
           % (n, len(kernels), n_steps, k))
     print("%3s %-28s %6s %8s %8s %8s %8s %8s %8s %8s %8s" % (

@@ -1,7 +1,9 @@
 # Session 24 (H100, nvidia-h100-x1): where the batch-1 decode layer's time beyond its weight
 # bytes goes, block by block, and one change measured and not merged. Every run: `run` with carry
 # .gpu_assets/b.txz (tools/gpu_pack.sh build-f, plus qinfer_probe / qinfer_old as said), the
-# script as run gpu_run_s24qN.sh, every JSON of run N in gpu_s24qN.json. Checkpoints:
+# script as run gpu_run_s24qN.sh for q1, q2, q4, q5 and q8 (q3 ran q2's without its tok/s lines
+# and its arms; q6 ran q5's without the golden and engine tests and gpu_golden, with a 1B trace
+# after the 8B's; q7 ran q5's with that 1B trace), every JSON of run N in gpu_s24qN.json. Checkpoints:
 # tools/gpu_make_random_fp8.py --static (1B: --shape 1b --layers 16; 8B: --layers 32). Decode
 # b1 is `qinfer bench --prompt-len 128` (1B --decode-len 256, 8B 128), BF16 cache unless said.
 #
