@@ -15,7 +15,11 @@ layout: tools/probe_summary.py). For each probed kernel of the middle replay, in
   o-like  for a GEMV after an attention: the median start of its blocks on multiprocessors
           that held one of that attention's blocks, and on the others.
 Then the means over the layers by the kernel's position in the layer (0 = qkv).
-Usage: probe_phases.py FILE"""
+--sm-ranks POS: instead, over every step but the first two and the last, each block's finishing
+rank among its launch's blocks (0 first, 1 last) for the kernels at position POS of the layer,
+averaged by multiprocessor and by block index: which of the two the order follows (blocks move
+between multiprocessors from launch to launch), and the slowest and fastest multiprocessors.
+Usage: probe_phases.py FILE [--sm-ranks POS]"""
 import os
 import statistics
 import sys
@@ -29,7 +33,33 @@ def quant(xs, q):
     return xs[min(len(xs) - 1, int(q * (len(xs) - 1) + 0.5))]
 
 
+def sm_ranks(path, pos):
+    _, _, ns, _ = load_step(path)
+    by_sm, by_blk, launches = {}, {}, 0
+    for step in range(2, ns - 1):
+        _, ks, _, _ = load_step(path, step)
+        for i, g in enumerate(ks):
+            if i % 5 != pos:
+                continue
+            launches += 1
+            att = ((g[0][0] >> 56) & 0xff) == 1
+            ends = sorted(g, key=lambda r: r[7] if att else r[5])
+            for rank, r in enumerate(ends):
+                by_sm.setdefault(r[1], []).append(rank / (len(ends) - 1))
+                by_blk.setdefault(r[0] & 0xffffffff, []).append(rank / (len(ends) - 1))
+    mean = {s_: statistics.mean(v) for s_, v in by_sm.items()}
+    spread = lambda d: statistics.pstdev([statistics.mean(v) for v in d.values()])
+    print("%d launches at position %d: spread of the mean finishing rank by multiprocessor %.3f, "
+          "by block %.3f (independent of both: ~%.3f)" % (
+              launches, pos, spread(by_sm), spread(by_blk), 0.289 / max(1, launches) ** 0.5))
+    order = sorted(mean, key=lambda s_: mean[s_])
+    print("fastest:", " ".join("SM%d %.2f" % (s_, mean[s_]) for s_ in order[:10]))
+    print("slowest:", " ".join("SM%d %.2f" % (s_, mean[s_]) for s_ in order[-10:]))
+
+
 def main():
+    if len(sys.argv) > 3 and sys.argv[2] == "--sm-ranks":
+        return sm_ranks(sys.argv[1], int(sys.argv[3]))
     n, ks, ns, k = load_step(sys.argv[1])
     us = lambda x: x / 1e3
     med = lambda xs: us(statistics.median(xs)) if xs else float("nan")

@@ -59,3 +59,9 @@
 #    "wait" (fixed-latency dependencies), long and short scoreboard and barrier; instruction
 #    fetch ("no_instruction", 0.18-0.45) and the constant cache ("imc_miss", 0.23-0.59) are a
 #    tenth of it. The attention: barrier 2.0-2.8 (its cluster barrier), membar 0.6-0.9.
+# After the runs (no device): tools/probe_phases.py --sm-ranks on q4's 8B probe records
+#    (probe_8b_s24q4.bin.xz; smranks_8b_*_s24q4.log): over 297 gate_up launches the mean
+#    finishing rank spreads 0.151 across multiprocessors and 0.053 across block indices (0.017
+#    for neither); SMs 78-83 and 34-39 finish at mean rank 0.07-0.09, SMs 19-21, 60, 64-69,
+#    102, 110, 117 at 0.63-0.66. down: 0.161 / 0.159 (its blocks start as gate_up's end, on
+#    the same multiprocessors' schedule).
