@@ -65,3 +65,12 @@
 #    for neither); SMs 78-83 and 34-39 finish at mean rank 0.07-0.09, SMs 19-21, 60, 64-69,
 #    102, 110, 117 at 0.63-0.66. down: 0.161 / 0.159 (its blocks start as gate_up's end, on
 #    the same multiprocessors' schedule).
+# q9 (another machine; the q3 measurement build and main's binary): the finishing order again
+#    follows the multiprocessor (gate_up 0.189 by SM, 0.025 by block), with a different set of
+#    fast SMs (50-51, 2-3, 80-85) than q4's machine: the order is the chip's, so a rate table
+#    would have to be measured on each GPU. The same with gemv_bulk flag 1 (copy only: the
+#    consumers wait for and free the stages without their MMAs; wrong results): 0.192, so it is
+#    the memory path. And copy only is much faster: main's binary 339.9 / 339.7 against 309.2 /
+#    309.4 tok/s; probed advance a layer qkv 10.6 / 12.3, o 5.0 / 6.1, gate_up 44.1 / 47.4,
+#    down 18.7 / 21.1 us. The consumers' per-stage work (12 shared loads and 8 MMAs a warp, the
+#    tile epilogues) is on the critical path of every GEMV, 6.3 us of an 8B layer.
