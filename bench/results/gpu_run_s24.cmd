@@ -74,3 +74,8 @@
 #    309.4 tok/s; probed advance a layer qkv 10.6 / 12.3, o 5.0 / 6.1, gate_up 44.1 / 47.4,
 #    down 18.7 / 21.1 us. The consumers' per-stage work (12 shared loads and 8 MMAs a warp, the
 #    tile epilogues) is on the critical path of every GEMV, 6.3 us of an 8B layer.
+# q10 (main's binary, 8B static batch 1, alternating): is it the ring depth that copy-only frees?
+#    base 309.7 / 309.4; gate_up on 6 stages (QINFER_CUDA_GEMV_RING_KIB=4096x28672:227) 307.9 /
+#    309.0; down on 6 (14336x4096:227) 311.9 / 312.0; both 310.3 / 310.3; copy only 338.8 /
+#    339.0. Not the depth (down's +0.8 % is the only gain, too small to change the default on
+#    two samples); the consumers' own work is what costs.
