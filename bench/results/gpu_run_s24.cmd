@@ -79,3 +79,8 @@
 #    309.0; down on 6 (14336x4096:227) 311.9 / 312.0; both 310.3 / 310.3; copy only 338.8 /
 #    339.0. Not the depth (down's +0.8 % is the only gain, too small to change the default on
 #    two samples); the consumers' own work is what costs.
+# q11 (nvidia-smi every 100 ms during 512 decode tokens, main's binary): base 310.7 / 310.5
+#    tok/s at 1,980 MHz SM clock, 561 / 560 W median, no throttle reason; copy only 337.9 /
+#    338.4 at 1,980 MHz, 489 / 485 W. Not the clock: the consumers' MMAs and their shared-memory
+#    loads themselves (and ~70 W of tensor-core power for 16 x 8 MMAs of which one column is
+#    used at batch 1).
