@@ -84,3 +84,10 @@
 #    338.4 at 1,980 MHz, 489 / 485 W. Not the clock: the consumers' MMAs and their shared-memory
 #    loads themselves (and ~70 W of tensor-core power for 16 x 8 MMAs of which one column is
 #    used at batch 1).
+# q12 (a measurement binary: main's gemv_bulk with gpu_s24q12_flags.patch; 8B static batch 1,
+#    alternating; wrong results in the flagged arms): base 307.9 / 308.0 tok/s; flag 32 (the
+#    shared-memory loads kept, the MMAs dropped) 328.7 / 330.0; flag 64 (the MMAs kept on
+#    register values, the loads dropped) 314.0 / 313.9; copy only 349.0 / 348.6. The MMAs are
+#    most of the consumers' cost. Branch exp/gemv-early-release frees each stage as soon as its
+#    loads are in registers, before the MMAs; its A/B (gpu_run_s24q13.sh) could not run: no
+#    device time was left to start a machine.
