@@ -89,5 +89,5 @@
 #    shared-memory loads kept, the MMAs dropped) 328.7 / 330.0; flag 64 (the MMAs kept on
 #    register values, the loads dropped) 314.0 / 313.9; copy only 349.0 / 348.6. The MMAs are
 #    most of the consumers' cost. Branch exp/gemv-early-release frees each stage as soon as its
-#    loads are in registers, before the MMAs; its A/B (gpu_run_s24q13.sh) could not run: no
+#    loads are in registers, before the MMAs; its A/B (gpu_run_s24q13.sh, on the branch) could not run: no
 #    device time was left to start a machine.
