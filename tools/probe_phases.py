@@ -25,7 +25,7 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from probe_summary import load_step  # noqa: E402
+from probe_summary import load_step, load_steps  # noqa: E402
 
 
 def quant(xs, q):
@@ -34,10 +34,9 @@ def quant(xs, q):
 
 
 def sm_ranks(path, pos):
-    _, _, ns, _ = load_step(path)
+    _, steps = load_steps(path)
     by_sm, by_blk, launches = {}, {}, 0
-    for step in range(2, ns - 1):
-        _, ks, _, _ = load_step(path, step)
+    for ks in steps[2:-1]:
         for i, g in enumerate(ks):
             if i % 5 != pos:
                 continue

@@ -41,10 +41,10 @@ def kind_name(k):
     return "kind %d" % k
 
 
-def load_step(path, step=-1):
-    """The records of FILE (8-tuples: launch << 32 | block, multiprocessor, six stamps), and of
-    one replay (step; -1: the middle) the probed kernels in time order, each a list of its
-    blocks' records: (records, kernels, steps, step)."""
+def load_steps(path):
+    """The records of FILE (8-tuples: launch << 32 | block, multiprocessor, six stamps), and for
+    every replay (step) of the graph the probed kernels in time order, each a list of its
+    blocks' records: (records, [kernels of step 0, 1, ...])."""
     data = open(path, "rb").read()
     n = len(data) // 64
     recs = [struct.unpack_from("<8Q", data, 64 * i) for i in range(n)]
@@ -71,9 +71,16 @@ def load_step(path, step=-1):
         counts[len(g)] = counts.get(len(g), 0) + 1
     n_steps = max(counts, key=lambda c: (counts[c], c))
     lids = [lid for lid, g in replays.items() if len(g) == n_steps]
-    k = step if step >= 0 else n_steps // 2
-    kernels = sorted((replays[lid][k] for lid in lids), key=lambda g: min(r[2] for r in g))
-    return n, kernels, n_steps, k
+    steps = [sorted((replays[lid][k] for lid in lids), key=lambda g: min(r[2] for r in g))
+             for k in range(n_steps)]
+    return n, steps
+
+
+def load_step(path, step=-1):
+    """load_steps' one replay (step; -1: the middle): (records, kernels, steps, step)."""
+    n, steps = load_steps(path)
+    k = step if step >= 0 else len(steps) // 2
+    return n, steps[k], len(steps), k
 
 
 def main():
