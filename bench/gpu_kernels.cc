@@ -246,7 +246,8 @@ int run(const std::string& out_path) {
   };
   const BulkVariant variants[] = {{"warp", 1, 0, 0},         {"bulk tc", 2, 160, 0},
                                   {"x global", 2, 160, 4},   {"copy only", 2, 160, 1},
-                                  {"1K pieces", 2, 160, 2},  {"tc 224", 2, 224, 0}};
+                                  {"1K pieces", 2, 160, 2},  {"tc 224", 2, 224, 0},
+                                  {"mma.sync", 2, 160, 8}};
   const Shape8B k1B[] = {{"1b_qkv", 3072, 2048},   {"1b_o", 2048, 2048},
                          {"1b_gate_up", 16384, 2048}, {"1b_down", 2048, 8192},
                          {"1b_lm_head", 128256, 2048}};

@@ -270,7 +270,9 @@ TEST(DecodePersistentCuda, MatchesTheKernelsItReplaces) {
   QINFER_SKIP_WITHOUT_CUDA();
   if (!applies()) GTEST_SKIP() << "decode_layers_persistent needs sm_90";
   cu::set_decode_persistent(2);
-  cu::set_gemv_bulk(2, 0);
+  // The persistent kernel's products are mma.sync's (fp32 sums): so are the kernels' it is
+  // compared with (flag 8), or the FP8 codes of the next layer's input differ by a step.
+  cu::set_gemv_bulk(2, 0, 8);
   cu::set_gemv_prologue(2);
   const uint32_t seed = testing::fresh_seed();
   const Shape shapes[] = {{32, 8, 64, 2048, 1024, 2, false, true},   // the 1B's heads

@@ -76,7 +76,8 @@ void set_gemv_split(int s);
 // it); flags (-1: from the environment,
 // QINFER_CUDA_GEMV_BULK_FLAGS=1 and QINFER_CUDA_GEMV_XSMEM=0) is a sum of 1 = skip the
 // arithmetic (measures the copy rate; wrong results), 2 = 1 KiB pieces, 4 = read x from global
-// memory instead of shared memory. For tests and benchmarks.
+// memory instead of shared memory, 8 = the products on mma.sync where they would be on wgmma
+// (n <= 2, n_in % 1024 == 0). For tests and benchmarks.
 void set_gemv_bulk(int mode, int smem_kib, int flags = -1);
 void linear_act(const LinearWeight& w, const Act& x, float* y, bool accumulate);
 // y (=, or += when accumulate) linear(w, x) with x = rms_norm(src) * norm (transformers'

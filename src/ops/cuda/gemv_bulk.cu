@@ -24,7 +24,22 @@
 // after another: the CUPTI timeline of the 8B decode step (bench/results/timeline_*_s7*) shows
 // o_proj ending 7.2 us after its input is ready although its ring already holds all its weights.
 //
-// Consumers: warp w takes the piece's 64-byte k blocks w, w + 8, ...; lane (g, c) = (lane / 4,
+// Consumers, n <= 2 rows and n_in % 1024 == 0 (the decode of one or two sequences): the products
+// on wgmma (QGMMA m64n16k32 E4M3, both operands from shared memory without swizzle). A core
+// matrix of that layout is 8 rows x 16 bytes in 128 contiguous bytes, which is what a weight
+// row's bulk copy leaves: 128 bytes of one row, its 16-byte chunks j = 0..7 taken as the 8 rows.
+// So A (64 x 32) is 8 weight rows x 8 chunks (the warpgroup's half of the 16-row tile) and B (32
+// x 16) x's one or two rows x the same 8 chunks, and D's (8 r + j, 8 t + j) is weight row r's dot
+// with token t over chunks j and 8 + j of 256 bytes of k; one D element in 8 is used (the
+// tensor core has ~50x the rate this needs). What sm_90a makes of mma.sync E4M3 is an F2FP
+// unpack to F16 per two codes and two HMMAs (24 unpacks and 4 HMMAs a warp a 64-byte block);
+// on wgmma a warpgroup issues one instruction per 256 bytes of 8 rows. H100, static FP8
+// batch 1: 8B 320.0-320.7 against 311.6-312.8 tok/s, 1B 1,389-1,391 against 1,349-1,353
+// (bench/results/gpu_run_s25.cmd q2). Chains of 4 wgmmas (128 products an element: the tensor
+// core adds FP8 products with 13 mantissa bits, e8m13) then fp32 registers, as DeepSeek-V3's
+// promotion interval; relative error ~1e-4 against fp32 sums (far under FP8's 2^-4 steps).
+//
+// Consumers, otherwise (flag 8 for all): warp w takes the piece's 64-byte k blocks w, w + 8, ...; lane (g, c) = (lane / 4,
 // lane % 4) loads 16 bytes of rows g and g + 8 at column 16 c of the block and 16 bytes of
 // activation row g (zero for g >= n), all of a stage's loads before its MMAs, and runs two MMAs: a k
 // permutation inside the block (logical k = 4c + i is physical 16c + i, k = 16 + 4c + i is
@@ -67,6 +82,7 @@
 #include "ops/cuda/mma.cuh"
 #include "ops/cuda/pdl.cuh"
 #include "ops/cuda/probe.cuh"
+#include "ops/cuda/wgmma.cuh"
 
 namespace qinfer::ops::cuda {
 namespace {
@@ -98,6 +114,7 @@ enum XMode : int { kXFromGlobal = 0, kXCopied = 1, kXMade = 2, kXFromSilu = 3 };
 constexpr int kCopyOnly = 1;     // consumers only wait for and free stages: the ring's copy rate
 constexpr int kSmallPieces = 2;  // 1 KiB pieces instead of 2 KiB
 constexpr int kXGlobal = 4;      // consumers read x from global memory (L1), not shared memory
+constexpr int kMmaSync = 8;      // the products on mma.sync where wgmma would take them (wgp)
 constexpr int kMaxPiece = 2048;
 
 struct BulkParams {
@@ -265,6 +282,9 @@ __device__ __forceinline__ void make_x(const BulkParams& p, const float4 (&wv)[k
     }
     if (tid == 0) xsc[t] = s;
   }
+#ifdef QINFER_WGMMA
+  if (!(p.flags & kMmaSync)) wg::fence_proxy_async();  // x's codes are read by wgmma (async proxy)
+#endif
   asm volatile("bar.sync 1, %0;" ::"n"(kConsumers * 32) : "memory");
 }
 
@@ -304,6 +324,9 @@ __device__ __forceinline__ void make_x_from_silu(const BulkParams& p, uint8_t* x
     }
     if (tid == 0) xsc[t] = s;
   }
+#ifdef QINFER_WGMMA
+  if (!(p.flags & kMmaSync)) wg::fence_proxy_async();  // x's codes are read by wgmma (async proxy)
+#endif
   asm volatile("bar.sync 1, %0;" ::"n"(kConsumers * 32) : "memory");
 }
 #endif
@@ -427,6 +450,10 @@ __global__ void __launch_bounds__(kThreads, 1) gemv_bulk_kernel(BulkParams p) {
   // silu_pair: h's codes instead of h and its maxima (made x only: the others' registers).
   const bool codes = XM == kXMade && p.codes != nullptr;
   float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+  // The products on wgmma: n <= 2 rows, x in shared memory, every piece a multiple of 1 KiB
+  // (uniform over the block).
+  const bool wgp = !(p.flags & kMmaSync) && nt <= 2 && p.n_in % 1024 == 0 && XM != kXFromGlobal;
+  float wd[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
   for (int st = 0; st < n_stages; ++st) {
     const int slot = st % p.stages;
     const int tile = st / n_pieces, pc = st % n_pieces;
@@ -445,6 +472,45 @@ __global__ void __launch_bounds__(kThreads, 1) gemv_bulk_kernel(BulkParams p) {
       e_y = p.accumulate ? p.y[et * n_rows + o] : 0.0f;
     }
     mbar_wait(full + slot, uint32_t((st / p.stages) & 1));
+#ifdef QINFER_WGMMA
+    if (wgp && !(p.flags & kCopyOnly)) {
+      // Warpgroup h takes the stage's rows 8 h .. 8 h + 7 over all its k. One wgmma covers 256
+      // bytes of k: A (64 x 32) is 8 weight rows x 8 chunks, A's row 8 r + j holding row r's
+      // bytes 16 j .. 16 j + 15 and (the second core matrix, 128 bytes on) 128 + 16 j ..; B
+      // (32 x 8 n) is x's n rows x the same 8 chunks. So each row's 128 contiguous bytes are a
+      // core matrix, and D's (8 r + j, 8 t + j) is row r's dot with token t over chunks j and
+      // 8 + j; D's other elements are not used. Chains of kChain wgmmas (128 products an
+      // element, then fp32 registers: the tensor core sums FP8 products with 13 mantissa bits).
+      constexpr int kChain = 4;  // wgmmas a chain (wgp: pieces are multiples of 4 x 256 bytes)
+      // The descriptors of the stage's first wgmma; the next ones' start 256 bytes further.
+      const uint64_t da0 = wg::desc_none(
+          mma::smem_addr(ring + slot * stage_bytes + (warp / 4) * 8 * p.pitch), 128,
+          uint32_t(p.pitch));
+      // B is n = 16 (one wgmma shape keeps the chain pipelined): x's rows 0, 1, or row 0 twice.
+      const uint64_t db0 = wg::desc_none(mma::smem_addr(xs) + uint32_t(k0), 128,
+                                         nt == 1 ? 0u : uint32_t(p.x_pitch));
+      const bool odd = (g & 1) != 0;
+      for (int s0 = 0; s0 < blocks / 4; s0 += kChain) {
+        wg::wgmma_fence();
+#pragma unroll
+        for (int i = 0; i < kChain; ++i) {
+          const uint64_t off = uint64_t(16 * (s0 + i));  // 256 bytes, in the 16-byte units
+          const uint64_t da = da0 + off, db = db0 + off;
+          wg::wgmma_e4m3_n16(wd, da, db, i);
+        }
+        wg::wgmma_commit();
+        wg::wgmma_wait<0>();
+        wg::wgmma_fence_regs(wd);
+        // Lane (g, c) with c = g / 2 holds chunk g of rows 2 (warp % 4) (+1): D's row 16 w + g
+        // (+ 8), column 8 t + 2 c + (g & 1).
+#pragma unroll
+        for (int t = 0; t < 2; ++t) {
+          acc[2 * t] += odd ? wd[4 * t + 1] : wd[4 * t];
+          acc[2 * t + 1] += odd ? wd[4 * t + 3] : wd[4 * t + 2];
+        }
+      }
+    } else
+#endif
     if (!(p.flags & kCopyOnly)) {
       // Every load of the stage first, then the MMAs.
       constexpr int kBlocksPerWarp = kMaxPiece / 64 / kConsumers;  // k blocks a warp takes
@@ -478,12 +544,25 @@ __global__ void __launch_bounds__(kThreads, 1) gemv_bulk_kernel(BulkParams p) {
     if (lane == 0) mbar_arrive(empty + slot);
     if (pc != n_pieces - 1) continue;
 
-    // Tile done: lane (g, c) holds rows g, g + 8 x tokens 2c, 2c + 1.
+    // Tile done: lane (g, c) holds rows g, g + 8 x tokens 2c, 2c + 1 (wgp: lanes c = g / 2
+    // hold chunk g of rows r0, r0 + 1 x tokens 0, 1; the chunks take the warps' places).
     float* pt = part + (tile & 1) * kConsumers * kTileRows * kTokens;
+    if (wgp) {
+      const int r0 = 8 * (warp / 4) + 2 * (warp % 4);
+      if (c == g / 2) {
 #pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      pt[(warp * kTileRows + g) * kTokens + 2 * c + h] = acc[h];
-      pt[(warp * kTileRows + g + 8) * kTokens + 2 * c + h] = acc[2 + h];
+        for (int t = 0; t < 2; ++t) {
+          if (t >= nt) break;
+          pt[(g * kTileRows + r0) * kTokens + t] = acc[2 * t];
+          pt[(g * kTileRows + r0 + 1) * kTokens + t] = acc[2 * t + 1];
+        }
+      }
+    } else {
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        pt[(warp * kTileRows + g) * kTokens + 2 * c + h] = acc[h];
+        pt[(warp * kTileRows + g + 8) * kTokens + 2 * c + h] = acc[2 + h];
+      }
     }
 #pragma unroll
     for (int i = 0; i < 4; ++i) acc[i] = 0.0f;
@@ -546,9 +625,10 @@ bool bulk_on() {
   return g_mode == 2 || (g_mode == 0 && env);
 }
 
-bool valid_flags(int f) { return (f & ~(kCopyOnly | kSmallPieces | kXGlobal)) == 0; }
+bool valid_flags(int f) { return (f & ~(kCopyOnly | kSmallPieces | kXGlobal | kMmaSync)) == 0; }
 
-constexpr const char* kFlagBits = " has bits other than 1 (copy only), 2 (1 KiB pieces) and 4 (x from global memory)";
+constexpr const char* kFlagBits =
+    " has bits other than 1 (copy only), 2 (1 KiB pieces), 4 (x from global memory) and 8 (mma.sync)";
 
 // set_gemv_bulk's flags, or from the environment: QINFER_CUDA_GEMV_BULK_FLAGS (the same bits;
 // 1 = copy only is a measurement: wrong results), QINFER_CUDA_GEMV_XSMEM=0 for flag 4.

@@ -1,4 +1,5 @@
-// Hopper warpgroup MMA (wgmma.mma_async, sm_90a only) for BF16 operands with fp32 accumulation,
+// Hopper warpgroup MMA (wgmma.mma_async, sm_90a only) for BF16 operands with fp32 accumulation
+// (and FP8 E4M3 ones without swizzle, desc_none: the decode GEMV of gemv_bulk.cu),
 // and the shared-memory layout it reads: tiles of rows cut into panels of 64 BF16 elements (128
 // bytes a row), each panel's rows 128 bytes apart with the 16-byte chunks of row r XOR-swizzled
 // by r % 8 (the 128-byte swizzle; 8-row atoms of 1024 bytes, panels 1024-byte aligned).
@@ -36,6 +37,14 @@ __device__ __forceinline__ uint64_t desc128(const void* p, uint32_t lead, uint32
   const uint32_t a = mma::smem_addr(p);
   return uint64_t((a & 0x3FFFF) >> 4) | (uint64_t((lead >> 4) & 0x3FFF) << 16) |
          (uint64_t((stride >> 4) & 0x3FFF) << 32) | (uint64_t(1) << 62);
+}
+
+// Shared-memory matrix descriptor without swizzle (K-major): core matrices of 8 rows x 16 bytes,
+// each 128 contiguous bytes (row r at 16 r); lead = bytes between core matrices adjacent in K,
+// stride = between core matrices adjacent in M (or N). addr: a shared-state-space address.
+__device__ __forceinline__ uint64_t desc_none(uint32_t addr, uint32_t lead, uint32_t stride) {
+  return uint64_t((addr & 0x3FFFF) >> 4) | (uint64_t((lead >> 4) & 0x3FFF) << 16) |
+         (uint64_t((stride >> 4) & 0x3FFF) << 32);
 }
 
 #ifdef QINFER_WGMMA
@@ -135,6 +144,17 @@ __device__ __forceinline__ void wgmma_rs_n128(float (&d)[64], const uint32_t (&a
         "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]),
         "+f"(d[62]), "+f"(d[63])
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(1));
+}
+// d (64 x 16) = (acc ? d : 0) + A (64 x 32, E4M3) B (32 x 16, E4M3), both K-major in shared
+// memory (descriptors da, db).
+__device__ __forceinline__ void wgmma_e4m3_n16(float (&d)[8], uint64_t da, uint64_t db, int acc) {
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %10, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n16k32.f32.e4m3.e4m3 "
+      "{%0, %1, %2, %3, %4, %5, %6, %7}, %8, %9, p, 1, 1;\n}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]),
+        "+f"(d[7])
+      : "l"(da), "l"(db), "r"(acc));
 }
 #endif  // QINFER_WGMMA
 
