@@ -450,10 +450,14 @@ __global__ void __launch_bounds__(kThreads, 1) gemv_bulk_kernel(BulkParams p) {
   // silu_pair: h's codes instead of h and its maxima (made x only: the others' registers).
   const bool codes = XM == kXMade && p.codes != nullptr;
   float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-  // The products on wgmma: n <= 2 rows, x in shared memory, every piece a multiple of 1 KiB
-  // (uniform over the block).
+  // The products on wgmma (sm_90a): n <= 2 rows, x in shared memory, every piece a multiple of
+  // 1 KiB (uniform over the block).
+#ifdef QINFER_WGMMA
   const bool wgp = !(p.flags & kMmaSync) && nt <= 2 && p.n_in % 1024 == 0 && XM != kXFromGlobal;
   float wd[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+#else
+  constexpr bool wgp = false;
+#endif
   for (int st = 0; st < n_stages; ++st) {
     const int slot = st % p.stages;
     const int tile = st / n_pieces, pc = st % n_pieces;

@@ -1,0 +1,30 @@
+# Session 25 (H100, nvidia-h100-x1): the batch-1 decode GEMV's products on wgmma. Every run:
+# `run` with carry .gpu_assets/b.txz (tools/gpu_pack.sh build-f; TESTS / BENCHES as the script
+# uses), the script as run gpu_run_s25qN.sh, every JSON of run N in gpu_s25qN.json.
+# Checkpoints: tools/gpu_make_random_fp8.py --static (1B: --shape 1b --layers 16; 8B: --layers
+# 32), and without --static for the dynamic (per-token) 8B. Decode b1 is `qinfer bench
+# --prompt-len 128` (1B --decode-len 256, 8B 128), BF16 cache.
+#
+# q1 (branch exp/gemv-early-release, session 24's untested change: each consumer warp frees its
+#    ring stage once its loads are in registers, before the MMAs; flag 128 = after them, as
+#    main): the GEMV op tests pass (9); 8B 307.8 / 306.9 tok/s against 306.1 / 306.7, 1B
+#    1351.8 / 1354.8 against 1357.5 / 1359.2. No gain; not merged.
+# q2 (this build's flag 8 = wgmma, before it became the default; flag 0 = mma.sync): op tests
+#    under both (flag 8: two tolerance failures at ~1.2e-4 relative against fp32 sums, the
+#    tensor core's e8m13 accumulation: LinearFromF32 vs formula 1.17e-4 against 1e-4, and the
+#    persistent kernel's comparison, whose reference kernels then round differently; both fixed
+#    in the tests, see q4), golden 12/12 and engine 4/4 CUDA tests pass, gpu_golden fixtures
+#    the same numbers as session 24 (l1b_s MISMATCH as in session 24 q5: a random 16-layer
+#    model, 0.163 either way). tok/s, same run: 8B 320.0 / 320.5 / 320.7 (wgmma) against
+#    312.7 / 312.8 / 311.6 (mma.sync); 1B 1389.1 / 1390.4 / 1391.1 against 1352.6 / 1349.5 /
+#    1348.6. CUPTI timelines timeline_8b_{wgmma,mmasync}_s25q2.log: step 3121.1 against 3211.5
+#    us; GEMVs 3907.1 against 4046.2 us of kernel time a step.
+# q3 (wgmma the default, flag 8 = mma.sync): ran past 600 s on the whole CUDA op suite twice
+#    (no failure before the cut); kept: gpu_kernels' table (gpu_kernels_s25q3.log, the
+#    "mma.sync" column against "bulk tc"), golden 12/12 and engine 4/4 CUDA tests pass.
+# q4 (as q3): op tests FusedCuda.*, LinearCuda.MatchesCpu*, LlamaShapes, FusedDecodeCuda.*,
+#    DecodePersistentCuda.*, AttentionOCuda.* pass (14, test_ops_s25q4.log), the bulk GEMV
+#    tests under flag 8 pass (5). tok/s, same run (flag 0 = wgmma): 8B static 320.4 / 319.9
+#    against 311.8 / 311.9; 8B dynamic 306.5 / 306.5 against 299.9 / 300.1; two sequences at
+#    once (--mode throughput --num-prompts 2 --max-concurrency 2 --input-len 128 --output-len
+#    256) 590.8 / 590.3 output tok/s against 576.0 / 575.9.
