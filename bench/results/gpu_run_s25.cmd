@@ -28,3 +28,20 @@
 #    against 311.8 / 311.9; 8B dynamic 306.5 / 306.5 against 299.9 / 300.1; two sequences at
 #    once (--mode throughput --num-prompts 2 --max-concurrency 2 --input-len 128 --output-len
 #    256) 590.8 / 590.3 output tok/s against 576.0 / 575.9.
+# q5 (main at 50d87c2; ring budgets per shape through QINFER_CUDA_GEMV_RING_KIB, alternating,
+#    two rounds): base 321.5 / 320.7 tok/s; o on 2 stages (4096x4096:96) 319.1 / 319.1; o 2 +
+#    gate_up 3 (4096x28672:120, blocks of 81 + 115 KB that fit one multiprocessor) 321.1 /
+#    322.1; and down 2 (14336x4096:100) 309.6 / 309.6; gate_up 3 alone 323.3 / 323.6.
+# q6 (as q5, three rounds): base 320.6 / 321.4 / 320.5; gate_up 3 stages 322.6 / 324.1 /
+#    323.7; 2 stages (100) 321.5 / 321.5 / 321.6; 4 (150) 321.8 / 321.6 / 321.0; gate_up 3 +
+#    down 3 (14336x4096:128) 322.3 / 323.1 / 324.2. 1B: base 1391.0 / 1392.3, its gate_up (3
+#    stages already) on 2: 1385.5 / 1387.2. Taken: silu_pair GEMVs on a 128 KiB budget.
+# q7 (gate_up on 128 KiB the default; op tests FusedCuda.MlpFromF32*, BulkGemv*, LinearFromF32*,
+#    FusedDecodeCuda.* pass, 5): 8B 323.1 / 323.5 / 323.0 against the old budget (4096x28672:
+#    192) 320.2 / 321.0 / 320.9; qkv on 2 stages (4096x6144:96) 319.5 / 319.6 / 320.5 (not
+#    taken). 1B: 1388.9 / 1392.9; its o on 2 stages (2048x2048:80; a block streams one) 1409.6 /
+#    1410.3.
+# q8 (no more stages than a block streams, at least 2: the 1B's o and qkv on 2; op tests
+#    FusedCuda.*, FusedDecodeCuda.*, LinearCuda.MatchesCpu* pass, 9): 1B 1404.6 / 1406.9 /
+#    1403.7 against QINFER_CUDA_GEMV_STAGE_CAP=0 1388.9 / 1392.2 / 1392.0; 8B 323.4 / 323.9
+#    against 323.0 / 323.9 (its GEMVs' rings are all under what a block streams).

@@ -686,15 +686,18 @@ int64_t shape_smem(int64_t n_in, int64_t n_out) {
 // QINFER_CUDA_GEMV_BULK_KIB, or by the weight bytes a block streams: up to
 // QINFER_CUDA_GEMV_SMALL_RING_KB (default 256) a 128 KiB budget (three 2 KiB-piece stages; at
 // n_in <= 4096 two blocks share a multiprocessor, so the next GEMV's ring fills while this one
-// ends), above it 192 KiB (five stages).
-int64_t smem_budget(int64_t block_bytes, int64_t n_in, int64_t n_out) {
+// ends), above it 192 KiB (five stages); silu_pair (gate_up) 128 KiB at any size: its three
+// stages measured faster than five with wgmma's consumers (H100 8B static batch 1: 322.6 /
+// 324.1 / 323.7 against 320.6 / 321.4 / 320.5 tok/s; two stages 321.5, four 321.0-321.8;
+// bench/results/gpu_run_s25.cmd q6).
+int64_t smem_budget(int64_t block_bytes, int64_t n_in, int64_t n_out, bool pair) {
   static const int env = env_int("QINFER_CUDA_GEMV_BULK_KIB", 0);
   static const int64_t small = int64_t(env_int("QINFER_CUDA_GEMV_SMALL_RING_KB", 256)) << 10;
   const int shape = shape_kib(n_in, n_out);
   const int kib = g_smem_kib > 0 ? g_smem_kib
                   : shape > 0    ? shape
                   : env > 0      ? env
-                  : block_bytes <= small ? 128 : 192;
+                  : pair || block_bytes <= small ? 128 : 192;
   return int64_t(std::clamp(kib, 32, 227)) << 10;
 }
 
@@ -707,7 +710,7 @@ struct Ring {
     return size_t(kHeaderBytes) + size_t(x_region) + size_t(stages) * kTileRows * size_t(pitch);
   }
 };
-Ring ring_for(int64_t n, int64_t n_in, int64_t n_out, bool made = false) {
+Ring ring_for(int64_t n, int64_t n_in, int64_t n_out, bool made = false, bool pair = false) {
   const int f = flags();
   const int64_t want = (f & kSmallPieces) ? 1024 : kMaxPiece;
   Ring r{};
@@ -720,11 +723,22 @@ Ring ring_for(int64_t n, int64_t n_in, int64_t n_out, bool made = false) {
   const int64_t stage = int64_t(kTileRows) * r.pitch;
   const int64_t blocks = std::max(1, gemv_bulk_grid(n_out));
   const int64_t block_bytes = (n_out + blocks - 1) / blocks * n_in;
-  for (int64_t budget : {smem_budget(block_bytes, n_in, n_out), int64_t(227) << 10}) {
+  for (int64_t budget : {smem_budget(block_bytes, n_in, n_out, pair), int64_t(227) << 10}) {
     const int64_t stages =
         std::min<int64_t>(kMaxStages, (budget - kHeaderBytes - r.x_region) / stage);
     r.stages = stages >= 2 ? int(stages) : 0;
     if (r.stages > 0) break;
+  }
+  // No more stages than a block streams (at least two): the rest would only keep other blocks
+  // off its multiprocessor. The 1B's o (one stage a block) and qkv (two) on 2 instead of 3: 1B
+  // static batch 1 1403.7-1406.9 against 1388.9-1392.2 tok/s, the 8B unchanged (H100,
+  // bench/results/gpu_run_s25.cmd q8; o alone on 2 in q7: 1409.6 / 1410.3 against 1388.9 / 1392.9).
+  // QINFER_CUDA_GEMV_STAGE_CAP=0 turns it off (A/B runs); so does set_gemv_bulk's smem_kib.
+  static const bool cap = env_switch("QINFER_CUDA_GEMV_STAGE_CAP", 1) != 0;
+  if (cap && g_smem_kib == 0 && !pair && r.stages > 2) {
+    const int64_t rows = (n_out + blocks - 1) / blocks + 1;  // + 1: RoPE's pairs of rows
+    const int64_t streams = (rows + kTileRows - 1) / kTileRows * ((n_in + r.piece - 1) / r.piece);
+    r.stages = int(std::clamp<int64_t>(streams, 2, r.stages));
   }
   return r;
 }
@@ -835,7 +849,7 @@ bool gemv_bulk(const BulkGemvArgs& a, cudaStream_t stream) {
              reinterpret_cast<uintptr_t>(a.x) % 16 != 0 || a.x_scale == nullptr) {
     return false;
   }
-  const Ring r = ring_for(a.n, a.n_in, a.n_out, made);
+  const Ring r = ring_for(a.n, a.n_in, a.n_out, made, a.silu_pair);
   BulkParams p{static_cast<const uint8_t*>(a.w), a.x, a.x_scale, a.w_scale,
                a.w_scale_stride, a.bias, a.y, a.n, a.n_in, a.n_out, a.accumulate ? 1 : 0,
                r.piece, r.pitch, r.stages, flags(), r.x_pitch, r.x_region,
