@@ -45,3 +45,7 @@
 #    FusedCuda.*, FusedDecodeCuda.*, LinearCuda.MatchesCpu* pass, 9): 1B 1404.6 / 1406.9 /
 #    1403.7 against QINFER_CUDA_GEMV_STAGE_CAP=0 1388.9 / 1392.2 / 1392.0; 8B 323.4 / 323.9
 #    against 323.0 / 323.9 (its GEMVs' rings are all under what a block streams).
+# q9 (main at the session's end, e0b7787's tree): golden 12/12 and engine 4/4 CUDA tests pass;
+#    gpu_golden: the FP8 fixtures OK with the same numbers as session 24 (gpu_golden_s25q9.log;
+#    l1b_s's 0.163 is the random W8A8 model's chaos, the same figure as session 24 q5 on
+#    mma.sync); 8B 324.0 / 322.8 tok/s, 1B 1405.4 / 1405.6.
