@@ -49,3 +49,18 @@
 #    gpu_golden: the FP8 fixtures OK with the same numbers as session 24 (gpu_golden_s25q9.log;
 #    l1b_s's 0.163 is the random W8A8 model's chaos, the same figure as session 24 q5 on
 #    mma.sync); 8B 324.0 / 322.8 tok/s, 1B 1405.4 / 1405.6.
+# q10 (main at e841c84, env only, alternating, two rounds): 1B base 1407.7 / 1403.0; qkv's
+#    blocks padded back to the 3-stage size (QINFER_CUDA_GEMV_SMEM=2048x3072:115712) 1405.4 /
+#    1407.6 (q8's gain is o's); down on 2 stages (8192x2048:96) 1352.8 / 1351.4;
+#    QINFER_CUDA_GEMV_ALONE=0 1354.8 / 1354.5. 8B base 322.8 / 323.0; qkv on 4 stages
+#    (4096x6144:160) 322.5 / 321.7; o on 4 (4096x4096:160, every stage a block streams) 325.1 /
+#    324.9.
+# q11 (a build whose ring holds every stage a block streams where that is at most 4, for any
+#    GEMV; op tests FusedCuda.MlpFromF32*, BulkGemv*, LinearFromF32*, FusedDecodeCuda.* pass):
+#    8B 324.3 / 324.6 / 324.6 against QINFER_CUDA_GEMV_WHOLE=0 322.7 / 321.9 / 322.4 (o on 4);
+#    1B 1388.9 / 1387.7 against 1404.1 / 1402.6, and with its down held at 3 (8192x2048:128)
+#    1404.1 / 1403.5: the 1B's down on 4 costs 1 %.
+# Merged after q11 (no device time was left to run it): the rule only for the GEMV after the
+#    attention (x made without a norm: o). Under it every GEMV's ring is one q11 ran: the 8B's
+#    as q11's first arm (o on 4; no other 8B GEMV streams 4 or fewer stages), the 1B's as its
+#    QINFER_CUDA_GEMV_WHOLE=0 arm (its o streams one stage, its down is no longer included).

@@ -690,8 +690,19 @@ int64_t shape_smem(int64_t n_in, int64_t n_out) {
 // stages measured faster than five with wgmma's consumers (H100 8B static batch 1: 322.6 /
 // 324.1 / 323.7 against 320.6 / 321.4 / 320.5 tok/s; two stages 321.5, four 321.0-321.8;
 // bench/results/gpu_run_s25.cmd q6).
-int64_t smem_budget(int64_t block_bytes, int64_t n_in, int64_t n_out, bool pair) {
+int bulk_kib_env() {
   static const int env = env_int("QINFER_CUDA_GEMV_BULK_KIB", 0);
+  return env;
+}
+
+// No budget set for the shape: not by set_gemv_bulk, QINFER_CUDA_GEMV_RING_KIB or
+// QINFER_CUDA_GEMV_BULK_KIB.
+bool default_budget(int64_t n_in, int64_t n_out) {
+  return g_smem_kib == 0 && shape_kib(n_in, n_out) == 0 && bulk_kib_env() == 0;
+}
+
+int64_t smem_budget(int64_t block_bytes, int64_t n_in, int64_t n_out, bool pair) {
+  const int env = bulk_kib_env();
   static const int64_t small = int64_t(env_int("QINFER_CUDA_GEMV_SMALL_RING_KB", 256)) << 10;
   const int shape = shape_kib(n_in, n_out);
   const int kib = g_smem_kib > 0 ? g_smem_kib
@@ -710,7 +721,8 @@ struct Ring {
     return size_t(kHeaderBytes) + size_t(x_region) + size_t(stages) * kTileRows * size_t(pitch);
   }
 };
-Ring ring_for(int64_t n, int64_t n_in, int64_t n_out, bool made = false, bool pair = false) {
+Ring ring_for(int64_t n, int64_t n_in, int64_t n_out, bool made = false, bool pair = false,
+              bool whole_ok = false) {
   const int f = flags();
   const int64_t want = (f & kSmallPieces) ? 1024 : kMaxPiece;
   Ring r{};
@@ -729,16 +741,29 @@ Ring ring_for(int64_t n, int64_t n_in, int64_t n_out, bool made = false, bool pa
     r.stages = stages >= 2 ? int(stages) : 0;
     if (r.stages > 0) break;
   }
-  // No more stages than a block streams (at least two): the rest would only keep other blocks
-  // off its multiprocessor. The 1B's o (one stage a block) and qkv (two) on 2 instead of 3: 1B
-  // static batch 1 1403.7-1406.9 against 1388.9-1392.2 tok/s, the 8B unchanged (H100,
-  // bench/results/gpu_run_s25.cmd q8; o alone on 2 in q7: 1409.6 / 1410.3 against 1388.9 / 1392.9).
-  // QINFER_CUDA_GEMV_STAGE_CAP=0 turns it off (A/B runs); so does set_gemv_bulk's smem_kib.
+  // By the stages a block streams (at least two), where the budget is the default one: no more
+  // (the rest would only keep other blocks off its multiprocessor: the 1B's o, one stage a
+  // block, and qkv, two, on 2 instead of 3: 1B static batch 1 1403.7-1406.9 against
+  // 1388.9-1392.2 tok/s, the 8B unchanged, bench/results/gpu_run_s25.cmd q8), and, for the
+  // GEMV after the attention (whole_ok: x made without a norm, o), all of them up to
+  // kWholeStages: the attention's blocks leave room beside them, so its weights are all in
+  // shared memory when the attention ends (the 8B's o, four a block, on 4 instead of 3: 324.3-
+  // 324.6 against 321.9-322.7, q11; the 1B's down on 4, not after an attention: 1387.7 /
+  // 1388.9 against 1402.6 / 1404.1).
+  // QINFER_CUDA_GEMV_STAGE_CAP=0 turns both off, QINFER_CUDA_GEMV_WHOLE=0 the second (A/B runs).
   static const bool cap = env_switch("QINFER_CUDA_GEMV_STAGE_CAP", 1) != 0;
-  if (cap && g_smem_kib == 0 && !pair && r.stages > 2) {
-    const int64_t rows = (n_out + blocks - 1) / blocks + 1;  // + 1: RoPE's pairs of rows
-    const int64_t streams = (rows + kTileRows - 1) / kTileRows * ((n_in + r.piece - 1) / r.piece);
-    r.stages = int(std::clamp<int64_t>(streams, 2, r.stages));
+  static const bool whole = env_switch("QINFER_CUDA_GEMV_WHOLE", 1) != 0;
+  constexpr int64_t kWholeStages = 4;
+  if (cap && default_budget(n_in, n_out) && !pair && r.stages >= 2) {
+    // A block's most rows: ranges of whole pairs of rows (RoPE's) bound the ranges of rows.
+    const int64_t rows = 2 * ((n_out / 2 + blocks - 1) / blocks + (n_out % 2));
+    const int64_t streams = std::max<int64_t>(
+        2, (rows + kTileRows - 1) / kTileRows * ((n_in + r.piece - 1) / r.piece));
+    if (streams < r.stages)
+      r.stages = int(streams);
+    else if (whole && whole_ok && streams > r.stages && streams <= kWholeStages &&
+             kHeaderBytes + r.x_region + streams * stage <= (int64_t(227) << 10))
+      r.stages = int(streams);
   }
   return r;
 }
@@ -849,7 +874,8 @@ bool gemv_bulk(const BulkGemvArgs& a, cudaStream_t stream) {
              reinterpret_cast<uintptr_t>(a.x) % 16 != 0 || a.x_scale == nullptr) {
     return false;
   }
-  const Ring r = ring_for(a.n, a.n_in, a.n_out, made, a.silu_pair);
+  const Ring r = ring_for(a.n, a.n_in, a.n_out, made, a.silu_pair,
+                          made && !from_silu && !rope && a.norm_w == nullptr && !a.silu_pair);
   BulkParams p{static_cast<const uint8_t*>(a.w), a.x, a.x_scale, a.w_scale,
                a.w_scale_stride, a.bias, a.y, a.n, a.n_in, a.n_out, a.accumulate ? 1 : 0,
                r.piece, r.pitch, r.stages, flags(), r.x_pitch, r.x_region,
