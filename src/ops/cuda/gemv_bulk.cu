@@ -39,8 +39,8 @@
 // core adds FP8 products with 13 mantissa bits, e8m13) then fp32 registers, as DeepSeek-V3's
 // promotion interval; relative error ~1e-4 against fp32 sums (far under FP8's 2^-4 steps).
 //
-// Consumers, otherwise (flag 8 for all): warp w takes the piece's 64-byte k blocks w, w + 8, ...; lane (g, c) = (lane / 4,
-// lane % 4) loads 16 bytes of rows g and g + 8 at column 16 c of the block and 16 bytes of
+// Consumers, otherwise (flag 8 for all): warp w takes the piece's 64-byte k blocks w, w + 8,
+// ...; lane (g, c) = (lane / 4, lane % 4) loads 16 bytes of rows g and g + 8 at column 16 c of the block and 16 bytes of
 // activation row g (zero for g >= n), all of a stage's loads before its MMAs, and runs two MMAs: a k
 // permutation inside the block (logical k = 4c + i is physical 16c + i, k = 16 + 4c + i is
 // 16c + 4 + i, the next 8 bytes the second MMA) applied to both operands, so exact. Each block's
@@ -682,33 +682,24 @@ int64_t shape_smem(int64_t n_in, int64_t n_out) {
   return std::min<int64_t>(t.at(n_in, n_out), int64_t(227) << 10);
 }
 
-// Shared memory per block: set_gemv_bulk's, or QINFER_CUDA_GEMV_RING_KIB's for the shape, or
-// QINFER_CUDA_GEMV_BULK_KIB, or by the weight bytes a block streams: up to
-// QINFER_CUDA_GEMV_SMALL_RING_KB (default 256) a 128 KiB budget (three 2 KiB-piece stages; at
+// The budget set for the shape (set_gemv_bulk's, QINFER_CUDA_GEMV_RING_KIB's,
+// QINFER_CUDA_GEMV_BULK_KIB's), 0 where none is.
+int set_kib(int64_t n_in, int64_t n_out) {
+  static const int env = env_int("QINFER_CUDA_GEMV_BULK_KIB", 0);
+  const int shape = shape_kib(n_in, n_out);
+  return g_smem_kib > 0 ? g_smem_kib : shape > 0 ? shape : env;
+}
+
+// Shared memory per block: the budget set (set_kib), or by the weight bytes a block streams:
+// up to QINFER_CUDA_GEMV_SMALL_RING_KB (default 256) a 128 KiB budget (three 2 KiB-piece stages; at
 // n_in <= 4096 two blocks share a multiprocessor, so the next GEMV's ring fills while this one
 // ends), above it 192 KiB (five stages); silu_pair (gate_up) 128 KiB at any size: its three
 // stages measured faster than five with wgmma's consumers (H100 8B static batch 1: 322.6 /
 // 324.1 / 323.7 against 320.6 / 321.4 / 320.5 tok/s; two stages 321.5, four 321.0-321.8;
 // bench/results/gpu_run_s25.cmd q6).
-int bulk_kib_env() {
-  static const int env = env_int("QINFER_CUDA_GEMV_BULK_KIB", 0);
-  return env;
-}
-
-// No budget set for the shape: not by set_gemv_bulk, QINFER_CUDA_GEMV_RING_KIB or
-// QINFER_CUDA_GEMV_BULK_KIB.
-bool default_budget(int64_t n_in, int64_t n_out) {
-  return g_smem_kib == 0 && shape_kib(n_in, n_out) == 0 && bulk_kib_env() == 0;
-}
-
-int64_t smem_budget(int64_t block_bytes, int64_t n_in, int64_t n_out, bool pair) {
-  const int env = bulk_kib_env();
+int64_t smem_budget(int64_t block_bytes, int set, bool pair) {
   static const int64_t small = int64_t(env_int("QINFER_CUDA_GEMV_SMALL_RING_KB", 256)) << 10;
-  const int shape = shape_kib(n_in, n_out);
-  const int kib = g_smem_kib > 0 ? g_smem_kib
-                  : shape > 0    ? shape
-                  : env > 0      ? env
-                  : pair || block_bytes <= small ? 128 : 192;
+  const int kib = set > 0 ? set : pair || block_bytes <= small ? 128 : 192;
   return int64_t(std::clamp(kib, 32, 227)) << 10;
 }
 
@@ -735,7 +726,8 @@ Ring ring_for(int64_t n, int64_t n_in, int64_t n_out, bool made = false, bool pa
   const int64_t stage = int64_t(kTileRows) * r.pitch;
   const int64_t blocks = std::max(1, gemv_bulk_grid(n_out));
   const int64_t block_bytes = (n_out + blocks - 1) / blocks * n_in;
-  for (int64_t budget : {smem_budget(block_bytes, n_in, n_out, pair), int64_t(227) << 10}) {
+  const int set = set_kib(n_in, n_out);
+  for (int64_t budget : {smem_budget(block_bytes, set, pair), int64_t(227) << 10}) {
     const int64_t stages =
         std::min<int64_t>(kMaxStages, (budget - kHeaderBytes - r.x_region) / stage);
     r.stages = stages >= 2 ? int(stages) : 0;
@@ -754,7 +746,7 @@ Ring ring_for(int64_t n, int64_t n_in, int64_t n_out, bool made = false, bool pa
   static const bool cap = env_switch("QINFER_CUDA_GEMV_STAGE_CAP", 1) != 0;
   static const bool whole = env_switch("QINFER_CUDA_GEMV_WHOLE", 1) != 0;
   constexpr int64_t kWholeStages = 4;
-  if (cap && default_budget(n_in, n_out) && !pair && r.stages >= 2) {
+  if (cap && set == 0 && !pair && r.stages >= 2) {
     // A block's most rows: ranges of whole pairs of rows (RoPE's) bound the ranges of rows.
     const int64_t rows = 2 * ((n_out / 2 + blocks - 1) / blocks + (n_out % 2));
     const int64_t streams = std::max<int64_t>(

@@ -31,20 +31,18 @@ __host__ __device__ constexpr int swz128(int rows, int r, int q) {
   return (q >> 3) * rows * 128 + r * 128 + (((q & 7) ^ (r & 7)) << 4);
 }
 
-// Shared-memory matrix descriptor, 128-byte swizzle: start address, leading and stride byte
-// offsets (K-major operands: stride = 1024, the 8-row atom; leading unused).
-__device__ __forceinline__ uint64_t desc128(const void* p, uint32_t lead, uint32_t stride) {
-  const uint32_t a = mma::smem_addr(p);
-  return uint64_t((a & 0x3FFFF) >> 4) | (uint64_t((lead >> 4) & 0x3FFF) << 16) |
-         (uint64_t((stride >> 4) & 0x3FFF) << 32) | (uint64_t(1) << 62);
-}
-
 // Shared-memory matrix descriptor without swizzle (K-major): core matrices of 8 rows x 16 bytes,
 // each 128 contiguous bytes (row r at 16 r); lead = bytes between core matrices adjacent in K,
 // stride = between core matrices adjacent in M (or N). addr: a shared-state-space address.
 __device__ __forceinline__ uint64_t desc_none(uint32_t addr, uint32_t lead, uint32_t stride) {
   return uint64_t((addr & 0x3FFFF) >> 4) | (uint64_t((lead >> 4) & 0x3FFF) << 16) |
          (uint64_t((stride >> 4) & 0x3FFF) << 32);
+}
+
+// Shared-memory matrix descriptor, 128-byte swizzle: start address, leading and stride byte
+// offsets (K-major operands: stride = 1024, the 8-row atom; leading unused).
+__device__ __forceinline__ uint64_t desc128(const void* p, uint32_t lead, uint32_t stride) {
+  return desc_none(mma::smem_addr(p), lead, stride) | (uint64_t(1) << 62);
 }
 
 #ifdef QINFER_WGMMA
