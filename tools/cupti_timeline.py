@@ -8,7 +8,9 @@ each kernel position of a step it prints the median over steps of:
   gap      start - the previous kernel's end (negative: it started early),
   advance  end - the latest end before it: how far this kernel moves the step's end, so the
            advances of a step add up to the step's GPU time.
-Then the same summed per kernel name and the step's totals, and writes it all as JSON.
+Then the same summed per kernel name and the step's totals, and what runs between two replays
+(kernels outside the graph, memory copies and memsets where the trace has them): for each, its
+start and end after the previous replay's last end, medians over the steps. Writes it all as JSON.
 Usage: tools/cupti_timeline.py trace.csv [--out t.json] [--graph ID] [--positions]
 """
 import argparse
@@ -32,6 +34,8 @@ def short_name(name):
             out.append(ch)
     base = "".join(out).strip()
     base = re.sub(r"^(void|auto)\s+", "", base)
+    if name.startswith(("memcpy ", "memset ")):
+        return name
     return base.split("::")[-1] or name[:40]
 
 
@@ -97,6 +101,30 @@ def analyse(steps):
         "between_steps_us": statistics.median(between) / 1e3 if between else 0.0}
 
 
+def between_steps(rows, steps):
+    """What runs between consecutive replays: (name, start, end) after the replay's last end,
+    medians over the gaps that hold the most common sequence of names."""
+    seqs = []
+    for a, b in zip(steps, steps[1:]):
+        t0, t1 = max(r["end"] for r in a), b[0]["start"]
+        seqs.append([r for r in rows if r["graph"] == 0 and t0 - 2000 <= r["start"] < t1])
+    if not seqs:
+        return []
+    names = collections.Counter(tuple(r["short"] for r in q) for q in seqs).most_common(1)[0][0]
+    out = []
+    for i, n in enumerate(names):
+        st, en = [], []
+        for a, q in zip(steps, seqs):
+            if tuple(r["short"] for r in q) != names:
+                continue
+            t0 = max(r["end"] for r in a)
+            st.append(q[i]["start"] - t0)
+            en.append(q[i]["end"] - t0)
+        out.append({"name": n, "start_us": statistics.median(st) / 1e3,
+                    "end_us": statistics.median(en) / 1e3})
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("trace")
@@ -118,6 +146,11 @@ def main():
         for p in per_pos:
             print(f"{p['pos']:>4} {p['kernel'][:36]:<36} {p['grid']:>6} {p['dur_us']:>8.2f} "
                   f"{p['gap_us']:>8.2f} {p['advance_us']:>8.2f}")
+    btw = between_steps(rows, steps)
+    if btw:
+        print("between steps (us after the replay's last end):")
+        for e in btw:
+            print(f"  {e['name'][:40]:<40} {e['start_us']:>8.2f} .. {e['end_us']:>8.2f}")
     print(f"{'kernel':<40} {'n':>4} {'dur us':>9} {'adv us':>9} {'adv/each':>9} {'share':>6}")
     total_adv = sum(e["advance_us"] for e in by_name) or 1.0
     for e in sorted(by_name, key=lambda e: -e["advance_us"]):
@@ -126,6 +159,7 @@ def main():
     if a.out:
         with open(a.out, "w") as f:
             json.dump({"trace": a.trace, "graph": graph, "totals": tot, "by_kernel": by_name,
+                       "between_steps": btw,
                        "positions": per_pos}, f, indent=1)
 
 

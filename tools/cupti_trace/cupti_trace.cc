@@ -1,7 +1,8 @@
 // A kernel timeline for any CUDA process, nsys being absent on the device machine: a CUPTI
 // injection library. The CUDA driver loads it when CUDA_INJECTION64_PATH names it and calls
 // InitializeInjection(); it records every kernel's GPU start and end (CUPTI's concurrent-kernel
-// activity, which covers the kernel nodes of CUDA graphs) and writes them as CSV at exit:
+// activity, which covers the kernel nodes of CUDA graphs), and every memory copy and memset
+// (named "memcpy HtoD 512 B" and the like, grid 0), and writes them as CSV at exit:
 //
 //   CUDA_INJECTION64_PATH=$PWD/libcupti_trace.so QINFER_CUPTI_OUT=trace.csv qinfer bench ...
 //
@@ -57,6 +58,22 @@ void CUPTIAPI buffer_completed(CUcontext, uint32_t, uint8_t* buffer, size_t, siz
   CUpti_Activity* rec = nullptr;
   std::lock_guard<std::mutex> lock(g_mu);
   while (cuptiActivityGetNextRecord(buffer, valid, &rec) == CUPTI_SUCCESS) {
+    if (rec->kind == CUPTI_ACTIVITY_KIND_MEMCPY || rec->kind == CUPTI_ACTIVITY_KIND_MEMSET) {
+      const uint64_t i = g_seen++;
+      if (i < g_skip || i - g_skip >= g_max) continue;
+      if (rec->kind == CUPTI_ACTIVITY_KIND_MEMCPY) {
+        const auto* m = reinterpret_cast<const CUpti_ActivityMemcpy6*>(rec);
+        static const char* kKinds[] = {"?", "HtoD", "DtoH", "HtoA", "AtoH", "AtoA", "AtoD", "DtoA", "DtoD", "HtoH", "PtoP"};
+        const char* kind = m->copyKind < sizeof(kKinds) / sizeof(kKinds[0]) ? kKinds[m->copyKind] : "?";
+        g_records.push_back(Record{m->start, m->end, m->graphNodeId, m->graphId, 0, 0,
+                                   "memcpy " + std::string(kind) + " " + std::to_string(m->bytes) + " B"});
+      } else {
+        const auto* m = reinterpret_cast<const CUpti_ActivityMemset4*>(rec);
+        g_records.push_back(Record{m->start, m->end, m->graphNodeId, m->graphId, 0, 0,
+                                   "memset " + std::to_string(m->bytes) + " B"});
+      }
+      continue;
+    }
     if (rec->kind != CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL && rec->kind != CUPTI_ACTIVITY_KIND_KERNEL)
       continue;
     const auto* k = reinterpret_cast<const CUpti_ActivityKernel10*>(rec);
@@ -87,7 +104,7 @@ void write_out() {
                  r.block_x, name.c_str());
   }
   std::fclose(f);
-  std::fprintf(stderr, "cupti_trace: %zu of %llu kernel records\n", g_records.size(),
+  std::fprintf(stderr, "cupti_trace: %zu of %llu kernel and copy records\n", g_records.size(),
                (unsigned long long)g_seen);
 }
 
@@ -97,7 +114,9 @@ extern "C" int InitializeInjection() {
   g_skip = env_u64("QINFER_CUPTI_SKIP", 0);
   g_max = env_u64("QINFER_CUPTI_MAX", g_max);
   if (cuptiActivityRegisterCallbacks(buffer_requested, buffer_completed) != CUPTI_SUCCESS ||
-      cuptiActivityEnable(CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL) != CUPTI_SUCCESS) {
+      cuptiActivityEnable(CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL) != CUPTI_SUCCESS ||
+      cuptiActivityEnable(CUPTI_ACTIVITY_KIND_MEMCPY) != CUPTI_SUCCESS ||
+      cuptiActivityEnable(CUPTI_ACTIVITY_KIND_MEMSET) != CUPTI_SUCCESS) {
     std::fprintf(stderr, "cupti_trace: CUPTI activity tracing could not be enabled\n");
     return 0;
   }

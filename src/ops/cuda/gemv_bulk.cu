@@ -71,6 +71,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <type_traits>
 #include <vector>
 
 #include "core/env.h"
@@ -115,6 +116,7 @@ constexpr int kCopyOnly = 1;     // consumers only wait for and free stages: the
 constexpr int kSmallPieces = 2;  // 1 KiB pieces instead of 2 KiB
 constexpr int kXGlobal = 4;      // consumers read x from global memory (L1), not shared memory
 constexpr int kMmaSync = 8;      // the products on mma.sync where wgmma would take them (wgp)
+constexpr int kChain4 = 16;      // wgmma chains of 4 (128 products) instead of a 2 KiB stage's 8
 constexpr int kMaxPiece = 2048;
 
 struct BulkParams {
@@ -483,9 +485,9 @@ __global__ void __launch_bounds__(kThreads, 1) gemv_bulk_kernel(BulkParams p) {
       // bytes 16 j .. 16 j + 15 and (the second core matrix, 128 bytes on) 128 + 16 j ..; B
       // (32 x 8 n) is x's n rows x the same 8 chunks. So each row's 128 contiguous bytes are a
       // core matrix, and D's (8 r + j, 8 t + j) is row r's dot with token t over chunks j and
-      // 8 + j; D's other elements are not used. Chains of kChain wgmmas (128 products an
-      // element, then fp32 registers: the tensor core sums FP8 products with 13 mantissa bits).
-      constexpr int kChain = 4;  // wgmmas a chain (wgp: pieces are multiples of 4 x 256 bytes)
+      // 8 + j; D's other elements are not used. Chains of wgmmas (a 2 KiB stage's 8: 256
+      // products an element), then fp32 registers: the tensor core sums FP8 products with 13
+      // mantissa bits.
       // The descriptors of the stage's first wgmma; the next ones' start 256 bytes further.
       const uint64_t da0 = wg::desc_none(
           mma::smem_addr(ring + slot * stage_bytes + (warp / 4) * 8 * p.pitch), 128,
@@ -494,25 +496,35 @@ __global__ void __launch_bounds__(kThreads, 1) gemv_bulk_kernel(BulkParams p) {
       const uint64_t db0 = wg::desc_none(mma::smem_addr(xs) + uint32_t(k0), 128,
                                          nt == 1 ? 0u : uint32_t(p.x_pitch));
       const bool odd = (g & 1) != 0;
-      for (int s0 = 0; s0 < blocks / 4; s0 += kChain) {
-        wg::wgmma_fence();
+      // A chain of kc wgmmas, then the used elements into fp32 registers.
+      const auto chains = [&](auto kc) {
+        constexpr int kChain = decltype(kc)::value;
+        for (int s0 = 0; s0 < blocks / 4; s0 += kChain) {
+          wg::wgmma_fence();
 #pragma unroll
-        for (int i = 0; i < kChain; ++i) {
-          const uint64_t off = uint64_t(16 * (s0 + i));  // 256 bytes, in the 16-byte units
-          const uint64_t da = da0 + off, db = db0 + off;
-          wg::wgmma_e4m3_n16(wd, da, db, i);
-        }
-        wg::wgmma_commit();
-        wg::wgmma_wait<0>();
-        wg::wgmma_fence_regs(wd);
-        // Lane (g, c) with c = g / 2 holds chunk g of rows 2 (warp % 4) (+1): D's row 16 w + g
-        // (+ 8), column 8 t + 2 c + (g & 1).
+          for (int i = 0; i < kChain; ++i) {
+            const uint64_t off = uint64_t(16 * (s0 + i));  // 256 bytes, in the 16-byte units
+            const uint64_t da = da0 + off, db = db0 + off;
+            wg::wgmma_e4m3_n16(wd, da, db, i);
+          }
+          wg::wgmma_commit();
+          wg::wgmma_wait<0>();
+          wg::wgmma_fence_regs(wd);
+          // Lane (g, c) with c = g / 2 holds chunk g of rows 2 (warp % 4) (+1): D's row 16 w
+          // + g (+ 8), column 8 t + 2 c + (g & 1).
 #pragma unroll
-        for (int t = 0; t < 2; ++t) {
-          acc[2 * t] += odd ? wd[4 * t + 1] : wd[4 * t];
-          acc[2 * t + 1] += odd ? wd[4 * t + 3] : wd[4 * t + 2];
+          for (int t = 0; t < 2; ++t) {
+            acc[2 * t] += odd ? wd[4 * t + 1] : wd[4 * t];
+            acc[2 * t + 1] += odd ? wd[4 * t + 3] : wd[4 * t + 2];
+          }
         }
-      }
+      };
+      // A 2 KiB stage is one chain of 8 (256 products an element before fp32): one wait a
+      // stage instead of two (flag 16: chains of 4, 128 products, as session 25).
+      if ((blocks / 4) % 8 == 0 && !(p.flags & kChain4))
+        chains(std::integral_constant<int, 8>{});
+      else
+        chains(std::integral_constant<int, 4>{});
     } else
 #endif
     if (!(p.flags & kCopyOnly)) {
@@ -629,10 +641,13 @@ bool bulk_on() {
   return g_mode == 2 || (g_mode == 0 && env);
 }
 
-bool valid_flags(int f) { return (f & ~(kCopyOnly | kSmallPieces | kXGlobal | kMmaSync)) == 0; }
+bool valid_flags(int f) {
+  return (f & ~(kCopyOnly | kSmallPieces | kXGlobal | kMmaSync | kChain4)) == 0;
+}
 
 constexpr const char* kFlagBits =
-    " has bits other than 1 (copy only), 2 (1 KiB pieces), 4 (x from global memory) and 8 (mma.sync)";
+    " has bits other than 1 (copy only), 2 (1 KiB pieces), 4 (x from global memory), 8 (mma.sync)"
+    " and 16 (wgmma chains of 4)";
 
 // set_gemv_bulk's flags, or from the environment: QINFER_CUDA_GEMV_BULK_FLAGS (the same bits;
 // 1 = copy only is a measurement: wrong results), QINFER_CUDA_GEMV_XSMEM=0 for flag 4.
@@ -889,6 +904,12 @@ bool gemv_bulk(const BulkGemvArgs& a, cudaStream_t stream) {
   if (smem > 48 * 1024 && !configured[ki]) {
     QINFER_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                            227 << 10));
+    // QINFER_CUDA_GEMV_CARVEOUT=1 (measurement): every GEMV asks for the largest shared-memory
+    // carveout, so that a multiprocessor set up for one GEMV's block has room for the next's.
+    static const bool carve = env_switch("QINFER_CUDA_GEMV_CARVEOUT", 0) != 0;
+    if (carve)
+      QINFER_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout,
+                                             int(cudaSharedmemCarveoutMaxShared)));
     configured[ki] = true;
   }
   const unsigned grid =

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Session 26 run q4: q3 had copy only (no MMAs) 1B 1490-1498 against 1405-1407 tok/s, 8B 338
+# against 324-325: the wgmma chains' latency is on the critical path. Now one chain of 8 wgmmas
+# a 2 KiB stage (256 products an element before the fp32 registers; one wait a stage instead of
+# two) against flag 16 (chains of 4, session 25). The GEMV op tests first, then 1B and 8B
+# static batch 1 alternating.
+set -u
+tar xJf .gpu_assets/b.txz -C .gpu_assets && export B=.gpu_assets/b
+L=$(dirname "$(find / -name 'libcublasLt.so.13*' -not -path '/proc/*' 2>/dev/null | head -1)")
+export LD_LIBRARY_PATH=$L:$PWD/$B/lib
+MK=tools/gpu_make_random_fp8.py
+(python3 $MK --out /tmp/l1b_s --shape 1b --layers 16 --static > $OUT/mk.log 2>&1
+ python3 $MK --out /tmp/l8b_s --layers 32 --static >> $OUT/mk.log 2>&1; echo mkdone >> $OUT/mk.log) &
+timeout 240 $B/tests/test_ops --gtest_filter='FusedCuda.*:FusedDecodeCuda.*:LinearCuda.MatchesCpu*:LinearCuda.LlamaShapes*:LinearCuda.Bulk*' \
+  > $OUT/test_ops.log 2>&1; echo "test_ops rc=$?"; grep -E "^\[  (PASSED|FAILED)|FAILED  \]|Failure" $OUT/test_ops.log | head -6
+grep -A8 "Failure" $OUT/test_ops.log | head -30
+while ! grep -q mkdone $OUT/mk.log; do sleep 2; done
+for m in l8b_s l1b_s; do gunzip -c $B/tok/tokenizer.json.gz > /tmp/$m/tokenizer.json; cp $B/tok/tokenizer_config.json /tmp/$m/; done
+lat() {  # tag, env...
+  tag=$1; shift
+  env "$@" timeout 60 $B/apps/qinfer bench --model $M --prompt-len 128 --decode-len $DL \
+    --out $OUT/lat_$tag.json 2>&1 | grep -iE "^decode tok/s|error" | head -3 | sed "s/^/$tag /"
+}
+F=QINFER_CUDA_GEMV_BULK_FLAGS
+M=/tmp/l1b_s; DL=256
+for r in 1 2 3; do lat 1b_c8_$r; lat 1b_c4_$r $F=16; done
+M=/tmp/l8b_s; DL=128
+for r in 1 2; do lat 8b_c8_$r; lat 8b_c4_$r $F=16; done
+cd $OUT && tar czf all.tgz --remove-files *
