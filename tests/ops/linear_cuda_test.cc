@@ -330,7 +330,7 @@ TEST(FusedCuda, ActivationProducersFeedLinearAct) {
 // storing and adding into y; against the float64 formula and against the
 // warp-per-row GEMV on the same inputs.
 // The bulk GEMV against fp32 sums: wgmma's FP8 products are added with 13 mantissa bits (the
-// H100's e8m13 accumulator) in chains of 128 before fp32 registers take them, ~1.2e-4 relative
+// H100's e8m13 accumulator) in runs of 128 before fp32 registers take them, ~1.2e-4 relative
 // at worst seen (bench/results/gpu_run_s25.cmd q2); a wrong operand layout is O(1).
 constexpr double kTensorCoreRel = 4e-4;
 
@@ -382,7 +382,7 @@ TEST(FusedCuda, BulkGemvRingAndPieces) {
         for (const auto& [got, ref, label] :
              {Check{&y, &want, "store"}, Check{&ya, &want_acc, "accumulate"},
               Check{&y, &classic, "vs warp-per-row GEMV"}}) {
-          // wgmma adds FP8 products with 13 mantissa bits (e8m13) over chains of 128: ~1e-4
+          // wgmma adds FP8 products with 13 mantissa bits (e8m13) over runs of 128: ~1e-4
           // relative against fp32 sums (mma.sync's HMMA path: ~1e-7).
           testing::Diff d = testing::compare(*got, *ref);
           ASSERT_TRUE(d.n_nan == 0 && d.rel < kTensorCoreRel)

@@ -35,9 +35,14 @@
 // unpack to F16 per two codes and two HMMAs (24 unpacks and 4 HMMAs a warp a 64-byte block);
 // on wgmma a warpgroup issues one instruction per 256 bytes of 8 rows. H100, static FP8
 // batch 1: 8B 320.0-320.7 against 311.6-312.8 tok/s, 1B 1,389-1,391 against 1,349-1,353
-// (bench/results/gpu_run_s25.cmd q2). Chains of 4 wgmmas (128 products an element: the tensor
-// core adds FP8 products with 13 mantissa bits, e8m13) then fp32 registers, as DeepSeek-V3's
-// promotion interval; relative error ~1e-4 against fp32 sums (far under FP8's 2^-4 steps).
+// (bench/results/gpu_run_s25.cmd q2). Each accumulator takes 4 wgmmas (128 products an
+// element: the tensor core adds FP8 products with 13 mantissa bits, e8m13) before fp32
+// registers take them, as DeepSeek-V3's promotion interval; relative error ~1e-4 against fp32
+// sums (far under FP8's 2^-4 steps). A 2 KiB stage's 8 wgmmas go to two accumulators
+// alternately, two independent chains in flight with one wait a stage: copy only (no MMAs)
+// had shown their latency on the critical path (1B 1490-1498 against 1405-1407 tok/s,
+// bench/results/gpu_run_s26.cmd q3); 1B 1403-1407 against 1394-1398 for session 25's chains
+// of 4 with a wait each (q7).
 //
 // Consumers, otherwise (flag 8 for all): warp w takes the piece's 64-byte k blocks w, w + 8,
 // ...; lane (g, c) = (lane / 4, lane % 4) loads 16 bytes of rows g and g + 8 at column 16 c of the block and 16 bytes of
@@ -116,7 +121,8 @@ constexpr int kCopyOnly = 1;     // consumers only wait for and free stages: the
 constexpr int kSmallPieces = 2;  // 1 KiB pieces instead of 2 KiB
 constexpr int kXGlobal = 4;      // consumers read x from global memory (L1), not shared memory
 constexpr int kMmaSync = 8;      // the products on mma.sync where wgmma would take them (wgp)
-constexpr int kChain4 = 16;      // wgmma chains of 4 (128 products) instead of a 2 KiB stage's 8
+constexpr int kChain4 = 16;      // wgmma chains of 4, a wait each (session 25), not two in flight
+constexpr int kSingle = 32;      // a stage's chain of 8 into one accumulator, not two of 4
 constexpr int kMaxPiece = 2048;
 
 struct BulkParams {
@@ -456,7 +462,7 @@ __global__ void __launch_bounds__(kThreads, 1) gemv_bulk_kernel(BulkParams p) {
   // 1 KiB (uniform over the block).
 #ifdef QINFER_WGMMA
   const bool wgp = !(p.flags & kMmaSync) && nt <= 2 && p.n_in % 1024 == 0 && XM != kXFromGlobal;
-  float wd[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+  float wd[2][8] = {};  // wgmma accumulators (two chains in flight)
 #else
   constexpr bool wgp = false;
 #endif
@@ -485,9 +491,8 @@ __global__ void __launch_bounds__(kThreads, 1) gemv_bulk_kernel(BulkParams p) {
       // bytes 16 j .. 16 j + 15 and (the second core matrix, 128 bytes on) 128 + 16 j ..; B
       // (32 x 8 n) is x's n rows x the same 8 chunks. So each row's 128 contiguous bytes are a
       // core matrix, and D's (8 r + j, 8 t + j) is row r's dot with token t over chunks j and
-      // 8 + j; D's other elements are not used. Chains of wgmmas (a 2 KiB stage's 8: 256
-      // products an element), then fp32 registers: the tensor core sums FP8 products with 13
-      // mantissa bits.
+      // 8 + j; D's other elements are not used. Chains of 4 wgmmas into an accumulator, then
+      // fp32 registers: the tensor core sums FP8 products with 13 mantissa bits.
       // The descriptors of the stage's first wgmma; the next ones' start 256 bytes further.
       const uint64_t da0 = wg::desc_none(
           mma::smem_addr(ring + slot * stage_bytes + (warp / 4) * 8 * p.pitch), 128,
@@ -496,35 +501,50 @@ __global__ void __launch_bounds__(kThreads, 1) gemv_bulk_kernel(BulkParams p) {
       const uint64_t db0 = wg::desc_none(mma::smem_addr(xs) + uint32_t(k0), 128,
                                          nt == 1 ? 0u : uint32_t(p.x_pitch));
       const bool odd = (g & 1) != 0;
-      // A chain of kc wgmmas, then the used elements into fp32 registers.
-      const auto chains = [&](auto kc) {
-        constexpr int kChain = decltype(kc)::value;
+      // A chain of kc wgmmas into na accumulators (wgmma i into accumulator i % na: na
+      // independent chains of kc / na in flight together, one wait), then the used elements
+      // into fp32 registers.
+      const auto take = [&](const float(&d)[8]) {
+        // Lane (g, c) with c = g / 2 holds chunk g of rows 2 (warp % 4) (+1): D's row 16 w
+        // + g (+ 8), column 8 t + 2 c + (g & 1).
+#pragma unroll
+        for (int t = 0; t < 2; ++t) {
+          acc[2 * t] += odd ? d[4 * t + 1] : d[4 * t];
+          acc[2 * t + 1] += odd ? d[4 * t + 3] : d[4 * t + 2];
+        }
+      };
+      const auto chains = [&](auto kc, auto na) {
+        constexpr int kChain = decltype(kc)::value, kAcc = decltype(na)::value;
         for (int s0 = 0; s0 < blocks / 4; s0 += kChain) {
           wg::wgmma_fence();
 #pragma unroll
           for (int i = 0; i < kChain; ++i) {
             const uint64_t off = uint64_t(16 * (s0 + i));  // 256 bytes, in the 16-byte units
-            const uint64_t da = da0 + off, db = db0 + off;
-            wg::wgmma_e4m3_n16(wd, da, db, i);
+            wg::wgmma_e4m3_n16(wd[i % kAcc], da0 + off, db0 + off, i / kAcc);
           }
           wg::wgmma_commit();
           wg::wgmma_wait<0>();
-          wg::wgmma_fence_regs(wd);
-          // Lane (g, c) with c = g / 2 holds chunk g of rows 2 (warp % 4) (+1): D's row 16 w
-          // + g (+ 8), column 8 t + 2 c + (g & 1).
 #pragma unroll
-          for (int t = 0; t < 2; ++t) {
-            acc[2 * t] += odd ? wd[4 * t + 1] : wd[4 * t];
-            acc[2 * t + 1] += odd ? wd[4 * t + 3] : wd[4 * t + 2];
+          for (int j = 0; j < kAcc; ++j) {
+            wg::wgmma_fence_regs(wd[j]);
+            take(wd[j]);
           }
         }
       };
-      // A 2 KiB stage is one chain of 8 (256 products an element before fp32): one wait a
-      // stage instead of two (flag 16: chains of 4, 128 products, as session 25).
-      if ((blocks / 4) % 8 == 0 && !(p.flags & kChain4))
-        chains(std::integral_constant<int, 8>{});
+      // A 2 KiB stage: 8 wgmmas into two accumulators, one wait (H100 1B 1403-1407 tok/s,
+      // flag 32, one accumulator, 256 products: 1398-1399; flag 16, chains of 4 with a wait
+      // each, session 25: 1394-1398; bench/results/gpu_run_s26.cmd q7). Four accumulators took
+      // the static down's kernel from 94 to 105 registers and measured slower (q6).
+      using I1 = std::integral_constant<int, 1>;
+      using I2 = std::integral_constant<int, 2>;
+      using I4 = std::integral_constant<int, 4>;
+      using I8 = std::integral_constant<int, 8>;
+      if ((blocks / 4) % 8 != 0 || (p.flags & kChain4))
+        chains(I4{}, I1{});
+      else if (p.flags & kSingle)
+        chains(I8{}, I1{});
       else
-        chains(std::integral_constant<int, 4>{});
+        chains(I8{}, I2{});
     } else
 #endif
     if (!(p.flags & kCopyOnly)) {
@@ -642,12 +662,12 @@ bool bulk_on() {
 }
 
 bool valid_flags(int f) {
-  return (f & ~(kCopyOnly | kSmallPieces | kXGlobal | kMmaSync | kChain4)) == 0;
+  return (f & ~(kCopyOnly | kSmallPieces | kXGlobal | kMmaSync | kChain4 | kSingle)) == 0;
 }
 
 constexpr const char* kFlagBits =
     " has bits other than 1 (copy only), 2 (1 KiB pieces), 4 (x from global memory), 8 (mma.sync)"
-    " and 16 (wgmma chains of 4)";
+    ", 16 (wgmma chains of 4) and 32 (a stage's 8 into one accumulator)";
 
 // set_gemv_bulk's flags, or from the environment: QINFER_CUDA_GEMV_BULK_FLAGS (the same bits;
 // 1 = copy only is a measurement: wrong results), QINFER_CUDA_GEMV_XSMEM=0 for flag 4.
@@ -904,12 +924,6 @@ bool gemv_bulk(const BulkGemvArgs& a, cudaStream_t stream) {
   if (smem > 48 * 1024 && !configured[ki]) {
     QINFER_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                            227 << 10));
-    // QINFER_CUDA_GEMV_CARVEOUT=1 (measurement): every GEMV asks for the largest shared-memory
-    // carveout, so that a multiprocessor set up for one GEMV's block has room for the next's.
-    static const bool carve = env_switch("QINFER_CUDA_GEMV_CARVEOUT", 0) != 0;
-    if (carve)
-      QINFER_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout,
-                                             int(cudaSharedmemCarveoutMaxShared)));
     configured[ki] = true;
   }
   const unsigned grid =
