@@ -14,6 +14,7 @@ start and end after the previous replay's last end, medians over the steps. Writ
 Usage: tools/cupti_timeline.py trace.csv [--out t.json] [--graph ID] [--positions]
 """
 import argparse
+import bisect
 import collections
 import csv
 import json
@@ -104,25 +105,20 @@ def analyse(steps):
 def between_steps(rows, steps):
     """What runs between consecutive replays: (name, start, end) after the replay's last end,
     medians over the gaps that hold the most common sequence of names."""
-    seqs = []
+    outside = [r for r in rows if r["graph"] == 0]  # sorted by start, as load() leaves rows
+    starts = [r["start"] for r in outside]
+    gaps = []  # (the replay's last end, what starts from 2 us before it to the next replay)
     for a, b in zip(steps, steps[1:]):
-        t0, t1 = max(r["end"] for r in a), b[0]["start"]
-        seqs.append([r for r in rows if r["graph"] == 0 and t0 - 2000 <= r["start"] < t1])
-    if not seqs:
+        t0 = max(r["end"] for r in a)
+        q = outside[bisect.bisect_left(starts, t0 - 2000):bisect.bisect_left(starts, b[0]["start"])]
+        gaps.append((t0, q, tuple(r["short"] for r in q)))
+    if not gaps:
         return []
-    names = collections.Counter(tuple(r["short"] for r in q) for q in seqs).most_common(1)[0][0]
-    out = []
-    for i, n in enumerate(names):
-        st, en = [], []
-        for a, q in zip(steps, seqs):
-            if tuple(r["short"] for r in q) != names:
-                continue
-            t0 = max(r["end"] for r in a)
-            st.append(q[i]["start"] - t0)
-            en.append(q[i]["end"] - t0)
-        out.append({"name": n, "start_us": statistics.median(st) / 1e3,
-                    "end_us": statistics.median(en) / 1e3})
-    return out
+    names = collections.Counter(g[2] for g in gaps).most_common(1)[0][0]
+    same = [(t0, q) for t0, q, n in gaps if n == names]
+    return [{"name": n, "start_us": statistics.median(q[i]["start"] - t0 for t0, q in same) / 1e3,
+             "end_us": statistics.median(q[i]["end"] - t0 for t0, q in same) / 1e3}
+            for i, n in enumerate(names)]
 
 
 def main():
