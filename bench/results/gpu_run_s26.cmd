@@ -14,7 +14,7 @@
 #    Probed, means a layer by position (start: the blocks' median start against the previous
 #    kernel's end; start2: against the kernel two before's end): the 1B's qkv starts +0.36 after
 #    down's end, 7.7 after gate_up's, although a qkv block (2 stages since session 25) fits
-#    beside a down block by shared memory and registers; attention -3.4, o -4.2 (0.7 after
+#    beside a down block by shared memory (q2: in this probe build not by registers); attention -3.4, o -4.2 (0.7 after
 #    qkv's end), gate_up -2.8 (0.5 after the attention's end), down -0.3 (gate_up's blocks
 #    leave no room). A kernel's blocks never start before the kernel two before it has ended.
 #    8B: qkv -0.2, attention -8.6, o -6.1, gate_up +1.1 (o's 4-stage ring leaves no room), down
