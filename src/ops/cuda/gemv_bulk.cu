@@ -494,12 +494,18 @@ __global__ void __launch_bounds__(kThreads, 1) gemv_bulk_kernel(BulkParams p) {
       // 8 + j; D's other elements are not used. Chains of 4 wgmmas into an accumulator, then
       // fp32 registers: the tensor core sums FP8 products with 13 mantissa bits.
       // The descriptors of the stage's first wgmma; the next ones' start 256 bytes further.
+      // The warpgroup's index through a shuffle from lane 0, so that the compiler knows it is
+      // warp-uniform and keeps the descriptors in uniform registers: each next descriptor is
+      // then one uniform add to the low half (wgmma_e4m3_n16's halves form; 64-bit adds in
+      // vector registers took 8-10 instructions and two R2UR moves between QGMMAs).
+      const int wgi = __shfl_sync(~0u, warp / 4, 0);
       const uint64_t da0 = wg::desc_none(
-          mma::smem_addr(ring + slot * stage_bytes + (warp / 4) * 8 * p.pitch), 128,
-          uint32_t(p.pitch));
+          mma::smem_addr(ring + slot * stage_bytes + wgi * 8 * p.pitch), 128, uint32_t(p.pitch));
       // B is n = 16 (one wgmma shape keeps the chain pipelined): x's rows 0, 1, or row 0 twice.
       const uint64_t db0 = wg::desc_none(mma::smem_addr(xs) + uint32_t(k0), 128,
                                          nt == 1 ? 0u : uint32_t(p.x_pitch));
+      const uint32_t a_lo = uint32_t(da0), a_hi = uint32_t(da0 >> 32);
+      const uint32_t b_lo = uint32_t(db0), b_hi = uint32_t(db0 >> 32);
       const bool odd = (g & 1) != 0;
       // A chain of kc wgmmas into na accumulators (wgmma i into accumulator i % na: na
       // independent chains of kc / na in flight together, one wait), then the used elements
@@ -519,8 +525,8 @@ __global__ void __launch_bounds__(kThreads, 1) gemv_bulk_kernel(BulkParams p) {
           wg::wgmma_fence();
 #pragma unroll
           for (int i = 0; i < kChain; ++i) {
-            const uint64_t off = uint64_t(16 * (s0 + i));  // 256 bytes, in the 16-byte units
-            wg::wgmma_e4m3_n16(wd[i % kAcc], da0 + off, db0 + off, i / kAcc);
+            const uint32_t off = uint32_t(16 * (s0 + i));  // 256 bytes, in the 16-byte units
+            wg::wgmma_e4m3_n16(wd[i % kAcc], a_lo + off, a_hi, b_lo + off, b_hi, i / kAcc);
           }
           wg::wgmma_commit();
           wg::wgmma_wait<0>();

@@ -1,0 +1,14 @@
+# Session 27 (H100, nvidia-h100-x1): batch-1 decode. Every run: `run` with carry
+# .gpu_assets/b.txz (tools/gpu_pack.sh build-f with TESTS="test_ops test_golden test_engine"
+# BENCHES=gpu_golden; A/B runs add apps/qinfer_s26, session 26's main binary, stripped), the
+# script as run gpu_run_s27qN.sh, every JSON of run N in gpu_s27qN.json. Checkpoints:
+# tools/gpu_make_random_fp8.py --static (1B: --shape 1b --layers 16; 8B: --layers 32). Decode b1
+# is `qinfer bench --prompt-len 128` (1B --decode-len 256, 8B 128), BF16 cache.
+#
+# q1 (the GEMV's wgmma descriptors as 32-bit halves kept in uniform registers; registers rope
+#    100, made 90, copied 92, from silu 88; the copied-x kernel, the static down's, still builds
+#    its descriptors in vector registers, SASS): GEMV op tests 10/10, golden CUDA 12/12, engine
+#    CUDA 4/4, gpu_golden the FP8 fixtures = cpu with session 26's numbers (l1b_s the random
+#    W8A8 model's known 0.163). 1B 1421.6 / 1414.9 / 1420.6 tok/s against session 26's binary
+#    1407.7 / 1406.6 / 1403.8 (+1.0 %); 8B 325.5 / 326.4 against 325.0 / 324.1; copy only
+#    (flag 1, wrong results) 1B 1502.6, 8B 339.3.
