@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Per-kernel tables from a CUPTI kernel trace (tools/cupti_trace: start_ns,end_ns,graph_id,...).
 
-The replays of the most frequent CUDA graph are the steps (decode steps of `qinfer bench`). For
+The replays of the most frequent CUDA graph are the steps (decode steps of `qinfer bench`),
+together with those of its siblings (graphs of the same kernel sequence: the runner keeps two
+a batch bucket and replays them in turn), in time order. For
 each kernel position of a step it prints the median over steps of:
   dur      end - start (under programmatic dependent launch a kernel starts before its
            predecessor ends, so this includes its wait),
@@ -134,8 +136,19 @@ def main():
         sys.exit(f"{a.trace}: no kernels from CUDA graphs")
     graph = a.graph if a.graph is not None else counts.most_common(1)[0][0]
     steps = split_steps(rows, graph)
+    graphs = [graph]
+    if a.graph is None:  # the siblings' replays too
+        sig = tuple(r["short"] for r in steps[0])
+        for g in counts:
+            if g == graph:
+                continue
+            more = split_steps(rows, g)
+            if more and tuple(r["short"] for r in more[0]) == sig:
+                steps += more
+                graphs.append(g)
+        steps.sort(key=lambda s: s[0]["start"])
     per_pos, by_name, tot = analyse(steps)
-    print(f"graph {graph}: {tot['steps']} steps of {tot['kernels_per_step']} kernels; step on the "
+    print(f"graph {'+'.join(map(str, graphs))}: {tot['steps']} steps of {tot['kernels_per_step']} kernels; step on the "
           f"GPU {tot['step_gpu_us']:.1f} us (median), {tot['between_steps_us']:.1f} us between steps")
     if a.positions:
         print(f"{'pos':>4} {'kernel':<36} {'grid':>6} {'dur us':>8} {'gap us':>8} {'adv us':>8}")
@@ -154,7 +167,7 @@ def main():
               f"{e['advance_us'] / e['count']:>9.2f} {e['advance_us'] / total_adv:>6.1%}")
     if a.out:
         with open(a.out, "w") as f:
-            json.dump({"trace": a.trace, "graph": graph, "totals": tot, "by_kernel": by_name,
+            json.dump({"trace": a.trace, "graph": graphs, "totals": tot, "by_kernel": by_name,
                        "between_steps": btw,
                        "positions": per_pos}, f, indent=1)
 

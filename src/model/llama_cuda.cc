@@ -20,13 +20,14 @@
 //   h += down_proj(x)
 //
 // The batch's metadata (tokens, positions, block tables) goes to the device in one copy per
-// step. Decode steps are replayed from CUDA graphs: per (batch bucket, block-table width) one
-// graph with its own metadata buffer and activations, so a step is one memcpy and one graph
-// launch. Padding rows of a bucket repeat the last real sequence: they write the same K/V to
-// the same slot and their logits are dropped. Nothing here waits for the GPU: the metadata goes
-// up from page-locked buffers used in turn (cu::UploadRing), and input tokens the host has not
-// seen yet are read on the device from the sampler's output (Batch::token_from), so the engine
-// queues step N+1 while step N runs.
+// step. Decode steps are replayed from CUDA graphs: per (batch bucket, block-table width) two
+// graphs over the same activations, each with its own metadata buffer, used in turn, so a step
+// is one graph launch and its metadata's copy runs on a side stream while the step before runs
+// (cu::SideUpload; H100 batch 1: bench/results/gpu_run_s27.cmd q2). Padding rows of a bucket
+// repeat the last real sequence: they write the same K/V to the same slot and their logits are
+// dropped. Nothing here waits for the GPU: the metadata goes up from page-locked buffers used
+// in turn, and input tokens the host has not seen yet are read on the device from the
+// sampler's output (Batch::token_from), so the engine queues step N+1 while step N runs.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -151,14 +152,23 @@ struct CudaRunner::Impl {
   cu::UploadRing meta_up;
   int64_t meta_cap = 0;
 
+  // QINFER_CUDA_META_SIDE=0: a decode graph's metadata copied on the backend stream between two
+  // steps into one buffer, one graph a slot (before session 27), for A/B runs.
+  bool meta_side = env_switch("QINFER_CUDA_META_SIDE", 1) != 0;
+
+  // A decode graph slot: two graphs over the same buffers, each reading its own metadata
+  // buffer, used in turn, so that step N+1's metadata is copied (SideUpload) while step N runs
+  // instead of between the two on the backend stream.
   struct GraphSlot {
     Buffers buf;
-    Tensor meta_dev;
-    cu::UploadRing meta_up;
+    Tensor meta_dev[2];
+    cu::SideUpload side;
+    cu::UploadRing meta_up;  // QINFER_CUDA_META_SIDE=0
     Tensor partials;
     int n_split = 1;
     bool tc = false;  // decode attention on tensor cores
-    cu::Graph graph;
+    int next = 0;     // the graph (and metadata buffer) of the next step
+    cu::Graph graph[2];
   };
   std::map<std::pair<int64_t, int64_t>, std::unique_ptr<GraphSlot>> graphs;
   // The KV cache the graphs were captured against (address and size: a cache reallocated at
@@ -383,7 +393,7 @@ struct CudaRunner::Impl {
     if (fresh) {
       slot = std::make_unique<GraphSlot>();
       ensure(slot->buf, B, B);
-      slot->meta_dev = Tensor::empty(DType::kI32, {m.total}, Device::kCuda);
+      for (Tensor& t : slot->meta_dev) t = Tensor::empty(DType::kI32, {m.total}, Device::kCuda);
       slot->tc = use_tc_decode(dims, layer_view(kv, 0));
       const int max_len = int(W * kv.block_size);
       slot->n_split = slot->tc ? cu::attention_decode_tc_splits(int(B), max_len, dims,
@@ -398,12 +408,20 @@ struct CudaRunner::Impl {
         cu::attention_decode_scratch_init(slot->partials.data(), int(B), dims, slot->n_split,
                                           cu::backend_stream());
     }
-    // No synchronization: step N+1's metadata is queued behind step N's graph, which may still
-    // run (the host prepares a step while the GPU runs the one before).
+    // No synchronization: the host prepares step N+1 while the GPU runs step N. Its metadata
+    // goes to the buffer step N - 1 read, on the side stream once that graph has run (or,
+    // QINFER_CUDA_META_SIDE=0, to the one buffer, queued behind step N's graph).
+    const int k = meta_side ? slot->next : 0;
+    slot->next = 1 - slot->next;
     const size_t bytes = size_t(m.total) * sizeof(int32_t);
-    fill_meta(batch, m, {}, static_cast<int32_t*>(slot->meta_up.acquire(bytes)));
-    slot->meta_up.upload(slot->meta_dev.data(), bytes);
-    const int32_t* dev = slot->meta_dev.data_as<int32_t>();
+    if (meta_side) {
+      fill_meta(batch, m, {}, static_cast<int32_t*>(slot->side.acquire(k, bytes)));
+      slot->side.upload(k, slot->meta_dev[k].data(), bytes);
+    } else {
+      fill_meta(batch, m, {}, static_cast<int32_t*>(slot->meta_up.acquire(bytes)));
+      slot->meta_up.upload(slot->meta_dev[k].data(), bytes);
+    }
+    const int32_t* dev = slot->meta_dev[k].data_as<int32_t>();
     // Every graph reads its input tokens through `from` and the sampler's fixed output array,
     // so one capture serves steps with and without fed tokens.
     fed_of(batch);
@@ -413,16 +431,23 @@ struct CudaRunner::Impl {
     plan.all.n_split = slot->n_split;
     plan.all.partials = reinterpret_cast<float*>(slot->partials.data());
     plan.dec_tc = slot->tc;
+    cu::Graph& graph = slot->graph[k];
     if (fresh) {
       // This step runs eagerly (sizing every scratch buffer), then the same work is captured.
       run_layers(slot->buf, dev, m, plan, kv, B, fed, false);
       cu::synchronize();
-      slot->graph.begin();
+      graph.begin();
       run_layers(slot->buf, dev, m, plan, kv, B, fed, false);
-      slot->graph.end();
+      graph.end();
+    } else if (!graph.ready()) {  // the slot's second graph: its first step
+      graph.begin();
+      run_layers(slot->buf, dev, m, plan, kv, B, fed, false);
+      graph.end();
+      graph.launch();
     } else {
-      slot->graph.launch();
+      graph.launch();
     }
+    if (meta_side) slot->side.done(k);
     return slot->buf.logits.slice_rows(0, n_seq);
   }
 };

@@ -134,6 +134,13 @@ UploadRing::~UploadRing() = default;
 void* UploadRing::acquire(size_t) { no_cuda("UploadRing", DType::kU8); }
 void UploadRing::upload(void*, size_t) { no_cuda("UploadRing", DType::kU8); }
 
+struct SideUpload::Impl {};
+SideUpload::SideUpload() = default;
+SideUpload::~SideUpload() = default;
+void* SideUpload::acquire(int, size_t) { no_cuda("SideUpload", DType::kU8); }
+void SideUpload::upload(int, void*, size_t) { no_cuda("SideUpload", DType::kU8); }
+void SideUpload::done(int) { no_cuda("SideUpload", DType::kU8); }
+
 struct Graph::Impl {};
 Graph::Graph() = default;
 Graph::~Graph() = default;

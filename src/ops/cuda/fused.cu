@@ -1147,6 +1147,59 @@ void UploadRing::upload(void* dst, size_t bytes) {
   b.record(stream());
 }
 
+struct SideUpload::Impl {
+  PinnedStaging bufs[2];
+  cudaEvent_t read[2] = {nullptr, nullptr};    // recorded on the backend stream by done(k)
+  cudaEvent_t copied[2] = {nullptr, nullptr};  // recorded on the side stream after a copy
+  bool read_once[2] = {false, false};
+  ~Impl() {
+    for (cudaEvent_t e : {read[0], read[1], copied[0], copied[1]})
+      if (e != nullptr) (void)cudaEventDestroy(e);
+  }
+};
+
+namespace {
+cudaStream_t side_stream() {
+  static cudaStream_t s = [] {
+    cudaStream_t t = nullptr;
+    QINFER_CUDA_CHECK(cudaStreamCreateWithFlags(&t, cudaStreamNonBlocking));
+    return t;
+  }();
+  return s;
+}
+cudaEvent_t event_once(cudaEvent_t* e) {
+  if (*e == nullptr) QINFER_CUDA_CHECK(cudaEventCreateWithFlags(e, cudaEventDisableTiming));
+  return *e;
+}
+}  // namespace
+
+SideUpload::SideUpload() : impl_(std::make_unique<Impl>()) {}
+SideUpload::~SideUpload() = default;
+
+void* SideUpload::acquire(int k, size_t bytes) {
+  QINFER_CHECK(k == 0 || k == 1, "SideUpload: destination ", k, " (0 or 1)");
+  return impl_->bufs[k].reuse(bytes);
+}
+
+void SideUpload::upload(int k, void* dst, size_t bytes) {
+  QINFER_CHECK(k == 0 || k == 1, "SideUpload: destination ", k, " (0 or 1)");
+  PinnedStaging& b = impl_->bufs[k];
+  QINFER_CHECK(bytes <= b.size(), "SideUpload: upload of ", bytes, " bytes from a buffer of ",
+               b.size());
+  cudaStream_t side = side_stream();
+  if (impl_->read_once[k]) QINFER_CUDA_CHECK(cudaStreamWaitEvent(side, impl_->read[k], 0));
+  QINFER_CUDA_CHECK(cudaMemcpyAsync(dst, b.data(), bytes, cudaMemcpyHostToDevice, side));
+  b.record(side);
+  QINFER_CUDA_CHECK(cudaEventRecord(event_once(&impl_->copied[k]), side));
+  QINFER_CUDA_CHECK(cudaStreamWaitEvent(stream(), impl_->copied[k], 0));
+}
+
+void SideUpload::done(int k) {
+  QINFER_CHECK(k == 0 || k == 1, "SideUpload: destination ", k, " (0 or 1)");
+  QINFER_CUDA_CHECK(cudaEventRecord(event_once(&impl_->read[k]), stream()));
+  impl_->read_once[k] = true;
+}
+
 struct Graph::Impl {
   cudaGraph_t graph = nullptr;
   cudaGraphExec_t exec = nullptr;

@@ -222,6 +222,29 @@ class UploadRing {
   std::unique_ptr<Impl> impl_;
 };
 
+// Per-step uploads into two destinations used in turn (k = 0, 1: a decode graph per
+// destination), copied on a second stream so that the backend stream does not run the copy
+// between two steps: the copy into destination k waits for the backend stream's work up to the
+// last done(k) (the last graph that read it), and the backend stream's next work waits for the
+// copy. The host fills step N+1's buffer and its copy runs while the GPU runs step N.
+class SideUpload {
+ public:
+  SideUpload();
+  ~SideUpload();
+  SideUpload(const SideUpload&) = delete;
+  SideUpload& operator=(const SideUpload&) = delete;
+  // Destination k's page-locked buffer, at least `bytes` long, its previous copy finished.
+  void* acquire(int k, size_t bytes);
+  // Queues the copy of buffer k's first `bytes` to `dst` (device) as above.
+  void upload(int k, void* dst, size_t bytes);
+  // The backend stream's work queued so far is destination k's last reader.
+  void done(int k);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 // A CUDA graph of the work queued on the backend stream between begin() and end(); launch()
 // replays it. Capture must not allocate (warm the shapes up first) or synchronize.
 class Graph {
