@@ -12,3 +12,15 @@
 #    W8A8 model's known 0.163). 1B 1421.6 / 1414.9 / 1420.6 tok/s against session 26's binary
 #    1407.7 / 1406.6 / 1403.8 (+1.0 %); 8B 325.5 / 326.4 against 325.0 / 324.1; copy only
 #    (flag 1, wrong results) 1B 1502.6, 8B 339.3.
+#
+# q2 (a decode graph slot's two graphs over two metadata buffers, the metadata copied on a side
+#    stream while the step before runs, cu::SideUpload): golden CUDA 12/12, engine CUDA 4/4
+#    (their decode steps replay both graphs of a slot), GEMV op tests 10/10. 1B 1424.4 / 1423.7 /
+#    1423.4 tok/s against 1418.1 / 1416.6 / 1420.5 with QINFER_CUDA_META_SIDE=0 (one buffer,
+#    copied on the backend stream) and 1401.1 / 1404.7 / 1402.1 for session 26's binary; 8B
+#    325.8 / 325.6 against 326.2 / 326.0 (within its spread). The sampler's results through a
+#    copy on the stream (QINFER_CUDA_SAMPLE_MAPPED=0): 1401.8, mapped stays. Traced (1B,
+#    timeline_1b_{side,stream}_s27q2.log; the timeline tool then took one of the two graphs'
+#    replays as the steps, since fixed to merge sibling graphs): between two replays of the
+#    same graph 725.6 us for a step of 710.7, so ~7.5 us between steps against 11.6 (sampler
+#    1.1 .. 6.5 us after the lm_head's end, the copy off the critical path).
