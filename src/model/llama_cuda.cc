@@ -436,17 +436,13 @@ struct CudaRunner::Impl {
       // This step runs eagerly (sizing every scratch buffer), then the same work is captured.
       run_layers(slot->buf, dev, m, plan, kv, B, fed, false);
       cu::synchronize();
-      graph.begin();
-      run_layers(slot->buf, dev, m, plan, kv, B, fed, false);
-      graph.end();
-    } else if (!graph.ready()) {  // the slot's second graph: its first step
-      graph.begin();
-      run_layers(slot->buf, dev, m, plan, kv, B, fed, false);
-      graph.end();
-      graph.launch();
-    } else {
-      graph.launch();
     }
+    if (!graph.ready()) {  // captured at its first step (the slot's second graph: then replayed)
+      graph.begin();
+      run_layers(slot->buf, dev, m, plan, kv, B, fed, false);
+      graph.end();
+    }
+    if (!fresh) graph.launch();
     if (meta_side) slot->side.done(k);
     return slot->buf.logits.slice_rows(0, n_seq);
   }

@@ -1171,19 +1171,21 @@ cudaEvent_t event_once(cudaEvent_t* e) {
   if (*e == nullptr) QINFER_CUDA_CHECK(cudaEventCreateWithFlags(e, cudaEventDisableTiming));
   return *e;
 }
+int side_k(int k) {
+  QINFER_CHECK(k == 0 || k == 1, "SideUpload: destination ", k, " (0 or 1)");
+  return k;
+}
 }  // namespace
 
 SideUpload::SideUpload() : impl_(std::make_unique<Impl>()) {}
 SideUpload::~SideUpload() = default;
 
 void* SideUpload::acquire(int k, size_t bytes) {
-  QINFER_CHECK(k == 0 || k == 1, "SideUpload: destination ", k, " (0 or 1)");
-  return impl_->bufs[k].reuse(bytes);
+  return impl_->bufs[side_k(k)].reuse(bytes);
 }
 
 void SideUpload::upload(int k, void* dst, size_t bytes) {
-  QINFER_CHECK(k == 0 || k == 1, "SideUpload: destination ", k, " (0 or 1)");
-  PinnedStaging& b = impl_->bufs[k];
+  PinnedStaging& b = impl_->bufs[side_k(k)];
   QINFER_CHECK(bytes <= b.size(), "SideUpload: upload of ", bytes, " bytes from a buffer of ",
                b.size());
   cudaStream_t side = side_stream();
@@ -1195,8 +1197,7 @@ void SideUpload::upload(int k, void* dst, size_t bytes) {
 }
 
 void SideUpload::done(int k) {
-  QINFER_CHECK(k == 0 || k == 1, "SideUpload: destination ", k, " (0 or 1)");
-  QINFER_CUDA_CHECK(cudaEventRecord(event_once(&impl_->read[k]), stream()));
+  QINFER_CUDA_CHECK(cudaEventRecord(event_once(&impl_->read[side_k(k)]), stream()));
   impl_->read_once[k] = true;
 }
 

@@ -144,21 +144,11 @@ __device__ __forceinline__ void wgmma_rs_n128(float (&d)[64], const uint32_t (&a
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(1));
 }
 // d (64 x 16) = (acc ? d : 0) + A (64 x 32, E4M3) B (32 x 16, E4M3), both K-major in shared
-// memory (descriptors da, db).
-__device__ __forceinline__ void wgmma_e4m3_n16(float (&d)[8], uint64_t da, uint64_t db, int acc) {
-  asm volatile(
-      "{\n.reg .pred p;\nsetp.ne.b32 p, %10, 0;\n"
-      "wgmma.mma_async.sync.aligned.m64n16k32.f32.e4m3.e4m3 "
-      "{%0, %1, %2, %3, %4, %5, %6, %7}, %8, %9, p, 1, 1;\n}\n"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]),
-        "+f"(d[7])
-      : "l"(da), "l"(db), "r"(acc));
-}
-// The same with each descriptor as its two 32-bit halves: a chain's next descriptors are the
-// low halves plus a constant (the start address field, bits 0-13, does not carry into the
-// leading offset for shared-memory addresses under 256 KiB), one uniform add each where the
-// halves are warp-uniform (gemv_bulk; a 64-bit add took 8-10 instructions and two R2UR moves
-// between QGMMAs).
+// memory, each descriptor (desc_none) given as its two 32-bit halves: a chain's next
+// descriptors are the low halves plus a constant (the start address field, bits 0-13, does not
+// carry into the leading offset for shared-memory addresses under 256 KiB), one uniform add each
+// where the halves are warp-uniform (gemv_bulk; 64-bit adds took 8-10 instructions and two R2UR
+// moves between QGMMAs).
 __device__ __forceinline__ void wgmma_e4m3_n16(float (&d)[8], uint32_t da_lo, uint32_t da_hi,
                                                uint32_t db_lo, uint32_t db_hi, int acc) {
   asm volatile(
