@@ -4,7 +4,7 @@
 # stripped), the script as run gpu_run_s28qN.sh, every JSON of run N in gpu_s28qN.json.
 # Checkpoints: tools/gpu_make_random_fp8.py --static (1B: --shape 1b --layers 16; 8B: --layers
 # 32). Decode b1 is `qinfer bench --prompt-len 128` (1B --decode-len 256, 8B 128), BF16 cache.
-# The code is on branch exp/gemv-chain (a146284 for q1 / q2, its next commit for q3).
+# The code is on branch exp/gemv-chain (a146284 for q1 / q2, ba334e2 for q3).
 #
 # q1 (gemv_bulk_chain, QINFER_CUDA_GEMV_CHAIN=1: one block a multiprocessor, one ring streaming
 #    o's weight then gate_up's, a grid barrier between o's rows and gate_up's prologue; ring
