@@ -27,3 +27,27 @@
 #    off 325.5 / 326.8, back-off 299.0 / 299.8, no barrier 306.2 / 305.9, no barrier at 220 KiB
 #    314.5 / 314.5. Traced (1B layer medians): no barrier: attention 4.90, chain 18.93, down 7.20;
 #    back-off: 4.69, 21.27, 7.35.
+#
+# q4-q6: claimed units in the decode GEMV, measured and not kept (branch exp/gemv-claim, 30fa783;
+#    gemv_bulk flag 64, QINFER_CUDA_GEMV_BULK_FLAGS=64). 16-row units (gate_up: 16 gate rows and
+#    their up rows); block b takes units b, b + G, ... (QINFER_CUDA_GEMV_CLAIM_FIXED of them,
+#    default claim_fixed = max(2, units / G - 1)), then claims the rest from a per-launch
+#    counter, one claim ahead; the launch's last claimer zeroes the counter. q4 ran the first
+#    form (one fixed unit, every GEMV with units left: the branch's code with
+#    QINFER_CUDA_GEMV_CLAIM_FIXED=1), q5 the default, q6 arms of both with
+#    QINFER_CUDA_GEMV_CLAIM_ALL=0 (gate_up only).
+#    Correct: op tests 11/11 with the new FusedCuda.ClaimedUnitsEqualFixedRanges (flags 0 and 64
+#    bit for bit, three launches in a row, the 1B's and 8B's widths, a last unit of 8 rows), the
+#    same 11 with every GEMV claiming (env), golden CUDA 12/12 and engine CUDA 4/4 claiming
+#    (q4, q5).
+#    tok/s (same runs): q4 1B off 1427.1 / 1426.1 / 1428.4, claim 1371.3 / 1371.4 / 1370.5, s27
+#    1423.4-1423.7; 8B off 327.3 / 326.5 / 326.3, claim 322.8 / 321.5 / 322.9, s27 326.1-327.1.
+#    q5 1B off 1425.1 / 1423.5 / 1427.0, claim 1382.9 / 1382.7 / 1382.5; 8B off 326.7-326.8,
+#    claim 313.0 / 314.0 / 313.0. q6 1B off 1427.7 / 1423.7, all after 1 fixed 1374.1 / 1373.6,
+#    gate_up only after 1 1386.7 / 1386.3, gate_up only after claim_fixed 1387.5 / 1385.0, s27
+#    1425.8 / 1423.9; 8B off 327.3 / 326.8, all1 321.3 / 320.9, gu1 320.8 / 321.1, guauto
+#    320.8 / 320.3, s27 325.5 / 325.9.
+#    Traced, a layer's medians (qkv, attention, o, gate_up, down, us): 1B off 5.50 4.00 2.66
+#    13.95 6.87 (32.98); q4 claim 5.89 4.74 4.26 12.83 7.07 (34.79); q6 gate_up only 5.60 3.99
+#    4.41 13.06 7.15 (34.21). 8B off 10.77 6.05 5.17 42.48 20.02 (84.48); q4 claim 12.77 5.76
+#    6.94 38.59 20.83 (84.89); q6 gate_up only 10.98 5.95 7.71 40.66 21.02 (86.31).
