@@ -51,3 +51,16 @@
 #    13.95 6.87 (32.98); q4 claim 5.89 4.74 4.26 12.83 7.07 (34.79); q6 gate_up only 5.60 3.99
 #    4.41 13.06 7.15 (34.21). 8B off 10.77 6.05 5.17 42.48 20.02 (84.48); q4 claim 12.77 5.76
 #    6.94 38.59 20.83 (84.89); q6 gate_up only 10.98 5.95 7.71 40.66 21.02 (86.31).
+#
+# q7, q8 (exp/gemv-claim 72e3742: two measurement switches): why o slows beside claiming
+#    gate_up blocks. q7, gate_up only: the claiming kernel with every unit fixed in its strided
+#    order and no atomic (QINFER_CUDA_GEMV_CLAIM_NONE=1): 1B 1371.1 / 1364.3 against off 1426.5 /
+#    1425.6 and claiming 1384.4 / 1382.1; 8B 321.4 / 321.0 against 327.1 / 327.1 and 319.6 / 318.9.
+#    Traced (qkv, attention, o, gate_up, down): 1B 5.58 4.08 4.42 13.62 7.04 (34.74), 8B 10.98
+#    6.20 7.74 42.11 18.93 (85.95): o as slow with no claim at all. q8: fixed units at the start
+#    of the block's own range, claims from the ranges' ends (QINFER_CUDA_GEMV_CLAIM_RANGES=1):
+#    GEMV op tests 11/11 (the claim test and, with every GEMV claiming, all), golden CUDA 12/12
+#    claiming. 1B 1347.6 / 1348.2 / 1351.5 (gate_up only 1346.9-1352.1) against off 1421.7-1422.8
+#    and s27 1419.7-1420.9; 8B 306.1-306.8 (gate_up only 315.2-316.0) against 325.5-326.0 and s27
+#    325.0-326.0. Traced: 1B 5.47 3.90 4.45 14.37 6.91 (35.10), 8B 14.50 5.57 7.94 43.81 18.98
+#    (90.80): o slow in this order too, and gate_up no longer shorter.
