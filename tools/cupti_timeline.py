@@ -148,8 +148,9 @@ def main():
                 graphs.append(g)
         steps.sort(key=lambda s: s[0]["start"])
     per_pos, by_name, tot = analyse(steps)
-    print(f"graph {'+'.join(map(str, graphs))}: {tot['steps']} steps of {tot['kernels_per_step']} kernels; step on the "
-          f"GPU {tot['step_gpu_us']:.1f} us (median), {tot['between_steps_us']:.1f} us between steps")
+    print(f"graph {'+'.join(map(str, graphs))}: {tot['steps']} steps of "
+          f"{tot['kernels_per_step']} kernels; step on the GPU {tot['step_gpu_us']:.1f} us "
+          f"(median), {tot['between_steps_us']:.1f} us between steps")
     if a.positions:
         print(f"{'pos':>4} {'kernel':<36} {'grid':>6} {'dur us':>8} {'gap us':>8} {'adv us':>8}")
         for p in per_pos:

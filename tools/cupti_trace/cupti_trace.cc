@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <string>
+#include <iterator>
 #include <vector>
 
 namespace {
@@ -33,6 +34,10 @@ struct Record {
 std::mutex g_mu;
 std::vector<Record> g_records;
 uint64_t g_seen = 0, g_skip = 0, g_max = 2000000;
+
+// CUpti_ActivityMemcpyKind's names, by value.
+constexpr const char* kCopyKinds[] = {"?",    "HtoD", "DtoH", "HtoA", "AtoH", "AtoA",
+                                      "AtoD", "DtoA", "DtoD", "HtoH", "PtoP"};
 
 uint64_t env_u64(const char* name, uint64_t fallback) {
   const char* v = std::getenv(name);
@@ -58,29 +63,27 @@ void CUPTIAPI buffer_completed(CUcontext, uint32_t, uint8_t* buffer, size_t, siz
   CUpti_Activity* rec = nullptr;
   std::lock_guard<std::mutex> lock(g_mu);
   while (cuptiActivityGetNextRecord(buffer, valid, &rec) == CUPTI_SUCCESS) {
-    if (rec->kind == CUPTI_ACTIVITY_KIND_MEMCPY || rec->kind == CUPTI_ACTIVITY_KIND_MEMSET) {
-      const uint64_t i = g_seen++;
-      if (i < g_skip || i - g_skip >= g_max) continue;
-      if (rec->kind == CUPTI_ACTIVITY_KIND_MEMCPY) {
-        const auto* m = reinterpret_cast<const CUpti_ActivityMemcpy6*>(rec);
-        static const char* kKinds[] = {"?", "HtoD", "DtoH", "HtoA", "AtoH", "AtoA", "AtoD", "DtoA", "DtoD", "HtoH", "PtoP"};
-        const char* kind = m->copyKind < sizeof(kKinds) / sizeof(kKinds[0]) ? kKinds[m->copyKind] : "?";
-        g_records.push_back(Record{m->start, m->end, m->graphNodeId, m->graphId, 0, 0,
-                                   "memcpy " + std::string(kind) + " " + std::to_string(m->bytes) + " B"});
-      } else {
-        const auto* m = reinterpret_cast<const CUpti_ActivityMemset4*>(rec);
-        g_records.push_back(Record{m->start, m->end, m->graphNodeId, m->graphId, 0, 0,
-                                   "memset " + std::to_string(m->bytes) + " B"});
-      }
+    const CUpti_ActivityKind kind = rec->kind;
+    if (kind != CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL && kind != CUPTI_ACTIVITY_KIND_KERNEL &&
+        kind != CUPTI_ACTIVITY_KIND_MEMCPY && kind != CUPTI_ACTIVITY_KIND_MEMSET)
       continue;
-    }
-    if (rec->kind != CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL && rec->kind != CUPTI_ACTIVITY_KIND_KERNEL)
-      continue;
-    const auto* k = reinterpret_cast<const CUpti_ActivityKernel10*>(rec);
     const uint64_t i = g_seen++;
     if (i < g_skip || i - g_skip >= g_max) continue;
-    g_records.push_back(Record{k->start, k->end, k->graphNodeId, k->graphId, k->gridX, k->blockX,
-                               demangle(k->name)});
+    if (kind == CUPTI_ACTIVITY_KIND_MEMCPY) {
+      const auto* m = reinterpret_cast<const CUpti_ActivityMemcpy6*>(rec);
+      const char* dir = m->copyKind < std::size(kCopyKinds) ? kCopyKinds[m->copyKind] : "?";
+      g_records.push_back(Record{m->start, m->end, m->graphNodeId, m->graphId, 0, 0,
+                                 "memcpy " + std::string(dir) + " " + std::to_string(m->bytes) +
+                                     " B"});
+    } else if (kind == CUPTI_ACTIVITY_KIND_MEMSET) {
+      const auto* m = reinterpret_cast<const CUpti_ActivityMemset4*>(rec);
+      g_records.push_back(Record{m->start, m->end, m->graphNodeId, m->graphId, 0, 0,
+                                 "memset " + std::to_string(m->bytes) + " B"});
+    } else {
+      const auto* k = reinterpret_cast<const CUpti_ActivityKernel10*>(rec);
+      g_records.push_back(Record{k->start, k->end, k->graphNodeId, k->graphId, k->gridX,
+                                 k->blockX, demangle(k->name)});
+    }
   }
   std::free(buffer);
 }
