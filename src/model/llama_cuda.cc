@@ -27,7 +27,11 @@
 // repeat the last real sequence: they write the same K/V to the same slot and their logits are
 // dropped. Nothing here waits for the GPU: the metadata goes up from page-locked buffers used
 // in turn, and input tokens the host has not seen yet are read on the device from the
-// sampler's output (Batch::token_from), so the engine queues step N+1 while step N runs.
+// sampler's output (Batch::token_from), so the engine queues step N+1 while step N runs. A
+// step of at most 8 logits rows takes each row's argmax in the lm_head's GEMV and a small
+// kernel after it makes those the rows' greedy samples (cu::linear_act_greedy, finish_greedy),
+// so that a greedy decode step needs no sampler launch of its own (sampling_cuda.h; H100 1B
+// batch 1 +0.3-0.7 %, concurrency 4 +7.8 %: bench/results/gpu_run_s29.cmd q4).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -70,6 +74,7 @@ struct MetaLayout {
   int64_t tokens = 0, tok_seq = 0, tok_pos = 0, q_start = 0, seq_len = 0, rows = 0, tables = 0;
   int64_t tok_seq_tail = 0, q_start_tail = 0;
   int64_t from = 0;  // (n_tok) Batch::token_from, -1 where the token is in `tokens`
+  int64_t tag = 0;   // (1) the step's number: its greedy samples' tag (cu::finish_greedy)
   int64_t total = 0;
   MetaLayout(int64_t t, int64_t s, int64_t w, int64_t r, int64_t d = 0)
       : n_tok(t), n_seq(s), width(w), n_rows(r), n_dec(d) {
@@ -82,7 +87,8 @@ struct MetaLayout {
     tok_seq_tail = tables + s * w;
     q_start_tail = tok_seq_tail + (d > 0 ? t - d : 0);
     from = q_start_tail + (d > 0 ? s - d + 1 : 0);
-    total = from + t;
+    tag = from + t;
+    total = tag + 1;
   }
 };
 
@@ -146,6 +152,8 @@ struct CudaRunner::Impl {
   // QINFER_CUDA_LM_HEAD_EXACT=1: the BF16 lm_head keeps F32 inputs (two GEMMs) for every batch,
   // not only for prompt logprobs.
   bool lm_head_exact = env_switch("QINFER_CUDA_LM_HEAD_EXACT", 0) == 1;
+  bool greedy_lm_head = env_switch("QINFER_CUDA_GREEDY_LM_HEAD", 1) != 0;
+  uint32_t greedy_tag = 0;  // steps run (MetaLayout::tag)
 
   Buffers eager;  // grows with the largest batch seen
   Tensor meta_dev;
@@ -168,6 +176,7 @@ struct CudaRunner::Impl {
     int n_split = 1;
     bool tc = false;  // decode attention on tensor cores
     int next = 0;     // the graph (and metadata buffer) of the next step
+    bool greedy[2] = {};  // each graph's lm_head makes the rows' greedy samples (run_layers)
     cu::Graph graph[2];
   };
   std::map<std::pair<int64_t, int64_t>, std::unique_ptr<GraphSlot>> graphs;
@@ -255,7 +264,8 @@ struct CudaRunner::Impl {
   // Host arrays of the batch in layout m. Sequences past batch.seqs (graph padding) repeat the
   // last real one.
   static void fill_meta(const Batch& batch, const MetaLayout& m, const std::vector<int32_t>& rows,
-                        int32_t* out) {
+                        uint32_t tag, int32_t* out) {
+    out[m.tag] = int32_t(tag);
     const int64_t n_real = int64_t(batch.seqs.size());
     int64_t t = 0;
     for (int64_t s = 0; s < m.n_seq; ++s) {
@@ -295,13 +305,13 @@ struct CudaRunner::Impl {
   // Uploads metadata for the eager path; returns the device pointer. No synchronization: the
   // previous step may still run (its reads of meta_dev precede this copy on the stream).
   const int32_t* upload_eager(const Batch& batch, const MetaLayout& m,
-                              const std::vector<int32_t>& rows) {
+                              const std::vector<int32_t>& rows, uint32_t tag) {
     if (m.total > meta_cap) {
       meta_cap = std::max<int64_t>(m.total, 2 * meta_cap);
       meta_dev = Tensor::empty(DType::kI32, {meta_cap}, Device::kCuda);
     }
     const size_t bytes = size_t(m.total) * sizeof(int32_t);
-    fill_meta(batch, m, rows, static_cast<int32_t*>(meta_up.acquire(bytes)));
+    fill_meta(batch, m, rows, tag, static_cast<int32_t*>(meta_up.acquire(bytes)));
     meta_up.upload(meta_dev.data(), bytes);
     return meta_dev.data_as<int32_t>();
   }
@@ -334,7 +344,10 @@ struct CudaRunner::Impl {
     }
     QINFER_CHECK(t == n_tok, "forward: the sequences declare ", t, " new tokens but the batch has ",
                  n_tok);
-    if (n_tok == 0) return Tensor::empty(DType::kF32, {0, c.vocab_size}, Device::kCuda);
+    if (n_tok == 0) {
+      cu::note_greedy(nullptr, 0, 0);
+      return Tensor::empty(DType::kF32, {0, c.vocab_size}, Device::kCuda);
+    }
     const int64_t n_rows = int64_t(rows.size());
     if (decode && graphs_on && n_seq <= kMaxGraphBatch) return run_graph(batch, kv, max_blocks);
 
@@ -347,7 +360,8 @@ struct CudaRunner::Impl {
     if (n_dec == n_seq) n_dec = 0;
     const MetaLayout m(n_tok, n_seq, max_blocks, all_rows ? 0 : n_rows, n_dec);
     ensure(eager, n_tok, std::max<int64_t>(n_rows, 1));
-    const int32_t* dev = upload_eager(batch, m, all_rows ? std::vector<int32_t>{} : rows);
+    const uint32_t tag = ++greedy_tag;
+    const int32_t* dev = upload_eager(batch, m, all_rows ? std::vector<int32_t>{} : rows, tag);
     AttnPlan plan;
     plan.all = attn_batch(dev, m, max_len, max_q);
     plan.prefill = max_q > 1;
@@ -366,14 +380,18 @@ struct CudaRunner::Impl {
       plan.pre.n_tok = int(n_tok - n_dec);
       plan.pre.n_seq = int(n_seq - n_dec);
     }
-    run_layers(eager, dev, m, plan, kv, all_rows ? n_tok : n_rows, fed_of(batch), scoring);
+    const bool greedy =
+        run_layers(eager, dev, m, plan, kv, all_rows ? n_tok : n_rows, fed_of(batch), scoring);
+    cu::note_greedy(greedy ? eager.logits.data_as<float>() : nullptr, int(n_rows), tag);
     return eager.logits.slice_rows(0, n_rows);
   }
 
   // scoring: some sequence wants every position's logits (prompt logprobs, echo): the lm_head
   // keeps its F32 inputs. Otherwise the logits only pick tokens, and at more than 8 rows the
-  // BF16 lm_head takes BF16 inputs, one GEMM instead of two, as vLLM computes it.
-  void run_layers(Buffers& b, const int32_t* dev, const MetaLayout& m, const AttnPlan& plan,
+  // BF16 lm_head takes BF16 inputs, one GEMM instead of two, as vLLM computes it. Returns
+  // whether the lm_head also made the rows' greedy samples (cu::finish_greedy, tagged with the
+  // metadata's tag).
+  bool run_layers(Buffers& b, const int32_t* dev, const MetaLayout& m, const AttnPlan& plan,
                   KvCache& kv, int64_t n_rows, const int32_t* fed, bool scoring);
 
   Tensor run_graph(const Batch& batch, KvCache& kv, int64_t max_blocks) {
@@ -413,12 +431,13 @@ struct CudaRunner::Impl {
     // QINFER_CUDA_META_SIDE=0, to the one buffer, queued behind step N's graph).
     const int k = meta_side ? slot->next : 0;
     slot->next = 1 - slot->next;
+    const uint32_t tag = ++greedy_tag;
     const size_t bytes = size_t(m.total) * sizeof(int32_t);
     if (meta_side) {
-      fill_meta(batch, m, {}, static_cast<int32_t*>(slot->side.acquire(k, bytes)));
+      fill_meta(batch, m, {}, tag, static_cast<int32_t*>(slot->side.acquire(k, bytes)));
       slot->side.upload(k, slot->meta_dev[k].data(), bytes);
     } else {
-      fill_meta(batch, m, {}, static_cast<int32_t*>(slot->meta_up.acquire(bytes)));
+      fill_meta(batch, m, {}, tag, static_cast<int32_t*>(slot->meta_up.acquire(bytes)));
       slot->meta_up.upload(slot->meta_dev[k].data(), bytes);
     }
     const int32_t* dev = slot->meta_dev[k].data_as<int32_t>();
@@ -432,23 +451,28 @@ struct CudaRunner::Impl {
     plan.all.partials = reinterpret_cast<float*>(slot->partials.data());
     plan.dec_tc = slot->tc;
     cu::Graph& graph = slot->graph[k];
+    bool greedy = false;
     if (fresh) {
       // This step runs eagerly (sizing every scratch buffer), then the same work is captured.
-      run_layers(slot->buf, dev, m, plan, kv, B, fed, false);
+      greedy = run_layers(slot->buf, dev, m, plan, kv, B, fed, false);
       cu::synchronize();
     }
     if (!graph.ready()) {  // captured at its first step (the slot's second graph: then replayed)
       graph.begin();
-      run_layers(slot->buf, dev, m, plan, kv, B, fed, false);
+      slot->greedy[k] = run_layers(slot->buf, dev, m, plan, kv, B, fed, false);
       graph.end();
     }
-    if (!fresh) graph.launch();
+    if (!fresh) {
+      graph.launch();
+      greedy = slot->greedy[k];
+    }
     if (meta_side) slot->side.done(k);
+    cu::note_greedy(greedy ? slot->buf.logits.data_as<float>() : nullptr, int(n_seq), tag);
     return slot->buf.logits.slice_rows(0, n_seq);
   }
 };
 
-void CudaRunner::Impl::run_layers(Buffers& b, const int32_t* dev, const MetaLayout& m,
+bool CudaRunner::Impl::run_layers(Buffers& b, const int32_t* dev, const MetaLayout& m,
                                   const AttnPlan& plan, KvCache& kv, int64_t n_rows,
                                   const int32_t* fed, bool scoring) {
   const int64_t n = m.n_tok;
@@ -579,7 +603,7 @@ void CudaRunner::Impl::run_layers(Buffers& b, const int32_t* dev, const MetaLayo
       cu::silu_mul_act(gate_up, n, c.intermediate_size, act);
     cu::linear_act(L.down, act, hid, true);
   }
-  if (n_rows == 0) return;
+  if (n_rows == 0) return false;
   // Final norm and lm_head over the rows that need logits (every row when n_rows == n).
   float* src = hid;
   if (n_rows != n) {
@@ -591,8 +615,19 @@ void CudaRunner::Impl::run_layers(Buffers& b, const int32_t* dev, const MetaLayo
   float* logits = b.logits.data_as<float>();
   if (!scoring && !lm_head_exact && act.spec.layout == cu::ActLayout::kRowF32 &&
       cu::linear_bf16_input(w.lm_head, static_cast<const float*>(act.data), n_rows, logits))
-    return;
+    return false;
+  // A step of a few logits rows: the lm_head's GEMV also takes each row's argmax and a small
+  // kernel after it makes them samples, so that a batch of greedy rows needs no sampler kernel
+  // (sampling_cuda.h; QINFER_CUDA_GREEDY_LM_HEAD=0: off).
+  if (greedy_lm_head && !scoring && n_rows <= cu::kMaxGreedyRows) {
+    unsigned long long* keys = cu::greedy_keys_device();
+    if (keys != nullptr && cu::linear_act_greedy(w.lm_head, act, logits, keys)) {
+      cu::finish_greedy(int(n_rows), dev + m.tag);
+      return true;
+    }
+  }
   cu::linear_act(w.lm_head, act, logits, false);
+  return false;
 }
 
 CudaRunner::CudaRunner(const io::ModelConfig& c, const LlamaWeights& w)

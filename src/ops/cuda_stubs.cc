@@ -55,6 +55,9 @@ bool linear_act_bf16(const LinearWeight& w, const Act&, void*) {
 bool linear_bf16_input(const LinearWeight& w, const float*, int64_t, float*) {
   no_cuda("linear_bf16_input", w.weight.dtype());
 }
+bool linear_act_greedy(const LinearWeight&, const Act&, float*, unsigned long long*) {
+  return false;
+}
 void linear_act(const LinearWeight& w, const Act&, float*, bool) {
   no_cuda("linear_act", w.weight.dtype());
 }
@@ -76,6 +79,18 @@ bool mlp_from_f32(const LinearWeight&, const LinearWeight&, const float*, const 
   return false;
 }
 void set_gemv_prologue(int) {}
+bool attention_o(const LinearWeight&, const float*, const AttnBatch&, const AttnDims&,
+                 const KvCacheView&, float*, float*) {
+  return false;
+}
+int attention_o_max_keys() { return 0; }
+void set_attention_o(int) {}
+bool decode_layers_persistent(const std::vector<DecodeLayer>&, float*, float, float*, const float*,
+                              const int64_t*, const AttnBatch&, const AttnDims&) {
+  return false;
+}
+int decode_persistent_max_keys() { return 0; }
+void set_decode_persistent(int) {}
 void gather_rows(const float*, const int32_t*, int64_t, int64_t, float*) {
   no_cuda("gather_rows", DType::kF32);
 }

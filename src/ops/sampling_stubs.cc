@@ -22,5 +22,13 @@ const int32_t* sampled_tokens_device() {
   QINFER_FAIL("sampled_tokens_device: this build has no CUDA backend");
 }
 
+unsigned long long* greedy_keys_device() { return nullptr; }
+
+void finish_greedy(int, const int32_t*) {
+  QINFER_FAIL("finish_greedy: this build has no CUDA backend");
+}
+
+void note_greedy(const float*, int, uint32_t) {}
+
 }  // namespace qinfer::ops::cuda
 #endif

@@ -11,8 +11,11 @@
 #include <cmath>
 #include <random>
 
+#include "core/dtype.h"
+#include "core/error.h"
 #include "engine/device_sampling.h"
 #include "ops/cuda/cuda_ops.h"
+#include "ops/cuda/fused_ops.h"
 
 namespace qinfer::engine {
 namespace {
@@ -196,6 +199,116 @@ TEST(CudaSampling, SeededSequencesPickTheSameTokensAsTheCpuSampler) {
 
 // Not a test of speed (no assertion): prints what sampling 256 rows of Llama 3's vocabulary
 // costs on this GPU, for the log.
+// The lm_head's own greedy samples (sampling_cuda.h: linear_act_greedy, finish_greedy,
+// note_greedy), as the model's decode steps use them: a batch of plain greedy rows gets them
+// (the host sampler's tokens on the same logits, also in sampled_tokens_device()), step after
+// step (the keys start from zero each time); any other batch on those logits goes through the
+// sampler's kernel; a record set overwritten before its ticket was waited on is an error.
+TEST(CudaSampling, GreedyRowsMadeByTheLmHead) {
+  SKIP_WITHOUT_CUDA();
+  const int64_t V = 5003, n_in = 256;
+  std::mt19937_64 rng(5);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  ops::LinearWeight w;
+  w.name = "lm_head";
+  w.n_out = V;
+  w.n_in = n_in;
+  {
+    Tensor wh = Tensor::empty(DType::kBF16, {V, n_in});
+    for (int64_t i = 0; i < wh.numel(); ++i) wh.data_as<uint16_t>()[i] = f32_to_bf16(nd(rng));
+    w.weight = wh.to(Device::kCuda);
+  }
+  unsigned long long* keys = ops::cuda::greedy_keys_device();
+  ASSERT_NE(keys, nullptr);
+  uint32_t tag = 100;
+  // One decode step's lm_head over n random rows: its logits (n, V) on the device.
+  struct Step {
+    Tensor logits, act_data, tag;
+  };
+  auto lm_head = [&](int64_t n, bool note) {
+    Step st;
+    Tensor x = Tensor::empty(DType::kF32, {n, n_in});
+    for (int64_t i = 0; i < x.numel(); ++i) x.data_as<float>()[i] = nd(rng);
+    Tensor xd = x.to(Device::kCuda);
+    ops::cuda::Act act;
+    act.spec = ops::cuda::act_spec(w, n);
+    st.act_data = Tensor::empty(DType::kU8, {int64_t(ops::cuda::act_bytes(act.spec, n))},
+                                Device::kCuda);
+    act.data = st.act_data.data();
+    act.n = n;
+    ops::cuda::to_act(xd.data_as<float>(), n, act);
+    st.logits = Tensor::empty(DType::kF32, {n, V}, Device::kCuda);
+    EXPECT_TRUE(ops::cuda::linear_act_greedy(w, act, st.logits.data_as<float>(), keys));
+    Tensor th = Tensor::empty(DType::kI32, {1});
+    th.data_as<int32_t>()[0] = int32_t(++tag);
+    st.tag = th.to(Device::kCuda);
+    ops::cuda::finish_greedy(int(n), st.tag.data_as<int32_t>());
+    if (note) ops::cuda::note_greedy(st.logits.data_as<float>(), int(n), tag);
+    return st;
+  };
+  const SamplingParams greedy{.temperature = 0.0f, .logprobs = false};
+  const SamplingParams greedy_lp{.temperature = 0.0f, .top_logprobs = 2};
+  auto rows_of = [&](int64_t n, const SamplingParams* last) {
+    std::vector<RowToSample> rows;
+    for (int64_t i = 0; i < n; ++i)
+      rows.push_back({.logits_row = i, .params = i == n - 1 ? last : &greedy, .prompt = {},
+                      .generated = {}, .banned = {}, .uniform = 0.0});
+    return plan_samples(rows, V);
+  };
+  for (int rep = 0; rep < 3; ++rep) {
+    for (int64_t n : {1, 4, 8}) {
+      for (const SamplingParams* last : {&greedy, &greedy_lp}) {
+        Step st = lm_head(n, true);
+        const ops::cuda::SampleBatch batch = rows_of(n, last);
+        Tensor host = st.logits.to(Device::kCpu);
+        const std::vector<ops::cuda::SampleOut> want = sample_rows_host(host, batch);
+        const std::vector<ops::cuda::SampleOut> got = ops::cuda::sample_rows(st.logits, batch);
+        std::vector<int32_t> fed(static_cast<size_t>(n));
+        ops::cuda::copy_to_host_async(fed.data(), ops::cuda::sampled_tokens_device(),
+                                      size_t(n) * sizeof(int32_t));
+        ops::cuda::synchronize();
+        const std::string where = "rep " + std::to_string(rep) + " n " + std::to_string(n) +
+                                  (last == &greedy ? " greedy" : " one row with logprobs");
+        ASSERT_EQ(got.size(), size_t(n)) << where;
+        for (int64_t i = 0; i < n; ++i) {
+          EXPECT_EQ(got[size_t(i)].token, want[size_t(i)].token) << where << " row " << i;
+          EXPECT_EQ(fed[size_t(i)], want[size_t(i)].token) << where << " row " << i;
+          EXPECT_EQ(got[size_t(i)].n_top, want[size_t(i)].n_top) << where << " row " << i;
+        }
+      }
+    }
+  }
+  // Rows in another order than the logits': the sampler's kernel.
+  {
+    Step st = lm_head(2, true);
+    std::vector<RowToSample> rows = {
+        {.logits_row = 1, .params = &greedy, .prompt = {}, .generated = {}, .banned = {}},
+        {.logits_row = 0, .params = &greedy, .prompt = {}, .generated = {}, .banned = {}}};
+    const ops::cuda::SampleBatch batch = plan_samples(rows, V);
+    Tensor host = st.logits.to(Device::kCpu);
+    const std::vector<ops::cuda::SampleOut> want = sample_rows_host(host, batch);
+    const std::vector<ops::cuda::SampleOut> got = ops::cuda::sample_rows(st.logits, batch);
+    ASSERT_EQ(got.size(), 2u);
+    EXPECT_EQ(got[0].token, want[0].token);
+    EXPECT_EQ(got[1].token, want[1].token);
+  }
+  // Two steps of the same record set (tags two apart) before the first is read.
+  {
+    Step a = lm_head(1, true);
+    const ops::cuda::SampleTicket ta = ops::cuda::sample_rows_async(a.logits, rows_of(1, &greedy));
+    ++tag;  // skip a tag: the next step writes the same set
+    Step b = lm_head(1, true);
+    const ops::cuda::SampleTicket tb = ops::cuda::sample_rows_async(b.logits, rows_of(1, &greedy));
+    ops::cuda::synchronize();  // the second step has written the set
+    EXPECT_THROW(ops::cuda::sample_rows_wait(ta), Error);
+    Tensor host = b.logits.to(Device::kCpu);
+    const std::vector<ops::cuda::SampleOut> want = sample_rows_host(host, rows_of(1, &greedy));
+    const std::vector<ops::cuda::SampleOut> got = ops::cuda::sample_rows_wait(tb);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].token, want[0].token);
+  }
+}
+
 TEST(CudaSampling, ReportsBatchTime) {
   SKIP_WITHOUT_CUDA();
   const int64_t V = 128256, n = 256;

@@ -14,6 +14,8 @@
 
 #include "core/dtype.h"
 #include "ops/cuda/fused_ops.h"
+#include "ops/cuda/sampling_cuda.h"
+#include "ops/cuda/sampling_math.h"
 #include "ops/linear.h"
 #include "ops/rms_norm.h"
 #include "ops/silu_mul.h"
@@ -724,6 +726,125 @@ TEST(FusedCuda, StaticProducersMatchRowProducersBitForBit) {
 // to the exact formula (fp32 accumulation only); against F32 x it differs by x's rounding
 // (2^-9 relative per element), which the two-GEMM path does not. Not taken at n <= 8 or for
 // other weight types.
+// linear_act_greedy (the lm_head of a decode step): y bit for bit linear_act's, and each row's
+// key the argmax of y as the GPU sampler takes it (the lowest id among equal logits; a row of
+// NaN: token 0), for each weight format the slot GEMV reads, 1-8 rows and every split factor,
+// over random weights (with a bias) and over weights and inputs of a few levels, whose exact
+// integer sums tie at the maximum.
+TEST(FusedCuda, GreedyLmHeadKeysAreTheArgmaxOfItsLogits) {
+  QINFER_SKIP_WITHOUT_CUDA();
+  const uint32_t seed = testing::fresh_seed();
+  std::mt19937 rng(seed);
+  const int64_t n_in = 256, n_out = 1003;
+  const int64_t kKeyBytes = int64_t(ops::cuda::kGreedyKeyWords) * 8;
+  std::uniform_int_distribution<int> level(-1, 1);
+  int tied_rows = 0;
+  for (DType wt : {DType::kBF16, DType::kF8E4M3, DType::kF32}) {
+    for (bool ties : {false, true}) {
+      LinearWeight w = make_weight({wt, ActQuant::kNone, false, !ties}, n_out, n_in, rng);
+      if (ties) {
+        for (int64_t i = 0; i < n_out * n_in; ++i) {
+          const float v = float(level(rng));
+          switch (wt) {
+            case DType::kF8E4M3: w.weight.data_as<uint8_t>()[i] = f32_to_fp8e4m3(v); break;
+            case DType::kBF16: w.weight.data_as<uint16_t>()[i] = f32_to_bf16(v); break;
+            default: w.weight.data_as<float>()[i] = v; break;
+          }
+        }
+      }
+      for (int64_t n : {1, 2, 3, 5, 8}) {
+        const std::string name = str_cat(dtype_name(wt), ties ? " levels" : " random", " n=", n,
+                                         " seed=", seed);
+        Tensor x = testing::random_f32({n, n_in}, rng, -2.0f, 2.0f);
+        float* xp = x.data_as<float>();
+        LinearWeight wn = w;
+        if (ties) {
+          for (int64_t i = 0; i < x.numel(); ++i) xp[i] = level(rng) == 0 ? 0.5f : float(level(rng));
+          // Row 0's largest output copied to output 0 (or 1): a tie the lower id must win. The
+          // sums are exact (small integers and halves), so the host finds the maximum exactly.
+          wn.weight = w.weight.to(Device::kCpu);
+          const Tensor wf = wn.weight.to_f32();
+          int64_t best = 0;
+          double best_v = -1e30;
+          for (int64_t o = 0; o < n_out; ++o) {
+            double v = 0;
+            for (int64_t j = 0; j < n_in; ++j) v += double(wf.data_as<float>()[o * n_in + j]) * xp[j];
+            if (v > best_v) best_v = v, best = o;
+          }
+          const int64_t copy = best == 0 ? 1 : 0;
+          const size_t row = size_t(n_in) * dtype_size(wt);
+          auto* base = static_cast<uint8_t*>(wn.weight.data());
+          std::memcpy(base + size_t(copy) * row, base + size_t(best) * row, row);
+        }
+        if (n >= 3)
+          for (int64_t j = 0; j < n_in; ++j) xp[2 * n_in + j] = std::nanf("");
+        const LinearWeight wd = to_cuda(wn);
+        Tensor xd = x.to(Device::kCuda);
+        DeviceAct a(wd, n);
+        ASSERT_EQ(a.act.spec.layout, ops::cuda::ActLayout::kSlotF32) << name;
+        ops::cuda::to_act(xd.data_as<float>(), n, a.act);
+        for (int split : {0, 1, 2, 4, 8}) {
+          ops::cuda::set_gemv_split(split);
+          Tensor want = testing::poisoned_cuda({n, n_out});
+          ops::cuda::linear_act(wd, a.act, want.data_as<float>(), false);
+          const Tensor want_h = want.to(Device::kCpu);
+          Tensor keys = Tensor::empty(DType::kU8, {kKeyBytes});
+          std::memset(keys.data(), 0, size_t(kKeyBytes));
+          Tensor keys_d = keys.to(Device::kCuda);
+          Tensor y = testing::poisoned_cuda({n, n_out});
+          const bool done = ops::cuda::linear_act_greedy(
+              wd, a.act, y.data_as<float>(), static_cast<unsigned long long*>(keys_d.data()));
+          ops::cuda::set_gemv_split(0);
+          ASSERT_TRUE(done) << name;
+          const Tensor y_h = y.to(Device::kCpu);
+          ASSERT_EQ(std::memcmp(y_h.data(), want_h.data(), size_t(n * n_out) * sizeof(float)), 0)
+              << name << " split " << split << ": y differs from linear_act's";
+          const Tensor k_h = keys_d.to(Device::kCpu);
+          // Row t's key: the largest of its parts; rows past n untouched.
+          auto key_of = [&](int64_t t) {
+            uint64_t key = 0;
+            for (int part = 0; part < ops::cuda::kGreedyParts; ++part) {
+              uint64_t k = 0;
+              std::memcpy(&k, k_h.data_as<uint8_t>() + ((t * ops::cuda::kGreedyParts + part) *
+                                                        ops::cuda::kGreedyStride) * 8, 8);
+              key = std::max(key, k);
+            }
+            return key;
+          };
+          for (int64_t t = 0; t < n; ++t) {
+            const float* row = y_h.data_as<float>() + t * n_out;
+            int64_t arg = -1, at_max = 0;
+            for (int64_t o = 0; o < n_out; ++o) {
+              if (std::isnan(row[o])) continue;
+              if (arg < 0 || row[o] > row[arg]) arg = o, at_max = 0;
+              if (row[o] == row[arg]) ++at_max;
+            }
+            if (split == 0 && at_max > 1) ++tied_rows;
+            EXPECT_EQ(ops::sampling::greedy_token(key_of(t)), arg < 0 ? 0 : int32_t(arg))
+                << name << " split " << split << " row " << t << " (" << at_max
+                << " outputs at the maximum)";
+          }
+          for (int64_t t = n; t < ops::cuda::kMaxGreedyRows; ++t)
+            EXPECT_EQ(key_of(t), 0u) << name << " split " << split << ": key " << t << " written";
+        }
+      }
+    }
+  }
+  EXPECT_GE(tied_rows, 15) << "each level case ties at row 0's maximum (seed " << seed << ")";
+  // Where the slot GEMV does not run (W8A8 codes for the tensor-core GEMV, more than 8 rows),
+  // nothing is done.
+  const LinearWeight w8 =
+      to_cuda(make_weight({DType::kF8E4M3, ActQuant::kStaticPerTensor, false, false}, 256, 256,
+                          rng));
+  DeviceAct a8(w8, 1);
+  if (a8.act.spec.layout != ops::cuda::ActLayout::kSlotF32) {
+    Tensor y = testing::poisoned_cuda({1, 256});
+    Tensor keys = Tensor::empty(DType::kU8, {kKeyBytes}, Device::kCuda);
+    EXPECT_FALSE(ops::cuda::linear_act_greedy(w8, a8.act, y.data_as<float>(),
+                                              static_cast<unsigned long long*>(keys.data())));
+  }
+}
+
 TEST(LinearCuda, Bf16InputRoundsXAndRunsOneGemm) {
   QINFER_SKIP_WITHOUT_CUDA();
   const uint32_t seed = testing::fresh_seed();

@@ -10,6 +10,7 @@
 // grid has one warp per row, so there is no persistent-grid wave imbalance.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -24,6 +25,8 @@
 #include "ops/cuda/linear_cuda.h"
 #include "ops/cuda/linear_gemm.h"
 #include "ops/cuda/pdl.cuh"
+#include "ops/cuda/sampling_cuda.h"
+#include "ops/cuda/sampling_math.h"
 
 namespace qinfer::ops::cuda {
 namespace {
@@ -374,6 +377,7 @@ struct SlotGemvParams {
   float* y;                // (n, n_out)
   int64_t n, n_in, n_out;
   int accumulate;
+  unsigned long long* keys = nullptr;  // (n) greedy maxima (ARG): linear_act_greedy
 };
 
 constexpr int kWarps = 8;
@@ -383,13 +387,17 @@ constexpr int kLoads = 8;
 // the row's 32-chunk groups [slice * G / S, (slice + 1) * G / S) with slice = w % S, and the
 // S partial sums are added in a fixed order through shared memory (deterministic). S trades
 // bytes per warp for more, shorter warps: it decides how evenly the grid's waves fill the GPU.
-template <typename WT, int NT, int S>
+// ARG (linear_act_greedy): each activation row's greedy_key maximum over the block's outputs,
+// through shared memory, then added to its part of p.keys (sampling_cuda.h kGreedyParts) with
+// one atomic maximum a block and row (a reduction with no reply: the block does not wait for
+// it); every thread of the block reaches that barrier, so no warp leaves early.
+template <typename WT, int NT, int S, bool ARG>
 __global__ void __launch_bounds__(kWarps * 32) gemv_slot_kernel(SlotGemvParams p) {
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
   const int slice = warp % S;
   const int64_t o = int64_t(blockIdx.x) * (kWarps / S) + warp / S;
   const bool live = o < p.n_out;
-  if (S == 1 && !live) return;
+  if (S == 1 && !ARG && !live) return;
   const int64_t t0 = int64_t(blockIdx.y) * NT;
   const int nt = int(min(int64_t(NT), p.n - t0));
   constexpr int E = kChunkElems<WT>;
@@ -445,16 +453,20 @@ __global__ void __launch_bounds__(kWarps * 32) gemv_slot_kernel(SlotGemvParams p
       for (int t = 0; t < NT; ++t) part[warp][t] = acc[t];
     }
     __syncthreads();
-    if (slice != 0 || !live) return;
+    if (!ARG && (slice != 0 || !live)) return;
+    if (slice == 0 && live) {
 #pragma unroll
-    for (int t = 0; t < NT; ++t) {
-      float sum = 0.0f;
+      for (int t = 0; t < NT; ++t) {
+        float sum = 0.0f;
 #pragma unroll
-      for (int k = 0; k < S; ++k) sum += part[warp + k][t];
-      acc[t] = sum;
+        for (int k = 0; k < S; ++k) sum += part[warp + k][t];
+        acc[t] = sum;
+      }
     }
   }
-  if (lane == 0) {
+  __shared__ unsigned long long wkey[ARG ? kWarps : 1][NT];  // ARG: each warp's keys
+  const bool owner = live && (S == 1 || slice == 0);
+  if (lane == 0 && owner) {
     const float ws = (p.w_scale ? p.w_scale[o * p.w_scale_stride] : 1.0f) * weight_rebias<WT>();
     const float b = p.bias ? p.bias[o] : 0.0f;
 #pragma unroll
@@ -463,8 +475,25 @@ __global__ void __launch_bounds__(kWarps * 32) gemv_slot_kernel(SlotGemvParams p
         const float xs = p.x_scale ? p.x_scale[t0 + t] : 1.0f;
         float* yp = p.y + (t0 + t) * p.n_out + o;
         const float v = acc[t] * xs * ws + b;
-        *yp = p.accumulate ? *yp + v : v;
+        const float y = p.accumulate ? *yp + v : v;
+        *yp = y;
+        if constexpr (ARG) wkey[warp][t] = sampling::greedy_key(y, uint32_t(o));
       }
+    }
+  }
+  if constexpr (ARG) {
+    if (lane == 0 && !owner)
+#pragma unroll
+      for (int t = 0; t < NT; ++t) wkey[warp][t] = 0;
+    __syncthreads();
+    const int t = int(threadIdx.x);
+    if (t < nt) {
+      unsigned long long best = 0;
+#pragma unroll
+      for (int w = 0; w < kWarps; ++w) best = max(best, wkey[w][t]);
+      if (best != 0)
+        atomicMax(p.keys + ((t0 + t) * kGreedyParts + blockIdx.x % kGreedyParts) * kGreedyStride,
+                  best);
     }
   }
 }
@@ -568,28 +597,29 @@ int pick_split(const SlotGemvParams& p) {
   return s;
 }
 
-template <typename WT, int NT, int S>
+template <typename WT, int NT, int S, bool ARG>
 void launch_slot_s(const SlotGemvParams& p) {
   dim3 grid(unsigned((p.n_out + kWarps / S - 1) / (kWarps / S)), unsigned((p.n + NT - 1) / NT));
-  launch_pdl(gemv_slot_kernel<WT, NT, S>, grid, dim3(kWarps * 32), p);
+  launch_pdl(gemv_slot_kernel<WT, NT, S, ARG>, grid, dim3(kWarps * 32), p);
 }
 
-template <typename WT, int NT>
+template <typename WT, int NT, bool ARG>
 void launch_slot_nt(const SlotGemvParams& p) {
   switch (pick_split<WT, NT>(p)) {
-    case 1: return launch_slot_s<WT, NT, 1>(p);
-    case 2: return launch_slot_s<WT, NT, 2>(p);
-    case 4: return launch_slot_s<WT, NT, 4>(p);
-    default: return launch_slot_s<WT, NT, 8>(p);
+    case 1: return launch_slot_s<WT, NT, 1, ARG>(p);
+    case 2: return launch_slot_s<WT, NT, 2, ARG>(p);
+    case 4: return launch_slot_s<WT, NT, 4, ARG>(p);
+    default: return launch_slot_s<WT, NT, 8, ARG>(p);
   }
 }
 
-template <typename WT>
+// ARG: p.keys set, the greedy maxima too (linear_act_greedy).
+template <typename WT, bool ARG = false>
 void launch_slot(const SlotGemvParams& p) {
-  if (p.n <= 1) return launch_slot_nt<WT, 1>(p);
-  if (p.n <= 2) return launch_slot_nt<WT, 2>(p);
-  if (p.n <= 4) return launch_slot_nt<WT, 4>(p);
-  launch_slot_nt<WT, 8>(p);
+  if (p.n <= 1) return launch_slot_nt<WT, 1, ARG>(p);
+  if (p.n <= 2) return launch_slot_nt<WT, 2, ARG>(p);
+  if (p.n <= 4) return launch_slot_nt<WT, 4, ARG>(p);
+  launch_slot_nt<WT, 8, ARG>(p);
 }
 
 __global__ void codes_to_f32_kernel(const uint8_t* c, int64_t count, float* f) {
@@ -928,6 +958,29 @@ bool mlp_from_f32(const LinearWeight& gu, const LinearWeight& down, const float*
   QINFER_CHECK(gemv_bulk(g, s), "mlp_from_f32 ", gu.name, ": the gate_up GEMV did not launch");
   QINFER_CHECK(gemv_bulk(d, s), "mlp_from_f32 ", down.name, ": the down GEMV did not launch");
   return true;
+}
+
+bool linear_act_greedy(const LinearWeight& w, const Act& x, float* y, unsigned long long* keys) {
+  const int64_t n = x.n;
+  if (keys == nullptr || n < 1 || n > 8 || w.n_out == 0 || w.n_out > INT32_MAX ||
+      x.spec.layout != ActLayout::kSlotF32)
+    return false;
+  QINFER_CHECK(x.spec.n_in == w.n_in, "linear_act_greedy ", w.name, ": activation has ",
+               x.spec.n_in, " inputs, weight ", w.n_in);
+  const DType wt = w.weight.dtype();
+  const bool fp8 = wt == DType::kF8E4M3;
+  const bool per_channel = fp8 && w.weight_scale.numel() == w.n_out && w.n_out != 1;
+  const SlotGemvParams p{w.weight.data(), static_cast<const float*>(x.data), x.spec.row_stride,
+                   x.spec.quant != ActQuant::kNone ? x.scale : nullptr,
+                   fp8 ? w.weight_scale.data_as<float>() : nullptr, per_channel ? 1 : 0,
+                   w.bias.defined() ? w.bias.data_as<float>() : nullptr, y, n, w.n_in, w.n_out,
+                   0, keys};
+  switch (wt) {
+    case DType::kF8E4M3: launch_slot<uint8_t, true>(p); return true;
+    case DType::kBF16: launch_slot<__nv_bfloat16, true>(p); return true;
+    case DType::kF32: launch_slot<float, true>(p); return true;
+    default: return false;
+  }
 }
 
 void linear_act(const LinearWeight& w, const Act& x, float* y, bool accumulate) {

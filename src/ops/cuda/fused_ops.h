@@ -80,6 +80,15 @@ void set_gemv_split(int s);
 // (n <= 2, n_in % 1024 == 0). For tests and benchmarks.
 void set_gemv_bulk(int mode, int smem_kib, int flags = -1);
 void linear_act(const LinearWeight& w, const Act& x, float* y, bool accumulate);
+// linear_act (y = linear(w, x), not accumulating) for a layer whose outputs are logits that
+// may be sampled greedily (the lm_head of a decode step): the GEMV also leaves each row's
+// largest sampling::greedy_key (the argmax, lowest id among equal logits; sampling_math.h) in
+// keys, spread over the row's kGreedyParts partial maxima (sampling_cuda.h: row r's part p at
+// keys[(r kGreedyParts + p) kGreedyStride], the row's key the largest of them) with atomic
+// maxima, so keys must hold 0 (or smaller keys) before it; y's bits are linear_act's. Applies where linear_act runs the slot GEMV (x in ActLayout::kSlotF32,
+// n <= 8) on an FP8, BF16 or F32 weight; returns false, having done nothing, elsewhere.
+// sampling_cuda.h's finish_greedy turns the keys into samples.
+bool linear_act_greedy(const LinearWeight& w, const Act& x, float* y, unsigned long long* keys);
 // y (=, or += when accumulate) linear(w, x) with x = rms_norm(src) * norm (transformers'
 // LlamaRMSNorm, eps; norm F32 (w.n_in)) when norm is set, else x = src; src (n, w.n_in) F32. The
 // producer runs inside the decode GEMV (gemv_bulk's prologue: each block makes x's FP8 codes

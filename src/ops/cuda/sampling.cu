@@ -11,6 +11,9 @@
 //   whose inclusive weight reaches top_p's threshold); ties at a top_p cut resolved by id;
 //   the draw as an exact integer inverse CDF in id order (sampling_math.h): per-thread chunk
 //   sums, one block scan, and the one thread whose chunk holds the target walks it.
+// A batch of plain greedy rows whose logits came from an lm_head that took their argmax itself
+// (sampling_cuda.h note_greedy) runs none of this: greedy_finish_kernel, queued by the model
+// after its lm_head, has already written the tokens, and the ticket reads its record set.
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -20,6 +23,8 @@
 
 #include "core/env.h"
 #include "ops/cuda/cuda_common.h"
+#include "ops/cuda/fused_ops.h"
+#include "ops/cuda/pdl.cuh"
 #include "ops/cuda/sampling_cuda.h"
 
 namespace qinfer::ops::cuda {
@@ -463,6 +468,40 @@ __global__ void ban_kernel(float* logits, const int64_t* flat, int n) {
   if (i < n) logits[flat[i]] = __int_as_float(0xff800000);
 }
 
+// The greedy samples the lm_head made (sampling_cuda.h finish_greedy): page-locked host
+// memory mapped into the device, two record sets used by the parity of the step's tag.
+struct GreedySets {
+  SampleOut rows[2][kMaxGreedyRows];
+  uint32_t tag[2];
+};
+
+// keys: (kGreedyKeyWords) the lm_head's partial maxima, zeroed here for the next step. Warp w
+// takes row w, lane p its part p.
+__global__ void __launch_bounds__(32 * kMaxGreedyRows)
+    greedy_finish_kernel(unsigned long long* keys, int n, const int32_t* tag, int32_t* fed,
+                         GreedySets* sets) {
+  pdl_wait();
+  const int row = int(threadIdx.x) / 32, lane = int(threadIdx.x) % 32;
+  static_assert(kGreedyParts == 32, "a warp reduces a row's parts");
+  if (row >= n) return;
+  const uint32_t g = uint32_t(*tag);
+  unsigned long long* part = keys + (int64_t(row) * kGreedyParts + lane) * kGreedyStride;
+  unsigned long long key = *part;
+  *part = 0;
+  for (int o = 16; o > 0; o >>= 1) {
+    const unsigned long long other = __shfl_xor_sync(~0u, key, o);
+    key = other > key ? other : key;
+  }
+  if (lane != 0) return;
+  const int32_t token = sm::greedy_token(key);
+  fed[row] = token;
+  SampleOut& o = sets->rows[g & 1][row];
+  o.token = token;
+  o.logprob = 0.0f;
+  o.n_top = 0;
+  if (row == 0) sets->tag[g & 1] = g;
+}
+
 bool needs_processing(const SampleRow& r) {
   return r.temperature > 0.0f || r.repetition_penalty != 1.0f || r.presence_penalty != 0.0f ||
          r.frequency_penalty != 0.0f;
@@ -480,6 +519,8 @@ ScratchBuffer g_scratch;  // (rows needing processing, vocab) F32
 struct Slot {
   PinnedStaging in, out;
   uint64_t id = 0;  // the ticket whose results `out` holds (or will)
+  bool greedy = false;  // the results are the lm_head's, in greedy set (greedy_tag & 1)
+  uint32_t greedy_tag = 0;
 };
 Slot* const g_slots = new Slot[2];  // never destroyed: no CUDA calls after main returns
 uint64_t g_next_id = 1;
@@ -491,6 +532,32 @@ ScratchBuffer g_parts;      // (rows, chunks) ArgPart
 std::vector<uint8_t> g_last_args;
 const void* g_last_args_dev = nullptr;
 
+unsigned long long* g_greedy_keys = nullptr;  // (kGreedyKeyWords)
+GreedySets* g_greedy = nullptr;               // page-locked
+GreedySets* g_greedy_dev = nullptr;           // its device address
+struct GreedyNote {
+  const float* logits = nullptr;
+  int n = 0;
+  uint32_t tag = 0;
+};
+GreedyNote g_greedy_note;
+
+// Whether the lm_head's greedy samples answer this batch: every row is row i of the noted
+// logits, greedy on the raw logits (the sampler's scratch-free path) with nothing else asked.
+bool greedy_answers(const GreedyNote& note, const Tensor& logits, const SampleBatch& batch) {
+  const int n = int(batch.rows.size());
+  if (note.logits == nullptr || note.logits != logits.data_as<float>() || n != note.n ||
+      logits.dim(0) != n || !batch.bans.empty())
+    return false;
+  for (int i = 0; i < n; ++i) {
+    const SampleRow& r = batch.rows[size_t(i)];
+    if (r.logits_row != i || r.temperature != 0.0f || needs_processing(r) || r.want_logprob ||
+        r.n_top > 0 || r.ban_begin != r.ban_end)
+      return false;
+  }
+  return true;
+}
+
 int32_t* fed_tokens() {
   if (g_fed == nullptr)
     g_fed = static_cast<int32_t*>(device_alloc(size_t(kMaxFedRows) * sizeof(int32_t)));
@@ -500,6 +567,34 @@ int32_t* fed_tokens() {
 }  // namespace
 
 const int32_t* sampled_tokens_device() { return fed_tokens(); }
+
+unsigned long long* greedy_keys_device() {
+  if (g_greedy_keys != nullptr) return g_greedy_keys;
+  cudaStreamCaptureStatus capturing = cudaStreamCaptureStatusNone;
+  QINFER_CUDA_CHECK(cudaStreamIsCapturing(stream(), &capturing));
+  if (capturing != cudaStreamCaptureStatusNone) return nullptr;
+  g_greedy = static_cast<GreedySets*>(pinned_alloc(sizeof(GreedySets)));
+  std::memset(static_cast<void*>(g_greedy), 0, sizeof(GreedySets));
+  QINFER_CUDA_CHECK(
+      cudaHostGetDevicePointer(reinterpret_cast<void**>(&g_greedy_dev), g_greedy, 0));
+  const size_t bytes = size_t(kGreedyKeyWords) * sizeof(unsigned long long);
+  auto* keys = static_cast<unsigned long long*>(device_alloc(bytes));
+  QINFER_CUDA_CHECK(cudaMemsetAsync(keys, 0, bytes, stream()));
+  g_greedy_keys = keys;
+  return keys;
+}
+
+void finish_greedy(int n, const int32_t* tag) {
+  QINFER_CHECK(n >= 1 && n <= kMaxGreedyRows && g_greedy_keys != nullptr && tag != nullptr,
+               "finish_greedy: ", n, " rows (at most ", kMaxGreedyRows,
+               "), or no greedy_keys_device() yet");
+  launch_pdl(greedy_finish_kernel, dim3(1), dim3(32 * kMaxGreedyRows), g_greedy_keys, n, tag,
+             fed_tokens(), g_greedy_dev);
+}
+
+void note_greedy(const float* logits, int n, uint32_t tag) {
+  g_greedy_note = GreedyNote{.logits = logits, .n = n, .tag = tag};
+}
 
 SampleTicket sample_rows_async(Tensor& logits, const SampleBatch& batch) {
   check_cuda_tensor(logits, "sample_rows", "logits");
@@ -536,6 +631,20 @@ SampleTicket sample_rows_async(Tensor& logits, const SampleBatch& batch) {
     }
     descs[size_t(i)] = {.r = r, .scratch = needs_processing(r) ? n_scratch++ : -1};
   }
+  const GreedyNote note = g_greedy_note;
+  g_greedy_note = GreedyNote{};
+  cudaStream_t s = stream();
+  if (greedy_answers(note, logits, batch)) {
+    const uint64_t id = g_next_id++;
+    const int k = int(id % 2);
+    Slot& sl = g_slots[k];
+    sl.out.wait();  // the ticket this slot held before is over
+    sl.id = id;
+    sl.greedy = true;
+    sl.greedy_tag = note.tag;
+    sl.out.record(s);  // after the forward's finish_greedy
+    return {.id = id, .slot = k, .n = n};
+  }
   // One upload of rows | penalties | bans from page-locked memory; the outputs follow them in
   // the device buffer.
   const size_t o_rows = 0;
@@ -549,13 +658,13 @@ SampleTicket sample_rows_async(Tensor& logits, const SampleBatch& batch) {
   auto* in = static_cast<uint8_t*>(sl.in.reuse(o_out));
   auto* host_out = static_cast<SampleOut*>(sl.out.reuse(size_t(n) * sizeof(SampleOut)));
   sl.id = id;
+  sl.greedy = false;
   std::memcpy(in + o_rows, descs.data(), descs.size() * sizeof(RowDesc));
   if (!batch.penalties.empty())
     std::memcpy(in + o_pen, batch.penalties.data(),
                 batch.penalties.size() * sizeof(SamplePenalty));
   if (!bans.empty()) std::memcpy(in + o_ban, bans.data(), bans.size() * sizeof(int64_t));
   auto* args = static_cast<uint8_t*>(g_args.get(bytes));
-  cudaStream_t s = stream();
   if (args != g_last_args_dev || g_last_args.size() != o_out ||
       std::memcmp(g_last_args.data(), in, o_out) != 0) {
     QINFER_CUDA_CHECK(cudaMemcpyAsync(args, in, o_out, cudaMemcpyHostToDevice, s));
@@ -612,6 +721,13 @@ std::vector<SampleOut> sample_rows_wait(const SampleTicket& t) {
                "sample_rows_wait: ticket ", t.id, " was overwritten by a later call");
   Slot& sl = g_slots[t.slot];
   sl.out.wait();
+  if (sl.greedy) {
+    const int set = int(sl.greedy_tag & 1);
+    QINFER_CHECK(g_greedy->tag[set] == sl.greedy_tag, "sample_rows_wait: the greedy samples of "
+                 "step ", sl.greedy_tag, " were overwritten by step ", g_greedy->tag[set],
+                 " before they were read");
+    return std::vector<SampleOut>(g_greedy->rows[set], g_greedy->rows[set] + t.n);
+  }
   const auto* host_out = static_cast<const SampleOut*>(sl.out.data());
   return std::vector<SampleOut>(host_out, host_out + t.n);
 }

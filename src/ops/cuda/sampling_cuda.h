@@ -85,6 +85,42 @@ struct SampleTicket {
 SampleTicket sample_rows_async(Tensor& logits, const SampleBatch& batch);
 std::vector<SampleOut> sample_rows_wait(const SampleTicket& ticket);
 
+// Greedy rows sampled by the lm_head itself, for decode steps of up to kMaxGreedyRows rows:
+// the lm_head's GEMV (fused_ops.h linear_act_greedy) leaves each row's maximum greedy_key
+// (sampling_math.h) in greedy_keys_device(); finish_greedy, queued right after it, turns them
+// into samples; and sample_rows_async, finding its batch made of the plain greedy rows of
+// those very logits (note_greedy), queues nothing. Between two greedy decode steps the GPU
+// then runs no sampler kernel and the host launches none.
+inline constexpr int kMaxGreedyRows = 8;
+// The lm_head's blocks spread their atomic maxima of a row over kGreedyParts partial maxima,
+// kGreedyStride u64 (128 bytes, an L2 line each) apart: block b adds to part b % kGreedyParts.
+// One address a row (with a barrier before the blocks' first loads) made the 1B's 164 us
+// lm_head 5.5 us longer; spread, it is within 0.6 us of the plain one (H100, 16,032 blocks a
+// row; bench/results/gpu_run_s29.cmd q1, q3). Row r's part p: keys[(r kGreedyParts + p) kGreedyStride].
+inline constexpr int kGreedyParts = 32;
+inline constexpr int kGreedyStride = 16;
+inline constexpr int kGreedyKeyWords = kMaxGreedyRows * kGreedyParts * kGreedyStride;
+
+// (kGreedyKeyWords) u64 on the GPU at a fixed address (graphs bake it in), zero between
+// steps: the lm_head's partial maxima. Null when it cannot be allocated now (first use inside
+// a CUDA graph capture): the caller then leaves the lm_head unfused.
+unsigned long long* greedy_keys_device();
+
+// Queues the kernel that makes samples of the first n rows' keys (programmatic launch: it waits
+// for the kernel before it, the lm_head, to end): row i's token (greedy_token of the largest
+// of its parts) at
+// sampled_tokens_device()[i] and, with logprob 0 and no top entries, in record set (*tag & 1)
+// of page-locked host memory, stamped with *tag; the parts back to zero. tag: a device I32 (the
+// step's metadata), so that a graph's replays write the set of their own step.
+void finish_greedy(int n, const int32_t* tag);
+
+// The host's half: the forward just queued (in stream order, before the sample_rows_async
+// call that follows it) finish_greedy for logits (n, vocab) with this tag value; null logits:
+// it did not. The next sample_rows_async call takes the note (and clears it); it skips its own
+// kernel when every row of its batch is row i of those logits with temperature 0 and no
+// penalties, bans, logprobs or top logprobs, and otherwise samples as always.
+void note_greedy(const float* logits, int n, uint32_t tag);
+
 // (kMaxFedRows) I32 on the GPU at a fixed address (CUDA graphs bake it in): the tokens of the
 // latest sample_rows / sample_rows_async call, by batch row.
 inline constexpr int kMaxFedRows = 1 << 16;

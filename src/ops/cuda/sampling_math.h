@@ -121,6 +121,20 @@ QINFER_SAMPLING_HD uint32_t order_key(float v) {
   return (b & 0x80000000u) ? ~b : (b | 0x80000000u);
 }
 
+// The key of logit v at token id in a greedy row's maximum (fused_ops.h linear_act_greedy):
+// the larger key is the larger logit, then the lower id, so one 64-bit maximum over a row is
+// its argmax as the GPU sampler takes it (the lowest id among equal maxima, -0 equal to +0).
+// NaN gets 0, below every other key: never chosen, and a row of NaN gives token 0
+// (greedy_token), as the sampler does.
+QINFER_SAMPLING_HD uint64_t greedy_key(float v, uint32_t id) {
+  if (v != v) return 0;
+  return (uint64_t(order_key(v)) << 32) | uint64_t(0xffffffffu - id);
+}
+
+QINFER_SAMPLING_HD int32_t greedy_token(uint64_t key) {
+  return key == 0 ? 0 : int32_t(0xffffffffu - uint32_t(key));
+}
+
 QINFER_SAMPLING_HD float key_value(uint32_t k) {
   const uint32_t b = (k & 0x80000000u) ? (k & 0x7fffffffu) : ~k;
 #if defined(__CUDA_ARCH__)
