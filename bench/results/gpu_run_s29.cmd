@@ -30,9 +30,16 @@
 #    tokens), p3 1431.4 / 1430.5. q2's 4 us was the chip: in one run the kept form is within
 #    0.6 us of the plain lm_head.
 #
-# q4 (the kept form, commit after this file's): op tests 14/14 with
+# q4 (the kept form, 9e15e30): op tests 14/14 with
 #    FusedCuda.GreedyLmHeadKeysAreTheArgmaxOfItsLogits, engine CUDA 5/5 with
 #    CudaSampling.GreedyRowsMadeByTheLmHead, golden CUDA 12/12, gpu_golden as before, greedy
 #    tokens identical on / off (decode_tokens_head). 1B 1430.7 / 1426.4 / 1427.3 against
 #    1421.2 / 1423.7 / 1424.5; 8B 325.9 / 325.5 against 325.4 / 327.2; 1B throughput c4
 #    3941.2 / 3942.7 against 3652.8 / 3662.3, c8 6460.5 against 6400.0.
+#
+# q5 (CUPTI timelines of q4's throughput run at concurrency 4, timeline_1b_c4_*_s29q5.log): on
+#    3772.9 output tok/s traced (ITL 1.04 ms), the step on the GPU 1002.0 us, 1.8 us between
+#    steps, the lm_head (gemv_slot, 4 rows) 297.05 us; off 3461.8 (1.12 ms), 1070.7 us, 9.5 us
+#    between steps (the sampler 1.22 .. 7.74), the lm_head 367.21 us. The 4-row slot GEMV
+#    without the greedy epilogue holds 92 registers a thread (2 blocks a multiprocessor), with
+#    it 74 (3 blocks): most of the 8 % is that.
