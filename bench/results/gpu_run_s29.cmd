@@ -43,3 +43,10 @@
 #    between steps (the sampler 1.22 .. 7.74), the lm_head 367.21 us. The 4-row slot GEMV
 #    without the greedy epilogue holds 92 registers a thread (2 blocks a multiprocessor), with
 #    it 74 (3 blocks): most of the 8 % is that.
+#
+# q6 (the BF16 slot GEMV for 2-4 rows at >= 3 blocks a multiprocessor, __launch_bounds__:
+#    72 registers; against q4's binary carried as apps/qinfer_s29a): GEMV op tests 12/12,
+#    engine CUDA 5/5, golden CUDA 12/12. 1B throughput (32 x 128/256) at concurrency 4: on
+#    3936.1 / 3942.0, off 3937.3 / 3949.3; q4's binary on 3936.9 / 3932.2, off 3639.9 / 3652.5
+#    (ITL 0.987-0.988 / 0.993-0.994 / 0.990 / 1.073 ms). Concurrency 2: 2593.0 / 2612.7,
+#    2608.4 / 2603.7, 2600.1 / 2592.8, 2579.1 / 2606.0 (ITL 0.754-0.757 ms in every arm).

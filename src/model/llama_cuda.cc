@@ -30,8 +30,9 @@
 // sampler's output (Batch::token_from), so the engine queues step N+1 while step N runs. A
 // step of at most 8 logits rows takes each row's argmax in the lm_head's GEMV and a small
 // kernel after it makes those the rows' greedy samples (cu::linear_act_greedy, finish_greedy),
-// so that a greedy decode step needs no sampler launch of its own (sampling_cuda.h; H100 1B
-// batch 1 +0.3-0.7 %, concurrency 4 +7.8 %: bench/results/gpu_run_s29.cmd q4).
+// so that a greedy decode step needs no sampler launch of its own (sampling_cuda.h; H100 1B:
+// 1.5 us between decode steps instead of 8.2, batch 1 +0.3-0.7 %, bench/results/gpu_run_s29.cmd
+// q1-q4).
 #include <algorithm>
 #include <cmath>
 #include <cstring>

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <type_traits>
 #include <utility>
 
 #include "core/env.h"
@@ -391,8 +392,15 @@ constexpr int kLoads = 8;
 // through shared memory, then added to its part of p.keys (sampling_cuda.h kGreedyParts) with
 // one atomic maximum a block and row (a reduction with no reply: the block does not wait for
 // it); every thread of the block reaches that barrier, so no warp leaves early.
+// BF16 weights (the lm_head) and 2-4 rows: at least 3 blocks a multiprocessor. ptxas gave the
+// 4-row instance 92 registers (2 blocks), and the 1B's lm_head took 367 us against 297 at 74
+// (H100, bench/results/gpu_run_s29.cmd q5, q6); FP8 and F16 instances would spill under it.
+template <typename WT, int NT>
+constexpr int kSlotMinBlocks = std::is_same_v<WT, __nv_bfloat16> && NT >= 2 && NT <= 4 ? 3 : 1;
+
 template <typename WT, int NT, int S, bool ARG>
-__global__ void __launch_bounds__(kWarps * 32) gemv_slot_kernel(SlotGemvParams p) {
+__global__ void __launch_bounds__(kWarps * 32, (kSlotMinBlocks<WT, NT>))
+    gemv_slot_kernel(SlotGemvParams p) {
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
   const int slice = warp % S;
   const int64_t o = int64_t(blockIdx.x) * (kWarps / S) + warp / S;
