@@ -50,3 +50,6 @@
 #    3936.1 / 3942.0, off 3937.3 / 3949.3; q4's binary on 3936.9 / 3932.2, off 3639.9 / 3652.5
 #    (ITL 0.987-0.988 / 0.993-0.994 / 0.990 / 1.073 ms). Concurrency 2: 2593.0 / 2612.7,
 #    2608.4 / 2603.7, 2600.1 / 2592.8, 2579.1 / 2606.0 (ITL 0.754-0.757 ms in every arm).
+#
+# q7 (the greedy tag counted once for the process, not per runner): FusedCuda.GreedyLm* 1/1,
+#    engine CUDA 5/5, golden CUDA 12/12; 1B batch 1 1428.9 (on) against 1422.4 (off).

@@ -34,6 +34,7 @@
 // 1.5 us between decode steps instead of 8.2, batch 1 +0.3-0.7 %, bench/results/gpu_run_s29.cmd
 // q1-q4).
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -132,6 +133,13 @@ constexpr int64_t kBf16GateUpMin = 256;
 
 bool cuda_runner_enabled() { return env_switch("QINFER_CUDA_GENERIC", 0) != 1; }
 
+// The next step's tag (MetaLayout::tag): one count for every runner of the process, since the
+// greedy record sets they write are the process's (sampling_cuda.h).
+static uint32_t next_greedy_tag() {
+  static std::atomic<uint32_t> n{0};
+  return ++n;
+}
+
 struct CudaRunner::Impl {
   const io::ModelConfig& c;
   const LlamaWeights& w;
@@ -154,7 +162,6 @@ struct CudaRunner::Impl {
   // not only for prompt logprobs.
   bool lm_head_exact = env_switch("QINFER_CUDA_LM_HEAD_EXACT", 0) == 1;
   bool greedy_lm_head = env_switch("QINFER_CUDA_GREEDY_LM_HEAD", 1) != 0;
-  uint32_t greedy_tag = 0;  // steps run (MetaLayout::tag)
 
   Buffers eager;  // grows with the largest batch seen
   Tensor meta_dev;
@@ -361,7 +368,7 @@ struct CudaRunner::Impl {
     if (n_dec == n_seq) n_dec = 0;
     const MetaLayout m(n_tok, n_seq, max_blocks, all_rows ? 0 : n_rows, n_dec);
     ensure(eager, n_tok, std::max<int64_t>(n_rows, 1));
-    const uint32_t tag = ++greedy_tag;
+    const uint32_t tag = next_greedy_tag();
     const int32_t* dev = upload_eager(batch, m, all_rows ? std::vector<int32_t>{} : rows, tag);
     AttnPlan plan;
     plan.all = attn_batch(dev, m, max_len, max_q);
@@ -432,7 +439,7 @@ struct CudaRunner::Impl {
     // QINFER_CUDA_META_SIDE=0, to the one buffer, queued behind step N's graph).
     const int k = meta_side ? slot->next : 0;
     slot->next = 1 - slot->next;
-    const uint32_t tag = ++greedy_tag;
+    const uint32_t tag = next_greedy_tag();
     const size_t bytes = size_t(m.total) * sizeof(int32_t);
     if (meta_side) {
       fill_meta(batch, m, {}, tag, static_cast<int32_t*>(slot->side.acquire(k, bytes)));
