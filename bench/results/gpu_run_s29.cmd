@@ -53,3 +53,15 @@
 #
 # q7 (the greedy tag counted once for the process, not per runner): FusedCuda.GreedyLm* 1/1,
 #    engine CUDA 5/5, golden CUDA 12/12; 1B batch 1 1428.9 (on) against 1422.4 (off).
+#
+# q8 (the slot GEMV with R output rows a warp, QINFER_CUDA_SLOT_ROWS=1/2/4 for BF16 at 2-8
+#    activation rows; the default was still 1 in this binary): GEMV op tests 12/12 under each R,
+#    engine CUDA 5/5 under R=4. 1B throughput (32 x 128/256), sampler kernel (greedy lm_head
+#    off), R 1 / 2 / 4: c4 3841.5 / 4139.9 / 4143.7, c8 5895.9 / 6714.5 / 7270.7, c2 2571.3 /
+#    2560.0 / 2649.2; greedy lm_head on, c4: 3901.0 / 4166.5 / 4219.0. 1B batch 1: 1432.3 /
+#    1432.6 (on) against q7's binary (apps/qinfer_s29b) 1432.6 / 1432.9; off 1422.5 / 1421.9
+#    against 1422.8 / 1425.0.
+#
+# q9 (R = 4 the default): op tests 14/14 (FusedCuda, LinearCuda, FusedDecodeCuda), engine CUDA
+#    5/5, golden CUDA 12/12. c4 4152.9 (on) / 4151.3 (off), c8 6860.4 / 7209.6 (ITL 1.043 /
+#    1.028 ms), 1B batch 1 1434.6.

@@ -2,7 +2,8 @@
 // quantize (vLLM's FP8 formulas) and lay out a linear layer's input in one pass, the GEMV
 // that reads that layout, and the small row ops the model's CUDA runner needs.
 //
-// The GEMV (gemv_slot): one warp per output row, 8 x 16-byte weight loads in flight per lane,
+// The GEMV (gemv_slot): one warp per output row (BF16 weights at 2-8 activation rows: 4 rows a
+// warp, each activation load feeding all four), 8 x 16-byte weight loads in flight per lane,
 // streamed past L1 (__ldcs); the activation rows are read through L1 in the lane-interleaved
 // "slot" layout, so each of a warp's float4 reads is 512 contiguous bytes (row-major x costs
 // four times the L1 wavefronts: the bottleneck measured in bench/results/gpu_kernels_h100_v1).
@@ -388,6 +389,7 @@ constexpr int kLoads = 8;
 // the row's 32-chunk groups [slice * G / S, (slice + 1) * G / S) with slice = w % S, and the
 // S partial sums are added in a fixed order through shared memory (deterministic). S trades
 // bytes per warp for more, shorter warps: it decides how evenly the grid's waves fill the GPU.
+// R: output rows a warp, 8 / R weight loads in flight a lane and row (slot_rows).
 // ARG (linear_act_greedy): each activation row's greedy_key maximum over the block's outputs,
 // through shared memory, then added to its part of p.keys (sampling_cuda.h kGreedyParts) with
 // one atomic maximum a block and row (a reduction with no reply: the block does not wait for
@@ -395,97 +397,156 @@ constexpr int kLoads = 8;
 // BF16 weights (the lm_head) and 2-4 rows: at least 3 blocks a multiprocessor. ptxas gave the
 // 4-row instance 92 registers (2 blocks), and the 1B's lm_head took 367 us against 297 at 74
 // (H100, bench/results/gpu_run_s29.cmd q5, q6); FP8 and F16 instances would spill under it.
+// One row: 4 blocks (<= 64 registers), as ptxas gave it before the R rows a warp.
 template <typename WT, int NT>
-constexpr int kSlotMinBlocks = std::is_same_v<WT, __nv_bfloat16> && NT >= 2 && NT <= 4 ? 3 : 1;
+constexpr int kSlotMinBlocks = !std::is_same_v<WT, __nv_bfloat16> ? 1
+                               : NT == 1                          ? 4
+                               : NT <= 4                          ? 3
+                                                                  : 1;
 
-template <typename WT, int NT, int S, bool ARG>
+template <typename WT, int NT, int S, bool ARG, int R>
 __global__ void __launch_bounds__(kWarps * 32, (kSlotMinBlocks<WT, NT>))
     gemv_slot_kernel(SlotGemvParams p) {
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
   const int slice = warp % S;
-  const int64_t o = int64_t(blockIdx.x) * (kWarps / S) + warp / S;
+  // The warp's R output rows o .. o + R - 1.
+  const int64_t o = (int64_t(blockIdx.x) * (kWarps / S) + warp / S) * R;
   const bool live = o < p.n_out;
   if (S == 1 && !ARG && !live) return;
   const int64_t t0 = int64_t(blockIdx.y) * NT;
   const int nt = int(min(int64_t(NT), p.n - t0));
   constexpr int E = kChunkElems<WT>;
+  constexpr int KL = kLoads / R;  // loads in flight a lane and row
   const int64_t n_chunks = p.n_in / E;
   const int64_t n_groups = (n_chunks + 31) / 32;
   const int64_t c_begin = slice * n_groups / S * 32;
   const int64_t c_end = min(n_chunks, (slice + 1) * n_groups / S * 32);
-  const uint4* wrow =
-      reinterpret_cast<const uint4*>(static_cast<const WT*>(p.w) + (live ? o : 0) * p.n_in);
+  const uint4* wrow[R];
+#pragma unroll
+  for (int r = 0; r < R; ++r)  // rows past the end read row o (their sums are not written)
+    wrow[r] = reinterpret_cast<const uint4*>(
+        static_cast<const WT*>(p.w) + (o + r < p.n_out ? o + r : (live ? o : 0)) * p.n_in);
   const float4* xbase = reinterpret_cast<const float4*>(p.x + t0 * p.x_stride);
   const int64_t xs4 = p.x_stride / 4;
-  float acc[NT];
+  float acc[R][NT];
 #pragma unroll
-  for (int t = 0; t < NT; ++t) acc[t] = 0.0f;
+  for (int r = 0; r < R; ++r)
+#pragma unroll
+    for (int t = 0; t < NT; ++t) acc[r][t] = 0.0f;
   // The first weight loads go out before waiting for the kernel that produces x: under PDL
   // they overlap that kernel (weights do not depend on it).
-  uint4 raw[kLoads];
+  uint4 raw[R][KL];
   const int64_t first = c_begin + lane;
 #pragma unroll
-  for (int u = 0; u < kLoads; ++u) {
-    const int64_t ch = first + 32 * u;
-    if (live && ch < c_end) raw[u] = __ldcs(wrow + ch);
-  }
+  for (int r = 0; r < R; ++r)
+#pragma unroll
+    for (int u = 0; u < KL; ++u) {
+      const int64_t ch = first + 32 * u;
+      if (live && ch < c_end) raw[r][u] = __ldcs(wrow[r] + ch);
+    }
   pdl_trigger();
   pdl_wait();
-  for (int64_t c0 = first; live && c0 < c_end; c0 += 32 * kLoads) {
+  for (int64_t c0 = first; live && c0 < c_end; c0 += 32 * KL) {
     if (c0 != first) {
 #pragma unroll
-      for (int u = 0; u < kLoads; ++u) {
-        const int64_t ch = c0 + 32 * u;
-        if (ch < c_end) raw[u] = __ldcs(wrow + ch);
-      }
+      for (int r = 0; r < R; ++r)
+#pragma unroll
+        for (int u = 0; u < KL; ++u) {
+          const int64_t ch = c0 + 32 * u;
+          if (ch < c_end) raw[r][u] = __ldcs(wrow[r] + ch);
+        }
     }
 #pragma unroll
-    for (int u = 0; u < kLoads; ++u) {
+    for (int u = 0; u < KL; ++u) {
       const int64_t ch = c0 + 32 * u;
       if (ch >= c_end) break;
-      float wf[E];
-      decode_chunk<WT>(raw[u], wf);
       const int64_t x0 = (ch >> 5) * (E / 4) * 32 + lane;
+      if constexpr (R == 1) {
+        float wf[E];
+        decode_chunk<WT>(raw[0][u], wf);
 #pragma unroll
-      for (int t = 0; t < NT; ++t)
-        if (t < nt) acc[t] = dot_chunk<E, true>(wf, xbase + t * xs4 + x0, 32, acc[t]);
+        for (int t = 0; t < NT; ++t)
+          if (t < nt) acc[0][t] = dot_chunk<E, true>(wf, xbase + t * xs4 + x0, 32, acc[0][t]);
+      } else {
+        // Each activation float4 feeds the R rows: R times less L1 traffic for x than R warps
+        // of one row, with every row's products in dot_chunk's order (the same sums).
+        float wf[R][E];
+#pragma unroll
+        for (int r = 0; r < R; ++r) decode_chunk<WT>(raw[r][u], wf[r]);
+#pragma unroll
+        for (int t = 0; t < NT; ++t) {
+          if (t >= nt) continue;
+#pragma unroll
+          for (int e = 0; e < E / 4; ++e) {
+            const float4 xv = __ldg(xbase + t * xs4 + x0 + e * 32);
+#pragma unroll
+            for (int r = 0; r < R; ++r) {
+              float a = acc[r][t];
+              a = fmaf(wf[r][4 * e], xv.x, a);
+              a = fmaf(wf[r][4 * e + 1], xv.y, a);
+              a = fmaf(wf[r][4 * e + 2], xv.z, a);
+              a = fmaf(wf[r][4 * e + 3], xv.w, a);
+              acc[r][t] = a;
+            }
+          }
+        }
+      }
     }
   }
 #pragma unroll
-  for (int t = 0; t < NT; ++t)
-    for (int off = 16; off > 0; off >>= 1) acc[t] += __shfl_xor_sync(0xffffffffu, acc[t], off);
+  for (int r = 0; r < R; ++r)
+#pragma unroll
+    for (int t = 0; t < NT; ++t)
+      for (int off = 16; off > 0; off >>= 1)
+        acc[r][t] += __shfl_xor_sync(0xffffffffu, acc[r][t], off);
   if constexpr (S > 1) {
-    __shared__ float part[kWarps][NT];
+    __shared__ float part[kWarps][R][NT];
     if (lane == 0) {
 #pragma unroll
-      for (int t = 0; t < NT; ++t) part[warp][t] = acc[t];
+      for (int r = 0; r < R; ++r)
+#pragma unroll
+        for (int t = 0; t < NT; ++t) part[warp][r][t] = acc[r][t];
     }
     __syncthreads();
     if (!ARG && (slice != 0 || !live)) return;
     if (slice == 0 && live) {
 #pragma unroll
-      for (int t = 0; t < NT; ++t) {
-        float sum = 0.0f;
+      for (int r = 0; r < R; ++r)
 #pragma unroll
-        for (int k = 0; k < S; ++k) sum += part[warp + k][t];
-        acc[t] = sum;
-      }
+        for (int t = 0; t < NT; ++t) {
+          float sum = 0.0f;
+#pragma unroll
+          for (int k = 0; k < S; ++k) sum += part[warp + k][r][t];
+          acc[r][t] = sum;
+        }
     }
   }
   __shared__ unsigned long long wkey[ARG ? kWarps : 1][NT];  // ARG: each warp's keys
   const bool owner = live && (S == 1 || slice == 0);
   if (lane == 0 && owner) {
-    const float ws = (p.w_scale ? p.w_scale[o * p.w_scale_stride] : 1.0f) * weight_rebias<WT>();
-    const float b = p.bias ? p.bias[o] : 0.0f;
+    if constexpr (ARG)
 #pragma unroll
-    for (int t = 0; t < NT; ++t) {
-      if (t < nt) {
-        const float xs = p.x_scale ? p.x_scale[t0 + t] : 1.0f;
-        float* yp = p.y + (t0 + t) * p.n_out + o;
-        const float v = acc[t] * xs * ws + b;
-        const float y = p.accumulate ? *yp + v : v;
-        *yp = y;
-        if constexpr (ARG) wkey[warp][t] = sampling::greedy_key(y, uint32_t(o));
+      for (int t = 0; t < NT; ++t) wkey[warp][t] = 0;
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+      const int64_t row = o + r;
+      if (row >= p.n_out) break;
+      const float ws =
+          (p.w_scale ? p.w_scale[row * p.w_scale_stride] : 1.0f) * weight_rebias<WT>();
+      const float b = p.bias ? p.bias[row] : 0.0f;
+#pragma unroll
+      for (int t = 0; t < NT; ++t) {
+        if (t < nt) {
+          const float xs = p.x_scale ? p.x_scale[t0 + t] : 1.0f;
+          float* yp = p.y + (t0 + t) * p.n_out + row;
+          const float v = acc[r][t] * xs * ws + b;
+          const float y = p.accumulate ? *yp + v : v;
+          *yp = y;
+          if constexpr (ARG) {
+            const unsigned long long k = sampling::greedy_key(y, uint32_t(row));
+            if (k > wkey[warp][t]) wkey[warp][t] = k;
+          }
+        }
       }
     }
   }
@@ -605,10 +666,31 @@ int pick_split(const SlotGemvParams& p) {
   return s;
 }
 
+// The slot GEMV's output rows a warp (R) for BF16 weights at 2-8 activation rows:
+// QINFER_CUDA_SLOT_ROWS, default 4 (1 or 2 for A/B runs). The 1B's BF16 lm_head is L1-bound
+// there (each weight chunk re-read x once a row a warp); H100 1B throughput, 32 x 128/256 with
+// the sampler kernel, R 1 / 2 / 4: concurrency 2 2,571 / 2,560 / 2,649 output tok/s, 4 3,842 /
+// 4,140 / 4,144, 8 5,896 / 6,715 / 7,271 (bench/results/gpu_run_s29.cmd q8).
+int slot_rows() {
+  static const int r = env_int("QINFER_CUDA_SLOT_ROWS", 4);
+  return r;
+}
+
+template <typename WT, int NT, int S, bool ARG, int R>
+void launch_slot_r(const SlotGemvParams& p) {
+  const int64_t per_block = (kWarps / S) * R;
+  dim3 grid(unsigned((p.n_out + per_block - 1) / per_block), unsigned((p.n + NT - 1) / NT));
+  launch_pdl(gemv_slot_kernel<WT, NT, S, ARG, R>, grid, dim3(kWarps * 32), p);
+}
+
 template <typename WT, int NT, int S, bool ARG>
 void launch_slot_s(const SlotGemvParams& p) {
-  dim3 grid(unsigned((p.n_out + kWarps / S - 1) / (kWarps / S)), unsigned((p.n + NT - 1) / NT));
-  launch_pdl(gemv_slot_kernel<WT, NT, S, ARG>, grid, dim3(kWarps * 32), p);
+  if constexpr (std::is_same_v<WT, __nv_bfloat16> && NT >= 2) {
+    const int r = slot_rows();
+    if (r == 2) return launch_slot_r<WT, NT, S, ARG, 2>(p);
+    if (r == 4) return launch_slot_r<WT, NT, S, ARG, 4>(p);
+  }
+  launch_slot_r<WT, NT, S, ARG, 1>(p);
 }
 
 template <typename WT, int NT, bool ARG>
