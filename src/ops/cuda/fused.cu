@@ -523,10 +523,11 @@ __global__ void __launch_bounds__(kWarps * 32, (kSlotMinBlocks<WT, NT>))
   }
   __shared__ unsigned long long wkey[ARG ? kWarps : 1][NT];  // ARG: each warp's keys
   const bool owner = live && (S == 1 || slice == 0);
-  if (lane == 0 && owner) {
-    if constexpr (ARG)
+  if constexpr (ARG)
+    if (lane == 0)
 #pragma unroll
       for (int t = 0; t < NT; ++t) wkey[warp][t] = 0;
+  if (lane == 0 && owner) {
 #pragma unroll
     for (int r = 0; r < R; ++r) {
       const int64_t row = o + r;
@@ -551,9 +552,6 @@ __global__ void __launch_bounds__(kWarps * 32, (kSlotMinBlocks<WT, NT>))
     }
   }
   if constexpr (ARG) {
-    if (lane == 0 && !owner)
-#pragma unroll
-      for (int t = 0; t < NT; ++t) wkey[warp][t] = 0;
     __syncthreads();
     const int t = int(threadIdx.x);
     if (t < nt) {
@@ -1050,6 +1048,21 @@ bool mlp_from_f32(const LinearWeight& gu, const LinearWeight& down, const float*
   return true;
 }
 
+namespace {
+
+// The slot GEMV's arguments for w on x (ActLayout::kSlotF32).
+SlotGemvParams slot_params(const LinearWeight& w, const Act& x, float* y, bool accumulate) {
+  const bool fp8 = w.weight.dtype() == DType::kF8E4M3;
+  const bool per_channel = fp8 && w.weight_scale.numel() == w.n_out && w.n_out != 1;
+  return SlotGemvParams{w.weight.data(), static_cast<const float*>(x.data), x.spec.row_stride,
+                        x.spec.quant != ActQuant::kNone ? x.scale : nullptr,
+                        fp8 ? w.weight_scale.data_as<float>() : nullptr, per_channel ? 1 : 0,
+                        w.bias.defined() ? w.bias.data_as<float>() : nullptr, y, x.n, w.n_in,
+                        w.n_out, accumulate ? 1 : 0};
+}
+
+}  // namespace
+
 bool linear_act_greedy(const LinearWeight& w, const Act& x, float* y, unsigned long long* keys) {
   const int64_t n = x.n;
   if (keys == nullptr || n < 1 || n > 8 || w.n_out == 0 || w.n_out > INT32_MAX ||
@@ -1057,15 +1070,9 @@ bool linear_act_greedy(const LinearWeight& w, const Act& x, float* y, unsigned l
     return false;
   QINFER_CHECK(x.spec.n_in == w.n_in, "linear_act_greedy ", w.name, ": activation has ",
                x.spec.n_in, " inputs, weight ", w.n_in);
-  const DType wt = w.weight.dtype();
-  const bool fp8 = wt == DType::kF8E4M3;
-  const bool per_channel = fp8 && w.weight_scale.numel() == w.n_out && w.n_out != 1;
-  const SlotGemvParams p{w.weight.data(), static_cast<const float*>(x.data), x.spec.row_stride,
-                   x.spec.quant != ActQuant::kNone ? x.scale : nullptr,
-                   fp8 ? w.weight_scale.data_as<float>() : nullptr, per_channel ? 1 : 0,
-                   w.bias.defined() ? w.bias.data_as<float>() : nullptr, y, n, w.n_in, w.n_out,
-                   0, keys};
-  switch (wt) {
+  SlotGemvParams p = slot_params(w, x, y, false);
+  p.keys = keys;
+  switch (w.weight.dtype()) {
     case DType::kF8E4M3: launch_slot<uint8_t, true>(p); return true;
     case DType::kBF16: launch_slot<__nv_bfloat16, true>(p); return true;
     case DType::kF32: launch_slot<float, true>(p); return true;
@@ -1087,9 +1094,7 @@ void linear_act(const LinearWeight& w, const Act& x, float* y, bool accumulate) 
   switch (x.spec.layout) {
     case ActLayout::kSlotF32: {
       QINFER_CHECK(n <= 8, "linear_act ", w.name, ": the slot layout is for at most 8 rows");
-      SlotGemvParams p{w.weight.data(), static_cast<const float*>(x.data), x.spec.row_stride,
-                       x.spec.quant != ActQuant::kNone ? x.scale : nullptr, ws,
-                       per_channel ? 1 : 0, bias, y, n, w.n_in, w.n_out, accumulate ? 1 : 0};
+      const SlotGemvParams p = slot_params(w, x, y, accumulate);
       switch (wt) {
         case DType::kF8E4M3: return launch_slot<uint8_t>(p);
         case DType::kBF16: return launch_slot<__nv_bfloat16>(p);

@@ -543,7 +543,8 @@ struct GreedyNote {
 GreedyNote g_greedy_note;
 
 // Whether the lm_head's greedy samples answer this batch: every row is row i of the noted
-// logits, greedy on the raw logits (the sampler's scratch-free path) with nothing else asked.
+// logits, greedy on the raw logits (the sampler's scratch-free path) with nothing else asked
+// and no bans (the rows' ban ranges index into batch.bans).
 bool greedy_answers(const GreedyNote& note, const Tensor& logits, const SampleBatch& batch) {
   const int n = int(batch.rows.size());
   if (note.logits == nullptr || note.logits != logits.data_as<float>() || n != note.n ||
@@ -552,7 +553,7 @@ bool greedy_answers(const GreedyNote& note, const Tensor& logits, const SampleBa
   for (int i = 0; i < n; ++i) {
     const SampleRow& r = batch.rows[size_t(i)];
     if (r.logits_row != i || r.temperature != 0.0f || needs_processing(r) || r.want_logprob ||
-        r.n_top > 0 || r.ban_begin != r.ban_end)
+        r.n_top > 0)
       return false;
   }
   return true;
