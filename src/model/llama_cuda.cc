@@ -162,6 +162,11 @@ struct CudaRunner::Impl {
   // not only for prompt logprobs.
   bool lm_head_exact = env_switch("QINFER_CUDA_LM_HEAD_EXACT", 0) == 1;
   bool greedy_lm_head = env_switch("QINFER_CUDA_GREEDY_LM_HEAD", 1) != 0;
+  // A decode batch's tensor-core attention also writes o's FP8 input codes where o takes a
+  // static input scale (cu::AttnCodes): no to_act kernel at batch > 2. At batch 1-2 o's GEMV
+  // makes its x from the attention's F32 output instead (QINFER_CUDA_ATTN_CODES=1: codes there
+  // too; 0: never).
+  int attn_codes = env_int("QINFER_CUDA_ATTN_CODES", 2);
 
   Buffers eager;  // grows with the largest batch seen
   Tensor meta_dev;
@@ -547,6 +552,7 @@ bool CudaRunner::Impl::run_layers(Buffers& b, const int32_t* dev, const MetaLayo
     // QINFER_CUDA_ATTN_O, off by default).
     cu::AttnBatch one = plan.all;
     one.past_ready = early;
+    bool o_codes = false;  // the attention wrote o's input (AttnCodes)
     const bool attn_o_done = rope_done && n == 1 && cu::attention_o(L.o, qkv, one, dims, kvl, hid);
     if (attn_o_done) {
       // hid += o(attention(qkv))
@@ -560,25 +566,39 @@ bool CudaRunner::Impl::run_layers(Buffers& b, const int32_t* dev, const MetaLayo
         rope_b.past_ready = early && tc_decode;
         cu::rope_kv_write(qkv, rope_b, dims, w.inv_freq.data_as<float>(), kvl, s);
       }
-      auto decode = [&](const float* q, const cu::AttnBatch& b, float* o) {
+      auto decode = [&](const float* q, const cu::AttnBatch& b, float* o,
+                        const cu::AttnCodes* codes) {
         cu::AttnBatch db = b;
         db.past_ready = early && db.n_tok == db.n_seq;
         if (plan.dec_tc)
-          cu::attention_decode_tc(q, db, dims, kvl, o, s);
+          cu::attention_decode_tc(q, db, dims, kvl, o, s, codes);
         else
           cu::attention_decode(q, b, dims, kvl, o, s);
       };
       if (plan.n_dec > 0) {
-        decode(qkv, plan.dec, attn);
+        decode(qkv, plan.dec, attn, nullptr);
         cu::attention_prefill(qkv + plan.n_dec * qkv_width, plan.pre, dims, kvl,
                               attn + plan.n_dec * attn_width, s);
       } else if (plan.prefill) {
         cu::attention_prefill(qkv, plan.all, dims, kvl, attn, s);
       } else {
-        decode(qkv, plan.all, attn);
+        // o with a static input scale takes the attention's codes (cu::AttnCodes).
+        prepare(L.o, n);
+        if ((attn_codes == 1 || (attn_codes == 2 && n > 2)) && plan.dec_tc &&
+            act.spec.layout == cu::ActLayout::kCodesU8 &&
+            act.spec.quant == ops::ActQuant::kStaticPerTensor) {
+          const cu::AttnCodes codes{static_cast<uint8_t*>(act.data), act.spec.row_stride,
+                                    act.scale, act.spec.static_scale};
+          decode(qkv, plan.all, attn, &codes);
+          o_codes = true;
+        } else {
+          decode(qkv, plan.all, attn, nullptr);
+        }
       }
     }
-    if (!attn_o_done) {
+    if (o_codes) {
+      cu::linear_act(L.o, act, hid, true);
+    } else if (!attn_o_done) {
       prepare(L.o, n);
       if (act.spec.layout == cu::ActLayout::kRowF32) {
         cu::Act direct = act;

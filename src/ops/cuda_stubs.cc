@@ -111,7 +111,7 @@ void attention_decode_rope(float*, const AttnBatch&, const AttnDims&, const floa
 void attention_decode_scratch_init(void*, int, const AttnDims&, int, cudaStream_t) {}
 bool attention_decode_tc_supported(const AttnDims&, const KvCacheView&) { return false; }
 void attention_decode_tc(const float*, const AttnBatch&, const AttnDims&, const KvCacheView& kv,
-                         float*, cudaStream_t) {
+                         float*, cudaStream_t, const AttnCodes*) {
   no_cuda("attention_decode_tc", kv.dtype);
 }
 size_t attention_decode_tc_scratch_bytes(int, const AttnDims&, int) { return 0; }

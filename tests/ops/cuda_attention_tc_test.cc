@@ -30,6 +30,7 @@
 #include "ops/cuda/attention_cuda.h"
 #include "ops/cuda/attention_decode_tc.h"
 #include "ops/cuda/cuda_common.h"
+#include "ops/cuda/fused_ops.h"
 
 namespace qinfer {
 namespace {
@@ -261,6 +262,41 @@ void expect_same_bits(const Tensor& a, const Tensor& b, const std::string& what)
   EXPECT_EQ(std::memcmp(x.data(), y.data(), x.nbytes()), 0) << what;
 }
 
+// The launch with the output's codes (AttnCodes, o's static input scale): out the bits of the
+// launch without them (want_out), and the codes to_act's of that out under the same scale,
+// byte for byte, rows `stride` bytes apart, with every token's scale written.
+void expect_codes(const Problem& p, const DeviceProblem& g, const cu::AttnBatch& b,
+                  const Tensor& want_out, const std::string& what) {
+  const int64_t n_in = int64_t(p.c.n_head) * p.c.head_dim, stride = n_in + 48;
+  const float scale = 0.0037f;  // |out| <= ~1: codes over most of E4M3's range, a few saturated
+  Tensor out = testing::poisoned_cuda({p.n_tok, n_in});
+  Tensor codes = Tensor::empty(DType::kU8, {p.n_tok * stride}, Device::kCuda);
+  Tensor scales = testing::poisoned_cuda({p.n_tok});
+  const cu::AttnCodes c{codes.data_as<uint8_t>(), stride, scales.data_as<float>(), scale};
+  cu::attention_decode_tc(g.qkv.data_as<float>(), b, g.d, g.kv, out.data_as<float>(), cu::stream(),
+                          &c);
+  expect_same_bits(out, want_out, what + ": out with codes");
+  cu::Act act;
+  act.spec.layout = cu::ActLayout::kCodesU8;
+  act.spec.quant = ops::ActQuant::kStaticPerTensor;
+  act.spec.static_scale = scale;
+  act.spec.n_in = act.spec.row_stride = n_in;
+  Tensor want = Tensor::empty(DType::kU8, {p.n_tok * n_in}, Device::kCuda);
+  act.data = want.data();
+  cu::to_act(out.data_as<float>(), p.n_tok, act);
+  const Tensor got_h = codes.to(Device::kCpu), want_h = want.to(Device::kCpu);
+  const Tensor sc_h = scales.to(Device::kCpu);
+  int64_t bad = 0, first = -1;
+  for (int64_t t = 0; t < p.n_tok; ++t)
+    for (int64_t i = 0; i < n_in; ++i)
+      if (got_h.data_as<uint8_t>()[t * stride + i] != want_h.data_as<uint8_t>()[t * n_in + i] &&
+          bad++ == 0)
+        first = t * n_in + i;
+  EXPECT_EQ(bad, 0) << what << ": codes differ from to_act's at " << bad << " elements, first "
+                    << first;
+  for (int64_t t = 0; t < p.n_tok; ++t)
+    EXPECT_EQ(sc_h.data_as<float>()[t], scale) << what << ": token " << t << "'s scale";
+}
 void run_case(const TcCase& c, DType dt, std::mt19937& rng, uint32_t seed) {
   Problem p = make_problem(c, dt, rng);
   DeviceProblem g = upload(p);
@@ -268,6 +304,7 @@ void run_case(const TcCase& c, DType dt, std::mt19937& rng, uint32_t seed) {
   cu::set_attention_decode_tc_heads(1);
   cu::attention_decode_tc(g.qkv.data_as<float>(), g.b, g.d, g.kv, g.out.data_as<float>(),
                           cu::stream());
+  expect_codes(p, g, g.b, g.out, "decode_tc codes " + case_str(p));
   if (pairs_apply(p)) {
     // The same split count (the summation order) gives the same bits; the count planned for
     // pairs is held to the reference.
@@ -280,6 +317,7 @@ void run_case(const TcCase& c, DType dt, std::mt19937& rng, uint32_t seed) {
     cu::attention_decode_tc(g.qkv.data_as<float>(), same, g.d, g.kv, paired.data_as<float>(),
                             cu::stream());
     expect_same_bits(paired, g.out, "decode_tc two heads a unit vs one " + case_str(p));
+    expect_codes(p, g, same, g.out, "decode_tc two heads a unit, codes " + case_str(p));
     cu::attention_decode_tc(g.qkv.data_as<float>(), g.b, g.d, g.kv, paired.data_as<float>(),
                             cu::stream());
     check_out(p, paired, reference(p), tolerance(dt), "decode_tc two heads a unit, planned " +
@@ -308,6 +346,7 @@ void run_case(const TcCase& c, DType dt, std::mt19937& rng, uint32_t seed) {
     EXPECT_FALSE(cu::attention_decode_tc_cluster_merge(launched));
     cu::attention_decode_tc(g.qkv.data_as<float>(), same, g.d, g.kv, combined.data_as<float>(),
                             cu::stream());
+    expect_codes(p, g, same, combined, "decode_tc combine kernel, codes " + what);
     cu::set_attention_decode_tc_cluster(0);
     expect_same_bits(combined, g.out, "decode_tc combine kernel vs cluster merge " + what);
   }

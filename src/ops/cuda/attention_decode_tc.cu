@@ -76,6 +76,7 @@
 #include "ops/cuda/attention_decode_tc.h"
 #include "ops/cuda/attention_device.h"
 #include "ops/cuda/cuda_common.h"
+#include "ops/cuda/fp8_device.cuh"
 #include "ops/cuda/mma.cuh"
 #include "ops/cuda/pdl.cuh"
 #include "ops/cuda/probe.cuh"
@@ -119,7 +120,19 @@ struct TcArgs {
   uint32_t probe_id;
   float s_mul;  // scale * log2(e) (* k_scale for FP8)
   float v_mul;  // v_scale for FP8, else 1
+  AttnCodes codes;  // the output's FP8 codes too, where data is set (attention_decode_tc.h)
 };
+
+// Output element (t, head, dd): out, and with a.codes its E4M3 code under the static scale
+// (to_act's arithmetic: x * (1 / s), saturated), and the token's scale from one thread.
+__device__ __forceinline__ void store_out(const TcArgs& a, int t, int head, int dd, float o) {
+  const int64_t i = int64_t(head) * a.d.head_dim + dd;
+  a.out[int64_t(t) * a.d.n_head * a.d.head_dim + i] = o;
+  if (a.codes.data != nullptr) {
+    a.codes.data[int64_t(t) * a.codes.stride + i] = Fp8Quant(a.codes.static_scale, true)(o);
+    if (i == 0 && a.codes.scale != nullptr) a.codes.scale[t] = a.codes.static_scale;
+  }
+}
 
 // Geometry of a cache row of D elements of T in shared memory and in the fragments.
 template <typename T, int D>
@@ -183,7 +196,7 @@ __device__ __forceinline__ void cluster_merge(const TcArgs& a, float* blk_rec, i
     const int h = i / D, dd = i - h * D;
     const float o = attn::merge_splits<kMaxCluster>(
         ns, dd, [&](int s) { return cl.map_shared_rank(blk_rec, s) + h * rec; });
-    a.out[(int64_t(t) * a.d.n_head + head0 + h) * D + dd] = o;
+    store_out(a, t, head0 + h, dd, o);
   }
   cl.sync();
 #else
@@ -211,7 +224,7 @@ __device__ __forceinline__ void push_merge(const TcArgs& a, const float* recv, i
     const int h = i / D, dd = i - h * D;
     const float o = attn::merge_splits<kMaxCluster>(
         ns, dd, [&](int s) { return recv + s * split_stride + h * rec; });
-    a.out[(int64_t(t) * a.d.n_head + head0 + h) * D + dd] = o;
+    store_out(a, t, head0 + h, dd, o);
   }
 #else
   (void)a, (void)recv, (void)rows, (void)D, (void)t, (void)head0;
@@ -558,7 +571,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs 
     }
     const int head = kvh * group + h;
     if (a.n_split == 1) {
-      a.out[(int64_t(t) * a.d.n_head + head) * D + dd] = aa / ll * a.v_mul;
+      store_out(a, t, head, dd, aa / ll * a.v_mul);
     } else {
       float* r = a.cluster ? blk_rec + h * (2 + D)
                            : a.part + ((int64_t(t) * a.d.n_head + head) * a.n_split + split) *
@@ -595,7 +608,7 @@ __global__ void combine_tc_kernel(TcArgs a) {
       ll += r[1] * wt;
       aa += r[2 + dd] * wt;
     }
-    a.out[(int64_t(t) * a.d.n_head + h) * hd + dd] = aa / ll;
+    store_out(a, t, h, dd, aa / ll);
   }
 }
 
@@ -792,7 +805,8 @@ size_t attention_decode_tc_scratch_bytes(int n_tok, const AttnDims& d, int n_spl
 }
 
 void attention_decode_tc(const float* qkv, const AttnBatch& b, const AttnDims& d,
-                         const KvCacheView& kv, float* out, cudaStream_t s) {
+                         const KvCacheView& kv, float* out, cudaStream_t s,
+                         const AttnCodes* codes) {
   attn::check_dims(d, kv, "attention_decode_tc");
   QINFER_CHECK(attention_decode_tc_supported(d, kv),
                "attention_decode_tc: unsupported (cache dtype ", dtype_name(kv.dtype),
@@ -802,6 +816,13 @@ void attention_decode_tc(const float* qkv, const AttnBatch& b, const AttnDims& d
   TcArgs a{};
   attn::fill_launch(a, qkv, b, d, kv, out);
   a.bs_shift = attn::block_shift(kv.block_size);
+  if (codes != nullptr && codes->data != nullptr) {
+    QINFER_CHECK(codes->static_scale > 0.0f && codes->stride >= int64_t(d.n_head) * d.head_dim,
+                 "attention_decode_tc: codes need a positive static scale (", codes->static_scale,
+                 ") and rows of at least n_head head_dim = ", int64_t(d.n_head) * d.head_dim,
+                 " bytes (stride ", codes->stride, ")");
+    a.codes = *codes;
+  }
   // The KV heads of a token side by side in the grid (QINFER_CUDA_ATTN_KVH_FAST): they read
   // the same cache rows (a token's heads are adjacent, head_dim bytes each) at about the same
   // time. Grid y holds at most 65535 tokens.

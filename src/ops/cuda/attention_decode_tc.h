@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #include "ops/cuda/attention_cuda.h"
 
@@ -41,8 +42,19 @@ bool attention_decode_tc_supported(const AttnDims& d, const KvCacheView& kv);
 // n_split 0, attention_decode_tc_splits', which differs from attention_decode_splits), or null
 // for a backend buffer (which may allocate: not first inside a graph capture). Throws naming dtype,
 // head_dim and group when unsupported. Launched with programmatic dependent launch where available.
+// codes (optional): the output's E4M3 codes as well, row t at data + t stride, each element x
+// as to_act makes them under a static per-tensor scale (x * (1 / static_scale), saturated),
+// and scale[t] = static_scale where scale is set: the input of an o projection with a static
+// input_scale, with no to_act kernel between (the same bytes).
+struct AttnCodes {
+  uint8_t* data = nullptr;
+  int64_t stride = 0;
+  float* scale = nullptr;
+  float static_scale = 0.0f;
+};
 void attention_decode_tc(const float* qkv, const AttnBatch& b, const AttnDims& d,
-                         const KvCacheView& kv, float* out, cudaStream_t s);
+                         const KvCacheView& kv, float* out, cudaStream_t s,
+                         const AttnCodes* codes = nullptr);
 size_t attention_decode_tc_scratch_bytes(int n_tok, const AttnDims& d, int n_split);
 // The split count attention_decode_tc plans for n_tok tokens over at most max_seq_len keys of a
 // cache with kv_elem_bytes per element (2: BF16, 1: FP8).
