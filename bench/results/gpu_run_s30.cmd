@@ -41,3 +41,7 @@
 #    filter (the rest passed in q4 on the same attention code). 1B 1421.6 / 1422.7, 8B 324.6.
 #    8B offline 512 x 1000/1000: C 256 13339.2 (ITL 17.42 ms) against off 13312.7 (17.47);
 #    C 512 13964.2 (28.88 ms, 11 preemptions) against 13885.3 (29.02).
+#
+# q6: the review clean-up (o's activation form prepared once a layer, before the attention;
+#    behaviour unchanged). Golden CUDA 12/12; 1B 1423.6 / 1421.4 tok/s; 1B throughput c8 7153.3
+#    output tok/s (ITL 1.02 ms).

@@ -554,6 +554,7 @@ bool CudaRunner::Impl::run_layers(Buffers& b, const int32_t* dev, const MetaLayo
     one.past_ready = early;
     bool o_codes = false;  // the attention wrote o's input (AttnCodes)
     const bool attn_o_done = rope_done && n == 1 && cu::attention_o(L.o, qkv, one, dims, kvl, hid);
+    if (!attn_o_done) prepare(L.o, n);  // o's input form: the attention may write it (AttnCodes)
     if (attn_o_done) {
       // hid += o(attention(qkv))
     } else if (pure_decode && !plan.dec_tc && m.n_tok == m.n_seq && fused_decode) {
@@ -583,7 +584,6 @@ bool CudaRunner::Impl::run_layers(Buffers& b, const int32_t* dev, const MetaLayo
         cu::attention_prefill(qkv, plan.all, dims, kvl, attn, s);
       } else {
         // o with a static input scale takes the attention's codes (cu::AttnCodes).
-        prepare(L.o, n);
         if ((attn_codes == 1 || (attn_codes == 2 && n > 2)) && plan.dec_tc &&
             act.spec.layout == cu::ActLayout::kCodesU8 &&
             act.spec.quant == ops::ActQuant::kStaticPerTensor) {
@@ -599,7 +599,6 @@ bool CudaRunner::Impl::run_layers(Buffers& b, const int32_t* dev, const MetaLayo
     if (o_codes) {
       cu::linear_act(L.o, act, hid, true);
     } else if (!attn_o_done) {
-      prepare(L.o, n);
       if (act.spec.layout == cu::ActLayout::kRowF32) {
         cu::Act direct = act;
         direct.data = attn;
