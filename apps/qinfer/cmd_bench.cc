@@ -340,9 +340,11 @@ int run_bench(Args& args) {
               double(m->weight_bytes()) / 1e9,
               d == Device::kCuda ? ops::cuda::gpu_name().c_str() : "cpu", load_s);
   const Ceilings ceil = measure(d, fp8);
+  const bool fast_accum = d == Device::kCuda && fp8 && ops::cuda::fp8_fast_accum();
   if (ceil.hbm_gbs > 0)
-    std::printf("measured: HBM copy %.0f GB/s, %s GEMM %.0f TFLOP/s\n", ceil.hbm_gbs,
-                fp8 ? "FP8" : "BF16", ceil.gemm_tflops);
+    std::printf("measured: HBM copy %.0f GB/s, %s GEMM %.0f TFLOP/s%s\n", ceil.hbm_gbs,
+                fp8 ? "FP8" : "BF16", ceil.gemm_tflops,
+                fp8 ? (fast_accum ? " (fast accumulation)" : " (promoted accumulation)") : "");
   Json j;
   if (mode == "latency") {
     j = run_latency(*m, o, ceil, params);
@@ -361,6 +363,7 @@ int run_bench(Args& args) {
   j["hbm_copy_gbs"] = ceil.hbm_gbs;
   j["gemm_tflops"] = ceil.gemm_tflops;
   j["gemm_dtype"] = fp8 ? "fp8" : "bf16";
+  if (d == Device::kCuda && fp8) j["fp8_accumulation"] = fast_accum ? "fast" : "promoted";
   // What made this file: the command and every QINFER_* switch in the environment.
   j["command"] = command_line();
   Json env = Json::object();

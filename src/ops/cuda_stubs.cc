@@ -165,6 +165,8 @@ void Graph::launch() { no_cuda("graph", DType::kU8); }
 bool Graph::ready() const { return false; }
 double measure_copy_bandwidth_gbs(size_t) { no_cuda("measure_copy_bandwidth_gbs", DType::kU8); }
 double measure_gemm_tflops(int64_t, bool) { no_cuda("measure_gemm_tflops", DType::kF8E4M3); }
+bool fp8_fast_accum() { return false; }
+void set_fp8_fast_accum(bool) {}
 std::string gpu_name() { return "none (built without CUDA)"; }
 size_t gpu_memory_bytes() { return 0; }
 size_t gpu_free_bytes() { return 0; }

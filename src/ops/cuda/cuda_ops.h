@@ -39,6 +39,18 @@ void probe_dump(const char* path);
 //   FP8 (or BF16 when fp8 is false) tensor-core rate in TFLOP/s from an m x m x m cuBLASLt GEMM.
 double measure_copy_bandwidth_gbs(size_t bytes);
 double measure_gemm_tflops(int64_t m, bool fp8);
+
+// How the FP8 GEMMs (prefill, batches over 8 rows) accumulate. Fast (the default; vLLM's
+// sm90 CUTLASS scaled_mm kernels run this way): every k step of 32 products adds into the
+// tensor core's own accumulator, which keeps ~13 mantissa bits (CUTLASS's FP8FastAccum
+// mainloops, cuBLASLt's FAST_ACCUM); the error per output grows with the depth, ~1 % of the
+// largest outputs at the 8B down_proj's 14,336. Promoted (QINFER_CUDA_FP8_FAST_ACCUM=0): the
+// partial sums of each 128-deep run go into fp32 registers, ~1e-4; cuBLASLt's 8192^3 GEMM then
+// runs at 1,173-1,187 TFLOP/s against 1,454-1,528 (H100, bench/results/gpu_run_s31.cmd). The
+// GEMVs of batches up to 8 rows always promote. set_fp8_fast_accum overrides the switch (tests
+// run both ways in one process); GEMM plans are cached per mode.
+bool fp8_fast_accum();
+void set_fp8_fast_accum(bool fast);
 // Device name and memory (bytes) for reports.
 std::string gpu_name();
 size_t gpu_memory_bytes();

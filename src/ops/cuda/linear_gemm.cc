@@ -1,5 +1,6 @@
 #include "ops/cuda/linear_gemm.h"
 
+#include <atomic>
 #include <climits>
 #include <cstdlib>
 #include <iterator>
@@ -10,6 +11,7 @@
 
 #include "core/env.h"
 #include "ops/cuda/cuda_common.h"
+#include "ops/cuda/cuda_ops.h"
 #include "ops/cuda/sm90/gemm_fp8_sm90.h"  // declarations only; defined with CUTLASS
 
 namespace qinfer::ops::cuda {
@@ -54,7 +56,8 @@ struct Plan {
   bool ok = false;
 };
 
-using PlanKey = std::tuple<int, int64_t, int64_t, int64_t, bool, int>;
+// (dtype, n, k, m, vec_scales, y dtype, fast accumulation)
+using PlanKey = std::tuple<int, int64_t, int64_t, int64_t, bool, int, bool>;
 std::map<PlanKey, std::unique_ptr<Plan>> g_plans;
 
 // cuBLASLt is column-major: D (m × n) = op(A) (m × k) · B (k × n) with m = n_out, k = n_in,
@@ -72,6 +75,11 @@ std::unique_ptr<Plan> make_plan(DType ab, int64_t n, int64_t k, int64_t m, bool 
                                                      &opT, sizeof(opT)));
   QINFER_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan->desc.d, CUBLASLT_MATMUL_DESC_TRANSB,
                                                      &opN, sizeof(opN)));
+  if (ab == DType::kF8E4M3 && fp8_fast_accum()) {
+    const int8_t fast = 1;
+    QINFER_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(
+        plan->desc.d, CUBLASLT_MATMUL_DESC_FAST_ACCUM, &fast, sizeof(fast)));
+  }
   if (vec_scales) {
     int32_t mode = CUBLASLT_MATMUL_MATRIX_SCALE_OUTER_VEC_32F;
     if (cublasLtMatmulDescSetAttribute(plan->desc.d, CUBLASLT_MATMUL_DESC_A_SCALE_MODE, &mode,
@@ -101,6 +109,14 @@ std::unique_ptr<Plan> make_plan(DType ab, int64_t n, int64_t k, int64_t m, bool 
   cublasStatus_t st = cublasLtMatmulAlgoGetHeuristic(cublaslt(), plan->desc.d, plan->a.l,
                                                      plan->b.l, plan->d.l, plan->d.l, pref.p, 1,
                                                      &res, &found);
+  if ((st != CUBLAS_STATUS_SUCCESS || found == 0) && ab == DType::kF8E4M3 && fp8_fast_accum()) {
+    // No fast-accumulating algorithm for these scales: the default accumulation then.
+    const int8_t fast = 0;
+    QINFER_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(
+        plan->desc.d, CUBLASLT_MATMUL_DESC_FAST_ACCUM, &fast, sizeof(fast)));
+    st = cublasLtMatmulAlgoGetHeuristic(cublaslt(), plan->desc.d, plan->a.l, plan->b.l,
+                                        plan->d.l, plan->d.l, pref.p, 1, &res, &found);
+  }
   if (st == CUBLAS_STATUS_SUCCESS && found > 0) {
     plan->algo = res.algo;
     plan->ok = true;
@@ -110,7 +126,8 @@ std::unique_ptr<Plan> make_plan(DType ab, int64_t n, int64_t k, int64_t m, bool 
 
 Plan* get_plan(DType ab, int64_t n, int64_t k, int64_t m, bool vec_scales,
                DType y_dtype = DType::kF32) {
-  PlanKey key{int(ab), n, k, m, vec_scales, int(y_dtype)};
+  PlanKey key{int(ab), n, k, m, vec_scales, int(y_dtype),
+              ab == DType::kF8E4M3 && fp8_fast_accum()};
   auto it = g_plans.find(key);
   if (it == g_plans.end())
     it = g_plans.emplace(key, make_plan(ab, n, k, m, vec_scales, y_dtype)).first;
@@ -120,6 +137,22 @@ Plan* get_plan(DType ab, int64_t n, int64_t k, int64_t m, bool vec_scales,
 bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
 }  // namespace
+
+namespace {
+// -1: not read yet (QINFER_CUDA_FP8_FAST_ACCUM, default 1), else 0 / 1.
+std::atomic<int> g_fast_accum{-1};
+}  // namespace
+
+bool fp8_fast_accum() {
+  int f = g_fast_accum.load(std::memory_order_relaxed);
+  if (f < 0) {
+    f = env_int("QINFER_CUDA_FP8_FAST_ACCUM", 1) != 0 ? 1 : 0;
+    g_fast_accum.store(f, std::memory_order_relaxed);
+  }
+  return f != 0;
+}
+
+void set_fp8_fast_accum(bool fast) { g_fast_accum.store(fast ? 1 : 0); }
 
 bool gemm_lt_supported(DType ab, int64_t n, int64_t n_in, int64_t n_out, const void* w,
                        const void* x, const void* y) {
@@ -259,10 +292,14 @@ int gemm_fp8_tile(int64_t n, int64_t n_in, int64_t n_out) {
   const Candidate& narrow =
       c_tall < c_wide || (c_tall == c_wide && tall_pads_less) ? tall : wide;
   if (cost(narrow) <= 0.75 * cost(lt)) return narrow.tile;
-  // The 128 x 224 tile costs 0.92x per element (fewer operand bytes per MAC) and fills the
-  // last wave differently: it runs where the model has it 5 % faster (the 28672-wide gate_up
-  // from 128 rows on, 1.05-1.2x measured; qkv at 384-512 rows).
-  const Candidate wide224{int(Fp8GemmTile::k128x224), 128, 224, 0.92};
+  // The 128 x 224 tile fills the last wave differently; it runs where the model has it 5 %
+  // faster. Under promoted accumulation it costs 0.92x per element (fewer operand bytes per
+  // MAC: the 28672-wide gate_up from 128 rows on, 1.05-1.2x measured; qkv at 384-512 rows).
+  // Fast accumulation speeds cuBLASLt's kernel up more than this tile's (gate_up at 2048 rows:
+  // 342 against 384 us, 1.12x; at 256 rows a tie, 1.14x by the model's areas;
+  // bench/results/gpu_run_s31.cmd q2), so there it costs 1.13x and gate_up stays on cuBLASLt.
+  const double price224 = fp8_fast_accum() ? 1.13 : 0.92;
+  const Candidate wide224{int(Fp8GemmTile::k128x224), 128, 224, price224};
   return cost(wide224) <= 0.95 * cost(lt) ? wide224.tile : -1;
 }
 
@@ -279,7 +316,8 @@ bool gemm_fp8_run_tile(int tile, const void* w, const void* x, void* y, int64_t 
   const Fp8GemmArgs a{.w = w, .x = x, .y = y, .n = n, .n_in = n_in, .n_out = n_out,
                       .x_scale = x_scale, .w_scale = w_scale, .accumulate = accumulate,
                       .bf16_out = y_dtype == DType::kBF16, .workspace = gemm_workspace(),
-                      .workspace_bytes = kGemmWorkspaceBytes, .pdl = pdl_enabled()};
+                      .workspace_bytes = kGemmWorkspaceBytes, .pdl = pdl_enabled(),
+                      .fast_accum = fp8_fast_accum()};
   return gemm_fp8_sm90_run(Fp8GemmTile(tile), a, stream);
 #else
   (void)x_scale, (void)w_scale, (void)accumulate, (void)stream;

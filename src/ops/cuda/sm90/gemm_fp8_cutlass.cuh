@@ -105,6 +105,35 @@ using Coop = cutlass::gemm::KernelTmaWarpSpecializedCooperative;
 using CoopEpi = cutlass::epilogue::TmaWarpSpecializedCooperative;
 using Pingpong = cutlass::gemm::KernelTmaWarpSpecializedPingpong;
 using PingpongEpi = cutlass::epilogue::TmaWarpSpecialized;
+using CoopFast = cutlass::gemm::KernelTmaWarpSpecializedCooperativeFP8FastAccum;
+using PingpongFast = cutlass::gemm::KernelTmaWarpSpecializedPingpongFP8FastAccum;
+
+// The data-parallel tiles (CUTLASS's persistent scheduler) with the mainloop schedules CoopK
+// (two consumer warpgroups on one tile) and PingK (ping-pong), F32 (kAcc: y +=) or D outputs.
+// False for the stream-K tiles and for shapes CUTLASS declines.
+template <class CoopK, class PingK, bool kAcc, class D = float>
+bool run_data_parallel(Fp8GemmTile tile, const Fp8GemmArgs& a, cudaStream_t s) {
+  using One = Shape<_1, _1, _1>;
+  using Persistent = cutlass::gemm::PersistentScheduler;
+  switch (tile) {
+    case Fp8GemmTile::k128x128:
+      return Fp8Gemm<Shape<_128, _128, _128>, One, CoopK, CoopEpi, Persistent, kAcc, D>::run(a, 1,
+                                                                                            s);
+    case Fp8GemmTile::k64x128:
+      return Fp8Gemm<Shape<_64, _128, _128>, One, PingK, PingpongEpi, Persistent, kAcc, D>::run(
+          a, 1, s);
+    case Fp8GemmTile::k128x64:
+      return Fp8Gemm<Shape<_128, _64, _128>, One, CoopK, CoopEpi, Persistent, kAcc, D>::run(a, 1,
+                                                                                           s);
+    case Fp8GemmTile::k128x224:
+      return Fp8Gemm<Shape<_128, _224, _128>, One, CoopK, CoopEpi, Persistent, kAcc, D>::run(a, 1,
+                                                                                            s);
+    default: return false;
+  }
+}
+
+// The data-parallel tiles on the FP8FastAccum schedules (gemm_fp8_cutlass_fast.cu).
+bool run_fast(Fp8GemmTile tile, const Fp8GemmArgs& a, cudaStream_t s);
 
 // The stream-K / split-K tiles (gemm_fp8_cutlass_streamk.cu, compiled without programmatic
 // dependent launch: CUTLASS 4.2's stream-K scheduler does not compile with it).

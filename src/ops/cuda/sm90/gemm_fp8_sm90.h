@@ -37,6 +37,10 @@ struct Fp8GemmArgs {
   void* workspace;       // device scratch for split / stream-K partial tiles
   size_t workspace_bytes;
   bool pdl;              // launch with programmatic stream serialization
+  bool fast_accum;       // the data-parallel tiles without promotion (CUTLASS's FP8FastAccum
+                         // schedules): every k step adds into the tensor core's own
+                         // accumulator, as vLLM's sm90 kernels do; else the partial sums of
+                         // each 128-deep k run are promoted into fp32 registers
 };
 
 // Runs one GEMM; false (nothing ran) when CUTLASS cannot implement it or it needs more

@@ -1,0 +1,33 @@
+# Session 31 (H100 80GB HBM3, nvidia-h100-x1): FP8 GEMMs with fast accumulation.
+# Binaries built here (cmake -DQINFER_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90a-real, nvcc 13.0),
+# packed by `TOKENIZER_DIR=../shared/models/llama3.1-tokenizer TESTS=... BENCHES=...
+# bash tools/gpu_pack.sh build-f`, carried as .gpu_assets/b.txz; each run is
+# `bash bench/results/gpu_run_s31qN.sh` on a fresh machine; its JSON and log tails are in
+# gpu_s31qN.json. Checkpoints: tools/gpu_make_random_fp8.py (--static: the 8B shape, static FP8).
+#
+# q1: one binary, QINFER_CUDA_FP8_FAST_ACCUM=0 (promoted, the old behaviour) against =1 (CUTLASS
+#    FP8FastAccum mainloops for our data-parallel tiles, cuBLASLt FAST_ACCUM).
+#    8192^3 FP8 GEMM 1187 -> 1454 TFLOP/s. 8B prefill 2048: 34.65 / 34.66 ms -> 32.15 / 32.41.
+#    8B offline 512 x 1000/1000 FP8 KV: C 256 13139.8 (ITL 17.70) -> 13548.1 (17.18); C 512
+#    13760.6 (29.32) -> 14233.9 (28.42). Accuracy: the op tests' FP8 GEMMs at n_in 14336-16400
+#    moved 2.7e-3 - 3.1e-3 of max |y| off the float64 formula under fast accumulation (the
+#    largest outputs ~1 % smaller in magnitude), over the old 2e-3 tolerance; n_in <= 4096
+#    within it. gpu_golden: identical for the golden and FP8 fixtures (depths <= 128); the
+#    8B-shaped 4-layer dynamic W8A8 checkpoint against transformers 0.134 (promoted) / 0.126
+#    (fast), the documented chaotic case (PERFORMANCE "Correctness on the GPU": 0.08-0.11).
+#    gpu_gemm under fast stopped at its 1e-3 check (cuBLASLt and our tile both fast: 3.8e-3
+#    apart); its check now allows two fast errors.
+#
+# q2: fast accumulation the default; tests' FP8 GEMM tolerance + n_in x 2^-20 under fast
+#    (ops test fp8_accum_tol), Fp8GemmTilesMatchFormula under both modes with n_in 14336 and a
+#    check that the modes differ there. test_ops LinearCuda.* + prefill producers 7/7, golden
+#    CUDA 12/12. gpu_gemm (fast): cuBLASLt now beats the 128 x 224 tile for gate_up (2048 rows
+#    342.3 against 384.1 us; 512: 94.4 against 99.2). 8B prefill 2048: 32.20 / 32.89 ms (fast)
+#    against 34.14 / 34.58 (=0). Offline C 256 13636.6 (ITL 17.08) against 13197.0 (17.61);
+#    C 512 14217.2 (28.34).
+#
+# q3: the 128 x 224 tile priced 1.13x per element under fast accumulation (gate_up on
+#    cuBLASLt), against q2's binary (apps/qinfer_q2). FP8 GEMM op test passed. gpu_gemm picks
+#    lt for gate_up at 128-2048 rows. 8B prefill 2048: 31.45 / 30.97 ms against 32.14 / 31.91.
+#    Offline C 256 13745.4 (ITL 16.94) against 13680.9 (17.00); C 512 14485.2 (27.95) against
+#    14409.8 (28.06). 8B batch 1 325.5 tok/s (GEMV path, unchanged).
