@@ -31,3 +31,7 @@
 #    lt for gate_up at 128-2048 rows. 8B prefill 2048: 31.45 / 30.97 ms against 32.14 / 31.91.
 #    Offline C 256 13745.4 (ITL 16.94) against 13680.9 (17.00); C 512 14485.2 (27.95) against
 #    14409.8 (28.06). 8B batch 1 325.5 tok/s (GEMV path, unchanged).
+#
+# q4: main as committed (f8f4ac6 plus this record). Engine CUDA 5/5. 1B batch 1 1419.8 /
+#    1420.4 tok/s, 1B throughput c8 7205.7 output tok/s (ITL 1.02 ms), 8B batch 1 324.3, 8B
+#    offline C 256 13631.7 (ITL 17.09 ms). FP8 GEMM ceiling in these runs 1508-1522 TFLOP/s.
