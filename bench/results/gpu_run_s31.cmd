@@ -35,3 +35,10 @@
 # q4: main as committed (f8f4ac6 plus this record). Engine CUDA 5/5. 1B batch 1 1419.8 /
 #    1420.4 tok/s, 1B throughput c8 7205.7 output tok/s (ITL 1.02 ms), 8B batch 1 324.3, 8B
 #    offline C 256 13631.7 (ITL 17.09 ms). FP8 GEMM ceiling in these runs 1508-1522 TFLOP/s.
+#
+# q5: the engine step's token budget (qinfer bench --max-num-batched-tokens T, the prefill
+#    chunk; default 2048), 8B offline 512 x 1000/1000 FP8 KV. C 256: T 2048 13584.7, 4096
+#    13714.2, 8192 13834.6, 16384 13861.6 output tok/s (ITL 17.05-17.29 ms, no preemptions).
+#    C 512: T 2048 14339.6 (ITL 28.25 ms, 11 preemptions, 940,000 KV tokens), 4096 14182.1
+#    (29.89, 34), 8192 13956.6 (30.78, 50; 915,424 KV tokens: the larger step's activations
+#    leave less for the cache, and 512 x 2000 tokens need 1,024,000). Default kept at 2048.
