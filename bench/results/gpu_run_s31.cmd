@@ -42,3 +42,10 @@
 #    C 512: T 2048 14339.6 (ITL 28.25 ms, 11 preemptions, 940,000 KV tokens), 4096 14182.1
 #    (29.89, 34), 8192 13956.6 (30.78, 50; 915,424 KV tokens: the larger step's activations
 #    leave less for the cache, and 512 x 2000 tokens need 1,024,000). Default kept at 2048.
+#
+# q6 (branch exp/attn-order): the decode attention's grid taking the tokens longest context
+#    first (AttnBatch::tok_order, the model sorting each decode batch by position;
+#    QINFER_CUDA_ATTN_ORDER=0 off), so that the last wave of blocks holds the shortest units.
+#    CudaAttentionTc 7/7 (a reordered run bit for bit the plain one), golden CUDA 12/12. No
+#    gain: C 256 13665.1 / 13745.9 against 13764.3 / 13740.6, C 512 14490.1 against 14496.6
+#    output tok/s; 1B batch 1 1424.7 / 1424.8. Not merged.
