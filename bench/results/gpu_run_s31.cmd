@@ -49,3 +49,8 @@
 #    CudaAttentionTc 7/7 (a reordered run bit for bit the plain one), golden CUDA 12/12. No
 #    gain: C 256 13665.1 / 13745.9 against 13764.3 / 13740.6, C 512 14490.1 against 14496.6
 #    output tok/s; 1B batch 1 1424.7 / 1424.8. Not merged.
+#
+# q7: review clean-up of linear_gemm.cc (a cuBLASLt plan's fast flag passed from its cache key,
+#    one attribute setter; behaviour unchanged). LinearCuda 5/5. gpu_gemm fast: 8192^3 1517
+#    TFLOP/s, gate_up 2048 on lt 328.2 us, down 2048 lt 169.7; =0: 1183 TFLOP/s, gate_up picks
+#    128x224 as before (387.5 against lt 418.7).

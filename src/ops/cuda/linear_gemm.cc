@@ -56,6 +56,9 @@ struct Plan {
   bool ok = false;
 };
 
+// fp8_fast_accum's state: -1 not read yet (QINFER_CUDA_FP8_FAST_ACCUM, default 1), else 0 / 1.
+std::atomic<int> g_fast_accum{-1};
+
 // (dtype, n, k, m, vec_scales, y dtype, fast accumulation)
 using PlanKey = std::tuple<int, int64_t, int64_t, int64_t, bool, int, bool>;
 std::map<PlanKey, std::unique_ptr<Plan>> g_plans;
@@ -64,8 +67,9 @@ std::map<PlanKey, std::unique_ptr<Plan>> g_plans;
 // n = tokens. The row-major weight (n_out, n_in) is the column-major k × m matrix A with
 // op = T; the row-major x (n, n_in) is the column-major k × n matrix B; D (m × n) column-major
 // is the row-major y (n, n_out). FP8 on Hopper requires exactly this "TN" form.
+// fast: FP8 with cuBLASLt's FAST_ACCUM (fp8_fast_accum), where the heuristic offers it.
 std::unique_ptr<Plan> make_plan(DType ab, int64_t n, int64_t k, int64_t m, bool vec_scales,
-                                DType y_dtype) {
+                                DType y_dtype, bool fast) {
   auto plan = std::make_unique<Plan>();
   const cudaDataType_t t = cuda_type(ab);
   cublasComputeType_t compute = CUBLAS_COMPUTE_32F;
@@ -75,11 +79,11 @@ std::unique_ptr<Plan> make_plan(DType ab, int64_t n, int64_t k, int64_t m, bool 
                                                      &opT, sizeof(opT)));
   QINFER_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan->desc.d, CUBLASLT_MATMUL_DESC_TRANSB,
                                                      &opN, sizeof(opN)));
-  if (ab == DType::kF8E4M3 && fp8_fast_accum()) {
-    const int8_t fast = 1;
+  const auto set_fast_accum = [&](int8_t on) {
     QINFER_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(
-        plan->desc.d, CUBLASLT_MATMUL_DESC_FAST_ACCUM, &fast, sizeof(fast)));
-  }
+        plan->desc.d, CUBLASLT_MATMUL_DESC_FAST_ACCUM, &on, sizeof(on)));
+  };
+  if (fast) set_fast_accum(1);
   if (vec_scales) {
     int32_t mode = CUBLASLT_MATMUL_MATRIX_SCALE_OUTER_VEC_32F;
     if (cublasLtMatmulDescSetAttribute(plan->desc.d, CUBLASLT_MATMUL_DESC_A_SCALE_MODE, &mode,
@@ -109,11 +113,9 @@ std::unique_ptr<Plan> make_plan(DType ab, int64_t n, int64_t k, int64_t m, bool 
   cublasStatus_t st = cublasLtMatmulAlgoGetHeuristic(cublaslt(), plan->desc.d, plan->a.l,
                                                      plan->b.l, plan->d.l, plan->d.l, pref.p, 1,
                                                      &res, &found);
-  if ((st != CUBLAS_STATUS_SUCCESS || found == 0) && ab == DType::kF8E4M3 && fp8_fast_accum()) {
+  if ((st != CUBLAS_STATUS_SUCCESS || found == 0) && fast) {
     // No fast-accumulating algorithm for these scales: the default accumulation then.
-    const int8_t fast = 0;
-    QINFER_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(
-        plan->desc.d, CUBLASLT_MATMUL_DESC_FAST_ACCUM, &fast, sizeof(fast)));
+    set_fast_accum(0);
     st = cublasLtMatmulAlgoGetHeuristic(cublaslt(), plan->desc.d, plan->a.l, plan->b.l,
                                         plan->d.l, plan->d.l, pref.p, 1, &res, &found);
   }
@@ -126,21 +128,16 @@ std::unique_ptr<Plan> make_plan(DType ab, int64_t n, int64_t k, int64_t m, bool 
 
 Plan* get_plan(DType ab, int64_t n, int64_t k, int64_t m, bool vec_scales,
                DType y_dtype = DType::kF32) {
-  PlanKey key{int(ab), n, k, m, vec_scales, int(y_dtype),
-              ab == DType::kF8E4M3 && fp8_fast_accum()};
+  const bool fast = ab == DType::kF8E4M3 && fp8_fast_accum();
+  PlanKey key{int(ab), n, k, m, vec_scales, int(y_dtype), fast};
   auto it = g_plans.find(key);
   if (it == g_plans.end())
-    it = g_plans.emplace(key, make_plan(ab, n, k, m, vec_scales, y_dtype)).first;
+    it = g_plans.emplace(key, make_plan(ab, n, k, m, vec_scales, y_dtype, fast)).first;
   return it->second.get();
 }
 
 bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
-}  // namespace
-
-namespace {
-// -1: not read yet (QINFER_CUDA_FP8_FAST_ACCUM, default 1), else 0 / 1.
-std::atomic<int> g_fast_accum{-1};
 }  // namespace
 
 bool fp8_fast_accum() {
