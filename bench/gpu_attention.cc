@@ -20,7 +20,11 @@
 // Prints a table; --out FILE writes the numbers as JSON (decode rows carry the tensor-core
 // kernel's numbers as tc_* fields).
 //
+// --case CACHE:BATCHxCTX (repeatable, e.g. F8_E4M3:256x1500) limits the decode table to those
+// rows, and --tc-only to the tensor-core kernel (one launch to aim a profiler at).
+//
 //   gpu_attention [--out FILE.json] [--prefill-only | --decode-only | --rope-only]
+//                 [--case CACHE:BATCHxCTX ...] [--tc-only]
 #include <algorithm>
 #include <cstdio>
 #include <numeric>
@@ -157,6 +161,16 @@ void run_prefill(Json& j, double hbm, double bf16_peak) {
   }
 }
 
+// --case / --tc-only (main).
+std::vector<std::string> g_cases;
+bool g_tc_only = false;
+
+bool case_wanted(const std::string& cache, int batch, int ctx) {
+  if (g_cases.empty()) return true;
+  const std::string key = cache + ":" + std::to_string(batch) + "x" + std::to_string(ctx);
+  return std::find(g_cases.begin(), g_cases.end(), key) != g_cases.end();
+}
+
 // Decode: one new token per sequence, both kernels on the same batch.
 void run_decode(Json& j, double hbm) {
   std::printf(
@@ -169,9 +183,11 @@ void run_decode(Json& j, double hbm) {
                                        {128, 8192}, {256, 1024}, {256, 1500}};
   for (DType dt : {DType::kBF16, DType::kF8E4M3, DType::kF32}) {
     for (auto [batch, ctx] : cases) {
+      const std::string name(dtype_name(dt));
+      if (!case_wanted(name, batch, ctx)) continue;
       Batch B = make_batch(batch, ctx - 1, 1, dt);
       const double bytes = double(batch) * ctx * kHeadKv * kHeadDim * 2 * double(dtype_size(dt));
-      const double ms = time_graph_ms(
+      const double ms = g_tc_only ? 1e30 : time_graph_ms(
           [&] {
             cu::attention_decode(B.qkv.data_as<float>(), B.b, kDims, B.kv, B.out.data_as<float>(),
                                  cu::stream());
@@ -179,7 +195,6 @@ void run_decode(Json& j, double hbm) {
           20, kReps);
       const int splits = cu::attention_decode_splits(batch, ctx, kDims);
       const double gbs = bytes / (ms * 1e-3) / 1e9;
-      const std::string name(dtype_name(dt));
       Json row = {{"cache", name},
                   {"batch", batch},
                   {"ctx", ctx},
@@ -286,7 +301,7 @@ int run(const std::string& out_path, bool prefill_only, bool decode_only, bool r
 
   if (!decode_only && !rope_only) run_prefill(j, hbm, bf16_peak);
   if (!prefill_only && !rope_only) run_decode(j, hbm);
-  if (!prefill_only) run_decode_rope(j);
+  if (!prefill_only && g_cases.empty()) run_decode_rope(j);
   if (!out_path.empty()) write_json_file(out_path, j);
   return 0;
 }
@@ -303,6 +318,10 @@ int main(int argc, char** argv) {
     if (std::string(argv[i]) == "--prefill-only") prefill_only = true;
     if (std::string(argv[i]) == "--decode-only") decode_only = true;
     if (std::string(argv[i]) == "--rope-only") rope_only = true;
+#ifdef QINFER_HAVE_CUDA
+    if (std::string(argv[i]) == "--case" && i + 1 < argc) qinfer::g_cases.push_back(argv[i + 1]);
+    if (std::string(argv[i]) == "--tc-only") qinfer::g_tc_only = true;
+#endif
   }
 #ifdef QINFER_HAVE_CUDA
   try {

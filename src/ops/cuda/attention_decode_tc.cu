@@ -121,6 +121,7 @@ struct TcArgs {
   float s_mul;  // scale * log2(e) (* k_scale for FP8)
   float v_mul;  // v_scale for FP8, else 1
   AttnCodes codes;  // the output's FP8 codes too, where data is set (attention_decode_tc.h)
+  int fast_rows;    // whole-tile copies with one address computation (QINFER_CUDA_ATTN_FAST_ROWS)
 };
 
 // Output element (t, head, dd): out, and with a.codes its E4M3 code under the static scale
@@ -293,9 +294,30 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs 
   const auto load_blocks = [&](int i) {
     if (whole_tiles && i < n_it) blk = block_of(tile_key(i));
   };
+  // Whole tiles of blocks of a power of two (the engine's 16): a tile's rows are one run of
+  // slots in one block, so a full tile's copies need one address computation, and each row
+  // after it one 64-bit add. The general path below computed every row's block, slot and
+  // bounds, ~30 instructions a row: at the offline shape it made the warps' instruction streams
+  // (960 a tile, H100 Nsight Compute, bench/results/gpu_run_s32.cmd q1), not HBM, the limit.
+  const bool fast_rows = a.fast_rows && whole_tiles && bs_shift >= 0;
+  const int64_t lane_off = int64_t(cp_row) * slot_bytes + head_bytes + cp_chunk * 16;
+  const int64_t row_step = int64_t(32 / Gm::RC) * slot_bytes;
   // skip: key index not to copy (the token's own, before the wait), else -1.
   const auto issue = [&](int i, int skip) {
-    if (i < n_it) {
+    if (i < n_it && fast_rows && skip < 0 && tile_key(i) + kTileKeys <= end) {
+      char* const sk = wsm + (i % S) * Gm::kStageBytes;
+      const int64_t tile_off =
+          ((int64_t(blk) << bs_shift) + (tile_key(i) & (bs - 1))) * slot_bytes + lane_off;
+      const char* kp = kc + tile_off;
+      const char* vp = vc + tile_off;
+#pragma unroll
+      for (int rr = 0; rr < Gm::R; ++rr) {
+        const int dst = Gm::swz(rr * (32 / Gm::RC) + cp_row, cp_chunk);
+        mma::cp_async_16(sk + dst, kp, 16);
+        mma::cp_async_16(sk + Gm::kTileBytes + dst, vp, 16);
+        kp += row_step, vp += row_step;
+      }
+    } else if (i < n_it) {
       char* const sk = wsm + (i % S) * Gm::kStageBytes;
 #pragma unroll
       for (int rr = 0; rr < Gm::R; ++rr) {
@@ -836,6 +858,8 @@ void attention_decode_tc(const float* qkv, const AttnBatch& b, const AttnDims& d
   QINFER_CHECK(!b.past_ready || b.n_tok == b.n_seq, "attention_decode_tc: past_ready needs one "
                "new token per sequence (n_tok ", b.n_tok, ", n_seq ", b.n_seq, ")");
   a.cluster = attention_decode_tc_cluster_merge(a.n_split) ? 1 : 0;
+  static const bool fast_rows = env_switch("QINFER_CUDA_ATTN_FAST_ROWS", 1) != 0;
+  a.fast_rows = fast_rows ? 1 : 0;
   // The push merge where the blocks fit one wave (its receiving region would cost block 0 a
   // resident slot beyond that; QINFER_CUDA_ATTN_PUSH=0: the pull merge everywhere).
   static const bool push_on = env_switch("QINFER_CUDA_ATTN_PUSH", 1) != 0;

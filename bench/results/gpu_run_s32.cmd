@@ -1,0 +1,21 @@
+# Session 32 (H100 80GB HBM3, nvidia-h100-x1): the FP8 decode attention's instruction stream.
+# Binaries built here (cmake -DQINFER_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90a-real, nvcc 13.0),
+# packed by `TOKENIZER_DIR=../shared/models/llama3.1-tokenizer TESTS=... BENCHES=...
+# bash tools/gpu_pack.sh build-f`, carried as .gpu_assets/b.txz; each run is
+# `bash bench/results/gpu_run_s32qN.sh` on a fresh machine; its JSON and log tails are in
+# gpu_s32qN.json. Checkpoints: tools/gpu_make_random_fp8.py --static (the 8B shape).
+#
+# q1: gpu_attention --decode-only at batch 256 x 1,500 keys (the offline shape) and Nsight
+#    Compute (--clock-control none) on decode_tc_kernel. FP8 pairs (HP 2): 295.4 us, DRAM 80.5 %
+#    of peak (2.69 TB/s), 92.25 M warp instructions (960 a 16-key tile of two heads), issue
+#    slots 32.6 % busy, 7.8 cycles between a warp's instructions; FP8 one head a unit 304.6 us
+#    (78.1 %); BF16 530.3 us at 89.1 % (2.99 TB/s, the copy rate). The FP8 kernel is held by its
+#    warps' instruction streams, not HBM: the SASS of its key loop spends ~30 instructions a
+#    copied row (8 a lane a tile) on the block / slot / bounds arithmetic (integer divisions
+#    compiled in for block sizes that are not powers of two).
+# q2: a full tile's copies from one address computation (QINFER_CUDA_ATTN_FAST_ROWS=1, the new
+#    default; 0 = the per-row path). Attention op tests 23/23. FP8 256 x 1500: 289.5 -> 281.1 us
+#    (0.904 -> 0.929 of the copy rate), 256 x 1024 0.881 -> 0.911, 128 x 1500 0.856 -> 0.870;
+#    BF16 and batches 1-4 unchanged. Nsight Compute: 61.27 M instructions (-34 %), 285.4 us,
+#    DRAM 83.3 %. 8B offline 512 x 1000/1000, FP8 KV: C 256 13,773.4 -> 14,047.0 output tok/s
+#    (ITL 16.94 -> 16.56 ms); C 512 14,455.5 -> 14,641.2 / 14,637.2 (28.05 -> 27.66).
