@@ -19,3 +19,15 @@
 #    BF16 and batches 1-4 unchanged. Nsight Compute: 61.27 M instructions (-34 %), 285.4 us,
 #    DRAM 83.3 %. 8B offline 512 x 1000/1000, FP8 KV: C 256 13,773.4 -> 14,047.0 output tok/s
 #    (ITL 16.94 -> 16.56 ms); C 512 14,455.5 -> 14,641.2 / 14,637.2 (28.05 -> 27.66).
+# q3: main at 3bd031b traced (CUPTI, tools/cupti_sums.py; sums_8b_c{512,256}_s32q3.log). C 512:
+#    35.09 s wall (14,591 output tok/s traced), 1,335 steps, nearly all eager (the decode batch
+#    is above the graphs' buckets): decode attention 16.77 s (the run's 50.3 TB of FP8 K/V at
+#    3.0 TB/s, the copy rate), layer + lm_head GEMMs ~12.6 s (gate_up ~1,440 TFLOP/s, o + down
+#    ~1,290, qkv ~1,050), silu / rms / rope / to_act / sampling 2.73 s, prefill attention
+#    0.93 s. C 256 (13,937): decode steps in graphs, attention 277 us a 256-row layer (0.91 of
+#    the copy rate). One KV head a unit with fast rows at 256 x 1500: 0.893 (pairs 0.929-0.936).
+# q4: pairs on three 8 KB stages a warp (24 KB, two blocks a multiprocessor;
+#    QINFER_CUDA_ATTN_PAIR_STAGES=3 on a scratch build, not kept). Op tests 23/23 both ways.
+#    256 x 1500: 0.945 / 0.948 against 0.935 / 0.936; Nsight Compute DRAM 83.4 % (the same as
+#    two stages: in-flight bytes are not the limit). Offline C 256 13,982.0 against 13,956.5,
+#    C 512 14,489.8 against 14,546.4: no gain, the code was dropped.
