@@ -31,3 +31,9 @@
 #    256 x 1500: 0.945 / 0.948 against 0.935 / 0.936; Nsight Compute DRAM 83.4 % (the same as
 #    two stages: in-flight bytes are not the limit). Offline C 256 13,982.0 against 13,956.5,
 #    C 512 14,489.8 against 14,546.4: no gain, the code was dropped.
+# q5: one set of activations for every decode graph (it was one set a graph slot, i.e. a batch
+#    bucket x block-table width: ~180 MB each at 256 rows of the 8B), grown by powers of two
+#    (the graphs recaptured), and QINFER_CUDA_GRAPH_MAX_BATCH (the largest batch with a graph,
+#    256 as before). Engine CUDA 5/5, golden CUDA 12/12. With the bound at 512 the C 512 decode
+#    steps run as graphs: 14,635.6 / 14,804.1 against 14,771.2 output tok/s at 256 (no gain:
+#    the default stays 256); C 256 14,097.7; batch 1 8B 324.0, 1B 1,420.3 / 1,417.3 tok/s.

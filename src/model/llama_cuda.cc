@@ -53,9 +53,17 @@ namespace cu = ops::cuda;
 
 namespace {
 
-constexpr int64_t kMaxGraphBatch = 256;
+// Decode batches of up to QINFER_CUDA_GRAPH_MAX_BATCH sequences (default 256) run as CUDA
+// graphs; larger ones eagerly. 512 (vLLM's largest capture size) measured no faster on the 8B
+// offline at concurrency 512, whose decode steps then leave the eager path: 14,635.6 / 14,804.1
+// against 14,771.2 output tok/s (H100, bench/results/gpu_run_s32.cmd q5).
+int64_t max_graph_batch() {
+  static const int64_t n =
+      std::clamp<int64_t>(env_int("QINFER_CUDA_GRAPH_MAX_BATCH", 256), 0, 1024);
+  return n;
+}
 
-// Batch sizes with a graph: every size to 8, then steps of 8 to 64, of 32 to 256.
+// Batch sizes with a graph: every size to 8, then steps of 8 to 64, of 32 beyond.
 int64_t graph_bucket(int64_t n) {
   if (n <= 8) return n;
   if (n <= 64) return (n + 7) / 8 * 8;
@@ -181,7 +189,6 @@ struct CudaRunner::Impl {
   // buffer, used in turn, so that step N+1's metadata is copied (SideUpload) while step N runs
   // instead of between the two on the backend stream.
   struct GraphSlot {
-    Buffers buf;
     Tensor meta_dev[2];
     cu::SideUpload side;
     cu::UploadRing meta_up;  // QINFER_CUDA_META_SIDE=0
@@ -197,6 +204,11 @@ struct CudaRunner::Impl {
   // the same address with another block count moves every layer).
   const void* graphs_kv = nullptr;
   int64_t graphs_kv_numel = 0;
+  // The activations every graph runs on, sized for the largest bucket captured so far (powers of
+  // two): the steps run one after another on the backend stream, as a slot's two graphs always
+  // did, so one set serves all buckets (it was one set a slot: ~180 MB each at 256 rows of the
+  // 8B, whose logits alone are 131 MB).
+  Buffers graph_buf;
 
   Impl(const io::ModelConfig& cfg, const LlamaWeights& wt) : c(cfg), w(wt) {
     dims.n_head = int(c.n_head);
@@ -362,7 +374,7 @@ struct CudaRunner::Impl {
       return Tensor::empty(DType::kF32, {0, c.vocab_size}, Device::kCuda);
     }
     const int64_t n_rows = int64_t(rows.size());
-    if (decode && graphs_on && n_seq <= kMaxGraphBatch) return run_graph(batch, kv, max_blocks);
+    if (decode && graphs_on && n_seq <= max_graph_batch()) return run_graph(batch, kv, max_blocks);
 
     // Eager: rows list when not every token needs logits. Leading decode sequences of a batch
     // that also prefills go to the decode kernel (the prefill kernel would spend a whole tile
@@ -419,11 +431,17 @@ struct CudaRunner::Impl {
       graphs_kv = kv.k.data();
       graphs_kv_numel = kv.k.numel();
     }
+    if (B > graph_buf.cap) {
+      // Graphs bake in the activations' addresses too: grown buffers need fresh captures.
+      cu::synchronize();  // none of them still runs on the old buffers
+      graphs.clear();
+      const int64_t cap = std::min(pow2_at_least(B), std::max(B, max_graph_batch()));
+      ensure(graph_buf, cap, cap);
+    }
     auto& slot = graphs[{B, W}];
     const bool fresh = slot == nullptr;
     if (fresh) {
       slot = std::make_unique<GraphSlot>();
-      ensure(slot->buf, B, B);
       for (Tensor& t : slot->meta_dev) t = Tensor::empty(DType::kI32, {m.total}, Device::kCuda);
       slot->tc = use_tc_decode(dims, layer_view(kv, 0));
       const int max_len = int(W * kv.block_size);
@@ -467,12 +485,12 @@ struct CudaRunner::Impl {
     bool greedy = false;
     if (fresh) {
       // This step runs eagerly (sizing every scratch buffer), then the same work is captured.
-      greedy = run_layers(slot->buf, dev, m, plan, kv, B, fed, false);
+      greedy = run_layers(graph_buf, dev, m, plan, kv, B, fed, false);
       cu::synchronize();
     }
     if (!graph.ready()) {  // captured at its first step (the slot's second graph: then replayed)
       graph.begin();
-      slot->greedy[k] = run_layers(slot->buf, dev, m, plan, kv, B, fed, false);
+      slot->greedy[k] = run_layers(graph_buf, dev, m, plan, kv, B, fed, false);
       graph.end();
     }
     if (!fresh) {
@@ -480,8 +498,8 @@ struct CudaRunner::Impl {
       greedy = slot->greedy[k];
     }
     if (meta_side) slot->side.done(k);
-    cu::note_greedy(greedy ? slot->buf.logits.data_as<float>() : nullptr, int(n_seq), tag);
-    return slot->buf.logits.slice_rows(0, n_seq);
+    cu::note_greedy(greedy ? graph_buf.logits.data_as<float>() : nullptr, int(n_seq), tag);
+    return graph_buf.logits.slice_rows(0, n_seq);
   }
 };
 
