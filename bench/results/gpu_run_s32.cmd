@@ -37,3 +37,7 @@
 #    256 as before). Engine CUDA 5/5, golden CUDA 12/12. With the bound at 512 the C 512 decode
 #    steps run as graphs: 14,635.6 / 14,804.1 against 14,771.2 output tok/s at 256 (no gain:
 #    the default stays 256); C 256 14,097.7; batch 1 8B 324.0, 1B 1,420.3 / 1,417.3 tok/s.
+# q6: main as committed (d27c121). The C 256 decode graphs' attention in two splits merged in
+#    clusters (QINFER_CUDA_ATTN_SPLITS=2) against the planned one: 13,923.8 / 13,905.0 against
+#    14,139.0 / 14,152.8 output tok/s (ITL 16.73 / 16.75 against 16.44 / 16.43 ms). The plan
+#    stands.
