@@ -424,17 +424,16 @@ struct CudaRunner::Impl {
     const int64_t B = graph_bucket(n_seq);
     const int64_t W = pow2_at_least(std::max<int64_t>(max_blocks, 16));
     const MetaLayout m(B, B, W, 0);
-    if (graphs_kv != kv.k.data() || graphs_kv_numel != kv.k.numel()) {
-      // Graphs bake in the cache's address: a different cache needs fresh captures.
-      cu::synchronize();  // none of them still runs
+    // Graphs bake in the cache's address (a cache reallocated elsewhere, or with another block
+    // count) and the activations' (grown for a larger bucket): either change needs fresh
+    // captures, once none of the old graphs still runs.
+    const bool kv_moved = graphs_kv != kv.k.data() || graphs_kv_numel != kv.k.numel();
+    if (kv_moved || B > graph_buf.cap) {
+      cu::synchronize();
       graphs.clear();
       graphs_kv = kv.k.data();
       graphs_kv_numel = kv.k.numel();
-    }
-    if (B > graph_buf.cap) {
-      // Graphs bake in the activations' addresses too: grown buffers need fresh captures.
-      cu::synchronize();  // none of them still runs on the old buffers
-      graphs.clear();
+      // Powers of two up to the bound (a bucket may round past it).
       const int64_t cap = std::min(pow2_at_least(B), std::max(B, max_graph_batch()));
       ensure(graph_buf, cap, cap);
     }

@@ -304,8 +304,8 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs 
   const int64_t row_step = int64_t(32 / Gm::RC) * slot_bytes;
   // skip: key index not to copy (the token's own, before the wait), else -1.
   const auto issue = [&](int i, int skip) {
+    char* const sk = wsm + (i % S) * Gm::kStageBytes;
     if (i < n_it && fast_rows && skip < 0 && tile_key(i) + kTileKeys <= end) {
-      char* const sk = wsm + (i % S) * Gm::kStageBytes;
       const int64_t tile_off =
           ((int64_t(blk) << bs_shift) + (tile_key(i) & (bs - 1))) * slot_bytes + lane_off;
       const char* kp = kc + tile_off;
@@ -318,7 +318,6 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs 
         kp += row_step, vp += row_step;
       }
     } else if (i < n_it) {
-      char* const sk = wsm + (i % S) * Gm::kStageBytes;
 #pragma unroll
       for (int rr = 0; rr < Gm::R; ++rr) {
         const int row = rr * (32 / Gm::RC) + cp_row;
