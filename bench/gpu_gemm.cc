@@ -24,6 +24,7 @@
 #include "core/tensor.h"
 
 #ifdef QINFER_HAVE_CUDA
+#include "gpu_bench_data.h"
 #include "ops/cuda/cuda_common.h"
 #include "ops/cuda/cuda_ops.h"
 #include "ops/cuda/event_timing.h"
@@ -33,26 +34,9 @@ namespace qinfer {
 namespace {
 
 namespace cu = ops::cuda;
+using bench::random_device;
 
 constexpr int kReps = 5;
-
-// Device tensor of random finite values: FP8 codes with |v| <= 0.47, F32 scales in [0.5, 1).
-Tensor random_device(DType dt, int64_t count, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  Tensor t = Tensor::empty(dt, {count}, Device::kCuda);
-  std::vector<uint8_t> buf(t.nbytes());
-  if (dt == DType::kF8E4M3) {
-    for (auto& b : buf) b = uint8_t(rng()) & 0xB7;
-  } else {
-    std::uniform_real_distribution<float> u(0.5f, 1.0f);
-    for (size_t i = 0; i < buf.size(); i += 4) {
-      const float v = u(rng);
-      std::memcpy(&buf[i], &v, 4);
-    }
-  }
-  copy_bytes(t.data(), Device::kCuda, buf.data(), Device::kCpu, buf.size());
-  return t;
-}
 
 std::vector<float> to_host(const Tensor& t) {
   std::vector<float> v(size_t(t.numel()));

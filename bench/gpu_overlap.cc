@@ -16,9 +16,6 @@
 //   gpu_overlap [--out FILE.json] [--batch 512] [--ctx 1500] [--splits 64,80,88,96,104,112]
 #include <algorithm>
 #include <cstdio>
-#include <cstring>
-#include <numeric>
-#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -30,6 +27,7 @@
 #ifdef QINFER_HAVE_CUDA
 #include <cuda.h>
 
+#include "gpu_bench_data.h"
 #include "ops/cuda/attention_cuda.h"
 #include "ops/cuda/attention_decode_tc.h"
 #include "ops/cuda/cuda_common.h"
@@ -40,9 +38,11 @@ namespace {
 
 namespace cu = ops::cuda;
 
-constexpr int kHead = 32, kHeadKv = 8, kHeadDim = 128, kBlock = 16, kLayers = 32, kReps = 5;
-const cu::AttnDims kDims{
-    .n_head = kHead, .n_head_kv = kHeadKv, .head_dim = kHeadDim, .scale = 0.08838835f};
+constexpr int kLayers = 32, kReps = 5;
+using bench::kDims;
+using bench::kHeadDim;
+using bench::kHeadKv;
+using bench::random_device;
 
 // The green-context entry points of the driver (found at run time: no libcuda link).
 struct Driver {
@@ -122,24 +122,6 @@ void make_partition(const Driver& d, int want, Partition& p) {
   p.g = stream_on(rest, p.ctx[1]);
 }
 
-// Device tensor of random finite values: FP8 codes with |v| <= 0.47, F32 in [0.5, 1).
-Tensor random_device(DType dt, int64_t count, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  Tensor t = Tensor::empty(dt, {count}, Device::kCuda);
-  std::vector<uint8_t> buf(t.nbytes());
-  if (dt == DType::kF8E4M3) {
-    for (auto& b : buf) b = uint8_t(rng()) & 0xB7;
-  } else {
-    std::uniform_real_distribution<float> u(0.5f, 1.0f);
-    for (size_t i = 0; i < buf.size(); i += 4) {
-      const float v = u(rng);
-      std::memcpy(&buf[i], &v, 4);
-    }
-  }
-  copy_bytes(t.data(), Device::kCuda, buf.data(), Device::kCpu, buf.size());
-  return t;
-}
-
 // One layer's FP8 weights (shared by every layer: 218 MB, far past L2 between reuses).
 struct Linear {
   int64_t n_out, n_in;
@@ -153,53 +135,11 @@ struct Acts {
   Tensor x, x_scale, y_qkv, y_hid, y_gu;
 };
 
-// A decode batch of n_seq sequences at `ctx` keys (one new token each) on an FP8 cache whose
-// blocks are handed out shuffled, as gpu_attention builds it.
-struct Attn {
-  Tensor meta, qkv, out, k, v;
-  cu::AttnBatch b;
-  cu::KvCacheView kv;
-};
-
-Attn make_attn(int n_seq, int ctx) {
-  Attn B;
-  const int blocks = (ctx + kBlock - 1) / kBlock;
-  std::vector<int32_t> perm(size_t(n_seq) * blocks);
-  std::iota(perm.begin(), perm.end(), 0);
-  std::shuffle(perm.begin(), perm.end(), std::mt19937(7));
-  std::vector<int32_t> meta;
-  for (int s = 0; s < n_seq; ++s) meta.push_back(s);
-  for (int s = 0; s < n_seq; ++s) meta.push_back(ctx - 1);
-  for (int s = 0; s <= n_seq; ++s) meta.push_back(s);
-  for (int s = 0; s < n_seq; ++s) meta.push_back(ctx);
-  meta.insert(meta.end(), perm.begin(), perm.end());
-  Tensor m = Tensor::empty(DType::kI32, {int64_t(meta.size())});
-  std::copy(meta.begin(), meta.end(), m.data_as<int32_t>());
-  B.meta = m.to(Device::kCuda);
-  const int32_t* d = B.meta.data_as<int32_t>();
-  B.b.tok_seq = d;
-  B.b.tok_pos = d + n_seq;
-  B.b.seq_q_start = d + 2 * n_seq;
-  B.b.seq_len = d + 3 * n_seq + 1;
-  B.b.block_tables = d + 4 * n_seq + 1;
-  B.b.n_tok = B.b.n_seq = n_seq;
-  B.b.max_blocks = blocks;
-  B.b.max_seq_len = ctx;
-  B.b.max_q_len = 1;
-  B.b.n_split = 1;  // the engine's plan at these batches (one split a (token, KV head) unit)
-  B.qkv = Tensor::empty(DType::kF32, {n_seq, (kHead + 2 * kHeadKv) * kHeadDim}, Device::kCuda);
-  B.out = Tensor::empty(DType::kF32, {n_seq, kHead * kHeadDim}, Device::kCuda);
-  const Shape cache{int64_t(n_seq) * blocks, kBlock, kHeadKv, kHeadDim};
-  B.k = Tensor::empty(DType::kF8E4M3, cache, Device::kCuda);
-  B.v = Tensor::empty(DType::kF8E4M3, cache, Device::kCuda);
-  for (Tensor* t : {&B.qkv, &B.k, &B.v})
-    QINFER_CUDA_CHECK(cudaMemsetAsync(t->data(), 0x3C, t->nbytes(), cu::stream()));
-  B.kv.k = B.k.data();
-  B.kv.v = B.v.data();
-  B.kv.dtype = DType::kF8E4M3;
-  B.kv.n_block = int(cache[0]);
-  B.kv.block_size = kBlock;
-  B.kv.k_scale = B.kv.v_scale = 0.01f;
+// A decode batch of n_seq sequences at `ctx` keys (one new token each) on an FP8 cache, at the
+// split count the engine plans there (one a (token, KV head) unit).
+bench::Batch make_attn(int n_seq, int ctx) {
+  bench::Batch B = bench::make_batch(n_seq, ctx - 1, 1, DType::kF8E4M3);
+  B.b.n_split = 1;
   return B;
 }
 
@@ -229,7 +169,7 @@ void gemm(const Linear& l, Acts& a, float* y, cudaStream_t s) {
 void qkv(const Model& m, Acts& a, cudaStream_t s) {
   gemm(m.lin[0], a, a.y_qkv.data_as<float>(), s);
 }
-void attend(Attn& t, cudaStream_t s) {
+void attend(bench::Batch& t, cudaStream_t s) {
   cu::attention_decode_tc(t.qkv.data_as<float>(), t.b, kDims, t.kv, t.out.data_as<float>(), s);
 }
 void rest(const Model& m, Acts& a, cudaStream_t s) {
@@ -273,7 +213,7 @@ double time_streams(const std::vector<cudaStream_t>& used, F fn) {
 // kLayers layers of two halves pipelined: the attention stream `sa` takes each half's
 // attention once its qkv is done; the GEMM stream `sg` runs qkv of both halves, then per half
 // its o / gate_up / down once its attention is done, followed by its next layer's qkv.
-void pipeline(const Model& m, Acts (&a)[2], Attn (&t)[2], cudaStream_t sa, cudaStream_t sg,
+void pipeline(const Model& m, Acts (&a)[2], bench::Batch (&t)[2], cudaStream_t sa, cudaStream_t sg,
               cudaEvent_t (&q_done)[2], cudaEvent_t (&a_done)[2]) {
   for (int l = 0; l < kLayers; ++l)
     for (int h = 0; h < 2; ++h) {
@@ -315,8 +255,8 @@ int run(const std::string& out_path, int batch, int ctx, const std::vector<int>&
   const int half = batch / 2;
   Acts full = make_acts(batch, 1);
   Acts halves[2] = {make_acts(half, 11), make_acts(half, 21)};
-  Attn t_full = make_attn(batch, ctx);
-  Attn t_half[2] = {make_attn(half, ctx), make_attn(half, ctx)};
+  bench::Batch t_full = make_attn(batch, ctx);
+  bench::Batch t_half[2] = {make_attn(half, ctx), make_attn(half, ctx)};
   double layer_flop = 0;
   for (const Linear& l : m.lin) layer_flop += 2.0 * double(l.n_out) * double(l.n_in);
   const double kv_bytes = double(half) * ctx * kHeadKv * kHeadDim * 2;  // a half's FP8 K + V

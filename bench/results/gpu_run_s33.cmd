@@ -34,3 +34,8 @@
 # q4: bench/gpu_overlap as committed (streams, green contexts and events released at the end):
 #    serial 731.0 us a layer, two streams 785.9 (1.075), green 64 / 68 819.6 (1.121), 88 / 44
 #    964.1 (1.319; side by side 474.9 us against 280.8 and 266.1 alone): q1 reproduced.
+# q5: the GPU benchmarks with their shared inputs in bench/gpu_bench_data.h (behaviour
+#    unchanged): gpu_attention FP8 256 x 1,500 281.8 us (0.930 of the copy rate; session 32:
+#    0.929), BF16 1.002; gpu_gemm at 256 / 512 rows, every CUTLASS tile within its bound of
+#    cuBLASLt; at 512 rows of the 8B qkv 24.8 us (0.690 of the 8192^3 rate), o 15.7 (0.730),
+#    gate_up 93.6 (0.854), down 44.4 (0.902); gpu_overlap 88 / 44: 962.5 us a layer (1.316).
