@@ -1,6 +1,7 @@
 // Inputs the GPU benchmarks share (gpu_attention, gpu_gemm, gpu_overlap): random device
-// operands and a paged decode / prefill batch at Llama-3.1-8B attention dims (32 query heads,
-// 8 KV heads, head_dim 128, blocks of 16). Header-only; CUDA builds only.
+// operands, the Llama-3.1-8B layer's linear shapes, and a paged decode / prefill batch at its
+// attention dims (32 query heads, 8 KV heads, head_dim 128, blocks of 16). Header-only; CUDA
+// builds only.
 #pragma once
 
 #include <algorithm>
@@ -35,6 +36,18 @@ inline Tensor random_device(DType dt, int64_t count, uint64_t seed) {
   copy_bytes(t.data(), Device::kCuda, buf.data(), Device::kCpu, buf.size());
   return t;
 }
+
+// The Llama-3.1-8B layer's linears (y (n, n_out) = x (n, n_in) · wᵀ) in the order a layer runs
+// them; o and down accumulate into the residual (y += ...), as the engine runs them.
+struct LinearShape {
+  const char* name;
+  int64_t n_out, n_in;
+  bool accumulate;
+};
+inline constexpr LinearShape kLinears8B[] = {{"qkv_proj", 6144, 4096, false},
+                                             {"o_proj", 4096, 4096, true},
+                                             {"gate_up_proj", 28672, 4096, false},
+                                             {"down_proj", 4096, 14336, true}};
 
 constexpr int kHead = 32, kHeadKv = 8, kHeadDim = 128, kBlock = 16;
 

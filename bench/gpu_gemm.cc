@@ -56,16 +56,6 @@ double fp8_peak_tflops() {
   return 2.0 * double(m) * m * m / (ms * 1e-3) / 1e12;
 }
 
-struct Linear {
-  const char* name;
-  int64_t n_out, n_in;
-  bool accumulate;
-};
-const Linear kLinears[] = {{"qkv_proj", 6144, 4096, false},
-                           {"o_proj", 4096, 4096, true},
-                           {"gate_up_proj", 28672, 4096, false},
-                           {"down_proj", 4096, 14336, true}};
-
 int run(const std::string& out_path, const std::vector<int64_t>& ns) {
   QINFER_CHECK(cu::available(), "gpu_gemm: no CUDA device");
   cudaDeviceProp prop{};
@@ -84,7 +74,7 @@ int run(const std::string& out_path, const std::vector<int64_t>& ns) {
   std::printf("%-13s %5s %15s", "linear", "n", "cuBLASLt");
   for (int t = 0; t < tiles; ++t) std::printf(" %15s", cu::fp8_gemm_tile_name(t));
   std::printf(" %8s %8s %8s %9s\n", "best", "x lt", "pick", "max err");
-  for (const Linear& l : kLinears) {
+  for (const bench::LinearShape& l : bench::kLinears8B) {
     const size_t wbytes = size_t(l.n_out * l.n_in);
     const int copies = int(std::clamp<size_t>((size_t(256) << 20) / wbytes + 1, 1, 16));
     std::vector<Tensor> ws;

@@ -124,9 +124,8 @@ void make_partition(const Driver& d, int want, Partition& p) {
 
 // One layer's FP8 weights (shared by every layer: 218 MB, far past L2 between reuses).
 struct Linear {
-  int64_t n_out, n_in;
-  bool accumulate;
-  Tensor w, w_scale;
+  bench::LinearShape shape;
+  Tensor w, w_scale;  // (n_out, n_in) FP8 codes, (n_out) F32
 };
 
 // The GEMM operands of `rows` tokens.
@@ -144,26 +143,39 @@ bench::Batch make_attn(int n_seq, int ctx) {
 }
 
 struct Model {
-  std::vector<Linear> lin;  // qkv, o, gate_up, down: (n_out, n_in) FP8 codes + (n_out) scales
+  std::vector<Linear> lin;  // bench::kLinears8B's: qkv, o, gate_up, down
 };
 
-Acts make_acts(int64_t rows, uint64_t seed) {
+Model make_model() {
+  Model m;
+  uint64_t i = 0;
+  for (const bench::LinearShape& l : bench::kLinears8B) {
+    m.lin.push_back({l, random_device(DType::kF8E4M3, l.n_out * l.n_in, 100 + i),
+                     random_device(DType::kF32, l.n_out, 200 + i)});
+    ++i;
+  }
+  return m;
+}
+
+// x is as wide as the widest input (down's), each y as its linear's output.
+Acts make_acts(const Model& m, int64_t rows, uint64_t seed) {
   Acts a;
   a.rows = rows;
-  a.x = random_device(DType::kF8E4M3, rows * 14336, seed);
+  a.x = random_device(DType::kF8E4M3, rows * m.lin[3].shape.n_in, seed);
   a.x_scale = random_device(DType::kF32, rows, seed + 1);
-  a.y_qkv = Tensor::empty(DType::kF32, {rows * 6144}, Device::kCuda);
-  a.y_hid = random_device(DType::kF32, rows * 4096, seed + 2);
-  a.y_gu = Tensor::empty(DType::kF32, {rows * 28672}, Device::kCuda);
+  a.y_qkv = Tensor::empty(DType::kF32, {rows * m.lin[0].shape.n_out}, Device::kCuda);
+  a.y_hid = random_device(DType::kF32, rows * m.lin[1].shape.n_out, seed + 2);
+  a.y_gu = Tensor::empty(DType::kF32, {rows * m.lin[2].shape.n_out}, Device::kCuda);
   return a;
 }
 
 void gemm(const Linear& l, Acts& a, float* y, cudaStream_t s) {
-  const auto r = cu::gemm_fp8_scaled(l.w.data(), a.x.data(), y, a.rows, l.n_in, l.n_out,
+  const bench::LinearShape& sh = l.shape;
+  const auto r = cu::gemm_fp8_scaled(l.w.data(), a.x.data(), y, a.rows, sh.n_in, sh.n_out,
                                      a.x_scale.data_as<float>(), l.w_scale.data_as<float>(),
-                                     l.accumulate, s);
-  QINFER_CHECK(r == cu::GemmResult::kDone, "no FP8 GEMM for ", a.rows, " x ",
-               l.n_in, " -> ", l.n_out);
+                                     sh.accumulate, s);
+  QINFER_CHECK(r == cu::GemmResult::kDone, "no FP8 GEMM for ", a.rows, " x ", sh.n_in, " -> ",
+               sh.n_out);
 }
 
 void qkv(const Model& m, Acts& a, cudaStream_t s) {
@@ -176,6 +188,16 @@ void rest(const Model& m, Acts& a, cudaStream_t s) {
   gemm(m.lin[1], a, a.y_hid.data_as<float>(), s);
   gemm(m.lin[2], a, a.y_gu.data_as<float>(), s);
   gemm(m.lin[3], a, a.y_hid.data_as<float>(), s);
+}
+// kLayers of one kind of work on one stream: the attentions, or the GEMM sets.
+void attend_layers(bench::Batch& t, cudaStream_t s) {
+  for (int l = 0; l < kLayers; ++l) attend(t, s);
+}
+void gemm_layers(const Model& m, Acts& a, cudaStream_t s) {
+  for (int l = 0; l < kLayers; ++l) {
+    qkv(m, a, s);
+    rest(m, a, s);
+  }
 }
 
 // Median ms of fn(), which queues work on the streams in `used` after they wait for the start
@@ -246,19 +268,14 @@ int run(const std::string& out_path, int batch, int ctx, const std::vector<int>&
   QINFER_CHECK(batch >= 2 && batch % 2 == 0, "--batch must be even, got ", batch);
   const Driver drv = load_driver();
   const double hbm = cu::measure_copy_bandwidth_gbs(size_t(1) << 30);
-  Model m;
-  const int64_t shapes[4][3] = {{6144, 4096, 0}, {4096, 4096, 1}, {28672, 4096, 0}, {4096, 14336, 1}};
-  for (int i = 0; i < 4; ++i)
-    m.lin.push_back({shapes[i][0], shapes[i][1], shapes[i][2] != 0,
-                     random_device(DType::kF8E4M3, shapes[i][0] * shapes[i][1], 100 + i),
-                     random_device(DType::kF32, shapes[i][0], 200 + i)});
+  const Model m = make_model();
   const int half = batch / 2;
-  Acts full = make_acts(batch, 1);
-  Acts halves[2] = {make_acts(half, 11), make_acts(half, 21)};
+  Acts full = make_acts(m, batch, 1);
+  Acts halves[2] = {make_acts(m, half, 11), make_acts(m, half, 21)};
   bench::Batch t_full = make_attn(batch, ctx);
   bench::Batch t_half[2] = {make_attn(half, ctx), make_attn(half, ctx)};
   double layer_flop = 0;
-  for (const Linear& l : m.lin) layer_flop += 2.0 * double(l.n_out) * double(l.n_in);
+  for (const Linear& l : m.lin) layer_flop += 2.0 * double(l.shape.n_out) * double(l.shape.n_in);
   const double kv_bytes = double(half) * ctx * kHeadKv * kHeadDim * 2;  // a half's FP8 K + V
   cudaEvent_t q_done[2], a_done[2];
   for (int h = 0; h < 2; ++h) {
@@ -284,15 +301,8 @@ int run(const std::string& out_path, int batch, int ctx, const std::vector<int>&
       rest(m, full, base);
     }
   }) / kLayers;
-  const double att_full = time_streams({}, [&] {
-    for (int l = 0; l < kLayers; ++l) attend(t_full, base);
-  }) / kLayers;
-  const double gemm_full = time_streams({}, [&] {
-    for (int l = 0; l < kLayers; ++l) {
-      qkv(m, full, base);
-      rest(m, full, base);
-    }
-  }) / kLayers;
+  const double att_full = time_streams({}, [&] { attend_layers(t_full, base); }) / kLayers;
+  const double gemm_full = time_streams({}, [&] { gemm_layers(m, full, base); }) / kLayers;
   std::printf("\nwhole GPU, one stream, %d rows: layer %.1f us = attention %.1f us (%.0f GB/s, "
               "%.3f of copy) + GEMMs %.1f us (%.0f TFLOP/s)\n",
               batch, serial * 1e3, att_full * 1e3, 2 * kv_bytes / (att_full * 1e-3) / 1e9,
@@ -309,13 +319,15 @@ int run(const std::string& out_path, int batch, int ctx, const std::vector<int>&
   const double streams = time_streams({sa, sg}, [&] {
     pipeline(m, halves, t_half, sa, sg, q_done, a_done);
   }) / kLayers;
-  const double streams_free = time_streams({sa, sg}, [&] {
-    for (int l = 0; l < kLayers; ++l) attend(t_half[0], sa);
-    for (int l = 0; l < kLayers; ++l) {
-      qkv(m, halves[0], sg);
-      rest(m, halves[0], sg);
-    }
-  }) / kLayers;
+  // No dependencies between the streams: kLayers half attentions beside kLayers half GEMM
+  // sets (whether the streams run concurrently at all, and what sharing HBM costs).
+  const auto side_by_side = [&](cudaStream_t a, cudaStream_t g) {
+    return time_streams({a, g}, [&] {
+      attend_layers(t_half[0], a);
+      gemm_layers(m, halves[0], g);
+    }) / kLayers;
+  };
+  const double streams_free = side_by_side(sa, sg);
   std::printf("whole GPU, two halves on two streams: layer %.1f us (%.3f of serial); a half's "
               "attentions and GEMM sets side by side, no dependencies: %.1f us a layer\n",
               streams * 1e3, streams / serial, streams_free * 1e3);
@@ -329,27 +341,12 @@ int run(const std::string& out_path, int batch, int ctx, const std::vector<int>&
   for (int want : splits) {
     Partition p;
     make_partition(drv, want, p);
-    const double att = time_streams({p.a}, [&] {
-      for (int l = 0; l < kLayers; ++l) attend(t_half[0], p.a);
-    }) / kLayers;
-    const double gm = time_streams({p.g}, [&] {
-      for (int l = 0; l < kLayers; ++l) {
-        qkv(m, halves[0], p.g);
-        rest(m, halves[0], p.g);
-      }
-    }) / kLayers;
+    const double att = time_streams({p.a}, [&] { attend_layers(t_half[0], p.a); }) / kLayers;
+    const double gm = time_streams({p.g}, [&] { gemm_layers(m, halves[0], p.g); }) / kLayers;
     const double ov = time_streams({p.a, p.g}, [&] {
       pipeline(m, halves, t_half, p.a, p.g, q_done, a_done);
     }) / kLayers;
-    // No dependencies between the streams: kLayers half attentions beside kLayers half GEMM
-    // sets (whether the partitions run concurrently at all, and what sharing HBM costs).
-    const double free = time_streams({p.a, p.g}, [&] {
-      for (int l = 0; l < kLayers; ++l) attend(t_half[0], p.a);
-      for (int l = 0; l < kLayers; ++l) {
-        qkv(m, halves[0], p.g);
-        rest(m, halves[0], p.g);
-      }
-    }) / kLayers;
+    const double free = side_by_side(p.a, p.g);
     const double gbs = kv_bytes / (att * 1e-3) / 1e9;
     const double tf = layer_flop * half / (gm * 1e-3) / 1e12;
     std::printf("%6d %6d | %14.1f %9.0f %6.3f | %13.1f %8.0f | %11.1f %6.3f | %14.1f %8.3f\n",

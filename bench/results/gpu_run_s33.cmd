@@ -39,3 +39,7 @@
 #    0.929), BF16 1.002; gpu_gemm at 256 / 512 rows, every CUTLASS tile within its bound of
 #    cuBLASLt; at 512 rows of the 8B qkv 24.8 us (0.690 of the 8192^3 rate), o 15.7 (0.730),
 #    gate_up 93.6 (0.854), down 44.4 (0.902); gpu_overlap 88 / 44: 962.5 us a layer (1.316).
+# q6: review clean-up, behaviour unchanged (the 8B linear shapes in gpu_bench_data.h for
+#    gpu_gemm and gpu_overlap; gpu_overlap's per-layer loops and side-by-side arm as helpers):
+#    gpu_gemm at 512 rows, every tile checked (qkv 0.694, o 0.740, gate_up 0.863, down 0.915 of
+#    the 8192^3 rate); gpu_overlap serial 730.7 us a layer, 88 / 44 960.9 (1.315).
