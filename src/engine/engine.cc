@@ -187,17 +187,22 @@ bool Engine::step() {
 
 bool Engine::step_body(double* forward_s, int64_t* n_decode) {
   const double t0 = now_s();
+  if (trace_) trace_->mark(StepTrace::kBegin);
   drain_inbox();
   // A step over placeholder tokens must not preempt (a preempted sequence's tokens become its
   // prompt): where a decode token for every running sequence might not find a block, the
   // samples in flight land first.
-  if (inflight_ && sched_->blocks().n_free() < sched_->n_running()) land_inflight();
+  const bool land_first = inflight_ && sched_->blocks().n_free() < sched_->n_running();
+  if (land_first) land_inflight();
+  if (trace_) trace_->mark(StepTrace::kLanded);
   SchedulerOutput out = sched_->schedule();
+  if (trace_) trace_->mark(StepTrace::kScheduled);
   if (out.empty()) {
     const bool landed = inflight_ != nullptr;
     if (landed) land_inflight();
     emit_all();
     update_gauges();
+    if (trace_ && landed) trace_->end_step(0, 0, land_first, 0);
     return landed;
   }
   copy_blocks(out.copies);
@@ -206,6 +211,7 @@ bool Engine::step_body(double* forward_s, int64_t* n_decode) {
   double tf = now_s();
   run_forward(out, device, &logits);
   *forward_s = now_s() - tf;
+  if (trace_) trace_->mark(StepTrace::kLaunched);
   const double t_sched = tf - t0, t1 = now_s();
   sched_->commit(out);
   int64_t row = 0;
@@ -224,6 +230,7 @@ bool Engine::step_body(double* forward_s, int64_t* n_decode) {
   }
   for (const SampleJob& j : jobs) *n_decode += j.sc->seq->n_generated() > 0;
   const double t2 = now_s();
+  if (trace_) trace_->mark(StepTrace::kPrepared);
   // The previous step's samples land after this step's are queued, while the GPU runs this
   // step, unless this step's sampling reads the tokens they bring (penalties; the host
   // sampler).
@@ -239,14 +246,21 @@ bool Engine::step_body(double* forward_s, int64_t* n_decode) {
   launch_samples(std::move(jobs), logits, device, &f);
   if (inflight_) land_inflight();
   const double t3 = now_s();
+  if (trace_) trace_->mark(StepTrace::kDrawn);
   if (!async_steps() || !defer(std::move(f))) {
     inflight_ = std::make_unique<InFlight>(std::move(f));
     land_inflight();
   }
   const double t4 = now_s();
+  if (trace_) trace_->mark(StepTrace::kApplied);
   emit_all();
   update_gauges();
   const double t5 = now_s();
+  if (trace_) {
+    trace_->mark(StepTrace::kEmitted);
+    trace_->end_step(int64_t(out.seqs.size()), out.n_tokens, land_first,
+                     int64_t(out.preempted.size()));
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     metrics_.schedule_seconds += t_sched;

@@ -17,6 +17,7 @@
 
 #include "engine/metrics.h"
 #include "engine/scheduler.h"
+#include "engine/step_trace.h"
 #include "model/llama.h"
 #include "qinfer/request.h"
 #include "tokenizer/tokenizer.h"
@@ -136,6 +137,7 @@ class Engine {
   Tensor logits_buf_;  // (rows, vocab) F32, reused by every step's forward
   std::unique_ptr<Scheduler> sched_;
   std::unique_ptr<InFlight> inflight_;
+  std::unique_ptr<StepTrace> trace_ = StepTrace::from_env();  // QINFER_STEP_TRACE
 
   // Engine-thread state.
   std::unordered_map<std::string, std::unique_ptr<Group>> groups_;

@@ -70,6 +70,20 @@ int64_t graph_bucket(int64_t n) {
   return (n + 31) / 32 * 32;
 }
 
+int64_t round_up(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
+
+// The BF16 lm_head GEMM of an eager step (graphs' row counts are buckets already) runs over its logits rows rounded up to a whole group
+// (at most `cap`, the buffers' rows; the rows past n_rows compute logits nobody reads, from
+// whatever the activation buffer holds there). An eager step's row count moves by a few rows
+// a step while a batch fills or drains, and each new count cost cuBLASLt a heuristic query and
+// often a kernel of its own, loaded on first use: 60-80 ms on the host every fourth prefill
+// step of the 8B offline run, where the GPU ran dry (H100, bench/results/gpu_run_s34.cmd q1).
+constexpr int64_t kLmHeadRowGroup = 64;
+int64_t lm_head_rows(int64_t n_rows, int64_t cap) {
+  if (n_rows <= cu::kMaxGreedyRows) return n_rows;  // the GEMV's rows (linear_bf16_input)
+  return std::max(n_rows, std::min(round_up(n_rows, kLmHeadRowGroup), cap));
+}
+
 int64_t pow2_at_least(int64_t n) {
   int64_t p = 1;
   while (p < n) p *= 2;
@@ -227,7 +241,10 @@ struct CudaRunner::Impl {
 
   void ensure(Buffers& b, int64_t n_tok, int64_t n_rows) const {
     if (n_tok <= b.cap && n_rows <= b.cap_rows) return;
-    const int64_t n = std::max(n_tok, b.cap), r = std::max(n_rows, b.cap_rows);
+    // Rows in whole lm_head groups (lm_head_rows), so that the counts of a prefill's growing
+    // batch reallocate once a group, not once a step.
+    const int64_t n = std::max(n_tok, b.cap);
+    const int64_t r = std::max(round_up(n_rows, kLmHeadRowGroup), b.cap_rows);
     const int64_t h = c.hidden_size, hd = c.head_dim;
     const DType f32 = DType::kF32;
     const Device d = Device::kCuda;
@@ -483,9 +500,11 @@ struct CudaRunner::Impl {
     cu::Graph& graph = slot->graph[k];
     bool greedy = false;
     if (fresh) {
-      // This step runs eagerly (sizing every scratch buffer), then the same work is captured.
+      // This step runs eagerly (sizing every scratch buffer), then the same work is captured
+      // while it runs: a capture only records launches. (It used to wait for the step first,
+      // which left the GPU idle through each capture, 5-30 ms at the 8B's offline tail, where
+      // every new bucket is captured: H100, bench/results/gpu_run_s34.cmd q1.)
       greedy = run_layers(graph_buf, dev, m, plan, kv, B, fed, false);
-      cu::synchronize();
     }
     if (!graph.ready()) {  // captured at its first step (the slot's second graph: then replayed)
       graph.begin();
@@ -658,7 +677,10 @@ bool CudaRunner::Impl::run_layers(Buffers& b, const int32_t* dev, const MetaLayo
   cu::rms_norm_act(src, nullptr, w.final_norm, eps, n_rows, act);
   float* logits = b.logits.data_as<float>();
   if (!scoring && !lm_head_exact && act.spec.layout == cu::ActLayout::kRowF32 &&
-      cu::linear_bf16_input(w.lm_head, static_cast<const float*>(act.data), n_rows, logits))
+      cu::linear_bf16_input(w.lm_head, static_cast<const float*>(act.data),
+                            &b == &eager ? lm_head_rows(n_rows, std::min(b.cap, b.cap_rows))
+                                         : n_rows,  // a graph's rows are a bucket already
+                            logits))
     return false;
   // A step of a few logits rows: the lm_head's GEMV also takes each row's argmax and a small
   // kernel after it makes them samples, so that a batch of greedy rows needs no sampler kernel

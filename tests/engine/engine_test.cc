@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 
 #include "engine/engine.h"
@@ -146,6 +148,51 @@ TEST_P(EngineSteps, ManyRequestsWithPreemptionForksAndChunkingMatchReference) {
   }
   EXPECT_EQ(h.results["r0"].ids.size(), 3u);
   EXPECT_EQ(h.eng->metrics().kv_usage, 0.0);
+}
+
+TEST_P(EngineSteps, StepTraceHasALineForEveryStepInOrder) {
+  // QINFER_STEP_TRACE (step_trace.h): one line a step, its boundaries in time order, and the
+  // steps' tokens and preemptions adding up to what the model computed and the metrics count.
+  const std::string path = ::testing::TempDir() + "qinfer_step_trace.csv";
+  ASSERT_EQ(setenv("QINFER_STEP_TRACE", path.c_str(), 1), 0);
+  Harness h({.max_model_len = 128, .max_num_seqs = 16, .max_num_batched_tokens = 48,
+             .kv_cache_bytes = 40 * 2 * 16 * 4});
+  unsetenv("QINFER_STEP_TRACE");
+  for (int i = 0; i < 12; ++i) h.submit(greedy("r" + std::to_string(i), prompt_of(i, 30), 40));
+  h.run();
+  const uint64_t steps = h.eng->metrics().steps, preemptions = h.eng->metrics().preemptions;
+  EXPECT_GT(preemptions, 0u) << "the test meant to force preemption";
+  h.eng.reset();  // closes the trace
+  std::FILE* f = std::fopen(path.c_str(), "r");
+  ASSERT_NE(f, nullptr) << path;
+  char line[1024];
+  ASSERT_NE(std::fgets(line, sizeof(line), f), nullptr);
+  EXPECT_EQ(std::string(line),
+            "step,begin_ns,landed_ns,scheduled_ns,launched_ns,prepared_ns,drawn_ns,applied_ns,"
+            "emitted_ns,n_seq,n_tok,land_first,preempted\n");
+  uint64_t rows = 0;
+  int64_t tokens = 0, preempted = 0;
+  long long prev_end = 0;
+  while (std::fgets(line, sizeof(line), f) != nullptr) {
+    long long v[13];
+    ASSERT_EQ(std::sscanf(line, "%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld",
+                          &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9],
+                          &v[10], &v[11], &v[12]),
+              13)
+        << line;
+    EXPECT_EQ(v[0], static_cast<long long>(rows)) << line;
+    EXPECT_GE(v[1], prev_end) << line;
+    for (int i = 2; i <= 8; ++i) EXPECT_GE(v[i], v[i - 1]) << "boundary " << i << ": " << line;
+    prev_end = v[8];
+    tokens += v[10];
+    preempted += v[12];
+    ++rows;
+  }
+  std::fclose(f);
+  std::remove(path.c_str());
+  EXPECT_EQ(rows, steps);
+  EXPECT_EQ(tokens, h.model->tokens_computed);
+  EXPECT_EQ(uint64_t(preempted), preemptions);
 }
 
 TEST_P(EngineSteps, ForkComputesThePromptOnce) {

@@ -9,6 +9,8 @@
 // Columns: start_ns,end_ns,graph_id,graph_node,grid_x,block_x,name (demangled). Environment:
 // QINFER_CUPTI_SKIP (records to drop first, default 0) and QINFER_CUPTI_MAX (records to keep
 // after them, default 2,000,000). tools/cupti_timeline.py turns the CSV into per-kernel tables.
+// QINFER_CUPTI_API=path also records the host's CUDA runtime API calls (their host start and
+// end, on the same clock) into a second CSV: start_ns,end_ns,thread,name (tools/step_gaps.py).
 // Built by tools/cupti_trace/build.sh against the PyPI package nvidia-cuda-cupti.
 #include <cupti.h>
 #include <cxxabi.h>
@@ -33,6 +35,11 @@ struct Record {
 
 std::mutex g_mu;
 std::vector<Record> g_records;
+struct ApiRecord {
+  uint64_t start, end;
+  uint32_t thread, cbid;
+};
+std::vector<ApiRecord> g_api;
 uint64_t g_seen = 0, g_skip = 0, g_max = 2000000;
 
 // CUpti_ActivityMemcpyKind's names, by value.
@@ -64,6 +71,11 @@ void CUPTIAPI buffer_completed(CUcontext, uint32_t, uint8_t* buffer, size_t, siz
   std::lock_guard<std::mutex> lock(g_mu);
   while (cuptiActivityGetNextRecord(buffer, valid, &rec) == CUPTI_SUCCESS) {
     const CUpti_ActivityKind kind = rec->kind;
+    if (kind == CUPTI_ACTIVITY_KIND_RUNTIME) {
+      const auto* a = reinterpret_cast<const CUpti_ActivityAPI*>(rec);
+      g_api.push_back(ApiRecord{a->start, a->end, a->threadId, a->cbid});
+      continue;
+    }
     if (kind != CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL && kind != CUPTI_ACTIVITY_KIND_KERNEL &&
         kind != CUPTI_ACTIVITY_KIND_MEMCPY && kind != CUPTI_ACTIVITY_KIND_MEMSET)
       continue;
@@ -109,6 +121,24 @@ void write_out() {
   std::fclose(f);
   std::fprintf(stderr, "cupti_trace: %zu of %llu kernel and copy records\n", g_records.size(),
                (unsigned long long)g_seen);
+  const char* api_path = std::getenv("QINFER_CUPTI_API");
+  if (api_path == nullptr || *api_path == '\0') return;
+  FILE* a = std::fopen(api_path, "w");
+  if (a == nullptr) {
+    std::fprintf(stderr, "cupti_trace: cannot write %s\n", api_path);
+    return;
+  }
+  std::fprintf(a, "start_ns,end_ns,thread,name\n");
+  for (const ApiRecord& r : g_api) {
+    const char* name = nullptr;
+    if (cuptiGetCallbackName(CUPTI_CB_DOMAIN_RUNTIME_API, r.cbid, &name) != CUPTI_SUCCESS ||
+        name == nullptr)
+      name = "?";
+    std::fprintf(a, "%llu,%llu,%u,%s\n", (unsigned long long)r.start,
+                 (unsigned long long)r.end, r.thread, name);
+  }
+  std::fclose(a);
+  std::fprintf(stderr, "cupti_trace: %zu runtime API records\n", g_api.size());
 }
 
 }  // namespace
@@ -123,6 +153,10 @@ extern "C" int InitializeInjection() {
     std::fprintf(stderr, "cupti_trace: CUPTI activity tracing could not be enabled\n");
     return 0;
   }
+  const char* api = std::getenv("QINFER_CUPTI_API");
+  if (api != nullptr && *api != '\0' &&
+      cuptiActivityEnable(CUPTI_ACTIVITY_KIND_RUNTIME) != CUPTI_SUCCESS)
+    std::fprintf(stderr, "cupti_trace: runtime API records could not be enabled\n");
   std::atexit(write_out);
   return 1;
 }

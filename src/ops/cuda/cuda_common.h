@@ -128,6 +128,10 @@ class PinnedStaging {
   void* host_ = nullptr;
   size_t bytes_ = 0;
   cudaEvent_t used_ = nullptr;
+  // Outgrown buffers, freed with this one: cudaFreeHost waits for the whole device, which in
+  // a step would drain the queue the host keeps ahead of the GPU (25 such waits of 24-71 ms
+  // in the 8B offline run's first steps, H100 bench/results/gpu_run_s34.cmd q1).
+  std::vector<void*> retired_;
 };
 
 // Checks that a tensor lives on the CUDA device, naming the op and argument if not.

@@ -1253,6 +1253,7 @@ PinnedStaging::~PinnedStaging() {
     (void)cudaEventDestroy(used_);
   }
   pinned_free(host_);
+  for (void* p : retired_) pinned_free(p);
 }
 
 void PinnedStaging::wait() {
@@ -1262,7 +1263,7 @@ void PinnedStaging::wait() {
 void* PinnedStaging::reuse(size_t bytes) {
   wait();
   if (bytes > bytes_) {
-    pinned_free(host_);
+    if (host_ != nullptr) retired_.push_back(host_);
     bytes_ = std::max(bytes, 2 * bytes_);
     host_ = pinned_alloc(bytes_);
   }
