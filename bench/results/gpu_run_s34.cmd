@@ -5,8 +5,8 @@
 # `bash bench/results/gpu_run_s34qN.sh` on a fresh machine; its JSON and log tails are in
 # gpu_s34qN.json. Checkpoints: tools/gpu_make_random_fp8.py --static (the 8B shape).
 #
-# q1: main's behaviour (1bb522a + the new step trace and QINFER_CUDA_LT_WORKSPACE_KB knob), 8B
-#    offline C 512: 14,728.5 / 14,701.4 output tok/s; with QINFER_CUDA_LT_WORKSPACE_KB=0
+# q1: main's behaviour (1bb522a + the new step trace and a QINFER_CUDA_LT_WORKSPACE_KB knob,
+#    since removed), 8B offline C 512: 14,728.5 / 14,701.4 output tok/s; with QINFER_CUDA_LT_WORKSPACE_KB=0
 #    14,671.1 / 14,693.4 (no gain: not kept as a default). Traced with the GPU records, the
 #    runtime API records (tools/cupti_trace QINFER_CUPTI_API, new) and the engine's step trace
 #    (QINFER_STEP_TRACE, new), joined by tools/step_gaps.py (new; stepgaps_8b_c512_s34q1.log,
@@ -24,3 +24,14 @@
 #    Traced: GPU idle 0.584 s (was 1.030), gaps >= 200 us 0.185 s in 100 (was 0.619 in 235);
 #    left: 0.37 s of 1-5 us gaps between eager kernels (cuBLASLt's launches and 4-byte memsets,
 #    without programmatic dependent launch) and 81 ms after the 54 landings.
+# q3: branch exp/gate-up-silu-epilogue (not kept): gate_up on a CUTLASS GEMM (128 x 128
+#    cooperative or 64 x 128 ping-pong, fast accumulation) whose register epilogue pairs each
+#    gate value with its up value (weight rows permuted in 64-row gate / up groups) and writes
+#    down's FP8 codes under its static scale; bench/gpu_gemm --silu against the engine's two
+#    kernels (cuBLASLt to BF16 + silu_mul_act_bf16). Codes: 96.7 % equal, the rest neighbouring
+#    codes (max 0.071 of max |h|). Time (us, two kernels / fused 128 x 128): 128 rows 52.9 /
+#    56.2, 256 64.4 / 74.1, 512 99.9 / 123.4, 1,024 194.7 / 240.8, 2,048 423.4 / 497.2, 2,560
+#    517.3 / 625.5. The fused kernel loses at every size: CUTLASS's mainloop trails cuBLASLt's
+#    (at 2,048 rows cuBLASLt's gate_up runs at the 8192^3 rate, 319.5 us), and the register
+#    epilogue (scales from global memory, 2-byte stores, unoverlapped in the cooperative tile)
+#    adds ~24 us at 512 rows.
