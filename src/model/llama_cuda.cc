@@ -239,12 +239,12 @@ struct CudaRunner::Impl {
     return std::max(m, cu::act_bytes(cu::act_spec(w.lm_head, n), n));
   }
 
-  void ensure(Buffers& b, int64_t n_tok, int64_t n_rows) const {
+  // row_group: logits rows in whole groups (the eager buffers: lm_head_rows' groups, so that
+  // the row counts of a prefill's growing batch also reallocate once a group, not once a step).
+  void ensure(Buffers& b, int64_t n_tok, int64_t n_rows, int64_t row_group = 1) const {
     if (n_tok <= b.cap && n_rows <= b.cap_rows) return;
-    // Rows in whole lm_head groups (lm_head_rows), so that the counts of a prefill's growing
-    // batch reallocate once a group, not once a step.
     const int64_t n = std::max(n_tok, b.cap);
-    const int64_t r = std::max(round_up(n_rows, kLmHeadRowGroup), b.cap_rows);
+    const int64_t r = std::max(round_up(n_rows, row_group), b.cap_rows);
     const int64_t h = c.hidden_size, hd = c.head_dim;
     const DType f32 = DType::kF32;
     const Device d = Device::kCuda;
@@ -401,7 +401,7 @@ struct CudaRunner::Impl {
     while (max_q > 1 && n_dec < n_seq && batch.seqs[size_t(n_dec)].n_new == 1) ++n_dec;
     if (n_dec == n_seq) n_dec = 0;
     const MetaLayout m(n_tok, n_seq, max_blocks, all_rows ? 0 : n_rows, n_dec);
-    ensure(eager, n_tok, std::max<int64_t>(n_rows, 1));
+    ensure(eager, n_tok, std::max<int64_t>(n_rows, 1), kLmHeadRowGroup);
     const uint32_t tag = next_greedy_tag();
     const int32_t* dev = upload_eager(batch, m, all_rows ? std::vector<int32_t>{} : rows, tag);
     AttnPlan plan;
