@@ -35,3 +35,6 @@
 #    (at 2,048 rows cuBLASLt's gate_up runs at the 8192^3 rate, 319.5 us), and the register
 #    epilogue (scales from global memory, 2-byte stores, unoverlapped in the cooperative tile)
 #    adds ~24 us at 512 rows.
+# q4: main's final state (0da2e25: the eager buffers alone round their logits rows to lm_head
+#    groups). Engine CUDA 5/5, golden CUDA 12/12; 8B offline C 512 14,886.8 / 14,838.3 output
+#    tok/s (11 preemptions).
