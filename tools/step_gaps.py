@@ -94,12 +94,14 @@ def main():
     api = []
     if a.api:
         with opener(a.api) as f:
-            api = sorted((int(r["start_ns"]), int(r["end_ns"]), r["name"]) for r in csv.DictReader(f))
+            api = sorted((int(r["start_ns"]), int(r["end_ns"]), r["name"])
+                         for r in csv.DictReader(f))
     api_starts = [x[0] for x in api]
 
     in_window = [s for s in steps if w0 <= s["t"][0] <= w1]
+    gap_sum = sum(g1 - g0 for g0, g1 in gaps)
     print(f"window {(w1 - w0) / 1e9:.3f} s, GPU idle {idle / 1e9:.3f} s; {len(in_window)} steps "
-          f"in it; {len(gaps)} gaps >= {a.min_us:.0f} us summing {sum(g1 - g0 for g0, g1 in gaps) / 1e9:.3f} s")
+          f"in it; {len(gaps)} gaps >= {a.min_us:.0f} us summing {gap_sum / 1e9:.3f} s")
 
     # Phase times of the window's steps, by kind (land_first / not; 0 = idle step).
     print("\nhost phase means (ms) of the window's steps")
@@ -108,7 +110,9 @@ def main():
     for i, s in enumerate(steps):
         if not (w0 <= s["t"][0] <= w1):
             continue
-        kind = f"n_tok {'>' if s['n_tok'] > s['n_seq'] else '='} n_seq" + (", landed first" if s["land_first"] else "")
+        kind = f"n_tok {'>' if s['n_tok'] > s['n_seq'] else '='} n_seq"
+        if s["land_first"]:
+            kind += ", landed first"
         loop = (steps[i + 1]["t"][0] - s["t"][-1]) if i + 1 < len(steps) else 0
         kinds[kind].append([s["t"][p + 1] - s["t"][p] for p in range(len(PHASES))] + [loop])
     table = {}
@@ -158,8 +162,9 @@ def main():
             nxt = r["api_next_submit_us"]
             extra = (f" | api: in {r['api_at_start']}, last {r['api_before_start']}, next submit "
                      f"{r['api_next_submit']}" + (f" (+{nxt:.0f} us)" if nxt is not None else ""))
-        print(f"{r['gap_ms']:7.2f} ms at {r['at_s']:7.3f} s  {r['from']} -> {r['to']}  step {r.get('step')} "
-              f"n_seq {r.get('n_seq')} n_tok {r.get('n_tok')} land_first {r.get('land_first')}  [{ph}]{extra}")
+        print(f"{r['gap_ms']:7.2f} ms at {r['at_s']:7.3f} s  {r['from']} -> {r['to']}  "
+              f"step {r.get('step')} n_seq {r.get('n_seq')} n_tok {r.get('n_tok')} "
+              f"land_first {r.get('land_first')}  [{ph}]{extra}")
 
     if a.out:
         with open(a.out, "w") as f:

@@ -21,7 +21,9 @@ std::unique_ptr<StepTrace> StepTrace::from_env() {
   return std::unique_ptr<StepTrace>(new StepTrace(f));
 }
 
-StepTrace::~StepTrace() { std::fclose(f_); }
+StepTrace::~StepTrace() {
+  std::fclose(f_);
+}
 
 void StepTrace::mark(Mark m) {
   using namespace std::chrono;

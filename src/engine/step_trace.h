@@ -17,7 +17,17 @@ namespace qinfer::engine {
 
 class StepTrace {
  public:
-  enum Mark { kBegin, kLanded, kScheduled, kLaunched, kPrepared, kDrawn, kApplied, kEmitted, kMarks };
+  enum Mark {
+    kBegin,
+    kLanded,
+    kScheduled,
+    kLaunched,
+    kPrepared,
+    kDrawn,
+    kApplied,
+    kEmitted,
+    kMarks
+  };
 
   // The trace QINFER_STEP_TRACE names, or null when it is unset (or cannot be written: logged).
   static std::unique_ptr<StepTrace> from_env();

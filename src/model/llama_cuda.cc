@@ -72,12 +72,13 @@ int64_t graph_bucket(int64_t n) {
 
 int64_t round_up(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
 
-// The BF16 lm_head GEMM of an eager step (graphs' row counts are buckets already) runs over its logits rows rounded up to a whole group
-// (at most `cap`, the buffers' rows; the rows past n_rows compute logits nobody reads, from
-// whatever the activation buffer holds there). An eager step's row count moves by a few rows
-// a step while a batch fills or drains, and each new count cost cuBLASLt a heuristic query and
-// often a kernel of its own, loaded on first use: 60-80 ms on the host every fourth prefill
-// step of the 8B offline run, where the GPU ran dry (H100, bench/results/gpu_run_s34.cmd q1).
+// The BF16 lm_head GEMM of an eager step (graphs' row counts are buckets already) runs over
+// its logits rows rounded up to a whole group (at most `cap`, the buffers' rows; the rows past
+// n_rows compute logits nobody reads, from whatever the activation buffer holds there). An
+// eager step's row count moves by a few rows a step while a batch fills or drains, and each
+// new count cost cuBLASLt a heuristic query and often a kernel of its own, loaded on first
+// use: 60-80 ms on the host every fourth prefill step of the 8B offline run, where the GPU ran
+// dry (H100, bench/results/gpu_run_s34.cmd q1).
 constexpr int64_t kLmHeadRowGroup = 64;
 int64_t lm_head_rows(int64_t n_rows, int64_t cap) {
   if (n_rows <= cu::kMaxGreedyRows) return n_rows;  // the GEMV's rows (linear_bf16_input)
