@@ -3,6 +3,7 @@
 // preemption, n > 1 forks, cancellation; stop strings, min_tokens, logprobs, prompt
 // logprobs follow their definitions.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
@@ -153,7 +154,9 @@ TEST_P(EngineSteps, ManyRequestsWithPreemptionForksAndChunkingMatchReference) {
 TEST_P(EngineSteps, StepTraceHasALineForEveryStepInOrder) {
   // QINFER_STEP_TRACE (step_trace.h): one line a step, its boundaries in time order, and the
   // steps' tokens and preemptions adding up to what the model computed and the metrics count.
-  const std::string path = ::testing::TempDir() + "qinfer_step_trace.csv";
+  // One file a process: ctest runs the modes' instances side by side.
+  const std::string path =
+      ::testing::TempDir() + "qinfer_step_trace_" + std::to_string(getpid()) + ".csv";
   ASSERT_EQ(setenv("QINFER_STEP_TRACE", path.c_str(), 1), 0);
   Harness h({.max_model_len = 128, .max_num_seqs = 16, .max_num_batched_tokens = 48,
              .kv_cache_bytes = 40 * 2 * 16 * 4});
