@@ -7,7 +7,8 @@
 //            ratio to a large BF16 cuBLASLt GEMM measured in the same run;
 //   decode:  attention_decode (CUDA cores) and, for BF16 / FP8 caches, attention_decode_tc
 //            (tensor cores) side by side at batch 1 / 32 (contexts 1024 / 8192), 128 (1024 /
-//            1500 / 8192) and 256 (1024 / 1500), replayed from a CUDA graph, as GB/s of K/V read
+//            1500 / 8192), 256 (1024 / 1500) and 512 (1500: the 8B offline batch), replayed
+//            from a CUDA graph, as GB/s of K/V read
 //            and a ratio to a device-to-device copy measured in the same run;
 //   decode_rope: attention_decode_rope (RoPE + cache write + decode, the model's graph path)
 //            at batch 1 and 4, contexts 128 / 512 / 2048 / 8192, with the split count and
@@ -122,7 +123,8 @@ void run_decode(Json& j, double hbm) {
               "speedup");
   const std::pair<int, int> cases[] = {{1, 1024},   {1, 8192},   {32, 1024},
                                        {32, 8192},  {128, 1024}, {128, 1500},
-                                       {128, 8192}, {256, 1024}, {256, 1500}};
+                                       {128, 8192}, {256, 1024}, {256, 1500},
+                                       {512, 1500}};
   for (DType dt : {DType::kBF16, DType::kF8E4M3, DType::kF32}) {
     for (auto [batch, ctx] : cases) {
       const std::string name(dtype_name(dt));

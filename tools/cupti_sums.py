@@ -7,7 +7,9 @@ kernel's *advance* instead (its end minus the latest end before it, 0 if it ends
 the advances add up to the time the GPU was busy, and splits them into the CUDA-graph decode
 steps and the eager steps (prefill chunks, mixed batches). Also prints the idle time between
 kernels and, per graph, its replays and median replay span.
-Usage: tools/cupti_sums.py trace.csv [--top N] [--out sums.json]
+--grid REGEX splits the kernels whose label matches by their grid's x size (a row count for the
+kernels that take a block a row), to time each shape of an element-wise kernel apart.
+Usage: tools/cupti_sums.py trace.csv [--top N] [--grid REGEX] [--out sums.json]
 """
 import argparse
 import collections
@@ -32,9 +34,16 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("trace")
     ap.add_argument("--top", type=int, default=25)
+    ap.add_argument("--grid", help="split kernels matching this regex by grid x")
     ap.add_argument("--out")
     a = ap.parse_args()
-    rows = [(r["start"], r["end"], r["graph"], r["node"], r["name"]) for r in load(a.trace)]
+    grid_re = re.compile(a.grid) if a.grid else None
+
+    def key(r):
+        k = label(r["name"])
+        return f"{k} [{r['grid_x']}]" if grid_re and grid_re.search(k) else k
+
+    rows = [(r["start"], r["end"], r["graph"], r["node"], key(r)) for r in load(a.trace)]
     if not rows:
         sys.exit(f"{a.trace}: no kernels")
     adv = {k: collections.defaultdict(lambda: [0, 0.0]) for k in (0, 1)}
@@ -42,7 +51,7 @@ def main():
     for s, e, g, _, n in rows:
         if s > last_end:
             idle += s - last_end
-        d = adv[1 if g else 0][label(n)]
+        d = adv[1 if g else 0][n]
         d[0] += 1
         if e > last_end:
             d[1] += e - max(s, last_end)
@@ -71,9 +80,9 @@ def main():
         d = adv[key]
         total = sum(v[1] for v in d.values())
         print(f"\n{title}: advance {total / 1e9:.3f} s")
-        print(f"  {'kernel':<44} {'launches':>9} {'advance ms':>11} {'us each':>8} {'share':>6}")
+        print(f"  {'kernel':<56} {'launches':>9} {'advance ms':>11} {'us each':>8} {'share':>6}")
         for k, v in sorted(d.items(), key=lambda kv: -kv[1][1])[:a.top]:
-            print(f"  {k[:44]:<44} {v[0]:>9} {v[1] / 1e6:>11.1f} {v[1] / 1e3 / v[0]:>8.2f} "
+            print(f"  {k[:56]:<56} {v[0]:>9} {v[1] / 1e6:>11.1f} {v[1] / 1e3 / v[0]:>8.2f} "
                   f"{v[1] / max(total, 1):>6.1%}")
         out["graphs" if key else "eager"] = {k: {"launches": v[0], "advance_ms": v[1] / 1e6}
                                              for k, v in d.items()}

@@ -10,7 +10,8 @@ rm -rf $D && mkdir -p $D/tests $D/bench $D/apps $D/lib
 cp $B/apps/qinfer $D/apps/
 for t in ${TESTS:-test_ops test_golden test_engine}; do cp $B/tests/$t $D/tests/; done
 for b in ${BENCHES:-gpu_golden gpu_kernels gpu_attention}; do [ -f $B/bench/$b ] && cp $B/bench/$b $D/bench/; done
-cp $B/lib/* $D/lib/ 2>/dev/null || cp .gpu_assets/lib/* $D/lib/
+# Extra shared libraries, where the build or .gpu_assets/lib has any (the device has cuBLASLt).
+cp $B/lib/* $D/lib/ 2>/dev/null || cp .gpu_assets/lib/* $D/lib/ 2>/dev/null || true
 # A real Llama 3.1 tokenizer for `qinfer bench --mode throughput` on random checkpoints.
 T=${TOKENIZER_DIR:-.gpu_assets/tiny_llama}
 if [ -f $T/tokenizer.json ]; then

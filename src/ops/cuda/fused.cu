@@ -168,16 +168,26 @@ __global__ void __launch_bounds__(1024) to_act_kernel(const float* x, ActOut o) 
 
 // ---- Vectorized producers (the default; QINFER_CUDA_VEC_PRODUCERS=0 / set_producer_path(1)
 // runs the classic ones above, which also serve the rows these do not take) ----
-// One block of kVecThreads threads per row; thread t owns the 4-element groups t, t + 1024, ...
-// (V of them, V = 1, 2 or 4: rows up to 16384 elements) and keeps their values in registers
-// from the load to the store: every load of the row is issued before the first use (16-byte
-// loads, 8 bytes for BF16), the source is read once, value() is computed once, and the output
-// is written with 16-byte (F32, slot layout) or 4-byte (FP8 codes) stores. The classic
-// producers above walk the row element by element in dependent iterations: latency-bound at
-// batch 1 (one block: ~15 us for a 14336-wide silu row on H100) and at ~0.5 of HBM bandwidth
-// for prefill rows (bench/results/ncu_8b_*_h100_s3.txt). Same per-element arithmetic as the
-// classic path; the norm's sum of squares is added in another order.
-constexpr int kVecThreads = 1024;
+// One block of T threads per row (T = 256, 512 or 1024, below); thread t owns the 4-element
+// groups t, t + T, ... (V of them, V = 1, 2 or 4: rows up to 16384 elements) and keeps their
+// values in registers from the load to the store: every load of the row is issued before the
+// first use (16-byte loads, 8 bytes for BF16), the source is read once, value() is computed
+// once, and the output is written with 16-byte (F32, slot layout) or 4-byte (FP8 codes)
+// stores. The classic producers above walk the row element by element in dependent
+// iterations: latency-bound at batch 1 (one block: ~15 us for a 14336-wide silu row on H100)
+// and at ~0.5 of HBM bandwidth for prefill rows (bench/results/ncu_8b_*_h100_s3.txt). Same
+// per-element arithmetic as the classic path; the norm's sum of squares is added in another
+// order.
+constexpr int kVecThreads = 1024;  // the most threads a row
+// Batches of at least kRowBlockMinRows rows take the fewest threads a row that cover it with
+// V <= 4 (QINFER_CUDA_ROW_BLOCK, default 256; 1024: a block of 1024 threads a row at any batch,
+// as before session 35). A 1024-thread block holds one 16-byte load of the row a thread in
+// flight and two such blocks fit a multiprocessor; 256 threads with four loads each keep four
+// times the bytes in flight. H100, 8B offline C 512 (bench/results/gpu_run_s35.cmd q2, q3): the
+// norm over 2,048 rows of 4,096 14.9 against 26.9 us (~1.6 TB/s before), over 512 rows 4.7
+// against 6.1, to_act over 2,048 rows 12.2 against 16.0. Small batches (decode at batch 1-63)
+// keep 1024: the row's latency, not the bandwidth, is what they wait on.
+constexpr int kRowBlockMinRows = 64;
 
 __device__ __forceinline__ float4 load4(const float* p) {
   return *reinterpret_cast<const float4*>(p);
@@ -190,7 +200,7 @@ __device__ __forceinline__ float4 load4(const __nv_bfloat16* p) {
 
 // Scale (dynamic absmax over the block, static, or 1), then the 4-element groups of x to row
 // `row` of the activation as o says, and the row's scale.
-template <int V>
+template <int V, int T>
 __device__ __forceinline__ void finish_row_vec(const float4 (&x)[V], int64_t row,
                                                const ActOut& o) {
   __shared__ float red_max[32];
@@ -208,7 +218,7 @@ __device__ __forceinline__ void finish_row_vec(const float4 (&x)[V], int64_t row
   const Fp8Quant q(s, o.quant == 2);
 #pragma unroll
   for (int k = 0; k < V; ++k) {
-    const int64_t j = threadIdx.x + int64_t(k) * kVecThreads;
+    const int64_t j = threadIdx.x + int64_t(k) * T;
     if (j >= n4) break;
     const int64_t i = 4 * j;
     const float4 v = x[k];
@@ -231,8 +241,8 @@ __device__ __forceinline__ void finish_row_vec(const float4 (&x)[V], int64_t row
   if (threadIdx.x == 0 && o.scale != nullptr) o.scale[row] = s;
 }
 
-template <int V>
-__global__ void __launch_bounds__(kVecThreads)
+template <int V, int T>
+__global__ void __launch_bounds__(T)
     rms_norm_act_vec_kernel(float* hid, const float* add, const float* __restrict__ w,
                             float eps, ActOut o) {
   __shared__ float red[32];
@@ -244,7 +254,7 @@ __global__ void __launch_bounds__(kVecThreads)
   float4 x[V], wv[V];
 #pragma unroll
   for (int k = 0; k < V; ++k) {
-    const int64_t j = threadIdx.x + int64_t(k) * kVecThreads;
+    const int64_t j = threadIdx.x + int64_t(k) * T;
     x[k] = wv[k] = make_float4(0, 0, 0, 0);
     if (j < n4) {
       x[k] = load4(h + 4 * j);
@@ -260,11 +270,11 @@ __global__ void __launch_bounds__(kVecThreads)
   const float4 rv = make_float4(r, r, r, r);
 #pragma unroll
   for (int k = 0; k < V; ++k) x[k] = (x[k] * rv) * wv[k];  // (h * r) * w, as NormSrc
-  finish_row_vec<V>(x, blockIdx.x, o);
+  finish_row_vec<V, T>(x, blockIdx.x, o);
 }
 
-template <int V, typename GT>
-__global__ void __launch_bounds__(kVecThreads)
+template <int V, int T, typename GT>
+__global__ void __launch_bounds__(T)
     silu_mul_act_vec_kernel(const GT* gate_up, int64_t inter, ActOut o) {
   pdl_trigger();
   pdl_wait();
@@ -273,7 +283,7 @@ __global__ void __launch_bounds__(kVecThreads)
   float4 ga[V], up[V];
 #pragma unroll
   for (int k = 0; k < V; ++k) {
-    const int64_t j = threadIdx.x + int64_t(k) * kVecThreads;
+    const int64_t j = threadIdx.x + int64_t(k) * T;
     ga[k] = up[k] = make_float4(0, 0, 0, 0);
     if (j < n4) {
       ga[k] = load4(g + 4 * j);
@@ -285,7 +295,7 @@ __global__ void __launch_bounds__(kVecThreads)
   for (int k = 0; k < V; ++k)
     x[k] = make_float4(silu_times(ga[k].x, up[k].x), silu_times(ga[k].y, up[k].y),
                        silu_times(ga[k].z, up[k].z), silu_times(ga[k].w, up[k].w));
-  finish_row_vec<V>(x, blockIdx.x, o);
+  finish_row_vec<V, T>(x, blockIdx.x, o);
 }
 
 // ---- Static-scale FP8 codes, element by element (ActOut quant 2, layout kCodesU8) ----
@@ -353,8 +363,8 @@ __global__ void __launch_bounds__(kFlatThreads)
   store8(o, row, col, a);
 }
 
-template <int V>
-__global__ void __launch_bounds__(kVecThreads) to_act_vec_kernel(const float* xs, ActOut o) {
+template <int V, int T>
+__global__ void __launch_bounds__(T) to_act_vec_kernel(const float* xs, ActOut o) {
   pdl_trigger();
   pdl_wait();
   const int64_t n4 = o.n_in / 4;
@@ -362,10 +372,10 @@ __global__ void __launch_bounds__(kVecThreads) to_act_vec_kernel(const float* xs
   float4 x[V];
 #pragma unroll
   for (int k = 0; k < V; ++k) {
-    const int64_t j = threadIdx.x + int64_t(k) * kVecThreads;
+    const int64_t j = threadIdx.x + int64_t(k) * T;
     x[k] = j < n4 ? load4(src + 4 * j) : make_float4(0, 0, 0, 0);
   }
-  finish_row_vec<V>(x, blockIdx.x, o);
+  finish_row_vec<V, T>(x, blockIdx.x, o);
 }
 
 struct SlotGemvParams {
@@ -611,26 +621,52 @@ bool vec_producers_on() {
 
 bool aligned_to(const void* p, size_t a) { return reinterpret_cast<uintptr_t>(p) % a == 0; }
 
-// V (4-element groups per thread) for a row of n_in elements on the vectorized path, 0 where
-// it does not apply (off, n_in not a multiple of 4, rows over 32768, unaligned output).
-int vec_groups(const ActOut& o) {
-  if (!vec_producers_on() || o.n_in % 4 != 0 || !aligned_to(o.data, 16)) return 0;
-  if (o.layout != int(ActLayout::kCodesU8) && o.stride % 4 != 0) return 0;
-  const int64_t per = (o.n_in / 4 + kVecThreads - 1) / kVecThreads;
-  for (int v : {1, 2, 4})  // V = 8 spills (sm_90a, 64 registers at 1024 threads)
-    if (per <= v) return v;
-  return 0;
+// The vectorized path's block for a batch of n rows of n_in elements: V (4-element groups a
+// thread) and T (threads a row; kRowBlockMinRows above); v = 0 where the path does not apply
+// (off, n_in not a multiple of 4, rows over 16384, unaligned output).
+struct VecShape {
+  int v = 0, t = kVecThreads;
+};
+
+VecShape vec_shape(const ActOut& o, int64_t n) {
+  if (!vec_producers_on() || o.n_in % 4 != 0 || !aligned_to(o.data, 16)) return {};
+  if (o.layout != int(ActLayout::kCodesU8) && o.stride % 4 != 0) return {};
+  static const int min_threads =
+      std::clamp(env_int("QINFER_CUDA_ROW_BLOCK", 256), 256, kVecThreads);
+  const int fewest = n >= kRowBlockMinRows ? min_threads : kVecThreads;
+  for (int t : {256, 512, kVecThreads}) {
+    if (t < fewest) continue;
+    const int64_t per = (o.n_in / 4 + t - 1) / t;
+    for (int v : {1, 2, 4})  // V = 8 spills (sm_90a, 64 registers at 1024 threads)
+      if (per <= v) return {v, t};
+  }
+  return {};
 }
 
-// Launches kernel<V> for v = 1, 2, 4 (make(v_tag) returns the instance).
-template <typename Make, typename... Args>
-void launch_vec(int v, int64_t n, Make make, Args&&... args) {
-  const dim3 grid{unsigned(n)}, block{unsigned(kVecThreads)};
+// Calls f(integral_constant<int, v>) for v = 1, 2, 4.
+template <typename F>
+void with_groups(int v, F&& f) {
   switch (v) {
-    case 1: return launch_pdl(make(std::integral_constant<int, 1>{}), grid, block, std::forward<Args>(args)...);
-    case 2: return launch_pdl(make(std::integral_constant<int, 2>{}), grid, block, std::forward<Args>(args)...);
-    default: return launch_pdl(make(std::integral_constant<int, 4>{}), grid, block, std::forward<Args>(args)...);
+    case 1: return f(std::integral_constant<int, 1>{});
+    case 2: return f(std::integral_constant<int, 2>{});
+    default: return f(std::integral_constant<int, 4>{});
   }
+}
+
+// Launches kernel<V, T> over n rows (make(v_tag, t_tag) returns the instance).
+template <typename Make, typename... Args>
+void launch_vec(const VecShape& sh, int64_t n, Make make, Args&&... args) {
+  const dim3 grid{unsigned(n)}, block{unsigned(sh.t)};
+  with_groups(sh.v, [&](auto V) {
+    using T256 = std::integral_constant<int, 256>;
+    using T512 = std::integral_constant<int, 512>;
+    using TMax = std::integral_constant<int, kVecThreads>;
+    switch (sh.t) {
+      case 256: return launch_pdl(make(V, T256{}), grid, block, args...);
+      case 512: return launch_pdl(make(V, T512{}), grid, block, args...);
+      default: return launch_pdl(make(V, TMax{}), grid, block, args...);
+    }
+  });
 }
 
 // Whether the element-wise static producer (silu_mul_static_kernel) takes the batch:
@@ -875,11 +911,14 @@ void rms_norm_act(float* hid, const float* add, const Tensor& weight, float eps,
   out.n = n;
   const ActOut o = act_out(out);
   const float* w = weight.data_as<float>();
-  if (const int v = vec_groups(o);
-      v > 0 && aligned_to(hid, 16) && aligned_to(add, 16) && aligned_to(w, 16))
+  if (const VecShape sh = vec_shape(o, n);
+      sh.v > 0 && aligned_to(hid, 16) && aligned_to(add, 16) && aligned_to(w, 16))
     return launch_vec(
-        v, n, [](auto V) { return rms_norm_act_vec_kernel<decltype(V)::value>; }, hid, add, w,
-        eps, o);
+        sh, n,
+        [](auto V, auto T) {
+          return rms_norm_act_vec_kernel<decltype(V)::value, decltype(T)::value>;
+        },
+        hid, add, w, eps, o);
   launch_producer(rms_norm_act_kernel, n, o, hid, add, w, eps);
 }
 
@@ -890,10 +929,13 @@ void silu_mul_act(const float* gate_up, int64_t n, int64_t inter, Act& out) {
   out.n = n;
   const ActOut o = act_out(out);
   if (flat_static(o, gate_up)) return launch_flat(silu_mul_static_kernel<float>, n, o, gate_up);
-  if (const int v = vec_groups(o); v > 0 && aligned_to(gate_up, 16))
+  if (const VecShape sh = vec_shape(o, n); sh.v > 0 && aligned_to(gate_up, 16))
     return launch_vec(
-        v, n, [](auto V) { return silu_mul_act_vec_kernel<decltype(V)::value, float>; }, gate_up,
-        inter, o);
+        sh, n,
+        [](auto V, auto T) {
+          return silu_mul_act_vec_kernel<decltype(V)::value, decltype(T)::value, float>;
+        },
+        gate_up, inter, o);
   launch_producer(silu_mul_act_kernel<float>, n, o, gate_up, inter);
 }
 
@@ -905,11 +947,13 @@ void silu_mul_act_bf16(const void* gate_up, int64_t n, int64_t inter, Act& out) 
   const ActOut o = act_out(out);
   const auto* g = static_cast<const __nv_bfloat16*>(gate_up);
   if (flat_static(o, g)) return launch_flat(silu_mul_static_kernel<__nv_bfloat16>, n, o, g);
-  if (const int v = vec_groups(o); v > 0 && aligned_to(g, 8))
+  if (const VecShape sh = vec_shape(o, n); sh.v > 0 && aligned_to(g, 8))
     return launch_vec(
-        v, n,
-        [](auto V) { return silu_mul_act_vec_kernel<decltype(V)::value, __nv_bfloat16>; }, g,
-        inter, o);
+        sh, n,
+        [](auto V, auto T) {
+          return silu_mul_act_vec_kernel<decltype(V)::value, decltype(T)::value, __nv_bfloat16>;
+        },
+        g, inter, o);
   launch_producer(silu_mul_act_kernel<__nv_bfloat16>, n, o, g, inter);
 }
 
@@ -917,9 +961,11 @@ void to_act(const float* x, int64_t n, Act& out) {
   if (n == 0) return;
   out.n = n;
   const ActOut o = act_out(out);
-  if (const int v = vec_groups(o); v > 0 && aligned_to(x, 16))
+  if (const VecShape sh = vec_shape(o, n); sh.v > 0 && aligned_to(x, 16))
     return launch_vec(
-        v, n, [](auto V) { return to_act_vec_kernel<decltype(V)::value>; }, x, o);
+        sh, n,
+        [](auto V, auto T) { return to_act_vec_kernel<decltype(V)::value, decltype(T)::value>; },
+        x, o);
   launch_producer(to_act_kernel, n, o, x);
 }
 

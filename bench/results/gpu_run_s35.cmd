@@ -1,0 +1,34 @@
+# Session 35 (H100 80GB HBM3, nvidia-h100-x1): what the decode attention's read pattern allows,
+# and the element-wise kernels of the 8B offline run by shape.
+# Binaries built here (cmake -DQINFER_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90a-real, nvcc 13.0),
+# packed by `TOKENIZER_DIR=../shared/models/llama3.1-tokenizer TESTS=... BENCHES=...
+# bash tools/gpu_pack.sh build-f`, carried as .gpu_assets/b.txz; each run is
+# `bash bench/results/gpu_run_s35qN.sh` on a fresh machine; its JSON and log tails are in
+# gpu_s35qN.json. Checkpoints: tools/gpu_make_random_fp8.py --static (the 8B shape).
+#
+# q1: bench/kernels/kv_read (new): the rates stand, but its check raced the backend stream (the
+#    copy back read the sums before the kernel ended; fixed with a stream sync) and qinfer did
+#    not start (the pack lacked libcpp-httplib; tools/gpu_pack.sh no longer needs
+#    .gpu_assets/lib to exist, and it holds that library again). Repeated as q2.
+# q2: kv_read, checks ok: a read-only stream 3.094 TB/s, the D2D copy 3.000 (read + write). The
+#    paged FP8 cache at 512 x 1,500 keys (blocks of 16 scattered) read with the attention's
+#    pattern and no math: 1 KV head a piece (128 bytes) 2.89 TB/s (544 us); 2 heads (256 bytes,
+#    the engine's pairs) 3.05 (516 us); 4 or 8 heads 3.03-3.07 (512-520 us). 256 x 1,024:
+#    2.83 / 3.00 / 2.98-3.02. The engine's decode_tc_kernel on the same shape
+#    (gpu_attention --case F8_E4M3:512x1500): 541.3 / 541.6 us (2.905 TB/s), 5 % above its
+#    pattern's copy-only time. With three 8 KB stages a warp and two blocks a multiprocessor
+#    (a QINFER_CUDA_ATTN_WARP_KB=24 instance, not kept): 544.6 / 544.4 us at 512 x 1,500,
+#    276.3 against 279.5 at 256 x 1,500, 196.9-197.1 against 198.7-199.8 at 256 x 1,024;
+#    offline C 512 14,719.0 against 14,768.0 output tok/s. Traced offline C 512 with the
+#    element-wise kernels split by grid (sums_grid_c512t.log in the JSON; rows = grid for the
+#    norm, rope and to_act, rows x 7 for the static silu): eager steps are 2,048 tokens (299 of
+#    them) or 512 decode rows; norm 26.87 us at 2,048 rows (~1.6 TB/s) and 6.10 at 512, silu
+#    58.42 / 16.13, rope 36.05 / 8.44, to_act 15.98 (2,048).
+# q3: producers with more bytes in flight: 256-thread blocks a row at 64 rows or more (norm,
+#    to_act, dynamic silu; QINFER_CUDA_ROW_BLOCK=1024 is the old block) and two 8-element groups
+#    a thread in the static silu (QINFER_CUDA_FLAT_GROUPS=1 the old one). Op tests FusedCuda /
+#    LinearCuda / OpsCuda 16/16, engine CUDA 5/5, golden CUDA 12/12. Offline C 512, alternated:
+#    14,996.8 / 14,962.9 against 14,934.3 / 14,903.4 output tok/s. Traced: norm 14.90 us at
+#    2,048 rows (was 26.87), 4.71 at 512 (6.10), to_act 12.24 (15.98); the two-group silu was
+#    slower, 69.41 against 58.42 us at 2,048 rows and 19.62 against 16.13 at 512: dropped, the
+#    row blocks kept.
