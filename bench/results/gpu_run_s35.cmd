@@ -32,3 +32,22 @@
 #    2,048 rows (was 26.87), 4.71 at 512 (6.10), to_act 12.24 (15.98); the two-group silu was
 #    slower, 69.41 against 58.42 us at 2,048 rows and 19.62 against 16.13 at 512: dropped, the
 #    row blocks kept.
+# q4: decode_tc_kernel refilling a stage's K tile once Q K^T has read it and its V tile after
+#    P V, all S stages in flight from the start (more bytes in flight while a warp computes;
+#    QINFER_CUDA_ATTN_KV_HALVES=0 the old ring). Attention op tests 21/21, engine 5/5, golden
+#    12/12, but slower everywhere: gpu_attention FP8 512 x 1,500 539.8 / 540.1 against 537.4 /
+#    537.2 us, 256 x 1,500 283.6 against 280.3; offline C 512 14,608.6 / 14,556.1 against
+#    14,901.5 / 14,872.2; 8B batch 1 315.7 against 324.5 / 324.1 tok/s; 1B batch 1 1,351.0 /
+#    1,344.9 against 1,415.5 / 1,416.1. Not kept (reverted).
+# q5: bench/kernels/lt_algos (new): cuBLASLt's heuristic offers one algorithm for each 8B layer
+#    GEMM as the engine asks for it (FP8, outer-vector scales, fast accumulation), so there is
+#    no second choice to tune. Ratios to the 8192^3 rate (1,505 TFLOP/s): qkv 0.493 / 0.626 /
+#    0.835 / 0.878 at 256 / 512 / 1,024 / 2,048 rows, o 0.353 / 0.648 / 0.701 / 0.741, gate_up
+#    0.703 / 0.911 / 0.973 / 1.002, down 0.489 / 0.863 / 0.946 / 0.942. Main (88de0bf) offline
+#    C 512: 14,920.5 / 14,878.3 output tok/s.
+# q6: the static silu on a grid of (blocks a row, rows), its row from blockIdx.y
+#    (QINFER_CUDA_FLAT_2D=0: the 1-D grid and a 64-bit division a thread before its loads). Op
+#    tests FusedCuda / LinearCuda / OpsCuda 16/16 (the static producers' bytes equal the row
+#    producers'), engine CUDA 5/5, golden CUDA 12/12. Offline C 512 alternated: 14,955.5 /
+#    14,932.1 against 14,923.3 / 14,908.6 output tok/s; traced, the eager steps' silu 877.9 ms
+#    (36,864 launches) against ~930 in q2.

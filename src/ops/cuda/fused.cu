@@ -326,15 +326,27 @@ __device__ __forceinline__ void load8(const __nv_bfloat16* p, float (&v)[8]) {
   }
 }
 
-// Element group i (8 elements) of the (n, n_in) batch: its row, its first column; false past
-// the end. Writes the row's scale from the row's first group.
+// This thread's element group (8 elements) of the (n, n_in) batch: its row, its first column;
+// false past the end. Writes the row's scale from the row's first group. On a grid of
+// (blocks a row, rows) (launch_flat's default) the row is blockIdx.y; on a 1-D grid over the
+// batch's groups (QINFER_CUDA_FLAT_2D=0, before session 35) a 64-bit division finds it, ahead
+// of every load of the thread. H100, 8B offline C 512 (bench/results/gpu_run_s35.cmd q6): the
+// eager steps' silu 877.9 against ~930 ms, 14,955.5 / 14,932.1 against 14,923.3 / 14,908.6
+// output tok/s alternated.
 __device__ __forceinline__ bool flat_group(const ActOut& o, int64_t n, int64_t& row,
                                            int64_t& col) {
   const int64_t per_row = o.n_in / 8;
-  const int64_t i = int64_t(blockIdx.x) * kFlatThreads + threadIdx.x;
-  if (i >= n * per_row) return false;
-  row = i / per_row;
-  col = (i - row * per_row) * 8;
+  if (gridDim.y > 1 || n == 1) {
+    row = blockIdx.y;
+    const int64_t g = int64_t(blockIdx.x) * kFlatThreads + threadIdx.x;
+    if (g >= per_row) return false;
+    col = g * 8;
+  } else {
+    const int64_t i = int64_t(blockIdx.x) * kFlatThreads + threadIdx.x;
+    if (i >= n * per_row) return false;
+    row = i / per_row;
+    col = (i - row * per_row) * 8;
+  }
   if (col == 0 && o.scale != nullptr) o.scale[row] = o.static_scale;
   return true;
 }
@@ -680,7 +692,13 @@ bool flat_static(const ActOut& o, const void* src) {
 
 template <typename... KArgs, typename... Args>
 void launch_flat(void (*kernel)(KArgs...), int64_t n, const ActOut& o, Args&&... args) {
-  const int64_t groups = n * (o.n_in / 8);
+  static const bool two_d = env_switch("QINFER_CUDA_FLAT_2D", 1) != 0;
+  const int64_t per_row = o.n_in / 8;
+  if (two_d && n <= 65535) {
+    const dim3 grid{unsigned((per_row + kFlatThreads - 1) / kFlatThreads), unsigned(n)};
+    return launch_pdl(kernel, grid, dim3(kFlatThreads), std::forward<Args>(args)..., n, o);
+  }
+  const int64_t groups = n * per_row;
   const dim3 grid{unsigned((groups + kFlatThreads - 1) / kFlatThreads)};
   launch_pdl(kernel, grid, dim3(kFlatThreads), std::forward<Args>(args)..., n, o);
 }
