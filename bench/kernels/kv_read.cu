@@ -37,8 +37,8 @@ namespace {
 namespace cu = ops::cuda;
 namespace mma = ops::cuda::mma;
 
-constexpr int kBlock = 16;    // positions a cache block
-constexpr int kHeadKv = 8;    // KV heads (8B, 70B)
+constexpr int kBlock = 16;      // positions a cache block
+constexpr int kHeadKv = 8;      // KV heads (8B, 70B)
 constexpr int kRowBytes = 128;  // head_dim 128 of E4M3
 constexpr int kSlotBytes = kHeadKv * kRowBytes;
 constexpr int kWarps = 4;
@@ -59,7 +59,7 @@ __global__ void __launch_bounds__(kWarps * 32) kv_read_kernel(Args a) {
   constexpr int kPiece = HP * kRowBytes;
   constexpr int kTileBytes = kTile * kPiece;
   constexpr int kChunks = kTileBytes / 16;  // 16-byte copies a tile
-  constexpr int kPer = kChunks / 32;         // ... a lane
+  constexpr int kPer = kChunks / 32;        // ... a lane
   extern __shared__ uint4 smem[];
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const int seq = blockIdx.x, hg = blockIdx.y, split = blockIdx.z;
@@ -113,8 +113,8 @@ __global__ void __launch_bounds__(kWarps * 32) kv_read_kernel(Args a) {
 }
 
 // The read-only ceiling: 16-byte loads, 4 in flight a thread, over `n` uint4.
-__global__ void __launch_bounds__(512) read_stream_kernel(const uint4* p, int64_t n,
-                                                          uint32_t* sink) {
+__global__ void __launch_bounds__(512)
+    read_stream_kernel(const uint4* p, int64_t n, uint32_t* sink) {
   uint32_t x = 0;
   const int64_t stride = int64_t(gridDim.x) * blockDim.x;
   int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
@@ -152,18 +152,29 @@ void launch(const Args& a, int seqs, cudaStream_t s) {
 // A warp's ring holds 12-32 KB (the attention's: 16 KB).
 void launch_cfg(const Config& c, const Args& a, int seqs, cudaStream_t s) {
   switch (c.hp * 1000 + c.stages * 100 + c.tile) {
-    case 1316: return launch<1, 3, 16>(a, seqs, s);
-    case 1416: return launch<1, 4, 16>(a, seqs, s);
-    case 2216: return launch<2, 2, 16>(a, seqs, s);
-    case 2316: return launch<2, 3, 16>(a, seqs, s);
-    case 4208: return launch<4, 2, 8>(a, seqs, s);
-    case 4308: return launch<4, 3, 8>(a, seqs, s);
-    case 4216: return launch<4, 2, 16>(a, seqs, s);
-    case 8204: return launch<8, 2, 4>(a, seqs, s);
-    case 8304: return launch<8, 3, 4>(a, seqs, s);
-    case 8208: return launch<8, 2, 8>(a, seqs, s);
-    default: throw Error("kv_read: no kernel for HP " + std::to_string(c.hp) + ", stages " +
-                         std::to_string(c.stages) + ", tile " + std::to_string(c.tile));
+    case 1316:
+      return launch<1, 3, 16>(a, seqs, s);
+    case 1416:
+      return launch<1, 4, 16>(a, seqs, s);
+    case 2216:
+      return launch<2, 2, 16>(a, seqs, s);
+    case 2316:
+      return launch<2, 3, 16>(a, seqs, s);
+    case 4208:
+      return launch<4, 2, 8>(a, seqs, s);
+    case 4308:
+      return launch<4, 3, 8>(a, seqs, s);
+    case 4216:
+      return launch<4, 2, 16>(a, seqs, s);
+    case 8204:
+      return launch<8, 2, 4>(a, seqs, s);
+    case 8304:
+      return launch<8, 3, 4>(a, seqs, s);
+    case 8208:
+      return launch<8, 2, 8>(a, seqs, s);
+    default:
+      throw Error("kv_read: no kernel for HP " + std::to_string(c.hp) + ", stages " +
+                  std::to_string(c.stages) + ", tile " + std::to_string(c.tile));
   }
 }
 
@@ -172,10 +183,14 @@ int run(int argc, char** argv) {
   std::string out;
   for (int i = 1; i < argc; ++i) {
     const std::string f = argv[i];
-    if (f == "--seqs" && i + 1 < argc) seqs = std::stoi(argv[++i]);
-    else if (f == "--ctx" && i + 1 < argc) ctx = std::stoi(argv[++i]);
-    else if (f == "--out" && i + 1 < argc) out = argv[++i];
-    else throw Error("kv_read: unknown argument '" + f + "' (--seqs N --ctx N --out FILE)");
+    if (f == "--seqs" && i + 1 < argc)
+      seqs = std::stoi(argv[++i]);
+    else if (f == "--ctx" && i + 1 < argc)
+      ctx = std::stoi(argv[++i]);
+    else if (f == "--out" && i + 1 < argc)
+      out = argv[++i];
+    else
+      throw Error("kv_read: unknown argument '" + f + "' (--seqs N --ctx N --out FILE)");
   }
   cu::ensure_init();
   cudaStream_t st = cu::stream();
@@ -233,18 +248,22 @@ int run(int argc, char** argv) {
   res["copy_tbs"] = copy_tbs;
   res["read_tbs"] = read_tbs;
 
-  const Config cfgs[] = {{1, 3, 16, 1}, {1, 4, 16, 1}, {2, 2, 16, 1}, {2, 3, 16, 1},
-                         {2, 2, 16, 2}, {4, 2, 8, 1},  {4, 3, 8, 1},  {4, 2, 8, 2},
-                         {4, 2, 16, 1}, {4, 2, 16, 2}, {8, 2, 4, 1},  {8, 3, 4, 1},
-                         {8, 2, 4, 2},  {8, 2, 4, 4},  {8, 2, 8, 2}};
+  const Config cfgs[] = {{1, 3, 16, 1}, {1, 4, 16, 1}, {2, 2, 16, 1}, {2, 3, 16, 1}, {2, 2, 16, 2},
+                         {4, 2, 8, 1},  {4, 3, 8, 1},  {4, 2, 8, 2},  {4, 2, 16, 1}, {4, 2, 16, 2},
+                         {8, 2, 4, 1},  {8, 3, 4, 1},  {8, 2, 4, 2},  {8, 2, 4, 4},  {8, 2, 8, 2}};
   std::printf("\n%d sequences x %d keys, %.2f GB of K/V (E4M3, blocks of 16 scattered)\n", seqs,
               ctx, kv_bytes / 1e9);
   std::printf("%4s %7s %5s %6s %10s %9s %9s %9s %7s\n", "HP", "stages", "tile", "split", "us",
               "TB/s", "/ copy", "/ read", "check");
   Json rows = Json::array();
   for (const Config& c : cfgs) {
-    Args a{static_cast<const uint8_t*>(k.data()), static_cast<const uint8_t*>(v.data()),
-           tables.data_as<int32_t>(), max_blocks, ctx, c.split, static_cast<uint32_t*>(sums.data())};
+    Args a{static_cast<const uint8_t*>(k.data()),
+           static_cast<const uint8_t*>(v.data()),
+           tables.data_as<int32_t>(),
+           max_blocks,
+           ctx,
+           c.split,
+           static_cast<uint32_t*>(sums.data())};
     // Check one launch's sums against the host's XOR for the first and last 64 units.
     const int units = seqs * (kHeadKv / c.hp);
     QINFER_CUDA_CHECK(cudaMemsetAsync(sums.data(), 0, units * 4, st));
@@ -258,8 +277,10 @@ int run(int argc, char** argv) {
       const int s = u / (kHeadKv / c.hp), hg = u % (kHeadKv / c.hp);
       uint32_t x = 0;
       for (int j = 0; j < ctx; ++j) {
-        const int64_t off = (int64_t(perm[int64_t(s) * max_blocks + j / kBlock]) * kBlock +
-                             j % kBlock) * kSlotBytes + int64_t(hg) * c.hp * kRowBytes;
+        const int64_t off =
+            (int64_t(perm[int64_t(s) * max_blocks + j / kBlock]) * kBlock + j % kBlock) *
+                kSlotBytes +
+            int64_t(hg) * c.hp * kRowBytes;
         for (int b = 0; b < c.hp * kRowBytes; b += 4) {
           uint32_t wk, wv;
           std::memcpy(&wk, &hk[off + b], 4);
@@ -273,8 +294,14 @@ int run(int argc, char** argv) {
     const double tbs = kv_bytes / ms / 1e9;
     std::printf("%4d %7d %5d %6d %10.1f %9.3f %9.3f %9.3f %7s\n", c.hp, c.stages, c.tile, c.split,
                 ms * 1e3, tbs, tbs / copy_tbs, tbs / read_tbs, bad ? "FAIL" : "ok");
-    rows.push_back({{"hp", c.hp}, {"stages", c.stages}, {"tile", c.tile}, {"split", c.split}, {"us", ms * 1e3},
-                    {"tbs", tbs}, {"ratio_copy", tbs / copy_tbs}, {"ratio_read", tbs / read_tbs},
+    rows.push_back({{"hp", c.hp},
+                    {"stages", c.stages},
+                    {"tile", c.tile},
+                    {"split", c.split},
+                    {"us", ms * 1e3},
+                    {"tbs", tbs},
+                    {"ratio_copy", tbs / copy_tbs},
+                    {"ratio_read", tbs / read_tbs},
                     {"check", bad ? "FAIL" : "ok"}});
     if (bad) res["failed"] = true;
   }

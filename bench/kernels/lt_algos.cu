@@ -79,20 +79,20 @@ void make_desc(Lt& lt, const Shape& s, int64_t n, const float* ws, const float* 
   QINFER_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(lt.desc, CUBLASLT_MATMUL_DESC_FAST_ACCUM,
                                                      &fast, sizeof(fast)));
   int32_t mode = CUBLASLT_MATMUL_MATRIX_SCALE_OUTER_VEC_32F;
-  QINFER_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(
-      lt.desc, CUBLASLT_MATMUL_DESC_A_SCALE_MODE, &mode, sizeof(mode)));
-  QINFER_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(
-      lt.desc, CUBLASLT_MATMUL_DESC_B_SCALE_MODE, &mode, sizeof(mode)));
-  QINFER_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(
-      lt.desc, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &ws, sizeof(ws)));
-  QINFER_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(
-      lt.desc, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &xs, sizeof(xs)));
+  QINFER_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(lt.desc, CUBLASLT_MATMUL_DESC_A_SCALE_MODE,
+                                                     &mode, sizeof(mode)));
+  QINFER_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(lt.desc, CUBLASLT_MATMUL_DESC_B_SCALE_MODE,
+                                                     &mode, sizeof(mode)));
+  QINFER_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(lt.desc, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER,
+                                                     &ws, sizeof(ws)));
+  QINFER_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(lt.desc, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER,
+                                                     &xs, sizeof(xs)));
   QINFER_CUBLAS_CHECK(
       cublasLtMatrixLayoutCreate(&lt.a, CUDA_R_8F_E4M3, uint64_t(s.k), uint64_t(s.m), s.k));
   QINFER_CUBLAS_CHECK(
       cublasLtMatrixLayoutCreate(&lt.b, CUDA_R_8F_E4M3, uint64_t(s.k), uint64_t(n), s.k));
-  QINFER_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(
-      &lt.d, s.bf16_out ? CUDA_R_16BF : CUDA_R_32F, uint64_t(s.m), uint64_t(n), s.m));
+  QINFER_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&lt.d, s.bf16_out ? CUDA_R_16BF : CUDA_R_32F,
+                                                 uint64_t(s.m), uint64_t(n), s.m));
 }
 
 // max |y| and the output as floats.
@@ -152,10 +152,9 @@ int run(int argc, char** argv) {
     const float alpha = 1, beta = 0;
     const double ms = cu::time_ms(
         [&] {
-          QINFER_CUBLAS_CHECK(cublasLtMatmul(cu::cublaslt(), lt.desc, &alpha, w.data(), lt.a,
-                                             x.data(), lt.b, &beta, y.data(), lt.d, y.data(),
-                                             lt.d, &r.algo, cu::gemm_workspace(),
-                                             cu::kGemmWorkspaceBytes, st));
+          QINFER_CUBLAS_CHECK(cublasLtMatmul(
+              cu::cublaslt(), lt.desc, &alpha, w.data(), lt.a, x.data(), lt.b, &beta, y.data(),
+              lt.d, y.data(), lt.d, &r.algo, cu::gemm_workspace(), cu::kGemmWorkspaceBytes, st));
         },
         5, 5);
     peak = 2.0 * kBig * kBig * kBig / (ms * 1e-3) / 1e12;
@@ -185,8 +184,8 @@ int run(int argc, char** argv) {
           pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &wsb, sizeof(wsb)));
       cublasLtMatmulHeuristicResult_t r[16];
       int found = 0;
-      QINFER_CUBLAS_CHECK(cublasLtMatmulAlgoGetHeuristic(cu::cublaslt(), lt.desc, lt.a, lt.b,
-                                                         lt.d, lt.d, pref, 16, r, &found));
+      QINFER_CUBLAS_CHECK(cublasLtMatmulAlgoGetHeuristic(cu::cublaslt(), lt.desc, lt.a, lt.b, lt.d,
+                                                         lt.d, pref, 16, r, &found));
       cublasLtMatmulPreferenceDestroy(pref);
       const float alpha = 1, beta = s.accumulate ? 1.0f : 0.0f;
       std::vector<double> us(found);
@@ -195,10 +194,10 @@ int run(int argc, char** argv) {
       for (int a = 0; a < found; ++a) {
         const auto call = [&](int i) {
           // y += each call for o / down: values grow, but the time does not depend on them.
-          QINFER_CUBLAS_CHECK(cublasLtMatmul(
-              cu::cublaslt(), lt.desc, &alpha, w[i % copies].data(), lt.a, x.data(), lt.b, &beta,
-              y.data(), lt.d, y.data(), lt.d, &r[a].algo, cu::gemm_workspace(),
-              cu::kGemmWorkspaceBytes, st));
+          QINFER_CUBLAS_CHECK(cublasLtMatmul(cu::cublaslt(), lt.desc, &alpha, w[i % copies].data(),
+                                             lt.a, x.data(), lt.b, &beta, y.data(), lt.d, y.data(),
+                                             lt.d, &r[a].algo, cu::gemm_workspace(),
+                                             cu::kGemmWorkspaceBytes, st));
         };
         // Check: one call from a zeroed y (with w[0]) against the first algorithm's.
         QINFER_CUDA_CHECK(cudaMemsetAsync(y.data(), 0, n * s.m * 4, st));
@@ -224,11 +223,16 @@ int run(int argc, char** argv) {
       std::printf("%-13s %6lld %6d | %9.1f %6.3f | %9.1f %6.3f %5d | %6.1f%% %9.2e\n", s.name,
                   (long long)n, found, us[0], ratio(us[0]), us[best], ratio(us[best]), best,
                   100.0 * (us[0] / us[best] - 1.0), max_diff);
-      rows.push_back({{"gemm", s.name},       {"rows", n},
-                      {"algos", found},       {"first_us", us[0]},
-                      {"best_us", us[best]},  {"best_rank", best},
-                      {"all_us", us},         {"ratio_first", ratio(us[0])},
-                      {"ratio_best", ratio(us[best])}, {"max_rel_diff", max_diff}});
+      rows.push_back({{"gemm", s.name},
+                      {"rows", n},
+                      {"algos", found},
+                      {"first_us", us[0]},
+                      {"best_us", us[best]},
+                      {"best_rank", best},
+                      {"all_us", us},
+                      {"ratio_first", ratio(us[0])},
+                      {"ratio_best", ratio(us[best])},
+                      {"max_rel_diff", max_diff}});
     }
   }
   res["rows"] = rows;
