@@ -51,3 +51,11 @@
 #    producers'), engine CUDA 5/5, golden CUDA 12/12. Offline C 512 alternated: 14,955.5 /
 #    14,932.1 against 14,923.3 / 14,908.6 output tok/s; traced, the eager steps' silu 877.9 ms
 #    (36,864 launches) against ~930 in q2.
+# q7: branch exp/prefill-codes (not merged): the warpgroup prefill attention writes o's FP8
+#    codes as to_act makes them (attention_prefill_codes) and a mixed step's decode rows
+#    theirs, so prefill and mixed steps run no to_act (QINFER_CUDA_PREFILL_CODES=0: to_act, as
+#    main). New op test CudaAttention.PrefillCodesAreToActsOfItsOutput passed (codes byte for
+#    byte to_act's of the same output, the output bit for bit attention_prefill's), FusedCuda /
+#    CudaAttentionTc 16/16, engine CUDA 5/5, golden CUDA 12/12. Offline C 512 alternated:
+#    14,991.5 / 14,971.6 against 14,979.7 / 14,982.8 output tok/s: no gain measured (the
+#    to_act it removes is 117 ms of the run, q6), so main keeps to_act.
