@@ -59,3 +59,8 @@
 #    CudaAttentionTc 16/16, engine CUDA 5/5, golden CUDA 12/12. Offline C 512 alternated:
 #    14,991.5 / 14,971.6 against 14,979.7 / 14,982.8 output tok/s: no gain measured (the
 #    to_act it removes is 117 ms of the run, q6), so main keeps to_act.
+# q8: bench/gpu_gemm --n 512,1024,2048 (8192^3 rate 1,472 TFLOP/s): no CUTLASS tile of ours
+#    beats cuBLASLt at the prefill chunk's rows. qkv 0.870 / 0.906 at 1,024 / 2,048 rows
+#    (CUTLASS best 0.814 / 0.815, 128 x 128), o 0.779 / 0.772 (0.724 / 0.678), gate_up 0.939 /
+#    0.970, down 0.957 / 0.955. At 512 rows the 128 x 224 tile edges cuBLASLt on qkv (24.6
+#    against 24.9 us), as in session 33.
