@@ -23,7 +23,8 @@
 #    element-wise kernels split by grid (sums_grid_c512t.log in the JSON; rows = grid for the
 #    norm, rope and to_act, rows x 7 for the static silu): eager steps are 2,048 tokens (299 of
 #    them) or 512 decode rows; norm 26.87 us at 2,048 rows (~1.6 TB/s) and 6.10 at 512, silu
-#    58.42 / 16.13, rope 36.05 / 8.44, to_act 15.98 (2,048).
+#    58.42 / 16.13, rope 36.05 / 8.44, to_act 15.98 (2,048). The step trace of that run:
+#    steps_8b_c512_s35q2.csv.gz (QINFER_STEP_TRACE).
 # q3: producers with more bytes in flight: 256-thread blocks a row at 64 rows or more (norm,
 #    to_act, dynamic silu; QINFER_CUDA_ROW_BLOCK=1024 is the old block) and two 8-element groups
 #    a thread in the static silu (QINFER_CUDA_FLAT_GROUPS=1 the old one). Op tests FusedCuda /
