@@ -65,3 +65,12 @@
 #    (CUTLASS best 0.814 / 0.815, 128 x 128), o 0.779 / 0.772 (0.724 / 0.678), gate_up 0.939 /
 #    0.970, down 0.957 / 0.955. At 512 rows the 128 x 224 tile edges cuBLASLt on qkv (24.6
 #    against 24.9 us), as in session 33.
+# q9: branch exp/prefill-first (not merged): qinfer bench --schedule prefill-first
+#    (SchedulerOptions::prefill_first: while a new prompt can be admitted a step takes prompt
+#    chunks only and decode waits, vLLM V0's order). 8B offline C 512 alternated: 14,178.8 /
+#    14,170.3 against 14,775.9 / 14,739.2 output tok/s (decode-first, main), 58 preemptions
+#    against 11, mean ITL 30.0 against 27.5 ms. Step traces (in the JSON's run, phases by
+#    tools of this session): prefill-first 36.08 s = prompt steps 9.69 s (306, re-prefills
+#    included) + 864 decode steps of 500+ rows 21.67 s + tail 4.72 s; decode-first 34.64 s =
+#    11.57 + 18.26 (712 steps) + 4.81. All 512 sequences growing together outrun the
+#    940,000-token cache (512 x 2,000 needed), and the preempted ones make a tail of their own.
