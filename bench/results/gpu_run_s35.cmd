@@ -69,8 +69,8 @@
 #    (SchedulerOptions::prefill_first: while a new prompt can be admitted a step takes prompt
 #    chunks only and decode waits, vLLM V0's order). 8B offline C 512 alternated: 14,178.8 /
 #    14,170.3 against 14,775.9 / 14,739.2 output tok/s (decode-first, main), 58 preemptions
-#    against 11, mean ITL 30.0 against 27.5 ms. Step traces (in the JSON's run, phases by
-#    tools of this session): prefill-first 36.08 s = prompt steps 9.69 s (306, re-prefills
+#    against 11, mean ITL 30.0 against 27.5 ms. Step traces steps_8b_c512_s35q9_{pf,df}.csv.gz (phases as in the
+#    PERFORMANCE section): prefill-first 36.08 s = prompt steps 9.69 s (306, re-prefills
 #    included) + 864 decode steps of 500+ rows 21.67 s + tail 4.72 s; decode-first 34.64 s =
 #    11.57 + 18.26 (712 steps) + 4.81. All 512 sequences growing together outrun the
 #    940,000-token cache (512 x 2,000 needed), and the preempted ones make a tail of their own.
