@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "../gpu_bench_data.h"
 #include "core/json.h"
 #include "core/tensor.h"
 #include "ops/cuda/cuda_common.h"
@@ -31,29 +32,17 @@ namespace cu = ops::cuda;
 
 constexpr int kReps = 5;
 
+using bench::random_device;
+
+// A layer GEMM as the engine runs it (bench::kLinears8B); gate_up writes BF16, as in a
+// prefill (linear_act_bf16).
 struct Shape {
   const char* name;
   int64_t m, k;  // n_out, n_in
   bool accumulate, bf16_out;
 };
-const Shape kShapes[] = {{"qkv_proj", 6144, 4096, false, false},
-                         {"o_proj", 4096, 4096, true, false},
-                         {"gate_up_proj", 28672, 4096, false, true},
-                         {"down_proj", 4096, 14336, true, false}};
-
-Tensor random_codes(int64_t n, std::mt19937& rng) {
-  std::vector<uint8_t> h(n);
-  for (auto& b : h) b = uint8_t(rng()) & 0xB7;  // finite, |v| <= 1.875 * 2^-1
-  Tensor t = Tensor::empty(DType::kU8, {n}, Device::kCuda);
-  QINFER_CUDA_CHECK(cudaMemcpy(t.data(), h.data(), n, cudaMemcpyHostToDevice));
-  return t;
-}
-
-Tensor filled_f32(int64_t n, float v) {
-  std::vector<float> h(n, v);
-  Tensor t = Tensor::empty(DType::kF32, {n}, Device::kCuda);
-  QINFER_CUDA_CHECK(cudaMemcpy(t.data(), h.data(), n * 4, cudaMemcpyHostToDevice));
-  return t;
+Shape engine_shape(const bench::LinearShape& l) {
+  return {l.name, l.n_out, l.n_in, l.accumulate, std::strcmp(l.name, "gate_up_proj") == 0};
 }
 
 struct Lt {
@@ -95,7 +84,23 @@ void make_desc(Lt& lt, const Shape& s, int64_t n, const float* ws, const float* 
                                                  uint64_t(s.m), uint64_t(n), s.m));
 }
 
-// max |y| and the output as floats.
+// Up to kMaxAlgos of the heuristic's algorithms for lt, best first; returns how many.
+constexpr int kMaxAlgos = 16;
+int heuristics(const Lt& lt, int count, cublasLtMatmulHeuristicResult_t (&r)[kMaxAlgos]) {
+  cublasLtMatmulPreference_t pref;
+  QINFER_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
+  size_t wsb = cu::kGemmWorkspaceBytes;
+  QINFER_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(
+      pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &wsb, sizeof(wsb)));
+  int found = 0;
+  const cublasStatus_t st = cublasLtMatmulAlgoGetHeuristic(
+      cu::cublaslt(), lt.desc, lt.a, lt.b, lt.d, lt.d, pref, std::min(count, kMaxAlgos), r, &found);
+  cublasLtMatmulPreferenceDestroy(pref);
+  QINFER_CUBLAS_CHECK(st);
+  return found;
+}
+
+// The output as floats.
 std::vector<float> read_out(const Tensor& y, int64_t count, bool bf16) {
   std::vector<float> f(count);
   if (bf16) {
@@ -128,33 +133,26 @@ int run(int argc, char** argv) {
   }
   cu::ensure_init();
   cudaStream_t st = cu::stream();
-  std::mt19937 rng(11);
   const int64_t kBig = 8192;
   // The 8192^3 FP8 rate with the heuristic's first algorithm, as gpu_gemm measures it.
   double peak = 0;
   {
     const Shape big{"8192^3", kBig, kBig, false, false};
-    Tensor w = random_codes(kBig * kBig, rng), x = random_codes(kBig * kBig, rng);
-    Tensor ws = filled_f32(kBig, 0.01f), xs = filled_f32(kBig, 0.01f);
+    Tensor w = random_device(DType::kF8E4M3, kBig * kBig, 1);
+    Tensor x = random_device(DType::kF8E4M3, kBig * kBig, 2);
+    Tensor sc = random_device(DType::kF32, kBig, 3);
     Tensor y = Tensor::empty(DType::kF32, {kBig * kBig}, Device::kCuda);
     Lt lt;
-    make_desc(lt, big, kBig, ws.data_as<float>(), xs.data_as<float>());
-    cublasLtMatmulPreference_t pref;
-    QINFER_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
-    size_t wsb = cu::kGemmWorkspaceBytes;
-    QINFER_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(
-        pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &wsb, sizeof(wsb)));
-    cublasLtMatmulHeuristicResult_t r{};
-    int found = 0;
-    QINFER_CUBLAS_CHECK(cublasLtMatmulAlgoGetHeuristic(cu::cublaslt(), lt.desc, lt.a, lt.b, lt.d,
-                                                       lt.d, pref, 1, &r, &found));
-    cublasLtMatmulPreferenceDestroy(pref);
+    make_desc(lt, big, kBig, sc.data_as<float>(), sc.data_as<float>());
+    cublasLtMatmulHeuristicResult_t r[kMaxAlgos];
+    QINFER_CHECK(heuristics(lt, 1, r) == 1,
+                 "lt_algos: no cuBLASLt algorithm for the 8192^3 FP8 GEMM");
     const float alpha = 1, beta = 0;
     const double ms = cu::time_ms(
         [&] {
           QINFER_CUBLAS_CHECK(cublasLtMatmul(
               cu::cublaslt(), lt.desc, &alpha, w.data(), lt.a, x.data(), lt.b, &beta, y.data(),
-              lt.d, y.data(), lt.d, &r.algo, cu::gemm_workspace(), cu::kGemmWorkspaceBytes, st));
+              lt.d, y.data(), lt.d, &r[0].algo, cu::gemm_workspace(), cu::kGemmWorkspaceBytes, st));
         },
         5, 5);
     peak = 2.0 * kBig * kBig * kBig / (ms * 1e-3) / 1e12;
@@ -165,28 +163,22 @@ int run(int argc, char** argv) {
   Json res = Json::object();
   res["peak_tflops"] = peak;
   Json rows = Json::array();
-  for (const Shape& s : kShapes) {
+  uint64_t seed = 10;
+  for (const bench::LinearShape& l : bench::kLinears8B) {
+    const Shape s = engine_shape(l);
     // Weight copies past L2 (50 MB), rotated call by call.
     const int copies = int(std::max<int64_t>(2, (128ll << 20) / (s.m * s.k) + 1));
     std::vector<Tensor> w;
-    for (int c = 0; c < copies; ++c) w.push_back(random_codes(s.m * s.k, rng));
-    Tensor ws = filled_f32(s.m, 0.01f);
+    for (int c = 0; c < copies; ++c) w.push_back(random_device(DType::kF8E4M3, s.m * s.k, ++seed));
+    Tensor ws = random_device(DType::kF32, s.m, ++seed);
     for (int64_t n : ns) {
-      Tensor x = random_codes(n * s.k, rng);
-      Tensor xs = filled_f32(n, 0.02f);
+      Tensor x = random_device(DType::kF8E4M3, n * s.k, ++seed);
+      Tensor xs = random_device(DType::kF32, n, ++seed);
       Tensor y = Tensor::empty(DType::kU8, {n * s.m * 4}, Device::kCuda);
       Lt lt;
       make_desc(lt, s, n, ws.data_as<float>(), xs.data_as<float>());
-      cublasLtMatmulPreference_t pref;
-      QINFER_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
-      size_t wsb = cu::kGemmWorkspaceBytes;
-      QINFER_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(
-          pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &wsb, sizeof(wsb)));
-      cublasLtMatmulHeuristicResult_t r[16];
-      int found = 0;
-      QINFER_CUBLAS_CHECK(cublasLtMatmulAlgoGetHeuristic(cu::cublaslt(), lt.desc, lt.a, lt.b, lt.d,
-                                                         lt.d, pref, 16, r, &found));
-      cublasLtMatmulPreferenceDestroy(pref);
+      cublasLtMatmulHeuristicResult_t r[kMaxAlgos];
+      const int found = heuristics(lt, kMaxAlgos, r);
       const float alpha = 1, beta = s.accumulate ? 1.0f : 0.0f;
       std::vector<double> us(found);
       std::vector<float> ref;
