@@ -74,3 +74,7 @@
 #    included) + 864 decode steps of 500+ rows 21.67 s + tail 4.72 s; decode-first 34.64 s =
 #    11.57 + 18.26 (712 steps) + 4.81. All 512 sequences growing together outrun the
 #    940,000-token cache (512 x 2,000 needed), and the preempted ones make a tail of their own.
+# q10: lt_algos after its review clean-up (the shared bench inputs), run inline:
+#    `.gpu_assets/b/bench/lt_algos --n 512,2048`. Same answer as q5: one algorithm a shape;
+#    8192^3 1,501 TFLOP/s; qkv 0.638 / 0.896, o 0.598 / 0.755, gate_up 0.904 / 1.004, down
+#    0.869 / 0.934 of it at 512 / 2,048 rows.
