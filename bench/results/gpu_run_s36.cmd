@@ -1,0 +1,18 @@
+# Session 36 (H100 80GB HBM3, nvidia-h100-x1): the offline 1000/1000 run on TensorRT-LLM's
+# workload for its 15,220 tok/s anchor (perf-overview, "Reproducing Benchmarked Results": 3,000
+# requests of 1,000 / 1,000 tokens queued at once, KV share 0.90 or, "in many cases", 0.95).
+# Binaries built here (cmake -DQINFER_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90a-real, nvcc 13.0),
+# packed by `TOKENIZER_DIR=../shared/models/llama3.1-tokenizer TESTS=" " BENCHES=" "
+# bash tools/gpu_pack.sh build-f`, carried as .gpu_assets/b.txz; each run is
+# `bash bench/results/gpu_run_s36qN.sh` on a fresh machine; its JSON and log tails are in
+# gpu_s36qN.json. Checkpoints: tools/gpu_make_random_fp8.py --static (the 8B shape).
+# Code: main at 4a65c71 (no engine change).
+#
+# q1: 1,536 prompts (three waves of 512) and the concurrency cap: C 512 15,430.2 output tok/s
+#    (17 preemptions, 99.5 s); C 640 14,040.5 (296); C 768 13,635.6 (631); C 640 with 4,096
+#    tokens a step 13,825.5 (333). Past 512 the 940,000-token cache preempts and recomputes
+#    (and every step then lands its samples before scheduling: schedule 7-12 ms a step).
+# q2: 3,000 prompts, C 512: 15,526.0 output tok/s at --gpu-memory-utilization 0.9 (940,000
+#    tokens, 21 preemptions, 193.2 s); 15,545.0 at 0.95 (1,004,864 tokens, no preemption).
+# q3: 3,000 prompts, C 512, 0.95, the step's token budget: 4,096 15,476.5 (no preemption);
+#    8,192 15,256.5 (80 preemptions); 2,048 (q2) stays the best.
