@@ -190,6 +190,11 @@ struct CudaRunner::Impl {
   // makes its x from the attention's F32 output instead (QINFER_CUDA_ATTN_CODES=1: codes there
   // too; 0: never).
   int attn_codes = env_int("QINFER_CUDA_ATTN_CODES", 2);
+  // A mixed step's prompt-chunk attention runs on a second stream beside its decode rows'
+  // attention (cu::fork_stream): the one is bound by the tensor cores, the other by HBM reads.
+  // QINFER_CUDA_MIXED_OVERLAP=0: one after the other on the backend stream; 2: the decode
+  // rows' kernel queued first.
+  int mixed_overlap = env_int("QINFER_CUDA_MIXED_OVERLAP", 1);
 
   Buffers eager;  // grows with the largest batch seen
   Tensor meta_dev;
@@ -614,9 +619,16 @@ bool CudaRunner::Impl::run_layers(Buffers& b, const int32_t* dev, const MetaLayo
           cu::attention_decode(q, b, dims, kvl, o, s);
       };
       if (plan.n_dec > 0) {
-        decode(qkv, plan.dec, attn, nullptr);
+        // Disjoint rows of attn; both only read q and the cache, written above. Only the
+        // tensor-core kernels: the CUDA-core ones (which attention_prefill falls back to at
+        // other head sizes) share one split-K scratch.
+        const bool side = mixed_overlap != 0 && plan.dec_tc && plan.pre.n_tok > 0;
+        const cudaStream_t ps = side ? cu::fork_stream() : s;
+        if (mixed_overlap == 2) decode(qkv, plan.dec, attn, nullptr);
         cu::attention_prefill(qkv + plan.n_dec * qkv_width, plan.pre, dims, kvl,
-                              attn + plan.n_dec * attn_width, s);
+                              attn + plan.n_dec * attn_width, ps);
+        if (mixed_overlap != 2) decode(qkv, plan.dec, attn, nullptr);
+        if (side) cu::join_stream();
       } else if (plan.prefill) {
         cu::attention_prefill(qkv, plan.all, dims, kvl, attn, s);
       } else {

@@ -8,9 +8,14 @@
 #include <array>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <map>
+#include <random>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 #include "core/cpu_features.h"
 #include "core/error.h"
@@ -308,6 +313,96 @@ TEST_P(LlamaGoldenCuda, EngineAsyncStepsMatchSynchronous) {
       for (auto& [idx, t] : seqs)
         EXPECT_EQ(ids[1][id][idx], t) << dtype_name(kv) << " cache, request " << id << " sample "
                                       << idx;
+  }
+}
+
+// A random checkpoint with head_dim 64 (so the GPU takes its tensor-core decode and prefill
+// attentions), written next to the temp directory's other files; BF16 weights, tied lm_head.
+std::string head64_checkpoint() {
+  namespace fs = std::filesystem;
+  const fs::path d = fs::temp_directory_path() /
+                     ("qinfer_head64_" + std::to_string(::getpid())) / "model";
+  if (fs::exists(d / "config.json")) return d.string();
+  fs::create_directories(d);
+  const int64_t hid = 256, inter = 512, vocab = 512, heads = 4, kv_heads = 2, hd = 64;
+  std::mt19937 rng(7);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::vector<std::pair<std::string, Tensor>> ts;
+  auto add = [&](const std::string& name, Shape shape, float sd, float mean) {
+    Tensor t = Tensor::empty(DType::kBF16, shape);
+    for (int64_t i = 0; i < t.numel(); ++i)
+      t.data_as<uint16_t>()[i] = f32_to_bf16(mean + sd * nd(rng));
+    ts.emplace_back(name, std::move(t));
+  };
+  add("model.embed_tokens.weight", {vocab, hid}, 1.0f, 0.0f);
+  add("model.norm.weight", {hid}, 0.1f, 1.0f);
+  for (int l = 0; l < 2; ++l) {
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    const float w = 1.0f / std::sqrt(float(hid));
+    add(p + "input_layernorm.weight", {hid}, 0.1f, 1.0f);
+    add(p + "post_attention_layernorm.weight", {hid}, 0.1f, 1.0f);
+    add(p + "self_attn.q_proj.weight", {heads * hd, hid}, 2.0f * w, 0.0f);
+    add(p + "self_attn.k_proj.weight", {kv_heads * hd, hid}, 2.0f * w, 0.0f);
+    add(p + "self_attn.v_proj.weight", {kv_heads * hd, hid}, w, 0.0f);
+    add(p + "self_attn.o_proj.weight", {hid, heads * hd}, w, 0.0f);
+    add(p + "mlp.gate_proj.weight", {inter, hid}, w, 0.0f);
+    add(p + "mlp.up_proj.weight", {inter, hid}, w, 0.0f);
+    add(p + "mlp.down_proj.weight", {hid, inter}, 1.0f / std::sqrt(float(inter)), 0.0f);
+  }
+  io::write_safetensors((d / "model.safetensors").string(), ts);
+  Json cfg = read_json_file(case_dir("gqa8_bf16") + "/config.json");
+  cfg["hidden_size"] = hid;
+  cfg["intermediate_size"] = inter;
+  cfg["num_attention_heads"] = heads;
+  cfg["num_key_value_heads"] = kv_heads;
+  cfg["head_dim"] = hd;
+  cfg["vocab_size"] = vocab;
+  std::ofstream(d / "config.json") << cfg.dump(2);
+  return d.string();
+}
+
+// A mixed step (decode rows beside prompt chunks) runs its prompt chunks' attention on a
+// second stream beside the decode rows' (QINFER_CUDA_MIXED_OVERLAP, default 1; 2 queues the
+// decode rows' kernel first; 0 runs them one after the other). The two write disjoint rows and
+// are deterministic, so every mode must give the same greedy tokens, bit for bit, with the
+// BF16 and the FP8 cache; a missing join (o reading rows not yet written) would not.
+TEST(LlamaGoldenCudaMixed, PrefillAttentionBesideDecodeMatchesOneStream) {
+  if (!ops::cuda::available()) GTEST_SKIP() << "no CUDA device";
+  io::Checkpoint ck = io::open_checkpoint(head64_checkpoint());
+  std::shared_ptr<const tokenizer::Tokenizer> tok = tokenizer::Tokenizer::from_dir(
+      dir_from_env("QINFER_SHARED_DIR", QINFER_SHARED_DIR) + "/models/llama3.1-tokenizer");
+  for (DType kv : {DType::kBF16, DType::kF8E4M3}) {
+    std::map<std::string, std::vector<int32_t>> ids[3];
+    for (int mode = 0; mode < 3; ++mode) {
+      ASSERT_EQ(setenv("QINFER_CUDA_MIXED_OVERLAP", std::to_string(mode).c_str(), 1), 0);
+      std::shared_ptr<model::LlamaModel> m =
+          model::LlamaModel::load(ck, {.device = Device::kCuda, .kv_cache_dtype = kv});
+      unsetenv("QINFER_CUDA_MIXED_OVERLAP");
+      // 96 tokens a step: the later prompts (up to 158 tokens) arrive in chunks beside the
+      // earlier requests' decode rows.
+      engine::Engine eng(m, tok, {.max_model_len = 256, .max_num_seqs = 8,
+                                  .max_num_batched_tokens = 96});
+      for (int i = 0; i < 8; ++i) {
+        Request r{.id = std::to_string(i), .prompt = {}, .max_tokens = 12 + 3 * i};
+        for (int j = 0; j < 11 + 21 * i; ++j) r.prompt.push_back(int32_t((i * 7919 + j * 104729) % 512));
+        r.sampling.temperature = 0.0f;
+        r.ignore_eos = true;
+        eng.validate(r);
+        const std::string id = r.id;
+        ASSERT_TRUE(eng.submit(std::move(r), [&ids, mode, id](RequestOutput&& o) {
+          for (const SeqDelta& d : o.seqs)
+            ids[mode][id].insert(ids[mode][id].end(), d.token_ids.begin(), d.token_ids.end());
+        }));
+      }
+      while (!eng.idle()) eng.step();
+    }
+    for (int i = 0; i < 8; ++i) {
+      const std::string id = std::to_string(i);
+      EXPECT_EQ(ids[0][id].size(), size_t(12 + 3 * i)) << dtype_name(kv) << " cache, request " << id;
+      EXPECT_EQ(ids[1][id], ids[0][id]) << dtype_name(kv) << " cache, request " << id << ", side stream";
+      EXPECT_EQ(ids[2][id], ids[0][id]) << dtype_name(kv) << " cache, request " << id
+                                        << ", side stream, decode queued first";
+    }
   }
 }
 

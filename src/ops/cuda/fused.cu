@@ -1390,6 +1390,38 @@ int side_k(int k) {
 }
 }  // namespace
 
+namespace {
+struct Fork {
+  cudaStream_t side = nullptr;
+  cudaEvent_t forked = nullptr, joined = nullptr;
+  Fork() {
+    int lo = 0, hi = 0;
+    QINFER_CUDA_CHECK(cudaDeviceGetStreamPriorityRange(&lo, &hi));
+    const int prio = env_switch("QINFER_CUDA_SIDE_PRIORITY", 0) == 1 ? hi : lo;
+    QINFER_CUDA_CHECK(cudaStreamCreateWithPriority(&side, cudaStreamNonBlocking, prio));
+    QINFER_CUDA_CHECK(cudaEventCreateWithFlags(&forked, cudaEventDisableTiming));
+    QINFER_CUDA_CHECK(cudaEventCreateWithFlags(&joined, cudaEventDisableTiming));
+  }
+};
+Fork& fork_state() {
+  static Fork* f = new Fork();  // never destroyed, as the backend's own stream
+  return *f;
+}
+}  // namespace
+
+cudaStream_t fork_stream() {
+  Fork& f = fork_state();
+  QINFER_CUDA_CHECK(cudaEventRecord(f.forked, stream()));
+  QINFER_CUDA_CHECK(cudaStreamWaitEvent(f.side, f.forked, 0));
+  return f.side;
+}
+
+void join_stream() {
+  Fork& f = fork_state();
+  QINFER_CUDA_CHECK(cudaEventRecord(f.joined, f.side));
+  QINFER_CUDA_CHECK(cudaStreamWaitEvent(stream(), f.joined, 0));
+}
+
 SideUpload::SideUpload() : impl_(std::make_unique<Impl>()) {}
 SideUpload::~SideUpload() = default;
 

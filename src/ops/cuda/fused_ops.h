@@ -204,6 +204,15 @@ void embedding_rows_rope(const Tensor& table, const int32_t* ids, int64_t n, flo
 // The backend stream every op runs on (for the attention_cuda.h entry points).
 cudaStream_t backend_stream();
 
+// A second compute stream beside the backend stream, for two kernels of one step that read
+// and write nothing of each other's (the mixed step's prefill attention beside its decode
+// attention): fork_stream() returns it after everything queued on the backend stream so far,
+// and join_stream() makes the backend stream's later work wait for what was queued on it.
+// QINFER_CUDA_SIDE_PRIORITY=1 gives it the device's greatest stream priority (the block
+// scheduler then places its blocks first). Legal inside a graph capture (a fork and a join).
+cudaStream_t fork_stream();
+void join_stream();
+
 // Host <-> device copies on the backend stream (asynchronous for pinned host memory).
 void copy_to_device_async(void* dst, const void* src, size_t bytes);
 void copy_to_host_async(void* dst, const void* src, size_t bytes);
