@@ -16,3 +16,11 @@
 #    tokens, 21 preemptions, 193.2 s); 15,545.0 at 0.95 (1,004,864 tokens, no preemption).
 # q3: 3,000 prompts, C 512, 0.95, the step's token budget: 4,096 15,476.5 (no preemption);
 #    8,192 15,256.5 (80 preemptions); 2,048 (q2) stays the best.
+# q4: the mixed steps' attentions on two streams (new, QINFER_CUDA_MIXED_OVERLAP; code committed as
+#    f9f8ada): engine CUDA tests 5/5, golden CUDA 13/13 (the new
+#    LlamaGoldenCudaMixed: the same greedy tokens in every mode, BF16 and FP8 caches). 8B
+#    offline 512 x 1000/1000 C 512, alternated: two streams, prefill queued first (the default)
+#    15,094.5 / 15,063.6; one stream 15,026.5 / 15,003.9; decode queued first 15,069.3; side
+#    stream at the greatest priority 15,039.1 output tok/s (11 preemptions each).
+# q5: 3,000 prompts (the anchor's workload), C 512, 0.9: two streams 15,667.0, one stream
+#    15,604.7 output tok/s (21 preemptions each).
