@@ -320,8 +320,8 @@ TEST_P(LlamaGoldenCuda, EngineAsyncStepsMatchSynchronous) {
 // attentions), written next to the temp directory's other files; BF16 weights, tied lm_head.
 std::string head64_checkpoint() {
   namespace fs = std::filesystem;
-  const fs::path d = fs::temp_directory_path() /
-                     ("qinfer_head64_" + std::to_string(::getpid())) / "model";
+  const fs::path d =
+      fs::temp_directory_path() / ("qinfer_head64_" + std::to_string(::getpid())) / "model";
   if (fs::exists(d / "config.json")) return d.string();
   fs::create_directories(d);
   const int64_t hid = 256, inter = 512, vocab = 512, heads = 4, kv_heads = 2, hd = 64;
@@ -380,11 +380,12 @@ TEST(LlamaGoldenCudaMixed, PrefillAttentionBesideDecodeMatchesOneStream) {
       unsetenv("QINFER_CUDA_MIXED_OVERLAP");
       // 96 tokens a step: the later prompts (up to 158 tokens) arrive in chunks beside the
       // earlier requests' decode rows.
-      engine::Engine eng(m, tok, {.max_model_len = 256, .max_num_seqs = 8,
-                                  .max_num_batched_tokens = 96});
+      engine::Engine eng(m, tok,
+                         {.max_model_len = 256, .max_num_seqs = 8, .max_num_batched_tokens = 96});
       for (int i = 0; i < 8; ++i) {
         Request r{.id = std::to_string(i), .prompt = {}, .max_tokens = 12 + 3 * i};
-        for (int j = 0; j < 11 + 21 * i; ++j) r.prompt.push_back(int32_t((i * 7919 + j * 104729) % 512));
+        for (int j = 0; j < 11 + 21 * i; ++j)
+          r.prompt.push_back(int32_t((i * 7919 + j * 104729) % 512));
         r.sampling.temperature = 0.0f;
         r.ignore_eos = true;
         eng.validate(r);
@@ -398,10 +399,12 @@ TEST(LlamaGoldenCudaMixed, PrefillAttentionBesideDecodeMatchesOneStream) {
     }
     for (int i = 0; i < 8; ++i) {
       const std::string id = std::to_string(i);
-      EXPECT_EQ(ids[0][id].size(), size_t(12 + 3 * i)) << dtype_name(kv) << " cache, request " << id;
-      EXPECT_EQ(ids[1][id], ids[0][id]) << dtype_name(kv) << " cache, request " << id << ", side stream";
-      EXPECT_EQ(ids[2][id], ids[0][id]) << dtype_name(kv) << " cache, request " << id
-                                        << ", side stream, decode queued first";
+      EXPECT_EQ(ids[0][id].size(), size_t(12 + 3 * i))
+          << dtype_name(kv) << " cache, request " << id;
+      EXPECT_EQ(ids[1][id], ids[0][id])
+          << dtype_name(kv) << " cache, request " << id << ", side stream";
+      EXPECT_EQ(ids[2][id], ids[0][id])
+          << dtype_name(kv) << " cache, request " << id << ", side stream, decode queued first";
     }
   }
 }
