@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Session 36 run q3: the step token budget (--max-num-batched-tokens 2048 default, 4096, 8192; vLLM
-# V1 offline uses 16384 on H100) on TensorRT-LLM's anchor workload (3,000 requests of 1,000/1,000
+# Session 36 run q3: the step token budget (--max-num-batched-tokens 2048 default, 4096, 8192)
+# on TensorRT-LLM's anchor workload (3,000 requests of 1,000/1,000
 # queued at once), C 512, --gpu-memory-utilization 0.95 (no preemptions at 2048, q2). Main's code.
 set -u
 tar xJf .gpu_assets/b.txz -C .gpu_assets && export B=.gpu_assets/b
