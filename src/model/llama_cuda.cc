@@ -194,7 +194,7 @@ struct CudaRunner::Impl {
   // attention (cu::fork_stream): the one is bound by the tensor cores, the other by HBM reads.
   // QINFER_CUDA_MIXED_OVERLAP=0: one after the other on the backend stream; 2: the decode
   // rows' kernel queued first.
-  int mixed_overlap = env_int("QINFER_CUDA_MIXED_OVERLAP", 1);
+  int mixed_overlap = std::clamp(env_int("QINFER_CUDA_MIXED_OVERLAP", 1), 0, 2);
 
   Buffers eager;  // grows with the largest batch seen
   Tensor meta_dev;

@@ -1388,9 +1388,7 @@ int side_k(int k) {
   QINFER_CHECK(k == 0 || k == 1, "SideUpload: destination ", k, " (0 or 1)");
   return k;
 }
-}  // namespace
 
-namespace {
 struct Fork {
   cudaStream_t side = nullptr;
   cudaEvent_t forked = nullptr, joined = nullptr;
