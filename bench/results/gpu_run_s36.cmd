@@ -24,3 +24,8 @@
 #    stream at the greatest priority 15,039.1 output tok/s (11 preemptions each).
 # q5: 3,000 prompts (the anchor's workload), C 512, 0.9: two streams 15,667.0, one stream
 #    15,604.7 output tok/s (21 preemptions each).
+# q6: main's final code (ae36af3: the switch clamped to 0-2): golden CUDA tests 13/13, engine
+#    CUDA 5/5; one 8B offline 512 x 1000/1000 C 512 run 14,888.1 output tok/s (a slower chip:
+#    see q7).
+# q7: on q6's machine, alternated: two streams 14,831.8 / 14,905.3 against one stream
+#    14,788.0 / 14,758.0 output tok/s (+0.6 %).
