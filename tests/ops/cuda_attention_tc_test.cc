@@ -575,6 +575,71 @@ TEST(CudaAttentionTc, ReadsAheadOfRopeKvWrite) {
     }
 }
 
+// RoPE on load (attention_decode_tc's q_inv_freq): rope_kv_write leaves the first kv_only_rows
+// tokens' q and k unrotated in qkv and writes only their rotated K and their V to the cache;
+// the attention rotates each query row as it loads it. Against rope_kv_write rotating
+// everything in place and the attention reading q from qkv: the same output bits, the same
+// cache bytes, qkv's leading rows untouched and the rest rotated as before. Llama 3's
+// frequencies at positions up to 4,095, one and two KV heads a unit, with and without reading
+// ahead (past_ready), some tokens left to rope_kv_write (kv_only_rows < n_tok).
+TEST(CudaAttentionTc, RotatesQueryOnLoad) {
+  QINFER_SKIP_WITHOUT_CUDA();
+  const uint32_t seed = testing::fresh_seed();
+  std::mt19937 rng(seed);
+  const std::vector<TcCase> cases = {
+      {32, 8, 128, 16, {{127, 1}}},
+      {32, 8, 128, 16, {{4095, 1}, {0, 1}, {1500, 1}, {31, 1}}, 1},
+      {8, 2, 64, 12, {{100, 1}, {37, 1}, {0, 1}, {16, 1}, {47, 1}}},
+      {16, 4, 128, 16, {{15, 1}, {16, 1}, {63, 1}, {64, 1}, {999, 1}, {300, 1}}}};
+  for (int heads : {1, 2})
+    for (DType dt : kTcTypes)
+      for (const TcCase& c : cases)
+        for (bool ahead : {false, true}) {
+          cu::set_attention_decode_tc_heads(heads);
+          const Problem p = make_problem(c, dt, rng);
+          const int half = c.head_dim / 2;
+          std::vector<float> freq(static_cast<size_t>(half));
+          for (int j = 0; j < half; ++j)
+            freq[size_t(j)] = float(1.0 / std::pow(500000.0, 2.0 * j / c.head_dim));
+          Tensor inv_freq = Tensor::empty(DType::kF32, {half}, Device::kCuda);
+          copy_bytes(inv_freq.data(), Device::kCuda, freq.data(), Device::kCpu, freq.size() * 4);
+          const float* f = inv_freq.data_as<float>();
+          cudaStream_t s = cu::stream();
+          DeviceProblem want = upload(p), got = upload(p);
+          want.b.past_ready = got.b.past_ready = ahead;
+          cu::rope_kv_write(want.qkv.data_as<float>(), want.b, want.d, f, want.kv, s);
+          cu::attention_decode_tc(want.qkv.data_as<float>(), want.b, want.d, want.kv,
+                                  want.out.data_as<float>(), s);
+          cu::rope_kv_write(got.qkv.data_as<float>(), got.b, got.d, f, got.kv, s, p.n_tok);
+          cu::attention_decode_tc(got.qkv.data_as<float>(), got.b, got.d, got.kv,
+                                  got.out.data_as<float>(), s, nullptr, f);
+          const std::string what = "rope on load " + case_str(p) + " heads a unit " +
+                                   std::to_string(heads) + (ahead ? " ahead" : "") + " seed " +
+                                   std::to_string(seed);
+          expect_same_bits(got.out, want.out, what + ": out");
+          expect_same_bits(got.k, want.k, what + ": K cache");
+          expect_same_bits(got.v, want.v, what + ": V cache");
+          const Tensor q_got = got.qkv.to(Device::kCpu);
+          EXPECT_EQ(std::memcmp(q_got.data(), p.qkv.data(), p.qkv.size() * 4), 0)
+              << what << ": qkv must stay unrotated";
+          // Only the leading rows: the rest rotated in place as before.
+          const int lead = p.n_tok / 2;
+          DeviceProblem part = upload(p);
+          cu::rope_kv_write(part.qkv.data_as<float>(), part.b, part.d, f, part.kv, s, lead);
+          const Tensor q_part = part.qkv.to(Device::kCpu), q_want = want.qkv.to(Device::kCpu);
+          const size_t row = size_t(p.width) * 4, head = size_t(lead) * row;
+          EXPECT_EQ(std::memcmp(q_part.data(), p.qkv.data(), head), 0) << what << ": leading rows";
+          EXPECT_EQ(std::memcmp(static_cast<const char*>(q_part.data()) + head,
+                                static_cast<const char*>(q_want.data()) + head,
+                                size_t(p.n_tok) * row - head),
+                    0)
+              << what << ": the other rows rotated";
+          expect_same_bits(part.k, want.k, what + ": K cache, " + std::to_string(lead) + " rows");
+          expect_same_bits(part.v, want.v, what + ": V cache, " + std::to_string(lead) + " rows");
+          cu::set_attention_decode_tc_heads(0);
+        }
+}
+
 }  // namespace
 }  // namespace qinfer
 

@@ -122,6 +122,7 @@ struct TcArgs {
   float v_mul;  // v_scale for FP8, else 1
   AttnCodes codes;  // the output's FP8 codes too, where data is set (attention_decode_tc.h)
   int fast_rows;    // whole-tile copies with one address computation (QINFER_CUDA_ATTN_FAST_ROWS)
+  const float* q_inv_freq;  // q unrotated in qkv: RoPE on load (attention_decode_tc.h)
 };
 
 // Output element (t, head, dd): out, and with a.codes its E4M3 code under the static scale
@@ -356,6 +357,16 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs 
     issue(s, ahead ? len - 1 : -1);
     load_blocks(s + 1);
   }
+  // RoPE on load (a.q_inv_freq): cos / sin of the token's position for every frequency, as
+  // rope_kv_write tabulates them, while the first tiles are in flight (before the wait where
+  // the position is known: the model's constants and the step's metadata).
+  __shared__ __align__(16) float rope_cs[2][D / 2];
+  const bool rot_q = a.q_inv_freq != nullptr;
+  if (rot_q) {
+    for (int j = int(threadIdx.x); j < D / 2; j += kThreads)
+      attn::rope_sincos(len - 1, a.q_inv_freq[j], &rope_cs[1][j], &rope_cs[0][j]);
+    __syncthreads();
+  }
   if (ahead) {
     pdl_wait();
     if (probing(a.probe)) stamp[1] = probe_now();
@@ -391,7 +402,25 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs 
 #pragma unroll
       for (int f = 0; f < Gh::E / 4; ++f) {
         float4 x = make_float4(0, 0, 0, 0);
-        if (g < rows) x = *reinterpret_cast<const float4*>(q + Gh::k_chunk(c, qt) * Gh::E + 4 * f);
+        const int d0 = Gh::k_chunk(c, qt) * Gh::E + 4 * f;  // 4 dims in one half of the head
+        if (g < rows) x = *reinterpret_cast<const float4*>(q + d0);
+        if (rot_q && g < rows) {
+          // Rotate-half: dims j < D / 2 pair with j + D / 2 (rope_kv_write's rope_lo / rope_hi).
+          constexpr int H = D / 2;
+          const bool lo = d0 < H;
+          const int j = lo ? d0 : d0 - H;
+          const float4 p = *reinterpret_cast<const float4*>(q + (lo ? d0 + H : j));
+          const float4 cs = *reinterpret_cast<const float4*>(&rope_cs[0][j]);
+          const float4 sn = *reinterpret_cast<const float4*>(&rope_cs[1][j]);
+          x = lo ? make_float4(attn::rope_lo(x.x, p.x, cs.x, sn.x),
+                               attn::rope_lo(x.y, p.y, cs.y, sn.y),
+                               attn::rope_lo(x.z, p.z, cs.z, sn.z),
+                               attn::rope_lo(x.w, p.w, cs.w, sn.w))
+                 : make_float4(attn::rope_hi(p.x, x.x, cs.x, sn.x),
+                               attn::rope_hi(p.y, x.y, cs.y, sn.y),
+                               attn::rope_hi(p.z, x.z, cs.z, sn.z),
+                               attn::rope_hi(p.w, x.w, cs.w, sn.w));
+        }
         const int kk = qt * (Gh::E / 4) + f;
         qa[kk][0] = kFp8 ? mma::pack_f16(x.x, x.y) : mma::pack_bf16(x.x, x.y);
         qa[kk][1] = kFp8 ? mma::pack_f16(x.z, x.w) : mma::pack_bf16(x.z, x.w);
@@ -827,7 +856,7 @@ size_t attention_decode_tc_scratch_bytes(int n_tok, const AttnDims& d, int n_spl
 
 void attention_decode_tc(const float* qkv, const AttnBatch& b, const AttnDims& d,
                          const KvCacheView& kv, float* out, cudaStream_t s,
-                         const AttnCodes* codes) {
+                         const AttnCodes* codes, const float* q_inv_freq) {
   attn::check_dims(d, kv, "attention_decode_tc");
   QINFER_CHECK(attention_decode_tc_supported(d, kv),
                "attention_decode_tc: unsupported (cache dtype ", dtype_name(kv.dtype),
@@ -837,6 +866,7 @@ void attention_decode_tc(const float* qkv, const AttnBatch& b, const AttnDims& d
   TcArgs a{};
   attn::fill_launch(a, qkv, b, d, kv, out);
   a.bs_shift = attn::block_shift(kv.block_size);
+  a.q_inv_freq = q_inv_freq;
   if (codes != nullptr && codes->data != nullptr) {
     QINFER_CHECK(codes->static_scale > 0.0f && codes->stride >= int64_t(d.n_head) * d.head_dim,
                  "attention_decode_tc: codes need a positive static scale (", codes->static_scale,

@@ -1,5 +1,6 @@
 #include "ops/cuda/linear_gemm.h"
 
+#include <algorithm>
 #include <atomic>
 #include <climits>
 #include <cstdlib>
@@ -105,7 +106,11 @@ std::unique_ptr<Plan> make_plan(DType ab, int64_t n, int64_t k, int64_t m, bool 
       cublasLtMatrixLayoutCreate(&plan->d.l, cuda_type(y_dtype), uint64_t(m), uint64_t(n), m));
   Preference pref;
   QINFER_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref.p));
-  size_t ws = kGemmWorkspaceBytes;
+  // QINFER_CUDA_LT_WORKSPACE=BYTES: the most workspace the heuristic may plan for (default the
+  // whole buffer; for A/B runs of algorithms that zero a workspace counter before each call).
+  static const int64_t ws_env = env_int("QINFER_CUDA_LT_WORKSPACE", -1);
+  size_t ws = ws_env >= 0 ? std::min<size_t>(size_t(ws_env), kGemmWorkspaceBytes)
+                          : kGemmWorkspaceBytes;
   QINFER_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(
       pref.p, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof(ws)));
   cublasLtMatmulHeuristicResult_t res{};
@@ -209,8 +214,8 @@ GemmResult gemm_lt(DType ab, const void* w, const void* x, void* y, int64_t n, i
 namespace {
 
 // Fp8GemmTile's names, in its order.
-constexpr const char* kTileNames[] = {"128x128", "64x128",  "128x64",
-                                      "streamk", "split2", "128x224"};
+constexpr const char* kTileNames[] = {"128x128", "64x128", "128x64", "streamk",
+                                      "split2",  "128x224", "128x192"};
 static_assert(std::size(kTileNames) == kFp8GemmTiles);
 
 #ifdef QINFER_HAVE_CUTLASS_SM90
@@ -246,7 +251,7 @@ const Forced& forced_tile() {
         return r;
       }
     QINFER_FAIL("QINFER_CUDA_FP8_GEMM=", v, ": expected auto, lt or TILE[:MAX_ROWS] with TILE",
-                kTiles ? " one of 128x128, 64x128, 128x64, streamk, split2, 128x224"
+                kTiles ? " one of 128x128, 64x128, 128x64, streamk, split2, 128x224, 128x192"
                        : " (none in this build: no CUTLASS)");
   }();
   return f;
@@ -297,7 +302,13 @@ int gemm_fp8_tile(int64_t n, int64_t n_in, int64_t n_out) {
   // bench/results/gpu_run_s31.cmd q2), so there it costs 1.13x and gate_up stays on cuBLASLt.
   const double price224 = fp8_fast_accum() ? 1.13 : 0.92;
   const Candidate wide224{int(Fp8GemmTile::k128x224), 128, 224, price224};
-  return cost(wide224) <= 0.95 * cost(lt) ? wide224.tile : -1;
+  // The 128 x 192 tile, priced as the 128 x 224 one: a 6144-wide qkv at 257-512 rows is 128
+  // of them, one wave, where cuBLASLt runs two of 128 x 128 and the 224-wide tile 112
+  // (QINFER_CUDA_TILE192=0 leaves it out, for A/B runs).
+  static const bool use192 = env_switch("QINFER_CUDA_TILE192", 1) != 0;
+  const Candidate wide192{int(Fp8GemmTile::k128x192), 128, 192, price224};
+  const Candidate& big = use192 && cost(wide192) < cost(wide224) ? wide192 : wide224;
+  return cost(big) <= 0.95 * cost(lt) ? big.tile : -1;
 }
 
 bool gemm_fp8_run_tile(int tile, const void* w, const void* x, void* y, int64_t n, int64_t n_in,

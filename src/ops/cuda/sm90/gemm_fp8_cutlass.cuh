@@ -128,6 +128,9 @@ bool run_data_parallel(Fp8GemmTile tile, const Fp8GemmArgs& a, cudaStream_t s) {
     case Fp8GemmTile::k128x224:
       return Fp8Gemm<Shape<_128, _224, _128>, One, CoopK, CoopEpi, Persistent, kAcc, D>::run(a, 1,
                                                                                             s);
+    case Fp8GemmTile::k128x192:
+      return Fp8Gemm<Shape<_128, _192, _128>, One, CoopK, CoopEpi, Persistent, kAcc, D>::run(a, 1,
+                                                                                            s);
     default: return false;
   }
 }

@@ -22,8 +22,10 @@ enum class Fp8GemmTile {
   k128x128Split2,   // 128 x 128, every tile's k loop split in two (reduced in the workspace)
   k128x224,         // two consumer warpgroups on one 128 x 224 tile (a 28672-wide gate_up
                     // is 128 such columns: two full waves of 2 x 128 tiles on 132 SMs)
+  k128x192,         // two consumer warpgroups on one 128 x 192 tile (a 6144-wide qkv at
+                    // 257-512 rows is 128 such tiles: one wave on 132 SMs)
 };
-inline constexpr int kFp8GemmTiles = 6;
+inline constexpr int kFp8GemmTiles = 7;
 
 struct Fp8GemmArgs {
   const void* w;         // (n_out, n_in) E4M3, row-major
