@@ -195,10 +195,6 @@ struct CudaRunner::Impl {
   // QINFER_CUDA_MIXED_OVERLAP=0: one after the other on the backend stream; 2: the decode
   // rows' kernel queued first.
   int mixed_overlap = std::clamp(env_int("QINFER_CUDA_MIXED_OVERLAP", 1), 0, 2);
-  // Steps of at least this many decode rows on the tensor-core attention leave their q
-  // unrotated: the attention rotates it as it loads it, and rope_kv_write moves only the K / V
-  // rows (cu::attention_decode_tc's q_inv_freq). QINFER_CUDA_ROPE_Q_ATTN=0: never.
-  int64_t rope_q_attn_min = std::max(0, env_int("QINFER_CUDA_ROPE_Q_ATTN", 64));
 
   Buffers eager;  // grows with the largest batch seen
   Tensor meta_dev;
@@ -608,24 +604,17 @@ bool CudaRunner::Impl::run_layers(Buffers& b, const int32_t* dev, const MetaLayo
       // one launch.
       cu::attention_decode_rope(qkv, plan.all, dims, w.inv_freq.data_as<float>(), kvl, attn, s);
     } else {
-      // The decode rows (all of a pure decode step's, a mixed step's leading n_dec) whose q the
-      // attention rotates (rope_q_attn_min).
-      const int64_t dec_rows = tc_decode ? n : plan.n_dec;
-      const bool q_in_attn = plan.dec_tc && !rope_done && rope_q_attn_min > 0 &&
-                             dec_rows >= rope_q_attn_min;
-      const float* q_freq = q_in_attn ? w.inv_freq.data_as<float>() : nullptr;
       if (!rope_done) {
         cu::AttnBatch rope_b = plan.all;
         rope_b.past_ready = early && tc_decode;
-        cu::rope_kv_write(qkv, rope_b, dims, w.inv_freq.data_as<float>(), kvl, s,
-                          q_in_attn ? int(dec_rows) : 0);
+        cu::rope_kv_write(qkv, rope_b, dims, w.inv_freq.data_as<float>(), kvl, s);
       }
       auto decode = [&](const float* q, const cu::AttnBatch& b, float* o,
                         const cu::AttnCodes* codes) {
         cu::AttnBatch db = b;
         db.past_ready = early && db.n_tok == db.n_seq;
         if (plan.dec_tc)
-          cu::attention_decode_tc(q, db, dims, kvl, o, s, codes, q_freq);
+          cu::attention_decode_tc(q, db, dims, kvl, o, s, codes);
         else
           cu::attention_decode(q, b, dims, kvl, o, s);
       };

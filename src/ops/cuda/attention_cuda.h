@@ -90,11 +90,8 @@ struct AttnDims {
 // the previous kernel and the next one waits for it).
 void rope_prepare(const AttnBatch& b, const AttnDims& d, const float* inv_freq, int block_size,
                   float* cos_sin, int64_t* slot, cudaStream_t s);
-// kv_only_rows: tokens t < kv_only_rows only write their rotated K and their V to the cache,
-// leaving q and k in qkv unrotated (for attention_decode_tc with q_inv_freq, which rotates q
-// itself: attention_decode_tc.h).
 void rope_kv_write(float* qkv, const AttnBatch& b, const AttnDims& d, const float* inv_freq,
-                   const KvCacheView& kv, cudaStream_t s, int kv_only_rows = 0);
+                   const KvCacheView& kv, cudaStream_t s);
 // Tests only: rope_kv_write's blocks wait ns nanoseconds (after the previous kernel) before
 // they read qkv and write the cache, so that a successor reading ahead of its wait
 // (AttnBatch::past_ready) would see the cache rows before the write. 0 (default): no wait.

@@ -122,7 +122,6 @@ struct TcArgs {
   float v_mul;  // v_scale for FP8, else 1
   AttnCodes codes;  // the output's FP8 codes too, where data is set (attention_decode_tc.h)
   int fast_rows;    // whole-tile copies with one address computation (QINFER_CUDA_ATTN_FAST_ROWS)
-  const float* q_inv_freq;  // q unrotated in qkv: RoPE on load (attention_decode_tc.h)
 };
 
 // Output element (t, head, dd): out, and with a.codes its E4M3 code under the static scale
@@ -236,7 +235,25 @@ __device__ __forceinline__ void push_merge(const TcArgs& a, const float* recv, i
 
 // HP KV heads per unit (1, or 2 for FP8 at head_dim 128: rows of 256 bytes, see the file
 // comment): Gm is the geometry of the copied row (HP heads), Gh of one head.
-template <typename T, int D, int HP>
+// L2P: the cache copies' L2 prefetch size (0: none; 128 / 256 bytes: cp.async's
+// .L2::128B / .L2::256B hint, QINFER_CUDA_ATTN_L2P, for the two-head units only).
+template <int L2P>
+__device__ __forceinline__ void cp16(void* dst, const void* src, int src_bytes) {
+  if constexpr (L2P == 256)
+    asm volatile("cp.async.cg.shared.global.L2::256B [%0], [%1], 16, %2;\n" ::"r"(
+                     mma::smem_addr(dst)),
+                 "l"(src), "r"(src_bytes)
+                 : "memory");
+  else if constexpr (L2P == 128)
+    asm volatile("cp.async.cg.shared.global.L2::128B [%0], [%1], 16, %2;\n" ::"r"(
+                     mma::smem_addr(dst)),
+                 "l"(src), "r"(src_bytes)
+                 : "memory");
+  else
+    mma::cp_async_16(dst, src, src_bytes);
+}
+
+template <typename T, int D, int HP, int L2P = 0>
 __global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs a) {
   using Gm = Geo<T, D * HP>;
   using Gh = Geo<T, D>;
@@ -314,8 +331,8 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs 
 #pragma unroll
       for (int rr = 0; rr < Gm::R; ++rr) {
         const int dst = Gm::swz(rr * (32 / Gm::RC) + cp_row, cp_chunk);
-        mma::cp_async_16(sk + dst, kp, 16);
-        mma::cp_async_16(sk + Gm::kTileBytes + dst, vp, 16);
+        cp16<L2P>(sk + dst, kp, 16);
+        cp16<L2P>(sk + Gm::kTileBytes + dst, vp, 16);
         kp += row_step, vp += row_step;
       }
     } else if (i < n_it) {
@@ -332,8 +349,8 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs 
           off = (int64_t(b) * bs + in_blk) * slot_bytes + head_bytes + cp_chunk * 16;
         }
         const int dst = Gm::swz(row, cp_chunk);
-        mma::cp_async_16(sk + dst, kc + off, ok ? 16 : 0);
-        mma::cp_async_16(sk + Gm::kTileBytes + dst, vc + off, ok ? 16 : 0);
+        cp16<L2P>(sk + dst, kc + off, ok ? 16 : 0);
+        cp16<L2P>(sk + Gm::kTileBytes + dst, vc + off, ok ? 16 : 0);
       }
     }
     mma::cp_async_commit();  // empty groups keep the count uniform
@@ -357,16 +374,6 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs 
     issue(s, ahead ? len - 1 : -1);
     load_blocks(s + 1);
   }
-  // RoPE on load (a.q_inv_freq): cos / sin of the token's position for every frequency, as
-  // rope_kv_write tabulates them, while the first tiles are in flight (before the wait where
-  // the position is known: the model's constants and the step's metadata).
-  __shared__ __align__(16) float rope_cs[2][D / 2];
-  const bool rot_q = a.q_inv_freq != nullptr;
-  if (rot_q) {
-    for (int j = int(threadIdx.x); j < D / 2; j += kThreads)
-      attn::rope_sincos(len - 1, a.q_inv_freq[j], &rope_cs[1][j], &rope_cs[0][j]);
-    __syncthreads();
-  }
   if (ahead) {
     pdl_wait();
     if (probing(a.probe)) stamp[1] = probe_now();
@@ -381,8 +388,8 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs 
         const int64_t off =
             (int64_t(own_blk) * bs + in_blk) * slot_bytes + head_bytes + cp_chunk * 16;
         const int dst = Gm::swz(row, cp_chunk);
-        mma::cp_async_16(sk + dst, kc + off, 16);
-        mma::cp_async_16(sk + Gm::kTileBytes + dst, vc + off, 16);
+        cp16<L2P>(sk + dst, kc + off, 16);
+        cp16<L2P>(sk + Gm::kTileBytes + dst, vc + off, 16);
       }
       mma::cp_async_commit();
     }
@@ -402,25 +409,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs 
 #pragma unroll
       for (int f = 0; f < Gh::E / 4; ++f) {
         float4 x = make_float4(0, 0, 0, 0);
-        const int d0 = Gh::k_chunk(c, qt) * Gh::E + 4 * f;  // 4 dims in one half of the head
-        if (g < rows) x = *reinterpret_cast<const float4*>(q + d0);
-        if (rot_q && g < rows) {
-          // Rotate-half: dims j < D / 2 pair with j + D / 2 (rope_kv_write's rope_lo / rope_hi).
-          constexpr int H = D / 2;
-          const bool lo = d0 < H;
-          const int j = lo ? d0 : d0 - H;
-          const float4 p = *reinterpret_cast<const float4*>(q + (lo ? d0 + H : j));
-          const float4 cs = *reinterpret_cast<const float4*>(&rope_cs[0][j]);
-          const float4 sn = *reinterpret_cast<const float4*>(&rope_cs[1][j]);
-          x = lo ? make_float4(attn::rope_lo(x.x, p.x, cs.x, sn.x),
-                               attn::rope_lo(x.y, p.y, cs.y, sn.y),
-                               attn::rope_lo(x.z, p.z, cs.z, sn.z),
-                               attn::rope_lo(x.w, p.w, cs.w, sn.w))
-                 : make_float4(attn::rope_hi(p.x, x.x, cs.x, sn.x),
-                               attn::rope_hi(p.y, x.y, cs.y, sn.y),
-                               attn::rope_hi(p.z, x.z, cs.z, sn.z),
-                               attn::rope_hi(p.w, x.w, cs.w, sn.w));
-        }
+        if (g < rows) x = *reinterpret_cast<const float4*>(q + Gh::k_chunk(c, qt) * Gh::E + 4 * f);
         const int kk = qt * (Gh::E / 4) + f;
         qa[kk][0] = kFp8 ? mma::pack_f16(x.x, x.y) : mma::pack_bf16(x.x, x.y);
         qa[kk][1] = kFp8 ? mma::pack_f16(x.z, x.w) : mma::pack_bf16(x.z, x.w);
@@ -666,14 +655,14 @@ ScratchBuffer g_partials;
 
 // Dynamic shared memory above 48 KB and the largest carveout (the cache bypasses L1), once
 // per instantiation (one stream, one thread: cuda_common.h).
-template <typename T, int D, int HP = 1>
+template <typename T, int D, int HP = 1, int L2P = 0>
 void prepare_kernel() {
   static bool done = false;
   if (done) return;
-  QINFER_CUDA_CHECK(cudaFuncSetAttribute(decode_tc_kernel<T, D, HP>,
+  QINFER_CUDA_CHECK(cudaFuncSetAttribute(decode_tc_kernel<T, D, HP, L2P>,
                                          cudaFuncAttributeMaxDynamicSharedMemorySize,
                                          kBlockSmem + kMaxPushBytes));
-  QINFER_CUDA_CHECK(cudaFuncSetAttribute(decode_tc_kernel<T, D, HP>,
+  QINFER_CUDA_CHECK(cudaFuncSetAttribute(decode_tc_kernel<T, D, HP, L2P>,
                                          cudaFuncAttributePreferredSharedMemoryCarveout,
                                          int(cudaSharedmemCarveoutMaxShared)));
   done = true;
@@ -699,9 +688,9 @@ int blocks_per_sm(int head_dim) {
   return n;
 }
 
-template <typename T, int D, int HP = 1>
+template <typename T, int D, int HP = 1, int L2P = 0>
 void launch(const TcArgs& a, cudaStream_t s) {
-  prepare_kernel<T, D, HP>();
+  prepare_kernel<T, D, HP, L2P>();
   const unsigned units = unsigned(a.d.n_head_kv / HP);
   const dim3 grid = a.kvh_fast ? dim3(units, unsigned(a.b.n_tok), unsigned(a.n_split))
                                : dim3(unsigned(a.b.n_tok), units, unsigned(a.n_split));
@@ -709,7 +698,7 @@ void launch(const TcArgs& a, cudaStream_t s) {
   const int rows = HP * (a.d.n_head / a.d.n_head_kv);
   const size_t smem =
       size_t(kBlockSmem) + (a.push ? size_t(a.n_split) * size_t(rows) * (2 + D) * 4 : 0);
-  launch_pdl_cluster_on(s, decode_tc_kernel<T, D, HP>, grid, dim3(kThreads), smem,
+  launch_pdl_cluster_on(s, decode_tc_kernel<T, D, HP, L2P>, grid, dim3(kThreads), smem,
                         a.cluster ? unsigned(a.n_split) : 1u, a);
 }
 
@@ -856,7 +845,7 @@ size_t attention_decode_tc_scratch_bytes(int n_tok, const AttnDims& d, int n_spl
 
 void attention_decode_tc(const float* qkv, const AttnBatch& b, const AttnDims& d,
                          const KvCacheView& kv, float* out, cudaStream_t s,
-                         const AttnCodes* codes, const float* q_inv_freq) {
+                         const AttnCodes* codes) {
   attn::check_dims(d, kv, "attention_decode_tc");
   QINFER_CHECK(attention_decode_tc_supported(d, kv),
                "attention_decode_tc: unsupported (cache dtype ", dtype_name(kv.dtype),
@@ -866,7 +855,6 @@ void attention_decode_tc(const float* qkv, const AttnBatch& b, const AttnDims& d
   TcArgs a{};
   attn::fill_launch(a, qkv, b, d, kv, out);
   a.bs_shift = attn::block_shift(kv.block_size);
-  a.q_inv_freq = q_inv_freq;
   if (codes != nullptr && codes->data != nullptr) {
     QINFER_CHECK(codes->static_scale > 0.0f && codes->stride >= int64_t(d.n_head) * d.head_dim,
                  "attention_decode_tc: codes need a positive static scale (", codes->static_scale,
@@ -908,8 +896,15 @@ void attention_decode_tc(const float* qkv, const AttnBatch& b, const AttnDims& d
   if (kv.dtype == DType::kF8E4M3) {
     if (d.head_dim == 64)
       launch<Fp8, 64>(a, s);
-    else if (attention_decode_tc_heads(b.n_tok, d, 1) == 2)
-      launch<Fp8, 128, 2>(a, s);
+    else if (attention_decode_tc_heads(b.n_tok, d, 1) == 2) {
+      static const int l2p = env_int("QINFER_CUDA_ATTN_L2P", 0);
+      if (l2p == 256)
+        launch<Fp8, 128, 2, 256>(a, s);
+      else if (l2p == 128)
+        launch<Fp8, 128, 2, 128>(a, s);
+      else
+        launch<Fp8, 128, 2>(a, s);
+    }
     else
       launch<Fp8, 128>(a, s);
   } else {

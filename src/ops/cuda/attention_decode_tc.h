@@ -52,14 +52,9 @@ struct AttnCodes {
   float* scale = nullptr;
   float static_scale = 0.0f;
 };
-// q_inv_freq (optional, (head_dim / 2) F32 on the device): qkv's q heads are unrotated (as
-// rope_kv_write leaves the first kv_only_rows tokens), and each block applies RoPE to its
-// query rows as it loads them, with rope_kv_write's arithmetic at position tok_pos (the same
-// bits as reading q rotated by rope_kv_write). Saves rope_kv_write the q heads' read and
-// write-back: at 512 decode rows of Llama-8B 17 of its 21 MB a layer.
 void attention_decode_tc(const float* qkv, const AttnBatch& b, const AttnDims& d,
                          const KvCacheView& kv, float* out, cudaStream_t s,
-                         const AttnCodes* codes = nullptr, const float* q_inv_freq = nullptr);
+                         const AttnCodes* codes = nullptr);
 size_t attention_decode_tc_scratch_bytes(int n_tok, const AttnDims& d, int n_split);
 // The split count attention_decode_tc plans for n_tok tokens over at most max_seq_len keys of a
 // cache with kv_elem_bytes per element (2: BF16, 1: FP8).

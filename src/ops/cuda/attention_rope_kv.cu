@@ -53,7 +53,7 @@ __global__ void __launch_bounds__(kThreads)
     rope_kv_write_scalar_kernel(float* __restrict__ qkv, AttnBatch b, AttnDims d,
                                 const float* __restrict__ inv_freq, T* __restrict__ k_cache,
                                 T* __restrict__ v_cache, int block_size, float k_scale,
-                                float v_scale, int delay_ns, int kv_only_rows) {
+                                float v_scale, int delay_ns) {
   __shared__ float cos_t[128], sin_t[128];  // head_dim <= 256
   if (!b.past_ready) pdl_wait();
   pdl_trigger();
@@ -74,19 +74,15 @@ __global__ void __launch_bounds__(kThreads)
   if (b.past_ready) pdl_wait();
   if (delay_ns > 0) sleep_ns(delay_ns);
   if (inv_freq != nullptr) {
-    // kv_only: the k heads' pairs alone, rotated into the cache only (qkv stays unrotated).
-    const bool kv_only = t < kv_only_rows;
     const int n_pair = (d.n_head + d.n_head_kv) * half;
-    for (int i = (kv_only ? d.n_head * half : 0) + threadIdx.x; i < n_pair; i += blockDim.x) {
+    for (int i = threadIdx.x; i < n_pair; i += blockDim.x) {
       const int h = i / half, j = i % half;
       float* p = row + h * hd;
       const float x1 = p[j], x2 = p[j + half];
       const float y1 = attn::rope_lo(x1, x2, cos_t[j], sin_t[j]);
       const float y2 = attn::rope_hi(x1, x2, cos_t[j], sin_t[j]);
-      if (!kv_only) {
-        p[j] = y1;
-        p[j + half] = y2;
-      }
+      p[j] = y1;
+      p[j + half] = y2;
       if (h >= d.n_head) {
         T* k = k_cache + kv_base + (h - d.n_head) * hd;
         k[j] = attn::from_float<T>(y1, k_scale);
@@ -127,7 +123,7 @@ __global__ void __launch_bounds__(kThreads)
     rope_kv_write_vec4_kernel(float* __restrict__ qkv, AttnBatch b, AttnDims d,
                               const float* __restrict__ inv_freq, T* __restrict__ k_cache,
                               T* __restrict__ v_cache, int block_size, float k_scale,
-                              float v_scale, int delay_ns, int kv_only_rows) {
+                              float v_scale, int delay_ns) {
   __shared__ __align__(16) float cos_t[128];  // head_dim <= 256
   __shared__ __align__(16) float sin_t[128];
   if (!b.past_ready) pdl_wait();
@@ -142,20 +138,17 @@ __global__ void __launch_bounds__(kThreads)
   const float* v_row = k_row + int64_t(d.n_head_kv) * hd;
   const int kv4 = d.n_head_kv * hd / 4;  // 4-element words of the k (or v) heads
 
-  int n_rot = 0, first = 0;
-  // kv_only: the k heads' items alone, rotated into the cache only (qkv stays unrotated).
-  const bool kv_only = inv_freq != nullptr && t < kv_only_rows;
+  int n_rot = 0;
   if (inv_freq != nullptr) {
     for (int j = threadIdx.x; j < half; j += blockDim.x)
       attn::rope_sincos(pos, inv_freq[j], &sin_t[j], &cos_t[j]);
     __syncthreads();
     n_rot = (d.n_head + d.n_head_kv) * quads;
-    if (kv_only) first = d.n_head * quads;
   }
   if (b.past_ready) pdl_wait();
   if (delay_ns > 0) sleep_ns(delay_ns);
   const int n_copy = inv_freq != nullptr ? kv4 : 2 * kv4;
-  for (int i = first + int(threadIdx.x); i < n_rot + n_copy; i += blockDim.x) {
+  for (int i = threadIdx.x; i < n_rot + n_copy; i += blockDim.x) {
     if (i < n_rot) {
       const int h = i / quads, j = (i - h * quads) * 4;
       float* p = row + h * hd + j;
@@ -169,10 +162,8 @@ __global__ void __launch_bounds__(kThreads)
       const float4 y2 =
           make_float4(attn::rope_hi(x1.x, x2.x, c.x, s.x), attn::rope_hi(x1.y, x2.y, c.y, s.y),
                       attn::rope_hi(x1.z, x2.z, c.z, s.z), attn::rope_hi(x1.w, x2.w, c.w, s.w));
-      if (!kv_only) {
-        *reinterpret_cast<float4*>(p) = y1;
-        *reinterpret_cast<float4*>(p + half) = y2;
-      }
+      *reinterpret_cast<float4*>(p) = y1;
+      *reinterpret_cast<float4*>(p + half) = y2;
       if (h >= d.n_head) {
         T* k = k_cache + kv_base + (h - d.n_head) * hd + j;
         store4(k, y1, k_scale);
@@ -236,7 +227,7 @@ void check_dims(const AttnDims& d, const KvCacheView& kv, const char* op) {
 }  // namespace attn
 
 void rope_kv_write(float* qkv, const AttnBatch& b, const AttnDims& d, const float* inv_freq,
-                   const KvCacheView& kv, cudaStream_t s, int kv_only_rows) {
+                   const KvCacheView& kv, cudaStream_t s) {
   attn::check_dims(d, kv, "rope_kv_write");
   if (b.n_tok == 0) return;
   attn::dispatch_cache(kv.dtype, "rope_kv_write", [&](auto tag) {
@@ -246,8 +237,7 @@ void rope_kv_write(float* qkv, const AttnBatch& b, const AttnDims& d, const floa
         d.head_dim % 8 == 0 ? rope_kv_write_vec4_kernel<T> : rope_kv_write_scalar_kernel<T>;
     launch_pdl_smem_on(s, kernel, dim3(unsigned(b.n_tok)), dim3(kThreads), 0, qkv, b, d, inv_freq,
                        static_cast<T*>(kv.k), static_cast<T*>(kv.v), kv.block_size,
-                       fp8 ? kv.k_scale : 1.0f, fp8 ? kv.v_scale : 1.0f, g_delay_ns,
-                       std::max(0, kv_only_rows));
+                       fp8 ? kv.k_scale : 1.0f, fp8 ? kv.v_scale : 1.0f, g_delay_ns);
   });
 }
 

@@ -1,6 +1,5 @@
 #include "ops/cuda/linear_gemm.h"
 
-#include <algorithm>
 #include <atomic>
 #include <climits>
 #include <cstdlib>
@@ -106,11 +105,7 @@ std::unique_ptr<Plan> make_plan(DType ab, int64_t n, int64_t k, int64_t m, bool 
       cublasLtMatrixLayoutCreate(&plan->d.l, cuda_type(y_dtype), uint64_t(m), uint64_t(n), m));
   Preference pref;
   QINFER_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref.p));
-  // QINFER_CUDA_LT_WORKSPACE=BYTES: the most workspace the heuristic may plan for (default the
-  // whole buffer; for A/B runs of algorithms that zero a workspace counter before each call).
-  static const int64_t ws_env = env_int("QINFER_CUDA_LT_WORKSPACE", -1);
-  size_t ws = ws_env >= 0 ? std::min<size_t>(size_t(ws_env), kGemmWorkspaceBytes)
-                          : kGemmWorkspaceBytes;
+  size_t ws = kGemmWorkspaceBytes;
   QINFER_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(
       pref.p, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof(ws)));
   cublasLtMatmulHeuristicResult_t res{};
@@ -303,7 +298,9 @@ int gemm_fp8_tile(int64_t n, int64_t n_in, int64_t n_out) {
   const double price224 = fp8_fast_accum() ? 1.13 : 0.92;
   const Candidate wide224{int(Fp8GemmTile::k128x224), 128, 224, price224};
   // The 128 x 192 tile, priced as the 128 x 224 one: a 6144-wide qkv at 257-512 rows is 128
-  // of them, one wave, where cuBLASLt runs two of 128 x 128 and the 224-wide tile 112
+  // of them, one wave, where cuBLASLt runs two of 128 x 128 and the 224-wide tile 112. H100
+  // (bench/results/gpu_run_s37.cmd q1): qkv at 384 / 512 rows 21.4 / 23.8 us against
+  // cuBLASLt's 24.3 / 25.1 (224: 23.5 / 24.5); 8B offline 512 x 1000/1000 +0.3 %
   // (QINFER_CUDA_TILE192=0 leaves it out, for A/B runs).
   static const bool use192 = env_switch("QINFER_CUDA_TILE192", 1) != 0;
   const Candidate wide192{int(Fp8GemmTile::k128x192), 128, 192, price224};
