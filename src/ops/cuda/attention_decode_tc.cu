@@ -235,25 +235,7 @@ __device__ __forceinline__ void push_merge(const TcArgs& a, const float* recv, i
 
 // HP KV heads per unit (1, or 2 for FP8 at head_dim 128: rows of 256 bytes, see the file
 // comment): Gm is the geometry of the copied row (HP heads), Gh of one head.
-// L2P: the cache copies' L2 prefetch size (0: none; 128 / 256 bytes: cp.async's
-// .L2::128B / .L2::256B hint, QINFER_CUDA_ATTN_L2P, for the two-head units only).
-template <int L2P>
-__device__ __forceinline__ void cp16(void* dst, const void* src, int src_bytes) {
-  if constexpr (L2P == 256)
-    asm volatile("cp.async.cg.shared.global.L2::256B [%0], [%1], 16, %2;\n" ::"r"(
-                     mma::smem_addr(dst)),
-                 "l"(src), "r"(src_bytes)
-                 : "memory");
-  else if constexpr (L2P == 128)
-    asm volatile("cp.async.cg.shared.global.L2::128B [%0], [%1], 16, %2;\n" ::"r"(
-                     mma::smem_addr(dst)),
-                 "l"(src), "r"(src_bytes)
-                 : "memory");
-  else
-    mma::cp_async_16(dst, src, src_bytes);
-}
-
-template <typename T, int D, int HP, int L2P = 0>
+template <typename T, int D, int HP>
 __global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs a) {
   using Gm = Geo<T, D * HP>;
   using Gh = Geo<T, D>;
@@ -331,8 +313,8 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs 
 #pragma unroll
       for (int rr = 0; rr < Gm::R; ++rr) {
         const int dst = Gm::swz(rr * (32 / Gm::RC) + cp_row, cp_chunk);
-        cp16<L2P>(sk + dst, kp, 16);
-        cp16<L2P>(sk + Gm::kTileBytes + dst, vp, 16);
+        mma::cp_async_16(sk + dst, kp, 16);
+        mma::cp_async_16(sk + Gm::kTileBytes + dst, vp, 16);
         kp += row_step, vp += row_step;
       }
     } else if (i < n_it) {
@@ -349,8 +331,8 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs 
           off = (int64_t(b) * bs + in_blk) * slot_bytes + head_bytes + cp_chunk * 16;
         }
         const int dst = Gm::swz(row, cp_chunk);
-        cp16<L2P>(sk + dst, kc + off, ok ? 16 : 0);
-        cp16<L2P>(sk + Gm::kTileBytes + dst, vc + off, ok ? 16 : 0);
+        mma::cp_async_16(sk + dst, kc + off, ok ? 16 : 0);
+        mma::cp_async_16(sk + Gm::kTileBytes + dst, vc + off, ok ? 16 : 0);
       }
     }
     mma::cp_async_commit();  // empty groups keep the count uniform
@@ -388,8 +370,8 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) decode_tc_kernel(TcArgs 
         const int64_t off =
             (int64_t(own_blk) * bs + in_blk) * slot_bytes + head_bytes + cp_chunk * 16;
         const int dst = Gm::swz(row, cp_chunk);
-        cp16<L2P>(sk + dst, kc + off, 16);
-        cp16<L2P>(sk + Gm::kTileBytes + dst, vc + off, 16);
+        mma::cp_async_16(sk + dst, kc + off, 16);
+        mma::cp_async_16(sk + Gm::kTileBytes + dst, vc + off, 16);
       }
       mma::cp_async_commit();
     }
@@ -655,14 +637,14 @@ ScratchBuffer g_partials;
 
 // Dynamic shared memory above 48 KB and the largest carveout (the cache bypasses L1), once
 // per instantiation (one stream, one thread: cuda_common.h).
-template <typename T, int D, int HP = 1, int L2P = 0>
+template <typename T, int D, int HP = 1>
 void prepare_kernel() {
   static bool done = false;
   if (done) return;
-  QINFER_CUDA_CHECK(cudaFuncSetAttribute(decode_tc_kernel<T, D, HP, L2P>,
+  QINFER_CUDA_CHECK(cudaFuncSetAttribute(decode_tc_kernel<T, D, HP>,
                                          cudaFuncAttributeMaxDynamicSharedMemorySize,
                                          kBlockSmem + kMaxPushBytes));
-  QINFER_CUDA_CHECK(cudaFuncSetAttribute(decode_tc_kernel<T, D, HP, L2P>,
+  QINFER_CUDA_CHECK(cudaFuncSetAttribute(decode_tc_kernel<T, D, HP>,
                                          cudaFuncAttributePreferredSharedMemoryCarveout,
                                          int(cudaSharedmemCarveoutMaxShared)));
   done = true;
@@ -688,9 +670,9 @@ int blocks_per_sm(int head_dim) {
   return n;
 }
 
-template <typename T, int D, int HP = 1, int L2P = 0>
+template <typename T, int D, int HP = 1>
 void launch(const TcArgs& a, cudaStream_t s) {
-  prepare_kernel<T, D, HP, L2P>();
+  prepare_kernel<T, D, HP>();
   const unsigned units = unsigned(a.d.n_head_kv / HP);
   const dim3 grid = a.kvh_fast ? dim3(units, unsigned(a.b.n_tok), unsigned(a.n_split))
                                : dim3(unsigned(a.b.n_tok), units, unsigned(a.n_split));
@@ -698,7 +680,7 @@ void launch(const TcArgs& a, cudaStream_t s) {
   const int rows = HP * (a.d.n_head / a.d.n_head_kv);
   const size_t smem =
       size_t(kBlockSmem) + (a.push ? size_t(a.n_split) * size_t(rows) * (2 + D) * 4 : 0);
-  launch_pdl_cluster_on(s, decode_tc_kernel<T, D, HP, L2P>, grid, dim3(kThreads), smem,
+  launch_pdl_cluster_on(s, decode_tc_kernel<T, D, HP>, grid, dim3(kThreads), smem,
                         a.cluster ? unsigned(a.n_split) : 1u, a);
 }
 
@@ -896,15 +878,8 @@ void attention_decode_tc(const float* qkv, const AttnBatch& b, const AttnDims& d
   if (kv.dtype == DType::kF8E4M3) {
     if (d.head_dim == 64)
       launch<Fp8, 64>(a, s);
-    else if (attention_decode_tc_heads(b.n_tok, d, 1) == 2) {
-      static const int l2p = env_int("QINFER_CUDA_ATTN_L2P", 0);
-      if (l2p == 256)
-        launch<Fp8, 128, 2, 256>(a, s);
-      else if (l2p == 128)
-        launch<Fp8, 128, 2, 128>(a, s);
-      else
-        launch<Fp8, 128, 2>(a, s);
-    }
+    else if (attention_decode_tc_heads(b.n_tok, d, 1) == 2)
+      launch<Fp8, 128, 2>(a, s);
     else
       launch<Fp8, 128>(a, s);
   } else {
