@@ -209,7 +209,7 @@ GemmResult gemm_lt(DType ab, const void* w, const void* x, void* y, int64_t n, i
 namespace {
 
 // Fp8GemmTile's names, in its order.
-constexpr const char* kTileNames[] = {"128x128", "64x128", "128x64", "streamk",
+constexpr const char* kTileNames[] = {"128x128", "64x128",  "128x64", "streamk",
                                       "split2",  "128x224", "128x192"};
 static_assert(std::size(kTileNames) == kFp8GemmTiles);
 

@@ -130,7 +130,7 @@ bool run_data_parallel(Fp8GemmTile tile, const Fp8GemmArgs& a, cudaStream_t s) {
                                                                                             s);
     case Fp8GemmTile::k128x192:
       return Fp8Gemm<Shape<_128, _192, _128>, One, CoopK, CoopEpi, Persistent, kAcc, D>::run(a, 1,
-                                                                                            s);
+                                                                                             s);
     default: return false;
   }
 }
