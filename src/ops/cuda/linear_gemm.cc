@@ -245,9 +245,10 @@ const Forced& forced_tile() {
         r.tile = i;
         return r;
       }
+    std::string known = kTiles ? " one of" : " (none in this build: no CUTLASS)";
+    for (int i = 0; i < kTiles; ++i) known += std::string(i ? ", " : " ") + kTileNames[i];
     QINFER_FAIL("QINFER_CUDA_FP8_GEMM=", v, ": expected auto, lt or TILE[:MAX_ROWS] with TILE",
-                kTiles ? " one of 128x128, 64x128, 128x64, streamk, split2, 128x224, 128x192"
-                       : " (none in this build: no CUTLASS)");
+                known);
   }();
   return f;
 }
