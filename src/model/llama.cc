@@ -7,6 +7,7 @@
 #include <cstring>
 #include <regex>
 
+#include "core/env.h"
 #include "core/error.h"
 #include "ops/add.h"
 #include "ops/attention.h"
@@ -257,6 +258,17 @@ Tensor Llama::run(const Batch& batch, KvCache& kv, Tensor* logits_buffer) {
   Tensor gate_up = Tensor::empty(f32, {n_tok, 2 * c_.intermediate_size}, device_);
   Tensor act = Tensor::empty(f32, {n_tok, c_.intermediate_size}, device_);
   ops::embedding(w_.embed, ids, hid);
+  // QINFER_CPU_RESID_BF16=1: the CPU's residual stream rounded to BF16 after the embedding and
+  // each residual add, as the CUDA runner keeps it at large batches (llama_cuda.cc r16: the sum
+  // in fp32, rounded once), so that its effect on a real model's perplexity can be measured
+  // here against the F32 stream (docs/PERFORMANCE.md, session 38). Off by default.
+  static const bool resid_bf16 = env_switch("QINFER_CPU_RESID_BF16", 0) == 1;
+  const auto round_hid = [&] {
+    if (!resid_bf16 || device_ != Device::kCpu) return;
+    float* p = hid.data_as<float>();
+    for (int64_t i = 0; i < hid.numel(); ++i) p[i] = bf16_to_f32(f32_to_bf16(p[i]));
+  };
+  round_hid();
   const Shape layer_kv = {kv.n_block, kv.block_size, nkv, hd};
   for (int64_t l = 0; l < c_.n_layer; ++l) {
     const LayerWeights& L = w_.layers[size_t(l)];
@@ -268,11 +280,13 @@ Tensor Llama::run(const Batch& batch, KvCache& kv, Tensor* logits_buffer) {
     ops::attention(qkv, seqs, dims, k_cache, v_cache, attn);
     linear(L.o, attn, proj);
     ops::add(hid, proj);
+    round_hid();
     ops::rms_norm(hid, L.mlp_norm, c_.rms_norm_eps, x);
     linear(L.gate_up, x, gate_up);
     ops::silu_mul(gate_up, act);
     linear(L.down, act, proj);
     ops::add(hid, proj);
+    round_hid();
   }
   // Only the rows that need logits go through the final norm and lm_head.
   const int64_t n_rows = int64_t(rows.size());

@@ -556,7 +556,20 @@ bool CudaRunner::Impl::run_layers(Buffers& b, const int32_t* dev, const MetaLayo
   auto* rope_slot = static_cast<int64_t*>(b.rope_slot.data());
   // One launch for both where the QKV epilogue wants them (QINFER_CUDA_EMBED_ROPE=0: two).
   const int32_t* from = fed != nullptr ? dev + m.from : nullptr;
-  if (rope_gemv && embed_rope) {
+  // The residual stream in BF16, in hid's buffer, for a step whose every residual add is a
+  // cuBLASLt FP8 GEMM (cu::linear_add_bf16_applies: FP8 W8A8, more than 8 rows, no CUTLASS tile
+  // picked), as vLLM, TensorRT-LLM and transformers keep it: o and down add into it in their
+  // epilogues and both norms read it, half the bytes of F32 (QINFER_CUDA_RESID_BF16=0: F32 at
+  // every batch, as the CPU keeps it). Every layer then takes the generic path below (n > 8:
+  // no GEMV prologue, RoPE epilogue or fused attention applies).
+  bool r16 = n > 8;
+  for (int64_t l = 0; r16 && l < c.n_layer; ++l) {
+    const LayerWeights& L = w.layers[size_t(l)];
+    r16 = cu::linear_add_bf16_applies(L.o, n) && cu::linear_add_bf16_applies(L.down, n);
+  }
+  if (r16) {
+    cu::embedding_rows_bf16(w.embed, dev + m.tokens, n, hid, from, fed);
+  } else if (rope_gemv && embed_rope) {
     cu::embedding_rows_rope(w.embed, dev + m.tokens, n, hid, from, fed, plan.all, dims,
                             w.inv_freq.data_as<float>(), int(kv.block_size), rope_cs, rope_slot);
   } else {
@@ -567,7 +580,7 @@ bool CudaRunner::Impl::run_layers(Buffers& b, const int32_t* dev, const MetaLayo
   }
   // One token: every layer in one persistent kernel where it applies (decode_layers_persistent;
   // QINFER_CUDA_PERSIST, off by default: correct and slower on the H100, session 23).
-  const bool persistent = rope_gemv && n == 1 && m.n_seq == 1 &&
+  const bool persistent = !r16 && rope_gemv && n == 1 && m.n_seq == 1 &&
                           cu::decode_layers_persistent(decode_layers(kv), hid, eps, qkv, rope_cs,
                                                        rope_slot, plan.all, dims);
   for (int64_t l = 0; l < (persistent ? 0 : c.n_layer); ++l) {
@@ -576,10 +589,14 @@ bool CudaRunner::Impl::run_layers(Buffers& b, const int32_t* dev, const MetaLayo
     // At batch 1-2 (W8A8, sm_90) the norm and the quantization run inside the GEMV
     // (linear_from_f32): no producer kernel between the residual stream and the GEMV; for a
     // decode batch RoPE and the K / V write run in its epilogue (linear_from_f32_rope).
-    const bool rope_done = rope_gemv && cu::linear_from_f32_rope(L.qkv, hid, L.attn_norm, eps, n,
-                                                                 qkv, rope_cs, rope_slot, dims,
-                                                                 kvl);
-    if (!rope_done && !cu::linear_from_f32(L.qkv, hid, &L.attn_norm, eps, n, qkv, false)) {
+    const bool rope_done = !r16 && rope_gemv &&
+                           cu::linear_from_f32_rope(L.qkv, hid, L.attn_norm, eps, n, qkv,
+                                                    rope_cs, rope_slot, dims, kvl);
+    if (r16) {
+      prepare(L.qkv, n);
+      cu::rms_norm_act_bf16(hid, L.attn_norm, eps, n, act);
+      cu::linear_act(L.qkv, act, qkv, false);
+    } else if (!rope_done && !cu::linear_from_f32(L.qkv, hid, &L.attn_norm, eps, n, qkv, false)) {
       prepare(L.qkv, n);
       cu::rms_norm_act(hid, nullptr, L.attn_norm, eps, n, act);
       cu::linear_act(L.qkv, act, qkv, false);
@@ -595,7 +612,8 @@ bool CudaRunner::Impl::run_layers(Buffers& b, const int32_t* dev, const MetaLayo
     cu::AttnBatch one = plan.all;
     one.past_ready = early;
     bool o_codes = false;  // the attention wrote o's input (AttnCodes)
-    const bool attn_o_done = rope_done && n == 1 && cu::attention_o(L.o, qkv, one, dims, kvl, hid);
+    const bool attn_o_done =
+        !r16 && rope_done && n == 1 && cu::attention_o(L.o, qkv, one, dims, kvl, hid);
     if (!attn_o_done) prepare(L.o, n);  // o's input form: the attention may write it (AttnCodes)
     if (attn_o_done) {
       // hid += o(attention(qkv))
@@ -645,8 +663,17 @@ bool CudaRunner::Impl::run_layers(Buffers& b, const int32_t* dev, const MetaLayo
         }
       }
     }
+    // hid += o(attn): BF16 stream (r16), else F32.
+    const auto add_into_hid = [&](const ops::LinearWeight& lw) {
+      if (!r16) return cu::linear_act(lw, act, hid, true);
+      QINFER_CHECK(cu::linear_act_add_bf16(lw, act, hid), "forward: ", lw.name,
+                   " cannot add into the BF16 residual stream at ", n, " rows");
+    };
     if (o_codes) {
-      cu::linear_act(L.o, act, hid, true);
+      add_into_hid(L.o);
+    } else if (r16) {
+      cu::to_act(attn, n, act);
+      add_into_hid(L.o);
     } else if (!attn_o_done) {
       if (act.spec.layout == cu::ActLayout::kRowF32) {
         cu::Act direct = act;
@@ -662,12 +689,16 @@ bool CudaRunner::Impl::run_layers(Buffers& b, const int32_t* dev, const MetaLayo
     // tensor is small there, and F32 stays closer to the reference).
     // At batch 1-2 the whole MLP is two GEMVs (mlp_from_f32: norm, silu * up and their
     // quantizations inside them).
-    if (mlp_gemvs && cu::mlp_from_f32(L.gate_up, L.down, hid, L.mlp_norm, eps, n, gate_up, hid))
+    if (!r16 && mlp_gemvs &&
+        cu::mlp_from_f32(L.gate_up, L.down, hid, L.mlp_norm, eps, n, gate_up, hid))
       continue;
     bool bf16_mlp = false;
-    if (!cu::linear_from_f32(L.gate_up, hid, &L.mlp_norm, eps, n, gate_up, false)) {
+    if (r16 || !cu::linear_from_f32(L.gate_up, hid, &L.mlp_norm, eps, n, gate_up, false)) {
       prepare(L.gate_up, n);
-      cu::rms_norm_act(hid, nullptr, L.mlp_norm, eps, n, act);
+      if (r16)
+        cu::rms_norm_act_bf16(hid, L.mlp_norm, eps, n, act);
+      else
+        cu::rms_norm_act(hid, nullptr, L.mlp_norm, eps, n, act);
       bf16_mlp = bf16_gate_up && n >= kBf16GateUpMin &&
                  cu::linear_act_bf16(L.gate_up, act, gate_up);
       if (!bf16_mlp) cu::linear_act(L.gate_up, act, gate_up, false);
@@ -677,17 +708,23 @@ bool CudaRunner::Impl::run_layers(Buffers& b, const int32_t* dev, const MetaLayo
       cu::silu_mul_act_bf16(gate_up, n, c.intermediate_size, act);
     else
       cu::silu_mul_act(gate_up, n, c.intermediate_size, act);
-    cu::linear_act(L.down, act, hid, true);
+    add_into_hid(L.down);
   }
   if (n_rows == 0) return false;
   // Final norm and lm_head over the rows that need logits (every row when n_rows == n).
   float* src = hid;
   if (n_rows != n) {
-    cu::gather_rows(hid, dev + m.rows, n_rows, c.hidden_size, b.sel.data_as<float>());
+    if (r16)
+      cu::gather_rows_bf16(hid, dev + m.rows, n_rows, c.hidden_size, b.sel.data());
+    else
+      cu::gather_rows(hid, dev + m.rows, n_rows, c.hidden_size, b.sel.data_as<float>());
     src = b.sel.data_as<float>();
   }
   prepare(w.lm_head, n_rows);
-  cu::rms_norm_act(src, nullptr, w.final_norm, eps, n_rows, act);
+  if (r16)
+    cu::rms_norm_act_bf16(src, w.final_norm, eps, n_rows, act);
+  else
+    cu::rms_norm_act(src, nullptr, w.final_norm, eps, n_rows, act);
   float* logits = b.logits.data_as<float>();
   if (!scoring && !lm_head_exact && act.spec.layout == cu::ActLayout::kRowF32 &&
       cu::linear_bf16_input(w.lm_head, static_cast<const float*>(act.data),

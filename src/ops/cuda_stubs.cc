@@ -44,6 +44,13 @@ void set_producer_path(int) {}
 void rms_norm_act(float*, const float*, const Tensor& w, float, int64_t, Act&) {
   no_cuda("rms_norm_act", w.dtype());
 }
+void rms_norm_act_bf16(const void*, const Tensor& w, float, int64_t, Act&) {
+  no_cuda("rms_norm_act_bf16", w.dtype());
+}
+bool linear_act_add_bf16(const LinearWeight&, const Act&, void*) { return false; }
+bool linear_add_bf16_applies(const LinearWeight&, int64_t) { return false; }
+int resid_bf16_mode() { return 0; }
+void set_resid_bf16_mode(int) {}
 void silu_mul_act(const float*, int64_t, int64_t, Act&) { no_cuda("silu_mul_act", DType::kF32); }
 void silu_mul_act_bf16(const void*, int64_t, int64_t, Act&) {
   no_cuda("silu_mul_act_bf16", DType::kBF16);
@@ -94,8 +101,15 @@ void set_decode_persistent(int) {}
 void gather_rows(const float*, const int32_t*, int64_t, int64_t, float*) {
   no_cuda("gather_rows", DType::kF32);
 }
+void gather_rows_bf16(const void*, const int32_t*, int64_t, int64_t, void*) {
+  no_cuda("gather_rows_bf16", DType::kBF16);
+}
 void embedding_rows(const Tensor& t, const int32_t*, int64_t, float*, const int32_t*,
                     const int32_t*) {
+  no_cuda("embedding", t.dtype());
+}
+void embedding_rows_bf16(const Tensor& t, const int32_t*, int64_t, void*, const int32_t*,
+                         const int32_t*) {
   no_cuda("embedding", t.dtype());
 }
 void embedding_rows_rope(const Tensor& t, const int32_t*, int64_t, float*, const int32_t*,

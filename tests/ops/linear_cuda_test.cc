@@ -683,6 +683,133 @@ TEST(FusedCuda, PrefillProducersAndBf16GateUp) {
   ops::cuda::set_producer_path(0);
 }
 
+// The BF16 residual stream (llama_cuda.cc's resid_bf16): embedding_rows_bf16 and
+// gather_rows_bf16 copy BF16 rows exactly; rms_norm_act_bf16 writes the bytes rms_norm_act
+// writes from the same values in F32 (both producer paths, codes and F32 rows); and
+// linear_act_add_bf16 adds the FP8 GEMM into a BF16 y as the float64 formula rounded once to
+// BF16 says, wherever linear_add_bf16_applies (at least the 8B's o and down at 512 rows).
+TEST(FusedCuda, Bf16ResidualStream) {
+  QINFER_SKIP_WITHOUT_CUDA();
+  const uint32_t seed = testing::fresh_seed();
+  std::mt19937 rng(seed);
+  namespace cu = ops::cuda;
+  const auto to_bf16 = [](const Tensor& f) {
+    Tensor b = Tensor::empty(DType::kBF16, f.shape());
+    for (int64_t i = 0; i < f.numel(); ++i)
+      b.data_as<uint16_t>()[i] = f32_to_bf16(f.data_as<float>()[i]);
+    return b;
+  };
+  // Embedding rows (ids out of range give NaN rows, as embedding_rows) and a gather.
+  {
+    const int64_t vocab = 50, d = 264, n = 13;
+    Tensor table = to_bf16(testing::random_f32({vocab, d}, rng, -1.0f, 1.0f));
+    std::vector<int32_t> ids(static_cast<size_t>(n), 0);
+    for (int64_t i = 0; i < n; ++i) ids[size_t(i)] = int32_t((i * 7) % vocab);
+    ids[3] = int32_t(vocab);  // out of range
+    Tensor ids_d = Tensor::empty(DType::kI32, {n}, Device::kCuda);
+    cu::copy_to_device_async(ids_d.data(), ids.data(), ids.size() * 4);
+    Tensor rows = Tensor::empty(DType::kBF16, {n, d}, Device::kCuda);
+    cu::embedding_rows_bf16(table.to(Device::kCuda), ids_d.data_as<int32_t>(), n, rows.data());
+    const std::vector<int32_t> pick = {12, 0, 3, 7};
+    Tensor pick_d = Tensor::empty(DType::kI32, {int64_t(pick.size())}, Device::kCuda);
+    cu::copy_to_device_async(pick_d.data(), pick.data(), pick.size() * 4);
+    Tensor sel = Tensor::empty(DType::kBF16, {int64_t(pick.size()), d}, Device::kCuda);
+    cu::gather_rows_bf16(rows.data(), pick_d.data_as<int32_t>(), int64_t(pick.size()), d,
+                         sel.data());
+    Tensor got = rows.to(Device::kCpu), got_sel = sel.to(Device::kCpu);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < d; ++j) {
+        const uint16_t v = got.data_as<uint16_t>()[i * d + j];
+        if (i == 3)
+          ASSERT_TRUE(std::isnan(bf16_to_f32(v))) << "row " << i << " col " << j;
+        else
+          ASSERT_EQ(v, table.data_as<uint16_t>()[ids[size_t(i)] * d + j])
+              << "row " << i << " col " << j << " seed=" << seed;
+      }
+    for (size_t r = 0; r < pick.size(); ++r)
+      ASSERT_EQ(0, std::memcmp(got_sel.data_as<uint16_t>() + r * d,
+                               got.data_as<uint16_t>() + pick[r] * d, size_t(d) * 2))
+          << "gathered row " << r;
+  }
+  // The norm: same bytes as from F32 values, for FP8 codes (static, dynamic) and F32 rows (a
+  // BF16 weight at n > 8), both producer paths.
+  const std::vector<Case> cases = {{DType::kF8E4M3, ActQuant::kStaticPerTensor, true, false},
+                                   {DType::kF8E4M3, ActQuant::kDynamicPerToken, true, false},
+                                   {DType::kBF16, ActQuant::kNone, false, false}};
+  for (int path : {1, 2}) {
+    cu::set_producer_path(path);
+    for (const Case& c : cases)
+      for (int64_t n_in : {4096, 2048, 272})
+        for (int64_t n : {9, 70}) {
+          const std::string name = case_name(c, n, n_in, 16) + " producers=" +
+                                   std::to_string(path) + " seed=" + std::to_string(seed);
+          const LinearWeight wd = to_cuda(make_weight(c, 16, n_in, rng));
+          Tensor h16 = to_bf16(testing::random_f32({n, n_in}, rng, -3.0f, 3.0f));
+          Tensor h32 = h16.to_f32();
+          Tensor nw = testing::random_f32({n_in}, rng, 0.5f, 1.5f).to(Device::kCuda);
+          DeviceAct a16(wd, n), a32(wd, n);
+          Tensor h16d = h16.to(Device::kCuda), h32d = h32.to(Device::kCuda);
+          cu::rms_norm_act_bf16(h16d.data(), nw, 1e-5f, n, a16.act);
+          cu::rms_norm_act(h32d.data_as<float>(), nullptr, nw, 1e-5f, n, a32.act);
+          const Tensor d16 = a16.data.to(Device::kCpu), d32 = a32.data.to(Device::kCpu);
+          const size_t bytes = cu::act_bytes(a16.act.spec, n) - 256;
+          ASSERT_EQ(0, std::memcmp(d16.data(), d32.data(), bytes)) << name << " activation";
+          if (c.wt == DType::kF8E4M3) {
+            const Tensor s16 = a16.scale.to(Device::kCpu), s32 = a32.scale.to(Device::kCpu);
+            ASSERT_EQ(0, std::memcmp(s16.data(), s32.data(), size_t(n) * 4)) << name << " scales";
+          }
+        }
+  }
+  cu::set_producer_path(0);
+  // Where the default mode takes the BF16 add: the 8B's o and down at 512 rows (cuBLASLt's),
+  // not at 64 rows (a CUTLASS tile's) nor at 8 (the GEMV's).
+  const Case st{DType::kF8E4M3, ActQuant::kStaticPerTensor, true, false};
+  for (int64_t n_in : {4096, 14336}) {
+    const LinearWeight wd = to_cuda(make_weight(st, 4096, n_in, rng));
+    EXPECT_TRUE(cu::linear_add_bf16_applies(wd, 512)) << n_in << " inputs at 512 rows";
+    EXPECT_FALSE(cu::linear_add_bf16_applies(wd, 64)) << n_in << " inputs at 64 rows";
+    EXPECT_FALSE(cu::linear_add_bf16_applies(wd, 8)) << n_in << " inputs at 8 rows";
+    cu::set_resid_bf16_mode(0);
+    EXPECT_FALSE(cu::linear_add_bf16_applies(wd, 512)) << "mode 0";
+    cu::set_resid_bf16_mode(1);
+  }
+  // The add itself, on cuBLASLt at every shape (mode 2), against the float64 formula.
+  cu::set_resid_bf16_mode(2);
+  int applied = 0;
+  for (const Case& c : {Case{DType::kF8E4M3, ActQuant::kStaticPerTensor, true, false},
+                        Case{DType::kF8E4M3, ActQuant::kDynamicPerToken, false, false}})
+    for (auto [n_in, n_out, n] : std::vector<std::tuple<int64_t, int64_t, int64_t>>{
+             {2048, 128, 520}, {4096, 64, 300}, {576, 192, 77}, {256, 96, 9}}) {
+      const std::string name = case_name(c, n, n_in, n_out) + " seed=" + std::to_string(seed);
+      const LinearWeight w = make_weight(c, n_out, n_in, rng);
+      const LinearWeight wd = to_cuda(w);
+      const bool applies = cu::linear_add_bf16_applies(wd, n);
+      DeviceAct a(wd, n);
+      Tensor x = testing::random_f32({n, n_in}, rng, -2.0f, 2.0f);
+      Tensor xd = x.to(Device::kCuda);
+      cu::to_act(xd.data_as<float>(), n, a.act);
+      Tensor y0 = to_bf16(testing::random_f32({n, n_out}, rng, -1.0f, 1.0f));
+      Tensor yd = y0.to(Device::kCuda);
+      if (!applies) {
+        EXPECT_FALSE(cu::linear_act_add_bf16(wd, a.act, yd.data())) << name;
+        continue;
+      }
+      ++applied;
+      ASSERT_TRUE(cu::linear_act_add_bf16(wd, a.act, yd.data())) << name;
+      double mag = 0.0;
+      Tensor want = reference(w, x, &mag);
+      const Tensor y0f = y0.to_f32();
+      for (int64_t i = 0; i < want.numel(); ++i) want.data_as<float>()[i] += y0f.data_as<float>()[i];
+      const Tensor got = yd.to(Device::kCpu).to_f32();
+      // BF16's rounding (2^-9 of each output) over the GEMM's FP8 accumulation.
+      const testing::Diff d = testing::compare(got, want);
+      ASSERT_TRUE(d.n_nan == 0 && d.rel < 6e-3 + fp8_accum_tol(n_in))
+          << name << ": " << testing::describe(d, got, want);
+    }
+  cu::set_resid_bf16_mode(1);
+  EXPECT_GE(applied, 6) << "too few shapes took the BF16 add";
+}
+
 // The element-wise static producer (a static per-tensor input scale: codes need no row
 // reduction, fused.cu's silu_mul_static_kernel, taken by the default producer path) writes
 // the classic row producer's bytes: codes and row scales, F32 and BF16 gate_up, decode and

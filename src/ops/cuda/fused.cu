@@ -10,6 +10,7 @@
 // No shared memory and no staging: every block starts streaming weights at once, and the
 // grid has one warp per row, so there is no persistent-grid wave imbalance.
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -137,6 +138,30 @@ __global__ void __launch_bounds__(1024)
 __device__ __forceinline__ float to_f32(float x) { return x; }
 __device__ __forceinline__ float to_f32(__nv_bfloat16 x) { return __bfloat162float(x); }
 
+// The BF16 residual stream's norm (rms_norm_act_bf16): the same arithmetic on the BF16 values.
+struct NormSrcBf16 {
+  const __nv_bfloat16* h;
+  const float* w;
+  float r;
+  __device__ float value(int64_t i) const { return (__bfloat162float(h[i]) * r) * w[i]; }
+};
+
+__global__ void __launch_bounds__(1024)
+    rms_norm_act_bf16_kernel(const __nv_bfloat16* hid, const float* __restrict__ w, float eps,
+                             ActOut o) {
+  __shared__ float red[32];
+  pdl_trigger();
+  pdl_wait();
+  const __nv_bfloat16* h = hid + blockIdx.x * o.n_in;
+  float ss = 0.0f;
+  for (int64_t i = threadIdx.x; i < o.n_in; i += blockDim.x) {
+    const float v = __bfloat162float(h[i]);
+    ss = fmaf(v, v, ss);
+  }
+  const float r = rsqrtf(block_sum(ss, red) / float(o.n_in) + eps);
+  write_act_row(NormSrcBf16{h, w, r}, blockIdx.x, o);
+}
+
 template <typename GT>
 struct SiluSrc {
   const GT* g;  // gate row; up = g + inter
@@ -241,15 +266,16 @@ __device__ __forceinline__ void finish_row_vec(const float4 (&x)[V], int64_t row
   if (threadIdx.x == 0 && o.scale != nullptr) o.scale[row] = s;
 }
 
-template <int V, int T>
+// HT: the residual stream's type, F32 (with add) or BF16 (add null: rms_norm_act_bf16).
+template <int V, int T, typename HT = float>
 __global__ void __launch_bounds__(T)
-    rms_norm_act_vec_kernel(float* hid, const float* add, const float* __restrict__ w,
+    rms_norm_act_vec_kernel(HT* hid, const float* add, const float* __restrict__ w,
                             float eps, ActOut o) {
   __shared__ float red[32];
   pdl_trigger();
   pdl_wait();
   const int64_t n4 = o.n_in / 4;
-  float* h = hid + blockIdx.x * o.n_in;
+  HT* h = hid + blockIdx.x * o.n_in;
   const float* a = add != nullptr ? add + blockIdx.x * o.n_in : nullptr;
   float4 x[V], wv[V];
 #pragma unroll
@@ -259,10 +285,12 @@ __global__ void __launch_bounds__(T)
     if (j < n4) {
       x[k] = load4(h + 4 * j);
       wv[k] = load4(w + 4 * j);
-      if (a != nullptr) {
-        const float4 b = load4(a + 4 * j);
-        x[k] = make_float4(x[k].x + b.x, x[k].y + b.y, x[k].z + b.z, x[k].w + b.w);
-        *reinterpret_cast<float4*>(h + 4 * j) = x[k];
+      if constexpr (std::is_same_v<HT, float>) {
+        if (a != nullptr) {
+          const float4 b = load4(a + 4 * j);
+          x[k] = make_float4(x[k].x + b.x, x[k].y + b.y, x[k].z + b.z, x[k].w + b.w);
+          *reinterpret_cast<float4*>(h + 4 * j) = x[k];
+        }
       }
     }
   }
@@ -788,9 +816,10 @@ __global__ void add_kernel(float* y, const float* x, int64_t count) {
     y[i] += x[i];
 }
 
-__global__ void gather_rows_kernel(const float* src, const int32_t* rows, int64_t d, float* dst) {
-  const float* s = src + int64_t(rows[blockIdx.x]) * d;
-  float* o = dst + blockIdx.x * d;
+template <typename T>
+__global__ void gather_rows_kernel(const T* src, const int32_t* rows, int64_t d, T* dst) {
+  const T* s = src + int64_t(rows[blockIdx.x]) * d;
+  T* o = dst + blockIdx.x * d;
   for (int64_t i = threadIdx.x; i < d; i += blockDim.x) o[i] = s[i];
 }
 
@@ -805,9 +834,9 @@ struct RopePrep {
 };
 constexpr int kEmbedThreads = 256;  // the row's; + 32 with RopePrep
 
-template <typename T>
+template <typename T, typename OT = float>
 __global__ void embedding_rows_kernel(const T* table, const int32_t* ids, const int32_t* from,
-                                      const int32_t* fed, int64_t n_row, int64_t d, float* out,
+                                      const int32_t* fed, int64_t n_row, int64_t d, OT* out,
                                       RopePrep rp) {
   if (threadIdx.x >= kEmbedThreads) {  // the extra warp: rope_prepare's token blockIdx.x
     attn::rope_prepare_token(rp.b, blockIdx.x, rp.half, rp.inv_freq, rp.block_size, rp.cos_sin,
@@ -818,7 +847,7 @@ __global__ void embedding_rows_kernel(const T* table, const int32_t* ids, const 
   const int64_t id = src >= 0 ? fed[src] : ids[blockIdx.x];
   const bool ok = id >= 0 && id < n_row;
   const T* row = table + (ok ? id : 0) * d;
-  float* o = out + blockIdx.x * d;
+  OT* o = out + blockIdx.x * d;
   const float nan = __int_as_float(0x7fc00000);
   // kLoads loads a thread in flight before its stores: one memory round trip for a row of up to
   // 4096 elements (one load, then its store, an element at a time took 7.4 us for the 8B's
@@ -842,7 +871,12 @@ __global__ void embedding_rows_kernel(const T* table, const int32_t* ids, const 
 #pragma unroll
     for (int u = 0; u < kLoads; ++u) {
       const int64_t i = i0 + int64_t(u) * kEmbedThreads;
-      if (i < d) o[i] = ok ? v[u] : nan;
+      if (i < d) {
+        if constexpr (std::is_same_v<OT, float>)
+          o[i] = ok ? v[u] : nan;
+        else
+          o[i] = __float2bfloat16(ok ? v[u] : nan);  // exact for a BF16 table
+      }
     }
   }
 }
@@ -938,6 +972,25 @@ void rms_norm_act(float* hid, const float* add, const Tensor& weight, float eps,
         },
         hid, add, w, eps, o);
   launch_producer(rms_norm_act_kernel, n, o, hid, add, w, eps);
+}
+
+void rms_norm_act_bf16(const void* hid, const Tensor& weight, float eps, int64_t n, Act& out) {
+  if (n == 0) return;
+  check_cuda_tensor(weight, "rms_norm_act_bf16", "weight");
+  QINFER_CHECK(weight.dtype() == DType::kF32 && weight.numel() == out.spec.n_in,
+               "rms_norm_act_bf16: weight must be F32 (", out.spec.n_in, ")");
+  out.n = n;
+  const ActOut o = act_out(out);
+  const float* w = weight.data_as<float>();
+  const auto* h = static_cast<const __nv_bfloat16*>(hid);
+  if (const VecShape sh = vec_shape(o, n); sh.v > 0 && aligned_to(h, 8) && aligned_to(w, 16))
+    return launch_vec(
+        sh, n,
+        [](auto V, auto T) {
+          return rms_norm_act_vec_kernel<decltype(V)::value, decltype(T)::value, const __nv_bfloat16>;
+        },
+        h, static_cast<const float*>(nullptr), w, eps, o);
+  launch_producer(rms_norm_act_bf16_kernel, n, o, h, w, eps);
 }
 
 void silu_mul_act(const float* gate_up, int64_t n, int64_t inter, Act& out) {
@@ -1144,6 +1197,43 @@ bool linear_act_greedy(const LinearWeight& w, const Act& x, float* y, unsigned l
   }
 }
 
+// set_resid_bf16_mode's value; -1: QINFER_CUDA_RESID_BF16 not read yet.
+std::atomic<int> g_resid_bf16{-1};
+
+int resid_bf16_mode() {
+  int m = g_resid_bf16.load(std::memory_order_relaxed);
+  if (m < 0) {
+    m = std::clamp(env_int("QINFER_CUDA_RESID_BF16", 1), 0, 2);
+    g_resid_bf16.store(m, std::memory_order_relaxed);
+  }
+  return m;
+}
+
+void set_resid_bf16_mode(int mode) {
+  QINFER_CHECK(mode >= 0 && mode <= 2, "set_resid_bf16_mode: ", mode, " is not 0, 1 or 2");
+  g_resid_bf16.store(mode, std::memory_order_relaxed);
+}
+
+bool linear_add_bf16_applies(const LinearWeight& w, int64_t n) {
+  const int mode = resid_bf16_mode();
+  if (mode == 0 || n <= 8 || w.weight.dtype() != DType::kF8E4M3 || w.bias.defined())
+    return false;
+  const ActSpec spec = act_spec(w, n);
+  return spec.layout == ActLayout::kCodesU8 &&
+         gemm_fp8_add_bf16_applies(n, w.n_in, w.n_out, w.weight.data(), mode == 2);
+}
+
+bool linear_act_add_bf16(const LinearWeight& w, const Act& x, void* y) {
+  const int64_t n = x.n;
+  if (x.spec.layout != ActLayout::kCodesU8 || !linear_add_bf16_applies(w, n)) return false;
+  QINFER_CHECK(x.spec.n_in == w.n_in, "linear_act_add_bf16 ", w.name, ": activation has ",
+               x.spec.n_in, " inputs, weight ", w.n_in);
+  cudaStream_t s = stream();
+  return gemm_lt(DType::kF8E4M3, w.weight.data(), x.data, y, n, w.n_in, w.n_out, x.scale,
+                 channel_scales(w, s), s, /*accumulate=*/true,
+                 DType::kBF16) == GemmResult::kDone;
+}
+
 void linear_act(const LinearWeight& w, const Act& x, float* y, bool accumulate) {
   const int64_t n = x.n;
   if (n == 0 || w.n_out == 0) return;
@@ -1226,25 +1316,36 @@ void gather_rows(const float* src, const int32_t* rows, int64_t n_rows, int64_t 
   QINFER_CUDA_CHECK_LAUNCH();
 }
 
+void gather_rows_bf16(const void* src, const int32_t* rows, int64_t n_rows, int64_t d, void* dst) {
+  if (n_rows == 0) return;
+  gather_rows_kernel<<<unsigned(n_rows), 256, 0, stream()>>>(
+      static_cast<const __nv_bfloat16*>(src), rows, d, static_cast<__nv_bfloat16*>(dst));
+  QINFER_CUDA_CHECK_LAUNCH();
+}
+
 namespace {
 
-void launch_embedding(const Tensor& table, const int32_t* ids, int64_t n, float* out,
-                      const int32_t* from, const int32_t* fed, const RopePrep& rp) {
+void launch_embedding(const Tensor& table, const int32_t* ids, int64_t n, void* out,
+                      bool bf16_out, const int32_t* from, const int32_t* fed,
+                      const RopePrep& rp) {
   check_cuda_tensor(table, "embedding", "table");
   QINFER_CHECK(from == nullptr || fed != nullptr, "embedding: `from` without the fed tokens");
   const int64_t rows = table.dim(0), d = table.dim(1);
   const unsigned threads = kEmbedThreads + (rp.cos_sin != nullptr ? 32 : 0);
-  auto go = [&](auto* kernel, const auto* t) {
-    kernel<<<unsigned(n), threads, 0, stream()>>>(t, ids, from, fed, rows, d, out, rp);
+  auto go = [&](const auto* t) {
+    using T = std::remove_cv_t<std::remove_pointer_t<decltype(t)>>;
+    if (bf16_out)
+      embedding_rows_kernel<T, __nv_bfloat16><<<unsigned(n), threads, 0, stream()>>>(
+          t, ids, from, fed, rows, d, static_cast<__nv_bfloat16*>(out), rp);
+    else
+      embedding_rows_kernel<T, float><<<unsigned(n), threads, 0, stream()>>>(
+          t, ids, from, fed, rows, d, static_cast<float*>(out), rp);
     QINFER_CUDA_CHECK_LAUNCH();
   };
   switch (table.dtype()) {
-    case DType::kF32: return go(embedding_rows_kernel<float>, table.data_as<float>());
-    case DType::kF16:
-      return go(embedding_rows_kernel<__half>, static_cast<const __half*>(table.data()));
-    case DType::kBF16:
-      return go(embedding_rows_kernel<__nv_bfloat16>,
-                static_cast<const __nv_bfloat16*>(table.data()));
+    case DType::kF32: return go(table.data_as<float>());
+    case DType::kF16: return go(static_cast<const __half*>(table.data()));
+    case DType::kBF16: return go(static_cast<const __nv_bfloat16*>(table.data()));
     default: QINFER_FAIL("embedding: unsupported table dtype ", dtype_name(table.dtype()));
   }
 }
@@ -1254,7 +1355,13 @@ void launch_embedding(const Tensor& table, const int32_t* ids, int64_t n, float*
 void embedding_rows(const Tensor& table, const int32_t* ids, int64_t n, float* out,
                     const int32_t* from, const int32_t* fed) {
   if (n == 0) return;
-  launch_embedding(table, ids, n, out, from, fed, RopePrep{});
+  launch_embedding(table, ids, n, out, false, from, fed, RopePrep{});
+}
+
+void embedding_rows_bf16(const Tensor& table, const int32_t* ids, int64_t n, void* out,
+                         const int32_t* from, const int32_t* fed) {
+  if (n == 0) return;
+  launch_embedding(table, ids, n, out, true, from, fed, RopePrep{});
 }
 
 void embedding_rows_rope(const Tensor& table, const int32_t* ids, int64_t n, float* out,
@@ -1267,7 +1374,7 @@ void embedding_rows_rope(const Tensor& table, const int32_t* ids, int64_t n, flo
   QINFER_CHECK(b.n_tok == n, "embedding_rows_rope: ", n, " rows for a batch of ", b.n_tok,
                " tokens");
   if (n == 0) return;
-  launch_embedding(table, ids, n, out, from, fed,
+  launch_embedding(table, ids, n, out, false, from, fed,
                    RopePrep{.b = b, .half = d.head_dim / 2, .block_size = block_size,
                             .inv_freq = inv_freq, .cos_sin = cos_sin, .slot = slot});
 }

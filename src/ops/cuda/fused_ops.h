@@ -51,6 +51,10 @@ struct Act {
 // LlamaRMSNorm), produced in out.spec's form. One kernel.
 void rms_norm_act(float* hid, const float* add, const Tensor& weight, float eps, int64_t n,
                   Act& out);
+// The same norm of a BF16 residual stream hid (n, d) (no add): the stream a step keeps in BF16
+// where every residual add is a cuBLASLt GEMM adding into it (linear_act_add_bf16), as vLLM
+// and TensorRT-LLM keep it.
+void rms_norm_act_bf16(const void* hid, const Tensor& weight, float eps, int64_t n, Act& out);
 // out = silu(gate) * up from gate_up (n, 2 inter) F32, in out.spec's form.
 void silu_mul_act(const float* gate_up, int64_t n, int64_t inter, Act& out);
 // The same from a BF16 gate_up (n, 2 inter), as linear_act_bf16 writes it.
@@ -186,13 +190,34 @@ bool linear_act_bf16(const LinearWeight& w, const Act& x, void* y);
 // algorithm).
 bool linear_bf16_input(const LinearWeight& w, const float* x, int64_t n, float* y);
 
+// y (n, w.n_out) BF16 += linear(w, x): the residual add of o / down into a BF16 residual
+// stream, cuBLASLt's FP8 GEMM reading and writing y in BF16 (the sum x_scale ⊙ (x · wᵀ) ⊙
+// w_scale + y in fp32, rounded once). Applies where linear_add_bf16_applies(w, x.n) and x is
+// FP8 codes; returns false, having done nothing, elsewhere.
+bool linear_act_add_bf16(const LinearWeight& w, const Act& x, void* y);
+// Whether linear_act_add_bf16 takes w at n rows, at no cost against linear_act's F32 add:
+// FP8 W8A8 with codes, no bias, more than 8 rows, and a cuBLASLt GEMM where linear_act would
+// run cuBLASLt too (gemm_fp8_add_bf16_applies). The runner keeps a step's residual stream in
+// BF16 where this holds for every layer's o and down.
+bool linear_add_bf16_applies(const LinearWeight& w, int64_t n);
+// 0: never (a step's residual stream stays F32), 1: as above (the default), 2: also where a
+// CUTLASS tile would have run (cuBLASLt then adds into BF16; for tests at small shapes).
+// Initially QINFER_CUDA_RESID_BF16 (default 1).
+int resid_bf16_mode();
+void set_resid_bf16_mode(int mode);
+
 // Rows `rows` (n_rows I32 on the device) of src (?, d) F32 -> dst (n_rows, d).
 void gather_rows(const float* src, const int32_t* rows, int64_t n_rows, int64_t d, float* dst);
+// The same for BF16 rows.
+void gather_rows_bf16(const void* src, const int32_t* rows, int64_t n_rows, int64_t d, void* dst);
 // out (n, d) F32 = table[ids] for ids (n) I32 on the device; table F32 / F16 / BF16.
 // With `from` (n) I32 on the device, row i whose from[i] >= 0 takes its id from fed[from[i]]
 // instead (the previous step's sampled tokens, still on the GPU: sampled_tokens_device()).
 void embedding_rows(const Tensor& table, const int32_t* ids, int64_t n, float* out,
                     const int32_t* from = nullptr, const int32_t* fed = nullptr);
+// The same into a BF16 out (n, d) (a BF16 table's rows exactly).
+void embedding_rows_bf16(const Tensor& table, const int32_t* ids, int64_t n, void* out,
+                         const int32_t* from = nullptr, const int32_t* fed = nullptr);
 // embedding_rows and rope_prepare (attention_cuda.h) of a decode batch (b.n_tok == n) in one
 // launch, the same numbers: the decode step's first two kernels, which ran 2.4 us apart on the
 // H100 (bench/results/gpu_run_s19.cmd q3).

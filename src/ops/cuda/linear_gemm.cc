@@ -166,13 +166,22 @@ bool gemm_lt_scales_inside(int64_t n, int64_t n_in, int64_t n_out) {
   return get_plan(DType::kF8E4M3, n, n_in, n_out, true)->ok;
 }
 
+bool gemm_fp8_add_bf16_applies(int64_t n, int64_t n_in, int64_t n_out, const void* w,
+                               bool over_tiles) {
+  // Only where cuBLASLt runs anyway (unless over_tiles): the CUTLASS tiles have no BF16
+  // accumulating epilogue.
+  return aligned16(w) && compute_capability() >= 89 && n_in % 16 == 0 && n_out % 16 == 0 &&
+         (over_tiles || gemm_fp8_tile(n, n_in, n_out) < 0) &&
+         get_plan(DType::kF8E4M3, n, n_in, n_out, true, DType::kBF16)->ok;
+}
+
 GemmResult gemm_lt(DType ab, const void* w, const void* x, void* y, int64_t n, int64_t n_in,
                    int64_t n_out, const float* x_scale, const float* w_scale, cudaStream_t stream,
                    bool accumulate, DType y_dtype) {
   const bool want_scales = ab == DType::kF8E4M3 && x_scale != nullptr && w_scale != nullptr;
   if (y_dtype != DType::kF32) {
     // Narrow outputs only where the scales are applied inside (no F32 epilogue after).
-    QINFER_CHECK(y_dtype == DType::kBF16 && want_scales && !accumulate,
+    QINFER_CHECK(y_dtype == DType::kBF16 && want_scales,
                  "gemm_lt: a ", dtype_name(y_dtype), " output needs an FP8 GEMM with scales");
     Plan* plan = get_plan(ab, n, n_in, n_out, true, y_dtype);
     if (!plan->ok) return GemmResult::kNoAlgorithm;
@@ -180,7 +189,7 @@ GemmResult gemm_lt(DType ab, const void* w, const void* x, void* y, int64_t n, i
         plan->desc.d, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &w_scale, sizeof(w_scale)));
     QINFER_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(
         plan->desc.d, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &x_scale, sizeof(x_scale)));
-    const float alpha = 1.0f, beta = 0.0f;
+    const float alpha = 1.0f, beta = accumulate ? 1.0f : 0.0f;
     QINFER_CUBLAS_CHECK(cublasLtMatmul(cublaslt(), plan->desc.d, &alpha, w, plan->a.l, x,
                                        plan->b.l, &beta, y, plan->d.l, y, plan->d.l, &plan->algo,
                                        gemm_workspace(), kGemmWorkspaceBytes, stream));

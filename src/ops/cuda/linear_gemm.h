@@ -16,8 +16,9 @@ namespace qinfer::ops::cuda {
 // cuBLASLt has no kernel for this shape and nothing ran.
 enum class GemmResult { kDone, kUnscaled, kNoAlgorithm };
 // accumulate: y += x · wᵀ instead of y = x · wᵀ (beta = 1). y_dtype: F32 (default) or, for an
-// FP8 GEMM with the scales inside, BF16 (y then holds (n, n_out) BF16; kNoAlgorithm when
-// cuBLASLt has no such kernel, and the caller takes the F32 route).
+// FP8 GEMM with the scales inside, BF16 (y then holds (n, n_out) BF16, accumulate reading and
+// writing it in BF16 with the sum in fp32; kNoAlgorithm when cuBLASLt has no such kernel, and
+// the caller takes the F32 route).
 GemmResult gemm_lt(DType ab, const void* w, const void* x, void* y, int64_t n, int64_t n_in,
                    int64_t n_out, const float* x_scale, const float* w_scale, cudaStream_t stream,
                    bool accumulate = false, DType y_dtype = DType::kF32);
@@ -25,6 +26,13 @@ GemmResult gemm_lt(DType ab, const void* w, const void* x, void* y, int64_t n, i
 // Whether the FP8 GEMM of these shapes applies the per-token / per-channel scales inside
 // cuBLASLt (then it can also accumulate into y: D = scales ⊙ (x · wᵀ) + y).
 bool gemm_lt_scales_inside(int64_t n, int64_t n_in, int64_t n_out);
+
+// Whether an FP8 GEMM with the scales inside can add into a BF16 y (gemm_lt with accumulate
+// and y_dtype BF16) for these shapes, at no cost against the F32 route: cuBLASLt has such a
+// kernel and gemm_fp8_tile would not pick a CUTLASS tile (those have no BF16 accumulation;
+// over_tiles: also where it would, cuBLASLt then taking the GEMM).
+bool gemm_fp8_add_bf16_applies(int64_t n, int64_t n_in, int64_t n_out, const void* w,
+                               bool over_tiles = false);
 
 // FP8 W8A8 with the per-token x_scale (n) and per-channel w_scale (n_out) applied inside:
 // y = (accumulate: y +) x_scale ⊙ (x · wᵀ) ⊙ w_scale, F32. Runs our CUTLASS tile where

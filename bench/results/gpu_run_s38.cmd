@@ -1,0 +1,27 @@
+# Session 38 (H100 80GB HBM3, nvidia-h100-x1): the residual stream in BF16 at large batches.
+# Binaries built here (cmake -DQINFER_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90a-real, nvcc 13.0),
+# packed by `TOKENIZER_DIR=../shared/models/llama3.1-tokenizer TESTS="..." BENCHES="..."
+# bash tools/gpu_pack.sh build-f`, carried as .gpu_assets/b.txz; each run is
+# `bash bench/results/gpu_run_s38qN.sh` on a fresh machine; its JSON and log tails are in
+# gpu_s38qN.json. Checkpoints: tools/gpu_make_random_fp8.py --static (the 8B shape).
+#
+# q1 (the change, QINFER_CUDA_RESID_BF16 1 / 0 in one binary): 8B offline 512 x 1000/1000 C 512
+#    (output tok/s, alternated): BF16 stream 15,220.4 / 15,190.9, F32 15,023.8 / 14,999.8
+#    (+1.3 %), 11 preemptions each. Golden CUDA 13/13. gpu_golden with the stream forced onto
+#    every shape (=2) and off (=0): the 64-wide FP8 fixtures' gpu~cpu (max |diff| / max |logit|)
+#    3.8-5.3e-2 against 2.5-3.8e-2 in F32; the 8B-shaped 4-layer checkpoint 0.132 off
+#    transformers against 0.126 (its 32-token prompt at F32 and the chaotic random case of
+#    session 31). The new op test ran too slowly (a float64 reference at 512 x 14336 x 4096) and
+#    the fixture test's filter matched nothing: both fixed for q2.
+# q2: op test FusedCuda.Bf16ResidualStream passed. The anchor's workload (3,000 prompts, C 512,
+#    util 0.9): 15,745.5 output tok/s with the BF16 stream against 15,576.2 in F32, same run
+#    (+1.09 %), 21 preemptions each. The fixture test as first written (2e-2 of the reference)
+#    failed in both modes (worst 0.44-0.95 nats in F32): rewritten with the bound of q3.
+# q3 (main's final code): CUDA op suite 40/40, golden CUDA 13/13, engine CUDA 5/5, the fixture
+#    test 5/5 (worst log-prob difference from the vLLM-style reference, BF16 / F32 stream:
+#    tensor static 0.76 / 0.57, tensor dynamic 0.81 / 0.71, channel static 0.88 / 0.95, channel
+#    dynamic 0.81 / 0.44, weight-only 1e-4 / 1e-4; the same with cuBLASLt for every FP8 GEMM and
+#    promoted accumulation). 8B prefill 2,048 tokens: 30.50 / 29.89 ms BF16, 29.86 / 30.80 F32
+#    (no change).
+# Also (this machine, CPU backend): bench/results/smollm2_resid_bf16_ppl_s38.json, SmolLM2-135M
+#    perplexity with the CPU's residual rounded as the GPU's BF16 stream rounds it.
