@@ -25,3 +25,12 @@
 #    (no change).
 # Also (this machine, CPU backend): bench/results/smollm2_resid_bf16_ppl_s38.json, SmolLM2-135M
 #    perplexity with the CPU's residual rounded as the GPU's BF16 stream rounds it.
+# q4 (code: + the QKV GEMM writing BF16, rope_kv_write_from_bf16; QINFER_CUDA_QKV_BF16 1 / 0 in
+#    one binary): CUDA op suite 41/41 (the new CudaAttention.RopeKvWriteFromBf16MatchesF32OnThe
+#    SameValues: q heads and cache bytes bit for bit), golden CUDA 13/13, engine CUDA 5/5, the
+#    fixture test 5/5 (the same worst differences as q3). 8B offline 512 prompts C 512, a slower
+#    chip, alternated: BF16 QKV 15,136.2 / 15,111.9, F32 QKV 15,078.8 / 15,051.1 (+0.4 %).
+# q5 (the same binary, the same chip as q4): the anchor's workload, 3,000 prompts C 512 util 0.9:
+#    15,665.2 output tok/s with the BF16 QKV against 15,589.9 with F32 (+0.5 %), 21 preemptions
+#    each. With q2 (another, faster chip: BF16 stream 15,745.5 against F32 15,576.2) the two
+#    changes together are ~+1.6 % over session 37's code; no one chip measured all three.

@@ -567,6 +567,11 @@ bool CudaRunner::Impl::run_layers(Buffers& b, const int32_t* dev, const MetaLayo
     const LayerWeights& L = w.layers[size_t(l)];
     r16 = cu::linear_add_bf16_applies(L.o, n) && cu::linear_add_bf16_applies(L.down, n);
   }
+  // The QKV GEMM's BF16 output (in gate_up's buffer, which holds it: 2 bytes a column against
+  // 8 a feature) then takes the rope_kv_write branch below with the tensor-core attention
+  // kernels (not attention_decode_rope's fused decode).
+  const bool qkv16_ok = r16 && plan.dec_tc && cu::rope_kv_write_from_bf16_applies(dims) &&
+                        qkv_width <= 4 * c.intermediate_size;
   if (r16) {
     cu::embedding_rows_bf16(w.embed, dev + m.tokens, n, hid, from, fed);
   } else if (rope_gemv && embed_rope) {
@@ -592,10 +597,15 @@ bool CudaRunner::Impl::run_layers(Buffers& b, const int32_t* dev, const MetaLayo
     const bool rope_done = !r16 && rope_gemv &&
                            cu::linear_from_f32_rope(L.qkv, hid, L.attn_norm, eps, n, qkv,
                                                     rope_cs, rope_slot, dims, kvl);
+    // With the BF16 stream the QKV GEMM also writes BF16 (into gate_up's buffer, free until the
+    // MLP) where rope_kv_write_from_bf16 then reads it: the tensor-core attention kernels, which
+    // read only the rotated q heads that it writes to qkv in F32 (QINFER_CUDA_QKV_BF16=0: F32).
+    bool q16 = false;
     if (r16) {
       prepare(L.qkv, n);
       cu::rms_norm_act_bf16(hid, L.attn_norm, eps, n, act);
-      cu::linear_act(L.qkv, act, qkv, false);
+      q16 = qkv16_ok && cu::linear_act_bf16(L.qkv, act, gate_up);
+      if (!q16) cu::linear_act(L.qkv, act, qkv, false);
     } else if (!rope_done && !cu::linear_from_f32(L.qkv, hid, &L.attn_norm, eps, n, qkv, false)) {
       prepare(L.qkv, n);
       cu::rms_norm_act(hid, nullptr, L.attn_norm, eps, n, act);
@@ -625,7 +635,11 @@ bool CudaRunner::Impl::run_layers(Buffers& b, const int32_t* dev, const MetaLayo
       if (!rope_done) {
         cu::AttnBatch rope_b = plan.all;
         rope_b.past_ready = early && tc_decode;
-        cu::rope_kv_write(qkv, rope_b, dims, w.inv_freq.data_as<float>(), kvl, s);
+        if (q16)
+          cu::rope_kv_write_from_bf16(gate_up, qkv, rope_b, dims, w.inv_freq.data_as<float>(), kvl,
+                                      s);
+        else
+          cu::rope_kv_write(qkv, rope_b, dims, w.inv_freq.data_as<float>(), kvl, s);
       }
       auto decode = [&](const float* q, const cu::AttnBatch& b, float* o,
                         const cu::AttnCodes* codes) {

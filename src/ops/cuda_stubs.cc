@@ -138,6 +138,11 @@ void set_attention_decode_tc_cluster(int) {}
 void set_attention_prefill_tile(int) {}
 bool attention_early_loads() { return false; }
 void set_rope_kv_write_delay(int) {}
+bool rope_kv_write_from_bf16_applies(const AttnDims&) { return false; }
+void rope_kv_write_from_bf16(const void*, float*, const AttnBatch&, const AttnDims&, const float*,
+                             const KvCacheView&, cudaStream_t) {
+  no_cuda("rope_kv_write_from_bf16", DType::kBF16);
+}
 void rope_kv_write(float*, const AttnBatch&, const AttnDims&, const float*, const KvCacheView&,
                    cudaStream_t) {
   no_cuda("rope_kv_write", DType::kF32);

@@ -355,6 +355,53 @@ void run_case(const Case& c, DType dt, Kernel kernel, double tol, std::mt19937& 
 
 const DType kCacheTypes[] = {DType::kF32, DType::kBF16, DType::kF8E4M3};
 
+// rope_kv_write_from_bf16 (the QKV GEMM's BF16 output, llama_cuda.cc's q16) against
+// rope_kv_write on the same values in F32: the rotated q heads bit for bit (written to a
+// separate F32 buffer, whose k / v columns it leaves alone) and the same cache bytes, for every
+// cache type, decode and prefill batches, head_dim 64 / 128 / 32 and groups of 1-8.
+TEST(CudaAttention, RopeKvWriteFromBf16MatchesF32OnTheSameValues) {
+  QINFER_SKIP_WITHOUT_CUDA();
+  const uint32_t seed = testing::fresh_seed();
+  std::mt19937 rng(seed);
+  const std::vector<Case> cases = {{32, 8, 128, 16, {{0, 1}, {37, 1}, {300, 1}}},
+                                   {16, 4, 128, 16, {{10, 33}, {0, 17}, {100, 1}}},
+                                   {8, 1, 64, 16, {{2047, 1}, {5, 9}}},
+                                   {8, 8, 32, 32, {{40, 2}}}};
+  for (const Case& c : cases)
+    for (DType dt : kCacheTypes) {
+      const std::string what = case_str(c, dt) + " seed " + std::to_string(seed);
+      Problem p = make_problem(c, dt, rng);
+      for (float& x : p.qkv) x = bf16_to_f32(f32_to_bf16(x));  // values BF16 holds
+      ASSERT_TRUE(cu::rope_kv_write_from_bf16_applies(
+          {.n_head = c.n_head, .n_head_kv = c.n_head_kv, .head_dim = c.head_dim}))
+          << what;
+      DeviceProblem f32 = upload(p), b16 = upload(p);
+      Tensor h = Tensor::empty(DType::kBF16, {p.n_tok, p.width});
+      for (size_t i = 0; i < p.qkv.size(); ++i) h.data_as<uint16_t>()[i] = f32_to_bf16(p.qkv[i]);
+      Tensor hd = h.to(Device::kCuda);
+      Tensor q = testing::poisoned_cuda({p.n_tok, p.width});
+      cu::rope_kv_write(f32.qkv.data_as<float>(), f32.b, f32.d, f32.inv_freq.data_as<float>(),
+                        f32.kv, cu::stream());
+      cu::rope_kv_write_from_bf16(hd.data(), q.data_as<float>(), b16.b, b16.d,
+                                  b16.inv_freq.data_as<float>(), b16.kv, cu::stream());
+      const Tensor want = f32.qkv.to(Device::kCpu), got = q.to(Device::kCpu);
+      const int64_t q_cols = int64_t(c.n_head) * c.head_dim;
+      for (int t = 0; t < p.n_tok; ++t) {
+        ASSERT_EQ(0, std::memcmp(got.data_as<float>() + int64_t(t) * p.width,
+                                 want.data_as<float>() + int64_t(t) * p.width,
+                                 size_t(q_cols) * sizeof(float)))
+            << what << ": q heads of token " << t;
+        for (int64_t i = q_cols; i < p.width; ++i)  // k / v columns: not written
+          ASSERT_TRUE(std::isnan(got.data_as<float>()[int64_t(t) * p.width + i]))
+              << what << ": column " << i << " of token " << t << " written";
+      }
+      for (auto [a, b] : {std::pair{&f32.k, &b16.k}, std::pair{&f32.v, &b16.v}}) {
+        const Tensor x = a->to(Device::kCpu), y = b->to(Device::kCpu);
+        ASSERT_EQ(0, std::memcmp(x.data(), y.data(), size_t(x.nbytes()))) << what << ": cache";
+      }
+    }
+}
+
 TEST(CudaAttention, DecodeAllCacheDtypes) {
   QINFER_SKIP_WITHOUT_CUDA();
   const uint32_t seed = testing::fresh_seed();

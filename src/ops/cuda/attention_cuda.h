@@ -92,6 +92,15 @@ void rope_prepare(const AttnBatch& b, const AttnDims& d, const float* inv_freq, 
                   float* cos_sin, int64_t* slot, cudaStream_t s);
 void rope_kv_write(float* qkv, const AttnBatch& b, const AttnDims& d, const float* inv_freq,
                    const KvCacheView& kv, cudaStream_t s);
+// rope_kv_write for a qkv row that the QKV GEMM wrote in BF16 (linear_act_bf16), qkv16 (n_tok,
+// (n_head + 2 n_head_kv) head_dim): the same rotation and cache stores from its BF16 values, and
+// the rotated q heads written to q (the same layout in F32, where the attention kernels read
+// them; q's k and v columns are left alone). Half the bytes of the F32 row to write and read.
+// Needs inv_freq and head_dim % 8 == 0 (rope_kv_write_from_bf16_applies, which also honours
+// QINFER_CUDA_QKV_BF16, default 1).
+bool rope_kv_write_from_bf16_applies(const AttnDims& d);
+void rope_kv_write_from_bf16(const void* qkv16, float* q, const AttnBatch& b, const AttnDims& d,
+                             const float* inv_freq, const KvCacheView& kv, cudaStream_t s);
 // Tests only: rope_kv_write's blocks wait ns nanoseconds (after the previous kernel) before
 // they read qkv and write the cache, so that a successor reading ahead of its wait
 // (AttnBatch::past_ready) would see the cache rows before the write. 0 (default): no wait.

@@ -21,6 +21,7 @@
 // kernel launch first and read the metadata and tabulate cos / sin before they wait, so the
 // attention kernel's own reads ahead (attention_decode_tc.cu) overlap the QKV projection.
 #include <algorithm>
+#include <type_traits>
 
 #include "core/env.h"
 #include "ops/cuda/attention_device.h"
@@ -115,15 +116,28 @@ __device__ __forceinline__ void store4(Fp8* p, float4 x, float scale) {
   *reinterpret_cast<uint32_t*>(p) = c0 | c1 << 8 | c2 << 16 | c3 << 24;
 }
 
+// Four consecutive elements as floats.
+__device__ __forceinline__ float4 load4f(const float* p) {
+  return *reinterpret_cast<const float4*>(p);
+}
+__device__ __forceinline__ float4 load4f(const Bf16* p) {
+  const uint2 w = *reinterpret_cast<const uint2*>(p);
+  return make_float4(__uint_as_float(w.x << 16), __uint_as_float(w.x & 0xffff0000u),
+                     __uint_as_float(w.y << 16), __uint_as_float(w.y & 0xffff0000u));
+}
+
 // head_dim % 8 == 0: item i < n_rot = (n_head + n_head_kv) head_dim / 8 rotates the pairs
 // (j .. j + 3, j + half .. j + half + 3) of one q or k head; the items after it copy four
 // elements of the v heads (and, without rotation, of the k heads) to the cache.
-template <typename T>
+// IT = float: qkv is rotated in place (src unused). IT = Bf16 (rope_kv_write_from_bf16): the
+// row is read from src in BF16 and only the rotated q heads are written to qkv, in F32.
+template <typename T, typename IT = float>
 __global__ void __launch_bounds__(kThreads)
-    rope_kv_write_vec4_kernel(float* __restrict__ qkv, AttnBatch b, AttnDims d,
+    rope_kv_write_vec4_kernel(float* __restrict__ qkv, const IT* src, AttnBatch b, AttnDims d,
                               const float* __restrict__ inv_freq, T* __restrict__ k_cache,
                               T* __restrict__ v_cache, int block_size, float k_scale,
                               float v_scale, int delay_ns) {
+  constexpr bool kInPlace = std::is_same_v<IT, float>;
   __shared__ __align__(16) float cos_t[128];  // head_dim <= 256
   __shared__ __align__(16) float sin_t[128];
   if (!b.past_ready) pdl_wait();
@@ -133,9 +147,11 @@ __global__ void __launch_bounds__(kThreads)
   const int pos = b.tok_pos[t];
   const int32_t* table = b.block_tables + int64_t(b.tok_seq[t]) * b.max_blocks;
   const int64_t kv_base = attn::kv_row(table, pos, block_size, d.n_head_kv, 0) * hd;
-  float* row = qkv + int64_t(t) * (d.n_head + 2 * d.n_head_kv) * hd;
-  const float* k_row = row + int64_t(d.n_head) * hd;
-  const float* v_row = k_row + int64_t(d.n_head_kv) * hd;
+  const int64_t width = int64_t(d.n_head + 2 * d.n_head_kv) * hd;
+  float* row = qkv + int64_t(t) * width;
+  const IT* in_row = kInPlace ? reinterpret_cast<const IT*>(row) : src + int64_t(t) * width;
+  const IT* k_row = in_row + int64_t(d.n_head) * hd;
+  const IT* v_row = k_row + int64_t(d.n_head_kv) * hd;
   const int kv4 = d.n_head_kv * hd / 4;  // 4-element words of the k (or v) heads
 
   int n_rot = 0;
@@ -152,8 +168,9 @@ __global__ void __launch_bounds__(kThreads)
     if (i < n_rot) {
       const int h = i / quads, j = (i - h * quads) * 4;
       float* p = row + h * hd + j;
-      const float4 x1 = *reinterpret_cast<const float4*>(p);
-      const float4 x2 = *reinterpret_cast<const float4*>(p + half);
+      const IT* pin = in_row + h * hd + j;
+      const float4 x1 = load4f(pin);
+      const float4 x2 = load4f(pin + half);
       const float4 c = *reinterpret_cast<const float4*>(cos_t + j);
       const float4 s = *reinterpret_cast<const float4*>(sin_t + j);
       const float4 y1 =
@@ -162,8 +179,10 @@ __global__ void __launch_bounds__(kThreads)
       const float4 y2 =
           make_float4(attn::rope_hi(x1.x, x2.x, c.x, s.x), attn::rope_hi(x1.y, x2.y, c.y, s.y),
                       attn::rope_hi(x1.z, x2.z, c.z, s.z), attn::rope_hi(x1.w, x2.w, c.w, s.w));
-      *reinterpret_cast<float4*>(p) = y1;
-      *reinterpret_cast<float4*>(p + half) = y2;
+      if (kInPlace || h < d.n_head) {
+        *reinterpret_cast<float4*>(p) = y1;
+        *reinterpret_cast<float4*>(p + half) = y2;
+      }
       if (h >= d.n_head) {
         T* k = k_cache + kv_base + (h - d.n_head) * hd + j;
         store4(k, y1, k_scale);
@@ -174,7 +193,7 @@ __global__ void __launch_bounds__(kThreads)
       int w = i - n_rot;
       const bool is_v = inv_freq != nullptr || w >= kv4;
       if (inv_freq == nullptr && is_v) w -= kv4;
-      const float4 x = *reinterpret_cast<const float4*>((is_v ? v_row : k_row) + 4 * w);
+      const float4 x = load4f((is_v ? v_row : k_row) + 4 * w);
       store4((is_v ? v_cache : k_cache) + kv_base + 4 * w, x, is_v ? v_scale : k_scale);
     }
   }
@@ -233,9 +252,35 @@ void rope_kv_write(float* qkv, const AttnBatch& b, const AttnDims& d, const floa
   attn::dispatch_cache(kv.dtype, "rope_kv_write", [&](auto tag) {
     using T = decltype(tag);
     const bool fp8 = kv.dtype == DType::kF8E4M3;
-    const auto kernel =
-        d.head_dim % 8 == 0 ? rope_kv_write_vec4_kernel<T> : rope_kv_write_scalar_kernel<T>;
-    launch_pdl_smem_on(s, kernel, dim3(unsigned(b.n_tok)), dim3(kThreads), 0, qkv, b, d, inv_freq,
+    const float ks = fp8 ? kv.k_scale : 1.0f, vs = fp8 ? kv.v_scale : 1.0f;
+    if (d.head_dim % 8 == 0)
+      launch_pdl_smem_on(s, rope_kv_write_vec4_kernel<T>, dim3(unsigned(b.n_tok)), dim3(kThreads),
+                         0, qkv, static_cast<const float*>(nullptr), b, d, inv_freq,
+                         static_cast<T*>(kv.k), static_cast<T*>(kv.v), kv.block_size, ks, vs,
+                         g_delay_ns);
+    else
+      launch_pdl_smem_on(s, rope_kv_write_scalar_kernel<T>, dim3(unsigned(b.n_tok)),
+                         dim3(kThreads), 0, qkv, b, d, inv_freq, static_cast<T*>(kv.k),
+                         static_cast<T*>(kv.v), kv.block_size, ks, vs, g_delay_ns);
+  });
+}
+
+bool rope_kv_write_from_bf16_applies(const AttnDims& d) {
+  static const bool on = env_switch("QINFER_CUDA_QKV_BF16", 1) != 0;
+  return on && d.head_dim % 8 == 0;
+}
+
+void rope_kv_write_from_bf16(const void* qkv16, float* q, const AttnBatch& b, const AttnDims& d,
+                             const float* inv_freq, const KvCacheView& kv, cudaStream_t s) {
+  attn::check_dims(d, kv, "rope_kv_write_from_bf16");
+  QINFER_CHECK(inv_freq != nullptr && d.head_dim % 8 == 0,
+               "rope_kv_write_from_bf16: needs inv_freq and head_dim % 8 == 0 (", d.head_dim, ")");
+  if (b.n_tok == 0) return;
+  attn::dispatch_cache(kv.dtype, "rope_kv_write_from_bf16", [&](auto tag) {
+    using T = decltype(tag);
+    const bool fp8 = kv.dtype == DType::kF8E4M3;
+    launch_pdl_smem_on(s, rope_kv_write_vec4_kernel<T, Bf16>, dim3(unsigned(b.n_tok)),
+                       dim3(kThreads), 0, q, static_cast<const Bf16*>(qkv16), b, d, inv_freq,
                        static_cast<T*>(kv.k), static_cast<T*>(kv.v), kv.block_size,
                        fp8 ? kv.k_scale : 1.0f, fp8 ? kv.v_scale : 1.0f, g_delay_ns);
   });
