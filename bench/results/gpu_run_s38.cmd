@@ -34,3 +34,12 @@
 #    15,665.2 output tok/s with the BF16 QKV against 15,589.9 with F32 (+0.5 %), 21 preemptions
 #    each. With q2 (another, faster chip: BF16 stream 15,745.5 against F32 15,576.2) the two
 #    changes together are ~+1.6 % over session 37's code; no one chip measured all three.
+# q6 (main's final code: the review's refactor, one host wrapper for both norms and attn::load4
+#    shared by fused.cu and rope_kv_write): fixture test 5/5 (q3's numbers), golden CUDA 13/13,
+#    engine CUDA 5/5; the CUDA op suite passed its first 33 of 41 tests and then hit the script's
+#    300 s limit (this machine's host ran the float64 references 10-40 % slower than q4's:
+#    CudaAttention.PrefillAllCacheDtypes 58.3 against 41.0 s). 8B offline 512 prompts C 512:
+#    15,138.4 output tok/s (the slower chip of q4 / q5).
+# q7 (the same machine, inline command: test_ops --gtest_filter='FusedCuda.PrefillProducersAnd
+#    Bf16GateUp:FusedCuda.Bf16ResidualStream:FusedCuda.StaticProducers*:FusedCuda.GreedyLmHead*:
+#    OpsCuda.*'): the remaining 8 tests passed. With q6: the CUDA op suite 41/41 on the final code.

@@ -151,6 +151,16 @@ struct Vec2<Fp8> {
   }
 };
 
+// Four consecutive elements (16-byte aligned F32, 8-byte aligned BF16) as floats.
+__device__ __forceinline__ float4 load4(const float* p) {
+  return *reinterpret_cast<const float4*>(p);
+}
+__device__ __forceinline__ float4 load4(const Bf16* p) {
+  const uint2 w = *reinterpret_cast<const uint2*>(p);
+  return make_float4(__uint_as_float(w.x << 16), __uint_as_float(w.x & 0xffff0000u),
+                     __uint_as_float(w.y << 16), __uint_as_float(w.y & 0xffff0000u));
+}
+
 // RoPE (rotate-half, src/ops/rope.h), shared by rope_kv_write and attention_decode_rope so
 // both produce the same bits: the angle pos * inv_freq[j] in fp32 and sincosf (the arithmetic
 // of ops::cuda::rope), then (x1, x2) -> (x1 cos - x2 sin, x2 cos + x1 sin) with every rounding

@@ -116,16 +116,6 @@ __device__ __forceinline__ void store4(Fp8* p, float4 x, float scale) {
   *reinterpret_cast<uint32_t*>(p) = c0 | c1 << 8 | c2 << 16 | c3 << 24;
 }
 
-// Four consecutive elements as floats.
-__device__ __forceinline__ float4 load4f(const float* p) {
-  return *reinterpret_cast<const float4*>(p);
-}
-__device__ __forceinline__ float4 load4f(const Bf16* p) {
-  const uint2 w = *reinterpret_cast<const uint2*>(p);
-  return make_float4(__uint_as_float(w.x << 16), __uint_as_float(w.x & 0xffff0000u),
-                     __uint_as_float(w.y << 16), __uint_as_float(w.y & 0xffff0000u));
-}
-
 // head_dim % 8 == 0: item i < n_rot = (n_head + n_head_kv) head_dim / 8 rotates the pairs
 // (j .. j + 3, j + half .. j + half + 3) of one q or k head; the items after it copy four
 // elements of the v heads (and, without rotation, of the k heads) to the cache.
@@ -169,8 +159,8 @@ __global__ void __launch_bounds__(kThreads)
       const int h = i / quads, j = (i - h * quads) * 4;
       float* p = row + h * hd + j;
       const IT* pin = in_row + h * hd + j;
-      const float4 x1 = load4f(pin);
-      const float4 x2 = load4f(pin + half);
+      const float4 x1 = attn::load4(pin);
+      const float4 x2 = attn::load4(pin + half);
       const float4 c = *reinterpret_cast<const float4*>(cos_t + j);
       const float4 s = *reinterpret_cast<const float4*>(sin_t + j);
       const float4 y1 =
@@ -193,7 +183,7 @@ __global__ void __launch_bounds__(kThreads)
       int w = i - n_rot;
       const bool is_v = inv_freq != nullptr || w >= kv4;
       if (inv_freq == nullptr && is_v) w -= kv4;
-      const float4 x = load4f((is_v ? v_row : k_row) + 4 * w);
+      const float4 x = attn::load4((is_v ? v_row : k_row) + 4 * w);
       store4((is_v ? v_cache : k_cache) + kv_base + 4 * w, x, is_v ? v_scale : k_scale);
     }
   }

@@ -214,14 +214,7 @@ constexpr int kVecThreads = 1024;  // the most threads a row
 // keep 1024: the row's latency, not the bandwidth, is what they wait on.
 constexpr int kRowBlockMinRows = 64;
 
-__device__ __forceinline__ float4 load4(const float* p) {
-  return *reinterpret_cast<const float4*>(p);
-}
-__device__ __forceinline__ float4 load4(const __nv_bfloat16* p) {
-  const uint2 w = *reinterpret_cast<const uint2*>(p);
-  return make_float4(__uint_as_float(w.x << 16), __uint_as_float(w.x & 0xffff0000u),
-                     __uint_as_float(w.y << 16), __uint_as_float(w.y & 0xffff0000u));
-}
+using attn::load4;
 
 // Scale (dynamic absmax over the block, static, or 1), then the 4-element groups of x to row
 // `row` of the activation as o says, and the row's scale.
@@ -954,44 +947,45 @@ size_t act_bytes(const ActSpec& spec, int64_t n) {
   return size_t(n * spec.row_stride) * elem + 256;
 }
 
-void rms_norm_act(float* hid, const float* add, const Tensor& weight, float eps, int64_t n,
-                  Act& out) {
+namespace {
+
+// rms_norm_act over a residual stream of HT (float, with add; const BF16, add null).
+template <typename HT>
+void rms_norm_act_of(HT* hid, const float* add, const Tensor& weight, float eps, int64_t n,
+                     Act& out, const char* op) {
   if (n == 0) return;
-  check_cuda_tensor(weight, "rms_norm_act", "weight");
-  QINFER_CHECK(weight.dtype() == DType::kF32 && weight.numel() == out.spec.n_in,
-               "rms_norm_act: weight must be F32 (", out.spec.n_in, ")");
+  check_cuda_tensor(weight, op, "weight");
+  QINFER_CHECK(weight.dtype() == DType::kF32 && weight.numel() == out.spec.n_in, op,
+               ": weight must be F32 (", out.spec.n_in, ")");
   out.n = n;
   const ActOut o = act_out(out);
   const float* w = weight.data_as<float>();
-  if (const VecShape sh = vec_shape(o, n);
-      sh.v > 0 && aligned_to(hid, 16) && aligned_to(add, 16) && aligned_to(w, 16))
+  if (const VecShape sh = vec_shape(o, n); sh.v > 0 && aligned_to(hid, 4 * sizeof(HT)) &&
+                                           aligned_to(add, 16) && aligned_to(w, 16))
     return launch_vec(
         sh, n,
         [](auto V, auto T) {
-          return rms_norm_act_vec_kernel<decltype(V)::value, decltype(T)::value>;
+          return rms_norm_act_vec_kernel<decltype(V)::value, decltype(T)::value, HT>;
         },
         hid, add, w, eps, o);
-  launch_producer(rms_norm_act_kernel, n, o, hid, add, w, eps);
+  if constexpr (std::is_same_v<HT, float>)
+    launch_producer(rms_norm_act_kernel, n, o, hid, add, w, eps);
+  else
+    launch_producer(rms_norm_act_bf16_kernel, n, o, hid, w, eps);
+}
+
+}  // namespace
+
+void rms_norm_act(float* hid, const float* add, const Tensor& weight, float eps, int64_t n,
+                  Act& out) {
+  rms_norm_act_of(hid, add, weight, eps, n, out, "rms_norm_act");
 }
 
 void rms_norm_act_bf16(const void* hid, const Tensor& weight, float eps, int64_t n, Act& out) {
-  if (n == 0) return;
-  check_cuda_tensor(weight, "rms_norm_act_bf16", "weight");
-  QINFER_CHECK(weight.dtype() == DType::kF32 && weight.numel() == out.spec.n_in,
-               "rms_norm_act_bf16: weight must be F32 (", out.spec.n_in, ")");
-  out.n = n;
-  const ActOut o = act_out(out);
-  const float* w = weight.data_as<float>();
-  const auto* h = static_cast<const __nv_bfloat16*>(hid);
-  if (const VecShape sh = vec_shape(o, n); sh.v > 0 && aligned_to(h, 8) && aligned_to(w, 16))
-    return launch_vec(
-        sh, n,
-        [](auto V, auto T) {
-          return rms_norm_act_vec_kernel<decltype(V)::value, decltype(T)::value, const __nv_bfloat16>;
-        },
-        h, static_cast<const float*>(nullptr), w, eps, o);
-  launch_producer(rms_norm_act_bf16_kernel, n, o, h, w, eps);
+  rms_norm_act_of(static_cast<const __nv_bfloat16*>(hid), static_cast<const float*>(nullptr),
+                  weight, eps, n, out, "rms_norm_act_bf16");
 }
+
 
 void silu_mul_act(const float* gate_up, int64_t n, int64_t inter, Act& out) {
   if (n == 0) return;
