@@ -43,3 +43,19 @@
 # q7 (the same machine, inline command: test_ops --gtest_filter='FusedCuda.PrefillProducersAnd
 #    Bf16GateUp:FusedCuda.Bf16ResidualStream:FusedCuda.StaticProducers*:FusedCuda.GreedyLmHead*:
 #    OpsCuda.*'): the remaining 8 tests passed. With q6: the CUDA op suite 41/41 on the final code.
+# q8, q9 (inline, a temporary test not committed: Fp8GoldenCuda.DiagPrefixes ran the 10-token
+#    prompt's first 8, 9 and 10 tokens on the GPU and the CPU and printed each position's worst
+#    log-prob difference from the vLLM-style reference). CPU: 0.000 everywhere. GPU, 8 tokens
+#    (the decode GEMVs): 0.000 everywhere. GPU, 9 or 10 tokens (the tensor-core GEMMs):
+#    tensor static 0.008 0.209 0.002 0.111 0.001 0.466 0.477 0.460 0.113 (0.568 at the 10th),
+#    tensor dynamic 0.004 0.162 0.561 0.712 ..., channel static 0.001 0.606 ..., channel dynamic
+#    0.001 0.002 0.245 ...; weight-only 0.000 (no FP8 GEMM). The same numbers with
+#    QINFER_CUDA_GEMV_BULK=0, QINFER_CUDA_GENERIC=1, QINFER_CUDA_GENERIC=1
+#    QINFER_CUDA_FP8_EPILOGUE=1 (cuBLASLt unscaled, our scale epilogue), QINFER_CUDA_VEC_PRODUCERS=0
+#    and QINFER_CUDA_ROW_CACHE=0; 0.000 everywhere with QINFER_CUDA_GENERIC=1
+#    QINFER_CUDA_GEMV_ONLY=1 (q3: also with QINFER_CUDA_FP8_GEMM=lt QINFER_CUDA_FP8_FAST_ACCUM=0).
+#    So the distance is the FP8 tensor cores' own addition (fewer bits than fp32), not a
+#    producer, scale or layout: ~1e-4 off the exact sums flips some FP8 codes of the next
+#    projection's input, and in these 64-wide random models one flip moves log-probs by tenths.
+# q10 (inline: test_quant --gtest_filter='*Fp8GoldenCuda*', the committed test with the 8-token
+#    GEMV check at the CPU's 2e-2 added): 5/5 passed, the whole prompt's numbers as q3's.

@@ -125,17 +125,21 @@ INSTANTIATE_TEST_SUITE_P(Combos, Fp8Golden,
                                            "fp8_w_channel_a_static", "fp8_w_channel_a_dynamic",
                                            "fp8_w_channel_a_none"));
 
-// The same fixtures on the GPU (skipped without one), the 10-token prompt's prefill (more than
-// 8 rows: the tensor-core GEMMs) with the residual stream in BF16 wherever cuBLASLt can add
-// into it (ops::cuda::set_resid_bf16_mode(2); at these widths the default leaves o and down to
-// a CUTLASS tile and the stream to F32) and in F32 (0). On these 64-wide random models the GPU's
-// GEMM path is not within the CPU's 2e-2 of the reference in either mode: a last-bit difference
-// in a norm flips FP8 codes (one E4M3 step is 6-12 %), and a flip moves a 64-wide model's
-// log-probs by tenths (H100, bench/results/gpu_run_s38.cmd q2: worst 0.44-0.95 nats in F32,
-// 0.76-0.88 in BF16). So this asks for both modes within 1.2 nats of the reference (an operand,
-// scale or layout error is several nats), prints both, and asks the two modes to differ where
-// activations are quantized, which shows the BF16 stream ran. The 8B-shaped run and a trained
-// model's perplexity are measured in docs/PERFORMANCE.md.
+// The same fixtures on the GPU (skipped without one). The first 8 tokens of the 10-token prompt
+// take the decode GEMVs (fp32 sums of exact FP8 products): within the CPU's 2e-2 of the
+// reference. The whole prompt (more than 8 rows: the tensor-core GEMMs) runs with the residual
+// stream in BF16 wherever cuBLASLt can add into it (ops::cuda::set_resid_bf16_mode(2); at these
+// widths the default leaves o and down to a CUTLASS tile and the stream to F32) and in F32 (0).
+// There the GPU is not within 2e-2 in either mode: the FP8 tensor cores add with fewer bits than
+// fp32 (~14, DeepSeek-V3 measured on Hopper), ~1e-4 off the exact sums, which flips some FP8
+// codes of the next projection's input, and in these 64-wide random models one flipped code
+// moves log-probs by tenths. Every GEMM route gives the same numbers (cuBLASLt with the scales
+// inside or in our epilogue, the CUTLASS tiles, fast or promoted accumulation) and the generic
+// path on GEMVs only (QINFER_CUDA_GENERIC=1 QINFER_CUDA_GEMV_ONLY=1) is exact (H100,
+// bench/results/gpu_run_s38.cmd q2-q10: worst 0.44-0.95 nats in F32, 0.76-0.88 in BF16). So the
+// whole prompt is held to 1.2 nats (an operand, scale or layout error is several), both modes
+// are printed, and they must differ where activations are quantized, which shows the BF16
+// stream ran.
 TEST_P(Fp8GoldenCuda, ResidualStreamBf16AndF32StayNearVllmStyleReference) {
   if (!ops::cuda::available()) GTEST_SKIP() << "no CUDA device";
   const std::string dir = kData + GetParam();
@@ -146,17 +150,23 @@ TEST_P(Fp8GoldenCuda, ResidualStreamBf16AndF32StayNearVllmStyleReference) {
   const std::vector<int32_t> prompt = ref["prompts"][0].get<std::vector<int32_t>>();
   ASSERT_GT(prompt.size(), 8u) << "the prompt must take the GEMM path";
   const Json& want = ref["logprobs"][0];
+  const auto worst_of = [&](const std::vector<std::vector<float>>& lp) {
+    double worst = 0.0;
+    for (size_t i = 0; i < lp.size(); ++i)
+      for (size_t v = 0; v < lp[i].size(); ++v) {
+        const double w = want[i][v].get<double>();
+        if (w >= -20.0) worst = std::max(worst, std::fabs(lp[i][v] - w));
+      }
+    return worst;
+  };
+  const std::vector<int32_t> head(prompt.begin(), prompt.begin() + 8);
+  EXPECT_LT(worst_of(logprobs(*m, head)), 2e-2) << GetParam() << ": the first 8 tokens (GEMVs)";
   std::vector<std::vector<float>> lp[3];
   for (int mode : {2, 0}) {
     ops::cuda::set_resid_bf16_mode(mode);
     lp[mode] = logprobs(*m, prompt);
     ASSERT_EQ(lp[mode].size(), want.size());
-    double worst = 0.0;
-    for (size_t i = 0; i < want.size(); ++i)
-      for (size_t v = 0; v < lp[mode][i].size(); ++v) {
-        const double w = want[i][v].get<double>();
-        if (w >= -20.0) worst = std::max(worst, std::fabs(lp[mode][i][v] - w));
-      }
+    const double worst = worst_of(lp[mode]);
     std::printf("%s resid_bf16_mode %d: worst log-prob difference %.4f\n", GetParam().c_str(),
                 mode, worst);
     EXPECT_LT(worst, 1.2) << GetParam() << " resid_bf16_mode " << mode;
