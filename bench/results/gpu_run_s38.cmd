@@ -59,3 +59,7 @@
 #    projection's input, and in these 64-wide random models one flip moves log-probs by tenths.
 # q10 (inline: test_quant --gtest_filter='*Fp8GoldenCuda*', the committed test with the 8-token
 #    GEMV check at the CPU's 2e-2 added): 5/5 passed, the whole prompt's numbers as q3's.
+# q11 (inline, after the second review: the classic norm kernel and its source templated on the
+#    stream's type instead of a second BF16 copy): test_ops --gtest_filter='FusedCuda.*:OpsCuda.*:
+#    LinearCuda.MatchesCpuAndFormulaAcrossFormatsAndShapes' 13/13 (the BF16 and F32 norms on
+#    both producer paths byte for byte each other), test_quant '*Fp8GoldenCuda*' 5/5.

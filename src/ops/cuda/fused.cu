@@ -104,62 +104,47 @@ __device__ void write_act_row(const Src& src, int64_t row, const ActOut& o) {
   if (threadIdx.x == 0 && o.scale != nullptr) o.scale[row] = s;
 }
 
+__device__ __forceinline__ float to_f32(float x) { return x; }
+__device__ __forceinline__ float to_f32(__nv_bfloat16 x) { return __bfloat162float(x); }
+
+template <typename HT>
 struct NormSrc {
-  const float* h;
+  const HT* h;
   const float* w;
   float r;
-  __device__ float value(int64_t i) const { return (h[i] * r) * w[i]; }
+  __device__ float value(int64_t i) const { return (to_f32(h[i]) * r) * w[i]; }
 };
 
 // hid += add; out = rms_norm(hid) * w (transformers LlamaRMSNorm: x * rsqrt(mean(x²) + eps),
-// then times the weight), as o says.
+// then times the weight), as o says. HT: the residual stream's type, float or const BF16 (add
+// null: rms_norm_act_bf16).
+template <typename HT>
 __global__ void __launch_bounds__(1024)
-    rms_norm_act_kernel(float* hid, const float* add, const float* __restrict__ w, float eps,
+    rms_norm_act_kernel(HT* hid, const float* add, const float* __restrict__ w, float eps,
                         ActOut o) {
   __shared__ float red[32];
   pdl_trigger();
   pdl_wait();
-  float* h = hid + blockIdx.x * o.n_in;
+  HT* h = hid + blockIdx.x * o.n_in;
   float ss = 0.0f;
-  if (add != nullptr) {
-    const float* a = add + blockIdx.x * o.n_in;
+  if constexpr (std::is_same_v<HT, float>) {
+    if (add != nullptr) {
+      const float* a = add + blockIdx.x * o.n_in;
+      for (int64_t i = threadIdx.x; i < o.n_in; i += blockDim.x) {
+        const float v = h[i] + a[i];
+        h[i] = v;
+        ss = fmaf(v, v, ss);
+      }
+    }
+  }
+  if (add == nullptr) {
     for (int64_t i = threadIdx.x; i < o.n_in; i += blockDim.x) {
-      const float v = h[i] + a[i];
-      h[i] = v;
+      const float v = to_f32(h[i]);
       ss = fmaf(v, v, ss);
     }
-  } else {
-    for (int64_t i = threadIdx.x; i < o.n_in; i += blockDim.x) ss = fmaf(h[i], h[i], ss);
   }
   const float r = rsqrtf(block_sum(ss, red) / float(o.n_in) + eps);
-  write_act_row(NormSrc{h, w, r}, blockIdx.x, o);
-}
-
-__device__ __forceinline__ float to_f32(float x) { return x; }
-__device__ __forceinline__ float to_f32(__nv_bfloat16 x) { return __bfloat162float(x); }
-
-// The BF16 residual stream's norm (rms_norm_act_bf16): the same arithmetic on the BF16 values.
-struct NormSrcBf16 {
-  const __nv_bfloat16* h;
-  const float* w;
-  float r;
-  __device__ float value(int64_t i) const { return (__bfloat162float(h[i]) * r) * w[i]; }
-};
-
-__global__ void __launch_bounds__(1024)
-    rms_norm_act_bf16_kernel(const __nv_bfloat16* hid, const float* __restrict__ w, float eps,
-                             ActOut o) {
-  __shared__ float red[32];
-  pdl_trigger();
-  pdl_wait();
-  const __nv_bfloat16* h = hid + blockIdx.x * o.n_in;
-  float ss = 0.0f;
-  for (int64_t i = threadIdx.x; i < o.n_in; i += blockDim.x) {
-    const float v = __bfloat162float(h[i]);
-    ss = fmaf(v, v, ss);
-  }
-  const float r = rsqrtf(block_sum(ss, red) / float(o.n_in) + eps);
-  write_act_row(NormSrcBf16{h, w, r}, blockIdx.x, o);
+  write_act_row(NormSrc<HT>{h, w, r}, blockIdx.x, o);
 }
 
 template <typename GT>
@@ -968,10 +953,7 @@ void rms_norm_act_of(HT* hid, const float* add, const Tensor& weight, float eps,
           return rms_norm_act_vec_kernel<decltype(V)::value, decltype(T)::value, HT>;
         },
         hid, add, w, eps, o);
-  if constexpr (std::is_same_v<HT, float>)
-    launch_producer(rms_norm_act_kernel, n, o, hid, add, w, eps);
-  else
-    launch_producer(rms_norm_act_bf16_kernel, n, o, hid, w, eps);
+  launch_producer(rms_norm_act_kernel<HT>, n, o, hid, add, w, eps);
 }
 
 }  // namespace
@@ -985,7 +967,6 @@ void rms_norm_act_bf16(const void* hid, const Tensor& weight, float eps, int64_t
   rms_norm_act_of(static_cast<const __nv_bfloat16*>(hid), static_cast<const float*>(nullptr),
                   weight, eps, n, out, "rms_norm_act_bf16");
 }
-
 
 void silu_mul_act(const float* gate_up, int64_t n, int64_t inter, Act& out) {
   if (n == 0) return;
